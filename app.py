@@ -1,0 +1,117 @@
+"""Roundtable application factory.
+
+`create_app()` loads config, binds each extension and registers the blueprints; nothing
+else. `flask run` finds the factory; `python app.py` serves with Socket.IO's runner.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from cachelib import FileSystemCache
+from flask import Flask
+
+import routes
+import utils.cache
+import utils.db
+import utils.http
+import utils.logs
+from config import ConfigError, load_config
+from utils.api import register_converters
+from utils.embedded_db import ensure_embedded_database
+from utils.errors import register_error_handlers
+from utils.extensions import api, limiter, server_session, socketio
+from utils.redis_client import get_redis
+
+log = logging.getLogger("roundtable")
+
+__all__ = ["create_app", "socketio"]
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(load_config(config_name))
+    app.config.update(overrides)
+    utils.logs.init_app(app)
+    _ensure_database(app)
+
+    _init_sessions(app)
+    _init_limiter(app)
+    utils.http.init_app(app)
+    utils.cache.init_app(app)
+    utils.db.init_app(app)
+    api.init_app(app)
+    register_converters(app, api)
+    routes.register(app, api)
+    register_error_handlers(app)
+    _init_socketio(app)
+
+    if not app.config["REDIS_URL"]:
+        log.warning("REDIS_URL is unset: single-process mode (file sessions, in-memory rate "
+                    "limits and cache, no Socket.IO message queue). Run one process only.")
+    return app
+
+
+def _ensure_database(app: Flask) -> None:
+    if app.config["MONGO_URI"]:
+        return
+    if app.config["ENV_NAME"] != "development":
+        raise ConfigError("MONGO_URI must be set outside development")
+    # Development default: an embedded SecantusDB under instance/db, reused if running.
+    app.config["MONGO_URI"] = ensure_embedded_database(app.config["EMBEDDED_DB_PORT"],
+                                                       app.config["EMBEDDED_DB_PATH"])
+
+
+def _init_sessions(app: Flask) -> None:
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=app.config["SESSION_LIFETIME_DAYS"])
+    app.config["SESSION_PERMANENT"] = True
+    app.config["SESSION_KEY_PREFIX"] = "rt:session:"
+    if app.config["REDIS_URL"]:
+        app.config["SESSION_TYPE"] = "redis"
+        app.config["SESSION_REDIS"] = get_redis(app)
+    else:
+        app.config["SESSION_TYPE"] = "cachelib"
+        app.config["SESSION_CACHELIB"] = FileSystemCache(app.config["SESSION_DIR"],
+                                                         threshold=10000)
+    server_session.init_app(app)
+
+
+def _init_limiter(app: Flask) -> None:
+    timeout = app.config["REDIS_TIMEOUT_SECONDS"]
+    app.config.update(
+        RATELIMIT_STORAGE_URI=app.config["REDIS_URL"] or "memory://",
+        RATELIMIT_STORAGE_OPTIONS={"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        if app.config["REDIS_URL"] else {},
+        # Redis down: count in this process instead (never unlimited, never a 500).
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_KEY_PREFIX="rt:limit",
+        RATELIMIT_STRATEGY="moving-window",
+    )
+    limiter.init_app(app)
+
+
+def _init_socketio(app: Flask) -> None:
+    import socketio_handlers  # noqa: F401  (registers the event handlers)
+
+    origins = app.config["CORS_ORIGINS"]
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        # None means same-origin only; an empty list would switch the check off.
+        cors_allowed_origins=origins or None,
+        cors_credentials=True,
+        max_http_buffer_size=app.config["SOCKETIO_MAX_MESSAGE_BYTES"],
+        # Sessions live server-side (Flask-Session), shared with HTTP requests.
+        manage_session=False,
+    )
+
+
+if __name__ == "__main__":
+    import os
+
+    application = create_app()
+    socketio.run(application, host=os.environ.get("HOST", "127.0.0.1"),
+                 port=int(os.environ.get("PORT", "5000")), debug=application.debug,
+                 use_reloader=False, allow_unsafe_werkzeug=True)

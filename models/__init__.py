@@ -1,0 +1,5 @@
+"""Thin pymongo-backed model classes, one per collection.
+
+Each model module is imported here so that `models.registry` knows every collection
+(`flask init-db` creates all their indexes).
+"""

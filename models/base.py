@@ -1,0 +1,104 @@
+"""Helpers every model shares: ids and times converted at the edge, duplicate keys as
+Conflict, and a small base class over one collection."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import IndexModel
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from utils.db import get_db
+from utils.errors import Conflict, NotFound
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware, truncated to milliseconds like MongoDB stores it."""
+    now = datetime.now(timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def isoformat(value: datetime | None) -> str | None:
+    """ISO 8601 UTC with a Z, as the contract prints times."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    value = value.astimezone(timezone.utc)
+    text = value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def is_object_id(value: Any) -> bool:
+    return isinstance(value, ObjectId) or (isinstance(value, str) and ObjectId.is_valid(value)
+                                           and len(value) == 24)
+
+
+def to_object_id(value: Any, what: str = "Resource") -> ObjectId:
+    """Parse an id from the outside; a malformed one is simply not found."""
+    if isinstance(value, ObjectId):
+        return value
+    if not is_object_id(value):
+        raise NotFound(f"{what} not found.")
+    try:
+        return ObjectId(value)
+    except (InvalidId, TypeError):
+        raise NotFound(f"{what} not found.") from None
+
+
+def id_str(value: ObjectId | None) -> str | None:
+    return None if value is None else str(value)
+
+
+class BaseModel:
+    """One collection. Subclasses name it and list their indexes."""
+
+    collection_name: ClassVar[str]
+    indexes: ClassVar[list[IndexModel]] = []
+    conflict_message: ClassVar[str] = "This already exists."
+
+    def __init__(self, db: Database | None = None) -> None:
+        self.db = db if db is not None else get_db()
+
+    @property
+    def collection(self) -> Collection:
+        return self.db[self.collection_name]
+
+    @classmethod
+    def ensure_indexes(cls, db: Database) -> list[str]:
+        if not cls.indexes:
+            return []
+        return db[cls.collection_name].create_indexes(cls.indexes)
+
+    def insert(self, document: dict[str, Any]) -> dict[str, Any]:
+        try:
+            result = self.collection.insert_one(document)
+        except DuplicateKeyError as exc:
+            raise Conflict(self.conflict_message, self._duplicate_details(exc)) from None
+        document["_id"] = result.inserted_id
+        return document
+
+    def get(self, object_id: Any, what: str | None = None) -> dict[str, Any]:
+        document = self.collection.find_one({"_id": to_object_id(object_id, what or self._what())})
+        if document is None:
+            raise NotFound(f"{what or self._what()} not found.")
+        return document
+
+    def find_by_id(self, object_id: Any) -> dict[str, Any] | None:
+        if not is_object_id(object_id):
+            return None
+        return self.collection.find_one({"_id": ObjectId(object_id)})
+
+    def _what(self) -> str:
+        return self.collection_name.rstrip("s").replace("_", " ").capitalize()
+
+    @staticmethod
+    def _duplicate_details(exc: DuplicateKeyError) -> dict[str, Any] | None:
+        key = (exc.details or {}).get("keyValue") or (exc.details or {}).get("keyPattern")
+        if isinstance(key, dict) and key:
+            return {field: ["already taken"] for field in key}
+        return None

@@ -1,0 +1,82 @@
+"""Test harness: one SecantusDB and one redis-server per session; a fresh database and an
+empty Redis for every test."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+
+from app import create_app
+from tests.servers import INSTALL_HINT, RedisServer, find_redis_server
+from utils import db as db_module
+from utils.embedded_db import EmbeddedDatabase, free_port
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    if find_redis_server() is None:
+        pytest.exit(INSTALL_HINT, returncode=3)
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_server():
+    server = EmbeddedDatabase(free_port(), ":memory:").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_admin(mongo_server):
+    client = db_module.make_client(mongo_server.uri, 10000)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    yield redis_server.url
+    client.close()
+
+
+@pytest.fixture
+def make_app(mongo_server, mongo_admin, redis_url):
+    """Build an app on the test servers; several calls share one database and Redis,
+    like several server processes would."""
+    database = f"test_{uuid.uuid4().hex[:12]}"
+    apps = []
+
+    def factory(init_db: bool = True, **overrides):
+        settings = {"MONGO_URI": mongo_server.uri, "MONGO_DB_NAME": database,
+                    "REDIS_URL": redis_url, "SOCKETIO_MESSAGE_QUEUE": None}
+        settings.update(overrides)
+        application = create_app("testing", **settings)
+        apps.append(application)
+        if init_db:
+            with application.app_context():
+                db_module.init_indexes()
+        return application
+
+    yield factory
+    mongo_admin.drop_database(database)
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):
+    with app.app_context():
+        yield db_module.get_db()

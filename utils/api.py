@@ -1,0 +1,64 @@
+"""flask-smorest wired to the contract: validation failures are 400 `validation_error`,
+malformed JSON is 400 `bad_request`, ids in paths are ObjectIds, and the OpenAPI document
+names our error shape for every response."""
+from __future__ import annotations
+
+import typing
+
+import flask_smorest
+from bson import ObjectId
+from webargs.flaskparser import FlaskParser
+from werkzeug.routing import BaseConverter, ValidationError
+
+from utils.errors import BadRequest, ValidationFailed
+from utils.schemas import ErrorSchema
+
+LOCATIONS = {"json", "query", "querystring", "form", "files", "path", "headers", "cookies",
+             "json_or_form"}
+
+
+def _field_messages(messages: typing.Any) -> dict:
+    """webargs nests messages under the location; the contract wants field -> messages."""
+    if isinstance(messages, dict) and len(messages) == 1 and next(iter(messages)) in LOCATIONS:
+        messages = next(iter(messages.values()))
+    return messages if isinstance(messages, dict) else {"_schema": messages}
+
+
+class ContractParser(FlaskParser):
+    DEFAULT_VALIDATION_STATUS = 400
+
+    def handle_error(self, error, req, schema, *, error_status_code, error_headers):
+        raise ValidationFailed(details=_field_messages(error.normalized_messages()))
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        raise BadRequest("The body is not valid JSON.")
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = ContractParser()
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        """Errors are rendered by utils.errors for the whole app, not by flask-smorest."""
+
+
+class ObjectIdConverter(BaseConverter):
+    """`<objectid:name>` matches only a well-formed id, so a malformed one is a routing
+    404; the view receives the id as a string."""
+
+    def to_python(self, value: str) -> str:
+        if len(value) != 24 or not ObjectId.is_valid(value):
+            raise ValidationError()
+        return value
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+def register_converters(app, api: Api) -> None:
+    app.url_map.converters["objectid"] = ObjectIdConverter
+    api.register_converter(ObjectIdConverter,
+                           lambda converter: {"type": "string", "pattern": "^[0-9a-f]{24}$"})

@@ -1,0 +1,83 @@
+"""The MongoDB connection: one MongoClient per process, created on first use.
+
+The client is keyed by process id, so a child forked by gunicorn never reuses its parent's
+sockets (pymongo's own advice). `timeoutMS` bounds every operation, so a dead database
+becomes a 503 within about two seconds instead of a hang.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import click
+from flask import Flask, current_app
+from pymongo import MongoClient
+from pymongo.database import Database
+
+_lock = threading.Lock()
+_clients: dict[tuple[int, str, int], MongoClient] = {}
+
+
+def make_client(uri: str, timeout_ms: int) -> MongoClient:
+    return MongoClient(
+        uri,
+        tz_aware=True,
+        connect=False,
+        timeoutMS=timeout_ms,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        appname="roundtable",
+    )
+
+
+def get_client(app: Flask | None = None) -> MongoClient:
+    app = app or current_app
+    uri, timeout_ms = app.config["MONGO_URI"], app.config["MONGO_TIMEOUT_MS"]
+    key = (os.getpid(), uri, timeout_ms)
+    client = _clients.get(key)
+    if client is None:
+        with _lock:
+            client = _clients.get(key)
+            if client is None:
+                client = _clients[key] = make_client(uri, timeout_ms)
+    return client
+
+
+def get_db(app: Flask | None = None) -> Database:
+    app = app or current_app
+    return get_client(app)[app.config["MONGO_DB_NAME"]]
+
+
+def ping(app: Flask | None = None) -> None:
+    """Raise a pymongo error when the database does not answer in time."""
+    get_client(app).admin.command("ping")
+
+
+def close_clients() -> None:
+    with _lock:
+        for key in [k for k in _clients if k[0] == os.getpid()]:
+            _clients.pop(key).close()
+
+
+def init_indexes(app: Flask | None = None) -> list[str]:
+    """Create every model's indexes; safe to run any number of times."""
+    from models import registry
+
+    db = get_db(app)
+    created: list[str] = []
+    for model in registry.all_models():
+        created.extend(f"{model.collection_name}.{name}" for name in model.ensure_indexes(db))
+    return created
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create all MongoDB indexes (idempotent)."""
+    names = init_indexes()
+    click.echo(f"Indexes ready: {len(names)}")
+    for name in names:
+        click.echo(f"  {name}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(init_db_command)

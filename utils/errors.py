@@ -1,0 +1,190 @@
+"""Domain errors and the one JSON error shape every response uses.
+
+Services raise these; `register_error_handlers` renders them, routing errors (404, 405,
+413), schema failures and unexpected exceptions as
+`{"error": {"code", "message", "details"?}}`.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pymongo.errors
+import redis.exceptions
+from flask import Flask, g, jsonify
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+class APIError(Exception):
+    status = 400
+    code = "bad_request"
+    message = "Bad request."
+
+    def __init__(self, message: str | None = None, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.details = details
+        self.headers = headers or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class BadRequest(APIError):
+    status, code, message = 400, "bad_request", "Bad request."
+
+
+class ValidationFailed(APIError):
+    status, code, message = 400, "validation_error", "The request has invalid fields."
+
+
+class Unauthorized(APIError):
+    status, code, message = 401, "unauthorized", "Authentication required."
+
+
+class Forbidden(APIError):
+    status, code, message = 403, "forbidden", "You may not do this."
+
+
+class NotFound(APIError):
+    status, code, message = 404, "not_found", "Not found."
+
+
+class Conflict(APIError):
+    status, code, message = 409, "conflict", "This conflicts with existing data."
+
+
+class ContentRejected(APIError):
+    status, code, message = 422, "content_rejected", "The content was rejected."
+
+
+class RateLimited(APIError):
+    status, code, message = 429, "rate_limited", "Too many requests; slow down."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
+        self.retry_after = max(1, int(retry_after))
+
+
+class ServiceUnavailable(APIError):
+    status, code, message = 503, "service_unavailable", "A backing service is unavailable."
+
+
+# Codes for errors raised by Werkzeug/Flask itself (routing, body size, limiter).
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+# Exceptions that mean "a dependency is down", not "our code is wrong".
+DEPENDENCY_ERRORS = (
+    pymongo.errors.ConnectionFailure,
+    pymongo.errors.ServerSelectionTimeoutError,
+    pymongo.errors.NetworkTimeout,
+    pymongo.errors.ExecutionTimeout,
+    pymongo.errors.WaitQueueTimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
+def dependency_name(exc: BaseException) -> str | None:
+    """'mongo' or 'redis' when exc means that dependency is unreachable, else None."""
+    if isinstance(exc, redis.exceptions.RedisError) and isinstance(exc, DEPENDENCY_ERRORS):
+        return "redis"
+    if isinstance(exc, DEPENDENCY_ERRORS):
+        return "mongo"
+    # With timeoutMS, pymongo reports an expired client-side deadline as PyMongoError.timeout.
+    if isinstance(exc, pymongo.errors.PyMongoError) and getattr(exc, "timeout", False):
+        return "mongo"
+    return None
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None,
+                   headers: dict[str, str] | None = None):
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    response = jsonify({"error": body})
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _validation_details(exc: HTTPException) -> dict | None:
+    """webargs puts marshmallow messages under exc.data['messages'][location]."""
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages")
+    if not isinstance(messages, dict):
+        return None
+    if len(messages) == 1 and next(iter(messages)) in {"json", "query", "form", "files", "path",
+                                                      "headers", "cookies", "json_or_form"}:
+        inner = next(iter(messages.values()))
+        return inner if isinstance(inner, dict) else {"_schema": inner}
+    return messages
+
+
+def handle_api_error(exc: APIError):
+    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+
+def handle_http_exception(exc: HTTPException):
+    status = exc.code or 500
+    if status == 422:  # webargs/flask-smorest schema failure: the contract calls it 400.
+        return error_response(400, "validation_error", "The request has invalid fields.",
+                              _validation_details(exc))
+    if status == 429:
+        retry_after = None
+        response = getattr(exc, "response", None)
+        if response is not None:
+            retry_after = response.headers.get("Retry-After")
+        return error_response(429, "rate_limited", "Too many requests; slow down.",
+                              headers={"Retry-After": retry_after or "60"})
+    if status >= 500:
+        return handle_unexpected(getattr(exc, "original_exception", None) or exc)
+    code = HTTP_CODES.get(status, "bad_request")
+    message = exc.description or code.replace("_", " ")
+    headers = {}
+    if status == 405 and exc.get_headers():
+        headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
+    return error_response(status, code, message, headers=headers)
+
+
+def handle_unexpected(exc: BaseException):
+    if isinstance(exc, APIError):
+        return handle_api_error(exc)
+    dependency = dependency_name(exc)
+    if dependency:
+        log.warning("dependency %s unavailable: %s", dependency, exc)
+        return error_response(503, "service_unavailable",
+                              f"The {dependency} service is unavailable; try again shortly.",
+                              {"dependency": dependency}, {"Retry-After": "5"})
+    if isinstance(exc, HTTPException) and not isinstance(exc, InternalServerError):
+        return handle_http_exception(exc)
+    request_id = g.get("request_id", "-")
+    log.error("unhandled error (request %s)", request_id, exc_info=exc)
+    return error_response(500, "internal_error",
+                          f"Something went wrong on our side (request {request_id}).")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """App-wide handlers, so routing errors outside any blueprint are JSON too."""
+    app.register_error_handler(APIError, handle_api_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,70 @@
+"""Request plumbing: request ids, security headers, CORS, proxies and body types."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Flask, current_app, g, request
+from flask_cors import CORS
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from utils.errors import APIError
+
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# A body the API accepts; form posts and text/plain (CSRF vectors) never reach a view.
+ACCEPTED_BODY_TYPES = {"application/json", "multipart/form-data"}
+
+
+class UnsupportedMediaType(APIError):
+    status, code, message = 415, "unsupported_media_type", "Send the body as application/json."
+
+
+def assign_request_id() -> None:
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+
+
+def require_json_body() -> None:
+    if request.method not in UNSAFE_METHODS:
+        return
+    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
+    if not has_body:
+        return
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if limit and request.content_length and request.content_length > limit:
+        # Refuse before any view (or form parser) reads a byte of an oversize body.
+        raise RequestEntityTooLarge()
+    if request.mimetype not in ACCEPTED_BODY_TYPES and not request.mimetype.endswith("+json"):
+        raise UnsupportedMediaType()
+
+
+def add_response_headers(response):
+    response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if request.path.startswith("/api/docs"):
+        # Swagger UI runs inline scripts; everything else is plain JSON.
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    else:
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'none'; frame-ancestors 'none'")
+    if current_app.config["HSTS_ENABLED"]:
+        response.headers.setdefault("Strict-Transport-Security",
+                                    "max-age=31536000; includeSubDomains")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    if app.config["TRUSTED_PROXIES"] > 0:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0)
+    # An explicit allowlist with credentials; an empty list allows no cross-origin caller.
+    CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+         supports_credentials=True, expose_headers=["X-Request-ID", "Retry-After"],
+         allow_headers=["Content-Type", "Authorization", "X-CSRF-Token", "X-Request-ID"])
+    app.before_request(assign_request_id)
+    app.before_request(require_json_body)
+    app.after_request(add_response_headers)

@@ -1,0 +1,80 @@
+"""Keyset pagination with opaque cursors.
+
+A cursor holds the sort values of the last item served, so the next page starts strictly
+after it: items inserted meanwhile never shift a page (no duplicates, no skips), unlike
+skip/offset. Every sort must end with `_id` so that ties are broken the same way each time.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, Callable
+
+from bson import json_util
+from bson.errors import InvalidBSON
+from pymongo.collection import Collection
+
+from utils.errors import ValidationFailed
+
+Sort = list[tuple[str, int]]
+
+
+def _invalid_cursor() -> ValidationFailed:
+    return ValidationFailed("The cursor is invalid or expired.", {"cursor": ["Invalid cursor."]})
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json_util.dumps(values, json_options=json_util.CANONICAL_JSON_OPTIONS)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, expected_length: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json_util.loads(base64.urlsafe_b64decode(padded.encode()).decode(),
+                                 json_options=json_util.CANONICAL_JSON_OPTIONS)
+    except (ValueError, TypeError, binascii.Error, InvalidBSON, UnicodeDecodeError):
+        raise _invalid_cursor() from None
+    if not isinstance(values, list) or len(values) != expected_length:
+        raise _invalid_cursor()
+    return values
+
+
+def _value_at(document: dict[str, Any], path: str) -> Any:
+    value: Any = document
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def after_cursor(sort: Sort, values: list[Any]) -> dict[str, Any]:
+    """The filter for "strictly after `values` in `sort` order"."""
+    branches = []
+    for index, (field, direction) in enumerate(sort):
+        branch = {sort[j][0]: values[j] for j in range(index)}
+        branch[field] = {"$gt" if direction > 0 else "$lt": values[index]}
+        branches.append(branch)
+    return {"$or": branches}
+
+
+def paginate(collection: Collection, query: dict[str, Any], sort: Sort, limit: int,
+             cursor: str | None = None, projection: dict[str, Any] | None = None,
+             ) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of `query` in `sort` order, and the cursor of the next page (or None)."""
+    if not sort or sort[-1][0] != "_id":
+        raise ValueError("a paginated sort must end with _id")
+    if cursor:
+        query = {"$and": [query, after_cursor(sort, decode_cursor(cursor, len(sort)))]}
+    documents = list(collection.find(query, projection).sort(sort).limit(limit + 1))
+    has_more = len(documents) > limit
+    documents = documents[:limit]
+    next_cursor = None
+    if has_more and documents:
+        next_cursor = encode_cursor([_value_at(documents[-1], field) for field, _ in sort])
+    return documents, next_cursor
+
+
+def page(documents: list[dict[str, Any]], next_cursor: str | None,
+         serialize: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """The contract's list shape."""
+    return {"items": [serialize(document) for document in documents], "next_cursor": next_cursor}
