@@ -89,6 +89,9 @@ def _init_limiter(app: Flask) -> None:
         RATELIMIT_STRATEGY="moving-window",
     )
     limiter.init_app(app)
+    # The limiter is a process-wide object bound to the newest app; that app's storage
+    # starts out healthy even if an earlier app's Redis had died.
+    limiter._storage_dead = False
 
 
 def _init_socketio(app: Flask) -> None:
@@ -111,7 +114,12 @@ def _init_socketio(app: Flask) -> None:
 if __name__ == "__main__":
     import os
 
+    from utils.db import init_indexes
+
     application = create_app()
+    if application.config["ENV_NAME"] == "development":
+        with application.app_context():
+            init_indexes()  # idempotent: the embedded database starts out empty
     socketio.run(application, host=os.environ.get("HOST", "127.0.0.1"),
                  port=int(os.environ.get("PORT", "5000")), debug=application.debug,
                  use_reloader=False, allow_unsafe_werkzeug=True)

@@ -143,7 +143,8 @@ class ProductionConfig(Config):
             if not _env(name):
                 raise ConfigError(f"{name} must be set in production")
         if self.SECRET_KEY in DEFAULT_SECRET_KEYS or len(self.SECRET_KEY) < 16:
-            raise ConfigError("SECRET_KEY is a default or too short; set a random value of 32+ characters")
+            raise ConfigError("SECRET_KEY is a default or too short; "
+                              "set a random value of 32+ characters")
 
 
 CONFIGS = {

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask import current_app
-from utils.api import Blueprint
 from marshmallow import Schema, fields
 
 from services import health_service
+from utils.api import Blueprint
 from utils.errors import ServiceUnavailable
 from utils.extensions import limiter
 

@@ -12,9 +12,9 @@ import os
 import shutil
 import signal
 import socket
-import threading
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -71,19 +71,24 @@ class EmbeddedDatabase:
     def uri(self) -> str:
         return uri_for(self.port)
 
-    def start(self, timeout: float = 30.0) -> "EmbeddedDatabase":
+    def start(self, timeout: float = 30.0) -> EmbeddedDatabase:
         """Start the server, or reuse one that already answers on the port."""
         if port_answers(self.port):
             log.info("reusing the database already listening on port %s", self.port)
             return self
         if self.storage_path != ":memory:":
             Path(self.storage_path).mkdir(parents=True, exist_ok=True)
-        output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [find_binary(), "--host", "127.0.0.1", "--port", str(self.port),
-             "--storage-path", self.storage_path, "--log-level", "WARNING"],
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        command = [find_binary(), "--host", "127.0.0.1", "--port", str(self.port),
+                   "--storage-path", self.storage_path, "--log-level", "WARNING"]
+        if self.log_path:
+            # The child keeps its own copy of the descriptor; ours can close at once.
+            with open(self.log_path, "ab") as output:
+                self.process = subprocess.Popen(command, stdout=output,
+                                                stderr=subprocess.STDOUT,
+                                                start_new_session=True)
+        else:
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         while not port_answers(self.port):
             if self.process.poll() is not None:

@@ -62,7 +62,7 @@ def init_app(app: Flask) -> None:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0)
     # An explicit allowlist with credentials; an empty list allows no cross-origin caller.
-    CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+    CORS(app, resources={r"/*": {"origins": app.config["CORS_ORIGINS"]}},
          supports_credentials=True, expose_headers=["X-Request-ID", "Retry-After"],
          allow_headers=["Content-Type", "Authorization", "X-CSRF-Token", "X-Request-ID"])
     app.before_request(assign_request_id)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import timezone
+from typing import Any
 
 from bson import json_util
 from bson.errors import InvalidBSON
@@ -17,6 +19,8 @@ from pymongo.collection import Collection
 from utils.errors import ValidationFailed
 
 Sort = list[tuple[str, int]]
+# Canonical Extended JSON keeps ObjectId and datetime types; times come back tz-aware UTC.
+CURSOR_JSON = json_util.CANONICAL_JSON_OPTIONS.with_options(tz_aware=True, tzinfo=timezone.utc)
 
 
 def _invalid_cursor() -> ValidationFailed:
@@ -24,7 +28,7 @@ def _invalid_cursor() -> ValidationFailed:
 
 
 def encode_cursor(values: list[Any]) -> str:
-    raw = json_util.dumps(values, json_options=json_util.CANONICAL_JSON_OPTIONS)
+    raw = json_util.dumps(values, json_options=CURSOR_JSON)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -32,7 +36,7 @@ def decode_cursor(cursor: str, expected_length: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json_util.loads(base64.urlsafe_b64decode(padded.encode()).decode(),
-                                 json_options=json_util.CANONICAL_JSON_OPTIONS)
+                                 json_options=CURSOR_JSON)
     except (ValueError, TypeError, binascii.Error, InvalidBSON, UnicodeDecodeError):
         raise _invalid_cursor() from None
     if not isinstance(values, list) or len(values) != expected_length:

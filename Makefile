@@ -1,0 +1,35 @@
+# The two commands that matter: `make run` and `make test`. Both set up .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format install init-db seed bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the development server on http://127.0.0.1:5000 (embedded SecantusDB, no Redis needed).
+run: $(STAMP)
+	$(PY) app.py
+
+## Run the whole test suite (starts its own SecantusDB and redis-server).
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+
+init-db: $(STAMP)
+	$(VENV)/bin/flask init-db
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

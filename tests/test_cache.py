@@ -1,0 +1,73 @@
+"""The cache helper: shared through Redis, explicit invalidation, never fails a request."""
+from __future__ import annotations
+
+import redis
+
+from tests.servers import RedisServer
+from utils.cache import get_cache
+
+
+def test_values_are_shared_between_processes_through_redis(make_app, redis_url):
+    first, second = make_app(), make_app()
+    with first.app_context():
+        get_cache().set("topics", "front", {"items": [1, 2]}, ttl=30)
+    with second.app_context():
+        assert get_cache().get("topics", "front") == {"items": [1, 2]}
+    keys = redis.Redis.from_url(redis_url).keys("rt:cache:topics:*")
+    assert len(keys) == 1
+
+
+def test_invalidate_drops_the_namespace_everywhere(make_app):
+    first, second = make_app(), make_app()
+    with first.app_context():
+        get_cache().set("topics", "a", 1)
+        get_cache().set("posts", "b", 2)
+    with second.app_context():
+        get_cache().invalidate("topics")
+    with first.app_context():
+        assert get_cache().get("topics", "a") is None
+        assert get_cache().get("posts", "b") == 2
+
+
+def test_get_or_set_computes_once(app):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"n": len(calls)}
+
+    with app.app_context():
+        assert get_cache().get_or_set("stats", "k", compute) == {"n": 1}
+        assert get_cache().get_or_set("stats", "k", compute) == {"n": 1}
+    assert len(calls) == 1
+
+
+def test_ttl_is_applied(app, redis_url):
+    with app.app_context():
+        get_cache().set("stats", "k", 1, ttl=7)
+    client = redis.Redis.from_url(redis_url)
+    (key,) = client.keys("rt:cache:stats:*")
+    assert 0 < client.ttl(key) <= 7
+
+
+def test_in_process_cache_without_redis(make_app):
+    application = make_app(REDIS_URL=None)
+    with application.app_context():
+        cache = get_cache()
+        cache.set("topics", "a", [1])
+        assert cache.get("topics", "a") == [1]
+        cache.invalidate("topics")
+        assert cache.get("topics", "a") is None
+
+
+def test_redis_outage_degrades_to_misses(make_app):
+    server = RedisServer().start()
+    application = make_app(REDIS_URL=server.url)
+    with application.app_context():
+        cache = get_cache()
+        cache.set("topics", "a", 1)
+        server.stop()
+        assert cache.get("topics", "a") is None
+        cache.set("topics", "a", 2)  # skipped, not raised
+        cache.invalidate("topics")  # logged, not raised
+        assert cache.get_or_set("topics", "a", lambda: 3) == 3

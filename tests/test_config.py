@@ -1,0 +1,85 @@
+"""Configuration: environment selection and production's refusal of unsafe settings."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from config import BASE_DIR, ConfigError, load_config
+
+PRODUCTION_ENV = {"SECRET_KEY": "x" * 40, "MONGO_URI": "mongodb://db:27017",
+                  "REDIS_URL": "redis://cache:6379/0"}
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in ("FLASK_ENV", "SECRET_KEY", "MONGO_URI", "REDIS_URL", "SOCKETIO_ASYNC_MODE",
+                 "SOCKETIO_MESSAGE_QUEUE"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_development_is_the_default(clean_env):
+    config = load_config()
+    assert config.ENV_NAME == "development" and config.SOCKETIO_ASYNC_MODE == "threading"
+
+
+def test_flask_env_selects_the_class(clean_env):
+    clean_env.setenv("FLASK_ENV", "testing")
+    assert load_config().ENV_NAME == "testing"
+
+
+def test_unknown_environment_is_refused(clean_env):
+    with pytest.raises(ConfigError, match="FLASK_ENV"):
+        load_config("staging")
+
+
+def test_production_uses_gevent_and_secure_cookies(clean_env):
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    config = load_config("production")
+    assert config.SOCKETIO_ASYNC_MODE == "gevent"
+    assert config.SESSION_COOKIE_SECURE and config.HSTS_ENABLED
+    assert PRODUCTION_ENV["REDIS_URL"] == config.SOCKETIO_MESSAGE_QUEUE
+
+
+def test_async_mode_can_be_overridden(clean_env):
+    clean_env.setenv("SOCKETIO_ASYNC_MODE", "threading")
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    assert load_config("production").SOCKETIO_ASYNC_MODE == "threading"
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "MONGO_URI", "REDIS_URL"])
+def test_production_refuses_a_missing_setting(clean_env, missing):
+    for name, value in PRODUCTION_ENV.items():
+        if name != missing:
+            clean_env.setenv(name, value)
+    with pytest.raises(ConfigError, match=missing):
+        load_config("production")
+
+
+@pytest.mark.parametrize("secret", ["dev-secret-change-me", "change-me", "short"])
+def test_production_refuses_a_default_secret(clean_env, secret):
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    clean_env.setenv("SECRET_KEY", secret)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config("production")
+
+
+def test_production_start_fails_with_one_line(clean_env):
+    env = {"FLASK_ENV": "production", "PATH": "/usr/bin:/bin", "MONGO_URI": "mongodb://x",
+           "REDIS_URL": "redis://x"}
+    result = subprocess.run([sys.executable, "-c", "import app; app.create_app()"],
+                            cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "ConfigError: SECRET_KEY must be set in production" in result.stderr
+
+
+def test_message_queue_follows_redis_url_unless_disabled(clean_env):
+    clean_env.setenv("REDIS_URL", "redis://cache:6379/0")
+    assert load_config().SOCKETIO_MESSAGE_QUEUE == "redis://cache:6379/0"
+    clean_env.setenv("SOCKETIO_MESSAGE_QUEUE", "none")
+    assert load_config().SOCKETIO_MESSAGE_QUEUE is None

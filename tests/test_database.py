@@ -1,0 +1,117 @@
+"""The data layer: embedded SecantusDB, ids at the edge, indexes, duplicate keys."""
+from __future__ import annotations
+
+from datetime import timezone
+
+import pytest
+from bson import ObjectId
+from pymongo import ASCENDING, IndexModel
+
+from models import registry
+from models.base import BaseModel, isoformat, to_object_id, utcnow
+from utils import db as db_module
+from utils.embedded_db import EmbeddedDatabase, free_port, port_answers
+from utils.errors import Conflict, NotFound
+
+
+class Widget(BaseModel):
+    collection_name = "widgets"
+    indexes = [IndexModel([("name", ASCENDING)], unique=True, name="name_unique")]
+
+
+@pytest.mark.parametrize("bad", ["", "123", "zzzzzzzzzzzzzzzzzzzzzzzz", None, 42, "a" * 25])
+def test_malformed_id_is_not_found(bad):
+    with pytest.raises(NotFound):
+        to_object_id(bad)
+
+
+def test_valid_id_round_trips():
+    oid = ObjectId()
+    assert to_object_id(str(oid)) == oid
+
+
+def test_times_are_aware_utc_and_printed_with_z(db):
+    now = utcnow()
+    assert now.tzinfo is not None
+    db.things.insert_one({"at": now})
+    stored = db.things.find_one()["at"]
+    assert stored == now and stored.utcoffset().total_seconds() == 0
+    assert isoformat(now.replace(microsecond=0)).endswith("Z")
+    assert isoformat(now.astimezone(timezone.utc)).endswith("Z")
+
+
+def test_duplicate_key_becomes_conflict(app, db):
+    Widget.ensure_indexes(db)
+    widgets = Widget(db)
+    widgets.insert({"name": "a"})
+    with pytest.raises(Conflict) as info:
+        widgets.insert({"name": "a"})
+    assert info.value.details == {"name": ["already taken"]}
+
+
+def test_get_missing_or_malformed_is_not_found(app, db):
+    with pytest.raises(NotFound):
+        Widget(db).get(str(ObjectId()))
+    with pytest.raises(NotFound):
+        Widget(db).get("not-an-id")
+
+
+def test_malformed_id_in_a_url_is_404(make_app):
+    from utils.api import Blueprint
+
+    application = make_app()
+    blp = Blueprint("probe_ids", __name__, url_prefix="/api/probe")
+
+    @blp.route("/things/<objectid:thing_id>")
+    def thing(thing_id):
+        return {"id": thing_id}
+
+    application.register_blueprint(blp)
+    client = application.test_client()
+    oid = str(ObjectId())
+    assert client.get(f"/api/probe/things/{oid}").get_json() == {"id": oid}
+    response = client.get("/api/probe/things/not-an-id")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_init_db_is_idempotent(app, db, monkeypatch):
+    monkeypatch.setattr(registry, "_models", [*registry._models, Widget])
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["init-db"])
+    second = runner.invoke(args=["init-db"])
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert "widgets.name_unique" in first.output
+    assert first.output == second.output
+    assert "name_unique" in db.widgets.index_information()
+
+
+def test_one_client_per_process(app):
+    with app.app_context():
+        assert db_module.get_client() is db_module.get_client()
+
+
+def test_embedded_database_keeps_data_across_restarts(tmp_path):
+    port = free_port()
+    storage = str(tmp_path / "db")
+    server = EmbeddedDatabase(port, storage).start()
+    client = db_module.make_client(server.uri, 5000)
+    client.roundtable.notes.insert_one({"text": "kept"})
+    client.close()
+    server.stop()
+    assert not port_answers(port)
+
+    again = EmbeddedDatabase(port, storage).start()
+    try:
+        client = db_module.make_client(again.uri, 5000)
+        assert client.roundtable.notes.find_one()["text"] == "kept"
+        client.close()
+    finally:
+        again.stop()
+
+
+def test_embedded_database_reuses_a_running_server(mongo_server):
+    reuse = EmbeddedDatabase(mongo_server.port, ":memory:").start()
+    assert reuse.process is None  # nothing started, so stop() leaves the server alone
+    reuse.stop()
+    assert port_answers(mongo_server.port)

@@ -1,0 +1,92 @@
+"""Health, readiness and degraded modes when Redis or MongoDB goes away."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.servers import RedisServer
+from utils.embedded_db import free_port
+
+
+def test_health_touches_nothing(make_app):
+    dead = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
+    application = make_app(init_db=False, MONGO_URI=dead, MONGO_TIMEOUT_MS=300)
+    response = application.test_client().get("/health")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_version(client, app):
+    response = client.get("/version")
+    assert response.get_json() == {"version": app.config["APP_VERSION"]}
+
+
+def test_ready_when_everything_answers(client):
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.get_json()["checks"] == {"mongo": "ok", "redis": "ok"}
+
+
+@pytest.fixture
+def own_redis():
+    """A redis-server this test may stop without disturbing the session's one."""
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+def test_redis_stopped_mid_run_degrades(make_app, own_redis):
+    application = make_app(REDIS_URL=own_redis.url, RATELIMIT_DEFAULT="5 per minute")
+    client = application.test_client()
+    assert client.get("/health/ready").status_code == 200
+    assert client.get("/version").status_code == 200
+
+    own_redis.stop()
+
+    ready = client.get("/health/ready")
+    assert ready.status_code == 503
+    error = ready.get_json()["error"]
+    assert error["code"] == "service_unavailable"
+    assert error["details"]["failed"] == ["redis"]
+    assert error["details"]["checks"]["mongo"] == "ok"
+
+    # Rate-limited routes keep answering, now counted in this process: still limited.
+    statuses = [client.get("/version").status_code for _ in range(6)]
+    assert statuses[0] == 200
+    assert 500 not in statuses and 503 not in statuses
+    assert statuses[-1] == 429
+
+
+def test_mongo_unreachable_is_503_within_3_seconds(make_app):
+    dead = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
+    application = make_app(init_db=False, MONGO_URI=dead)
+    client = application.test_client()
+
+    started = time.monotonic()
+    response = client.get("/health/ready")
+    assert time.monotonic() - started < 3
+    assert response.status_code == 503
+    assert response.get_json()["error"]["details"]["failed"] == ["mongo"]
+
+
+def test_mongo_error_in_a_route_is_503(make_app):
+    from utils.api import Blueprint
+    from utils.db import get_db
+
+    dead = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
+    application = make_app(init_db=False, MONGO_URI=dead)
+    blp = Blueprint("probe_db", __name__, url_prefix="/api/probe")
+
+    @blp.route("/count")
+    def count():
+        return {"n": get_db().things.count_documents({})}
+
+    application.register_blueprint(blp)
+    started = time.monotonic()
+    response = application.test_client().get("/api/probe/count")
+    assert time.monotonic() - started < 3
+    assert response.status_code == 503
+    body = response.get_json()["error"]
+    assert body["code"] == "service_unavailable"
+    assert body["details"] == {"dependency": "mongo"}

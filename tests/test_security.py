@@ -1,0 +1,94 @@
+"""Security baseline: headers, CORS allowlist, cookies, trusted proxies."""
+from __future__ import annotations
+
+from flask import session
+
+
+def test_security_headers(client):
+    response = client.get("/health")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_hsts_in_production(make_app):
+    application = make_app(HSTS_ENABLED=True)
+    assert "max-age=" in application.test_client().get("/health").headers[
+        "Strict-Transport-Security"]
+
+
+def test_cors_allows_only_listed_origins_with_credentials(make_app):
+    client = make_app(CORS_ORIGINS=["https://app.example"]).test_client()
+    allowed = client.get("/version", headers={"Origin": "https://app.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert allowed.headers["Access-Control-Allow-Credentials"] == "true"
+    refused = client.get("/api/openapi.json", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in refused.headers
+    preflight = client.options("/api/openapi.json", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "X-CSRF-Token"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "x-csrf-token" in preflight.headers["Access-Control-Allow-Headers"].lower()
+
+
+def test_cors_never_wildcard_when_unset(client):
+    response = client.get("/api/openapi.json", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_socketio_origins_follow_cors_list(make_app):
+    from utils.extensions import socketio
+
+    make_app(CORS_ORIGINS=["https://app.example"])
+    assert socketio.server.eio.cors_allowed_origins == ["https://app.example"]
+    make_app(CORS_ORIGINS=[])
+    # None is same-origin only; [] would disable the origin check altogether.
+    assert socketio.server.eio.cors_allowed_origins is None
+
+
+def test_session_cookie_flags(make_app):
+    application = make_app()
+
+    @application.route("/api/probe/touch-session", methods=["POST"])
+    def touch():
+        session["seen"] = True
+        return {"ok": True}
+
+    response = application.test_client().post("/api/probe/touch-session")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    secure = make_app(SESSION_COOKIE_SECURE=True)
+    secure.add_url_rule("/api/probe/touch-session", view_func=touch, methods=["POST"])
+    assert "Secure" in secure.test_client().post("/api/probe/touch-session").headers["Set-Cookie"]
+
+
+def _limited_statuses(application, forwarded_for):
+    client = application.test_client()
+    return [client.get("/version", headers={"X-Forwarded-For": address}).status_code
+            for address in forwarded_for]
+
+
+def test_forwarded_for_ignored_without_trusted_proxies(make_app):
+    application = make_app(RATELIMIT_DEFAULT="3 per minute", TRUSTED_PROXIES=0)
+    statuses = _limited_statuses(application, [f"10.0.0.{i}" for i in range(5)])
+    # Spoofing a new address per request does not escape the limit.
+    assert statuses == [200, 200, 200, 429, 429]
+
+
+def test_forwarded_for_used_with_one_trusted_proxy(make_app):
+    application = make_app(RATELIMIT_DEFAULT="3 per minute", TRUSTED_PROXIES=1)
+    # The proxy appends the real client last; what the client wrote before it is ignored.
+    spoofed = [f"1.2.3.4, 10.0.0.{i}" for i in range(4)]
+    assert _limited_statuses(application, spoofed) == [200, 200, 200, 200]
+    same_client = ["9.9.9.9, 10.0.0.7"] * 4
+    assert _limited_statuses(application, same_client) == [200, 200, 200, 429]
+
+
+def test_rate_limit_answer_has_retry_after(make_app):
+    client = make_app(RATELIMIT_DEFAULT="1 per minute").test_client()
+    client.get("/version")
+    response = client.get("/version")
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    assert 0 < int(response.headers["Retry-After"]) <= 60
