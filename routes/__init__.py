@@ -7,7 +7,8 @@ from utils.api import Api
 
 
 def register(app: Flask, api: Api) -> None:
-    from routes import docs, health
+    from routes import auth, docs, health
 
     api.register_blueprint(health.blp)
+    api.register_blueprint(auth.blp, url_prefix="/api/auth")
     app.register_blueprint(docs.bp)
