@@ -12,6 +12,7 @@ from cachelib import FileSystemCache
 from flask import Flask
 
 import routes
+import utils.accounts_cli
 import utils.auth
 import utils.cache
 import utils.db
@@ -47,6 +48,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     email_service.init_app(app)
     file_storage.init_app(app)
     utils.auth.init_app(app, api)
+    utils.accounts_cli.init_app(app)
     routes.register(app, api)
     register_error_handlers(app)
     _init_socketio(app)

@@ -1,10 +1,11 @@
 """Request and response schemas of the auth and users areas."""
 from __future__ import annotations
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from models.user import MESSAGE_POLICIES
-from utils.schemas import StrictSchema
+from utils.schemas import PageQuerySchema, StrictSchema, page_schema
 
 # Generous bounds that only stop abuse; the real rules live in the services.
 Login = fields.String(required=True, validate=validate.Length(min=1, max=254))
@@ -120,3 +121,50 @@ class UserEnvelopeSchema(Schema):
 
 class LoginResultSchema(UserEnvelopeSchema):
     csrf_token = fields.String(required=True)
+
+
+class ProfileUpdateSchema(StrictSchema):
+    display_name = fields.String(allow_none=True, validate=validate.Length(max=50))
+    bio = fields.String(allow_none=True, validate=validate.Length(max=500))
+    settings = fields.Nested(SettingsSchema)
+
+
+class AvatarUploadSchema(Schema):
+    file = Upload(required=True)
+
+
+class AvatarSchema(Schema):
+    avatar_url = fields.String(required=True)
+
+
+class UserSearchQuerySchema(PageQuerySchema):
+    q = fields.String(load_default="", validate=validate.Length(max=64))
+
+
+class FriendRequestQuerySchema(PageQuerySchema):
+    direction = fields.String(load_default=None,
+                              validate=validate.OneOf(["incoming", "outgoing"]))
+
+
+class FriendRequestSchema(Schema):
+    id = fields.String(required=True)
+    user = fields.Nested(PublicUserSchema, required=True)
+    direction = fields.String(required=True)
+    status = fields.String(required=True)
+    created_at = fields.String(required=True)
+
+
+class FriendSchema(Schema):
+    user = fields.Nested(PublicUserSchema, required=True)
+    since = fields.String(allow_none=True)
+
+
+class BlockedSchema(Schema):
+    user = fields.Nested(PublicUserSchema, required=True)
+    created_at = fields.String(required=True)
+
+
+UserPageSchema = page_schema(PublicUserSchema, "UserPage")
+FriendRequestPageSchema = page_schema(FriendRequestSchema, "FriendRequestPage")
+FriendPageSchema = page_schema(FriendSchema, "FriendPage")
+BlockedPageSchema = page_schema(BlockedSchema, "BlockedPage")
