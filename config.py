@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -173,6 +174,7 @@ class TestingConfig(Config):
         # bcrypt at cost 12 takes about 0.25 s per hash; tests hash hundreds of times.
         self.BCRYPT_ROUNDS = 4
         self.MAIL_RETRY_BASE_SECONDS = 0.05
+        self.UPLOAD_DIR = _env("UPLOAD_DIR", str(Path(tempfile.gettempdir()) / "rt-test-uploads"))
 
 
 class ProductionConfig(Config):
