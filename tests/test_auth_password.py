@@ -6,8 +6,16 @@ from datetime import timedelta
 import pytest
 
 from models.base import utcnow
-from tests.helpers import (DEFAULT_PASSWORD, csrf, flush_mail, fresh_address, link_token,
-                           login, read_mails, register)
+from tests.helpers import (
+    DEFAULT_PASSWORD,
+    csrf,
+    flush_mail,
+    fresh_address,
+    link_token,
+    login,
+    read_mails,
+    register,
+)
 
 NEW_PASSWORD = "a brand new passphrase"
 

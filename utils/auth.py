@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask, current_app, request, session
 
 from models.user import User
-from services import auth_service
+from services import auth_service, passwords
 from utils.errors import CsrfFailed, Unauthorized
 from utils.http import UNSAFE_METHODS
 
@@ -162,4 +162,5 @@ def document_security(api) -> None:
 
 def init_app(app: Flask, api) -> None:
     app.before_request(check_csrf)
+    passwords.warm_up(app.config["BCRYPT_ROUNDS"])
     document_security(api)
