@@ -9,7 +9,13 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from models.base import utcnow
-from tests.helpers import DEFAULT_PASSWORD, flush_mail, fresh_address, link_token, read_mails
+from tests.helpers import (
+    DEFAULT_PASSWORD,
+    flush_mail,
+    fresh_address,
+    link_token,
+    read_mails,
+)
 from utils.embedded_db import free_port
 
 
