@@ -11,6 +11,7 @@ import threading
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from pymongo import MongoClient
 from pymongo.database import Database
 
@@ -71,6 +72,7 @@ def init_indexes(app: Flask | None = None) -> list[str]:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create all MongoDB indexes (idempotent)."""
     names = init_indexes()
