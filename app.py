@@ -12,11 +12,14 @@ from cachelib import FileSystemCache
 from flask import Flask
 
 import routes
+import utils.accounts_cli
+import utils.auth
 import utils.cache
 import utils.db
 import utils.http
 import utils.logs
 from config import ConfigError, load_config
+from services import email_service, file_storage
 from utils.api import register_converters
 from utils.embedded_db import ensure_embedded_database
 from utils.errors import register_error_handlers
@@ -42,6 +45,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     utils.db.init_app(app)
     api.init_app(app)
     register_converters(app, api)
+    email_service.init_app(app)
+    file_storage.init_app(app)
+    utils.auth.init_app(app, api)
+    utils.accounts_cli.init_app(app)
     routes.register(app, api)
     register_error_handlers(app)
     _init_socketio(app)

@@ -92,6 +92,8 @@ class Config:
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 4 * 1024 * 1024)
         self.HSTS_ENABLED = _env_bool("HSTS_ENABLED", self.ENV_NAME == "production")
 
+        self._init_accounts()
+
         self.CACHE_DEFAULT_TTL = _env_int("CACHE_DEFAULT_TTL", 30)
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
 
@@ -103,6 +105,47 @@ class Config:
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.OPENAPI_SWAGGER_UI_PATH = "docs"
         self.OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+
+    def _init_accounts(self) -> None:
+        # Passwords. The pepper is mixed in before bcrypt; changing it invalidates every
+        # stored password, so set it on its own rather than letting it follow SECRET_KEY.
+        self.BCRYPT_ROUNDS = _env_int("BCRYPT_ROUNDS", 12)
+        self.PASSWORD_PEPPER = _env("PASSWORD_PEPPER", self.SECRET_KEY)
+        self.REQUIRE_EMAIL_VERIFICATION = _env_bool("REQUIRE_EMAIL_VERIFICATION", True)
+        self.EMAIL_VERIFICATION_HOURS = _env_int("EMAIL_VERIFICATION_HOURS", 48)
+        self.PASSWORD_RESET_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)
+        self.API_TOKEN_LIFETIME_DAYS = _env_int("API_TOKEN_LIFETIME_DAYS", 30)
+        self.TOTP_ISSUER = _env("TOTP_ISSUER", "Roundtable")
+        # Login lockout per account, whatever address the attempts come from.
+        self.LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
+        self.LOGIN_FAILURE_WINDOW_SECONDS = _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+        # Flask-Limiter strings, keyed by client address unless the name says otherwise.
+        self.RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "20 per 15 minutes")
+        self.RATELIMIT_REGISTER = _env("RATELIMIT_REGISTER", "5 per hour")
+        self.RATELIMIT_FORGOT = _env("RATELIMIT_FORGOT", "5 per hour")
+        self.RATELIMIT_FORGOT_PER_EMAIL = _env("RATELIMIT_FORGOT_PER_EMAIL", "3 per hour")
+        self.RATELIMIT_RESEND_VERIFICATION = _env("RATELIMIT_RESEND_VERIFICATION", "5 per hour")
+
+        # Mail: smtp, console (logs the mail) or file (one .eml per mail in MAIL_FILE_DIR).
+        self.MAIL_BACKEND = _env("MAIL_BACKEND", self.default_mail_backend())
+        self.MAIL_FROM = _env("MAIL_FROM", "Roundtable <no-reply@localhost>")
+        self.MAIL_SERVER = _env("MAIL_SERVER", "localhost")
+        self.MAIL_PORT = _env_int("MAIL_PORT", 587)
+        self.MAIL_USERNAME = _env("MAIL_USERNAME")
+        self.MAIL_PASSWORD = _env("MAIL_PASSWORD")
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
+        self.MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+        self.MAIL_TIMEOUT_SECONDS = float(_env("MAIL_TIMEOUT_SECONDS", "10"))
+        self.MAIL_FILE_DIR = _env("MAIL_FILE_DIR", str(INSTANCE_DIR / "mail"))
+        self.MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 5)
+        self.MAIL_RETRY_BASE_SECONDS = float(_env("MAIL_RETRY_BASE_SECONDS", "2"))
+
+        # Uploads (avatars) on a local directory, served under /api/files/.
+        self.UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+        self.AVATAR_MAX_BYTES = _env_int("AVATAR_MAX_BYTES", 2 * 1024 * 1024)
+
+    def default_mail_backend(self) -> str:
+        return "console"
 
     def default_async_mode(self) -> str:
         return "threading"
@@ -126,6 +169,10 @@ class TestingConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         self.SECRET_KEY = "testing-secret"
+        self.PASSWORD_PEPPER = "testing-pepper"
+        # bcrypt at cost 12 takes about 0.25 s per hash; tests hash hundreds of times.
+        self.BCRYPT_ROUNDS = 4
+        self.MAIL_RETRY_BASE_SECONDS = 0.05
 
 
 class ProductionConfig(Config):
@@ -137,6 +184,9 @@ class ProductionConfig(Config):
 
     def secure_cookies(self) -> bool:
         return True
+
+    def default_mail_backend(self) -> str:
+        return "smtp"
 
     def validate(self) -> None:
         for name in ("SECRET_KEY", "MONGO_URI", "REDIS_URL"):

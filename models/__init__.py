@@ -3,3 +3,4 @@
 Each model module is imported here so that `models.registry` knows every collection
 (`flask init-db` creates all their indexes).
 """
+from models import auth_token, block, friendship, user  # noqa: F401

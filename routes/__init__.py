@@ -7,7 +7,10 @@ from utils.api import Api
 
 
 def register(app: Flask, api: Api) -> None:
-    from routes import docs, health
+    from routes import auth, docs, files, health, users
 
     api.register_blueprint(health.blp)
+    api.register_blueprint(auth.blp, url_prefix="/api/auth")
+    api.register_blueprint(users.blp, url_prefix="/api/users")
+    api.register_blueprint(files.blp, url_prefix="/api/files")
     app.register_blueprint(docs.bp)

@@ -48,6 +48,30 @@ class Unauthorized(APIError):
     status, code, message = 401, "unauthorized", "Authentication required."
 
 
+class InvalidCredentials(APIError):
+    status, code, message = 401, "invalid_credentials", "The login or password is wrong."
+
+
+class OtpRequired(APIError):
+    status, code, message = 401, "otp_required", "A valid two-factor code is required."
+
+
+class CsrfFailed(APIError):
+    status, code, message = 403, "csrf_failed", "The X-CSRF-Token header is missing or wrong."
+
+
+class EmailNotVerified(APIError):
+    status, code, message = 403, "email_not_verified", "Verify your email address first."
+
+
+class PayloadTooLarge(APIError):
+    status, code, message = 413, "payload_too_large", "The upload is too large."
+
+
+class UnsupportedMediaType(APIError):
+    status, code, message = 415, "unsupported_media_type", "This media type is not accepted."
+
+
 class Forbidden(APIError):
     status, code, message = 403, "forbidden", "You may not do this."
 

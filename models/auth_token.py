@@ -1,0 +1,40 @@
+"""Bearer tokens for non-browser clients. Only a SHA-256 of the token is stored: the
+token is 256 random bits, so a fast hash is enough and a leaked table reveals nothing."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, IndexModel
+
+from models import registry
+from models.base import BaseModel, utcnow
+
+
+@registry.register
+class AuthToken(BaseModel):
+    collection_name = "auth_tokens"
+    indexes = [
+        IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash_unique"),
+        IndexModel([("user_id", ASCENDING)], name="user_id"),
+        # Expired tokens are also refused on read; the TTL index only tidies up.
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expires_at_ttl"),
+    ]
+
+    def create(self, user_id: ObjectId, token_hash: str, name: str,
+               expires_at: datetime) -> dict[str, Any]:
+        return self.insert({"user_id": user_id, "token_hash": token_hash, "name": name,
+                            "created_at": utcnow(), "expires_at": expires_at})
+
+    def find_valid(self, token_hash: str, now: datetime) -> dict[str, Any] | None:
+        return self.collection.find_one({"token_hash": token_hash, "expires_at": {"$gt": now}})
+
+    def delete(self, token_id: ObjectId) -> None:
+        self.collection.delete_one({"_id": token_id})
+
+    def delete_for_user(self, user_id: ObjectId, keep: ObjectId | None = None) -> int:
+        query: dict[str, Any] = {"user_id": user_id}
+        if keep is not None:
+            query["_id"] = {"$ne": keep}
+        return self.collection.delete_many(query).deleted_count

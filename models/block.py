@@ -1,0 +1,45 @@
+"""Who blocked whom: one document per (blocker, blocked)."""
+from __future__ import annotations
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from models import registry
+from models.base import BaseModel, utcnow
+
+
+@registry.register
+class Block(BaseModel):
+    collection_name = "blocks"
+    indexes = [
+        IndexModel([("blocker_id", ASCENDING), ("blocked_id", ASCENDING)], unique=True,
+                   name="blocker_blocked_unique"),
+        IndexModel([("blocked_id", ASCENDING)], name="blocked_id"),
+        IndexModel([("blocker_id", ASCENDING), ("_id", DESCENDING)], name="blocker_recent"),
+    ]
+
+    def add(self, blocker_id: ObjectId, blocked_id: ObjectId) -> None:
+        # An upsert: blocking twice is not an error.
+        self.collection.update_one(
+            {"blocker_id": blocker_id, "blocked_id": blocked_id},
+            {"$setOnInsert": {"created_at": utcnow()}}, upsert=True)
+
+    def remove(self, blocker_id: ObjectId, blocked_id: ObjectId) -> None:
+        self.collection.delete_one({"blocker_id": blocker_id, "blocked_id": blocked_id})
+
+    def exists_between(self, a: ObjectId, b: ObjectId) -> bool:
+        return self.collection.count_documents(
+            {"$or": [{"blocker_id": a, "blocked_id": b}, {"blocker_id": b, "blocked_id": a}]},
+            limit=1) > 0
+
+    def related_ids(self, user_id: ObjectId) -> list[ObjectId]:
+        """Everyone `user_id` blocked or was blocked by."""
+        ids = []
+        for doc in self.collection.find({"$or": [{"blocker_id": user_id},
+                                                 {"blocked_id": user_id}]}):
+            ids.append(doc["blocked_id"] if doc["blocker_id"] == user_id else doc["blocker_id"])
+        return ids
+
+    def delete_all_of(self, user_id: ObjectId) -> None:
+        self.collection.delete_many({"$or": [{"blocker_id": user_id},
+                                             {"blocked_id": user_id}]})

@@ -1,0 +1,61 @@
+"""Friend requests and friendships, one document per pair of users: `pending` while
+requested, `accepted` once friends. The sorted pair key makes "one per pair" a unique
+index instead of a race."""
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+
+from models import registry
+from models.base import BaseModel, utcnow
+
+PENDING, ACCEPTED = "pending", "accepted"
+
+
+def pair_key(a: ObjectId, b: ObjectId) -> str:
+    low, high = sorted((str(a), str(b)))
+    return f"{low}:{high}"
+
+
+@registry.register
+class Friendship(BaseModel):
+    collection_name = "friendships"
+    conflict_message = "A friend request or friendship already exists."
+    indexes = [
+        IndexModel([("pair", ASCENDING)], unique=True, name="pair_unique"),
+        IndexModel([("addressee_id", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)],
+                   name="incoming"),
+        IndexModel([("requester_id", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)],
+                   name="outgoing"),
+    ]
+
+    def create_request(self, requester_id: ObjectId, addressee_id: ObjectId) -> dict[str, Any]:
+        return self.insert({"pair": pair_key(requester_id, addressee_id),
+                            "requester_id": requester_id, "addressee_id": addressee_id,
+                            "status": PENDING, "created_at": utcnow(), "accepted_at": None})
+
+    def find_pair(self, a: ObjectId, b: ObjectId) -> dict[str, Any] | None:
+        return self.collection.find_one({"pair": pair_key(a, b)})
+
+    def accept(self, request_id: ObjectId, addressee_id: ObjectId) -> dict[str, Any] | None:
+        return self.collection.find_one_and_update(
+            {"_id": request_id, "addressee_id": addressee_id, "status": PENDING},
+            {"$set": {"status": ACCEPTED, "accepted_at": utcnow()}},
+            return_document=ReturnDocument.AFTER)
+
+    def delete_pending_to(self, request_id: ObjectId, addressee_id: ObjectId) -> bool:
+        result = self.collection.delete_one(
+            {"_id": request_id, "addressee_id": addressee_id, "status": PENDING})
+        return result.deleted_count == 1
+
+    def delete_pair(self, a: ObjectId, b: ObjectId, status: str | None = None) -> bool:
+        query: dict[str, Any] = {"pair": pair_key(a, b)}
+        if status:
+            query["status"] = status
+        return self.collection.delete_one(query).deleted_count == 1
+
+    def delete_all_of(self, user_id: ObjectId) -> None:
+        self.collection.delete_many({"$or": [{"requester_id": user_id},
+                                             {"addressee_id": user_id}]})

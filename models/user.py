@@ -1,0 +1,95 @@
+"""Users. Usernames and emails are unique without regard to case through lowercased
+copies (`username_lower`, `email_lower`) under unique indexes."""
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+
+from models import registry
+from models.base import BaseModel, utcnow
+
+ROLES = ("user", "moderator", "admin")
+MESSAGE_POLICIES = ("everyone", "friends", "nobody")
+
+
+def default_settings() -> dict[str, Any]:
+    return {
+        "notifications": {"email": True, "mentions": True, "replies": True,
+                          "direct_messages": True, "friend_requests": True},
+        "allow_messages_from": "everyone",
+    }
+
+
+@registry.register
+class User(BaseModel):
+    collection_name = "users"
+    conflict_message = "This username or email is already registered."
+    indexes = [
+        IndexModel([("username_lower", ASCENDING)], unique=True, name="username_lower_unique"),
+        IndexModel([("email_lower", ASCENDING)], unique=True, name="email_lower_unique"),
+        IndexModel([("display_name_lower", ASCENDING)], name="display_name_lower"),
+    ]
+
+    def create(self, username: str, email: str, password_hash: str, role: str = "user",
+               email_verified: bool = False) -> dict[str, Any]:
+        now = utcnow()
+        return self.insert({
+            "username": username,
+            "username_lower": username.lower(),
+            "email": email,
+            "email_lower": email.lower(),
+            "password_hash": password_hash,
+            "email_verified": email_verified,
+            "role": role,
+            "display_name": None,
+            "display_name_lower": None,
+            "bio": "",
+            "avatar_key": None,
+            "settings": default_settings(),
+            # Bumped to end sessions and tokens: a session holding an older epoch is dead.
+            "session_epoch": 0,
+            "totp_enabled": False,
+            "totp_secret": None,
+            "totp_pending_secret": None,
+            "totp_last_step": 0,
+            "recovery_code_hashes": [],
+            "verify_nonce": None,
+            "reset_nonce": None,
+            "deleted": False,
+            "created_at": now,
+            "updated_at": now,
+        })
+
+    def find_by_login(self, login: str) -> dict[str, Any] | None:
+        """By username or email, case-insensitively; deleted accounts are never found."""
+        field = "email_lower" if "@" in login else "username_lower"
+        return self.collection.find_one({field: login.strip().lower(), "deleted": False})
+
+    def find_by_username(self, username: str) -> dict[str, Any] | None:
+        return self.collection.find_one({"username_lower": username.lower(), "deleted": False})
+
+    def find_active(self, user_id: Any) -> dict[str, Any] | None:
+        user = self.find_by_id(user_id)
+        return None if user is None or user.get("deleted") else user
+
+    def update(self, user_id: ObjectId, changes: dict[str, Any],
+               unset: list[str] | None = None) -> dict[str, Any] | None:
+        operations: dict[str, Any] = {"$set": {**changes, "updated_at": utcnow()}}
+        if unset:
+            operations["$unset"] = {field: "" for field in unset}
+        return self.collection.find_one_and_update({"_id": user_id}, operations,
+                                                   return_document=ReturnDocument.AFTER)
+
+    def update_if(self, user_id: ObjectId, condition: dict[str, Any],
+                  operations: dict[str, Any]) -> dict[str, Any] | None:
+        """Apply `operations` only while `condition` holds (single-use tokens and codes)."""
+        operations.setdefault("$set", {})["updated_at"] = utcnow()
+        return self.collection.find_one_and_update({"_id": user_id, **condition}, operations,
+                                                   return_document=ReturnDocument.AFTER)
+
+    def bump_session_epoch(self, user_id: ObjectId) -> dict[str, Any] | None:
+        return self.collection.find_one_and_update(
+            {"_id": user_id}, {"$inc": {"session_epoch": 1}, "$set": {"updated_at": utcnow()}},
+            return_document=ReturnDocument.AFTER)

@@ -1,0 +1,191 @@
+"""Auth: registration, verification, login and logout, tokens, passwords, 2FA."""
+from __future__ import annotations
+
+from flask import current_app
+
+from models.base import isoformat
+from routes.account_schemas import (
+    AcceptedSchema,
+    ChangePasswordSchema,
+    CsrfSchema,
+    DisableTwoFactorSchema,
+    EmailBodySchema,
+    LinkTokenSchema,
+    LoginResultSchema,
+    LoginSchema,
+    OtpBodySchema,
+    RecoveryCodesSchema,
+    RegisterSchema,
+    ResetPasswordSchema,
+    TokenRequestSchema,
+    TokenSchema,
+    TwoFactorSetupSchema,
+    UserEnvelopeSchema,
+)
+from services import auth_service
+from services.users_service import serialize_private_user
+from utils import auth
+from utils.api import Blueprint
+from utils.auth import csrf_exempt, current_user, login_required
+from utils.extensions import limiter
+from utils.ratelimits import email_key
+
+blp = Blueprint("auth", __name__, description="Accounts and authentication")
+
+ACCEPTED = {"status": "accepted"}
+
+
+def _limit(setting: str):
+    return lambda: current_app.config[setting]
+
+
+def _only_failures(response) -> bool:
+    return response.status_code >= 400
+
+
+@blp.route("/register", methods=["POST"])
+@csrf_exempt
+@limiter.limit(_limit("RATELIMIT_REGISTER"))
+@blp.arguments(RegisterSchema)
+@blp.response(201, UserEnvelopeSchema)
+def register(body):
+    """Create an account; a verification mail is sent."""
+    user = auth_service.register(body["username"], body["email"], body["password"])
+    return {"user": serialize_private_user(user)}
+
+
+@blp.route("/verify-email", methods=["POST"])
+@csrf_exempt
+@blp.arguments(LinkTokenSchema)
+@blp.response(200, UserEnvelopeSchema)
+def verify_email(body):
+    """Confirm an email address with the token from the mail."""
+    return {"user": serialize_private_user(auth_service.verify_email(body["token"]))}
+
+
+@blp.route("/resend-verification", methods=["POST"])
+@csrf_exempt
+@limiter.limit(_limit("RATELIMIT_RESEND_VERIFICATION"))
+@limiter.limit(_limit("RATELIMIT_FORGOT_PER_EMAIL"), key_func=email_key)
+@blp.arguments(EmailBodySchema)
+@blp.response(202, AcceptedSchema)
+def resend_verification(body):
+    """Send the verification mail again; 202 whatever the address."""
+    auth_service.resend_verification(body["email"])
+    return ACCEPTED
+
+
+@blp.route("/login", methods=["POST"])
+@csrf_exempt
+@limiter.limit(_limit("RATELIMIT_LOGIN"), deduct_when=_only_failures)
+@blp.arguments(LoginSchema)
+@blp.response(200, LoginResultSchema)
+def login(body):
+    """Log in with username or email; starts a fresh session."""
+    user = auth_service.authenticate(body["login"], body["password"], body.get("otp"))
+    csrf_token = auth.start_session(user)
+    return {"user": serialize_private_user(user), "csrf_token": csrf_token}
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.response(204)
+def logout():
+    """End this session (server-side)."""
+    auth.end_session()
+
+
+@blp.route("/me")
+@login_required
+@blp.response(200, UserEnvelopeSchema)
+def me():
+    """The logged-in user, private view."""
+    return {"user": serialize_private_user(current_user())}
+
+
+@blp.route("/csrf")
+@blp.response(200, CsrfSchema)
+def csrf():
+    """The CSRF token of this session, for X-CSRF-Token."""
+    return {"csrf_token": auth.csrf_token()}
+
+
+@blp.route("/token", methods=["POST"])
+@csrf_exempt
+@limiter.limit(_limit("RATELIMIT_LOGIN"), deduct_when=_only_failures)
+@blp.arguments(TokenRequestSchema)
+@blp.response(201, TokenSchema)
+def create_token(body):
+    """Issue a bearer token for a non-browser client."""
+    user = auth_service.authenticate(body["login"], body["password"], body.get("otp"))
+    issued = auth_service.issue_token(user, body.get("name"))
+    return {"token": issued["token"], "expires_at": isoformat(issued["expires_at"])}
+
+
+@blp.route("/token", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def revoke_token():
+    """Revoke the bearer token this request carries."""
+    auth_service.revoke_token(auth.auth_token_id())
+
+
+@blp.route("/password/forgot", methods=["POST"])
+@csrf_exempt
+@limiter.limit(_limit("RATELIMIT_FORGOT"))
+@limiter.limit(_limit("RATELIMIT_FORGOT_PER_EMAIL"), key_func=email_key)
+@blp.arguments(EmailBodySchema)
+@blp.response(202, AcceptedSchema)
+def forgot_password(body):
+    """Mail a reset link; 202 whatever the address."""
+    auth_service.forgot_password(body["email"])
+    return ACCEPTED
+
+
+@blp.route("/password/reset", methods=["POST"])
+@csrf_exempt
+@blp.arguments(ResetPasswordSchema)
+@blp.response(200, AcceptedSchema)
+def reset_password(body):
+    """Set a new password with a reset token; every session and token ends."""
+    auth_service.reset_password(body["token"], body["password"])
+    auth.end_session()
+    return {"status": "ok"}
+
+
+@blp.route("/password/change", methods=["POST"])
+@login_required
+@blp.arguments(ChangePasswordSchema)
+@blp.response(200, AcceptedSchema)
+def change_password(body):
+    """Change the password; every other session and token ends."""
+    user = auth_service.change_password(current_user(), body["current_password"],
+                                        body["new_password"], keep_token=auth.auth_token_id())
+    auth.adopt_epoch(user)
+    return {"status": "ok"}
+
+
+@blp.route("/2fa/setup", methods=["POST"])
+@login_required
+@blp.response(200, TwoFactorSetupSchema)
+def setup_2fa():
+    """Start TOTP setup: a new secret and its otpauth:// URI."""
+    return auth_service.setup_2fa(current_user())
+
+
+@blp.route("/2fa/enable", methods=["POST"])
+@login_required
+@blp.arguments(OtpBodySchema)
+@blp.response(200, RecoveryCodesSchema)
+def enable_2fa(body):
+    """Turn TOTP on with a valid code; returns 10 single-use recovery codes."""
+    return {"recovery_codes": auth_service.enable_2fa(current_user(), body["otp"])}
+
+
+@blp.route("/2fa/disable", methods=["POST"])
+@login_required
+@blp.arguments(DisableTwoFactorSchema)
+@blp.response(200, AcceptedSchema)
+def disable_2fa(body):
+    """Turn TOTP off; needs the password and a code."""
+    auth_service.disable_2fa(current_user(), body["password"], body["otp"])
+    return {"status": "ok"}

@@ -1,0 +1,158 @@
+"""Users: profiles, avatar, account deletion, search, friends and blocks."""
+from __future__ import annotations
+
+from routes.account_schemas import (
+    AvatarSchema,
+    AvatarUploadSchema,
+    BlockedPageSchema,
+    FriendPageSchema,
+    FriendRequestPageSchema,
+    FriendRequestQuerySchema,
+    FriendRequestSchema,
+    FriendSchema,
+    PasswordBodySchema,
+    PrivateUserSchema,
+    ProfileUpdateSchema,
+    PublicUserSchema,
+    UserPageSchema,
+    UserSearchQuerySchema,
+)
+from services import users_service
+from services.users_service import serialize_private_user, serialize_public_user
+from utils import auth
+from utils.api import Blueprint
+from utils.auth import current_user, login_required
+from utils.pagination import page
+from utils.schemas import PageQuerySchema
+
+blp = Blueprint("users", __name__, description="Profiles, friends and blocks")
+
+
+@blp.route("/me")
+@login_required
+@blp.response(200, PrivateUserSchema)
+def get_me():
+    """My profile, private view."""
+    return serialize_private_user(current_user())
+
+
+@blp.route("/me", methods=["PATCH"])
+@login_required
+@blp.arguments(ProfileUpdateSchema)
+@blp.response(200, PrivateUserSchema)
+def update_me(body):
+    """Change display name, bio or settings."""
+    return serialize_private_user(users_service.update_profile(current_user(), body))
+
+
+@blp.route("/me", methods=["DELETE"])
+@login_required
+@blp.arguments(PasswordBodySchema)
+@blp.response(204)
+def delete_me(body):
+    """Delete my account (needs the password); my posts stay, as "deleted user"."""
+    users_service.delete_account(current_user(), body["password"])
+    auth.end_session()
+
+
+@blp.route("/me/avatar", methods=["PUT"])
+@login_required
+@blp.arguments(AvatarUploadSchema, location="files")
+@blp.response(200, AvatarSchema)
+def put_avatar(files):
+    """Upload an avatar: PNG, JPEG, WebP or GIF up to 2 MB, stored as 256x256 PNG."""
+    user = users_service.set_avatar(current_user(), files["file"].read())
+    return {"avatar_url": users_service.avatar_url(user)}
+
+
+@blp.route("/")
+@blp.arguments(UserSearchQuerySchema, location="query")
+@blp.response(200, UserPageSchema)
+def search(query):
+    """Find users by username or display name prefix."""
+    documents, next_cursor = users_service.search(current_user(), query["q"], query["limit"],
+                                                  query["cursor"])
+    return page(documents, next_cursor, serialize_public_user)
+
+
+@blp.route("/<string:username>")
+@blp.response(200, PublicUserSchema)
+def get_user(username):
+    """A public profile (never the email)."""
+    return serialize_public_user(users_service.get_public_profile(current_user(), username))
+
+
+@blp.route("/<objectid:user_id>/block", methods=["POST"])
+@login_required
+@blp.response(204)
+def block(user_id):
+    """Block a user: no friend requests or messages between us, no search results."""
+    users_service.block(current_user(), user_id)
+
+
+@blp.route("/<objectid:user_id>/block", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def unblock(user_id):
+    """Unblock a user."""
+    users_service.unblock(current_user(), user_id)
+
+
+@blp.route("/me/blocked")
+@login_required
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, BlockedPageSchema)
+def list_blocked(query):
+    """Users I blocked, newest first."""
+    return users_service.list_blocked(current_user(), query["limit"], query["cursor"])
+
+
+@blp.route("/<objectid:user_id>/friend-request", methods=["POST"])
+@login_required
+@blp.response(201, FriendRequestSchema)
+def send_friend_request(user_id):
+    """Ask a user to be friends (accepts their request if they already asked)."""
+    return users_service.send_friend_request(current_user(), user_id)
+
+
+@blp.route("/me/friend-requests")
+@login_required
+@blp.arguments(FriendRequestQuerySchema, location="query")
+@blp.response(200, FriendRequestPageSchema)
+def list_friend_requests(query):
+    """Pending friend requests, incoming and outgoing (filter with `direction`)."""
+    return users_service.list_friend_requests(current_user(), query["direction"],
+                                              query["limit"], query["cursor"])
+
+
+@blp.route("/me/friend-requests/<objectid:request_id>/accept", methods=["POST"])
+@login_required
+@blp.response(200, FriendSchema)
+def accept_friend_request(request_id):
+    """Accept an incoming friend request."""
+    return users_service.accept_friend_request(current_user(), request_id)
+
+
+@blp.route("/me/friend-requests/<objectid:request_id>/decline", methods=["POST"])
+@login_required
+@blp.response(204)
+def decline_friend_request(request_id):
+    """Decline an incoming friend request."""
+    users_service.decline_friend_request(current_user(), request_id)
+
+
+@blp.route("/me/friends")
+@login_required
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, FriendPageSchema)
+def list_friends(query):
+    """My friends, most recent first."""
+    return users_service.list_friends(current_user(), query["limit"], query["cursor"])
+
+
+@blp.route("/me/friends/<objectid:user_id>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def remove_friend(user_id):
+    """Remove a friend."""
+    users_service.remove_friend(current_user(), user_id)

@@ -1,0 +1,286 @@
+"""Accounts: registration, email verification, login, bearer tokens, passwords, 2FA.
+
+Functions take plain values (and the acting user where there is one), never `request`,
+and raise the contract's errors. Sessions themselves are managed by utils.auth.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import unicodedata
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from bson import ObjectId
+from flask import current_app
+from marshmallow import ValidationError, validate
+
+from models.auth_token import AuthToken
+from models.user import User
+from services import email_service, login_throttle, passwords, tokens, totp
+from utils import clock
+from utils.errors import (
+    BadRequest,
+    EmailNotVerified,
+    InvalidCredentials,
+    OtpRequired,
+    RateLimited,
+    ValidationFailed,
+)
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{3,32}$")
+# Path segments under /api/users and the names given to deleted accounts.
+RESERVED_USERNAMES = {"me", "avatars", "admin", "administrator", "root", "system", "support",
+                      "deleted", "deleted_user", "roundtable"}
+_email_validator = validate.Email()
+
+
+def normalize_email(email: str) -> str:
+    """Trimmed, Unicode NFKC, domain lowercased (the local part may be case-sensitive to
+    the mail server, but uniqueness ignores case through `email_lower`)."""
+    email = unicodedata.normalize("NFKC", email.strip())
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}" if local else email
+
+
+def _check_username(username: str) -> list[str]:
+    if not USERNAME_PATTERN.match(username):
+        return ["Use 3-32 letters, digits or underscores."]
+    lowered = username.lower()
+    if lowered in RESERVED_USERNAMES or lowered.startswith("deleted_"):
+        return ["This username is reserved."]
+    return []
+
+
+def _check_email(email: str) -> list[str]:
+    try:
+        _email_validator(email)
+    except ValidationError:
+        return ["Not a valid email address."]
+    return [] if len(email) <= 254 else ["Use at most 254 characters."]
+
+
+def _require_password_policy(password: str, username: str, email: str,
+                             field: str = "password") -> None:
+    problems = passwords.policy_problems(password, username, email)
+    if problems:
+        raise ValidationFailed(details={field: problems})
+
+
+# Registration and email verification
+
+def register(username: str, email: str, password: str, role: str = "user",
+             email_verified: bool = False) -> dict[str, Any]:
+    email = normalize_email(email)
+    details = {field: problems for field, problems in
+               (("username", _check_username(username)), ("email", _check_email(email)))
+               if problems}
+    if details:
+        raise ValidationFailed(details=details)
+    _require_password_policy(password, username, email)
+    users = User()
+    user = users.create(username, email, passwords.hash_password(password), role=role,
+                        email_verified=email_verified)
+    if not email_verified:
+        _send_verification(users, user)
+    return user
+
+
+def _send_verification(users: User, user: dict[str, Any]) -> None:
+    nonce = tokens.new_nonce()
+    users.update(user["_id"], {"verify_nonce": nonce})
+    hours = current_app.config["EMAIL_VERIFICATION_HOURS"]
+    token = tokens.make("verify", str(user["_id"]), nonce, timedelta(hours=hours))
+    email_service.send_template(user["email"], "verify_email", username=user["username"],
+                                link=_frontend_link("verify-email", token), hours=hours)
+
+
+def _frontend_link(path: str, token: str) -> str:
+    base = current_app.config["FRONTEND_URL"].rstrip("/")
+    return f"{base}/{path}?{urlencode({'token': token})}"
+
+
+def verify_email(token: str) -> dict[str, Any]:
+    user = _consume_link("verify", token, "verify_nonce", {"email_verified": True})
+    if user is None:
+        raise BadRequest("This verification link is invalid, used or expired.")
+    return user
+
+
+def resend_verification(email: str) -> None:
+    """Silently does nothing for an unknown or verified address (no enumeration)."""
+    users = User()
+    user = users.find_by_login(normalize_email(email)) if "@" in email else None
+    if user is not None and not user["email_verified"]:
+        _send_verification(users, user)
+
+
+def _consume_link(purpose: str, token: str, nonce_field: str,
+                  changes: dict[str, Any]) -> dict[str, Any] | None:
+    payload = tokens.read(purpose, token)
+    if payload is None or not ObjectId.is_valid(payload["uid"]):
+        return None
+    # Matching and clearing the nonce in one update makes the link single-use under races.
+    return User().update_if(ObjectId(payload["uid"]),
+                            {nonce_field: payload["n"], "deleted": False},
+                            {"$set": {**changes, nonce_field: None}})
+
+
+# Login
+
+def authenticate(login: str, password: str, otp: str | None = None) -> dict[str, Any]:
+    """The user these credentials prove, or the contract's error. Unknown logins and wrong
+    passwords answer alike and cost the same bcrypt work."""
+    user = User().find_by_login(login) if login.strip() else None
+    throttle_key = str(user["_id"]) if user else "login:" + login.strip().lower()
+    wait = login_throttle.retry_after(throttle_key)
+    if wait:
+        raise RateLimited(wait, "Too many failed logins for this account; try again later.")
+    if not passwords.check_password(password, user["password_hash"] if user else None):
+        login_throttle.record_failure(throttle_key)
+        raise InvalidCredentials()
+    if user["totp_enabled"]:
+        if not otp:
+            raise OtpRequired()
+        if not check_second_factor(user, otp):
+            login_throttle.record_failure(throttle_key)
+            raise OtpRequired("The two-factor code is wrong or was already used.")
+    if current_app.config["REQUIRE_EMAIL_VERIFICATION"] and not user["email_verified"]:
+        raise EmailNotVerified()
+    login_throttle.clear(throttle_key)
+    return user
+
+
+def check_second_factor(user: dict[str, Any], code: str) -> bool:
+    """A TOTP code newer than the last one used, or an unused recovery code; either is
+    spent by the same atomic update that accepts it."""
+    users = User()
+    step = totp.matching_step(user["totp_secret"] or "", code) if user["totp_secret"] else None
+    if step is not None:
+        return users.update_if(user["_id"], {"totp_last_step": {"$lt": step}},
+                               {"$set": {"totp_last_step": step}}) is not None
+    code_hash = totp.hash_recovery_code(code)
+    return users.update_if(user["_id"], {"recovery_code_hashes": code_hash},
+                           {"$pull": {"recovery_code_hashes": code_hash}}) is not None
+
+
+# Bearer tokens
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: dict[str, Any], name: str | None) -> dict[str, Any]:
+    token = "rt_" + secrets.token_urlsafe(32)
+    expires_at = clock.now() + timedelta(days=current_app.config["API_TOKEN_LIFETIME_DAYS"])
+    AuthToken().create(user["_id"], _token_hash(token), name or "api", expires_at)
+    return {"token": token, "expires_at": expires_at}
+
+
+def user_for_token(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(user, token document) for a live token, else None."""
+    if not token or len(token) > 200:
+        return None
+    document = AuthToken().find_valid(_token_hash(token), clock.now())
+    if document is None:
+        return None
+    user = User().find_active(document["user_id"])
+    return (user, document) if user else None
+
+
+def revoke_token(token_id: ObjectId | None) -> None:
+    if token_id is None:
+        raise BadRequest("Send the token to revoke as Authorization: Bearer <token>.")
+    AuthToken().delete(token_id)
+
+
+def end_all_sessions(user_id: ObjectId, keep_token: ObjectId | None = None
+                     ) -> dict[str, Any] | None:
+    """Kill every session (epoch bump) and every bearer token but `keep_token`."""
+    AuthToken().delete_for_user(user_id, keep=keep_token)
+    return User().bump_session_epoch(user_id)
+
+
+# Passwords
+
+def forgot_password(email: str) -> None:
+    """Mails a reset link if the address belongs to an account; silent otherwise."""
+    users = User()
+    user = users.find_by_login(normalize_email(email)) if "@" in email else None
+    if user is None:
+        return
+    nonce = tokens.new_nonce()
+    users.update(user["_id"], {"reset_nonce": nonce})
+    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+    token = tokens.make("reset", str(user["_id"]), nonce, timedelta(minutes=minutes))
+    email_service.send_template(user["email"], "reset_password", username=user["username"],
+                                link=_frontend_link("reset-password", token), minutes=minutes)
+
+
+def reset_password(token: str, password: str) -> dict[str, Any]:
+    payload = tokens.read("reset", token)
+    user = User().find_active(payload["uid"]) if payload else None
+    if user is None or user.get("reset_nonce") != payload["n"]:
+        raise BadRequest("This reset link is invalid, used or expired.")
+    _require_password_policy(password, user["username"], user["email"])
+    # Receiving the link proves the mailbox, so the address counts as verified too.
+    updated = _consume_link("reset", token, "reset_nonce",
+                            {"password_hash": passwords.hash_password(password),
+                             "email_verified": True})
+    if updated is None:
+        raise BadRequest("This reset link is invalid, used or expired.")
+    login_throttle.clear(str(user["_id"]))
+    return end_all_sessions(user["_id"])
+
+
+def change_password(user: dict[str, Any], current_password: str, new_password: str,
+                    keep_token: ObjectId | None = None) -> dict[str, Any]:
+    """Returns the user with the new session epoch; the caller's own session adopts it."""
+    if not passwords.check_password(current_password, user["password_hash"]):
+        raise InvalidCredentials("The current password is wrong.")
+    _require_password_policy(new_password, user["username"], user["email"], "new_password")
+    User().update(user["_id"], {"password_hash": passwords.hash_password(new_password),
+                                "reset_nonce": None})
+    return end_all_sessions(user["_id"], keep_token=keep_token)
+
+
+# Two-factor authentication
+
+def setup_2fa(user: dict[str, Any]) -> dict[str, str]:
+    if user["totp_enabled"]:
+        raise BadRequest("Two-factor authentication is already on; disable it first.")
+    secret = totp.new_secret()
+    User().update(user["_id"], {"totp_pending_secret": secret})
+    uri = totp.provisioning_uri(secret, user["email"], current_app.config["TOTP_ISSUER"])
+    return {"secret": secret, "otpauth_uri": uri}
+
+
+def enable_2fa(user: dict[str, Any], otp: str) -> list[str]:
+    secret = user.get("totp_pending_secret")
+    if user["totp_enabled"] or not secret:
+        raise BadRequest("Call /2fa/setup first.")
+    step = totp.matching_step(secret, otp)
+    if step is None:
+        raise ValidationFailed(details={"otp": ["The code is wrong or expired."]})
+    codes = totp.new_recovery_codes()
+    updated = User().update_if(
+        user["_id"], {"totp_pending_secret": secret, "totp_enabled": False},
+        {"$set": {"totp_enabled": True, "totp_secret": secret, "totp_pending_secret": None,
+                  "totp_last_step": step,
+                  "recovery_code_hashes": [totp.hash_recovery_code(c) for c in codes]}})
+    if updated is None:
+        raise BadRequest("Two-factor setup changed meanwhile; start again.")
+    return codes
+
+
+def disable_2fa(user: dict[str, Any], password: str, otp: str) -> None:
+    if not user["totp_enabled"]:
+        raise BadRequest("Two-factor authentication is not on.")
+    if not passwords.check_password(password, user["password_hash"]):
+        raise InvalidCredentials("The password is wrong.")
+    if not check_second_factor(user, otp):
+        raise OtpRequired("The two-factor code is wrong or was already used.")
+    User().update(user["_id"], {"totp_enabled": False, "totp_secret": None,
+                                "totp_last_step": 0, "recovery_code_hashes": []})

@@ -1,0 +1,250 @@
+"""Profiles, search, friends and blocks.
+
+`serialize_public_user` is what anyone may see of a user (never the email);
+`serialize_private_user` is the owner's view. Other areas render authors with the public
+one, so a deleted account shows as "deleted user" wherever its posts remain.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bson import ObjectId
+from flask import current_app
+
+from models.base import id_str, isoformat, to_object_id, utcnow
+from models.block import Block
+from models.friendship import ACCEPTED, PENDING, Friendship
+from models.user import User, default_settings
+from services import auth_service, avatars, file_storage, passwords
+from utils.errors import BadRequest, Conflict, Forbidden, InvalidCredentials, NotFound
+from utils.pagination import page, paginate
+
+DELETED_NAME = "deleted user"
+
+
+def avatar_url(user: dict[str, Any]) -> str | None:
+    key = user.get("avatar_key")
+    return file_storage.get_storage().url_for(key) if key else None
+
+
+def serialize_public_user(user: dict[str, Any]) -> dict[str, Any]:
+    if user.get("deleted"):
+        return {"id": id_str(user["_id"]), "username": DELETED_NAME,
+                "display_name": DELETED_NAME, "bio": "", "avatar_url": None,
+                "created_at": isoformat(user["created_at"]), "deleted": True}
+    return {
+        "id": id_str(user["_id"]),
+        "username": user["username"],
+        "display_name": user.get("display_name"),
+        "bio": user.get("bio") or "",
+        "avatar_url": avatar_url(user),
+        "created_at": isoformat(user["created_at"]),
+        "deleted": False,
+    }
+
+
+def serialize_private_user(user: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **serialize_public_user(user),
+        "email": user["email"],
+        "email_verified": user["email_verified"],
+        "role": user["role"],
+        "settings": user["settings"],
+        "totp_enabled": user["totp_enabled"],
+    }
+
+
+# Profiles
+
+def update_profile(user: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Only display_name, bio and settings: the schema refuses every other field."""
+    updates: dict[str, Any] = {}
+    if "display_name" in changes:
+        name = (changes["display_name"] or "").strip() or None
+        updates["display_name"] = name
+        updates["display_name_lower"] = name.lower() if name else None
+    if "bio" in changes:
+        updates["bio"] = (changes["bio"] or "").strip()
+    if "settings" in changes:
+        settings = {**default_settings(), **user.get("settings", {})}
+        incoming = changes["settings"]
+        if "notifications" in incoming:
+            settings["notifications"] = {**settings["notifications"],
+                                         **incoming["notifications"]}
+        if "allow_messages_from" in incoming:
+            settings["allow_messages_from"] = incoming["allow_messages_from"]
+        updates["settings"] = settings
+    if not updates:
+        return user
+    return User().update(user["_id"], updates)
+
+
+def get_public_profile(viewer: dict[str, Any] | None, username: str) -> dict[str, Any]:
+    """A user someone who blocked the viewer, or was blocked by them, is not found."""
+    user = User().find_by_username(username) if len(username) <= 64 else None
+    if user is None or (viewer and is_blocked_between(viewer["_id"], user["_id"])):
+        raise NotFound("User not found.")
+    return user
+
+
+def set_avatar(user: dict[str, Any], data: bytes) -> dict[str, Any]:
+    image = avatars.normalize(data, current_app.config["AVATAR_MAX_BYTES"])
+    storage = file_storage.get_storage()
+    key = storage.save(storage.new_key("avatars", "png"), image)
+    updated = User().update(user["_id"], {"avatar_key": key})
+    storage.delete(user.get("avatar_key"))
+    return updated
+
+
+def delete_account(user: dict[str, Any], password: str) -> None:
+    """Remove personal data but keep the document, so posts and messages stay attributed
+    (to "deleted user"); the username and email become free again."""
+    if not passwords.check_password(password, user["password_hash"]):
+        raise InvalidCredentials("The password is wrong.")
+    placeholder = f"deleted_{user['_id']}"
+    User().update(user["_id"], {
+        "deleted": True, "deleted_at": utcnow(),
+        "username": placeholder, "username_lower": placeholder,
+        "email": f"{placeholder}@deleted.invalid", "email_lower": f"{placeholder}@deleted.invalid",
+        "password_hash": None, "display_name": None, "display_name_lower": None, "bio": "",
+        "avatar_key": None, "settings": default_settings(), "email_verified": False,
+        "totp_enabled": False, "totp_secret": None, "totp_pending_secret": None,
+        "recovery_code_hashes": [], "verify_nonce": None, "reset_nonce": None,
+    })
+    file_storage.get_storage().delete(user.get("avatar_key"))
+    Friendship().delete_all_of(user["_id"])
+    Block().delete_all_of(user["_id"])
+    auth_service.end_all_sessions(user["_id"])
+
+
+def search(viewer: dict[str, Any] | None, query: str, limit: int,
+           cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """Users whose username or display name starts with `query`, by username."""
+    prefix = {"$regex": "^" + re.escape(query.strip().lower())}
+    conditions: dict[str, Any] = {"deleted": False,
+                                  "$or": [{"username_lower": prefix},
+                                          {"display_name_lower": prefix}]}
+    if viewer:
+        conditions["_id"] = {"$nin": Block().related_ids(viewer["_id"])}
+    return paginate(User().collection, conditions, [("username_lower", 1), ("_id", 1)],
+                    limit, cursor)
+
+
+# Blocks
+
+def is_blocked_between(a: ObjectId, b: ObjectId) -> bool:
+    """True when either user blocked the other (messaging refuses then)."""
+    return Block().exists_between(a, b)
+
+
+def are_friends(a: ObjectId, b: ObjectId) -> bool:
+    pair = Friendship().find_pair(a, b)
+    return pair is not None and pair["status"] == ACCEPTED
+
+
+def _other_user(user: dict[str, Any], target_id: str) -> dict[str, Any]:
+    target = User().find_active(target_id)
+    if target is None:
+        raise NotFound("User not found.")
+    if target["_id"] == user["_id"]:
+        raise BadRequest("You cannot do this to yourself.")
+    return target
+
+
+def block(user: dict[str, Any], target_id: str) -> None:
+    """Blocking also ends a friendship and any pending request between the two."""
+    target = _other_user(user, target_id)
+    Block().add(user["_id"], target["_id"])
+    Friendship().delete_pair(user["_id"], target["_id"])
+
+
+def unblock(user: dict[str, Any], target_id: str) -> None:
+    target = _other_user(user, target_id)
+    Block().remove(user["_id"], target["_id"])
+
+
+def list_blocked(user: dict[str, Any], limit: int, cursor: str | None) -> dict[str, Any]:
+    documents, next_cursor = paginate(Block().collection, {"blocker_id": user["_id"]},
+                                      [("_id", -1)], limit, cursor)
+    people = _users_by_id([d["blocked_id"] for d in documents])
+    return page(documents, next_cursor, lambda d: {
+        "user": serialize_public_user(people[d["blocked_id"]]),
+        "created_at": isoformat(d["created_at"])})
+
+
+def _users_by_id(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
+    return {u["_id"]: u for u in User().collection.find({"_id": {"$in": ids}})}
+
+
+# Friends
+
+def send_friend_request(user: dict[str, Any], target_id: str) -> dict[str, Any]:
+    """A request to someone who already asked me accepts theirs instead."""
+    target = _other_user(user, target_id)
+    if is_blocked_between(user["_id"], target["_id"]):
+        raise Forbidden("You cannot send this user a friend request.")
+    friendships = Friendship()
+    existing = friendships.find_pair(user["_id"], target["_id"])
+    if existing and existing["status"] == PENDING and existing["addressee_id"] == user["_id"]:
+        accepted = friendships.accept(existing["_id"], user["_id"])
+        if accepted:
+            return _request_view(accepted, user, target)
+    if existing:
+        raise Conflict("A friend request or friendship already exists.")
+    return _request_view(friendships.create_request(user["_id"], target["_id"]), user, target)
+
+
+def _request_view(document: dict[str, Any], me: dict[str, Any],
+                  other: dict[str, Any]) -> dict[str, Any]:
+    return {"id": str(document["_id"]), "user": serialize_public_user(other),
+            "direction": "outgoing" if document["requester_id"] == me["_id"] else "incoming",
+            "status": document["status"], "created_at": isoformat(document["created_at"])}
+
+
+def list_friend_requests(user: dict[str, Any], direction: str | None, limit: int,
+                         cursor: str | None) -> dict[str, Any]:
+    sides = {"incoming": [{"addressee_id": user["_id"]}],
+             "outgoing": [{"requester_id": user["_id"]}]}
+    branches = sides.get(direction or "", sides["incoming"] + sides["outgoing"])
+    documents, next_cursor = paginate(Friendship().collection,
+                                      {"status": PENDING, "$or": branches},
+                                      [("_id", -1)], limit, cursor)
+    people = _users_by_id([_other_id(d, user["_id"]) for d in documents])
+    return page(documents, next_cursor,
+                lambda d: _request_view(d, user, people[_other_id(d, user["_id"])]))
+
+
+def _other_id(document: dict[str, Any], me: ObjectId) -> ObjectId:
+    return document["addressee_id"] if document["requester_id"] == me else document["requester_id"]
+
+
+def accept_friend_request(user: dict[str, Any], request_id: str) -> dict[str, Any]:
+    accepted = Friendship().accept(to_object_id(request_id, "Friend request"), user["_id"])
+    if accepted is None:
+        raise NotFound("Friend request not found.")
+    friend = User().get(accepted["requester_id"], "User")
+    return {"user": serialize_public_user(friend), "since": isoformat(accepted["accepted_at"])}
+
+
+def decline_friend_request(user: dict[str, Any], request_id: str) -> None:
+    if not Friendship().delete_pending_to(to_object_id(request_id, "Friend request"),
+                                          user["_id"]):
+        raise NotFound("Friend request not found.")
+
+
+def list_friends(user: dict[str, Any], limit: int, cursor: str | None) -> dict[str, Any]:
+    query = {"status": ACCEPTED,
+             "$or": [{"requester_id": user["_id"]}, {"addressee_id": user["_id"]}]}
+    documents, next_cursor = paginate(Friendship().collection, query, [("_id", -1)],
+                                      limit, cursor)
+    people = _users_by_id([_other_id(d, user["_id"]) for d in documents])
+    return page(documents, next_cursor, lambda d: {
+        "user": serialize_public_user(people[_other_id(d, user["_id"])]),
+        "since": isoformat(d["accepted_at"])})
+
+
+def remove_friend(user: dict[str, Any], friend_id: str) -> None:
+    friend = _other_user(user, friend_id)
+    if not Friendship().delete_pair(user["_id"], friend["_id"], status=ACCEPTED):
+        raise NotFound("Friend not found.")

@@ -1,0 +1,66 @@
+"""Helpers other test modules reuse: accounts that exist, are verified and logged in."""
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from bson import ObjectId
+
+from utils.db import get_db
+
+DEFAULT_PASSWORD = "correct horse battery staple"
+_addresses = itertools.count(1)
+
+
+def fresh_address() -> dict[str, str]:
+    """A distinct client address, so per-address limits (5 registrations an hour) do not
+    couple tests that create many users."""
+    n = next(_addresses)
+    return {"REMOTE_ADDR": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"}
+
+
+def register(client, username: str = "alice", email: str | None = None,
+             password: str = DEFAULT_PASSWORD, verify: bool = True) -> dict[str, Any]:
+    """Register through the API; `verify` marks the email verified in the database (the
+    mail round trip itself is tested in test_auth_email_verification)."""
+    response = client.post("/api/auth/register", environ_base=fresh_address(),
+                           json={"username": username, "email": email or f"{username}@example.com",
+                                 "password": password})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    user = response.get_json()["user"]
+    if verify:
+        with client.application.app_context():
+            get_db().users.update_one({"_id": ObjectId(user["id"])},
+                                      {"$set": {"email_verified": True}})
+        user["email_verified"] = True
+    return user
+
+
+def login(client, login_name: str, password: str = DEFAULT_PASSWORD, **extra) -> str:
+    """Log the test client in with the session cookie; returns the CSRF token."""
+    response = client.post("/api/auth/login", environ_base=fresh_address(),
+                           json={"login": login_name, "password": password, **extra})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["csrf_token"]
+
+
+def register_and_login(client, username: str = "alice", email: str | None = None,
+                       password: str = DEFAULT_PASSWORD) -> tuple[dict[str, Any], str]:
+    """(user json, csrf token); send the token as X-CSRF-Token on unsafe requests."""
+    user = register(client, username, email, password)
+    return user, login(client, username, password)
+
+
+def bearer(client, username: str = "bob", password: str = DEFAULT_PASSWORD,
+           register_first: bool = True) -> dict[str, str]:
+    """Headers authenticating as `username` with a bearer token (registering it first)."""
+    if register_first:
+        register(client, username, password=password)
+    response = client.post("/api/auth/token", environ_base=fresh_address(),
+                           json={"login": username, "password": password})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def csrf(token: str) -> dict[str, str]:
+    return {"X-CSRF-Token": token}

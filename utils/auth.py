@@ -1,0 +1,162 @@
+"""How a request is authenticated.
+
+Browsers use the server-side session (Flask-Session, in Redis) that login starts; other
+clients send `Authorization: Bearer <token>`. Both give the same user document. A session
+stores the user's `session_epoch`; bumping the epoch on the user (password reset or
+change, account deletion) kills every session holding the old one, on every process.
+
+Unsafe requests authenticated by the cookie must carry `X-CSRF-Token` equal to the
+session's token. Bearer requests need none: a browser never adds that header by itself.
+"""
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app, g, request, session
+
+from models.user import User
+from services import auth_service
+from utils.errors import CsrfFailed, Unauthorized
+from utils.http import UNSAFE_METHODS
+
+_NOT_LOADED = object()
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def current_user() -> dict[str, Any] | None:
+    """The authenticated user document, or None. Cached for the request."""
+    cached = g.get("_current_user", _NOT_LOADED)
+    if cached is not _NOT_LOADED:
+        return cached
+    user = None
+    if "Authorization" in request.headers:
+        # A bad bearer token is anonymous, never a fallback to the cookie.
+        found = auth_service.user_for_token(_bearer_token() or "")
+        if found:
+            user, token = found
+            g.auth_token_id = token["_id"]
+    else:
+        user = user_from_session()
+    g._current_user = user
+    return user
+
+
+def user_from_session() -> dict[str, Any] | None:
+    user_id = session.get("user_id")
+    if not user_id:
+        return None
+    user = User().find_active(user_id)
+    if user is None or user["session_epoch"] != session.get("epoch"):
+        session.clear()  # dead: Flask-Session deletes it from the store on save
+        return None
+    return user
+
+
+def auth_token_id():
+    """The id of the bearer token this request used, or None for a cookie."""
+    current_user()
+    return g.get("auth_token_id")
+
+
+def login_required(view: Callable) -> Callable:
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user() is None:
+            raise Unauthorized()
+        return view(*args, **kwargs)
+
+    _document(wrapper, SECURITY_REQUIREMENT)
+    return wrapper
+
+
+SECURITY_REQUIREMENT = [{"cookieAuth": []}, {"bearerAuth": []}]
+
+
+def _document(view: Callable, security: list[dict[str, list]]) -> None:
+    """Same effect as flask-smorest's `@blp.doc(security=...)` on the view."""
+    doc = dict(getattr(view, "_apidoc", {}))
+    doc["manual_doc"] = {**doc.get("manual_doc", {}), "security": security}
+    view._apidoc = doc
+
+
+def csrf_exempt(view: Callable) -> Callable:
+    """For views that act on credentials in the body, not on the session's identity."""
+    view._csrf_exempt = True
+    return view
+
+
+def start_session(user: dict[str, Any]) -> str:
+    """Log `user` in on this browser under a new session id; returns the CSRF token."""
+    session.clear()
+    session["user_id"] = str(user["_id"])
+    session["epoch"] = user["session_epoch"]
+    session["csrf_token"] = secrets.token_urlsafe(32)
+    # A new id at login: an id planted before login (fixation) never becomes logged in.
+    current_app.session_interface.regenerate(session)
+    g._current_user = user
+    return session["csrf_token"]
+
+
+def adopt_epoch(user: dict[str, Any]) -> None:
+    """Keep this request's session alive after an epoch bump it caused itself."""
+    if session.get("user_id") == str(user["_id"]):
+        session["epoch"] = user["session_epoch"]
+        current_app.session_interface.regenerate(session)
+
+
+def end_session() -> None:
+    session.clear()
+    g._current_user = None
+
+
+def csrf_token() -> str:
+    token = session.get("csrf_token")
+    if not token:
+        token = session["csrf_token"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _is_exempt() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    while view is not None:
+        if getattr(view, "_csrf_exempt", False):
+            return True
+        view = getattr(view, "__wrapped__", None)
+    return False
+
+
+def check_csrf() -> None:
+    if request.method not in UNSAFE_METHODS or "Authorization" in request.headers:
+        return
+    if not session.get("user_id") or _is_exempt():
+        return
+    expected = session.get("csrf_token") or ""
+    sent = request.headers.get("X-CSRF-Token", "")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise CsrfFailed()
+
+
+def document_security(api) -> None:
+    if "cookieAuth" in api.spec.to_dict().get("components", {}).get("securitySchemes", {}):
+        return
+    api.spec.components.security_scheme(
+        "cookieAuth", {"type": "apiKey", "in": "cookie", "name": "roundtable_session",
+                       "description": "Session cookie from POST /api/auth/login; unsafe "
+                                      "requests also need the X-CSRF-Token header."})
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer",
+                       "description": "Opaque token from POST /api/auth/token."})
+
+
+def init_app(app: Flask, api) -> None:
+    app.before_request(check_csrf)
+    document_security(api)
