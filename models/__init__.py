@@ -3,4 +3,17 @@
 Each model module is imported here so that `models.registry` knows every collection
 (`flask init-db` creates all their indexes).
 """
-from models import auth_token, block, friendship, user  # noqa: F401
+from models import (  # noqa: F401
+    auth_token,
+    block,
+    comment,
+    friendship,
+    moderation_log,
+    post,
+    topic,
+    topic_ban,
+    topic_invitation,
+    topic_member,
+    user,
+    vote,
+)
