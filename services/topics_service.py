@@ -126,6 +126,13 @@ def touch_activity(topic_id: Any, at: datetime | None = None) -> None:
     get_cache().invalidate(TOPIC_LISTS)
 
 
+def live_room(user: dict[str, Any], topic_id: Any) -> str:
+    """The Socket.IO room of a topic the user may follow (readable and not banned)."""
+    topic = get_readable_topic(user, topic_id)
+    require_not_banned(user, topic)
+    return f"topic_{topic['_id']}"
+
+
 # Serialization
 
 def serialize_topic(topic: dict[str, Any], my_role: str | None = None,
