@@ -3,4 +3,4 @@
 Each model module is imported here so that `models.registry` knows every collection
 (`flask init-db` creates all their indexes).
 """
-from models import auth_token, block, friendship, user  # noqa: F401
+from models import auth_token, block, friendship, message, room, room_member, user  # noqa: F401
