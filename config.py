@@ -96,6 +96,7 @@ class Config:
         self._init_messaging()
 
         self.CACHE_DEFAULT_TTL = _env_int("CACHE_DEFAULT_TTL", 30)
+        self._init_topics()
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
 
         # flask-smorest: the OpenAPI document is generated from the schemas.
@@ -164,6 +165,17 @@ class Config:
         # The per-process loop (heartbeat, offline sweep, typing expiry) ticks this often.
         self.REALTIME_SWEEP_SECONDS = float(_env("REALTIME_SWEEP_SECONDS", "1"))
         self.REALTIME_MAINTENANCE = _env_bool("REALTIME_MAINTENANCE", True)
+
+    def _init_topics(self) -> None:
+        # Topic lists and the front page are cached this long; writes invalidate them.
+        self.TOPIC_LIST_CACHE_SECONDS = _env_int("TOPIC_LIST_CACHE_SECONDS", 30)
+        self.FRONT_PAGE_CACHE_SECONDS = _env_int("FRONT_PAGE_CACHE_SECONDS", 15)
+        # Replies deeper than this attach to the deepest allowed ancestor.
+        self.COMMENT_MAX_DEPTH = _env_int("COMMENT_MAX_DEPTH", 8)
+        # Replies loaded under one page of top-level comments.
+        self.COMMENT_TREE_MAX_REPLIES = _env_int("COMMENT_TREE_MAX_REPLIES", 500)
+        # Search ranks at most this many of the most recent matching documents.
+        self.SEARCH_MAX_CANDIDATES = _env_int("SEARCH_MAX_CANDIDATES", 1000)
 
     def default_mail_backend(self) -> str:
         return "console"
