@@ -7,7 +7,7 @@ from utils.api import Api
 
 
 def register(app: Flask, api: Api) -> None:
-    from routes import auth, docs, files, health, posts, search, topics, users
+    from routes import auth, docs, files, health, messages, posts, search, topics, users
 
     api.register_blueprint(health.blp)
     api.register_blueprint(auth.blp, url_prefix="/api/auth")
@@ -17,4 +17,6 @@ def register(app: Flask, api: Api) -> None:
     api.register_blueprint(posts.blp, url_prefix="/api/posts")
     api.register_blueprint(posts.comments_blp, url_prefix="/api/comments")
     api.register_blueprint(search.blp, url_prefix="/api/search")
+    api.register_blueprint(messages.blp, url_prefix="/api/messages")
+    api.register_blueprint(messages.topic_rooms_blp, url_prefix="/api/topics")
     app.register_blueprint(docs.bp)
