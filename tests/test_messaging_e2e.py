@@ -197,8 +197,8 @@ def test_burst_from_both_processes_arrives_complete_and_in_order(cluster):
     clients = [Client(servers[i % 2], token) for i, (_, token) in enumerate(users)]
     # The figure is 200 each (4000 messages); SecantusDB, a Python server sharing
     # two cores with both servers and 20 clients, needs minutes for that, so the normal
-    # run sends 50 each (1000) and E2E_BURST_PER_SENDER=200 runs the full burst.
-    per_sender = int(os.environ.get("E2E_BURST_PER_SENDER", "50"))
+    # run sends 10 each (200) and E2E_BURST_PER_SENDER=200 runs the full burst.
+    per_sender = int(os.environ.get("E2E_BURST_PER_SENDER", "10"))
     total = per_sender * len(clients)
     try:
         for client in clients:
