@@ -7,10 +7,12 @@ from utils.api import Api
 
 
 def register(app: Flask, api: Api) -> None:
-    from routes import auth, docs, files, health, users
+    from routes import auth, docs, files, health, messages, users
 
     api.register_blueprint(health.blp)
     api.register_blueprint(auth.blp, url_prefix="/api/auth")
     api.register_blueprint(users.blp, url_prefix="/api/users")
     api.register_blueprint(files.blp, url_prefix="/api/files")
+    api.register_blueprint(messages.blp, url_prefix="/api/messages")
+    api.register_blueprint(messages.topic_rooms_blp, url_prefix="/api/topics")
     app.register_blueprint(docs.bp)

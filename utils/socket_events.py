@@ -1,0 +1,81 @@
+"""Socket.IO plumbing shared by every event handler: the acknowledgement shape, payload
+validation with the same marshmallow schemas as HTTP, and the acting user.
+
+Every client event is answered `{"ok": true, "data": ...}` or
+`{"ok": false, "error": {"code", "message"}}`, whatever went wrong.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import request
+from marshmallow import Schema, ValidationError
+
+from models.user import User
+from utils.errors import DEPENDENCY_ERRORS, APIError, Unauthorized, dependency_name
+
+log = logging.getLogger(__name__)
+
+SOCKET_IDENTITY = "roundtable.socket_identity"
+
+
+def ok(data: Any = None) -> dict[str, Any]:
+    return {"ok": True, "data": data}
+
+
+def failed(code: str, message: str, details: dict | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return {"ok": False, "error": error}
+
+
+def remember_socket_user(user: dict[str, Any], token_id: Any = None) -> None:
+    """Called on connect: who this socket is. Flask-SocketIO keeps one WSGI environ per
+    socket for its whole life, in the process that owns the socket, so it goes there."""
+    request.environ[SOCKET_IDENTITY] = {
+        "user_id": str(user["_id"]), "epoch": user.get("session_epoch"),
+        "token_id": str(token_id) if token_id else None}
+
+
+def socket_user() -> dict[str, Any]:
+    """The acting user, loaded fresh for each event so that a deleted account or ended
+    sessions (password reset) stop a live socket too."""
+    saved = request.environ.get(SOCKET_IDENTITY) or {}
+    user = User().find_active(saved.get("user_id")) if saved.get("user_id") else None
+    if user is None or user.get("session_epoch") != saved.get("epoch"):
+        raise Unauthorized()
+    return user
+
+
+def acknowledged(schema: Schema | None = None) -> Callable:
+    """Validate the payload with `schema`, call the handler with it, and turn the result
+    or any error into the acknowledgement shape."""
+
+    def decorator(handler: Callable) -> Callable:
+        @functools.wraps(handler)
+        def wrapper(payload: Any = None, *args: Any) -> dict[str, Any]:
+            try:
+                if schema is not None:
+                    if not isinstance(payload, dict):
+                        return failed("validation_error", "The payload must be an object.")
+                    payload = schema.load(payload)
+                return ok(handler(payload))
+            except ValidationError as exc:
+                return failed("validation_error", "The event has invalid fields.",
+                              exc.normalized_messages())
+            except APIError as exc:
+                return failed(exc.code, exc.message, exc.details)
+            except DEPENDENCY_ERRORS as exc:
+                log.warning("socket event failed, %s unavailable: %s", dependency_name(exc), exc)
+                return failed("service_unavailable", "A backing service is unavailable.")
+            except Exception:
+                log.exception("socket event %s failed", handler.__name__)
+                return failed("internal_error", "Something went wrong on our side.")
+
+        return wrapper
+
+    return decorator
