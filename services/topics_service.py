@@ -27,6 +27,7 @@ from models.topic_ban import TopicBan
 from models.topic_invitation import TopicInvitation
 from models.topic_member import MEMBER, MODERATOR, OWNER, TopicMember
 from models.user import User
+from services import audit_service
 from services.users_service import serialize_public_user
 from utils import clock
 from utils.cache import get_cache
@@ -112,7 +113,13 @@ def _require_owner(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
 def record_moderation(actor: dict[str, Any] | None, action: str, topic_id: Any,
                       target_type: str, target_id: Any, reason: str | None = None
                       ) -> dict[str, Any]:
-    """Append to the moderation log (the admin audit log reads the same collection)."""
+    """Append to the topic's moderation log and to the site-wide audit log, so admins
+    see every moderation action in one trail (GET /api/admin/audit-log)."""
+    topic_oid = ObjectId(topic_id) if topic_id is not None else None
+    target_oid = (ObjectId(target_id) if target_id is not None
+                  and ObjectId.is_valid(str(target_id)) else None)
+    audit_service.record(actor, f"topic.{action}", target_type, target_oid, reason,
+                         topic_id=topic_oid)
     return ModerationLog().add(
         actor["_id"] if actor else None, action,
         ObjectId(topic_id) if topic_id is not None else None, target_type,

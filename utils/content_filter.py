@@ -263,7 +263,7 @@ class _State:
 
 
 def get_filter() -> CompiledFilter:
-    state: _State = current_app.extensions["content_filter"]
+    state: _State = current_app.extensions["roundtable_content_filter"]
     recheck = current_app.config["CONTENT_FILTER_RECHECK_SECONDS"]
     now = time.monotonic()
     if state.compiled is not None and now - state.checked_at < recheck:
@@ -285,4 +285,4 @@ def apply(text: str, field_name: str, author: dict[str, Any] | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["content_filter"] = _State()
+    app.extensions["roundtable_content_filter"] = _State()
