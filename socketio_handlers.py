@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask_socketio import join_room, leave_room
+from marshmallow import fields
 
 from routes.message_schemas import (
     EditEventSchema,
@@ -18,11 +19,13 @@ from routes.message_schemas import (
     SendEventSchema,
     TypingEventSchema,
 )
-from services import auth_service, chat_limits, presence, realtime
+from routes.topic_schemas import ObjectIdString
+from services import auth_service, chat_limits, posts_service, presence, realtime, topics_service
 from services import messages_service as chat
 from utils.auth import user_from_session
 from utils.errors import APIError
 from utils.extensions import socketio
+from utils.schemas import StrictSchema
 from utils.socket_events import SOCKET_IDENTITY, acknowledged, remember_socket_user, socket_user
 
 
@@ -135,3 +138,45 @@ def on_get_online_users(payload):
     else:
         people = chat.topic_people(user, payload["topic_id"])
     return {**payload, "user_ids": presence.online_among(people)}
+
+
+# Topics and posts
+
+class TopicRefSchema(StrictSchema):
+    topic_id = fields.String(required=True, validate=ObjectIdString)
+
+
+class PostRefSchema(StrictSchema):
+    post_id = fields.String(required=True, validate=ObjectIdString)
+
+
+@socketio.on("join_topic")
+@acknowledged(TopicRefSchema())
+def on_join_topic(payload: dict[str, Any]) -> dict[str, Any]:
+    """Follow a topic's `new_post` / `post_updated`; a private topic needs membership."""
+    room = topics_service.live_room(socket_user(), payload["topic_id"])
+    join_room(room)
+    return {"topic_id": payload["topic_id"], "room": room}
+
+
+@socketio.on("leave_topic")
+@acknowledged(TopicRefSchema())
+def on_leave_topic(payload: dict[str, Any]) -> dict[str, Any]:
+    leave_room(f"topic_{payload['topic_id']}")
+    return {"topic_id": payload["topic_id"]}
+
+
+@socketio.on("join_post")
+@acknowledged(PostRefSchema())
+def on_join_post(payload: dict[str, Any]) -> dict[str, Any]:
+    """Follow a post's `new_comment` events."""
+    room = posts_service.live_room(socket_user(), payload["post_id"])
+    join_room(room)
+    return {"post_id": payload["post_id"], "room": room}
+
+
+@socketio.on("leave_post")
+@acknowledged(PostRefSchema())
+def on_leave_post(payload: dict[str, Any]) -> dict[str, Any]:
+    leave_room(f"post_{payload['post_id']}")
+    return {"post_id": payload["post_id"]}
