@@ -29,7 +29,7 @@ from models.topic_member import MEMBER, MODERATOR, OWNER, TopicMember
 from models.user import User
 from services import audit_service, realtime
 from services.users_service import serialize_public_user
-from utils import clock
+from utils import clock, content_filter
 from utils.cache import get_cache
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from utils.extensions import socketio
@@ -175,11 +175,16 @@ def _clean_tags(tags: list[str]) -> list[str]:
     return cleaned
 
 
-def _clean_title(title: str) -> str:
+def _clean_title(title: str, author: dict[str, Any]) -> str:
     title = " ".join(title.split())
     if not 3 <= len(title) <= 100:
         raise ValidationFailed(details={"title": ["Length must be between 3 and 100."]})
-    return title
+    # The text to store (maybe masked) or ContentRejected (422).
+    return content_filter.apply(title, "topic_title", author)
+
+
+def _clean_description(description: str | None, author: dict[str, Any]) -> str:
+    return content_filter.apply((description or "").strip(), "topic_description", author)
 
 
 def _terms(topic: dict[str, Any]) -> list[str]:
@@ -189,7 +194,8 @@ def _terms(topic: dict[str, Any]) -> list[str]:
 def create_topic(user: dict[str, Any], title: str, description: str = "",
                  tags: list[str] | None = None, visibility: str = PUBLIC) -> dict[str, Any]:
     now = clock.now()
-    topic = {"title": _clean_title(title), "description": (description or "").strip(),
+    topic = {"title": _clean_title(title, user),
+             "description": _clean_description(description, user),
              "tags": _clean_tags(tags or []), "visibility": visibility,
              "owner_id": user["_id"], "member_count": 1, "post_count": 0,
              "created_at": now, "updated_at": now, "last_activity_at": now,
@@ -223,9 +229,9 @@ def update_topic(user: dict[str, Any], topic_id: Any, changes: dict[str, Any]
     topic = _require_moderator(user, topic_id)
     updates: dict[str, Any] = {}
     if "title" in changes:
-        updates["title"] = _clean_title(changes["title"])
+        updates["title"] = _clean_title(changes["title"], user)
     if "description" in changes:
-        updates["description"] = (changes["description"] or "").strip()
+        updates["description"] = _clean_description(changes["description"], user)
     if "tags" in changes:
         updates["tags"] = _clean_tags(changes["tags"])
     if "visibility" in changes:
