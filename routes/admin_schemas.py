@@ -149,6 +149,13 @@ class UserStatsSchema(Schema):
     online_now = fields.Integer(required=True)
 
 
+class PerDaySchema(Schema):
+    topics = fields.List(fields.Nested(DayCountSchema), required=True)
+    posts = fields.List(fields.Nested(DayCountSchema), required=True)
+    comments = fields.List(fields.Nested(DayCountSchema), required=True)
+    messages = fields.List(fields.Nested(DayCountSchema), required=True)
+
+
 class StatsSchema(Schema):
     generated_at = fields.String(required=True)
     users = fields.Nested(UserStatsSchema, required=True)
@@ -156,9 +163,7 @@ class StatsSchema(Schema):
     posts = fields.Integer(required=True)
     comments = fields.Integer(required=True)
     messages = fields.Integer(required=True)
-    messages_per_day = fields.List(fields.Nested(DayCountSchema), required=True)
-    posts_per_day = fields.List(fields.Nested(DayCountSchema), required=True)
-    comments_per_day = fields.List(fields.Nested(DayCountSchema), required=True)
+    per_day = fields.Nested(PerDaySchema, required=True)
     open_reports = fields.Integer(required=True)
 
 

@@ -68,8 +68,13 @@ def user_counts(user_ids: list[ObjectId]) -> dict[ObjectId, dict[str, int]]:
     return counts
 
 
-# (count name, collection, user field, extra filter); other areas add their own kinds.
+# (count name, collection, user field, extra filter)
 COUNTED: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("posts", "posts", "author_id", {"deleted": False}),
+    ("comments", "comments", "author_id", {"deleted": False}),
+    ("messages", "messages", "author_id", {"deleted": False}),
+    ("reports_filed", "reports", "reporter_id", {}),
+    ("reports_against", "reports", "target_author_id", {}),
     ("warnings", "notifications", "user_id", {"kind": "warning"}),
 ]
 
@@ -170,16 +175,24 @@ def unban_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict[
     return updated
 
 
-def warn_user(actor: dict[str, Any], user_id: str, reason: str,
-              source: dict[str, Any] | None = None, topic_id: ObjectId | None = None
-              ) -> dict[str, Any]:
-    """A warning the user sees as a `warning` notification."""
-    target = get_target_user(user_id)
+def warn_user(actor: dict[str, Any], user_id: str, reason: str) -> dict[str, Any]:
+    """A warning from site staff; the user sees it as a `warning` notification."""
+    if not is_site_moderator(actor):
+        raise Forbidden()
+    return issue_warning(actor, to_object_id(user_id, "User"), reason)
+
+
+def issue_warning(actor: dict[str, Any], user_id: ObjectId, reason: str,
+                  source: dict[str, Any] | None = None, topic_id: ObjectId | None = None
+                  ) -> dict[str, Any]:
+    """The warning itself; callers have checked that `actor` may warn here (site staff,
+    or a topic moderator resolving a report about their topic)."""
+    target = get_target_user(str(user_id))
     if actor["_id"] == target["_id"]:
         raise Forbidden("You cannot warn yourself.")
     notification = notifications_service.notify(target["_id"], "warning", {
-        "reason": reason, "by": actor["username"],
-        "topic_id": id_str(topic_id), **{k: str(v) for k, v in (source or {}).items()}})
+        "reason": reason, "by": actor["username"], "topic_id": id_str(topic_id),
+        **{key: str(value) for key, value in (source or {}).items()}})
     audit_service.record(actor, "user.warn", "user", target["_id"], reason,
                          {"notification_id": notification["_id"], **(source or {})},
                          topic_id=topic_id)
