@@ -4,7 +4,7 @@ for new accounts. Services call `apply(text, field, author)` before they store t
 Matching happens on a normalized copy of the text, so that evasions still match:
 case (casefold), accents and look-alike forms (NFKD without combining marks), zero-width
 and other invisible characters (dropped), common digit/symbol substitutions (`h4te`),
-single separators between letters (`h.a.t.e`) and repeated letters (`haaate`). Each
+one repeated separator between letters (`h.a.t.e`) and repeated letters (`haaate`). Each
 normalized character remembers the span of the original text it came from, so `mask`
 stars exactly the original characters, invisible ones included.
 
@@ -60,7 +60,8 @@ CONFUSABLES = {"\u0430": "a", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u04
                "\u0445": "x", "\u0443": "y", "\u0456": "i", "\u0455": "s", "\u0458": "j",
                "\u0131": "i", "\u03bf": "o", "\u03b1": "a", "\u03b5": "e", "\u03b9": "i",
                "\u03ba": "k", "\u03bd": "v", "\u03c4": "t", "\u03c5": "u"}
-# One character of punctuation or space may sit between two letters of a banned word.
+# One character of punctuation or space may sit between the letters of a banned word,
+# the same one each time (`h.a.t.e`, `h a t e`), so `hat e-mail` stays innocent.
 SEPARATOR = r"[^a-z0-9]?"
 LINK = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\."
                   r"(?:com|net|org|io|co|ru|xyz|info|biz|me|ly|gg|app|dev|link|click)\b(?:/\S*)?")
@@ -97,16 +98,20 @@ def word_pattern(word: str) -> str:
             runs[-1] = (char, runs[-1][1] + 1)
         else:
             runs.append((char, 1))
-    parts = []
+    separators = iter([f"(?P<sep>{SEPARATOR})"] + ["(?P=sep)"] * len(normalized))
+    parts: list[str] = []
     for char, count in runs:
         if char.isspace():
             parts.append(r"[^a-z0-9]*")
             continue
         escaped = re.escape(char)
-        # Each extra letter of a run may be preceded by a separator too (`a.s.s`).
-        parts.append(escaped + "+" + "".join(f"(?:{SEPARATOR}{escaped})+" for _ in
-                                               range(count - 1)))
-    body = SEPARATOR.join(parts)
+        if parts and not parts[-1].endswith("*"):
+            parts.append(next(separators))
+        parts.append(escaped + "+")
+        # Each extra letter of a run may be preceded by the separator too (`a.s.s`).
+        for _ in range(count - 1):
+            parts.append(f"(?:{next(separators)}{escaped})+")
+    body = "".join(parts)
     return rf"(?<![a-z0-9]){body}(?![a-z0-9])"
 
 
