@@ -32,7 +32,6 @@ class AdminUserSchema(PrivateUserSchema):
     banned = fields.Boolean(required=True)
     ban = fields.Nested(BanInfoSchema, allow_none=True, required=True)
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    last_login_at = fields.String(allow_none=True)
 
 
 AdminUserPageSchema = page_schema(AdminUserSchema, "AdminUserPage")

@@ -52,8 +52,7 @@ def serialize_admin_user(user: dict[str, Any], counts: dict[str, int] | None = N
                          ) -> dict[str, Any]:
     ban = site_bans.active_ban(user)
     return {**serialize_private_user(user), "banned": ban is not None,
-            "ban": site_bans.serialize_ban(ban), "counts": counts or {},
-            "last_login_at": isoformat(user.get("last_login_at"))}
+            "ban": site_bans.serialize_ban(ban), "counts": counts or {}}
 
 
 def user_counts(user_ids: list[ObjectId]) -> dict[ObjectId, dict[str, int]]:

@@ -30,7 +30,7 @@ from models.message import Message
 from models.room import Room, direct_key
 from models.room_member import RoomMember
 from models.user import User
-from services import chat_limits, realtime
+from services import audit_service, chat_limits, realtime
 from services.users_service import are_friends, is_blocked_between, serialize_public_user
 from utils import content_filter
 from utils.errors import (
@@ -540,6 +540,10 @@ def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
     if deleted is None:
         raise NotFound("Message not found.")
     Room().refresh_snapshot(room["_id"], deleted["seq"], _snapshot(deleted))
+    if message["author_id"] != user["_id"]:
+        # Someone else's message: a moderator acted, so the audit trail records it.
+        audit_service.record(user, "message.delete", "message", deleted["_id"],
+                             data={"room_id": room["_id"]}, topic_id=room.get("topic_id"))
     realtime.emit("message_deleted", {"id": id_str(deleted["_id"]),
                                       "room_id": id_str(room["_id"]), "seq": deleted["seq"]},
                   to=_audience(room))

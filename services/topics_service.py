@@ -248,6 +248,9 @@ def update_topic(user: dict[str, Any], topic_id: Any, changes: dict[str, Any]
 
         posts_service.topic_audience_changed(updated)
     get_cache().invalidate(TOPIC_LISTS)
+    if user["_id"] != topic["owner_id"]:
+        # A moderator changing someone else's topic is a moderation action.
+        record_moderation(user, "update_topic", topic["_id"], "topic", topic["_id"])
     return updated
 
 

@@ -207,3 +207,35 @@ def test_ban_user_by_site_staff_is_a_site_ban(world, db):
     ban = audit(people["admin"], action="user.ban")[0]
     assert ban["data"]["report_id"] == filed["id"]
     assert audit(people["admin"], action="report.ban_user")[0]["data"]["ban"] == "site"
+
+
+def test_topic_moderation_actions_reach_the_audit_log(world):
+    people, topic, post = world
+    mod = people["topicmod"]
+    assert mod.post(f"/api/posts/{post['id']}/pin").status_code == 200
+    assert mod.patch(f"/api/topics/{topic['id']}", {"description": "rules"}).status_code == 200
+    assert people["owner"].patch(f"/api/topics/{topic['id']}",
+                                 {"description": "own edit"}).status_code == 200
+    assert mod.post(f"/api/topics/{topic['id']}/bans",
+                    {"user_id": people["second"].id, "reason": "rude"}).status_code in (200, 201)
+    assert mod.delete(f"/api/topics/{topic['id']}/bans/{people['second'].id}"
+                      ).status_code in (200, 204)
+    entries = audit(people["admin"], topic_id=topic["id"])
+    assert [(e["action"], e["actor"]["username"]) for e in entries] == [
+        ("topic.unban_user", "topicmod"), ("topic.ban_user", "topicmod"),
+        ("topic.update_topic", "topicmod"), ("topic.pin_post", "topicmod"),
+        ("topic.add_moderator", "owner")]
+    assert entries[1]["reason"] == "rude" and entries[1]["target_id"] == people["second"].id
+
+
+def test_moderator_message_deletion_is_audited(world):
+    people, topic, _ = world
+    room = people["owner"].post(f"/api/topics/{topic['id']}/rooms", {"name": "hall"}).get_json()
+    message = people["author"].post(f"/api/messages/rooms/{room['id']}/messages",
+                                    {"body": "off topic", "client_id": "z"}).get_json()
+    own = people["author"].post(f"/api/messages/rooms/{room['id']}/messages",
+                                {"body": "mine", "client_id": "y"}).get_json()
+    assert people["author"].delete(f"/api/messages/{own['id']}").status_code == 200
+    assert people["topicmod"].delete(f"/api/messages/{message['id']}").status_code == 200
+    entries = audit(people["admin"], action="message.delete")
+    assert [(e["target_id"], e["topic_id"]) for e in entries] == [(message["id"], topic["id"])]
