@@ -7,8 +7,8 @@ from bson import ObjectId
 
 from models.base import id_str, isoformat, to_object_id
 from models.notification import Notification
+from services import realtime
 from utils.errors import NotFound
-from utils.extensions import socketio
 
 
 def serialize(notification: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +26,8 @@ def notify(user_id: ObjectId, kind: str, data: dict[str, Any]) -> dict[str, Any]
 
 
 def _emit(user_id: ObjectId, payload: dict[str, Any]) -> None:
-    socketio.emit("notification", payload, to=f"user_{user_id}", namespace="/")
+    # Through the shared queue, like every other live event (ordered, every process).
+    realtime.emit("notification", payload, to=realtime.user_room(user_id))
 
 
 def list_mine(user: dict[str, Any], limit: int, cursor: str | None, unread_only: bool
