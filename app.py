@@ -15,6 +15,7 @@ import routes
 import utils.accounts_cli
 import utils.auth
 import utils.cache
+import utils.content_filter
 import utils.db
 import utils.http
 import utils.logs
@@ -46,6 +47,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _init_limiter(app)
     utils.http.init_app(app)
     utils.cache.init_app(app)
+    utils.content_filter.init_app(app)
     utils.db.init_app(app)
     api.init_app(app)
     register_converters(app, api)

@@ -94,6 +94,7 @@ class Config:
         self.HSTS_ENABLED = _env_bool("HSTS_ENABLED", self.ENV_NAME == "production")
 
         self._init_accounts()
+        self._init_admin()
         self._init_messaging()
 
         self.CACHE_DEFAULT_TTL = _env_int("CACHE_DEFAULT_TTL", 30)
@@ -108,6 +109,17 @@ class Config:
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.OPENAPI_SWAGGER_UI_PATH = "docs"
         self.OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+
+    def _init_admin(self) -> None:
+        # Content filter: how often (seconds) a process compares its compiled filter's
+        # version with the published one; 0 checks on every use (one Redis GET).
+        self.CONTENT_FILTER_RECHECK_SECONDS = float(_env("CONTENT_FILTER_RECHECK_SECONDS", "0"))
+        # Accounts younger than NEW_ACCOUNT_HOURS may put at most this many links in one
+        # text (-1: no limit). The stored filter setting overrides the count.
+        self.CONTENT_FILTER_NEW_ACCOUNT_LINKS = _env_int("CONTENT_FILTER_NEW_ACCOUNT_LINKS", 2)
+        self.CONTENT_FILTER_NEW_ACCOUNT_HOURS = _env_int("CONTENT_FILTER_NEW_ACCOUNT_HOURS", 24)
+        # GET /api/admin/stats is computed at most once per this many seconds.
+        self.ADMIN_STATS_CACHE_SECONDS = _env_int("ADMIN_STATS_CACHE_SECONDS", 60)
 
     def _init_accounts(self) -> None:
         # Passwords. The pepper is mixed in before bcrypt; changing it invalidates every

@@ -4,15 +4,18 @@ Each model module is imported here so that `models.registry` knows every collect
 (`flask init-db` creates all their indexes).
 """
 from models import (  # noqa: F401
+    audit_log,
     auth_token,
     block,
     comment,
     friendship,
     message,
     moderation_log,
+    notification,
     post,
     room,
     room_member,
+    setting,
     topic,
     topic_ban,
     topic_invitation,

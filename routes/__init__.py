@@ -7,7 +7,20 @@ from utils.api import Api
 
 
 def register(app: Flask, api: Api) -> None:
-    from routes import auth, docs, files, health, messages, posts, search, topics, users
+    from routes import (
+        admin,
+        auth,
+        docs,
+        files,
+        health,
+        messages,
+        notifications,
+        posts,
+        reports,
+        search,
+        topics,
+        users,
+    )
 
     api.register_blueprint(health.blp)
     api.register_blueprint(auth.blp, url_prefix="/api/auth")
@@ -19,4 +32,8 @@ def register(app: Flask, api: Api) -> None:
     api.register_blueprint(search.blp, url_prefix="/api/search")
     api.register_blueprint(messages.blp, url_prefix="/api/messages")
     api.register_blueprint(messages.topic_rooms_blp, url_prefix="/api/topics")
+    api.register_blueprint(reports.blp, url_prefix="/api/reports")
+    api.register_blueprint(reports.topic_reports_blp, url_prefix="/api/topics")
+    api.register_blueprint(admin.blp, url_prefix="/api/admin")
+    api.register_blueprint(notifications.blp, url_prefix="/api/notifications")
     app.register_blueprint(docs.bp)

@@ -19,8 +19,16 @@ from marshmallow import ValidationError, validate
 
 from models.auth_token import AuthToken
 from models.user import User
-from services import email_service, login_throttle, passwords, realtime, tokens, totp
-from utils import clock
+from services import (
+    email_service,
+    login_throttle,
+    passwords,
+    realtime,
+    site_bans,
+    tokens,
+    totp,
+)
+from utils import clock, content_filter
 from utils.errors import (
     BadRequest,
     EmailNotVerified,
@@ -79,6 +87,7 @@ def register(username: str, email: str, password: str, role: str = "user",
                if problems}
     if details:
         raise ValidationFailed(details=details)
+    content_filter.apply(username, "username", None)
     _require_password_policy(password, username, email)
     users = User()
     user = users.create(username, email, passwords.hash_password(password), role=role,
@@ -147,6 +156,8 @@ def authenticate(login: str, password: str, otp: str | None = None) -> dict[str,
         if not check_second_factor(user, otp):
             login_throttle.record_failure(throttle_key)
             raise OtpRequired("The two-factor code is wrong or was already used.")
+    # Only after the credentials proved the account: the ban's reason is for its owner.
+    site_bans.refuse_if_banned(user)
     if current_app.config["REQUIRE_EMAIL_VERIFICATION"] and not user["email_verified"]:
         raise EmailNotVerified()
     login_throttle.clear(throttle_key)
@@ -187,7 +198,8 @@ def user_for_token(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     if document is None:
         return None
     user = User().find_active(document["user_id"])
-    return (user, document) if user else None
+    # A ban deletes the tokens; this also covers one issued while the ban was being set.
+    return (user, document) if user and not site_bans.active_ban(user) else None
 
 
 def revoke_token(token_id: ObjectId | None) -> None:

@@ -18,7 +18,7 @@ from models.post import Post
 from models.user import User
 from services import posts_service, topics_service
 from services.users_service import serialize_public_user
-from utils import clock
+from utils import clock, content_filter
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.extensions import socketio
@@ -75,6 +75,7 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     posts_service.require_open(post)
     if not body.strip() or len(body) > 10000:
         raise ValidationFailed(details={"body": ["Length must be between 1 and 10000."]})
+    body = content_filter.apply(body, "comment", user)
     parent = _parent(post, parent_id) if parent_id else None
     path = [*parent["path"], parent["_id"]] if parent else []
     comment = Comment().insert({
@@ -110,6 +111,7 @@ def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str
         raise Forbidden("Only the author may edit this comment.")
     if not body.strip():
         raise ValidationFailed(details={"body": ["Must not be blank."]})
+    body = content_filter.apply(body, "comment", user)
     updated = Comment().update(comment["_id"], {"body": body, "edited_at": clock.now()},
                                {"deleted": False})
     if updated is None:

@@ -30,12 +30,12 @@ from models.message import Message
 from models.room import Room, direct_key
 from models.room_member import RoomMember
 from models.user import User
-from services import chat_limits, realtime
+from services import audit_service, chat_limits, realtime
 from services.users_service import are_friends, is_blocked_between, serialize_public_user
+from utils import content_filter
 from utils.errors import (
     BadRequest,
     Conflict,
-    ContentRejected,
     Forbidden,
     NotFound,
     ValidationFailed,
@@ -366,18 +366,13 @@ def remove_user_from_topic_rooms(user_id: Any, topic_id: Any) -> int:
 
 # Messages
 
-def _clean_body(body: str) -> str:
+def _clean_body(body: str, author: dict[str, Any]) -> str:
     body = body.strip()
     limit = current_app.config["CHAT_MESSAGE_MAX_LENGTH"]
     if not body or len(body) > limit:
         raise ValidationFailed(details={"body": [f"Use 1-{limit} characters."]})
-    content_filter = current_app.extensions.get("content_filter")
-    if content_filter is not None:
-        # The hook returns the text to store (maybe masked) or raises ContentRejected.
-        body = content_filter(body)
-        if not isinstance(body, str) or not body:
-            raise ContentRejected()
-    return body
+    # The text to store (maybe masked), or ContentRejected; a fully masked body stays.
+    return content_filter.apply(body, "message", author)
 
 
 def _reply_target(room: dict[str, Any], reply_to: str | None) -> ObjectId | None:
@@ -429,7 +424,7 @@ def send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
     existing = messages.find_by_client_id(room["_id"], user["_id"], client_id)
     if existing is not None:
         return serialize_message(existing, user), False
-    body = _clean_body(body)
+    body = _clean_body(body, user)
     reply = _reply_target(room, reply_to)
     chat_limits.hit("send", str(user["_id"]), "CHAT_RATE_LIMIT",
                     "Too many messages; slow down.")
@@ -540,7 +535,7 @@ def edit_message(user: dict[str, Any], message_id: str, body: str) -> dict[str, 
     if message["author_id"] != user["_id"]:
         raise Forbidden("Only the author edits a message.")
     writable_room(user, room["_id"])
-    updated = Message().edit(message["_id"], _clean_body(body))
+    updated = Message().edit(message["_id"], _clean_body(body, user))
     payload = serialize_message(updated, user)
     Room().refresh_snapshot(room["_id"], updated["seq"], _snapshot(updated))
     realtime.emit("message_updated", payload, to=_audience(room))
@@ -555,6 +550,10 @@ def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
     if deleted is None:
         raise NotFound("Message not found.")
     Room().refresh_snapshot(room["_id"], deleted["seq"], _snapshot(deleted))
+    if message["author_id"] != user["_id"]:
+        # Someone else's message: a moderator acted, so the audit trail records it.
+        audit_service.record(user, "message.delete", "message", deleted["_id"],
+                             data={"room_id": room["_id"]}, topic_id=room.get("topic_id"))
     realtime.emit("message_deleted", {"id": id_str(deleted["_id"]),
                                       "room_id": id_str(room["_id"]), "seq": deleted["seq"]},
                   to=_audience(room))

@@ -21,7 +21,7 @@ from models.user import User
 from models.vote import Vote
 from services import realtime, topics_service
 from services.users_service import serialize_public_user
-from utils import clock
+from utils import clock, content_filter
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.extensions import socketio
@@ -192,24 +192,25 @@ def _front_page_items(user: dict[str, Any] | None, sort: str, t: str, limit: int
 
 # Writing
 
-def _clean_title(title: str) -> str:
+def _clean_title(title: str, author: dict[str, Any]) -> str:
     title = " ".join(title.split())
     if not 3 <= len(title) <= 300:
         raise ValidationFailed(details={"title": ["Length must be between 3 and 300."]})
-    return title
+    # The text to store (maybe masked) or ContentRejected (422).
+    return content_filter.apply(title, "post_title", author)
 
 
-def _clean_body(body: str) -> str:
+def _clean_body(body: str, author: dict[str, Any]) -> str:
     if len(body) > 40000:
         raise ValidationFailed(details={"body": ["Longer than maximum length 40000."]})
-    return body
+    return content_filter.apply(body, "post_body", author)
 
 
 def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
                 ) -> dict[str, Any]:
     topic = topics_service.require_participant(user, topic_id)
     now = clock.now()
-    title, body = _clean_title(title), _clean_body(body)
+    title, body = _clean_title(title, user), _clean_body(body, user)
     post = Post().insert({
         "topic_id": topic["_id"], "author_id": user["_id"], "title": title, "body": body,
         "score": 0, "hot_rank": hot_rank(0, now), "comment_count": 0, "pinned": False,
@@ -239,8 +240,8 @@ def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
         raise Forbidden("Only the author may edit this post.")
     if post["deleted"]:
         raise Forbidden("This post was deleted.")
-    title = _clean_title(changes.get("title", post["title"]))
-    body = _clean_body(changes.get("body", post["body"]))
+    title = _clean_title(changes.get("title", post["title"]), user)
+    body = _clean_body(changes.get("body", post["body"]), user)
     updated = Post().update(post["_id"], {
         "title": title, "body": body, "edited_at": clock.now(),
         "search_terms": search_terms(title, body)}, {"deleted": False})

@@ -27,9 +27,9 @@ from models.topic_ban import TopicBan
 from models.topic_invitation import TopicInvitation
 from models.topic_member import MEMBER, MODERATOR, OWNER, TopicMember
 from models.user import User
-from services import realtime
+from services import audit_service, realtime
 from services.users_service import serialize_public_user
-from utils import clock
+from utils import clock, content_filter
 from utils.cache import get_cache
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from utils.extensions import socketio
@@ -113,7 +113,13 @@ def _require_owner(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
 def record_moderation(actor: dict[str, Any] | None, action: str, topic_id: Any,
                       target_type: str, target_id: Any, reason: str | None = None
                       ) -> dict[str, Any]:
-    """Append to the moderation log (the admin audit log reads the same collection)."""
+    """Append to the topic's moderation log and to the site-wide audit log, so admins
+    see every moderation action in one trail (GET /api/admin/audit-log)."""
+    topic_oid = ObjectId(topic_id) if topic_id is not None else None
+    target_oid = (ObjectId(target_id) if target_id is not None
+                  and ObjectId.is_valid(str(target_id)) else None)
+    audit_service.record(actor, f"topic.{action}", target_type, target_oid, reason,
+                         topic_id=topic_oid)
     return ModerationLog().add(
         actor["_id"] if actor else None, action,
         ObjectId(topic_id) if topic_id is not None else None, target_type,
@@ -169,11 +175,16 @@ def _clean_tags(tags: list[str]) -> list[str]:
     return cleaned
 
 
-def _clean_title(title: str) -> str:
+def _clean_title(title: str, author: dict[str, Any]) -> str:
     title = " ".join(title.split())
     if not 3 <= len(title) <= 100:
         raise ValidationFailed(details={"title": ["Length must be between 3 and 100."]})
-    return title
+    # The text to store (maybe masked) or ContentRejected (422).
+    return content_filter.apply(title, "topic_title", author)
+
+
+def _clean_description(description: str | None, author: dict[str, Any]) -> str:
+    return content_filter.apply((description or "").strip(), "topic_description", author)
 
 
 def _terms(topic: dict[str, Any]) -> list[str]:
@@ -183,7 +194,8 @@ def _terms(topic: dict[str, Any]) -> list[str]:
 def create_topic(user: dict[str, Any], title: str, description: str = "",
                  tags: list[str] | None = None, visibility: str = PUBLIC) -> dict[str, Any]:
     now = clock.now()
-    topic = {"title": _clean_title(title), "description": (description or "").strip(),
+    topic = {"title": _clean_title(title, user),
+             "description": _clean_description(description, user),
              "tags": _clean_tags(tags or []), "visibility": visibility,
              "owner_id": user["_id"], "member_count": 1, "post_count": 0,
              "created_at": now, "updated_at": now, "last_activity_at": now,
@@ -217,9 +229,9 @@ def update_topic(user: dict[str, Any], topic_id: Any, changes: dict[str, Any]
     topic = _require_moderator(user, topic_id)
     updates: dict[str, Any] = {}
     if "title" in changes:
-        updates["title"] = _clean_title(changes["title"])
+        updates["title"] = _clean_title(changes["title"], user)
     if "description" in changes:
-        updates["description"] = (changes["description"] or "").strip()
+        updates["description"] = _clean_description(changes["description"], user)
     if "tags" in changes:
         updates["tags"] = _clean_tags(changes["tags"])
     if "visibility" in changes:
@@ -236,6 +248,9 @@ def update_topic(user: dict[str, Any], topic_id: Any, changes: dict[str, Any]
 
         posts_service.topic_audience_changed(updated)
     get_cache().invalidate(TOPIC_LISTS)
+    if user["_id"] != topic["owner_id"]:
+        # A moderator changing someone else's topic is a moderation action.
+        record_moderation(user, "update_topic", topic["_id"], "topic", topic["_id"])
     return updated
 
 

@@ -268,7 +268,8 @@ def test_topic_rooms_and_bans(trio):
     b_sock.get_received()
     with alice.app.app_context():
         owner = get_db().users.find_one({"_id": ObjectId(alice.id)})
-        # The ban itself takes bob out of the topic's chat rooms, once.
+        # Since topics and messaging met, the ban itself takes bob out of the topic's
+        # chat rooms (topics_service._leave_live_rooms); no second call is needed.
         topics_service.ban_user(owner, topic_id, bob.id, "spam", None)
     assert events(b_sock, "removed_from_room") == [{"room_id": room_id}]
     send(alice.socket(), room_id, "after the ban", "t3")

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask, current_app, request, session
 
 from models.user import User
-from services import auth_service, passwords
+from services import auth_service, passwords, site_bans
 from utils.errors import CsrfFailed, Unauthorized
 from utils.http import UNSAFE_METHODS
 
@@ -58,7 +58,9 @@ def user_from_session() -> dict[str, Any] | None:
     if not user_id:
         return None
     user = User().find_active(user_id)
-    if user is None or user["session_epoch"] != session.get("epoch"):
+    # A ban bumps the epoch; the ban check also covers a login racing the ban.
+    if (user is None or user["session_epoch"] != session.get("epoch")
+            or site_bans.active_ban(user)):
         session.clear()  # dead: Flask-Session deletes it from the store on save
         return None
     return user

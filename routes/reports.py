@@ -1,0 +1,56 @@
+"""Reports: anyone signed in files one; moderators of the topic, or site staff, resolve."""
+from __future__ import annotations
+
+from routes.admin_schemas import (
+    ReportBodySchema,
+    ReportPageSchema,
+    ReportQuerySchema,
+    ReportSchema,
+    ResolutionSchema,
+    ResolveBodySchema,
+)
+from services import reports_service
+from services.reports_service import serialize_report
+from utils.api import Blueprint
+from utils.auth import current_user, login_required
+from utils.pagination import page
+
+blp = Blueprint("reports", __name__, description="Reporting content and resolving reports")
+topic_reports_blp = Blueprint("topic_reports", __name__,
+                              description="Reports about one topic's content")
+
+
+@blp.route("", methods=["POST"])
+@login_required
+@blp.arguments(ReportBodySchema)
+@blp.response(201, ReportSchema)
+@blp.alt_response(200, schema=ReportSchema, description="Already reported by you")
+def create_report(body):
+    """Report something you can see; reporting it again returns the same report."""
+    report, created = reports_service.create_report(
+        current_user(), body["target_type"], body["target_id"], body["reason"],
+        body.get("details"))
+    return serialize_report(report), 201 if created else 200
+
+
+@blp.route("/<objectid:report_id>/resolve", methods=["POST"])
+@login_required
+@blp.arguments(ResolveBodySchema)
+@blp.response(200, ResolutionSchema)
+def resolve(body, report_id):
+    """Resolve a report and every open report about the same target."""
+    closed = reports_service.resolve(current_user(), report_id, body["action"],
+                                     body.get("note"), body.get("expires_at"))
+    return {"action": body["action"], "resolved": len(closed),
+            "reports": [serialize_report(report) for report in closed]}
+
+
+@topic_reports_blp.route("/<objectid:topic_id>/reports")
+@login_required
+@topic_reports_blp.arguments(ReportQuerySchema, location="query")
+@topic_reports_blp.response(200, ReportPageSchema)
+def topic_reports(query, topic_id):
+    """Reports about this topic's content (its moderators and site staff)."""
+    reports, next_cursor = reports_service.list_for_topic(
+        current_user(), topic_id, query["status"], query["limit"], query["cursor"])
+    return page(reports, next_cursor, serialize_report)

@@ -1,0 +1,223 @@
+"""Site administration: roles, site bans, warnings, the user list and the content filter.
+
+Every function takes the acting user, checks what that user may do (the route decorator
+is the first gate, not the only one), writes, then records the action in the audit log
+and only then tells anyone (notification, live logout).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING
+
+from models.base import id_str, isoformat, to_object_id
+from models.user import User
+from services import audit_service, auth_service, notifications_service, site_bans
+from services.users_service import serialize_private_user
+from utils import clock, content_filter
+from utils.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from utils.pagination import paginate
+from utils.roles import is_admin, is_site_moderator
+
+RANK = {"user": 0, "moderator": 1, "admin": 2}
+USER_SORT = [("username_lower", ASCENDING), ("_id", ASCENDING)]
+
+
+def get_target_user(user_id: str) -> dict[str, Any]:
+    user = User().find_active(to_object_id(user_id, "User"))
+    if user is None:
+        raise NotFound("User not found.")
+    return user
+
+
+def _require_outranks(actor: dict[str, Any], target: dict[str, Any], verb: str) -> None:
+    """Moderators act on plain users only; admins on anyone but themselves."""
+    if actor["_id"] == target["_id"]:
+        raise Forbidden(f"You cannot {verb} yourself.")
+    if not is_admin(actor) and RANK.get(target["role"], 0) >= RANK.get(actor["role"], 0):
+        raise Forbidden(f"Only an admin can {verb} a {target['role']}.")
+
+
+def _active_admin_count() -> int:
+    query = {"role": "admin", "deleted": False, **site_bans.active_ban_query(False)}
+    return User().collection.count_documents(query)
+
+
+# Serialization
+
+def serialize_admin_user(user: dict[str, Any], counts: dict[str, int] | None = None
+                         ) -> dict[str, Any]:
+    ban = site_bans.active_ban(user)
+    return {**serialize_private_user(user), "banned": ban is not None,
+            "ban": site_bans.serialize_ban(ban), "counts": counts or {}}
+
+
+def user_counts(user_ids: list[ObjectId]) -> dict[ObjectId, dict[str, int]]:
+    """Content and moderation counts for a page of users, one aggregation per kind."""
+    counts: dict[ObjectId, dict[str, int]] = {uid: {} for uid in user_ids}
+    for name, collection, field, extra in COUNTED:
+        pipeline = [{"$match": {field: {"$in": user_ids}, **extra}},
+                    {"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]
+        found = {row["_id"]: row["n"] for row in User().db[collection].aggregate(pipeline)}
+        for uid in user_ids:
+            counts[uid][name] = found.get(uid, 0)
+    return counts
+
+
+# (count name, collection, user field, extra filter)
+COUNTED: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("posts", "posts", "author_id", {"deleted": False}),
+    ("comments", "comments", "author_id", {"deleted": False}),
+    ("messages", "messages", "author_id", {"deleted": False}),
+    ("reports_filed", "reports", "reporter_id", {}),
+    ("reports_against", "reports", "target_author_id", {}),
+    ("warnings", "notifications", "user_id", {"kind": "warning"}),
+]
+
+
+# User list
+
+def list_users(filters: dict[str, Any], limit: int, cursor: str | None
+               ) -> tuple[list[dict[str, Any]], str | None]:
+    query: dict[str, Any] = {"deleted": False}
+    clauses = []
+    if filters.get("q"):
+        prefix = "^" + re.escape(filters["q"].strip().lower())
+        clauses.append({"$or": [{"username_lower": {"$regex": prefix}},
+                                {"email_lower": {"$regex": prefix}},
+                                {"display_name_lower": {"$regex": prefix}}]})
+    if filters.get("role"):
+        query["role"] = filters["role"]
+    if filters.get("banned") is not None:
+        clauses.append(site_bans.active_ban_query(filters["banned"]))
+    if clauses:
+        query["$and"] = clauses
+    return paginate(User().collection, query, USER_SORT, limit, cursor)
+
+
+def admin_user_page(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    counts = user_counts([user["_id"] for user in users])
+    return [serialize_admin_user(user, counts[user["_id"]]) for user in users]
+
+
+# Roles
+
+def change_role(actor: dict[str, Any], user_id: str, role: str, reason: str | None
+                ) -> dict[str, Any]:
+    target = get_target_user(user_id)
+    if target["role"] == role:
+        return target
+    users = User()
+    updated = users.update_if(target["_id"], {"role": target["role"]}, {"$set": {"role": role}})
+    if updated is None:
+        raise Conflict("The user's role changed meanwhile; reload and try again.")
+    # Count after the write: of two admins demoting each other at once, at least one sees
+    # zero and puts its change back, so the site never ends up without an admin.
+    if target["role"] == "admin" and _active_admin_count() == 0:
+        users.update_if(target["_id"], {"role": role}, {"$set": {"role": "admin"}})
+        raise Conflict("The last admin cannot be demoted.")
+    audit_service.record(actor, "user.role_change", "user", target["_id"], reason,
+                         {"from": target["role"], "to": role})
+    return updated
+
+
+# Bans and warnings
+
+def ban_user(actor: dict[str, Any], user_id: str, reason: str,
+             expires_at: datetime | None, source: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+    """Site ban: sessions and tokens end at once and live sockets are logged out."""
+    if not is_site_moderator(actor):
+        raise Forbidden()
+    if expires_at is not None and expires_at <= clock.now():
+        raise ValidationFailed(details={"expires_at": ["must be in the future"]})
+    target = get_target_user(user_id)
+    _require_outranks(actor, target, "ban")
+    ban = {"reason": reason, "expires_at": expires_at, "banned_by": actor["_id"],
+           "banned_at": clock.now()}
+    users = User()
+    users.update(target["_id"], {"ban": ban})
+    if target["role"] == "admin" and _active_admin_count() == 0:
+        users.update_if(target["_id"], {"ban.banned_at": ban["banned_at"]},
+                        {"$set": {"ban": target.get("ban")}})
+        raise Conflict("The last admin cannot be banned.")
+    updated = auth_service.end_all_sessions(target["_id"])
+    audit_service.record(actor, "user.ban", "user", target["_id"], reason,
+                         {"expires_at": expires_at, **(source or {})})
+    disconnect_user(target["_id"], f"banned: {reason}")
+    return updated
+
+
+def disconnect_user(user_id: ObjectId, reason: str) -> None:
+    """Tell the user's live sockets why and disconnect them, on every process."""
+    from services import realtime
+
+    realtime.force_logout(user_id, reason)
+
+
+def unban_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict[str, Any]:
+    if not is_site_moderator(actor):
+        raise Forbidden()
+    target = get_target_user(user_id)
+    ban = site_bans.active_ban(target)
+    if ban is None:
+        raise Conflict("This user is not banned.")
+    updated = User().update_if(target["_id"], {"ban.banned_at": ban["banned_at"]},
+                               {"$set": {"ban": None}})
+    if updated is None:
+        raise Conflict("The ban changed meanwhile; reload and try again.")
+    audit_service.record(actor, "user.unban", "user", target["_id"], reason,
+                         {"ban_reason": ban["reason"]})
+    return updated
+
+
+def warn_user(actor: dict[str, Any], user_id: str, reason: str) -> dict[str, Any]:
+    """A warning from site staff; the user sees it as a `warning` notification."""
+    if not is_site_moderator(actor):
+        raise Forbidden()
+    return issue_warning(actor, to_object_id(user_id, "User"), reason)
+
+
+def issue_warning(actor: dict[str, Any], user_id: ObjectId, reason: str,
+                  source: dict[str, Any] | None = None, topic_id: ObjectId | None = None
+                  ) -> dict[str, Any]:
+    """The warning itself; callers have checked that `actor` may warn here (site staff,
+    or a topic moderator resolving a report about their topic)."""
+    target = get_target_user(str(user_id))
+    if actor["_id"] == target["_id"]:
+        raise Forbidden("You cannot warn yourself.")
+    notification = notifications_service.notify(target["_id"], "warning", {
+        "reason": reason, "by": actor["username"], "topic_id": id_str(topic_id),
+        **{key: str(value) for key, value in (source or {}).items()}})
+    audit_service.record(actor, "user.warn", "user", target["_id"], reason,
+                         {"notification_id": notification["_id"], **(source or {})},
+                         topic_id=topic_id)
+    return notification
+
+
+# Content filter
+
+def serialize_filter(stored: dict[str, Any]) -> dict[str, Any]:
+    value = stored["value"]
+    return {"version": int(stored["version"]), "rules": value["rules"],
+            "new_account_link_limit": value["new_account_link_limit"],
+            "updated_at": isoformat(stored.get("updated_at")),
+            "updated_by": id_str(stored.get("updated_by"))}
+
+
+def get_content_filter() -> dict[str, Any]:
+    return content_filter.load_config()
+
+
+def put_content_filter(actor: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    value = {"rules": body["rules"], "new_account_link_limit": body["new_account_link_limit"]}
+    before = content_filter.load_config()
+    stored = content_filter.save_config(value, actor["_id"], body.get("expected_version"))
+    audit_service.record(actor, "content_filter.update", "setting", content_filter.SETTING_NAME,
+                         body.get("reason"), {"from_version": before["version"],
+                                              "to_version": stored["version"],
+                                              "rules": len(value["rules"])})
+    return stored

@@ -1,0 +1,83 @@
+"""Recording and reading the audit trail. Services call `record` after the action's own
+write succeeded, so the log never claims an action that did not happen."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+
+from models.audit_log import AuditLog
+from models.base import id_str, isoformat
+from utils.errors import ValidationFailed
+
+
+def record(actor: dict[str, Any] | None, action: str, target_type: str,
+           target_id: ObjectId | str | None, reason: str | None = None,
+           data: dict[str, Any] | None = None, topic_id: ObjectId | None = None
+           ) -> dict[str, Any]:
+    return AuditLog().record(actor, action, target_type, target_id, reason, data, topic_id)
+
+
+def query_for(filters: dict[str, Any]) -> dict[str, Any]:
+    query: dict[str, Any] = {}
+    if filters.get("actor"):
+        query["actor_id"] = ObjectId(filters["actor"])
+    if filters.get("action"):
+        query["action"] = filters["action"]
+    if filters.get("target_type"):
+        query["target_type"] = filters["target_type"]
+    if filters.get("target_id"):
+        # Targets are ObjectIds except settings, which are named.
+        raw = filters["target_id"]
+        query["target_id"] = {"$in": [ObjectId(raw), raw]} if ObjectId.is_valid(raw) else raw
+    if filters.get("topic_id"):
+        query["topic_id"] = ObjectId(filters["topic_id"])
+    window = _time_window(filters.get("since"), filters.get("until"))
+    if window:
+        query["at"] = window
+    return query
+
+
+def _time_window(since: datetime | None, until: datetime | None) -> dict[str, datetime]:
+    if since and until and since > until:
+        raise ValidationFailed(details={"since": ["must not be after until"]})
+    window = {}
+    if since:
+        window["$gte"] = since
+    if until:
+        window["$lte"] = until
+    return window
+
+
+def list_entries(filters: dict[str, Any], limit: int, cursor: str | None
+                 ) -> tuple[list[dict[str, Any]], str | None]:
+    return AuditLog().find_page(query_for(filters), limit, cursor)
+
+
+def serialize_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    target = entry.get("target_id")
+    return {
+        "id": id_str(entry["_id"]),
+        "at": isoformat(entry["at"]),
+        "actor": {"id": id_str(entry.get("actor_id")), "username": entry["actor_username"],
+                  "role": entry.get("actor_role")},
+        "action": entry["action"],
+        "target_type": entry["target_type"],
+        "target_id": str(target) if target is not None else None,
+        "topic_id": id_str(entry.get("topic_id")),
+        "reason": entry.get("reason"),
+        "data": _jsonable(entry.get("data") or {}),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, ObjectId):
+        return str(value)
+    if isinstance(value, datetime):
+        return isoformat(value)
+    return value

@@ -1,0 +1,174 @@
+"""The content filter: evasion attempts still match, masking stars exactly the matched
+characters, admins configure it over HTTP, every process applies a change at once, and
+it guards usernames, topics, posts, comments and messages, with a link limit for new
+accounts."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from bson import ObjectId
+
+from tests.helpers import DEFAULT_PASSWORD, fresh_address
+from tests.topic_helpers import Person, join, make_post, make_topic
+from utils import clock
+from utils.content_filter import CompiledFilter, Rule
+from utils.errors import ContentRejected
+
+RULES = [{"kind": "word", "value": "hate", "action": "mask"},
+         {"kind": "word", "value": "ass", "action": "mask"},
+         {"kind": "word", "value": "scam", "action": "reject"},
+         {"kind": "pattern", "value": r"free\s*money", "action": "reject"}]
+
+
+def compiled(link_limit: int = -1) -> CompiledFilter:
+    return CompiledFilter(1, [Rule.build(rule) for rule in RULES], link_limit, 24)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("I hate you", "I **** you"),
+    ("I HATE you", "I **** you"),
+    ("I hâtè you", "I **** you"),
+    ("I h\u200ba\u200dt\u2060e you", "I **** you"),
+    ("I haaaaate you", "I ******** you"),
+    ("I hhaatee you", "I ******* you"),
+    ("I h4t3 you", "I **** you"),
+    ("I h.a.t.e you", "I ******* you"),
+    ("I \uff48\uff41\uff54\uff45 you", "I **** you"),  # fullwidth letters
+    ("I h\u0430te you", "I **** you"),  # Cyrillic a
+    ("hate! hate?", "****! ****?"),
+])
+def test_evasions_are_masked(text, expected):
+    assert compiled().apply(text, "post_body", None) == expected
+
+
+@pytest.mark.parametrize("text", ["whatever", "chateau", "a class act", "as", "assassin",
+                                  "the hat e-mail", "passes"])
+def test_innocent_words_pass(text):
+    assert compiled().apply(text, "post_body", None) == text
+
+
+@pytest.mark.parametrize("text", ["total SCAM", "s c a m", "\u017fcam", "sc\u00adam", "sssscaaam",
+                                  "FREE   MONEY", "fr3e m0ney"])
+def test_reject_rules_raise(text):
+    with pytest.raises(ContentRejected):
+        compiled().apply(text, "comment", None)
+
+
+def test_usernames_are_never_masked_only_rejected():
+    with pytest.raises(ContentRejected):
+        compiled().apply("i_hate_you", "username", None)
+
+
+def test_link_limit_only_for_young_accounts():
+    text = "see https://a.example and www.b.example and c.com"
+    young = {"created_at": clock.now() - timedelta(hours=1)}
+    old = {"created_at": clock.now() - timedelta(hours=25)}
+    with pytest.raises(ContentRejected):
+        compiled(link_limit=2).apply(text, "post_body", young)
+    assert compiled(link_limit=2).apply(text, "post_body", old) == text
+    assert compiled(link_limit=3).apply(text, "post_body", young) == text
+
+
+@pytest.fixture
+def admin(client):
+    person = Person(client, "filteradmin")
+    person.set_role("admin")
+    return person
+
+
+def put_filter(admin: Person, rules=RULES, **extra):
+    return admin.call("PUT", "/api/admin/content-filter",
+                      json={"rules": rules, "new_account_link_limit": -1, **extra})
+
+
+def test_admin_reads_and_replaces_the_filter(admin):
+    initial = admin.get("/api/admin/content-filter").get_json()
+    assert initial["version"] == 0 and initial["rules"] == []
+    response = put_filter(admin, reason="launch")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["version"] == 1 and response.get_json()["rules"] == RULES
+    assert put_filter(admin, expected_version=0).status_code == 409
+    assert put_filter(admin, expected_version=1).get_json()["version"] == 2
+    bad = put_filter(admin, rules=[{"kind": "pattern", "value": "(", "action": "mask"}])
+    assert bad.status_code == 400 and "rules" in bad.get_json()["error"]["details"]
+    assert put_filter(admin, rules=[{"kind": "word", "value": "x",
+                                     "action": "explode"}]).status_code == 400
+    entries = admin.get("/api/admin/audit-log",
+                        query_string={"action": "content_filter.update"}).get_json()["items"]
+    assert [e["data"]["to_version"] for e in entries] == [2, 1]
+    assert entries[1]["reason"] == "launch"
+
+
+def test_a_change_applies_on_every_process_at_once(make_app):
+    first, second = make_app(), make_app()
+    admin = Person(first.test_client(), "filteradmin")
+    admin.set_role("admin")
+    author = Person(second.test_client(), "author")
+    topic = make_topic(author, "Cooking")
+    assert make_post(author, topic["id"], "I hate onions", "x")["title"] == "I hate onions"
+    assert put_filter(admin).status_code == 200
+    # The second app compiled the empty filter before; it notices the new version.
+    assert make_post(author, topic["id"], "I hate onions", "x")["title"] == "I **** onions"
+    assert put_filter(admin, rules=[]).status_code == 200
+    assert make_post(author, topic["id"], "I hate onions", "x")["title"] == "I hate onions"
+
+
+def test_version_survives_a_redis_flush(make_app, redis_url):
+    import redis
+
+    app = make_app()
+    admin = Person(app.test_client(), "filteradmin")
+    admin.set_role("admin")
+    author = Person(app.test_client(), "author")
+    topic = make_topic(author, "Cooking")
+    put_filter(admin)
+    assert make_post(author, topic["id"], "I hate onions", "x")["title"] == "I **** onions"
+    redis.Redis.from_url(redis_url).flushall()  # the published version is gone
+    other = make_app()
+    writer = Person(other.test_client(), "writer2")
+    join(writer, topic["id"])
+    assert make_post(writer, topic["id"], "I hate onions", "x")["title"] == "I **** onions"
+
+
+def test_every_text_field_is_filtered(client, admin):
+    put_filter(admin)
+    register = client.post("/api/auth/register", environ_base=fresh_address(),
+                           json={"username": "sc4m_artist", "email": "s@example.com",
+                                 "password": DEFAULT_PASSWORD})
+    assert register.status_code == 422
+    assert register.get_json()["error"]["code"] == "content_rejected"
+    author = Person(client, "author")
+    topic = author.post("/api/topics/", {"title": "Total scam", "description": "x"})
+    assert topic.status_code == 422
+    topic = make_topic(author, "Haaate club", description="we h8 nothing, we hate it")
+    assert topic["title"] == "****** club"
+    assert topic["description"] == "we h8 nothing, we **** it"
+    post = make_post(author, topic["id"], "Hello", "I hate mondays")
+    assert post["body"] == "I **** mondays"
+    edited = author.patch(f"/api/posts/{post['id']}", {"body": "free money here"})
+    assert edited.status_code == 422
+    comment = author.post(f"/api/posts/{post['id']}/comments", {"body": "h a t e"})
+    assert comment.status_code == 201 and comment.get_json()["body"] == "* * * *"
+    reader = Person(client, "reader")
+    room = reader.post("/api/messages/direct", {"user_id": author.id}).get_json()
+    sent = reader.post(f"/api/messages/rooms/{room['id']}/messages",
+                       {"body": "you ass", "client_id": "m1"})
+    assert sent.status_code == 201 and sent.get_json()["body"] == "you ***"
+    rejected = reader.post(f"/api/messages/rooms/{room['id']}/messages",
+                           {"body": "a SCAM", "client_id": "m2"})
+    assert rejected.status_code == 422
+
+
+def test_new_accounts_are_link_limited_everywhere(client, admin, db, monkeypatch):
+    admin.call("PUT", "/api/admin/content-filter",
+               json={"rules": [], "new_account_link_limit": 1})
+    author = Person(client, "newbie")
+    topic = make_topic(author, "Links")
+    spam = "https://a.example https://b.example"
+    assert author.post("/api/posts/", {"topic_id": topic["id"], "title": "Links",
+                                       "body": spam}).status_code == 422
+    make_post(author, topic["id"], "One link", "https://a.example")
+    db.users.update_one({"_id": ObjectId(author.id)},
+                        {"$set": {"created_at": clock.now() - timedelta(hours=25)}})
+    assert make_post(author, topic["id"], "Links", spam)["body"] == spam
