@@ -31,5 +31,10 @@ format: $(STAMP)
 init-db: $(STAMP)
 	$(VENV)/bin/flask init-db
 
+## Fill an empty development database with demo users, topics, posts and votes.
+seed: $(STAMP)
+	$(VENV)/bin/flask init-db
+	$(VENV)/bin/flask seed
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

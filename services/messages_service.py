@@ -49,6 +49,11 @@ SNAPSHOT_CHARS = 200
 # Sends of one room in this process queue on one of these, chosen by hashing the room
 # id (a fixed set, so nothing grows with the number of rooms).
 _process_locks = [threading.Lock() for _ in range(64)]
+# At most this many sends of this process talk to the database at once. Under a burst,
+# hundreds of handlers would otherwise queue on MongoClient's pool (100 connections), and
+# the sender holding a room's ordering lock would wait behind them for its own connection,
+# past the lock's expiry. The rest wait here, holding nothing.
+_send_slots = threading.BoundedSemaphore(16)
 
 
 def chat_room(room_id: Any) -> str:
@@ -411,14 +416,24 @@ def _redis_lock(client: Any, room_id: ObjectId) -> Iterator[None]:
         yield
     finally:
         if acquired:
-            with contextlib.suppress(LockError):
+            try:
                 lock.release()
+            except LockError:
+                # The lock expired while held: another sender may have published in
+                # between, so this room's order may have slipped once. Say so.
+                log.warning("room %s ordering lock expired before release", room_id)
 
 
 def send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
                  reply_to: str | None = None) -> tuple[dict[str, Any], bool]:
     """Store and deliver a message; (message, created). The same client_id again
     returns the stored message and creates nothing."""
+    with _send_slots:
+        return _send_message(user, room_id, body, client_id, reply_to)
+
+
+def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
+                  reply_to: str | None) -> tuple[dict[str, Any], bool]:
     room = writable_room(user, room_id)
     messages = Message()
     existing = messages.find_by_client_id(room["_id"], user["_id"], client_id)

@@ -185,8 +185,11 @@ def test_order_reconnect_catch_up_and_idempotent_retry(cluster):
         reader.close()
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: under a burst the last messages reach "
-                   "receivers late or not at all and throughput is ~10 msgs/s; see report")
+# Answers a real client retries with the same client_id: the server shed load or the flood
+# limit said "later". The idempotent send makes the retry safe.
+RETRYABLE = {"service_unavailable", "rate_limited"}
+
+
 def test_burst_from_both_processes_arrives_complete_and_in_order(cluster):
     app, servers = cluster
     users = [make_user(app, f"burst{i}") for i in range(20)]
@@ -197,37 +200,54 @@ def test_burst_from_both_processes_arrives_complete_and_in_order(cluster):
             topics_service.join_topic(user, topic["_id"])
         room_id = str(messages_service.create_topic_room(owner, str(topic["_id"]), "r", "")["_id"])
     clients = [Client(servers[i % 2], token) for i, (_, token) in enumerate(users)]
-    # The figure is 200 each (4000 messages); SecantusDB, a Python server sharing
-    # two cores with both servers and 20 clients, needs minutes for that, so the normal
-    # run sends 10 each (200) and E2E_BURST_PER_SENDER=200 runs the full burst.
-    per_sender = int(os.environ.get("E2E_BURST_PER_SENDER", "10"))
+    # The figure: 20 senders x 200 = 4000 messages; E2E_BURST_PER_SENDER shrinks it
+    # for a quick local run.
+    per_sender = int(os.environ.get("E2E_BURST_PER_SENDER", "200"))
     total = per_sender * len(clients)
+    failures: list[dict] = []
     try:
         for client in clients:
             assert client.call("join_room", {"room_id": room_id})["ok"]
 
         def burst(client: Client, index: int) -> None:
-            acks = threading.Semaphore(0)
             for start in range(0, per_sender, 20):  # bursts of 20 without waiting
-                for n in range(start, start + 20):
-                    client.sio.emit("send_message", {"room_id": room_id, "body": f"{index}:{n}",
-                                                     "client_id": f"{index}-{n}"},
-                                    callback=lambda answer: acks.release())
-                for _ in range(20):
-                    assert acks.acquire(timeout=120)
+                pending = list(range(start, min(start + 20, per_sender)))
+                for _attempt in range(30):
+                    answers: dict[int, dict] = {}
+                    done = threading.Semaphore(0)
+                    for n in pending:
+                        def record(answer, n=n, answers=answers, done=done):
+                            answers[n] = answer
+                            done.release()
+                        client.sio.emit("send_message", {"room_id": room_id,
+                                                         "body": f"{index}:{n}",
+                                                         "client_id": f"{index}-{n}"},
+                                        callback=record)
+                    for _ in pending:
+                        assert done.acquire(timeout=120)
+                    refused = [n for n in pending if not answers[n]["ok"]]
+                    failures.extend(answers[n] for n in refused
+                                    if answers[n]["error"]["code"] not in RETRYABLE)
+                    pending = [n for n in refused
+                               if answers[n]["error"]["code"] in RETRYABLE]
+                    if not pending:
+                        break
+                    time.sleep(0.2)
+                assert not pending, f"sender {index} still refused after retries"
 
         threads = [threading.Thread(target=burst, args=(c, i)) for i, c in enumerate(clients)]
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=180)
-        for client in clients:
-            got = seqs(client.wait_for("message", total, timeout=60))
-            assert got == list(range(1, total + 1)), (len(got), client.server.port)
+            thread.join(timeout=600)
+        assert failures == []
         with app.app_context():
             from utils.db import get_db
             stored = sorted(m["seq"] for m in get_db().messages.find({}, {"seq": 1}))
         assert stored == list(range(1, total + 1))
+        for client in clients:
+            got = seqs(client.wait_for("message", total, timeout=60))
+            assert got == list(range(1, total + 1)), (len(got), client.server.port)
     finally:
         for client in clients:
             client.close()
@@ -254,7 +274,6 @@ def test_presence_unread_across_processes_and_a_killed_process(cluster):
         assert laptop.call("mark_read", {"room_id": room_id, "seq": 2})["data"][
             "unread_count"] == 1
         assert phone.wait_for("unread", 4)[-1] == {"room_id": room_id, "unread_count": 1}
-        assert watcher.wait_for("read", 1) == [] or True  # alice never joined the room
         laptop.close()
         time.sleep(0.5)
         assert watcher.named("presence")[-1]["online"] is True  # the phone is still on B
