@@ -1,0 +1,352 @@
+"""Realtime measurements with a lean Socket.IO client: raw Engine.IO v4 / Socket.IO v5
+text packets over aiohttp websockets, all receivers in this one asyncio process.
+
+python-socketio's client costs several times the server's CPU per message, so at N=1000 it
+would measure itself; this one does the minimum: answer pings, split `42[...]` events and
+`43<id>[...]` acks, and note the arrival time. Its own CPU time is reported next to the
+server's so a saturated client is visible.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+BODY = "The quick brown fox jumps over the lazy dog. " * 4  # ~180 bytes, a chat line
+
+
+def client_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Refused(Exception):
+    pass
+
+
+class LeanSocket:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str,
+                 auth: dict | None, on_event: Callable[[LeanSocket, str, Any], None]) -> None:
+        self.session, self.base_url, self.auth, self.on_event = session, base_url, auth, on_event
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.acks: dict[int, asyncio.Future] = {}
+        self.next_ack = 0
+        self.seen: set = set()  # message ids this socket received, for duplicates
+        self.reader: asyncio.Task | None = None
+
+    async def connect(self) -> LeanSocket:
+        url = self.base_url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+        self.ws = await self.session.ws_connect(url, autoping=False, max_msg_size=0)
+        opening = await self.ws.receive(timeout=10)
+        if not str(opening.data).startswith("0"):
+            raise Refused(f"no Engine.IO open packet: {opening.data!r}")
+        await self.ws.send_str("40" + (json.dumps(self.auth) if self.auth else ""))
+        while True:
+            answer = (await self.ws.receive(timeout=10)).data
+            if answer == "2":
+                await self.ws.send_str("3")
+                continue
+            if isinstance(answer, str) and answer.startswith("40"):
+                break
+            raise Refused(f"connect refused: {answer!r}")
+        self.reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        ws = self.ws
+        while True:
+            message = await ws.receive()
+            if message.type != aiohttp.WSMsgType.TEXT:
+                return  # closed or errored: the run's loss count will show it
+            data = message.data
+            if data[:2] == "42":
+                name, *args = json.loads(data[2:])
+                self.on_event(self, name, args[0] if args else None)
+            elif data[:2] == "43":
+                cut = data.index("[")
+                future = self.acks.pop(int(data[2:cut]), None)
+                if future is not None and not future.done():
+                    future.set_result(json.loads(data[cut:])[0])
+            elif data == "2":
+                await ws.send_str("3")
+
+    async def emit(self, event: str, payload: Any) -> None:
+        await self.ws.send_str("42" + json.dumps([event, payload]))
+
+    async def call(self, event: str, payload: Any) -> asyncio.Future:
+        """Send with an ack id; the returned future holds the acknowledgement."""
+        self.next_ack += 1
+        future = asyncio.get_running_loop().create_future()
+        self.acks[self.next_ack] = future
+        await self.ws.send_str(f"42{self.next_ack}" + json.dumps([event, payload]))
+        return future
+
+    async def close(self) -> None:
+        if self.reader:
+            self.reader.cancel()
+        if self.ws is not None:
+            await self.ws.close()
+
+
+class Tally:
+    """Arrivals per message id: count, last arrival time, duplicates, strays."""
+
+    def __init__(self, event: str = "message", key: str = "i") -> None:
+        self.event, self.key = event, key
+        self.count: dict[Any, int] = {}
+        self.last: dict[Any, float] = {}
+        self.first: dict[Any, float] = {}
+        self.duplicates = 0
+        self.waiters: dict[Any, tuple[int, asyncio.Future]] = {}
+
+    def __call__(self, sock: LeanSocket, name: str, payload: Any) -> None:
+        if name != self.event or not isinstance(payload, dict):
+            return
+        now = time.time()
+        mid = payload.get(self.key)
+        if mid in sock.seen:
+            self.duplicates += 1
+            return
+        sock.seen.add(mid)
+        count = self.count[mid] = self.count.get(mid, 0) + 1
+        self.last[mid] = now
+        self.first.setdefault(mid, now)
+        waiter = self.waiters.get(mid)
+        if waiter and count >= waiter[0] and not waiter[1].done():
+            waiter[1].set_result(None)
+
+    def expect(self, mid: Any, n: int) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self.waiters[mid] = (n, future)
+        return future
+
+
+async def connect_many(session, base_url: str, auths: list[dict | None], on_event,
+                       parallel: int = 50) -> list[LeanSocket]:
+    gate = asyncio.Semaphore(parallel)
+
+    async def one(auth):
+        async with gate:
+            return await LeanSocket(session, base_url, auth, on_event).connect()
+
+    return list(await asyncio.gather(*(one(a) for a in auths)))
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def fanout(emitter: LeanSocket, tally: Tally, room: str, n: int, messages: int,
+                 timeout: float = 3.0) -> dict[str, Any]:
+    """Paced: one message at a time, the next only after all n receivers have it (or the
+    timeout). Latency is from the emitter's send to the last receiver's arrival."""
+    latencies, lost = [], 0
+    for _ in range(messages):
+        mid = uuid.uuid4().hex
+        done = tally.expect(mid, n)
+        sent = time.time()
+        await emitter.emit("bench_broadcast", {"room": room, "i": mid, "t": sent, "body": BODY})
+        try:
+            await asyncio.wait_for(done, timeout)
+        except asyncio.TimeoutError:
+            pass
+        got = tally.count.get(mid, 0)
+        lost += n - got
+        if got == n:
+            latencies.append((tally.last[mid] - sent) * 1000)
+        await asyncio.sleep(0.005)
+    return {"messages": messages, "p50_ms": percentile(latencies, 50),
+            "p99_ms": percentile(latencies, 99), "max_ms": max(latencies, default=None),
+            "lost": lost}
+
+
+async def burst(emitter: LeanSocket, tally: Tally, room: str, n: int, messages: int,
+                cpu: Callable[[], float], timeout: float = 20.0) -> dict[str, Any]:
+    """All messages back to back; deliveries per second from first send to last arrival."""
+    ids = [uuid.uuid4().hex for _ in range(messages)]
+    waits = [tally.expect(mid, n) for mid in ids]
+    cpu0, ccpu0 = cpu(), client_cpu()
+    started = time.time()
+    for mid in ids:
+        await emitter.emit("bench_broadcast", {"room": room, "i": mid, "t": time.time(),
+                                               "body": BODY})
+    try:
+        await asyncio.wait_for(asyncio.gather(*waits), timeout)
+    except asyncio.TimeoutError:
+        pass
+    cpu_used, client_used = cpu() - cpu0, client_cpu() - ccpu0
+    delivered = sum(tally.count.get(mid, 0) for mid in ids)
+    finished = max((tally.last[mid] for mid in ids if mid in tally.last), default=started)
+    elapsed = max(finished - started, 1e-6)
+    return {"messages": messages, "deliveries": delivered, "lost": messages * n - delivered,
+            "deliveries_per_s": delivered / elapsed,
+            "server_cpu_us_per_delivery": cpu_used / max(delivered, 1) * 1e6,
+            "client_cpu_share": client_used / elapsed}
+
+
+async def send_throughput(senders: list[LeanSocket], tally: Tally, receivers: int,
+                          make_payload: Callable[[int], tuple[str, dict]], total: int,
+                          window: int, cpus: dict[str, Callable[[], float]],
+                          timeout: float = 30.0) -> dict[str, Any]:
+    """Each sender keeps `window` acknowledged events in flight until `total` are done.
+    Every receiver in the room must see every message once."""
+    queue = iter(range(total))
+    failures, ids = 0, []
+    before = {name: read() for name, read in cpus.items()}
+
+    async def pump(sock: LeanSocket) -> None:
+        nonlocal failures
+        for number in queue:
+            event, payload = make_payload(number)
+            ack = await (await sock.call(event, payload))
+            if not (isinstance(ack, dict) and ack.get("ok")):
+                failures += 1
+            else:
+                ids.append(tally_key(payload, ack))
+
+    def tally_key(payload, ack):
+        return payload.get("client_id") or payload.get("i")
+
+    started = time.time()
+    try:
+        await asyncio.wait_for(asyncio.gather(*(pump(s) for s in senders
+                                                for _ in range(window))), timeout)
+    except asyncio.TimeoutError:
+        pass
+    elapsed = time.time() - started
+    handled = len(ids)
+    await asyncio.sleep(0.5)  # let the last broadcasts land before counting losses
+    after = {name: read() for name, read in cpus.items()}
+    delivered = sum(min(tally.count.get(mid, 0), receivers) for mid in ids)
+    result = {"handled": handled, "failures": failures, "per_s": handled / elapsed,
+              "lost": handled * receivers - delivered, "duplicates": tally.duplicates}
+    for name in cpus:
+        result[f"{name}_cpu_ms_per_msg"] = (after[name] - before[name]) / max(handled, 1) * 1e3
+    return result
+
+
+async def memory_per_connection(session, base_url: str, auths: list, rss: Callable[[], int],
+                                on_event) -> tuple[list[LeanSocket], dict[str, Any]]:
+    """RSS of the worker before and after len(auths) idle connections."""
+    await asyncio.sleep(0.5)
+    before = rss()
+    socks = await connect_many(session, base_url, auths, on_event)
+    await asyncio.sleep(1.5)
+    after = rss()
+    return socks, {"connections": len(socks),
+                   "kb_per_connection": (after - before) / len(socks) / 1024}
+
+
+class Target:
+    """One Socket.IO server under test and how to drive it.
+
+    `rooms(index)` names the broadcast rooms the index-th receiver joins ("r100" for the
+    first hundred, "r1000" for all, "r10" for the first ten, which receive the send_message
+    broadcasts); `send(number)` builds one (event, payload) for the send_message run."""
+
+    def __init__(self, name: str, base_url: str, auth: Callable[[int], dict | None],
+                 cpus: dict[str, Callable[[], float]], rss: Callable[[], int],
+                 send: Callable[[int], tuple[str, dict]], send_label: str,
+                 join: Callable | None = None) -> None:
+        self.name, self.base_url, self.auth, self.cpus, self.rss = name, base_url, auth, cpus, rss
+        self.send, self.send_label = send, send_label
+        self.join = join or bench_join
+
+
+def rooms_for(index: int) -> list[str]:
+    return (["r10"] if index < 10 else []) + (["r100"] if index < 100 else []) + ["r1000"]
+
+
+async def bench_join(sock: LeanSocket, index: int) -> None:
+    ack = await (await sock.call("bench_join", {"rooms": rooms_for(index)}))
+    if not (ack is None or (isinstance(ack, dict) and ack.get("ok"))):
+        raise RuntimeError(f"bench_join refused: {ack!r}")
+
+
+async def measure(target: Target, receivers: int, paced: int, burst_messages: int,
+                  send_total: int, memory: bool) -> dict[str, Any]:
+    tally = Tally()
+    result: dict[str, Any] = {}
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        auths = [target.auth(i) for i in range(receivers)]
+        if memory:
+            socks, result["memory"] = await memory_per_connection(
+                session, target.base_url, auths, target.rss, tally)
+        else:
+            socks = await connect_many(session, target.base_url, auths, tally)
+        gate = asyncio.Semaphore(100)
+
+        async def join(i, sock):
+            async with gate:
+                await target.join(sock, i)
+
+        await asyncio.gather(*(join(i, s) for i, s in enumerate(socks)))
+        emitter = await LeanSocket(session, target.base_url, target.auth(-1), tally).connect()
+        senders = [await LeanSocket(session, target.base_url, target.auth(-1), tally).connect()
+                   for _ in range(10)]
+        server_cpu = target.cpus["server"]
+        await fanout(emitter, tally, "r1000", receivers, 5)  # warm-up
+        result["fanout_100"] = await fanout(emitter, tally, "r100", min(100, receivers), paced)
+        result["fanout_1000"] = await fanout(emitter, tally, "r1000", receivers, paced)
+        result["burst_1000"] = await burst(emitter, tally, "r1000", receivers, burst_messages,
+                                           server_cpu)
+        send_tally = Tally(key="client_id")
+        for sock in socks[:10]:
+            sock.on_event = send_tally
+        for sock in senders:
+            sock.on_event = send_tally
+        await send_throughput(senders, send_tally, 10, target.send, 50, 4, target.cpus)
+        send_tally.count.clear()
+        result["send_message"] = await send_throughput(
+            senders, send_tally, 10, target.send, send_total, 10, target.cpus)
+        result["send_message"]["what"] = target.send_label
+        result["duplicates"] = tally.duplicates
+        await asyncio.gather(*(s.close() for s in [*socks, emitter, *senders]))
+    return result
+
+
+def run(target: Target, **options) -> dict[str, Any]:
+    return asyncio.run(measure(target, **options))
+
+
+def correctness_check(base_url: str, token: str) -> dict[str, Any]:
+    """python-socketio, the reference client, on our server: connect with a token, join,
+    broadcast, and see the event arrive exactly once with the acknowledgement shape."""
+    import socketio
+
+    got: list = []
+    receiver, emitter = socketio.Client(), socketio.Client()
+    receiver.on("message", lambda data: got.append(data))
+    try:
+        receiver.connect(base_url, auth={"token": token}, transports=["websocket"])
+        emitter.connect(base_url, auth={"token": token}, transports=["websocket"])
+        ack = receiver.call("bench_join", {"rooms": ["check"]}, timeout=10)
+        emitter.emit("bench_broadcast", {"room": "check", "i": "check-1"})
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        refused = socketio.Client()
+        try:
+            refused.connect(base_url, auth={"token": "rt_wrong"}, transports=["websocket"])
+            refused_ok = False
+            refused.disconnect()
+        except socketio.exceptions.ConnectionError:
+            refused_ok = True
+        return {"ack_shape_ok": ack == {"ok": True, "data": None},
+                "received_once": [m.get("i") for m in got] == ["check-1"],
+                "bad_token_refused": refused_ok}
+    finally:
+        receiver.disconnect()
+        emitter.disconnect()
