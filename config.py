@@ -93,8 +93,10 @@ class Config:
         self.HSTS_ENABLED = _env_bool("HSTS_ENABLED", self.ENV_NAME == "production")
 
         self._init_accounts()
+        self._init_messaging()
 
         self.CACHE_DEFAULT_TTL = _env_int("CACHE_DEFAULT_TTL", 30)
+        self._init_topics()
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
 
         # flask-smorest: the OpenAPI document is generated from the schemas.
@@ -144,6 +146,37 @@ class Config:
         self.UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
         self.AVATAR_MAX_BYTES = _env_int("AVATAR_MAX_BYTES", 2 * 1024 * 1024)
 
+    def _init_messaging(self) -> None:
+        # Chat: per-user flood limit for sends (limits syntax, e.g. "10 per 5 seconds"),
+        # typing throttle, and how long a typing indicator lives without renewal.
+        self.CHAT_RATE_LIMIT = _env("CHAT_RATE_LIMIT", "10 per 5 seconds")
+        self.CHAT_TYPING_RATE_LIMIT = _env("CHAT_TYPING_RATE_LIMIT", "10 per 10 seconds")
+        self.CHAT_TYPING_EXPIRY_SECONDS = _env_int("CHAT_TYPING_EXPIRY_SECONDS", 5)
+        self.CHAT_MESSAGE_MAX_LENGTH = _env_int("CHAT_MESSAGE_MAX_LENGTH", 4000)
+        # join_room catch-up and history pages return at most this many messages.
+        self.CHAT_CATCHUP_LIMIT = _env_int("CHAT_CATCHUP_LIMIT", 500)
+        # Sends to one room are serialized by a Redis lock held at most this long, so
+        # events are published in seq order; a holder that dies frees it after that.
+        self.CHAT_ORDER_LOCK_SECONDS = float(_env("CHAT_ORDER_LOCK_SECONDS", "5"))
+        # Presence: each process refreshes its connections every HEARTBEAT seconds; a
+        # connection not refreshed for TTL seconds (its process died) counts as gone.
+        self.PRESENCE_HEARTBEAT_SECONDS = float(_env("PRESENCE_HEARTBEAT_SECONDS", "10"))
+        self.PRESENCE_TTL_SECONDS = float(_env("PRESENCE_TTL_SECONDS", "30"))
+        # The per-process loop (heartbeat, offline sweep, typing expiry) ticks this often.
+        self.REALTIME_SWEEP_SECONDS = float(_env("REALTIME_SWEEP_SECONDS", "1"))
+        self.REALTIME_MAINTENANCE = _env_bool("REALTIME_MAINTENANCE", True)
+
+    def _init_topics(self) -> None:
+        # Topic lists and the front page are cached this long; writes invalidate them.
+        self.TOPIC_LIST_CACHE_SECONDS = _env_int("TOPIC_LIST_CACHE_SECONDS", 30)
+        self.FRONT_PAGE_CACHE_SECONDS = _env_int("FRONT_PAGE_CACHE_SECONDS", 15)
+        # Replies deeper than this attach to the deepest allowed ancestor.
+        self.COMMENT_MAX_DEPTH = _env_int("COMMENT_MAX_DEPTH", 8)
+        # Replies loaded under one page of top-level comments.
+        self.COMMENT_TREE_MAX_REPLIES = _env_int("COMMENT_TREE_MAX_REPLIES", 500)
+        # Search ranks at most this many of the most recent matching documents.
+        self.SEARCH_MAX_CANDIDATES = _env_int("SEARCH_MAX_CANDIDATES", 1000)
+
     def default_mail_backend(self) -> str:
         return "console"
 
@@ -173,6 +206,8 @@ class TestingConfig(Config):
         # bcrypt at cost 12 takes about 0.25 s per hash; tests hash hundreds of times.
         self.BCRYPT_ROUNDS = 4
         self.MAIL_RETRY_BASE_SECONDS = 0.05
+        # Tests drive heartbeats and sweeps by hand instead of a background loop.
+        self.REALTIME_MAINTENANCE = _env_bool("REALTIME_MAINTENANCE", False)
 
 
 class ProductionConfig(Config):

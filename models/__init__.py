@@ -3,4 +3,20 @@
 Each model module is imported here so that `models.registry` knows every collection
 (`flask init-db` creates all their indexes).
 """
-from models import auth_token, block, friendship, user  # noqa: F401
+from models import (  # noqa: F401
+    auth_token,
+    block,
+    comment,
+    friendship,
+    message,
+    moderation_log,
+    post,
+    room,
+    room_member,
+    topic,
+    topic_ban,
+    topic_invitation,
+    topic_member,
+    user,
+    vote,
+)

@@ -1,0 +1,71 @@
+"""Chat messages. `(room_id, seq)` is unique, so a seq is claimed by the insert itself:
+a failed insert claims nothing and leaves no gap. `(room_id, author_id, client_id)` is
+unique, so a retried send finds the stored message instead of creating a second one."""
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+
+from models import registry
+from models.base import BaseModel, utcnow
+
+
+@registry.register
+class Message(BaseModel):
+    collection_name = "messages"
+    indexes = [
+        IndexModel([("room_id", ASCENDING), ("seq", ASCENDING)], unique=True,
+                   name="room_seq_unique"),
+        IndexModel([("room_id", ASCENDING), ("author_id", ASCENDING), ("client_id", ASCENDING)],
+                   unique=True, name="room_author_client_unique"),
+        IndexModel([("room_id", ASCENDING), ("author_id", ASCENDING), ("seq", ASCENDING)],
+                   name="room_author_seq"),
+    ]
+
+    def new_document(self, room_id: ObjectId, seq: int, author_id: ObjectId, body: str,
+                     client_id: str, reply_to: ObjectId | None) -> dict[str, Any]:
+        return {"room_id": room_id, "seq": seq, "author_id": author_id, "body": body,
+                "client_id": client_id, "reply_to": reply_to, "reactions": {},
+                "created_at": utcnow(), "edited_at": None, "deleted": False}
+
+    def find_by_client_id(self, room_id: ObjectId, author_id: ObjectId,
+                          client_id: str) -> dict[str, Any] | None:
+        return self.collection.find_one({"room_id": room_id, "author_id": author_id,
+                                         "client_id": client_id})
+
+    def highest_seq(self, room_id: ObjectId) -> int:
+        latest = self.collection.find_one({"room_id": room_id}, {"seq": 1},
+                                          sort=[("seq", DESCENDING)])
+        return latest["seq"] if latest else 0
+
+    def page_after(self, room_id: ObjectId, after_seq: int, limit: int) -> list[dict[str, Any]]:
+        return list(self.collection.find({"room_id": room_id, "seq": {"$gt": after_seq}})
+                    .sort("seq", ASCENDING).limit(limit))
+
+    def page_before(self, room_id: ObjectId, before_seq: int,
+                    limit: int) -> list[dict[str, Any]]:
+        found = list(self.collection.find({"room_id": room_id, "seq": {"$lt": before_seq}})
+                     .sort("seq", DESCENDING).limit(limit))
+        return found[::-1]
+
+    def count_by_author_between(self, room_id: ObjectId, author_id: ObjectId, low: int,
+                                high: int) -> int:
+        """Messages of `author_id` with low < seq <= high."""
+        return self.collection.count_documents(
+            {"room_id": room_id, "author_id": author_id, "seq": {"$gt": low, "$lte": high}})
+
+    def update(self, message_id: ObjectId, operations: dict[str, Any]) -> dict[str, Any] | None:
+        return self.collection.find_one_and_update({"_id": message_id}, operations,
+                                                   return_document=ReturnDocument.AFTER)
+
+    def edit(self, message_id: ObjectId, body: str) -> dict[str, Any] | None:
+        return self.update(message_id, {"$set": {"body": body, "edited_at": utcnow()}})
+
+    def soft_delete(self, message_id: ObjectId) -> dict[str, Any] | None:
+        """The body goes, the seq stays (history keeps no gap)."""
+        return self.collection.find_one_and_update(
+            {"_id": message_id, "deleted": False},
+            {"$set": {"deleted": True, "body": "", "reactions": {}, "deleted_at": utcnow()}},
+            return_document=ReturnDocument.AFTER)

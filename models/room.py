@@ -1,0 +1,75 @@
+"""Chat rooms of every kind in one collection: topic chat rooms, group conversations and
+direct conversations.
+
+`key` is unique: `direct:<a>:<b>` (the two user ids sorted) makes the direct room of a
+pair unique under concurrent creation; every other room uses `room:<_id>`.
+`last_seq` is the highest message seq, advanced only after that message is stored.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+
+from models import registry
+from models.base import BaseModel, utcnow
+
+KINDS = ("topic", "group", "direct")
+
+
+def direct_key(a: ObjectId, b: ObjectId) -> str:
+    low, high = sorted((str(a), str(b)))
+    return f"direct:{low}:{high}"
+
+
+@registry.register
+class Room(BaseModel):
+    collection_name = "rooms"
+    conflict_message = "This conversation already exists."
+    indexes = [
+        IndexModel([("key", ASCENDING)], unique=True, name="key_unique"),
+        IndexModel([("topic_id", ASCENDING), ("activity_at", DESCENDING), ("_id", DESCENDING)],
+                   name="topic_activity"),
+        IndexModel([("member_ids", ASCENDING)], name="member_ids"),
+    ]
+
+    def create(self, kind: str, created_by: ObjectId, member_ids: list[ObjectId],
+               title: str | None = None, description: str = "",
+               topic_id: ObjectId | None = None, key: str | None = None) -> dict[str, Any]:
+        now = utcnow()
+        room_id = ObjectId()
+        return self.insert({
+            "_id": room_id, "kind": kind, "key": key or f"room:{room_id}",
+            "title": title, "description": description, "topic_id": topic_id,
+            "created_by": created_by, "member_ids": member_ids,
+            "last_seq": 0, "last_message": None, "last_message_at": None,
+            "activity_at": now, "created_at": now, "updated_at": now,
+        })
+
+    def find_by_key(self, key: str) -> dict[str, Any] | None:
+        return self.collection.find_one({"key": key})
+
+    def update_fields(self, room_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:
+        return self.collection.find_one_and_update(
+            {"_id": room_id}, {"$set": {**changes, "updated_at": utcnow()}},
+            return_document=ReturnDocument.AFTER)
+
+    def add_member(self, room_id: ObjectId, user_id: ObjectId) -> None:
+        self.collection.update_one({"_id": room_id}, {"$addToSet": {"member_ids": user_id}})
+
+    def remove_member(self, room_id: ObjectId, user_id: ObjectId) -> None:
+        self.collection.update_one({"_id": room_id}, {"$pull": {"member_ids": user_id}})
+
+    def advance(self, room_id: ObjectId, seq: int, snapshot: dict[str, Any]) -> None:
+        """Move `last_seq` forward to `seq` (never back) with the message snapshot."""
+        self.collection.update_one(
+            {"_id": room_id, "last_seq": {"$lt": seq}},
+            {"$set": {"last_seq": seq, "last_message": snapshot,
+                      "last_message_at": snapshot["created_at"],
+                      "activity_at": snapshot["created_at"]}})
+
+    def refresh_snapshot(self, room_id: ObjectId, seq: int, snapshot: dict[str, Any]) -> None:
+        """Keep `last_message` true after its message was edited or deleted."""
+        self.collection.update_one({"_id": room_id, "last_seq": seq},
+                                   {"$set": {"last_message": snapshot}})

@@ -1,0 +1,45 @@
+"""Bans from one topic: one document per (topic, user); an expired ban is inactive."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+
+from models import registry
+from models.base import BaseModel
+
+
+def active_condition(now: datetime) -> dict[str, Any]:
+    return {"$or": [{"expires_at": None}, {"expires_at": {"$gt": now}}]}
+
+
+@registry.register
+class TopicBan(BaseModel):
+    collection_name = "topic_bans"
+    indexes = [
+        IndexModel([("topic_id", ASCENDING), ("user_id", ASCENDING)], unique=True,
+                   name="topic_user_unique"),
+        IndexModel([("topic_id", ASCENDING), ("_id", DESCENDING)], name="topic_recent"),
+    ]
+
+    def put(self, topic_id: ObjectId, user_id: ObjectId, banned_by: ObjectId, reason: str,
+            expires_at: datetime | None, now: datetime) -> dict[str, Any]:
+        """Ban, or replace the terms of an existing ban (reason, expiry)."""
+        return self.collection.find_one_and_update(
+            {"topic_id": topic_id, "user_id": user_id},
+            {"$set": {"banned_by": banned_by, "reason": reason, "expires_at": expires_at,
+                      "created_at": now}},
+            upsert=True, return_document=ReturnDocument.AFTER)
+
+    def remove(self, topic_id: ObjectId, user_id: ObjectId) -> bool:
+        return self.collection.delete_one({"topic_id": topic_id,
+                                           "user_id": user_id}).deleted_count > 0
+
+    def is_active(self, topic_id: ObjectId, user_id: ObjectId, now: datetime) -> bool:
+        return self.collection.count_documents(
+            {"topic_id": topic_id, "user_id": user_id, **active_condition(now)}, limit=1) > 0
+
+    def active_query(self, topic_id: ObjectId, now: datetime) -> dict[str, Any]:
+        return {"topic_id": topic_id, **active_condition(now)}

@@ -1,0 +1,55 @@
+"""Topic memberships: one document per (topic, user) with the role in that topic."""
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from models import registry
+from models.base import BaseModel, utcnow
+
+OWNER, MODERATOR, MEMBER = "owner", "moderator", "member"
+ROLES = (OWNER, MODERATOR, MEMBER)
+
+
+@registry.register
+class TopicMember(BaseModel):
+    collection_name = "topic_members"
+    indexes = [
+        IndexModel([("topic_id", ASCENDING), ("user_id", ASCENDING)], unique=True,
+                   name="topic_user_unique"),
+        IndexModel([("user_id", ASCENDING), ("topic_id", ASCENDING)], name="user_topics"),
+        IndexModel([("topic_id", ASCENDING), ("_id", ASCENDING)], name="topic_members"),
+    ]
+
+    def add(self, topic_id: ObjectId, user_id: ObjectId, role: str = MEMBER) -> bool:
+        """True when the membership is new (joining twice changes nothing)."""
+        try:
+            self.collection.insert_one({"topic_id": topic_id, "user_id": user_id, "role": role,
+                                        "joined_at": utcnow()})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def remove(self, topic_id: ObjectId, user_id: ObjectId) -> dict[str, Any] | None:
+        """The removed membership, or None when there was none."""
+        return self.collection.find_one_and_delete({"topic_id": topic_id, "user_id": user_id})
+
+    def find(self, topic_id: ObjectId, user_id: ObjectId) -> dict[str, Any] | None:
+        return self.collection.find_one({"topic_id": topic_id, "user_id": user_id})
+
+    def set_role(self, topic_id: ObjectId, user_id: ObjectId,
+                 role: str) -> dict[str, Any] | None:
+        return self.collection.find_one_and_update(
+            {"topic_id": topic_id, "user_id": user_id}, {"$set": {"role": role}},
+            return_document=ReturnDocument.AFTER)
+
+    def roles_of(self, user_id: ObjectId, topic_ids: list[ObjectId]) -> dict[ObjectId, str]:
+        cursor = self.collection.find({"user_id": user_id, "topic_id": {"$in": topic_ids}})
+        return {doc["topic_id"]: doc["role"] for doc in cursor}
+
+    def topic_ids_of(self, user_id: ObjectId) -> list[ObjectId]:
+        return [doc["topic_id"] for doc in
+                self.collection.find({"user_id": user_id}, {"topic_id": 1})]

@@ -1,0 +1,613 @@
+"""Rooms, messages, read cursors and unread counts; the REST routes and the Socket.IO
+handlers both call these functions.
+
+Access follows one rule (zulip's `access_message`): a room the user may not read is
+"not found", whatever the reason; a room they may read but not write answers
+"forbidden". Events are emitted only after the write they describe succeeded.
+
+Sending claims the next seq by inserting the message under the unique `(room_id, seq)`
+index, so a failed insert claims nothing and seqs have no gaps or repeats even without
+the lock. The per-room lock (Redis, or a process lock in single-process mode) makes the
+sends of one room publish their events in seq order on every process.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import unicodedata
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from bson import ObjectId
+from flask import current_app
+from pymongo.errors import DuplicateKeyError
+from redis.exceptions import LockError
+
+from models.base import id_str, isoformat, to_object_id, utcnow
+from models.message import Message
+from models.room import Room, direct_key
+from models.room_member import RoomMember
+from models.user import User
+from services import chat_limits, realtime
+from services.users_service import are_friends, is_blocked_between, serialize_public_user
+from utils.errors import (
+    BadRequest,
+    Conflict,
+    ContentRejected,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
+from utils.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP_MEMBERS = 100
+SNAPSHOT_CHARS = 200
+# Single-process mode only: sends of one room are serialized by one of these, chosen by
+# hashing the room id (a fixed set, so nothing grows with the number of rooms).
+_process_locks = [threading.Lock() for _ in range(64)]
+
+
+def chat_room(room_id: Any) -> str:
+    return f"chat_room_{room_id}"
+
+
+# Serialization
+
+def _snapshot(message: dict[str, Any]) -> dict[str, Any]:
+    return {"id": message["_id"], "seq": message["seq"], "author_id": message["author_id"],
+            "body": message["body"][:SNAPSHOT_CHARS], "created_at": message["created_at"],
+            "deleted": message["deleted"]}
+
+
+def serialize_snapshot(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not snapshot:
+        return None
+    return {"id": id_str(snapshot["id"]), "seq": snapshot["seq"],
+            "author_id": id_str(snapshot["author_id"]), "body": snapshot["body"],
+            "created_at": isoformat(snapshot["created_at"]), "deleted": snapshot["deleted"]}
+
+
+def serialize_message(message: dict[str, Any], author: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": id_str(message["_id"]), "room_id": id_str(message["room_id"]),
+        "seq": message["seq"],
+        "author": serialize_public_user(author) if author else None,
+        "body": message["body"], "reply_to": id_str(message.get("reply_to")),
+        "reactions": {emoji: users for emoji, users in (message.get("reactions") or {}).items()
+                      if users},
+        "client_id": message["client_id"], "created_at": isoformat(message["created_at"]),
+        "edited_at": isoformat(message.get("edited_at")), "deleted": message["deleted"],
+    }
+
+
+def serialize_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    authors = {u["_id"]: u for u in User().collection.find(
+        {"_id": {"$in": list({m["author_id"] for m in messages})}})}
+    return [serialize_message(m, authors.get(m["author_id"])) for m in messages]
+
+
+def unread_of(room: dict[str, Any], member: dict[str, Any] | None) -> int:
+    if member is None:
+        return 0
+    return max(0, room["last_seq"] - member["last_read_seq"] - member["own_after_read"])
+
+
+def serialize_room(room: dict[str, Any], member: dict[str, Any] | None,
+                   people: dict[ObjectId, dict[str, Any]] | None = None) -> dict[str, Any]:
+    if people is None:
+        people = _users_by_id(room["member_ids"])
+    return {
+        "id": id_str(room["_id"]), "kind": room["kind"], "title": room.get("title"),
+        "description": room.get("description") or "", "topic_id": id_str(room.get("topic_id")),
+        "created_by": id_str(room["created_by"]),
+        "members": [serialize_public_user(people[uid]) for uid in room["member_ids"]
+                    if uid in people],
+        "last_seq": room["last_seq"], "last_message": serialize_snapshot(room["last_message"]),
+        "last_message_at": isoformat(room.get("last_message_at")),
+        "unread_count": unread_of(room, member),
+        "last_read_seq": member["last_read_seq"] if member else 0,
+        "created_at": isoformat(room["created_at"]),
+    }
+
+
+def _users_by_id(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
+    return {u["_id"]: u for u in User().collection.find({"_id": {"$in": list(ids)}})}
+
+
+# Access
+
+def _topics():
+    # Topic rooms need the topics area; imported where used so the two areas stay apart.
+    from services import topics_service
+
+    return topics_service
+
+
+def readable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
+    """The room if `user` may read it, else NotFound (never Forbidden)."""
+    room = Room().find_by_id(room_id)
+    if room is None:
+        raise NotFound("Room not found.")
+    if room["kind"] == "topic":
+        _topics().get_readable_topic(user, room["topic_id"])
+    elif user["_id"] not in room["member_ids"]:
+        raise NotFound("Room not found.")
+    return room
+
+
+def writable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
+    """The room if `user` may post in it: NotFound when they may not even read it,
+    Forbidden when they may read but not write (banned, blocked, not a member)."""
+    room = readable_room(user, room_id)
+    if room["kind"] == "topic":
+        _topics().require_participant(user, room["topic_id"])
+    elif room["kind"] == "direct":
+        other = next((uid for uid in room["member_ids"] if uid != user["_id"]), None)
+        partner = User().find_active(other) if other else None
+        if partner is None or is_blocked_between(user["_id"], partner["_id"]):
+            raise Forbidden("You cannot message this user.")
+    return room
+
+
+def _can_moderate_room(user: dict[str, Any], room: dict[str, Any]) -> bool:
+    if user.get("role") in ("moderator", "admin"):
+        return True
+    if room["kind"] == "topic":
+        topics = _topics()
+        return topics.can_moderate(user, topics.get_readable_topic(user, room["topic_id"]))
+    return room["kind"] == "group" and room["created_by"] == user["_id"]
+
+
+# Rooms
+
+def _check_can_message(sender: dict[str, Any], recipient: dict[str, Any]) -> None:
+    if is_blocked_between(sender["_id"], recipient["_id"]):
+        raise Forbidden("You cannot message this user.")
+    policy = (recipient.get("settings") or {}).get("allow_messages_from", "everyone")
+    if policy == "nobody" or (policy == "friends"
+                              and not are_friends(sender["_id"], recipient["_id"])):
+        raise Forbidden("This user does not accept messages from you.")
+
+
+def _active_user(user_id: Any) -> dict[str, Any]:
+    found = User().find_active(to_object_id(user_id, "User"))
+    if found is None:
+        raise NotFound("User not found.")
+    return found
+
+
+def open_direct(user: dict[str, Any], other_id: str) -> tuple[dict[str, Any], bool]:
+    """The one direct room of the pair, created on first use; (room, created)."""
+    other = _active_user(other_id)
+    if other["_id"] == user["_id"]:
+        raise BadRequest("You cannot message yourself.")
+    _check_can_message(user, other)
+    rooms, key = Room(), direct_key(user["_id"], other["_id"])
+    room = rooms.find_by_key(key)
+    if room is not None:
+        return room, False
+    try:
+        room, created = rooms.insert(_direct_document(user["_id"], other["_id"], key)), True
+    except Conflict:
+        room, created = rooms.find_by_key(key), False  # the other side created it first
+    for member_id in room["member_ids"]:
+        RoomMember().ensure(room["_id"], member_id)
+    return room, created
+
+
+def _direct_document(a: ObjectId, b: ObjectId, key: str) -> dict[str, Any]:
+    now = utcnow()
+    return {"kind": "direct", "key": key, "title": None, "description": "", "topic_id": None,
+            "created_by": a, "member_ids": [a, b], "last_seq": 0, "last_message": None,
+            "last_message_at": None, "activity_at": now, "created_at": now, "updated_at": now}
+
+
+def create_group(user: dict[str, Any], title: str, member_ids: list[str]) -> dict[str, Any]:
+    members = [user]
+    for member_id in dict.fromkeys(member_ids):
+        other = _active_user(member_id)
+        if other["_id"] == user["_id"]:
+            continue
+        if is_blocked_between(user["_id"], other["_id"]):
+            raise Forbidden("You cannot add this user.")
+        members.append(other)
+    if len(members) > MAX_GROUP_MEMBERS:
+        raise ValidationFailed(details={"member_ids": [
+            f"A group has at most {MAX_GROUP_MEMBERS} members."]})
+    room = Room().create("group", user["_id"], [m["_id"] for m in members], title=title.strip())
+    for member in members:
+        RoomMember().ensure(room["_id"], member["_id"])
+    targets = [realtime.user_room(m["_id"]) for m in members]
+    realtime.emit("room_updated", serialize_room(room, None, {m["_id"]: m for m in members}),
+                  to=targets)
+    return room
+
+
+def create_topic_room(user: dict[str, Any], topic_id: str, name: str,
+                      description: str) -> dict[str, Any]:
+    """Topic members create chat rooms; whoever may read the topic may read them."""
+    topics = _topics()
+    topic = topics.get_readable_topic(user, topic_id)
+    topics.require_participant(user, topic["_id"])
+    room = Room().create("topic", user["_id"], [], title=name.strip(),
+                         description=description.strip(), topic_id=topic["_id"])
+    RoomMember().ensure(room["_id"], user["_id"])
+    realtime.emit("room_updated", serialize_room(room, None, {}),
+                  to=f"topic_{topic['_id']}")
+    return room
+
+
+def list_topic_rooms(user: dict[str, Any], topic_id: str, limit: int,
+                     cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    from utils.pagination import paginate
+
+    topic = _topics().get_readable_topic(user, topic_id)
+    return paginate(Room().collection, {"kind": "topic", "topic_id": topic["_id"]},
+                    [("activity_at", -1), ("_id", -1)], limit, cursor)
+
+
+def room_view(user: dict[str, Any], room: dict[str, Any]) -> dict[str, Any]:
+    return serialize_room(room, RoomMember().find(room["_id"], user["_id"]))
+
+
+def rooms_view(user: dict[str, Any], rooms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    members = RoomMember().of_user_in(user["_id"], [r["_id"] for r in rooms])
+    people = _users_by_id(list({uid for r in rooms for uid in r["member_ids"]}))
+    return [serialize_room(r, members.get(r["_id"]), people) for r in rooms]
+
+
+def list_my_rooms(user: dict[str, Any], limit: int,
+                  cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """Rooms I belong to (or joined, for topic rooms), newest activity first."""
+    from utils.pagination import paginate
+
+    room_ids = RoomMember().room_ids_of(user["_id"])
+    return paginate(Room().collection, {"_id": {"$in": room_ids}},
+                    [("activity_at", -1), ("_id", -1)], limit, cursor)
+
+
+def update_room(user: dict[str, Any], room_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    room = readable_room(user, room_id)
+    if room["kind"] == "direct" or not _can_moderate_room(user, room):
+        raise Forbidden("You may not change this room.")
+    updates = {k: v.strip() for k, v in changes.items() if k in ("title", "description")}
+    if not updates:
+        return room
+    room = Room().update_fields(room["_id"], updates)
+    _announce_room(room)
+    return room
+
+
+def _announce_room(room: dict[str, Any], extra: list[str] | None = None) -> None:
+    targets = [chat_room(room["_id"])] + [realtime.user_room(u) for u in room["member_ids"]]
+    realtime.emit("room_updated", serialize_room(room, None), to=targets + (extra or []))
+
+
+def _group_for_manager(user: dict[str, Any], room_id: str) -> dict[str, Any]:
+    room = readable_room(user, room_id)
+    if room["kind"] != "group":
+        raise BadRequest("Only group conversations have managed members.")
+    if room["created_by"] != user["_id"]:
+        raise Forbidden("Only the creator manages the members.")
+    return room
+
+
+def add_member(user: dict[str, Any], room_id: str, target_id: str) -> dict[str, Any]:
+    room = _group_for_manager(user, room_id)
+    target = _active_user(target_id)
+    if is_blocked_between(user["_id"], target["_id"]):
+        raise Forbidden("You cannot add this user.")
+    if target["_id"] not in room["member_ids"] and len(room["member_ids"]) >= MAX_GROUP_MEMBERS:
+        raise BadRequest(f"A group has at most {MAX_GROUP_MEMBERS} members.")
+    # New members start reading at the present: earlier history is not "unread" for them.
+    RoomMember().ensure(room["_id"], target["_id"], last_read_seq=room["last_seq"])
+    Room().add_member(room["_id"], target["_id"])
+    room = Room().get(room["_id"])
+    _announce_room(room)
+    return room
+
+
+def remove_member(user: dict[str, Any], room_id: str, target_id: str) -> dict[str, Any]:
+    room = _group_for_manager(user, room_id)
+    target_oid = to_object_id(target_id, "Member")
+    if target_oid == user["_id"]:
+        raise BadRequest("Use leave to leave the conversation.")
+    if target_oid not in room["member_ids"]:
+        raise NotFound("Member not found.")
+    _drop_member(room, target_oid)
+    return Room().get(room["_id"])
+
+
+def leave_room(user: dict[str, Any], room_id: str) -> None:
+    room = readable_room(user, room_id)
+    if room["kind"] == "direct":
+        raise BadRequest("A direct conversation cannot be left.")
+    if room["kind"] == "topic":
+        RoomMember().remove(room["_id"], user["_id"])
+        realtime.remove_user_from_room(user["_id"], chat_room(room["_id"]))
+        return
+    _drop_member(room, user["_id"])
+    if room["created_by"] == user["_id"]:
+        # The group keeps a manager: the longest-standing remaining member.
+        remaining = [uid for uid in room["member_ids"] if uid != user["_id"]]
+        if remaining:
+            Room().update_fields(room["_id"], {"created_by": remaining[0]})
+
+
+def _drop_member(room: dict[str, Any], user_id: ObjectId) -> None:
+    """Take `user_id` out of a group: stored membership, then every socket, then tell
+    them and the others."""
+    Room().remove_member(room["_id"], user_id)
+    RoomMember().remove(room["_id"], user_id)
+    remove_user_from_chat_room(user_id, room["_id"])
+    _announce_room(Room().get(room["_id"]))
+
+
+def remove_user_from_chat_room(user_id: Any, room_id: Any) -> None:
+    """Every socket of `user_id` leaves `chat_room_<id>`, on every process, and hears
+    `removed_from_room`."""
+    realtime.remove_user_from_room(user_id, chat_room(room_id))
+    realtime.emit("removed_from_room", {"room_id": str(room_id)},
+                  to=realtime.user_room(user_id))
+
+
+def remove_user_from_topic_rooms(user_id: Any, topic_id: Any) -> int:
+    """For topic bans: the user leaves every chat room of the topic, live."""
+    rooms = list(Room().collection.find({"kind": "topic", "topic_id": to_object_id(topic_id)},
+                                        {"_id": 1}))
+    for room in rooms:
+        remove_user_from_chat_room(user_id, room["_id"])
+    return len(rooms)
+
+
+# Messages
+
+def _clean_body(body: str) -> str:
+    body = body.strip()
+    limit = current_app.config["CHAT_MESSAGE_MAX_LENGTH"]
+    if not body or len(body) > limit:
+        raise ValidationFailed(details={"body": [f"Use 1-{limit} characters."]})
+    content_filter = current_app.extensions.get("content_filter")
+    if content_filter is not None:
+        # The hook returns the text to store (maybe masked) or raises ContentRejected.
+        body = content_filter(body)
+        if not isinstance(body, str) or not body:
+            raise ContentRejected()
+    return body
+
+
+def _reply_target(room: dict[str, Any], reply_to: str | None) -> ObjectId | None:
+    if not reply_to:
+        return None
+    target = Message().find_by_id(reply_to)
+    if target is None or target["room_id"] != room["_id"]:
+        raise ValidationFailed(details={"reply_to": ["No such message in this room."]})
+    return target["_id"]
+
+
+@contextlib.contextmanager
+def _ordered(room_id: ObjectId) -> Iterator[None]:
+    """Serialize the sends of one room so their events are published in seq order."""
+    client = get_redis()
+    if client is None:
+        with _process_locks[zlib.crc32(room_id.binary) % len(_process_locks)]:
+            yield
+        return
+    seconds = current_app.config["CHAT_ORDER_LOCK_SECONDS"]
+    lock = client.lock(f"rt:roomlock:{room_id}", timeout=seconds, sleep=0.002,
+                       blocking_timeout=seconds * 2)
+    acquired = lock.acquire()
+    if not acquired:
+        # Seqs stay unique and gap-free without the lock; only the event order may suffer.
+        log.warning("room %s ordering lock not acquired; sending unordered", room_id)
+    try:
+        yield
+    finally:
+        if acquired:
+            with contextlib.suppress(LockError):
+                lock.release()
+
+
+def send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
+                 reply_to: str | None = None) -> tuple[dict[str, Any], bool]:
+    """Store and deliver a message; (message, created). The same client_id again
+    returns the stored message and creates nothing."""
+    room = writable_room(user, room_id)
+    messages = Message()
+    existing = messages.find_by_client_id(room["_id"], user["_id"], client_id)
+    if existing is not None:
+        return serialize_message(existing, user), False
+    body = _clean_body(body)
+    reply = _reply_target(room, reply_to)
+    chat_limits.hit("send", str(user["_id"]), "CHAT_RATE_LIMIT",
+                    "Too many messages; slow down.")
+    RoomMember().ensure(room["_id"], user["_id"], last_read_seq=room["last_seq"])
+    with _ordered(room["_id"]):
+        message, created = _store(room["_id"], user["_id"], body, client_id, reply)
+        if created:
+            _deliver(room, message, user)
+    return serialize_message(message, user), created
+
+
+def _store(room_id: ObjectId, author_id: ObjectId, body: str, client_id: str,
+           reply: ObjectId | None) -> tuple[dict[str, Any], bool]:
+    messages = Message()
+    seq = Room().get(room_id)["last_seq"] + 1
+    for _ in range(20):
+        document = messages.new_document(room_id, seq, author_id, body, client_id, reply)
+        try:
+            messages.collection.insert_one(document)
+        except DuplicateKeyError:
+            existing = messages.find_by_client_id(room_id, author_id, client_id)
+            if existing is not None:
+                return existing, False  # a concurrent retry stored it first
+            # Someone claimed this seq (a send that outlived the lock, or a crash before
+            # `last_seq` moved): take the next one after the highest stored.
+            seq = messages.highest_seq(room_id) + 1
+            continue
+        RoomMember().count_own_sent(room_id, author_id, seq)
+        Room().advance(room_id, seq, _snapshot(document))
+        return document, True
+    raise BadRequest("The room is too busy; send again.")
+
+
+def _deliver(room: dict[str, Any], message: dict[str, Any], author: dict[str, Any]) -> None:
+    payload = serialize_message(message, author)
+    targets = [chat_room(room["_id"])]
+    if room["kind"] != "topic":
+        # Members get direct and group messages without joining the room.
+        targets += [realtime.user_room(uid) for uid in room["member_ids"]]
+    realtime.emit("message", payload, to=targets)
+    if room["kind"] == "topic":
+        return
+    seq = message["seq"]
+    for member in RoomMember().of_room(room["_id"]):
+        if member["user_id"] == author["_id"]:
+            continue
+        unread = max(0, seq - member["last_read_seq"] - member["own_after_read"])
+        realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread},
+                      to=realtime.user_room(member["user_id"]))
+
+
+def history(user: dict[str, Any], room_id: str, after_seq: int | None,
+            before_seq: int | None, limit: int) -> dict[str, Any]:
+    """`{items, has_more}`: seq ascending, after `after_seq` (oldest first from there) or
+    before `before_seq` (the newest before it); the latest page when neither is given."""
+    room = readable_room(user, room_id)
+    return _page(room, after_seq, before_seq, limit)
+
+
+def _page(room: dict[str, Any], after_seq: int | None, before_seq: int | None,
+          limit: int) -> dict[str, Any]:
+    messages = Message()
+    if after_seq is not None:
+        found = messages.page_after(room["_id"], after_seq, limit + 1)
+        has_more = len(found) > limit
+        found = found[:limit]
+    else:
+        before = before_seq if before_seq is not None else room["last_seq"] + 1
+        found = messages.page_before(room["_id"], before, limit + 1)
+        has_more = len(found) > limit
+        found = found[-limit:] if has_more else found
+    return {"items": serialize_messages(found), "has_more": has_more}
+
+
+def catch_up(user: dict[str, Any], room_id: str, after_seq: int | None) -> dict[str, Any]:
+    """For join_room, called once the socket is in the room: every message after
+    `after_seq` (the latest page without it) plus the room's `last_seq`."""
+    room = readable_room(user, room_id)
+    limit = current_app.config["CHAT_CATCHUP_LIMIT"]
+    page = _page(room, after_seq, None, limit)
+    return {**page, "room_id": str(room["_id"]), "last_seq": room["last_seq"]}
+
+
+def _own_message(user: dict[str, Any], message_id: str) -> tuple[dict, dict]:
+    message = Message().find_by_id(message_id)
+    if message is None:
+        raise NotFound("Message not found.")
+    room = readable_room(user, message["room_id"])
+    if message["deleted"]:
+        raise NotFound("Message not found.")
+    return message, room
+
+
+def edit_message(user: dict[str, Any], message_id: str, body: str) -> dict[str, Any]:
+    message, room = _own_message(user, message_id)
+    if message["author_id"] != user["_id"]:
+        raise Forbidden("Only the author edits a message.")
+    writable_room(user, room["_id"])
+    updated = Message().edit(message["_id"], _clean_body(body))
+    payload = serialize_message(updated, user)
+    Room().refresh_snapshot(room["_id"], updated["seq"], _snapshot(updated))
+    realtime.emit("message_updated", payload, to=_audience(room))
+    return payload
+
+
+def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
+    message, room = _own_message(user, message_id)
+    if message["author_id"] != user["_id"] and not _can_moderate_room(user, room):
+        raise Forbidden("Only the author or a moderator deletes a message.")
+    deleted = Message().soft_delete(message["_id"])
+    if deleted is None:
+        raise NotFound("Message not found.")
+    Room().refresh_snapshot(room["_id"], deleted["seq"], _snapshot(deleted))
+    realtime.emit("message_deleted", {"id": id_str(deleted["_id"]),
+                                      "room_id": id_str(room["_id"]), "seq": deleted["seq"]},
+                  to=_audience(room))
+    return serialize_message(deleted, User().find_by_id(deleted["author_id"]))
+
+
+def _audience(room: dict[str, Any]) -> list[str]:
+    targets = [chat_room(room["_id"])]
+    if room["kind"] != "topic":
+        targets += [realtime.user_room(uid) for uid in room["member_ids"]]
+    return targets
+
+
+def valid_emoji(emoji: str) -> bool:
+    """One emoji, possibly with skin tone, variation selector or ZWJ sequence."""
+    if not emoji or len(emoji) > 16:
+        return False
+    joiners = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
+    symbols = 0
+    for char in emoji:
+        category = unicodedata.category(char)
+        if category == "So":
+            symbols += 1
+        elif not (char in joiners or category == "Sk"
+                  or 0xE0020 <= ord(char) <= 0xE007F):  # tags of subdivision flags
+            return False
+    joined = emoji.count("\u200d")
+    return symbols >= 1 and (symbols <= joined + 1 or _regional_pair(emoji))
+
+
+def _regional_pair(emoji: str) -> bool:
+    return len(emoji) == 2 and all(0x1F1E6 <= ord(c) <= 0x1F1FF for c in emoji)
+
+
+def react(user: dict[str, Any], message_id: str, emoji: str, on: bool) -> dict[str, Any]:
+    if not valid_emoji(emoji):
+        raise ValidationFailed(details={"emoji": ["Use a single emoji."]})
+    message, room = _own_message(user, message_id)
+    writable_room(user, room["_id"])
+    field, uid = f"reactions.{emoji}", str(user["_id"])
+    operation = {"$addToSet": {field: uid}} if on else {"$pull": {field: uid}}
+    updated = Message().update(message["_id"], operation)
+    reactions = {k: v for k, v in (updated.get("reactions") or {}).items() if v}
+    payload = {"id": id_str(updated["_id"]), "room_id": id_str(room["_id"]),
+               "seq": updated["seq"], "reactions": reactions}
+    realtime.emit("reaction_updated", payload, to=_audience(room))
+    return payload
+
+
+# Read cursors
+
+def mark_read(user: dict[str, Any], room_id: str, seq: int,
+              skip_sid: str | None = None) -> int:
+    """Move my cursor forward to `seq` (never back, never past the last message);
+    returns my unread count. The room hears `read`; my other devices hear `unread`."""
+    room = readable_room(user, room_id)
+    members, messages = RoomMember(), Message()
+    members.ensure(room["_id"], user["_id"])
+    for _ in range(20):
+        member = members.find(room["_id"], user["_id"])
+        room = Room().get(room["_id"])
+        target = min(seq, room["last_seq"])
+        if target <= member["last_read_seq"]:
+            return unread_of(room, member)
+        own = messages.count_by_author_between(room["_id"], user["_id"],
+                                               member["last_read_seq"], target)
+        if members.move_cursor(member, target, own):
+            break
+    else:
+        raise BadRequest("The read cursor is busy; try again.")
+    unread = unread_of(room, members.find(room["_id"], user["_id"]))
+    realtime.emit("read", {"room_id": str(room["_id"]), "user_id": str(user["_id"]),
+                           "seq": target}, to=chat_room(room["_id"]))
+    realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread},
+                  to=realtime.user_room(user["_id"]), skip_sid=skip_sid)
+    return unread

@@ -1,0 +1,89 @@
+"""The topic access functions other areas build on: visibility, participation, bans with
+expiry, moderation rights and the moderation log."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from bson import ObjectId
+
+from models.base import utcnow
+from services import topics_service as topics
+from tests.helpers import register
+from utils import clock
+from utils.errors import Forbidden, NotFound
+
+
+@pytest.fixture
+def people(app, client, db):
+    found = {}
+    for name in ("owner", "member", "outsider", "staff"):
+        found[name] = db.users.find_one({"_id": ObjectId(register(client, name)["id"])})
+    db.users.update_one({"_id": found["staff"]["_id"]}, {"$set": {"role": "moderator"}})
+    found["staff"]["role"] = "moderator"
+    return found
+
+
+def test_private_topic_is_invisible_to_non_members(app, people):
+    with app.test_request_context():
+        topic = topics.create_topic(people["owner"], "Secret club", visibility="private")
+        assert topics.get_readable_topic(people["owner"], str(topic["_id"]))["_id"] == topic["_id"]
+        for viewer in (None, people["outsider"]):
+            with pytest.raises(NotFound):
+                topics.get_readable_topic(viewer, str(topic["_id"]))
+        with pytest.raises(NotFound):
+            topics.require_participant(people["outsider"], topic["_id"])
+        admin = {**people["outsider"], "role": "admin"}
+        assert topics.get_readable_topic(admin, topic["_id"])["title"] == "Secret club"
+
+
+def test_participation_needs_membership_and_no_active_ban(app, people, monkeypatch):
+    with app.test_request_context():
+        topic = topics.create_topic(people["owner"], "Open talk")
+        with pytest.raises(Forbidden):
+            topics.require_participant(people["member"], topic["_id"])
+        topics.join_topic(people["member"], topic["_id"])
+        assert topics.member_role(topic["_id"], people["member"]["_id"]) == "member"
+        assert topics.require_participant(people["member"], topic["_id"])["_id"] == topic["_id"]
+
+        expiry = utcnow() + timedelta(hours=1)
+        topics.ban_user(people["owner"], topic["_id"], people["member"]["_id"], "spam", expiry)
+        assert topics.is_banned(topic["_id"], people["member"]["_id"])
+        assert topics.member_role(topic["_id"], people["member"]["_id"]) is None
+        with pytest.raises(Forbidden):
+            topics.join_topic(people["member"], topic["_id"])
+
+        later = expiry + timedelta(seconds=1)
+        monkeypatch.setattr(clock, "now", lambda: later)
+        assert not topics.is_banned(topic["_id"], people["member"]["_id"])
+        topics.join_topic(people["member"], topic["_id"])
+        assert topics.require_participant(people["member"], topic["_id"])
+
+
+def test_can_moderate_and_log(app, people, db):
+    with app.test_request_context():
+        topic = topics.create_topic(people["owner"], "Moderated")
+        other = topics.create_topic(people["outsider"], "Elsewhere")
+        topics.join_topic(people["member"], topic["_id"])
+        topics.join_topic(people["member"], other["_id"])
+        topics.add_moderator(people["outsider"], other["_id"], people["member"]["_id"])
+        assert topics.can_moderate(people["owner"], topic)
+        assert topics.can_moderate(people["staff"], topic)
+        # A moderator of another topic has no say here.
+        assert not topics.can_moderate(people["member"], topic)
+        assert topics.can_moderate(people["member"], other)
+        topics.record_moderation(people["owner"], "remove_post", topic["_id"], "post",
+                                 ObjectId(), "off topic")
+        entry = db.moderation_log.find_one({"action": "remove_post"})
+        assert entry["actor_id"] == people["owner"]["_id"]
+        assert entry["topic_id"] == topic["_id"] and entry["reason"] == "off topic"
+        assert entry["created_at"] is not None
+
+
+def test_touch_activity_never_moves_backwards(app, people, db):
+    with app.test_request_context():
+        topic = topics.create_topic(people["owner"], "Active one")
+        later = utcnow() + timedelta(minutes=5)
+        topics.touch_activity(str(topic["_id"]), later)
+        topics.touch_activity(str(topic["_id"]), later - timedelta(minutes=10))
+        assert db.topics.find_one({"_id": topic["_id"]})["last_activity_at"] == later
