@@ -9,6 +9,7 @@ server's so a saturated client is visible.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import resource
 import time
@@ -156,10 +157,8 @@ async def fanout(emitter: LeanSocket, tally: Tally, room: str, n: int, messages:
         done = tally.expect(mid, n)
         sent = time.time()
         await emitter.emit("bench_broadcast", {"room": room, "i": mid, "t": sent, "body": BODY})
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(done, timeout)
-        except asyncio.TimeoutError:
-            pass
         got = tally.count.get(mid, 0)
         lost += n - got
         if got == n:
@@ -180,10 +179,8 @@ async def burst(emitter: LeanSocket, tally: Tally, room: str, n: int, messages: 
     for mid in ids:
         await emitter.emit("bench_broadcast", {"room": room, "i": mid, "t": time.time(),
                                                "body": BODY})
-    try:
+    with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(asyncio.gather(*waits), timeout)
-    except asyncio.TimeoutError:
-        pass
     cpu_used, client_used = cpu() - cpu0, client_cpu() - ccpu0
     delivered = sum(tally.count.get(mid, 0) for mid in ids)
     finished = max((tally.last[mid] for mid in ids if mid in tally.last), default=started)
@@ -218,11 +215,9 @@ async def send_throughput(senders: list[LeanSocket], tally: Tally, receivers: in
         return payload.get("client_id") or payload.get("i")
 
     started = time.time()
-    try:
+    with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(asyncio.gather(*(pump(s) for s in senders
                                                 for _ in range(window))), timeout)
-    except asyncio.TimeoutError:
-        pass
     elapsed = time.time() - started
     handled = len(ids)
     await asyncio.sleep(0.5)  # let the last broadcasts land before counting losses

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import statistics
 import subprocess
 import sys
 import time
-import uuid
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +20,7 @@ from typing import Any
 
 from pymongo import MongoClient
 
-from bench import realtime, rest, scenarios, seed
+from bench import realtime, rest, scenarios
 from bench.servers import Backends, Gunicorn, cpu_seconds, make_workdir, our_env, remove_workdir
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -101,6 +99,9 @@ def main() -> int:
         report["correctness"] = realtime.correctness_check(
             ours.url, data["users"]["bench_emitter"]["token"])
         print("correctness (python-socketio):", report["correctness"], flush=True)
+        data["socket_messaging"] = scenarios.socket_messaging(
+            ours.url, data["users"]["bench_sender"]["token"], data.get("send_room_id"))
+        report["socket_messaging"] = data["socket_messaging"]
 
         rest_plan = [] if args.skip_rest else scenarios.rest_plan(bare_flask, ours, data)
         report["rest_skipped"] = {s.name: s.missing for s in rest_plan if s.missing}
@@ -170,10 +171,10 @@ def summarize_rest(rounds: dict[str, list]) -> dict[str, Any]:
         entry["requests"] = sum(r["requests"] for r in runs)
         if bare and name != "bare_json":
             # Same round, same machine state: the ratio is steadier than either figure.
-            entry["ratio_to_bare"] = spread([r["rps"] / b["rps"] for r, b in zip(runs, bare)])
+            entry["ratio_to_bare"] = spread([r["rps"] / b["rps"] for r, b in zip(runs, bare, strict=False)])
             entry["cpu_ratio_to_bare"] = spread([r["server_cpu_us_per_req"]
                                                  / b["server_cpu_us_per_req"]
-                                                 for r, b in zip(runs, bare)])
+                                                 for r, b in zip(runs, bare, strict=False)])
         summary[name] = entry
     return summary
 
@@ -213,11 +214,11 @@ def summarize_realtime(rounds: dict[str, list]) -> dict[str, Any]:
         if bare and name != "bare_socketio":
             entry["fanout_1000_p50_ratio_to_bare"] = spread(
                 [r["fanout_1000"]["p50_ms"] / b["fanout_1000"]["p50_ms"]
-                 for r, b in zip(runs, bare)
+                 for r, b in zip(runs, bare, strict=False)
                  if r["fanout_1000"]["p50_ms"] and b["fanout_1000"]["p50_ms"]])
             entry["burst_ratio_to_bare"] = spread(
                 [r["burst_1000"]["deliveries_per_s"] / b["burst_1000"]["deliveries_per_s"]
-                 for r, b in zip(runs, bare)])
+                 for r, b in zip(runs, bare, strict=False)])
         summary[name] = entry
     return summary
 

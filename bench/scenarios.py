@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,8 @@ def rest_plan(bare: Gunicorn, ours: Gunicorn, data: dict[str, Any]) -> list[Rest
 def realtime_targets(bare: Gunicorn, ours: Gunicorn, ours_queue: Gunicorn, backends: Backends,
                      data: dict[str, Any]) -> list[realtime.Target]:
     run = uuid.uuid4().hex[:8]
+    # Real send_message once the messaging socket handlers exist; else the stand-in.
+    real = bool(data.get("socket_messaging"))
     # Client ids must never repeat within a run (warm-up, rounds), or they count as dups.
     serial = itertools.count()
     users = data["users"]
@@ -104,16 +107,16 @@ def realtime_targets(bare: Gunicorn, ours: Gunicorn, ours_queue: Gunicorn, backe
     def make_send(label):
         def send(number):
             payload = {"body": realtime.BODY, "client_id": f"{run}-{label}-{next(serial)}"}
-            if data.get("send_room_id"):
+            if real:
                 return "send_message", {**payload, "room_id": data["send_room_id"]}
             return "bench_send", {**payload, "room_id": "r10"}
         return send
 
-    send_label = ("send_message (real: stored, seq, broadcast)" if data.get("send_room_id")
+    send_label = ("send_message (real: stored, seq, broadcast)" if real
                   else "bench_send stand-in (seq + insert + broadcast; messaging not merged)")
     mongo_cpu = lambda: cpu_seconds(backends.mongo_pid)  # noqa: E731
     redis_cpu = lambda: cpu_seconds(backends.redis_pid)  # noqa: E731
-    join = seed.real_join(data) if data.get("send_room_id") else None
+    join = real_join(data["send_room_id"]) if real else None
     targets = [
         realtime.Target("bare_socketio", bare.url, lambda i: None, {"server": bare.cpu},
                         bare.rss, bare_send, "bare: broadcast + ack, nothing stored"),
@@ -124,9 +127,36 @@ def realtime_targets(bare: Gunicorn, ours: Gunicorn, ours_queue: Gunicorn, backe
                         {"server": ours_queue.cpu, "database": mongo_cpu, "redis": redis_cpu},
                         ours_queue.rss, make_send("queue"), send_label, join),
     ]
-    for target, server in zip(targets, (bare, ours, ours_queue)):
+    for target, server in zip(targets, (bare, ours, ours_queue), strict=False):
         target.worker_pid = lambda server=server: server.worker_pid
     return targets
+
+
+def real_join(room_id: str):
+    async def join(sock: realtime.LeanSocket, index: int) -> None:
+        await realtime.bench_join(sock, index)
+        if index < 10:  # the send_message receivers join the real chat room
+            ack = await (await sock.call("join_room", {"room_id": room_id}))
+            if not (isinstance(ack, dict) and ack.get("ok")):
+                raise RuntimeError(f"join_room refused: {ack!r}")
+    return join
+
+
+def socket_messaging(base_url: str, token: str, room_id: str | None) -> bool | str:
+    """Does our server answer `join_room` yet (the messaging socket handlers)?"""
+    if not room_id:
+        return False
+    import socketio
+
+    client = socketio.Client()
+    try:
+        client.connect(base_url, auth={"token": token}, transports=["websocket"])
+        ack = client.call("join_room", {"room_id": room_id}, timeout=3)
+        return bool(isinstance(ack, dict) and ack.get("ok")) or f"join_room answered {ack!r}"
+    except socketio.exceptions.TimeoutError:
+        return False
+    finally:
+        client.disconnect()
 
 
 def profile(name: str, rest_plan: list[RestScenario], targets, workdir: str, args,
@@ -142,8 +172,8 @@ def profile(name: str, rest_plan: list[RestScenario], targets, workdir: str, arg
         scenario = next(s for s in rest_plan if s.name == name)
         server = scenario.server
         pid = server.worker_pid
-    spy = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "200",
-                            "--format", "raw", "--output", raw, "--duration", "8", "--nonblocking"],
+    spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record",
+                            "--pid", str(pid), "--rate", "200", "--format", "raw", "--output", raw, "--duration", "8", "--nonblocking"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if name == "fanout":
         realtime.run(server, receivers=args.receivers, paced=50, burst_messages=100,
@@ -203,7 +233,7 @@ def table(report: dict[str, Any]) -> str:
                   f"{'x bare':>8}{'burst deliv/s':>15}{'us/deliv':>9}{'client CPU':>11}"
                   f"{'KB/conn':>9}{'lost':>6}{'dup':>5}"]
         for name, e in realtime_summary.items():
-            def pair(group):
+            def pair(group, e=e):
                 p50, p99 = e[f"{group}_p50_ms"], e[f"{group}_p99_ms"]
                 return f"{p50['median']:.1f}/{p99['median']:.1f}" if p50 and p99 else "-"
             ratio = e.get("fanout_1000_p50_ratio_to_bare")
