@@ -7,10 +7,16 @@ from utils.api import Api
 
 
 def register(app: Flask, api: Api) -> None:
-    from routes import auth, docs, files, health, users
+    from routes import auth, docs, files, health, messages, posts, search, topics, users
 
     api.register_blueprint(health.blp)
     api.register_blueprint(auth.blp, url_prefix="/api/auth")
     api.register_blueprint(users.blp, url_prefix="/api/users")
     api.register_blueprint(files.blp, url_prefix="/api/files")
+    api.register_blueprint(topics.blp, url_prefix="/api/topics")
+    api.register_blueprint(posts.blp, url_prefix="/api/posts")
+    api.register_blueprint(posts.comments_blp, url_prefix="/api/comments")
+    api.register_blueprint(search.blp, url_prefix="/api/search")
+    api.register_blueprint(messages.blp, url_prefix="/api/messages")
+    api.register_blueprint(messages.topic_rooms_blp, url_prefix="/api/topics")
     app.register_blueprint(docs.bp)

@@ -611,3 +611,25 @@ def mark_read(user: dict[str, Any], room_id: str, seq: int,
     realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread},
                   to=realtime.user_room(user["_id"]), skip_sid=skip_sid)
     return unread
+
+
+# Presence lookups
+
+MAX_PRESENCE_LOOKUP = 1000
+
+
+def room_people(user: dict[str, Any], room_id: str) -> list[ObjectId]:
+    """Whose presence a reader of the room may ask about: the members of a group or
+    direct room, the members of a topic room's topic."""
+    room = readable_room(user, room_id)
+    if room["kind"] == "topic":
+        return topic_people(user, room["topic_id"])
+    return list(room["member_ids"])
+
+
+def topic_people(user: dict[str, Any], topic_id: Any) -> list[ObjectId]:
+    from models.topic_member import TopicMember
+
+    topic = _topics().get_readable_topic(user, topic_id)
+    return [m["user_id"] for m in TopicMember().collection.find(
+        {"topic_id": topic["_id"]}, {"user_id": 1}).limit(MAX_PRESENCE_LOOKUP)]

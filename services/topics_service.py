@@ -27,6 +27,7 @@ from models.topic_ban import TopicBan
 from models.topic_invitation import TopicInvitation
 from models.topic_member import MEMBER, MODERATOR, OWNER, TopicMember
 from models.user import User
+from services import realtime
 from services.users_service import serialize_public_user
 from utils import clock
 from utils.cache import get_cache
@@ -124,6 +125,13 @@ def touch_activity(topic_id: Any, at: datetime | None = None) -> None:
     """A post or chat message happened now: the `active` sort moves the topic up."""
     Topic().touch(_oid(topic_id), at or clock.now())
     get_cache().invalidate(TOPIC_LISTS)
+
+
+def live_room(user: dict[str, Any], topic_id: Any) -> str:
+    """The Socket.IO room of a topic the user may follow (readable and not banned)."""
+    topic = get_readable_topic(user, topic_id)
+    require_not_banned(user, topic)
+    return f"topic_{topic['_id']}"
 
 
 # Serialization
@@ -435,7 +443,13 @@ def ban_user(actor: dict[str, Any], topic_id: Any, target_id: Any, reason: str |
 
 
 def _leave_live_rooms(user_id: ObjectId, topic_id: ObjectId) -> None:
-    """Placeholder until the cross-process room removal lands (services/realtime.py)."""
+    """Every socket of the user leaves `topic_<id>`, the post rooms of that topic it
+    followed, and the topic's chat rooms, on every process."""
+    from services import messages_service, posts_service  # both build on this module
+
+    realtime.remove_user_from_room(str(user_id), f"topic_{topic_id}")
+    posts_service.unfollow_topic_posts(user_id, topic_id)
+    messages_service.remove_user_from_topic_rooms(user_id, topic_id)
 
 
 def _check_ban_target(actor: dict[str, Any], topic: dict[str, Any],

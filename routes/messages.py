@@ -1,0 +1,189 @@
+"""Messages: rooms (direct, group, topic chat), history, sending, edits, reactions and
+read cursors. Socket.IO handlers call the same service functions."""
+from __future__ import annotations
+
+from routes.message_schemas import (
+    DirectBodySchema,
+    EditBodySchema,
+    GroupBodySchema,
+    HistoryQuerySchema,
+    MemberBodySchema,
+    MessagePageSchema,
+    MessageSchema,
+    ReactionsSchema,
+    ReadBodySchema,
+    RoomPageSchema,
+    RoomSchema,
+    RoomsQuerySchema,
+    RoomUpdateSchema,
+    SendBodySchema,
+    TopicRoomBodySchema,
+    UnreadSchema,
+)
+from services import messages_service as chat
+from utils.api import Blueprint
+from utils.auth import current_user, login_required
+
+blp = Blueprint("messages", __name__, description="Chat rooms and messages")
+topic_rooms_blp = Blueprint("topic_rooms", __name__, description="Topic chat rooms")
+
+
+@blp.route("/rooms")
+@login_required
+@blp.arguments(RoomsQuerySchema, location="query")
+@blp.response(200, RoomPageSchema)
+def list_rooms(query):
+    """Rooms I belong to, newest activity first, with unread counts."""
+    user = current_user()
+    rooms, next_cursor = chat.list_my_rooms(user, query["limit"], query["cursor"])
+    return {"items": chat.rooms_view(user, rooms), "next_cursor": next_cursor}
+
+
+@blp.route("/direct", methods=["POST"])
+@login_required
+@blp.arguments(DirectBodySchema)
+@blp.response(201, RoomSchema)
+@blp.alt_response(200, schema=RoomSchema, description="The existing direct room")
+def open_direct(body):
+    """The one direct room with a user (201 when new, 200 when it exists)."""
+    room, created = chat.open_direct(current_user(), body["user_id"])
+    return chat.room_view(current_user(), room), 201 if created else 200
+
+
+@blp.route("/groups", methods=["POST"])
+@login_required
+@blp.arguments(GroupBodySchema)
+@blp.response(201, RoomSchema)
+def create_group(body):
+    """Start a group conversation; I manage its members."""
+    room = chat.create_group(current_user(), body["title"], body["member_ids"])
+    return chat.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>")
+@login_required
+@blp.response(200, RoomSchema)
+def get_room(room_id):
+    """One room with my unread count."""
+    return chat.room_view(current_user(), chat.readable_room(current_user(), room_id))
+
+
+@blp.route("/rooms/<objectid:room_id>", methods=["PATCH"])
+@login_required
+@blp.arguments(RoomUpdateSchema)
+@blp.response(200, RoomSchema)
+def update_room(body, room_id):
+    """Rename or describe a group (its manager) or topic room (its moderators)."""
+    return chat.room_view(current_user(), chat.update_room(current_user(), room_id, body))
+
+
+@blp.route("/rooms/<objectid:room_id>/members", methods=["POST"])
+@login_required
+@blp.arguments(MemberBodySchema)
+@blp.response(200, RoomSchema)
+def add_member(body, room_id):
+    """Add a member to my group."""
+    room = chat.add_member(current_user(), room_id, body["user_id"])
+    return chat.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/members/<objectid:user_id>", methods=["DELETE"])
+@login_required
+@blp.response(200, RoomSchema)
+def remove_member(room_id, user_id):
+    """Remove a member from my group; their sockets leave the room at once."""
+    room = chat.remove_member(current_user(), room_id, user_id)
+    return chat.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/leave", methods=["POST"])
+@login_required
+@blp.response(204)
+def leave(room_id):
+    """Leave a group or topic room."""
+    chat.leave_room(current_user(), room_id)
+
+
+@blp.route("/rooms/<objectid:room_id>/messages")
+@login_required
+@blp.arguments(HistoryQuerySchema, location="query")
+@blp.response(200, MessagePageSchema)
+def history(query, room_id):
+    """Messages by seq, ascending: after `after_seq`, before `before_seq`, or the latest."""
+    return chat.history(current_user(), room_id, query.get("after_seq"),
+                        query.get("before_seq"), query["limit"])
+
+
+@blp.route("/rooms/<objectid:room_id>/messages", methods=["POST"])
+@login_required
+@blp.arguments(SendBodySchema)
+@blp.response(201, MessageSchema)
+@blp.alt_response(200, schema=MessageSchema, description="Same client_id: the stored one")
+def send(body, room_id):
+    """Send a message; repeating a client_id returns the first message (200)."""
+    message, created = chat.send_message(current_user(), room_id, body["body"],
+                                         body["client_id"], body["reply_to"])
+    return message, 201 if created else 200
+
+
+@blp.route("/<objectid:message_id>", methods=["PATCH"])
+@login_required
+@blp.arguments(EditBodySchema)
+@blp.response(200, MessageSchema)
+def edit(body, message_id):
+    """Edit my message."""
+    return chat.edit_message(current_user(), message_id, body["body"])
+
+
+@blp.route("/<objectid:message_id>", methods=["DELETE"])
+@login_required
+@blp.response(200, MessageSchema)
+def delete(message_id):
+    """Delete a message (author or moderators); its seq stays, its body goes."""
+    return chat.delete_message(current_user(), message_id)
+
+
+@blp.route("/<objectid:message_id>/reactions/<string:emoji>", methods=["PUT"])
+@login_required
+@blp.response(200, ReactionsSchema)
+def add_reaction(message_id, emoji):
+    """React with one emoji."""
+    return chat.react(current_user(), message_id, emoji, True)
+
+
+@blp.route("/<objectid:message_id>/reactions/<string:emoji>", methods=["DELETE"])
+@login_required
+@blp.response(200, ReactionsSchema)
+def remove_reaction(message_id, emoji):
+    """Take my reaction back."""
+    return chat.react(current_user(), message_id, emoji, False)
+
+
+@blp.route("/rooms/<objectid:room_id>/read", methods=["POST"])
+@login_required
+@blp.arguments(ReadBodySchema)
+@blp.response(200, UnreadSchema)
+def mark_read(body, room_id):
+    """Move my read cursor forward; returns my unread count."""
+    return {"unread_count": chat.mark_read(current_user(), room_id, body["seq"])}
+
+
+@topic_rooms_blp.route("/<objectid:topic_id>/rooms")
+@login_required
+@topic_rooms_blp.arguments(RoomsQuerySchema, location="query")
+@topic_rooms_blp.response(200, RoomPageSchema)
+def list_topic_rooms(query, topic_id):
+    """Chat rooms of a topic, most active first."""
+    user = current_user()
+    rooms, next_cursor = chat.list_topic_rooms(user, topic_id, query["limit"], query["cursor"])
+    return {"items": chat.rooms_view(user, rooms), "next_cursor": next_cursor}
+
+
+@topic_rooms_blp.route("/<objectid:topic_id>/rooms", methods=["POST"])
+@login_required
+@topic_rooms_blp.arguments(TopicRoomBodySchema)
+@topic_rooms_blp.response(201, RoomSchema)
+def create_topic_room(body, topic_id):
+    """Create a chat room in a topic (topic members)."""
+    room = chat.create_topic_room(current_user(), topic_id, body["name"], body["description"])
+    return chat.room_view(current_user(), room)

@@ -1,0 +1,161 @@
+"""Comments: a tree per post, depth-limited, paged by top-level comment.
+
+Each comment stores `path` (ancestor ids from the top) and `depth` (0 at the top), so
+one query on (post_id, path) loads every reply under a page of top-level comments.
+`reply_count` (direct replies) and the post's `comment_count` (comments not deleted) are
+kept with `$inc`, never recounted.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from flask import current_app
+
+from models.base import id_str, isoformat
+from models.comment import SORTS, Comment
+from models.post import Post
+from models.user import User
+from services import posts_service, topics_service
+from services.users_service import serialize_public_user
+from utils import clock
+from utils.cache import get_cache
+from utils.errors import Forbidden, NotFound, ValidationFailed
+from utils.extensions import socketio
+from utils.pagination import paginate
+from utils.text import render_markdown
+
+
+def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
+                      my_vote: int | None) -> dict[str, Any]:
+    deleted = comment.get("deleted", False)
+    return {
+        "id": id_str(comment["_id"]),
+        "post_id": id_str(comment["post_id"]),
+        "parent_id": id_str(comment["parent_id"]),
+        "author": serialize_public_user(author) if author and not deleted else None,
+        "body": posts_service.DELETED_TEXT if deleted else comment["body"],
+        "body_html": "" if deleted else render_markdown(comment["body"]),
+        "score": comment["score"],
+        "my_vote": my_vote,
+        "depth": comment["depth"],
+        "reply_count": comment["reply_count"],
+        "deleted": deleted,
+        "created_at": isoformat(comment["created_at"]),
+        "edited_at": isoformat(comment.get("edited_at")),
+    }
+
+
+def _views(user: dict[str, Any] | None, comments: list[dict[str, Any]]
+           ) -> dict[ObjectId, dict[str, Any]]:
+    authors = {u["_id"]: u for u in User().collection.find(
+        {"_id": {"$in": list({c["author_id"] for c in comments})}})}
+    votes = posts_service.my_votes(user, "comment", [c["_id"] for c in comments])
+    return {c["_id"]: serialize_comment(c, authors.get(c["author_id"]),
+                                        votes.get(c["_id"], 0) if user else None)
+            for c in comments}
+
+
+def get_readable_comment(user: dict[str, Any] | None, comment_id: Any
+                      ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    comment = Comment().find_by_id(comment_id)
+    if comment is None:
+        raise NotFound("Comment not found.")
+    try:
+        post, topic = posts_service.get_readable_post(user, comment["post_id"])
+    except NotFound:
+        raise NotFound("Comment not found.") from None
+    return comment, post, topic
+
+
+def create_comment(user: dict[str, Any], post_id: Any, body: str,
+                   parent_id: str | None = None) -> dict[str, Any]:
+    post, topic = posts_service.get_readable_post(user, post_id)
+    topics_service.require_not_banned(user, topic)
+    posts_service.require_open(post)
+    if not body.strip() or len(body) > 10000:
+        raise ValidationFailed(details={"body": ["Length must be between 1 and 10000."]})
+    parent = _parent(post, parent_id) if parent_id else None
+    path = [*parent["path"], parent["_id"]] if parent else []
+    comment = Comment().insert({
+        "post_id": post["_id"], "topic_id": topic["_id"], "author_id": user["_id"],
+        "parent_id": parent["_id"] if parent else None, "path": path, "depth": len(path),
+        "body": body, "score": 0, "reply_count": 0, "deleted": False,
+        "created_at": clock.now(), "edited_at": None})
+    if parent:
+        Comment().add_replies(parent["_id"], 1)
+    Post().add_comments(post["_id"], 1)
+    get_cache().invalidate(posts_service.FRONT_PAGE)  # comment_count shows there
+    view = _views(user, [comment])[comment["_id"]]
+    socketio.emit("new_comment", {**view, "my_vote": None, "replies": []},
+                  to=f"post_{post['_id']}")
+    return {**view, "replies": []}
+
+
+def _parent(post: dict[str, Any], parent_id: str) -> dict[str, Any]:
+    """The comment to attach to. Below the depth limit a reply attaches to the deepest
+    allowed ancestor instead, so threads never grow past COMMENT_MAX_DEPTH levels."""
+    parent = Comment().find_by_id(parent_id)
+    if parent is None or parent["post_id"] != post["_id"]:
+        raise NotFound("Parent comment not found.")
+    deepest_parent = current_app.config["COMMENT_MAX_DEPTH"] - 2  # depth counts from 0
+    if parent["depth"] > deepest_parent:
+        parent = Comment().get(parent["path"][deepest_parent], "Comment")
+    return parent
+
+
+def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str, Any]:
+    comment, _post, _topic = get_readable_comment(user, comment_id)
+    if comment["author_id"] != user["_id"]:
+        raise Forbidden("Only the author may edit this comment.")
+    if not body.strip():
+        raise ValidationFailed(details={"body": ["Must not be blank."]})
+    updated = Comment().update(comment["_id"], {"body": body, "edited_at": clock.now()},
+                               {"deleted": False})
+    if updated is None:
+        raise Forbidden("This comment was deleted.")
+    return {**_views(user, [updated])[updated["_id"]], "replies": []}
+
+
+def delete_comment(user: dict[str, Any], comment_id: Any) -> None:
+    """Soft: the comment stays in the tree as "[deleted]" and its replies stay put."""
+    comment, post, topic = get_readable_comment(user, comment_id)
+    is_author = comment["author_id"] == user["_id"]
+    if not is_author and not topics_service.can_moderate(user, topic):
+        raise Forbidden("Only the author or a moderator may delete this comment.")
+    # Conditional on not yet deleted: a repeated delete never counts twice.
+    deleted = Comment().update(comment["_id"], {"deleted": True, "deleted_at": clock.now()},
+                               {"deleted": False})
+    if deleted is None:
+        return
+    Post().add_comments(post["_id"], -1)
+    get_cache().invalidate(posts_service.FRONT_PAGE)
+    if not is_author:
+        topics_service.record_moderation(user, "delete_comment", topic["_id"], "comment",
+                                         comment["_id"])
+
+
+def list_comments(user: dict[str, Any] | None, post_id: Any, sort: str, limit: int,
+                  cursor: str | None) -> dict[str, Any]:
+    """A page of top-level comments, each with its whole reply tree (sorted the same way)."""
+    post, _topic = posts_service.get_readable_post(user, post_id)
+    top, next_cursor = paginate(Comment().collection,
+                                {"post_id": post["_id"], "parent_id": None},
+                                SORTS[sort], limit, cursor)
+    replies = Comment().replies_under(post["_id"], [c["_id"] for c in top],
+                                      current_app.config["COMMENT_TREE_MAX_REPLIES"])
+    views = _views(user, top + replies)
+    children: dict[ObjectId, list[dict[str, Any]]] = {}
+    for reply in _sorted(replies, sort):
+        children.setdefault(reply["parent_id"], []).append(reply)
+
+    def build(comment: dict[str, Any]) -> dict[str, Any]:
+        return {**views[comment["_id"]],
+                "replies": [build(child) for child in children.get(comment["_id"], [])]}
+
+    return {"items": [build(c) for c in top], "next_cursor": next_cursor}
+
+
+def _sorted(comments: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    (field, direction), _tie = SORTS[sort]
+    return sorted(comments, key=lambda c: (c[field], c["_id"]), reverse=direction < 0)

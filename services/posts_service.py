@@ -1,0 +1,294 @@
+"""Posts: create, read, edit, soft delete, pin and lock, the topic and front-page lists.
+
+Reading a post means reading its topic (`topics_service.get_readable_topic`), so nothing
+of a private topic reaches a non-member. Writes emit `new_post` / `post_updated` to
+`topic_<id>` only after they succeeded.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from bson import ObjectId
+from flask import current_app
+from redis.exceptions import RedisError
+
+from models.base import id_str, isoformat
+from models.post import HIDDEN, SORTS, Post, hot_rank
+from models.topic import PUBLIC
+from models.user import User
+from models.vote import Vote
+from services import realtime, topics_service
+from services.users_service import serialize_public_user
+from utils import clock
+from utils.cache import get_cache
+from utils.errors import Forbidden, NotFound, ValidationFailed
+from utils.extensions import socketio
+from utils.pagination import paginate
+from utils.redis_client import get_redis
+from utils.text import render_markdown, search_terms
+
+log = logging.getLogger(__name__)
+
+FRONT_PAGE = "front_page"  # cache namespace of GET /api/posts without topic_id
+TOP_WINDOWS = {"day": timedelta(days=1), "week": timedelta(weeks=1),
+               "month": timedelta(days=30), "all": None}
+DELETED_TEXT = "[deleted]"
+
+
+# Serialization
+
+def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
+                   my_vote: int | None = 0) -> dict[str, Any]:
+    """Raw markdown comes back as text in `body`; `body_html` is rendered and sanitised.
+    A deleted post keeps its place, counts and comments but loses its words and author."""
+    deleted = post.get("deleted", False)
+    view = {
+        "id": id_str(post["_id"]),
+        "topic_id": id_str(post["topic_id"]),
+        "title": DELETED_TEXT if deleted else post["title"],
+        "body": "" if deleted else post["body"],
+        "body_html": "" if deleted else render_markdown(post["body"]),
+        "author": serialize_public_user(author) if author and not deleted else None,
+        "score": post["score"],
+        "my_vote": my_vote,
+        "comment_count": post["comment_count"],
+        "pinned": post["pinned"],
+        "locked": post["locked"],
+        "deleted": deleted,
+        "created_at": isoformat(post["created_at"]),
+        "edited_at": isoformat(post.get("edited_at")),
+    }
+    return view
+
+
+def public_view(post: dict[str, Any]) -> dict[str, Any]:
+    """What a room broadcast carries: no viewer, so no `my_vote`."""
+    view = serialize_post(post, User().find_by_id(post["author_id"]))
+    view.pop("my_vote")
+    return view
+
+
+def post_views(user: dict[str, Any] | None, posts: list[dict[str, Any]]) -> list[dict]:
+    authors = {u["_id"]: u for u in User().collection.find(
+        {"_id": {"$in": list({p["author_id"] for p in posts})}})}
+    votes = my_votes(user, "post", [p["_id"] for p in posts])
+    return [serialize_post(p, authors.get(p["author_id"]), votes.get(p["_id"], 0) if user
+                           else None) for p in posts]
+
+
+def my_votes(user: dict[str, Any] | None, target_type: str,
+             ids: list[ObjectId]) -> dict[ObjectId, int]:
+    return Vote().values_of(user["_id"], target_type, ids) if user and ids else {}
+
+
+def emit_post(event: str, post: dict[str, Any]) -> None:
+    socketio.emit(event, public_view(post), to=f"topic_{post['topic_id']}")
+
+
+# Reading
+
+def get_readable_post(user: dict[str, Any] | None, post_id: Any
+                      ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(post, topic); NotFound when either is missing or the topic is not readable."""
+    post = Post().find_by_id(post_id)
+    if post is None:
+        raise NotFound("Post not found.")
+    try:
+        topic = topics_service.get_readable_topic(user, post["topic_id"])
+    except NotFound:
+        raise NotFound("Post not found.") from None
+    return post, topic
+
+
+def live_room(user: dict[str, Any], post_id: Any) -> str:
+    """The Socket.IO room of a post's comments, for someone who may read it. The room is
+    remembered in Redis per (user, topic), so a ban can take the user out of it."""
+    post, topic = get_readable_post(user, post_id)
+    topics_service.require_not_banned(user, topic)
+    room = f"post_{post['_id']}"
+    redis = get_redis(current_app)
+    if redis is not None:
+        key = _follows_key(user["_id"], topic["_id"])
+        redis.sadd(key, room)
+        redis.expire(key, FOLLOWS_TTL_SECONDS)
+    return room
+
+
+FOLLOWS_TTL_SECONDS = 7 * 24 * 3600  # longer than any socket lives
+
+
+def _follows_key(user_id: Any, topic_id: Any) -> str:
+    return f"rt:post_follows:{user_id}:{topic_id}"
+
+
+def unfollow_topic_posts(user_id: Any, topic_id: Any) -> None:
+    """Take the user's sockets out of every post room of the topic they followed (on a
+    ban, or on leaving a topic). Without Redis (single-process mode) nothing was
+    recorded, and followed post rooms are left only when the socket leaves or closes."""
+    redis = get_redis(current_app)
+    if redis is None:
+        return
+    key = _follows_key(user_id, topic_id)
+    try:
+        rooms = redis.smembers(key)
+        redis.delete(key)
+    except RedisError as exc:  # the ban itself is stored: do not fail it afterwards
+        log.warning("could not read followed post rooms of %s: %s", user_id, exc)
+        return
+    for room in rooms:
+        realtime.remove_user_from_room(str(user_id), room.decode() if isinstance(room, bytes)
+                                       else room)
+
+
+def get_post(user: dict[str, Any] | None, post_id: Any) -> dict[str, Any]:
+    post, _topic = get_readable_post(user, post_id)
+    return post_views(user, [post])[0]
+
+
+def list_posts(user: dict[str, Any] | None, topic_id: str | None, sort: str, t: str,
+               limit: int, cursor: str | None) -> dict[str, Any]:
+    if topic_id is None:
+        return _front_page(user, sort, t, limit, cursor)
+    topic = topics_service.get_readable_topic(user, topic_id)
+    query: dict[str, Any] = {"topic_id": topic["_id"], **_window(sort, t)}
+    # Pinned posts first, then the chosen order; the index has the same shape.
+    documents, next_cursor = paginate(Post().collection, query,
+                                      [("pinned", -1), *SORTS[sort]], limit, cursor)
+    return {"items": post_views(user, documents), "next_cursor": next_cursor}
+
+
+def _window(sort: str, t: str) -> dict[str, Any]:
+    span = TOP_WINDOWS[t] if sort == "top" else None
+    return {"created_at": {"$gte": clock.now() - span}} if span else {}
+
+
+def _front_page(user: dict[str, Any] | None, sort: str, t: str, limit: int,
+                cursor: str | None) -> dict[str, Any]:
+    """Public topics plus the private ones I joined. Cached per audience (everyone who
+    reads only public topics shares an entry); `my_vote` is filled in per user after."""
+    key = f"{topics_service.audience_key(user)}:{sort}:{t}:{limit}:{cursor}"
+    cached = get_cache().get_or_set(
+        FRONT_PAGE, key, lambda: _front_page_items(user, sort, t, limit, cursor),
+        current_app.config["FRONT_PAGE_CACHE_SECONDS"])
+    votes = my_votes(user, "post", [ObjectId(item["id"]) for item in cached["items"]])
+    for item in cached["items"]:
+        item["my_vote"] = votes.get(ObjectId(item["id"]), 0) if user else None
+    return cached
+
+
+def _front_page_items(user: dict[str, Any] | None, sort: str, t: str, limit: int,
+                      cursor: str | None) -> dict[str, Any]:
+    if topics_service.is_admin(user):
+        audience: dict[str, Any] = {"audience": {"$ne": HIDDEN}}
+    else:
+        audience = {"$or": [{"audience": PUBLIC}, {"topic_id": {
+            "$in": topics_service.private_topic_ids(user)}}]}
+    query = {"$and": [audience, {"deleted": False}, _window(sort, t)]}
+    documents, next_cursor = paginate(Post().collection, query, SORTS[sort], limit, cursor)
+    return {"items": post_views(None, documents), "next_cursor": next_cursor}
+
+
+# Writing
+
+def _clean_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not 3 <= len(title) <= 300:
+        raise ValidationFailed(details={"title": ["Length must be between 3 and 300."]})
+    return title
+
+
+def _clean_body(body: str) -> str:
+    if len(body) > 40000:
+        raise ValidationFailed(details={"body": ["Longer than maximum length 40000."]})
+    return body
+
+
+def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
+                ) -> dict[str, Any]:
+    topic = topics_service.require_participant(user, topic_id)
+    now = clock.now()
+    title, body = _clean_title(title), _clean_body(body)
+    post = Post().insert({
+        "topic_id": topic["_id"], "author_id": user["_id"], "title": title, "body": body,
+        "score": 0, "hot_rank": hot_rank(0, now), "comment_count": 0, "pinned": False,
+        "locked": False, "deleted": False, "audience": _audience(topic), "created_at": now,
+        "edited_at": None, "search_terms": search_terms(title, body)})
+    topics_service.Topic().add_posts(topic["_id"], 1)
+    topics_service.touch_activity(topic["_id"], now)
+    get_cache().invalidate(FRONT_PAGE)
+    emit_post("new_post", post)
+    return post_views(user, [post])[0]
+
+
+def _audience(topic: dict[str, Any]) -> str:
+    return HIDDEN if topic.get("deleted") else topic["visibility"]
+
+
+def topic_audience_changed(topic: dict[str, Any]) -> None:
+    """The topic became public, private or deleted: its posts follow on the front page."""
+    Post().set_audience(topic["_id"], _audience(topic))
+    get_cache().invalidate(FRONT_PAGE)
+
+
+def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
+                ) -> dict[str, Any]:
+    post, _topic = get_readable_post(user, post_id)
+    if post["author_id"] != user["_id"]:
+        raise Forbidden("Only the author may edit this post.")
+    if post["deleted"]:
+        raise Forbidden("This post was deleted.")
+    title = _clean_title(changes.get("title", post["title"]))
+    body = _clean_body(changes.get("body", post["body"]))
+    updated = Post().update(post["_id"], {
+        "title": title, "body": body, "edited_at": clock.now(),
+        "search_terms": search_terms(title, body)}, {"deleted": False})
+    if updated is None:
+        raise Forbidden("This post was deleted.")
+    get_cache().invalidate(FRONT_PAGE)
+    emit_post("post_updated", updated)
+    return post_views(user, [updated])[0]
+
+
+def delete_post(user: dict[str, Any], post_id: Any) -> None:
+    """Soft: the post keeps its place in the list and its comments stay readable."""
+    post, topic = get_readable_post(user, post_id)
+    is_author = post["author_id"] == user["_id"]
+    if not is_author and not topics_service.can_moderate(user, topic):
+        raise Forbidden("Only the author or a moderator may delete this post.")
+    deleted = Post().update(post["_id"], {"deleted": True, "deleted_at": clock.now(),
+                                          "deleted_by": user["_id"]}, {"deleted": False})
+    if deleted is None:
+        return  # already deleted: deleting is idempotent
+    if not is_author:
+        topics_service.record_moderation(user, "delete_post", topic["_id"], "post",
+                                         post["_id"])
+    get_cache().invalidate(FRONT_PAGE)
+    emit_post("post_updated", deleted)
+
+
+FLAGS = {"pin": ("pinned", True), "unpin": ("pinned", False),
+         "lock": ("locked", True), "unlock": ("locked", False)}
+
+
+def moderate_post(user: dict[str, Any], post_id: Any, action: str) -> dict[str, Any]:
+    """pin, unpin, lock or unlock; topic moderators and site staff only."""
+    field, value = FLAGS[action]
+    post, topic = get_readable_post(user, post_id)
+    if not topics_service.can_moderate(user, topic):
+        raise Forbidden("Only moderators of this topic may do this.")
+    updated = Post().update(post["_id"], {field: value})
+    if updated is None:
+        raise NotFound("Post not found.")
+    topics_service.record_moderation(user, f"{action}_post", topic["_id"], "post", post["_id"])
+    emit_post("post_updated", updated)
+    return post_views(user, [updated])[0]
+
+
+def require_open(post: dict[str, Any]) -> None:
+    """Comments and votes need a post that is neither deleted nor locked."""
+    if post["deleted"]:
+        raise Forbidden("This post was deleted.")
+    if post["locked"]:
+        raise Forbidden("This post is locked.")

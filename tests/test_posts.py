@@ -1,0 +1,201 @@
+"""Posts through the API: create, read, sanitised HTML, edit, soft delete, pin and lock,
+sorting (hot decay with a controlled clock, top windows), stable pagination and the cached
+front page."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from models.base import utcnow
+from tests.topic_helpers import Person, join, make_post, make_topic
+from utils import clock
+
+
+@pytest.fixture
+def owner(client):
+    return Person(client, "olivia")
+
+
+@pytest.fixture
+def member(client):
+    return Person(client, "mike")
+
+
+@pytest.fixture
+def topic(owner, member):
+    created = make_topic(owner)
+    join(member, created["id"])
+    return created
+
+
+def test_create_and_read_sanitised(member, topic, client):
+    body = "Hi <script>alert(1)</script> [x](javascript:alert(1)) **bold**"
+    post = make_post(member, topic["id"], "My first post", body)
+    assert post["body"] == body  # raw markdown, as text
+    assert "<script>" not in post["body_html"] and "href=\"javascript" not in post["body_html"]
+    assert "<strong>bold</strong>" in post["body_html"]
+    assert post["score"] == 0 and post["my_vote"] == 0 and post["comment_count"] == 0
+    assert post["author"]["username"] == "mike" and post["edited_at"] is None
+    anonymous = client.get(f"/api/posts/{post['id']}").get_json()
+    assert anonymous["my_vote"] is None and anonymous["title"] == "My first post"
+
+
+def test_posting_needs_membership_and_valid_fields(owner, topic, client):
+    stranger = Person(client, "sam")
+    refused = stranger.post("/api/posts/", {"topic_id": topic["id"], "title": "Hey there"})
+    assert refused.status_code == 403
+    for body in ({"topic_id": topic["id"], "title": "ab"},
+                 {"topic_id": topic["id"], "title": "Fine", "body": "x" * 40001},
+                 {"topic_id": "nope", "title": "Fine"}):
+        assert owner.post("/api/posts/", body).status_code == 400
+    missing = owner.post("/api/posts/", {"topic_id": "0" * 24, "title": "Fine"})
+    assert missing.status_code == 404
+
+
+def test_edit_by_author_only(owner, member, topic):
+    post = make_post(member, topic["id"])
+    assert owner.patch(f"/api/posts/{post['id']}", {"title": "Hijacked"}).status_code == 403
+    edited = member.patch(f"/api/posts/{post['id']}", {"body": "new *words*"})
+    assert edited.status_code == 200
+    assert edited.get_json()["edited_at"] is not None
+    assert edited.get_json()["body"] == "new *words*"
+
+
+def test_soft_delete_keeps_place_and_comments(owner, member, topic, client):
+    other = Person(client, "nina")
+    join(other, topic["id"])
+    post = make_post(member, topic["id"])
+    comment = other.post(f"/api/posts/{post['id']}/comments", {"body": "nice"}).get_json()
+    assert other.delete(f"/api/posts/{post['id']}").status_code == 403
+    assert member.delete(f"/api/posts/{post['id']}").status_code == 204
+    shown = client.get(f"/api/posts/{post['id']}").get_json()
+    assert shown["deleted"] and shown["title"] == "[deleted]" and shown["author"] is None
+    listed = client.get(f"/api/posts/?topic_id={topic['id']}").get_json()["items"]
+    assert [p["id"] for p in listed] == [post["id"]]
+    comments = client.get(f"/api/posts/{post['id']}/comments").get_json()["items"]
+    assert [c["id"] for c in comments] == [comment["id"]]
+    assert member.post(f"/api/posts/{post['id']}/comments", {"body": "x"}).status_code == 403
+
+    second = make_post(member, topic["id"], "Another one")
+    assert owner.delete(f"/api/posts/{second['id']}").status_code == 204  # topic owner
+
+
+def test_pin_and_lock_by_moderators(owner, member, topic, client):
+    first = make_post(member, topic["id"], "Older post")
+    make_post(member, topic["id"], "Newer post")
+    foreign_mod = Person(client, "fred")
+    make_topic(foreign_mod, "Fred's place")
+    for person in (member, foreign_mod):
+        assert person.post(f"/api/posts/{first['id']}/pin").status_code == 403
+        assert person.post(f"/api/posts/{first['id']}/lock").status_code == 403
+    pinned = owner.post(f"/api/posts/{first['id']}/pin")
+    assert pinned.status_code == 200 and pinned.get_json()["pinned"] is True
+    for sort in ("new", "hot", "top"):
+        items = client.get(f"/api/posts/?topic_id={topic['id']}&sort={sort}").get_json()
+        assert items["items"][0]["id"] == first["id"]
+    assert owner.post(f"/api/posts/{first['id']}/lock").get_json()["locked"] is True
+    assert member.post(f"/api/posts/{first['id']}/comments", {"body": "x"}).status_code == 403
+    assert member.post(f"/api/posts/{first['id']}/vote", {"value": 1}).status_code == 403
+    assert owner.post(f"/api/posts/{first['id']}/unlock").get_json()["locked"] is False
+    assert member.post(f"/api/posts/{first['id']}/vote", {"value": 1}).status_code == 200
+    assert owner.post(f"/api/posts/{first['id']}/unpin").get_json()["pinned"] is False
+
+
+def _post_at(person, topic_id, title, at, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: at)
+    return make_post(person, topic_id, title)
+
+
+def _voters(client, topic_id, count):
+    people = [Person(client, f"voter{n}") for n in range(count)]
+    for person in people:
+        join(person, topic_id)
+    return people
+
+
+def test_hot_decays_with_age(owner, topic, client, monkeypatch):
+    start = utcnow()
+    old = _post_at(owner, topic["id"], "Old but loved", start, monkeypatch)
+    for person in _voters(client, topic["id"], 10):
+        assert person.post(f"/api/posts/{old['id']}/vote", {"value": 1}).status_code == 200
+    same_time_later = _post_at(owner, topic["id"], "Newer, no votes", start +
+                               timedelta(hours=2), monkeypatch)
+
+    def hot_order():
+        items = client.get(f"/api/posts/?topic_id={topic['id']}&sort=hot").get_json()["items"]
+        return [p["title"] for p in items]
+
+    # Two hours younger is not enough against ten votes...
+    assert hot_order().index("Old but loved") < hot_order().index("Newer, no votes")
+    # ...but as time passes, a fresh post with no votes overtakes it.
+    _post_at(owner, topic["id"], "Much later", start + timedelta(hours=14), monkeypatch)
+    assert hot_order()[0] == "Much later"
+    # Equal scores: the newer post ranks first.
+    assert hot_order().index("Newer, no votes") > hot_order().index("Much later")
+    assert same_time_later["score"] == 0
+
+
+def test_top_within_window(owner, topic, client, monkeypatch):
+    start = utcnow()
+    old = _post_at(owner, topic["id"], "Last month", start - timedelta(days=20), monkeypatch)
+    recent = _post_at(owner, topic["id"], "This morning", start - timedelta(hours=3),
+                      monkeypatch)
+    monkeypatch.setattr(clock, "now", lambda: start)
+    voters = _voters(client, topic["id"], 2)
+    for person in voters:
+        person.post(f"/api/posts/{old['id']}/vote", {"value": 1})
+    voters[0].post(f"/api/posts/{recent['id']}/vote", {"value": 1})
+
+    def top(window):
+        url = f"/api/posts/?topic_id={topic['id']}&sort=top&t={window}"
+        return [p["title"] for p in client.get(url).get_json()["items"]]
+
+    assert top("day") == ["This morning"]
+    assert top("month") == ["Last month", "This morning"]
+    assert top("all") == ["Last month", "This morning"]
+    assert client.get(f"/api/posts/?topic_id={topic['id']}&t=year").status_code == 400
+
+
+@pytest.mark.parametrize("sort", ["new", "hot"])
+def test_pagination_stable_while_posts_arrive(owner, topic, client, sort):
+    originals = [make_post(owner, topic["id"], f"Post number {n}")["id"] for n in range(9)]
+    seen, cursor, extra = [], None, 0
+    while True:
+        url = f"/api/posts/?topic_id={topic['id']}&sort={sort}&limit=4"
+        answer = client.get(url + (f"&cursor={cursor}" if cursor else "")).get_json()
+        seen.extend(p["id"] for p in answer["items"])
+        make_post(owner, topic["id"], f"Arrived meanwhile {extra}")
+        extra += 1
+        cursor = answer["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen))
+    assert set(originals) <= set(seen)
+
+
+def test_front_page_cached_and_invalidated(owner, member, topic, client):
+    secret = make_topic(owner, "Owners only", visibility="private")
+    make_post(owner, secret["id"], "Private words")
+    first = make_post(member, topic["id"], "Public words")
+    assert [p["title"] for p in client.get("/api/posts/").get_json()["items"]] == \
+        ["Public words"]
+    mine = owner.get("/api/posts/").get_json()["items"]
+    assert {p["title"] for p in mine} == {"Public words", "Private words"}
+    # Served from the cache now; a new post must show up at once all the same.
+    make_post(member, topic["id"], "Fresh news")
+    assert "Fresh news" in [p["title"] for p in client.get("/api/posts/").get_json()["items"]]
+    member.post(f"/api/posts/{first['id']}/vote", {"value": 1})
+    items = member.get("/api/posts/?sort=top").get_json()["items"]
+    assert items[0]["id"] == first["id"] and items[0]["my_vote"] == 1
+    assert client.get("/api/posts/?sort=top").get_json()["items"][0]["my_vote"] is None
+    keys = [k for k in owner.client.application.extensions["roundtable_cache"].redis.keys()
+            if b"front_page" in k]
+    assert keys, "the front page should be cached in Redis"
+
+
+def test_topic_list_cache_invalidated_by_new_topic(owner, client):
+    make_topic(owner, "First one")
+    assert len(client.get("/api/topics/").get_json()["items"]) == 1
+    make_topic(owner, "Second one")
+    assert len(client.get("/api/topics/").get_json()["items"]) == 2
