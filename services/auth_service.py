@@ -19,7 +19,7 @@ from marshmallow import ValidationError, validate
 
 from models.auth_token import AuthToken
 from models.user import User
-from services import email_service, login_throttle, passwords, tokens, totp
+from services import email_service, login_throttle, passwords, realtime, tokens, totp
 from utils import clock
 from utils.errors import (
     BadRequest,
@@ -232,7 +232,10 @@ def reset_password(token: str, password: str) -> dict[str, Any]:
     if updated is None:
         raise BadRequest("This reset link is invalid, used or expired.")
     login_throttle.clear(str(user["_id"]))
-    return end_all_sessions(user["_id"])
+    updated = end_all_sessions(user["_id"])
+    # After the write: live sockets of the old sessions close on every process.
+    realtime.force_logout(user["_id"], "password_reset")
+    return updated
 
 
 def change_password(user: dict[str, Any], current_password: str, new_password: str,

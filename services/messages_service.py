@@ -430,7 +430,16 @@ def send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
         message, created = _store(room["_id"], user["_id"], body, client_id, reply)
         if created:
             _deliver(room, message, user)
+    if created and room["kind"] == "topic" and _topic_activity_stale(room, message):
+        _topics().touch_activity(room["topic_id"], message["created_at"])
     return serialize_message(message, user), created
+
+
+def _topic_activity_stale(room: dict[str, Any], message: dict[str, Any]) -> bool:
+    """A busy chat moves its topic up once a minute, not once per message (each touch
+    also invalidates the cached topic lists)."""
+    previous = room.get("last_message_at")
+    return previous is None or (message["created_at"] - previous).total_seconds() >= 60
 
 
 def _store(room_id: ObjectId, author_id: ObjectId, body: str, client_id: str,
@@ -502,7 +511,8 @@ def catch_up(user: dict[str, Any], room_id: str, after_seq: int | None) -> dict[
     room = readable_room(user, room_id)
     limit = current_app.config["CHAT_CATCHUP_LIMIT"]
     page = _page(room, after_seq, None, limit)
-    return {**page, "room_id": str(room["_id"]), "last_seq": room["last_seq"]}
+    return {"room_id": str(room["_id"]), "messages": page["items"],
+            "has_more": page["has_more"], "last_seq": room["last_seq"]}
 
 
 def _own_message(user: dict[str, Any], message_id: str) -> tuple[dict, dict]:
