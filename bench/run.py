@@ -171,7 +171,8 @@ def summarize_rest(rounds: dict[str, list]) -> dict[str, Any]:
         entry["requests"] = sum(r["requests"] for r in runs)
         if bare and name != "bare_json":
             # Same round, same machine state: the ratio is steadier than either figure.
-            entry["ratio_to_bare"] = spread([r["rps"] / b["rps"] for r, b in zip(runs, bare, strict=False)])
+            entry["ratio_to_bare"] = spread([r["rps"] / b["rps"]
+                                             for r, b in zip(runs, bare, strict=False)])
             entry["cpu_ratio_to_bare"] = spread([r["server_cpu_us_per_req"]
                                                  / b["server_cpu_us_per_req"]
                                                  for r, b in zip(runs, bare, strict=False)])

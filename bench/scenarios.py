@@ -173,7 +173,8 @@ def profile(name: str, rest_plan: list[RestScenario], targets, workdir: str, arg
         server = scenario.server
         pid = server.worker_pid
     spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record",
-                            "--pid", str(pid), "--rate", "200", "--format", "raw", "--output", raw, "--duration", "8", "--nonblocking"],
+                            "--pid", str(pid), "--rate", "200", "--format", "raw",
+                            "--output", raw, "--duration", "8", "--nonblocking"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if name == "fanout":
         realtime.run(server, receivers=args.receivers, paced=50, burst_messages=100,

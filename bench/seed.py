@@ -16,7 +16,9 @@ from bson import ObjectId
 from pymongo.database import Database
 
 PASSWORD = "bench-Password-123!"
-WORDS = ["community", "discussion", "moderation", "release", "roadmap", "question", "answer", "idea", "python", "flask", "socket", "latency", "database", "cache", "message", "topic", "thread", "reply", "vote"]
+WORDS = ["community", "discussion", "moderation", "release", "roadmap", "question", "answer",
+         "idea", "python", "flask", "socket", "latency", "database", "cache", "message",
+         "topic", "thread", "reply", "vote"]
 
 
 def sentence(rng: random.Random, words: int) -> str:
