@@ -147,8 +147,13 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[index]
 
 
-async def fanout(emitter: LeanSocket, tally: Tally, room: str, n: int, messages: int,
-                 timeout: float = 3.0) -> dict[str, Any]:
+def broadcast_event(room: str) -> Callable[[str], tuple[str, dict]]:
+    return lambda mid: ("bench_broadcast", {"room": room, "i": mid, "t": time.time(),
+                                            "body": BODY})
+
+
+async def fanout(emitter: LeanSocket, tally: Tally, event: Callable[[str], tuple[str, dict]],
+                 n: int, messages: int, timeout: float = 3.0) -> dict[str, Any]:
     """Paced: one message at a time, the next only after all n receivers have it (or the
     timeout). Latency is from the emitter's send to the last receiver's arrival."""
     latencies, lost = [], 0
@@ -156,7 +161,7 @@ async def fanout(emitter: LeanSocket, tally: Tally, room: str, n: int, messages:
         mid = uuid.uuid4().hex
         done = tally.expect(mid, n)
         sent = time.time()
-        await emitter.emit("bench_broadcast", {"room": room, "i": mid, "t": sent, "body": BODY})
+        await emitter.emit(*event(mid))
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(done, timeout)
         got = tally.count.get(mid, 0)
@@ -245,17 +250,22 @@ async def memory_per_connection(session, base_url: str, auths: list, rss: Callab
 class Target:
     """One Socket.IO server under test and how to drive it.
 
-    `rooms(index)` names the broadcast rooms the index-th receiver joins ("r100" for the
-    first hundred, "r1000" for all, "r10" for the first ten, which receive the send_message
-    broadcasts); `send(number)` builds one (event, payload) for the send_message run."""
+    `join(sock, index)` puts the index-th receiver in its rooms: "r10" for the first ten
+    (the bare server's send_message room), "r100" for the first hundred, "r1000" for all
+    (bench_join), and on our server the real chat rooms too.
+    `send(number, rooms)` builds one send_message spread over `rooms` rooms;
+    `chat_fanout(mid)`, if set, is a real send_message into the room all receivers joined."""
 
     def __init__(self, name: str, base_url: str, auth: Callable[[int], dict | None],
                  cpus: dict[str, Callable[[], float]], rss: Callable[[], int],
-                 send: Callable[[int], tuple[str, dict]], send_label: str,
-                 join: Callable | None = None) -> None:
+                 send: Callable[[int, int], tuple[str, dict]] | None, send_label: str,
+                 join: Callable | None = None,
+                 chat_fanout: Callable[[str], tuple[str, dict]] | None = None) -> None:
         self.name, self.base_url, self.auth, self.cpus, self.rss = name, base_url, auth, cpus, rss
         self.send, self.send_label = send, send_label
         self.join = join or bench_join
+        self.chat_fanout = chat_fanout
+        self.worker_pid: Callable[[], int] | None = None
 
 
 def rooms_for(index: int) -> list[str]:
@@ -266,6 +276,9 @@ async def bench_join(sock: LeanSocket, index: int) -> None:
     ack = await (await sock.call("bench_join", {"rooms": rooms_for(index)}))
     if not (ack is None or (isinstance(ack, dict) and ack.get("ok"))):
         raise RuntimeError(f"bench_join refused: {ack!r}")
+
+
+SEND_RECEIVERS = 10  # the first receivers also listen to the send_message rooms
 
 
 async def measure(target: Target, receivers: int, paced: int, burst_messages: int,
@@ -280,7 +293,7 @@ async def measure(target: Target, receivers: int, paced: int, burst_messages: in
                 session, target.base_url, auths, target.rss, tally)
         else:
             socks = await connect_many(session, target.base_url, auths, tally)
-        gate = asyncio.Semaphore(100)
+        gate = asyncio.Semaphore(50)
 
         async def join(i, sock):
             async with gate:
@@ -290,23 +303,31 @@ async def measure(target: Target, receivers: int, paced: int, burst_messages: in
         emitter = await LeanSocket(session, target.base_url, target.auth(-1), tally).connect()
         senders = [await LeanSocket(session, target.base_url, target.auth(-1), tally).connect()
                    for _ in range(10)]
-        server_cpu = target.cpus["server"]
-        await fanout(emitter, tally, "r1000", receivers, 5)  # warm-up
-        result["fanout_100"] = await fanout(emitter, tally, "r100", min(100, receivers), paced)
-        result["fanout_1000"] = await fanout(emitter, tally, "r1000", receivers, paced)
+        await fanout(emitter, tally, broadcast_event("r1000"), receivers, 5)  # warm-up
+        result["fanout_100"] = await fanout(emitter, tally, broadcast_event("r100"),
+                                            min(100, receivers), paced)
+        result["fanout_1000"] = await fanout(emitter, tally, broadcast_event("r1000"),
+                                             receivers, paced)
         result["burst_1000"] = await burst(emitter, tally, "r1000", receivers, burst_messages,
-                                           server_cpu)
-        send_tally = Tally(key="client_id")
-        for sock in socks[:10]:
-            sock.on_event = send_tally
-        for sock in senders:
-            sock.on_event = send_tally
-        await send_throughput(senders, send_tally, 10, target.send, 50, 4, target.cpus)
-        send_tally.count.clear()
-        result["send_message"] = await send_throughput(
-            senders, send_tally, 10, target.send, send_total, 10, target.cpus)
-        result["send_message"]["what"] = target.send_label
-        result["duplicates"] = tally.duplicates
+                                           target.cpus["server"])
+        chat_tally = Tally(key="client_id")
+        for sock in [*socks, emitter, *senders]:
+            sock.on_event = chat_tally
+        if target.chat_fanout:
+            result["chat_fanout_1000"] = await fanout(emitter, chat_tally, target.chat_fanout,
+                                                      receivers, paced)
+        if target.send and send_total:
+            receivers_here = min(SEND_RECEIVERS, receivers)
+            await send_throughput(senders, chat_tally, receivers_here,
+                                  lambda n: target.send(n, 1), 40, 2, target.cpus)  # warm-up
+            # One busy room (every send queues for the same per-room order), then the
+            # same load spread over ten rooms, closer to a whole community's traffic.
+            for label, rooms in (("send_message", 1), ("send_message_10_rooms", 10)):
+                result[label] = await send_throughput(
+                    senders, chat_tally, receivers_here,
+                    lambda n, rooms=rooms: target.send(n, rooms), send_total, 4, target.cpus)
+                result[label]["what"] = target.send_label
+        result["duplicates"] = tally.duplicates + chat_tally.duplicates
         await asyncio.gather(*(s.close() for s in [*socks, emitter, *senders]))
     return result
 

@@ -100,7 +100,7 @@ def main() -> int:
             ours.url, data["users"]["bench_emitter"]["token"])
         print("correctness (python-socketio):", report["correctness"], flush=True)
         data["socket_messaging"] = scenarios.socket_messaging(
-            ours.url, data["users"]["bench_sender"]["token"], data.get("send_room_id"))
+            ours.url, data["users"]["bench_sender"]["token"], data.get("fanout_room_id"))
         report["socket_messaging"] = data["socket_messaging"]
 
         rest_plan = [] if args.skip_rest else scenarios.rest_plan(bare_flask, ours, data)
@@ -134,9 +134,10 @@ def main() -> int:
                                        send_total=300 if args.quick else 1000,
                                        memory=(number == 0))
                 rt_rounds[target.name].append(figures)
+                sends = figures.get("send_message", {}).get("per_s")
                 print(f"  round {number + 1} realtime {target.name}: fan-out 1000 p50 "
-                      f"{figures['fanout_1000']['p50_ms']} ms, send "
-                      f"{figures['send_message']['per_s']:.0f}/s", flush=True)
+                      f"{figures['fanout_1000']['p50_ms']:.1f} ms, send_message "
+                      f"{f'{sends:.0f}/s' if sends else 'not measured'}", flush=True)
 
         if args.profile:
             report["profile"] = scenarios.profile(args.profile, rest_plan, targets, workdir,
@@ -181,45 +182,41 @@ def summarize_rest(rounds: dict[str, list]) -> dict[str, Any]:
 
 
 def summarize_realtime(rounds: dict[str, list]) -> dict[str, Any]:
-    def pick(runs, *path):
-        values = []
-        for run in runs:
-            value = run
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
-            values.append(value)
-        return values
+    def pick(runs, group, key):
+        return [run.get(group, {}).get(key) for run in runs]
 
     summary = {}
     bare = rounds.get("bare_socketio", [])
     for name, runs in rounds.items():
-        entry = {}
-        for group in ("fanout_100", "fanout_1000"):
+        entry: dict[str, Any] = {}
+        for group in ("fanout_100", "fanout_1000", "chat_fanout_1000"):
             for key in ("p50_ms", "p99_ms"):
                 entry[f"{group}_{key}"] = spread(pick(runs, group, key))
-        entry["burst_deliveries_per_s"] = spread(pick(runs, "burst_1000", "deliveries_per_s"))
-        entry["burst_cpu_us_per_delivery"] = spread(
-            pick(runs, "burst_1000", "server_cpu_us_per_delivery"))
-        entry["burst_client_cpu_share"] = spread(pick(runs, "burst_1000", "client_cpu_share"))
-        entry["send_per_s"] = spread(pick(runs, "send_message", "per_s"))
-        for key in ("server", "database", "redis"):
-            entry[f"send_{key}_cpu_ms_per_msg"] = spread(
-                pick(runs, "send_message", f"{key}_cpu_ms_per_msg"))
-        entry["send_what"] = runs[0]["send_message"]["what"] if runs else None
+        for key in ("deliveries_per_s", "server_cpu_us_per_delivery", "client_cpu_share"):
+            entry[f"burst_{key}"] = spread(pick(runs, "burst_1000", key))
+        for group in ("send_message", "send_message_10_rooms"):
+            entry[f"{group}_per_s"] = spread(pick(runs, group, "per_s"))
+            for key in ("server", "database", "redis"):
+                entry[f"{group}_{key}_cpu_ms"] = spread(pick(runs, group, f"{key}_cpu_ms_per_msg"))
+            entry[f"{group}_failures"] = sum(r.get(group, {}).get("failures", 0) for r in runs)
+        entry["send_what"] = next((r["send_message"]["what"] for r in runs
+                                   if "send_message" in r), None)
         entry["memory_kb_per_connection"] = spread(pick(runs, "memory", "kb_per_connection"))
-        entry["lost"] = sum((r["fanout_100"]["lost"] + r["fanout_1000"]["lost"]
-                             + r["burst_1000"]["lost"] + r["send_message"]["lost"]) for r in runs)
-        entry["duplicates"] = sum(r["duplicates"] + r["send_message"]["duplicates"]
-                                  for r in runs)
-        entry["send_failures"] = sum(r["send_message"]["failures"] for r in runs)
+        entry["lost"] = sum(part.get("lost", 0) for r in runs for part in r.values()
+                            if isinstance(part, dict))
+        entry["duplicates"] = sum(r["duplicates"] for r in runs)
         if bare and name != "bare_socketio":
+            # Same round, same machine state: per-round ratios, then their median.
+            pairs = list(zip(runs, bare, strict=False))
             entry["fanout_1000_p50_ratio_to_bare"] = spread(
-                [r["fanout_1000"]["p50_ms"] / b["fanout_1000"]["p50_ms"]
-                 for r, b in zip(runs, bare, strict=False)
+                [r["fanout_1000"]["p50_ms"] / b["fanout_1000"]["p50_ms"] for r, b in pairs
                  if r["fanout_1000"]["p50_ms"] and b["fanout_1000"]["p50_ms"]])
+            entry["fanout_1000_p99_ratio_to_bare"] = spread(
+                [r["fanout_1000"]["p99_ms"] / b["fanout_1000"]["p99_ms"] for r, b in pairs
+                 if r["fanout_1000"]["p99_ms"] and b["fanout_1000"]["p99_ms"]])
             entry["burst_ratio_to_bare"] = spread(
                 [r["burst_1000"]["deliveries_per_s"] / b["burst_1000"]["deliveries_per_s"]
-                 for r, b in zip(runs, bare, strict=False)])
+                 for r, b in pairs])
         summary[name] = entry
     return summary
 

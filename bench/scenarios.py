@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,10 +90,9 @@ def rest_plan(bare: Gunicorn, ours: Gunicorn, data: dict[str, Any]) -> list[Rest
 def realtime_targets(bare: Gunicorn, ours: Gunicorn, ours_queue: Gunicorn, backends: Backends,
                      data: dict[str, Any]) -> list[realtime.Target]:
     run = uuid.uuid4().hex[:8]
-    # Real send_message once the messaging socket handlers exist; else the stand-in.
-    real = bool(data.get("socket_messaging"))
     # Client ids must never repeat within a run (warm-up, rounds), or they count as dups.
     serial = itertools.count()
+    real = data.get("socket_messaging") is True
     users = data["users"]
     receivers = [users[f"bench_recv{i}"]["token"] for i in range(RECEIVER_USERS)]
 
@@ -100,42 +101,45 @@ def realtime_targets(bare: Gunicorn, ours: Gunicorn, ours_queue: Gunicorn, backe
         token = receivers[i % RECEIVER_USERS] if i >= 0 else users["bench_emitter"]["token"]
         return {"token": token}
 
-    def bare_send(number):
+    def bare_send(number, rooms):
         return "send_message", {"room_id": "r10", "body": realtime.BODY,
                                 "client_id": f"{run}-bare-{next(serial)}"}
 
-    def make_send(label):
-        def send(number):
-            payload = {"body": realtime.BODY, "client_id": f"{run}-{label}-{next(serial)}"}
-            if real:
-                return "send_message", {**payload, "room_id": data["send_room_id"]}
-            return "bench_send", {**payload, "room_id": "r10"}
-        return send
+    def our_send(number, rooms):
+        room_id = data["send_room_ids"][number % rooms]
+        return "send_message", {"room_id": room_id, "body": realtime.BODY,
+                                "client_id": f"{run}-{next(serial)}"}
 
-    send_label = ("send_message (real: stored, seq, broadcast)" if real
-                  else "bench_send stand-in (seq + insert + broadcast; messaging not merged)")
+    def chat_fanout(mid):
+        return "send_message", {"room_id": data["fanout_room_id"], "body": realtime.BODY,
+                                "client_id": mid}
+
     mongo_cpu = lambda: cpu_seconds(backends.mongo_pid)  # noqa: E731
     redis_cpu = lambda: cpu_seconds(backends.redis_pid)  # noqa: E731
-    join = real_join(data["send_room_id"]) if real else None
-    targets = [
-        realtime.Target("bare_socketio", bare.url, lambda i: None, {"server": bare.cpu},
-                        bare.rss, bare_send, "bare: broadcast + ack, nothing stored"),
-        realtime.Target("ours", ours.url, auth,
-                        {"server": ours.cpu, "database": mongo_cpu},
-                        ours.rss, make_send("ours"), send_label, join),
-        realtime.Target("ours_redis_queue", ours_queue.url, auth,
-                        {"server": ours_queue.cpu, "database": mongo_cpu, "redis": redis_cpu},
-                        ours_queue.rss, make_send("queue"), send_label, join),
-    ]
-    for target, server in zip(targets, (bare, ours, ours_queue), strict=False):
+    label = "stored (seq, membership, ordering lock) and broadcast"
+    targets = [realtime.Target("bare_socketio", bare.url, lambda i: None, {"server": bare.cpu},
+                               bare.rss, bare_send, "broadcast + ack, nothing stored")]
+    for name, server, cpus in (
+            ("ours", ours, {"server": ours.cpu, "database": mongo_cpu, "redis": redis_cpu}),
+            ("ours_redis_queue", ours_queue,
+             {"server": ours_queue.cpu, "database": mongo_cpu, "redis": redis_cpu})):
+        targets.append(realtime.Target(
+            name, server.url, auth, cpus, server.rss, our_send if real else None, label,
+            real_join(data) if real else None, chat_fanout if real else None))
+    for target, server in zip(targets, (bare, ours, ours_queue), strict=True):
         target.worker_pid = lambda server=server: server.worker_pid
     return targets
 
 
-def real_join(room_id: str):
+def real_join(data: dict[str, Any]):
+    """bench_join, then the real chat rooms: everyone the fan-out room, the first ten the
+    send rooms (the bare baseline's "r10" plays that part there)."""
     async def join(sock: realtime.LeanSocket, index: int) -> None:
         await realtime.bench_join(sock, index)
-        if index < 10:  # the send_message receivers join the real chat room
+        rooms = [data["fanout_room_id"]]
+        if index < realtime.SEND_RECEIVERS:
+            rooms += data["send_room_ids"]
+        for room_id in rooms:
             ack = await (await sock.call("join_room", {"room_id": room_id}))
             if not (isinstance(ack, dict) and ack.get("ok")):
                 raise RuntimeError(f"join_room refused: {ack!r}")
@@ -161,26 +165,28 @@ def socket_messaging(base_url: str, token: str, room_id: str | None) -> bool | s
 
 def profile(name: str, rest_plan: list[RestScenario], targets, workdir: str, args,
             out: Path) -> dict[str, Any]:
-    """py-spy the gevent worker during one more run of a scenario; writes a collapsed-stack
-    file and returns the functions most often on top of the stack (own time)."""
+    """py-spy our gevent worker during one more run of a REST scenario, of the fan-out
+    ("fanout": 1000 receivers, broadcasts and bursts) or of send_message ("send"); writes
+    the collapsed stacks and returns the frames with the most own time."""
     out.parent.mkdir(exist_ok=True)
     raw = str(out) + ".txt"
-    if name == "fanout":
-        server = next(t for t in targets if t.name == "ours")
-        pid = server.worker_pid()
-    else:
-        scenario = next(s for s in rest_plan if s.name == name)
-        server = scenario.server
-        pid = server.worker_pid
+    target = next(t for t in targets if t.name == "ours") if targets else None
+    scenario = next((s for s in rest_plan if s.name == name), None)
+    pid = scenario.server.worker_pid if scenario else target.worker_pid()
     spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record",
-                            "--pid", str(pid), "--rate", "200", "--format", "raw",
-                            "--output", raw, "--duration", "8", "--nonblocking"],
+                            "--pid", str(pid), "--rate", "250", "--format", "raw",
+                            "--output", raw, "--nonblocking"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if name == "fanout":
-        realtime.run(server, receivers=args.receivers, paced=50, burst_messages=100,
-                     send_total=500, memory=False)
+    time.sleep(1)
+    if scenario:
+        rest.run_wrk(scenario.server.url, scenario.script, workdir, 8, args.connections)
+    elif name == "fanout":
+        realtime.run(target, receivers=args.receivers, paced=50, burst_messages=200,
+                     send_total=0, memory=False)
     else:
-        rest.run_wrk(server.url, scenario.script, workdir, 7, args.connections)
+        realtime.run(target, receivers=10, paced=5, burst_messages=5, send_total=1000,
+                     memory=False)
+    spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
     spy.wait(timeout=60)
     return {"file": raw, "top_self": top_frames(raw)}
 
@@ -228,30 +234,40 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"{name:<20}  not measured: {why}")
     realtime_summary = report.get("realtime", {})
     if realtime_summary:
-        lines += ["", "Realtime (lean aiohttp client; fan-out = emit until the last receiver "
-                  "has it)",
-                  f"{'server':<18}{'fan-out 100 p50/p99 ms':>24}{'fan-out 1000 p50/p99 ms':>25}"
-                  f"{'x bare':>8}{'burst deliv/s':>15}{'us/deliv':>9}{'client CPU':>11}"
-                  f"{'KB/conn':>9}{'lost':>6}{'dup':>5}"]
+        lines += ["", "Realtime (lean aiohttp client, one process; fan-out = emit until the last "
+                  "receiver has it; medians)",
+                  f"{'server':<18}{'fan-out 100':>13}{'fan-out 1000':>14}{'x bare':>7}"
+                  f"{'send_message->1000':>20}{'burst deliv/s':>15}{'x bare':>7}{'us/deliv':>9}"
+                  f"{'client CPU':>11}{'KB/conn':>9}{'lost':>6}{'dup':>5}",
+                  f"{'':<18}{'p50/p99 ms':>13}{'p50/p99 ms':>14}{'p50':>7}{'p50/p99 ms':>20}"]
         for name, e in realtime_summary.items():
             def pair(group, e=e):
                 p50, p99 = e[f"{group}_p50_ms"], e[f"{group}_p99_ms"]
-                return f"{p50['median']:.1f}/{p99['median']:.1f}" if p50 and p99 else "-"
-            ratio = e.get("fanout_1000_p50_ratio_to_bare")
-            ratio_text = f"{ratio['median']:.2f}" if ratio else "-"
-            lines.append(f"{name:<18}{pair('fanout_100'):>24}{pair('fanout_1000'):>25}"
-                         f"{ratio_text:>8}"
-                         f"{_fmt(e['burst_deliveries_per_s']).split(' ')[0]:>15}"
-                         f"{_fmt(e['burst_cpu_us_per_delivery'], 1).split(' ')[0]:>9}"
-                         f"{_fmt(e['burst_client_cpu_share'], 0, 100).split(' ')[0] + '%':>11}"
-                         f"{_fmt(e['memory_kb_per_connection'], 1).split(' ')[0]:>9}"
-                         f"{e['lost']:>6}{e['duplicates']:>5}")
-        lines += ["", f"{'send_message':<18}{'handled/s':>22}{'server ms/msg':>15}"
-                  f"{'db ms/msg':>11}{'redis ms/msg':>14}{'fail':>6}  what"]
+                return f"{p50['median']:.0f}/{p99['median']:.0f}" if p50 and p99 else "-"
+
+            def med(entry, digits=0, scale=1.0):
+                return f"{entry['median'] * scale:.{digits}f}" if entry else "-"
+            lines.append(
+                f"{name:<18}{pair('fanout_100'):>13}{pair('fanout_1000'):>14}"
+                f"{med(e.get('fanout_1000_p50_ratio_to_bare'), 2):>7}"
+                f"{pair('chat_fanout_1000'):>20}{med(e['burst_deliveries_per_s']):>15}"
+                f"{med(e.get('burst_ratio_to_bare'), 2):>7}"
+                f"{med(e['burst_server_cpu_us_per_delivery'], 1):>9}"
+                f"{med(e['burst_client_cpu_share'], 0, 100) + '%':>11}"
+                f"{med(e['memory_kb_per_connection'], 1):>9}{e['lost']:>6}{e['duplicates']:>5}")
+        lines += ["", f"{'send_message':<28}{'handled/s [min-max]':>22}{'server ms/msg':>15}"
+                  f"{'db ms/msg':>11}{'redis ms/msg':>14}{'fail':>6}"]
         for name, e in realtime_summary.items():
-            lines.append(f"{name:<18}{_fmt(e['send_per_s']):>22}"
-                         f"{_fmt(e['send_server_cpu_ms_per_msg'], 2).split(' ')[0]:>15}"
-                         f"{_fmt(e['send_database_cpu_ms_per_msg'], 2).split(' ')[0]:>11}"
-                         f"{_fmt(e['send_redis_cpu_ms_per_msg'], 2).split(' ')[0]:>14}"
-                         f"{e['send_failures']:>6}  {e['send_what']}")
+            for group, label in (("send_message", "1 room"), ("send_message_10_rooms",
+                                                              "10 rooms")):
+                if not e[f"{group}_per_s"]:
+                    continue
+                lines.append(
+                    f"{name + ' ' + label:<28}{_fmt(e[f'{group}_per_s']):>22}"
+                    f"{_fmt(e[f'{group}_server_cpu_ms'], 2).split(' ')[0]:>15}"
+                    f"{_fmt(e[f'{group}_database_cpu_ms'], 2).split(' ')[0]:>11}"
+                    f"{_fmt(e[f'{group}_redis_cpu_ms'], 2).split(' ')[0]:>14}"
+                    f"{e[f'{group}_failures']:>6}")
+        whats = {n: e["send_what"] for n, e in realtime_summary.items() if e["send_what"]}
+        lines += [f"  {n}: {w}" for n, w in whats.items()]
     return "\n".join(lines)

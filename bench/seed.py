@@ -168,8 +168,9 @@ def seed_content(db: Database, users: dict, filler: list[ObjectId], data: dict,
                     "updated_at": now}
 
         rooms = [room("general", t) for t in topics]
-        # Two quiet rooms for the realtime runs: the fan-out room and the send room.
-        fanout_room, send_room = room("bench fan-out", topics[0]), room("bench send", topics[0])
+        # Quiet rooms for the realtime runs: one everybody joins, ten for the sends.
+        fanout_room = room("bench fan-out", topics[0])
+        send_rooms = [room(f"bench send {n}", topics[n % n_topics]) for n in range(10)]
         messages = []
         per_room = n_messages // len(rooms)
         for chat in rooms:
@@ -182,19 +183,20 @@ def seed_content(db: Database, users: dict, filler: list[ObjectId], data: dict,
             last = messages[-1]
             chat.update(last_seq=per_room, last_message=_snapshot(last),
                         last_message_at=last["created_at"], activity_at=last["created_at"])
-        db.rooms.insert_many([*rooms, fanout_room, send_room])
+        db.rooms.insert_many([*rooms, fanout_room, *send_rooms])
         insert_in_chunks(db.messages, messages)
         db.room_members.insert_many(
             [{"room_id": chat["_id"], "user_id": uid, "joined_at": chat["created_at"],
               "last_read_seq": 0, "own_after_read": 0}
-             for chat in [*rooms, fanout_room, send_room] for uid in bench_ids])
+             for chat in [*rooms, fanout_room, *send_rooms] for uid in bench_ids])
 
     data.update(topic_ids=[str(t["_id"]) for t in topics],
                 post_ids=[str(p["_id"]) for p in posts[:200]],
                 room_ids=[str(r["_id"]) for r in rooms],
-                fanout_room_id=str(fanout_room["_id"]), send_room_id=str(send_room["_id"]))
+                fanout_room_id=str(fanout_room["_id"]),
+                send_room_ids=[str(r["_id"]) for r in send_rooms])
     counts.update(topics=n_topics, posts=n_posts, comments=len(comments),
-                  rooms=len(rooms) + 2, messages=len(messages))
+                  rooms=len(rooms) + 11, messages=len(messages))
 
 
 def uuid_hex(rng: random.Random) -> str:
