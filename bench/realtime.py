@@ -111,6 +111,8 @@ class Tally:
             return
         now = time.time()
         mid = payload.get(self.key)
+        if mid is None:
+            return  # the other kind of message (broadcast vs chat)
         if mid in sock.seen:
             self.duplicates += 1
             return
@@ -197,39 +199,39 @@ async def burst(emitter: LeanSocket, tally: Tally, room: str, n: int, messages: 
 
 
 async def send_throughput(senders: list[LeanSocket], tally: Tally, receivers: int,
-                          make_payload: Callable[[int], tuple[str, dict]], total: int,
-                          window: int, cpus: dict[str, Callable[[], float]],
-                          timeout: float = 30.0) -> dict[str, Any]:
-    """Each sender keeps `window` acknowledged events in flight until `total` are done.
-    Every receiver in the room must see every message once."""
-    queue = iter(range(total))
-    failures, ids = 0, []
+                          make_payload: Callable[[int], tuple[str, dict]], seconds: float,
+                          window: int, cpus: dict[str, Callable[[], float]]) -> dict[str, Any]:
+    """Each sender keeps `window` acknowledged events in flight for `seconds` (the store
+    path may manage 10 or 1,000 a second, so the run is bounded by time, not count).
+    Every receiver in the room must see every acknowledged message exactly once."""
+    failures, ids, errors = 0, [], {}
+    number = 0
     before = {name: read() for name, read in cpus.items()}
+    started = time.time()
+    deadline = started + seconds
 
     async def pump(sock: LeanSocket) -> None:
-        nonlocal failures
-        for number in queue:
+        nonlocal failures, number
+        while time.time() < deadline:
+            number += 1
             event, payload = make_payload(number)
             ack = await (await sock.call(event, payload))
-            if not (isinstance(ack, dict) and ack.get("ok")):
-                failures += 1
+            if isinstance(ack, dict) and ack.get("ok"):
+                ids.append(payload["client_id"])
             else:
-                ids.append(tally_key(payload, ack))
+                failures += 1
+                code = (ack or {}).get("error", {}).get("code") if isinstance(ack, dict) else ack
+                errors[str(code)] = errors.get(str(code), 0) + 1
 
-    def tally_key(payload, ack):
-        return payload.get("client_id") or payload.get("i")
-
-    started = time.time()
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(asyncio.gather(*(pump(s) for s in senders
-                                                for _ in range(window))), timeout)
+    await asyncio.wait_for(asyncio.gather(*(pump(s) for s in senders for _ in range(window))),
+                           seconds + 30)
     elapsed = time.time() - started
-    handled = len(ids)
-    await asyncio.sleep(0.5)  # let the last broadcasts land before counting losses
     after = {name: read() for name, read in cpus.items()}
+    await asyncio.sleep(0.5)  # let the last broadcasts land before counting losses
+    handled = len(ids)
     delivered = sum(min(tally.count.get(mid, 0), receivers) for mid in ids)
-    result = {"handled": handled, "failures": failures, "per_s": handled / elapsed,
-              "lost": handled * receivers - delivered, "duplicates": tally.duplicates}
+    result = {"handled": handled, "failures": failures, "errors": errors,
+              "per_s": handled / elapsed, "lost": handled * receivers - delivered}
     for name in cpus:
         result[f"{name}_cpu_ms_per_msg"] = (after[name] - before[name]) / max(handled, 1) * 1e3
     return result
@@ -281,88 +283,146 @@ async def bench_join(sock: LeanSocket, index: int) -> None:
 SEND_RECEIVERS = 10  # the first receivers also listen to the send_message rooms
 
 
-async def measure(target: Target, receivers: int, paced: int, burst_messages: int,
-                  send_total: int, memory: bool) -> dict[str, Any]:
-    tally = Tally()
-    result: dict[str, Any] = {}
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
+class Swarm:
+    """The connected clients of one target, kept open across rounds so that each round
+    measures, instead of reconnecting 1,000 sockets (slow on our server: token checks,
+    presence, catch-up on join)."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.tally, self.chat_tally = Tally(), Tally(key="client_id")
+        self.socks: list[LeanSocket] = []
+        self.session: aiohttp.ClientSession | None = None
+
+    def on_event(self, sock: LeanSocket, name: str, payload: Any) -> None:
+        self.tally(sock, name, payload)
+        self.chat_tally(sock, name, payload)
+
+    async def open(self, receivers: int) -> dict[str, Any]:
+        """Connect and join; the worker's RSS before and after gives memory per idle
+        connection (measured once, on a worker that has not seen this load before)."""
+        target = self.target
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         auths = [target.auth(i) for i in range(receivers)]
-        if memory:
-            socks, result["memory"] = await memory_per_connection(
-                session, target.base_url, auths, target.rss, tally)
-        else:
-            socks = await connect_many(session, target.base_url, auths, tally)
+        started = time.monotonic()
+        self.socks, memory = await memory_per_connection(
+            self.session, target.base_url, auths, target.rss, self.on_event)
+        connected = time.monotonic()
         gate = asyncio.Semaphore(50)
 
         async def join(i, sock):
             async with gate:
                 await target.join(sock, i)
 
-        await asyncio.gather(*(join(i, s) for i, s in enumerate(socks)))
-        emitter = await LeanSocket(session, target.base_url, target.auth(-1), tally).connect()
-        senders = [await LeanSocket(session, target.base_url, target.auth(-1), tally).connect()
-                   for _ in range(10)]
-        await fanout(emitter, tally, broadcast_event("r1000"), receivers, 5)  # warm-up
-        result["fanout_100"] = await fanout(emitter, tally, broadcast_event("r100"),
-                                            min(100, receivers), paced)
-        result["fanout_1000"] = await fanout(emitter, tally, broadcast_event("r1000"),
-                                             receivers, paced)
-        result["burst_1000"] = await burst(emitter, tally, "r1000", receivers, burst_messages,
-                                           target.cpus["server"])
-        chat_tally = Tally(key="client_id")
-        for sock in [*socks, emitter, *senders]:
-            sock.on_event = chat_tally
+        await asyncio.gather(*(join(i, s) for i, s in enumerate(self.socks)))
+        self.emitter = await LeanSocket(self.session, target.base_url, target.auth(-1),
+                                        self.on_event).connect()
+        self.senders = [await LeanSocket(self.session, target.base_url, target.auth(-1),
+                                         self.on_event).connect() for _ in range(10)]
+        await fanout(self.emitter, self.tally, broadcast_event("r1000"), receivers, 5)  # warm-up
+        if target.send:
+            await send_throughput(self.senders, self.chat_tally, min(SEND_RECEIVERS, receivers),
+                                  lambda n: target.send(n, 1), 0.5, 2, target.cpus)  # warm-up
+        return {"memory": memory, "seconds": {"connect": round(connected - started, 1),
+                                              "join": round(time.monotonic() - connected, 1)}}
+
+    async def round(self, paced: int, burst_messages: int, send_seconds: float
+                    ) -> dict[str, Any]:
+        target, n = self.target, len(self.socks)
+        result: dict[str, Any] = {}
+        duplicates_before = self.tally.duplicates + self.chat_tally.duplicates
+        started = time.monotonic()
+        result["fanout_100"] = await fanout(self.emitter, self.tally, broadcast_event("r100"),
+                                            min(100, n), paced)
+        result["fanout_1000"] = await fanout(self.emitter, self.tally,
+                                             broadcast_event("r1000"), n, paced)
+        result["burst_1000"] = await burst(self.emitter, self.tally, "r1000", n,
+                                           burst_messages, target.cpus["server"])
         if target.chat_fanout:
-            result["chat_fanout_1000"] = await fanout(emitter, chat_tally, target.chat_fanout,
-                                                      receivers, paced)
-        if target.send and send_total:
-            receivers_here = min(SEND_RECEIVERS, receivers)
-            await send_throughput(senders, chat_tally, receivers_here,
-                                  lambda n: target.send(n, 1), 40, 2, target.cpus)  # warm-up
+            result["chat_fanout_1000"] = await fanout(self.emitter, self.chat_tally,
+                                                      target.chat_fanout, n, paced)
+        if target.send and send_seconds:
             # One busy room (every send queues for the same per-room order), then the
             # same load spread over ten rooms, closer to a whole community's traffic.
             for label, rooms in (("send_message", 1), ("send_message_10_rooms", 10)):
                 result[label] = await send_throughput(
-                    senders, chat_tally, receivers_here,
-                    lambda n, rooms=rooms: target.send(n, rooms), send_total, 4, target.cpus)
+                    self.senders, self.chat_tally, min(SEND_RECEIVERS, n),
+                    lambda number, rooms=rooms: target.send(number, rooms), send_seconds, 4,
+                    target.cpus)
                 result[label]["what"] = target.send_label
-        result["duplicates"] = tally.duplicates + chat_tally.duplicates
-        await asyncio.gather(*(s.close() for s in [*socks, emitter, *senders]))
-    return result
+        result["duplicates"] = (self.tally.duplicates + self.chat_tally.duplicates
+                                - duplicates_before)
+        result["seconds"] = round(time.monotonic() - started, 1)
+        return result
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.close() for s in [*self.socks, self.emitter, *self.senders]),
+                             return_exceptions=True)
+        await self.session.close()
+
+
+async def measure(target: Target, receivers: int, paced: int, burst_messages: int,
+                  send_seconds: float) -> dict[str, Any]:
+    """One target on its own: open, one round, close (used for profiles)."""
+    swarm = Swarm(target)
+    opened = await swarm.open(receivers)
+    try:
+        return {**opened, **await swarm.round(paced, burst_messages, send_seconds)}
+    finally:
+        await swarm.close()
 
 
 def run(target: Target, **options) -> dict[str, Any]:
     return asyncio.run(measure(target, **options))
 
 
-def correctness_check(base_url: str, token: str) -> dict[str, Any]:
+def correctness_check(base_url: str, token: str, room_id: str | None = None
+                      ) -> dict[str, Any]:
     """python-socketio, the reference client, on our server: connect with a token, join,
-    broadcast, and see the event arrive exactly once with the acknowledgement shape."""
+    broadcast, and see the event arrive exactly once with the acknowledgement shape; then,
+    if `room_id` is given, the real chat path: join_room, two send_message, each delivered
+    once, with consecutive seqs."""
     import socketio
 
     got: list = []
     receiver, emitter = socketio.Client(), socketio.Client()
     receiver.on("message", lambda data: got.append(data))
+    checks: dict[str, Any] = {}
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 5
+        while len(got) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # a duplicate would arrive now
+
     try:
         receiver.connect(base_url, auth={"token": token}, transports=["websocket"])
         emitter.connect(base_url, auth={"token": token}, transports=["websocket"])
         ack = receiver.call("bench_join", {"rooms": ["check"]}, timeout=10)
+        checks["ack_shape_ok"] = ack == {"ok": True, "data": None}
         emitter.emit("bench_broadcast", {"room": "check", "i": "check-1"})
-        deadline = time.monotonic() + 5
-        while not got and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)
+        wait_for(1)
+        checks["broadcast_received_once"] = [m.get("i") for m in got] == ["check-1"]
+        if room_id:
+            got.clear()
+            joined = receiver.call("join_room", {"room_id": room_id}, timeout=10)
+            acks = [emitter.call("send_message", {"room_id": room_id, "body": "check",
+                                                  "client_id": f"check-{uuid.uuid4().hex}"},
+                                 timeout=10) for _ in range(2)]
+            wait_for(2)
+            seqs = [a.get("data", {}).get("seq") for a in acks]
+            checks["send_message_acked"] = bool(joined.get("ok")) and all(
+                a.get("ok") for a in acks)
+            checks["send_message_received_once_in_order"] = (
+                [m.get("seq") for m in got] == seqs and seqs[1] == seqs[0] + 1)
         refused = socketio.Client()
         try:
             refused.connect(base_url, auth={"token": "rt_wrong"}, transports=["websocket"])
-            refused_ok = False
+            checks["bad_token_refused"] = False
             refused.disconnect()
         except socketio.exceptions.ConnectionError:
-            refused_ok = True
-        return {"ack_shape_ok": ack == {"ok": True, "data": None},
-                "received_once": [m.get("i") for m in got] == ["check-1"],
-                "bad_token_refused": refused_ok}
+            checks["bad_token_refused"] = True
+        return checks
     finally:
         receiver.disconnect()
         emitter.disconnect()

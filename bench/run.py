@@ -7,6 +7,7 @@ with their min-max spread. Figures go to bench/results/<timestamp>.json.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import platform
 import statistics
@@ -59,9 +60,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rest-seconds", type=float, default=5)
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--send-seconds", type=float, default=3)
     parser.add_argument("--receivers", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="small data, 1 round: a smoke run")
     parser.add_argument("--skip-rest", action="store_true")
+    parser.add_argument("--rest", metavar="NAMES", help="only these REST scenarios (a,b,...)")
     parser.add_argument("--skip-realtime", action="store_true")
     parser.add_argument("--profile", metavar="SCENARIO",
                         help="py-spy the server during this REST scenario or 'fanout'")
@@ -96,16 +99,18 @@ def main() -> int:
         bare_flask = start("bare_flask", "bench.baselines.bare_flask:app", {})
         bare_sio = start("bare_socketio", "bench.baselines.bare_socketio:app", {})
 
-        report["correctness"] = realtime.correctness_check(
-            ours.url, data["users"]["bench_emitter"]["token"])
-        print("correctness (python-socketio):", report["correctness"], flush=True)
         data["socket_messaging"] = scenarios.socket_messaging(
             ours.url, data["users"]["bench_sender"]["token"], data.get("fanout_room_id"))
         report["socket_messaging"] = data["socket_messaging"]
+        report["correctness"] = realtime.correctness_check(
+            ours.url, data["users"]["bench_emitter"]["token"],
+            data["send_room_ids"][0] if data["socket_messaging"] is True else None)
+        print("correctness (python-socketio):", report["correctness"], flush=True)
 
         rest_plan = [] if args.skip_rest else scenarios.rest_plan(bare_flask, ours, data)
         report["rest_skipped"] = {s.name: s.missing for s in rest_plan if s.missing}
-        rest_plan = [s for s in rest_plan if not s.missing]
+        rest_plan = [s for s in rest_plan if not s.missing and
+                     (not args.rest or s.name in args.rest.split(",") or s.name == "bare_json")]
         targets = [] if args.skip_realtime else scenarios.realtime_targets(
             bare_sio, ours, ours_queue, backends, data)
 
@@ -113,37 +118,15 @@ def main() -> int:
         for scenario in rest_plan:
             rest.run_wrk(scenario.server.url, scenario.script, workdir, 1, args.connections)
 
-        rest_rounds: dict[str, list] = {s.name: [] for s in rest_plan}
-        rt_rounds: dict[str, list] = {t.name: [] for t in targets}
-        for number in range(args.rounds):
-            # Rotate the order so no scenario always runs first (or right after seeding).
-            shift = number % max(len(rest_plan), 1)
-            for scenario in rest_plan[shift:] + rest_plan[:shift]:
-                cpu0 = scenario.server.cpu()
-                figures = rest.run_wrk(scenario.server.url, scenario.script, workdir,
-                                       args.rest_seconds, args.connections)
-                figures["server_cpu_us_per_req"] = ((scenario.server.cpu() - cpu0)
-                                                    / max(figures["requests"], 1) * 1e6)
-                rest_rounds[scenario.name].append(figures)
-                print(f"  round {number + 1} rest {scenario.name}: {figures['rps']:.0f} req/s "
-                      f"p99 {figures['p99_ms']:.1f} ms errors {figures['errors']}", flush=True)
-            shift = number % max(len(targets), 1)
-            for target in targets[shift:] + targets[:shift]:
-                figures = realtime.run(target, receivers=args.receivers, paced=50,
-                                       burst_messages=20 if args.quick else 50,
-                                       send_total=300 if args.quick else 1000,
-                                       memory=(number == 0))
-                rt_rounds[target.name].append(figures)
-                sends = figures.get("send_message", {}).get("per_s")
-                print(f"  round {number + 1} realtime {target.name}: fan-out 1000 p50 "
-                      f"{figures['fanout_1000']['p50_ms']:.1f} ms, send_message "
-                      f"{f'{sends:.0f}/s' if sends else 'not measured'}", flush=True)
+        rest_rounds, rt_rounds, opened = asyncio.run(
+            run_rounds(args, rest_plan, targets, workdir))
+        report["realtime_setup"] = opened
 
         if args.profile:
             report["profile"] = scenarios.profile(args.profile, rest_plan, targets, workdir,
                                                   args, RESULTS / f"profile-{args.profile}")
         report["rest"] = summarize_rest(rest_rounds)
-        report["realtime"] = summarize_realtime(rt_rounds)
+        report["realtime"] = summarize_realtime(rt_rounds, opened)
         report["rest_raw"], report["realtime_raw"] = rest_rounds, rt_rounds
         report["server_cpu_seconds"] = {s.name: s.cpu() for s in servers}
         report["database_cpu_seconds"] = cpu_seconds(backends.mongo_pid)
@@ -160,6 +143,56 @@ def main() -> int:
     print(f"\nfigures: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}"
           f"  ({report['wall_seconds']} s)")
     return 0
+
+
+async def run_rounds(args, rest_plan: list, targets: list, workdir: str):
+    """Interleaved rounds: every REST scenario, then every realtime target, in an order
+    that rotates so nothing always runs first. The socket swarms stay connected between
+    rounds (idle sockets only answer a ping every 25 s)."""
+    rest_rounds: dict[str, list] = {s.name: [] for s in rest_plan}
+    rt_rounds: dict[str, list] = {t.name: [] for t in targets}
+    swarms, opened = {}, {}
+    paced, burst = 50, (20 if args.quick else 50)
+    send_seconds = 2 if args.quick else args.send_seconds
+    try:
+        for target in targets:
+            swarms[target.name] = realtime.Swarm(target)
+            opened[target.name] = await swarms[target.name].open(args.receivers)
+            print(f"  {target.name}: {args.receivers} sockets connected and joined "
+                  f"{opened[target.name]['seconds']}, "
+                  f"{opened[target.name]['memory']['kb_per_connection']:.1f} KB each",
+                  flush=True)
+        for number in range(args.rounds):
+            shift = number % max(len(rest_plan), 1)
+            for scenario in rest_plan[shift:] + rest_plan[:shift]:
+                cpu0 = scenario.server.cpu()
+                figures = await asyncio.to_thread(rest.run_wrk, scenario.server.url,
+                                                  scenario.script, workdir,
+                                                  args.rest_seconds, args.connections)
+                figures["server_cpu_us_per_req"] = ((scenario.server.cpu() - cpu0)
+                                                    / max(figures["requests"], 1) * 1e6)
+                rest_rounds[scenario.name].append(figures)
+                print(f"  round {number + 1} rest {scenario.name}: {figures['rps']:.0f} req/s "
+                      f"p99 {figures['p99_ms']:.1f} ms errors {figures['errors']}", flush=True)
+            shift = number % max(len(targets), 1)
+            for target in targets[shift:] + targets[:shift]:
+                try:
+                    figures = await swarms[target.name].round(paced, burst, send_seconds)
+                except Exception as exc:  # one bad round must not lose the others
+                    figures = {"error": repr(exc)}
+                    print(f"  round {number + 1} realtime {target.name} failed: {exc!r}")
+                    rt_rounds[target.name].append(figures)
+                    continue
+                rt_rounds[target.name].append(figures)
+                sends = figures.get("send_message", {}).get("per_s")
+                print(f"  round {number + 1} realtime {target.name}: fan-out 1000 p50 "
+                      f"{figures['fanout_1000']['p50_ms']:.1f} ms, send_message "
+                      f"{f'{sends:.0f}/s' if sends else 'not measured'} "
+                      f"({figures['seconds']} s)", flush=True)
+    finally:
+        for swarm in swarms.values():
+            await swarm.close()
+    return rest_rounds, rt_rounds, opened
 
 
 def summarize_rest(rounds: dict[str, list]) -> dict[str, Any]:
@@ -181,14 +214,15 @@ def summarize_rest(rounds: dict[str, list]) -> dict[str, Any]:
     return summary
 
 
-def summarize_realtime(rounds: dict[str, list]) -> dict[str, Any]:
+def summarize_realtime(all_rounds: dict[str, list], opened: dict[str, Any]) -> dict[str, Any]:
     def pick(runs, group, key):
         return [run.get(group, {}).get(key) for run in runs]
 
     summary = {}
+    rounds = {name: [r for r in runs if "error" not in r] for name, runs in all_rounds.items()}
     bare = rounds.get("bare_socketio", [])
     for name, runs in rounds.items():
-        entry: dict[str, Any] = {}
+        entry: dict[str, Any] = {"failed_rounds": len(all_rounds[name]) - len(runs)}
         for group in ("fanout_100", "fanout_1000", "chat_fanout_1000"):
             for key in ("p50_ms", "p99_ms"):
                 entry[f"{group}_{key}"] = spread(pick(runs, group, key))
@@ -201,7 +235,8 @@ def summarize_realtime(rounds: dict[str, list]) -> dict[str, Any]:
             entry[f"{group}_failures"] = sum(r.get(group, {}).get("failures", 0) for r in runs)
         entry["send_what"] = next((r["send_message"]["what"] for r in runs
                                    if "send_message" in r), None)
-        entry["memory_kb_per_connection"] = spread(pick(runs, "memory", "kb_per_connection"))
+        memory = opened.get(name, {}).get("memory", {}).get("kb_per_connection")
+        entry["memory_kb_per_connection"] = spread([memory])
         entry["lost"] = sum(part.get("lost", 0) for r in runs for part in r.values()
                             if isinstance(part, dict))
         entry["duplicates"] = sum(r["duplicates"] for r in runs)

@@ -2,6 +2,7 @@
 the load tools and the report."""
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import signal
@@ -166,26 +167,40 @@ def socket_messaging(base_url: str, token: str, room_id: str | None) -> bool | s
 def profile(name: str, rest_plan: list[RestScenario], targets, workdir: str, args,
             out: Path) -> dict[str, Any]:
     """py-spy our gevent worker during one more run of a REST scenario, of the fan-out
-    ("fanout": 1000 receivers, broadcasts and bursts) or of send_message ("send"); writes
-    the collapsed stacks and returns the frames with the most own time."""
+    ("fanout": broadcasts and a long burst to all receivers) or of send_message ("send");
+    writes the collapsed stacks and returns the frames with the most own time. Sockets
+    are connected before py-spy starts, so connecting does not drown the figures."""
     out.parent.mkdir(exist_ok=True)
     raw = str(out) + ".txt"
     target = next(t for t in targets if t.name == "ours") if targets else None
     scenario = next((s for s in rest_plan if s.name == name), None)
     pid = scenario.server.worker_pid if scenario else target.worker_pid()
-    spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record",
-                            "--pid", str(pid), "--rate", "250", "--format", "raw",
-                            "--output", raw, "--nonblocking"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1)
+    command = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+               "--rate", "250", "--format", "raw", "--output", raw, "--nonblocking"]
+
+    def start_spy():
+        spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        return spy
+
     if scenario:
+        spy = start_spy()
         rest.run_wrk(scenario.server.url, scenario.script, workdir, 8, args.connections)
-    elif name == "fanout":
-        realtime.run(target, receivers=args.receivers, paced=50, burst_messages=200,
-                     send_total=0, memory=False)
     else:
-        realtime.run(target, receivers=10, paced=5, burst_messages=5, send_total=1000,
-                     memory=False)
+        async def realtime_run():
+            swarm = realtime.Swarm(target)
+            await swarm.open(args.receivers if name == "fanout" else 10)
+            try:
+                spy = start_spy()
+                if name == "fanout":
+                    await swarm.round(paced=50, burst_messages=200, send_seconds=0)
+                else:
+                    target.chat_fanout = None
+                    await swarm.round(paced=5, burst_messages=5, send_seconds=8)
+                return spy
+            finally:
+                await swarm.close()
+        spy = asyncio.run(realtime_run())
     spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
     spy.wait(timeout=60)
     return {"file": raw, "top_self": top_frames(raw)}
