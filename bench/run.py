@@ -58,7 +58,7 @@ def spread(values: list[float | None]) -> dict[str, Any] | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--rest-seconds", type=float, default=5)
+    parser.add_argument("--rest-seconds", type=float, default=4)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--send-seconds", type=float, default=3)
     parser.add_argument("--receivers", type=int, default=1000)
