@@ -347,7 +347,7 @@ class Swarm:
             for label, rooms in (("send_message", 1), ("send_message_10_rooms", 10)):
                 result[label] = await send_throughput(
                     self.senders, self.chat_tally, min(SEND_RECEIVERS, n),
-                    lambda number, rooms=rooms: target.send(number, rooms), send_seconds, 4,
+                    lambda number, rooms=rooms: target.send(number, rooms), send_seconds, 2,
                     target.cpus)
                 result[label]["what"] = target.send_label
         result["duplicates"] = (self.tally.duplicates + self.chat_tally.duplicates
