@@ -157,8 +157,11 @@ def broadcast_event(room: str) -> Callable[[str], tuple[str, dict]]:
 async def fanout(emitter: LeanSocket, tally: Tally, event: Callable[[str], tuple[str, dict]],
                  n: int, messages: int, timeout: float = 3.0) -> dict[str, Any]:
     """Paced: one message at a time, the next only after all n receivers have it (or the
-    timeout). Latency is from the emitter's send to the last receiver's arrival."""
+    timeout). Latency is from the emitter's send to the last receiver's arrival, so it
+    includes the client reading all n frames: its CPU per delivery is reported to show
+    how much of the latency is the client's own."""
     latencies, lost = [], 0
+    ccpu0 = client_cpu()
     for _ in range(messages):
         mid = uuid.uuid4().hex
         done = tally.expect(mid, n)
@@ -171,7 +174,9 @@ async def fanout(emitter: LeanSocket, tally: Tally, event: Callable[[str], tuple
         if got == n:
             latencies.append((tally.last[mid] - sent) * 1000)
         await asyncio.sleep(0.005)
+    client_us = (client_cpu() - ccpu0) / max(messages * n, 1) * 1e6
     return {"messages": messages, "p50_ms": percentile(latencies, 50),
+            "client_cpu_us_per_delivery": client_us,
             "p99_ms": percentile(latencies, 99), "max_ms": max(latencies, default=None),
             "lost": lost}
 

@@ -231,7 +231,7 @@ def summarize_realtime(all_rounds: dict[str, list], opened: dict[str, Any]) -> d
     for name, runs in rounds.items():
         entry: dict[str, Any] = {"failed_rounds": len(all_rounds[name]) - len(runs)}
         for group in ("fanout_100", "fanout_1000", "chat_fanout_1000"):
-            for key in ("p50_ms", "p99_ms"):
+            for key in ("p50_ms", "p99_ms", "client_cpu_us_per_delivery"):
                 entry[f"{group}_{key}"] = spread(pick(runs, group, key))
         for key in ("deliveries_per_s", "server_cpu_us_per_delivery", "client_cpu_share"):
             entry[f"burst_{key}"] = spread(pick(runs, "burst_1000", key))

@@ -251,10 +251,11 @@ def table(report: dict[str, Any]) -> str:
     if realtime_summary:
         lines += ["", "Realtime (lean aiohttp client, one process; fan-out = emit until the last "
                   "receiver has it; medians)",
-                  f"{'server':<18}{'fan-out 100':>13}{'fan-out 1000':>14}{'x bare':>7}"
+                  f"{'server':<18}{'fan-out 100':>13}{'fan-out 1000':>14}{'client':>8}{'x bare':>7}"
                   f"{'send_message->1000':>20}{'burst deliv/s':>15}{'x bare':>7}{'us/deliv':>9}"
                   f"{'client CPU':>11}{'KB/conn':>9}{'lost':>6}{'dup':>5}",
-                  f"{'':<18}{'p50/p99 ms':>13}{'p50/p99 ms':>14}{'p50':>7}{'p50/p99 ms':>20}"]
+                  f"{'':<18}{'p50/p99 ms':>13}{'p50/p99 ms':>14}{'us/dlv':>8}{'p50':>7}"
+                  f"{'p50/p99 ms':>20}"]
         for name, e in realtime_summary.items():
             def pair(group, e=e):
                 p50, p99 = e[f"{group}_p50_ms"], e[f"{group}_p99_ms"]
@@ -264,6 +265,7 @@ def table(report: dict[str, Any]) -> str:
                 return f"{entry['median'] * scale:.{digits}f}" if entry else "-"
             lines.append(
                 f"{name:<18}{pair('fanout_100'):>13}{pair('fanout_1000'):>14}"
+                f"{med(e.get('fanout_1000_client_cpu_us_per_delivery'), 0):>8}"
                 f"{med(e.get('fanout_1000_p50_ratio_to_bare'), 2):>7}"
                 f"{pair('chat_fanout_1000'):>20}{med(e['burst_deliveries_per_s']):>15}"
                 f"{med(e.get('burst_ratio_to_bare'), 2):>7}"
