@@ -366,21 +366,6 @@ class Swarm:
         await self.session.close()
 
 
-async def measure(target: Target, receivers: int, paced: int, burst_messages: int,
-                  send_seconds: float) -> dict[str, Any]:
-    """One target on its own: open, one round, close (used for profiles)."""
-    swarm = Swarm(target)
-    opened = await swarm.open(receivers)
-    try:
-        return {**opened, **await swarm.round(paced, burst_messages, send_seconds)}
-    finally:
-        await swarm.close()
-
-
-def run(target: Target, **options) -> dict[str, Any]:
-    return asyncio.run(measure(target, **options))
-
-
 def correctness_check(base_url: str, token: str, room_id: str | None = None
                       ) -> dict[str, Any]:
     """python-socketio, the reference client, on our server: connect with a token, join,
