@@ -18,6 +18,7 @@ import utils.cache
 import utils.db
 import utils.http
 import utils.logs
+import utils.topics_cli
 from config import ConfigError, load_config
 from services import email_service, file_storage
 from utils.api import register_converters
@@ -49,6 +50,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     file_storage.init_app(app)
     utils.auth.init_app(app, api)
     utils.accounts_cli.init_app(app)
+    utils.topics_cli.init_app(app)
     routes.register(app, api)
     register_error_handlers(app)
     _init_socketio(app)

@@ -176,6 +176,8 @@ class Config:
         self.COMMENT_TREE_MAX_REPLIES = _env_int("COMMENT_TREE_MAX_REPLIES", 500)
         # Search ranks at most this many of the most recent matching documents.
         self.SEARCH_MAX_CANDIDATES = _env_int("SEARCH_MAX_CANDIDATES", 1000)
+        # Password of the demo users `flask seed` creates (never seed a production site).
+        self.SEED_PASSWORD = _env("SEED_PASSWORD", "roundtable-demo-2026")
 
     def default_mail_backend(self) -> str:
         return "console"

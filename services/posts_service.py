@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from models.base import id_str, isoformat
 from models.post import HIDDEN, SORTS, Post, hot_rank
-from models.topic import PUBLIC
+from models.topic import PUBLIC, Topic
 from models.user import User
 from models.vote import Vote
 from services import realtime, topics_service
@@ -215,7 +215,7 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
         "score": 0, "hot_rank": hot_rank(0, now), "comment_count": 0, "pinned": False,
         "locked": False, "deleted": False, "audience": _audience(topic), "created_at": now,
         "edited_at": None, "search_terms": search_terms(title, body)})
-    topics_service.Topic().add_posts(topic["_id"], 1)
+    Topic().add_posts(topic["_id"], 1)
     topics_service.touch_activity(topic["_id"], now)
     get_cache().invalidate(FRONT_PAGE)
     emit_post("new_post", post)

@@ -189,7 +189,7 @@ def test_front_page_cached_and_invalidated(owner, member, topic, client):
     items = member.get("/api/posts/?sort=top").get_json()["items"]
     assert items[0]["id"] == first["id"] and items[0]["my_vote"] == 1
     assert client.get("/api/posts/?sort=top").get_json()["items"][0]["my_vote"] is None
-    keys = [k for k in owner.client.application.extensions["roundtable_cache"].redis.keys()
+    keys = [k for k in owner.client.application.extensions["roundtable_cache"].redis.keys("*")
             if b"front_page" in k]
     assert keys, "the front page should be cached in Redis"
 
