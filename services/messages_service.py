@@ -46,8 +46,8 @@ log = logging.getLogger(__name__)
 
 MAX_GROUP_MEMBERS = 100
 SNAPSHOT_CHARS = 200
-# Single-process mode only: sends of one room are serialized by one of these, chosen by
-# hashing the room id (a fixed set, so nothing grows with the number of rooms).
+# Sends of one room in this process queue on one of these, chosen by hashing the room
+# id (a fixed set, so nothing grows with the number of rooms).
 _process_locks = [threading.Lock() for _ in range(64)]
 
 
@@ -392,11 +392,19 @@ def _reply_target(room: dict[str, Any], reply_to: str | None) -> ObjectId | None
 @contextlib.contextmanager
 def _ordered(room_id: ObjectId) -> Iterator[None]:
     """Serialize the sends of one room so their events are published in seq order."""
-    client = get_redis()
-    if client is None:
-        with _process_locks[zlib.crc32(room_id.binary) % len(_process_locks)]:
+    # Senders in this process queue on a process lock first, so at most one of them per
+    # process polls the Redis lock (hundreds of polling greenlets would swamp Redis).
+    with _process_locks[zlib.crc32(room_id.binary) % len(_process_locks)]:
+        client = get_redis()
+        if client is None:
             yield
-        return
+        else:
+            with _redis_lock(client, room_id):
+                yield
+
+
+@contextlib.contextmanager
+def _redis_lock(client: Any, room_id: ObjectId) -> Iterator[None]:
     seconds = current_app.config["CHAT_ORDER_LOCK_SECONDS"]
     lock = client.lock(f"rt:roomlock:{room_id}", timeout=seconds, sleep=0.002,
                        blocking_timeout=seconds * 2)
@@ -425,7 +433,9 @@ def send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
     reply = _reply_target(room, reply_to)
     chat_limits.hit("send", str(user["_id"]), "CHAT_RATE_LIMIT",
                     "Too many messages; slow down.")
-    RoomMember().ensure(room["_id"], user["_id"], last_read_seq=room["last_seq"])
+    if room["kind"] == "topic" and RoomMember().find(room["_id"], user["_id"]) is None:
+        # Writing in a topic room makes it one of "my rooms", read up to now.
+        RoomMember().ensure(room["_id"], user["_id"], last_read_seq=room["last_seq"])
     with _ordered(room["_id"]):
         message, created = _store(room["_id"], user["_id"], body, client_id, reply)
         if created:
