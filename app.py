@@ -36,6 +36,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(load_config(config_name))
     app.config.update(overrides)
+    # `/api/topics` and `/api/topics/` both answer, never with a redirect that a JSON
+    # client (or a POST) would have to follow.
+    app.url_map.strict_slashes = False
     utils.logs.init_app(app)
     _ensure_database(app)
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -208,6 +209,7 @@ class TestingConfig(Config):
         # bcrypt at cost 12 takes about 0.25 s per hash; tests hash hundreds of times.
         self.BCRYPT_ROUNDS = 4
         self.MAIL_RETRY_BASE_SECONDS = 0.05
+        self.UPLOAD_DIR = _env("UPLOAD_DIR", str(Path(tempfile.gettempdir()) / "rt-test-uploads"))
         # Tests drive heartbeats and sweeps by hand instead of a background loop.
         self.REALTIME_MAINTENANCE = _env_bool("REALTIME_MAINTENANCE", False)
 

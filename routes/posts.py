@@ -23,7 +23,7 @@ blp = Blueprint("posts", __name__, description="Posts, comments and votes")
 comments_blp = Blueprint("comments", __name__, description="Comments")
 
 
-@blp.route("/")
+@blp.route("")
 @blp.arguments(PostQuerySchema, location="query")
 @blp.response(200, PostPageSchema)
 def list_posts(query):
@@ -32,7 +32,7 @@ def list_posts(query):
                                     query["t"], query["limit"], query["cursor"])
 
 
-@blp.route("/", methods=["POST"])
+@blp.route("", methods=["POST"])
 @login_required
 @blp.arguments(PostCreateSchema)
 @blp.response(201, PostSchema)

@@ -9,7 +9,7 @@ from utils.auth import current_user
 blp = Blueprint("search", __name__, description="Search")
 
 
-@blp.route("/")
+@blp.route("")
 @blp.arguments(SearchQuerySchema, location="query")
 @blp.response(200, SearchPageSchema)
 def search(query):

@@ -23,7 +23,7 @@ from utils.schemas import PageQuerySchema
 blp = Blueprint("topics", __name__, description="Topics, membership and moderation")
 
 
-@blp.route("/")
+@blp.route("")
 @blp.arguments(TopicQuerySchema, location="query")
 @blp.response(200, TopicPageSchema)
 def list_topics(query):
@@ -32,7 +32,7 @@ def list_topics(query):
                               query["limit"], query["cursor"])
 
 
-@blp.route("/", methods=["POST"])
+@blp.route("", methods=["POST"])
 @login_required
 @blp.arguments(TopicCreateSchema)
 @blp.response(201, TopicSchema)

@@ -78,5 +78,6 @@ def client(app):
 
 @pytest.fixture
 def db(app):
-    with app.app_context():
-        yield db_module.get_db()
+    """The test's database, without holding an app context open: requests made during the
+    test must each get a fresh context (and a fresh `g`), as they do in production."""
+    return db_module.get_client(app)[app.config["MONGO_DB_NAME"]]

@@ -64,3 +64,31 @@ def bearer(client, username: str = "bob", password: str = DEFAULT_PASSWORD,
 
 def csrf(token: str) -> dict[str, str]:
     return {"X-CSRF-Token": token}
+
+
+def read_mails(directory) -> list:
+    """Every mail the file backend wrote, oldest first, parsed."""
+    import email
+    from email import policy
+    from pathlib import Path
+
+    paths = sorted(Path(directory).glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in paths]
+
+
+def link_token(message, path: str) -> str:
+    """The token of the `{FRONTEND_URL}/<path>?token=...` link in a mail's text part."""
+    import re
+    from urllib.parse import unquote
+
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    found = re.search(rf"/{path}\?token=([^\s\"&<]+)", text)
+    assert found, text
+    return unquote(found.group(1))
+
+
+def flush_mail(app) -> None:
+    from services.email_service import EmailService
+
+    service: EmailService = app.extensions["roundtable_email"]
+    assert service.flush(10), "mail still queued after 10 s"

@@ -124,3 +124,10 @@ def test_every_response_has_a_request_id(client):
 def test_spoofed_request_id_is_replaced(client):
     response = client.get("/health", headers={"X-Request-ID": "<script>alert(1)</script>"})
     assert response.headers["X-Request-ID"] != "<script>alert(1)</script>"
+
+
+def test_collection_paths_answer_with_or_without_trailing_slash(client):
+    for path in ("/api/topics", "/api/topics/", "/api/posts", "/api/posts/",
+                 "/api/search?q=x", "/api/search/?q=x", "/api/users?q=x", "/api/users/?q=x"):
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)

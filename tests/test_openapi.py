@@ -14,6 +14,10 @@ from schemathesis.checks import (
     response_schema_conformance,
 )
 
+from models.user import User
+from services import auth_service
+from tests.helpers import register
+
 # Routes that serve the documentation itself rather than the API.
 DOC_ROUTES = {"/api/openapi.json", "/api/docs", "/api/docs/assets/{filename}"}
 
@@ -59,12 +63,25 @@ def api_schema(app):
     return schemathesis.openapi.from_wsgi("/api/openapi.json", app)
 
 
+@pytest.fixture
+def fuzz_user(app, client):
+    """A verified account the fuzzer acts as, so it reaches past the 401s."""
+    user = register(client, "fuzzer")
+    with app.app_context():
+        return User().find_by_id(user["id"])
+
+
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
 @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "25")), deadline=None,
           suppress_health_check=list(HealthCheck))
-def test_fuzz_whole_api(case):
+def test_fuzz_whole_api(case, app, fuzz_user):
+    # A new token per case: a fuzzed DELETE /api/auth/token or password change must not
+    # leave the following cases anonymous.
+    with app.app_context():
+        token = auth_service.issue_token(fuzz_user, "fuzz")["token"]
     case.call_and_validate(
+        headers={"Authorization": f"Bearer {token}"},
         checks=[not_a_server_error, response_schema_conformance, content_type_conformance])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from services import auth_service
 from utils.errors import APIError
@@ -12,6 +13,7 @@ from utils.errors import APIError
 @click.option("--username", required=True)
 @click.option("--email", required=True)
 @click.password_option(help="Asked for when omitted (never put it on the command line).")
+@with_appcontext
 def create_admin_command(username: str, email: str, password: str) -> None:
     """Create a verified administrator account."""
     try:

@@ -16,14 +16,17 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, request, session
 
 from models.user import User
-from services import auth_service
+from services import auth_service, passwords
 from utils.errors import CsrfFailed, Unauthorized
 from utils.http import UNSAFE_METHODS
 
 _NOT_LOADED = object()
+# Cached on the request, not on `g`: an app context (and its `g`) outlives a request when
+# one was already pushed, as in tests holding a database context open.
+USER_KEY, TOKEN_KEY = "roundtable.user", "roundtable.token_id"
 
 
 def _bearer_token() -> str | None:
@@ -34,7 +37,7 @@ def _bearer_token() -> str | None:
 
 def current_user() -> dict[str, Any] | None:
     """The authenticated user document, or None. Cached for the request."""
-    cached = g.get("_current_user", _NOT_LOADED)
+    cached = request.environ.get(USER_KEY, _NOT_LOADED)
     if cached is not _NOT_LOADED:
         return cached
     user = None
@@ -43,10 +46,10 @@ def current_user() -> dict[str, Any] | None:
         found = auth_service.user_for_token(_bearer_token() or "")
         if found:
             user, token = found
-            g.auth_token_id = token["_id"]
+            request.environ[TOKEN_KEY] = token["_id"]
     else:
         user = user_from_session()
-    g._current_user = user
+    request.environ[USER_KEY] = user
     return user
 
 
@@ -64,7 +67,7 @@ def user_from_session() -> dict[str, Any] | None:
 def auth_token_id():
     """The id of the bearer token this request used, or None for a cookie."""
     current_user()
-    return g.get("auth_token_id")
+    return request.environ.get(TOKEN_KEY)
 
 
 def login_required(view: Callable) -> Callable:
@@ -102,7 +105,7 @@ def start_session(user: dict[str, Any]) -> str:
     session["csrf_token"] = secrets.token_urlsafe(32)
     # A new id at login: an id planted before login (fixation) never becomes logged in.
     current_app.session_interface.regenerate(session)
-    g._current_user = user
+    request.environ[USER_KEY] = user
     return session["csrf_token"]
 
 
@@ -115,7 +118,7 @@ def adopt_epoch(user: dict[str, Any]) -> None:
 
 def end_session() -> None:
     session.clear()
-    g._current_user = None
+    request.environ[USER_KEY] = None
 
 
 def csrf_token() -> str:
@@ -159,4 +162,5 @@ def document_security(api) -> None:
 
 def init_app(app: Flask, api) -> None:
     app.before_request(check_csrf)
+    passwords.warm_up(app.config["BCRYPT_ROUNDS"])
     document_security(api)

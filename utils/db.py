@@ -1,21 +1,16 @@
-"""The MongoDB connection: one MongoClient per process, created on first use.
-
-The client is keyed by process id, so a child forked by gunicorn never reuses its parent's
-sockets (pymongo's own advice). `timeoutMS` bounds every operation, so a dead database
-becomes a 503 within about two seconds instead of a hang.
+"""The MongoDB connection: one MongoClient per process, created on first use and never
+shared across a fork (pymongo's own advice). `timeoutMS` bounds every operation, so a dead
+database becomes a 503 within about two seconds instead of a hang.
 """
 from __future__ import annotations
 
-import os
-import threading
-
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from pymongo import MongoClient
 from pymongo.database import Database
 
-_lock = threading.Lock()
-_clients: dict[tuple[int, str, int], MongoClient] = {}
+from utils.process_clients import shared_client
 
 
 def make_client(uri: str, timeout_ms: int) -> MongoClient:
@@ -33,14 +28,7 @@ def make_client(uri: str, timeout_ms: int) -> MongoClient:
 def get_client(app: Flask | None = None) -> MongoClient:
     app = app or current_app
     uri, timeout_ms = app.config["MONGO_URI"], app.config["MONGO_TIMEOUT_MS"]
-    key = (os.getpid(), uri, timeout_ms)
-    client = _clients.get(key)
-    if client is None:
-        with _lock:
-            client = _clients.get(key)
-            if client is None:
-                client = _clients[key] = make_client(uri, timeout_ms)
-    return client
+    return shared_client("mongo", (uri, timeout_ms), lambda: make_client(uri, timeout_ms))
 
 
 def get_db(app: Flask | None = None) -> Database:
@@ -51,12 +39,6 @@ def get_db(app: Flask | None = None) -> Database:
 def ping(app: Flask | None = None) -> None:
     """Raise a pymongo error when the database does not answer in time."""
     get_client(app).admin.command("ping")
-
-
-def close_clients() -> None:
-    with _lock:
-        for key in [k for k in _clients if k[0] == os.getpid()]:
-            _clients.pop(key).close()
 
 
 def init_indexes(app: Flask | None = None) -> list[str]:
@@ -71,6 +53,7 @@ def init_indexes(app: Flask | None = None) -> list[str]:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create all MongoDB indexes (idempotent)."""
     names = init_indexes()

@@ -9,16 +9,12 @@ from flask_cors import CORS
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from utils.errors import APIError
+from utils.errors import UnsupportedMediaType
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # A body the API accepts; form posts and text/plain (CSRF vectors) never reach a view.
 ACCEPTED_BODY_TYPES = {"application/json", "multipart/form-data"}
-
-
-class UnsupportedMediaType(APIError):
-    status, code, message = 415, "unsupported_media_type", "Send the body as application/json."
 
 
 def assign_request_id() -> None:
@@ -37,7 +33,7 @@ def require_json_body() -> None:
         # Refuse before any view (or form parser) reads a byte of an oversize body.
         raise RequestEntityTooLarge()
     if request.mimetype not in ACCEPTED_BODY_TYPES and not request.mimetype.endswith("+json"):
-        raise UnsupportedMediaType()
+        raise UnsupportedMediaType("Send the body as application/json.")
 
 
 def add_response_headers(response):

@@ -2,14 +2,10 @@
 quickly instead of stalling requests."""
 from __future__ import annotations
 
-import os
-import threading
-
 import redis
 from flask import Flask, current_app
 
-_lock = threading.Lock()
-_clients: dict[tuple[int, str, float], redis.Redis] = {}
+from utils.process_clients import shared_client
 
 
 def make_redis(url: str, timeout: float) -> redis.Redis:
@@ -28,14 +24,7 @@ def get_redis(app: Flask | None = None) -> redis.Redis | None:
     if not url:
         return None
     timeout = app.config["REDIS_TIMEOUT_SECONDS"]
-    key = (os.getpid(), url, timeout)
-    client = _clients.get(key)
-    if client is None:
-        with _lock:
-            client = _clients.get(key)
-            if client is None:
-                client = _clients[key] = make_redis(url, timeout)
-    return client
+    return shared_client("redis", (url, timeout), lambda: make_redis(url, timeout))
 
 
 def ping(app: Flask | None = None) -> None:

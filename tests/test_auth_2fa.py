@@ -1,0 +1,89 @@
+"""TOTP two-factor authentication with replay protection and recovery codes."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pyotp
+
+from models.base import utcnow
+from tests.helpers import DEFAULT_PASSWORD, csrf, register_and_login
+
+
+def code(secret, offset_steps=0):
+    return pyotp.TOTP(secret).at(utcnow() + timedelta(seconds=30 * offset_steps))
+
+
+def enable(client, token):
+    setup = client.post("/api/auth/2fa/setup", headers=csrf(token)).get_json()
+    assert setup["otpauth_uri"].startswith("otpauth://totp/")
+    assert setup["secret"] in setup["otpauth_uri"]
+    response = client.post("/api/auth/2fa/enable", headers=csrf(token),
+                           json={"otp": code(setup["secret"], -1)})
+    assert response.status_code == 200, response.get_json()
+    return setup["secret"], response.get_json()["recovery_codes"]
+
+
+def login(client, otp=None):
+    body = {"login": "alice", "password": DEFAULT_PASSWORD}
+    if otp is not None:
+        body["otp"] = otp
+    return client.post("/api/auth/login", json=body)
+
+
+def test_enable_requires_a_valid_code(client, db):
+    _, token = register_and_login(client)
+    client.post("/api/auth/2fa/setup", headers=csrf(token))
+    response = client.post("/api/auth/2fa/enable", headers=csrf(token), json={"otp": "000000"})
+    assert response.status_code == 400
+    assert db.users.find_one({"username": "alice"})["totp_enabled"] is False
+
+
+def test_login_needs_the_code_and_refuses_replay(client, db):
+    _, token = register_and_login(client)
+    secret, codes = enable(client, token)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    stored = db.users.find_one({"username": "alice"})
+    assert not set(codes) & set(stored["recovery_code_hashes"])
+    missing = login(client)
+    assert missing.status_code == 401 and missing.get_json()["error"]["code"] == "otp_required"
+    wrong = login(client, "123456" if code(secret) != "123456" else "654321")
+    assert wrong.status_code == 401 and wrong.get_json()["error"]["code"] == "otp_required"
+    current = code(secret)
+    assert login(client, current).status_code == 200
+    replay = login(client, current)
+    assert replay.status_code == 401 and replay.get_json()["error"]["code"] == "otp_required"
+    # The enabling code (previous step) cannot be used either: steps only move forward.
+    assert login(client, code(secret, -1)).status_code == 401
+
+
+def test_recovery_codes_work_once(client, db):
+    _, token = register_and_login(client)
+    _, codes = enable(client, token)
+    assert login(client, codes[0]).status_code == 200
+    assert login(client, codes[0]).status_code == 401
+    assert len(db.users.find_one({"username": "alice"})["recovery_code_hashes"]) == 9
+    assert login(client, codes[1].upper()).status_code == 200
+
+
+def test_disable_needs_password_and_code(client, monkeypatch):
+    _, token = register_and_login(client)
+    secret, _ = enable(client, token)
+    url = "/api/auth/2fa/disable"
+    bad_password = client.post(url, headers=csrf(token),
+                               json={"password": "wrong-password", "otp": code(secret)})
+    assert bad_password.status_code == 401
+    bad_code = client.post(url, headers=csrf(token),
+                           json={"password": DEFAULT_PASSWORD, "otp": "000000"})
+    assert bad_code.status_code == 401
+    response = client.post(url, headers=csrf(token),
+                           json={"password": DEFAULT_PASSWORD, "otp": code(secret)})
+    assert response.status_code == 200
+    assert login(client).status_code == 200
+
+
+def test_token_creation_also_needs_the_code(client):
+    _, token = register_and_login(client)
+    secret, _ = enable(client, token)
+    body = {"login": "alice", "password": DEFAULT_PASSWORD}
+    assert client.post("/api/auth/token", json=body).status_code == 401
+    assert client.post("/api/auth/token", json=body | {"otp": code(secret)}).status_code == 201

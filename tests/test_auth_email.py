@@ -1,0 +1,159 @@
+"""Email verification and the mail service (file backend and a real SMTP server)."""
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from models.base import utcnow
+from tests.helpers import (
+    DEFAULT_PASSWORD,
+    flush_mail,
+    fresh_address,
+    link_token,
+    read_mails,
+)
+from utils.embedded_db import free_port
+
+
+@pytest.fixture
+def mail_app(make_app, tmp_path):
+    return make_app(MAIL_BACKEND="file", MAIL_FILE_DIR=str(tmp_path))
+
+
+def register(client, username="alice"):
+    return client.post("/api/auth/register", environ_base=fresh_address(),
+                       json={"username": username, "email": f"{username}@example.com",
+                             "password": DEFAULT_PASSWORD})
+
+
+def verification_token(app):
+    flush_mail(app)
+    return link_token(read_mails(app.config["MAIL_FILE_DIR"])[-1], "verify-email")
+
+
+def test_registration_mails_a_verification_link_with_text_and_html(mail_app):
+    assert register(mail_app.test_client()).status_code == 201
+    flush_mail(mail_app)
+    [mail] = read_mails(mail_app.config["MAIL_FILE_DIR"])
+    assert mail["To"] == "alice@example.com"
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert "http://localhost:5173/verify-email?token=" in html
+    assert link_token(mail, "verify-email")
+
+
+def test_verify_then_login(mail_app):
+    client = mail_app.test_client()
+    register(client)
+    response = client.post("/api/auth/verify-email", json={"token": verification_token(mail_app)})
+    assert response.status_code == 200
+    assert response.get_json()["user"]["email_verified"] is True
+    login = client.post("/api/auth/login", json={"login": "alice", "password": DEFAULT_PASSWORD})
+    assert login.status_code == 200
+
+
+def test_verification_token_is_single_use(mail_app, db):
+    client = mail_app.test_client()
+    register(client)
+    token = verification_token(mail_app)
+    assert client.post("/api/auth/verify-email", json={"token": token}).status_code == 200
+    assert client.post("/api/auth/verify-email", json={"token": token}).status_code == 400
+
+
+def test_verification_token_expires_after_48_hours(mail_app, monkeypatch, db):
+    client = mail_app.test_client()
+    register(client)
+    token = verification_token(mail_app)
+    monkeypatch.setattr("utils.clock.now", lambda: utcnow() + timedelta(hours=48, minutes=1))
+    assert client.post("/api/auth/verify-email", json={"token": token}).status_code == 400
+    monkeypatch.setattr("utils.clock.now", lambda: utcnow() + timedelta(hours=47))
+    assert client.post("/api/auth/verify-email", json={"token": token}).status_code == 200
+
+
+def test_resend_is_identical_for_any_email_and_kills_the_old_link(mail_app):
+    client = mail_app.test_client()
+    register(client)
+    old = verification_token(mail_app)
+    known = client.post("/api/auth/resend-verification", json={"email": "alice@example.com"})
+    unknown = client.post("/api/auth/resend-verification", json={"email": "zed@example.com"})
+    assert known.status_code == unknown.status_code == 202
+    assert known.get_data() == unknown.get_data()
+    new = verification_token(mail_app)
+    assert new != old
+    assert client.post("/api/auth/verify-email", json={"token": old}).status_code == 400
+    assert client.post("/api/auth/verify-email", json={"token": new}).status_code == 200
+
+
+class Recorder:
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.messages: list[bytes] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            if self.failures:
+                self.failures -= 1
+                return "451 Try again later"
+            self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    def start(failures: int = 0):
+        recorder = Recorder(failures)
+        controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+        controller.start()
+        started.append(controller)
+        return recorder, controller.port
+
+    started: list[Controller] = []
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+def smtp_app(make_app, port, **extra):
+    return make_app(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port,
+                    MAIL_USE_TLS=False, MAIL_TIMEOUT_SECONDS=2, **extra)
+
+
+def test_smtp_backend_delivers_to_a_real_server(make_app, smtp_server):
+    recorder, port = smtp_server()
+    app = smtp_app(make_app, port)
+    assert register(app.test_client()).status_code == 201
+    flush_mail(app)
+    [raw] = recorder.messages
+    assert b"To: alice@example.com" in raw and b"verify-email?token=" in raw
+
+
+def test_smtp_failure_is_retried(make_app, smtp_server):
+    recorder, port = smtp_server(failures=2)
+    app = smtp_app(make_app, port)
+    assert register(app.test_client()).status_code == 201
+    flush_mail(app)
+    assert len(recorder.messages) == 1
+
+
+def test_dead_mail_server_never_fails_the_request(make_app, caplog):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    app = smtp_app(make_app, port, MAIL_MAX_ATTEMPTS=2)
+    assert register(app.test_client()).status_code == 201
+    flush_mail(app)
+    assert "dropped after 2 attempts" in caplog.text
+
+
+def test_console_backend_logs_the_mail(make_app, caplog):
+    import logging
+
+    app = make_app(MAIL_BACKEND="console")
+    with caplog.at_level(logging.INFO):
+        register(app.test_client())
+        flush_mail(app)
+    assert "verify-email?token=" in caplog.text.replace("=\n", "")

@@ -1,0 +1,138 @@
+"""Profiles, avatar upload, account deletion."""
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from tests.helpers import DEFAULT_PASSWORD, csrf, register, register_and_login
+
+
+def image_bytes(fmt="PNG", size=(600, 400), **save):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 10, 10)).save(buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+def upload(client, token, data, name="avatar.png"):
+    return client.put("/api/users/me/avatar", headers=csrf(token),
+                      data={"file": (io.BytesIO(data), name)},
+                      content_type="multipart/form-data")
+
+
+def test_private_and_public_views(client):
+    register_and_login(client)
+    me = client.get("/api/users/me").get_json()
+    assert me["email"] == "alice@example.com" and me["role"] == "user"
+    assert me["settings"]["allow_messages_from"] == "everyone"
+    public = client.application.test_client().get("/api/users/ALICE").get_json()
+    assert set(public) >= {"id", "username", "display_name", "bio", "avatar_url", "created_at"}
+    assert "email" not in public and "settings" not in public and "role" not in public
+
+
+def test_patch_me_changes_allowed_fields(client, db):
+    _, token = register_and_login(client)
+    response = client.patch("/api/users/me", headers=csrf(token), json={
+        "display_name": "Alice A.", "bio": "hello",
+        "settings": {"allow_messages_from": "friends", "notifications": {"email": False}}})
+    assert response.status_code == 200
+    stored = db.users.find_one({"username": "alice"})
+    assert stored["display_name"] == "Alice A." and stored["bio"] == "hello"
+    assert stored["settings"]["allow_messages_from"] == "friends"
+    assert stored["settings"]["notifications"]["email"] is False
+    assert stored["settings"]["notifications"]["mentions"] is True
+
+
+def test_patch_me_refuses_other_fields_and_bad_values(client, db):
+    _, token = register_and_login(client)
+    for body in ({"role": "admin"}, {"email_verified": True}, {"bio": "x" * 501},
+                 {"settings": {"allow_messages_from": "martians"}}, {"settings": {"x": 1}}):
+        response = client.patch("/api/users/me", headers=csrf(token), json=body)
+        assert response.status_code == 400, body
+        assert response.get_json()["error"]["code"] == "validation_error"
+    assert db.users.find_one({"username": "alice"})["role"] == "user"
+
+
+def test_unknown_profile_is_404(client):
+    assert client.get("/api/users/nobody").status_code == 404
+
+
+def test_avatar_is_reencoded_to_256_png_without_metadata(client, app):
+    _, token = register_and_login(client)
+    jpeg = image_bytes("JPEG", exif=b"Exif\x00\x00secret-gps")
+    response = upload(client, token, jpeg, name="me.jpg")
+    assert response.status_code == 200
+    url = response.get_json()["avatar_url"]
+    served = client.get(url)
+    assert served.status_code == 200
+    assert served.headers["Content-Type"] == "image/png"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    image = Image.open(io.BytesIO(served.data))
+    assert image.format == "PNG" and image.size == (256, 256)
+    assert b"secret-gps" not in served.data
+    assert client.get("/api/users/me").get_json()["avatar_url"] == url
+
+
+def test_avatar_accepts_webp_and_gif(client):
+    _, token = register_and_login(client)
+    assert upload(client, token, image_bytes("WEBP"), "a.webp").status_code == 200
+    assert upload(client, token, image_bytes("GIF"), "a.gif").status_code == 200
+
+
+def test_avatar_type_is_judged_by_content_not_name(client):
+    _, token = register_and_login(client)
+    spoofed = upload(client, token, b"<?php system($_GET['c']); ?>" * 10, name="evil.png")
+    assert spoofed.status_code in (400, 415)
+    bmp = upload(client, token, image_bytes("BMP"), name="a.png")
+    assert bmp.status_code == 415
+    truncated = upload(client, token, image_bytes("PNG")[:60], name="a.png")
+    assert truncated.status_code in (400, 415)
+    assert client.get("/api/users/me").get_json()["avatar_url"] is None
+
+
+def test_avatar_over_2mb_is_refused(client):
+    _, token = register_and_login(client)
+    big = image_bytes("PNG", size=(1200, 1200))
+    big += b"\x00" * (2 * 1024 * 1024 + 1 - len(big))
+    assert upload(client, token, big).status_code == 413
+
+
+def test_avatar_needs_a_file(client):
+    _, token = register_and_login(client)
+    response = client.put("/api/users/me/avatar", headers=csrf(token), data={},
+                          content_type="multipart/form-data")
+    assert response.status_code == 400
+
+
+def test_replacing_the_avatar_deletes_the_old_file(client):
+    _, token = register_and_login(client)
+    first = upload(client, token, image_bytes()).get_json()["avatar_url"]
+    second = upload(client, token, image_bytes()).get_json()["avatar_url"]
+    assert first != second
+    assert client.get(first).status_code == 404
+    assert client.get("/api/files/avatars/..%2f..%2fconfig.py").status_code == 404
+
+
+def test_delete_me_removes_personal_data_and_ends_sessions(client, db):
+    user, token = register_and_login(client)
+    other = client.application.test_client()
+    register_and_login(other, "bob")
+    other.post(f"/api/users/{user['id']}/friend-request",
+               headers=csrf(other.get("/api/auth/csrf").get_json()["csrf_token"]))
+    upload(client, token, image_bytes())
+    wrong = client.delete("/api/users/me", headers=csrf(token), json={"password": "nope-nope-1"})
+    assert wrong.status_code == 401
+    response = client.delete("/api/users/me", headers=csrf(token),
+                             json={"password": DEFAULT_PASSWORD})
+    assert response.status_code == 204
+    assert client.get("/api/auth/me").status_code == 401
+    stored = db.users.find_one({"_id": __import__("bson").ObjectId(user["id"])})
+    assert stored["deleted"] is True and "alice" not in str(stored).lower()
+    assert stored["password_hash"] is None and stored["avatar_key"] is None
+    assert db.friendships.count_documents({}) == 0
+    assert client.get("/api/users/alice").status_code == 404
+    from services.users_service import serialize_public_user
+
+    assert serialize_public_user(stored)["username"] == "deleted user"
+    # The name and address are free again.
+    register(client, "alice")
