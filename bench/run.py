@@ -126,7 +126,8 @@ def main() -> int:
             rest.run_wrk(scenario.server.url, scenario.script, workdir, 1, args.connections)
 
         rest_rounds, rt_rounds, opened = asyncio.run(
-            run_rounds(args, rest_plan, targets, workdir))
+            run_rounds(args, rest_plan, targets, workdir,
+                       lambda: cpu_seconds(backends.mongo_pid)))
         report["realtime_setup"] = opened
 
         if args.profile:
@@ -152,7 +153,7 @@ def main() -> int:
     return 0
 
 
-async def run_rounds(args, rest_plan: list, targets: list, workdir: str):
+async def run_rounds(args, rest_plan: list, targets: list, workdir: str, db_cpu):
     """Interleaved rounds: every REST scenario, then every realtime target, in an order
     that rotates so nothing always runs first. The socket swarms stay connected between
     rounds (idle sockets only answer a ping every 25 s)."""
@@ -172,12 +173,13 @@ async def run_rounds(args, rest_plan: list, targets: list, workdir: str):
         for number in range(args.rounds):
             shift = number % max(len(rest_plan), 1)
             for scenario in rest_plan[shift:] + rest_plan[:shift]:
-                cpu0 = scenario.server.cpu()
+                cpu0, db0 = scenario.server.cpu(), db_cpu()
                 figures = await asyncio.to_thread(rest.run_wrk, scenario.server.url,
                                                   scenario.script, workdir,
                                                   args.rest_seconds, args.connections)
-                figures["server_cpu_us_per_req"] = ((scenario.server.cpu() - cpu0)
-                                                    / max(figures["requests"], 1) * 1e6)
+                done = max(figures["requests"], 1)
+                figures["server_cpu_us_per_req"] = (scenario.server.cpu() - cpu0) / done * 1e6
+                figures["db_cpu_us_per_req"] = (db_cpu() - db0) / done * 1e6
                 rest_rounds[scenario.name].append(figures)
                 print(f"  round {number + 1} rest {scenario.name}: {figures['rps']:.0f} req/s "
                       f"p99 {figures['p99_ms']:.1f} ms errors {figures['errors']}", flush=True)
@@ -207,7 +209,8 @@ def summarize_rest(rounds: dict[str, list]) -> dict[str, Any]:
     bare = rounds.get("bare_json", [])
     for name, runs in rounds.items():
         entry = {key: spread([r[key] for r in runs]) for key in
-                 ("rps", "p50_ms", "p99_ms", "p999_ms", "server_cpu_us_per_req")}
+                 ("rps", "p50_ms", "p99_ms", "p999_ms", "server_cpu_us_per_req",
+                  "db_cpu_us_per_req")}
         entry["errors"] = sum(r["errors"] for r in runs)
         entry["requests"] = sum(r["requests"] for r in runs)
         if bare and name != "bare_json":

@@ -44,10 +44,11 @@ class RestScenario:
     missing: str | None = None
 
 
-def _route_exists(base_url: str, path: str, token: str) -> bool:
-    answer = requests.get(base_url + path, timeout=10,
+def _route_answers(base_url: str, path: str, token: str) -> str | None:
+    """None when GET path answers 2xx (redirects not followed), else why not."""
+    answer = requests.get(base_url + path, timeout=30, allow_redirects=False,
                           headers={"Authorization": f"Bearer {token}"})
-    return answer.status_code not in (404, 405)
+    return None if 200 <= answer.status_code < 300 else f"GET {path} answers {answer.status_code}"
 
 
 def rest_plan(bare: Gunicorn, ours: Gunicorn, data: dict[str, Any]) -> list[RestScenario]:
@@ -62,9 +63,7 @@ def rest_plan(bare: Gunicorn, ours: Gunicorn, data: dict[str, Any]) -> list[Rest
     def needs(ids, path, what):
         if not ids:
             return f"no {what} seeded (branch not merged)"
-        if not _route_exists(ours.url, path, token):
-            return f"{path.split('?')[0]} not served yet"
-        return None
+        return _route_answers(ours.url, path, token)
 
     plan.append(RestScenario("topics_list", ours, rest.lua_script(["/api/topics"], token),
                              needs(topics, "/api/topics", "topics")))
@@ -84,7 +83,7 @@ def rest_plan(bare: Gunicorn, ours: Gunicorn, data: dict[str, Any]) -> list[Rest
         "post_message", ours,
         rest.lua_script([f"/api/messages/rooms/{r}/messages" for r in rooms or ["x"]],
                         data["users"]["bench_sender"]["token"], "POST", body),
-        needs(rooms, f"/api/messages/rooms/{(rooms or ['x'])[0]}/messages", "rooms")))
+        needs(rooms, f"/api/messages/rooms/{(rooms or ['x'])[0]}/messages?limit=1", "rooms")))
     return plan
 
 
@@ -238,13 +237,14 @@ def table(report: dict[str, Any]) -> str:
              f"{report['versions']['cpu']}",
              "", "REST (wrk, fixed concurrency; median [min-max])",
              f"{'scenario':<20}{'req/s':>22}{'x bare':>18}{'p50 ms':>10}{'p99 ms':>10}"
-             f"{'p99.9 ms':>10}{'errors':>8}{'CPU us/req':>20}"]
+             f"{'p99.9 ms':>10}{'errors':>8}{'CPU us/req':>20}{'db us/req':>11}"]
     for name, e in report.get("rest", {}).items():
         lines.append(f"{name:<20}{_fmt(e['rps']):>22}{_fmt(e.get('ratio_to_bare'), 2):>18}"
                      f"{_fmt(e['p50_ms'], 1).split(' ')[0]:>10}"
                      f"{_fmt(e['p99_ms'], 1).split(' ')[0]:>10}"
                      f"{_fmt(e['p999_ms'], 1).split(' ')[0]:>10}{e['errors']:>8}"
-                     f"{_fmt(e['server_cpu_us_per_req']):>20}")
+                     f"{_fmt(e['server_cpu_us_per_req']):>20}"
+                     f"{_fmt(e.get('db_cpu_us_per_req')).split(' ')[0]:>11}")
     for name, why in report.get("rest_skipped", {}).items():
         lines.append(f"{name:<20}  not measured: {why}")
     realtime_summary = report.get("realtime", {})
