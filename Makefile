@@ -36,5 +36,14 @@ seed: $(STAMP)
 	$(VENV)/bin/flask init-db
 	$(VENV)/bin/flask seed
 
+## Benchmark against servers it starts on 127.0.0.1 (~5 min); see docs/PERFORMANCE.md.
+## Needs wrk: installed with apt-get when missing and running as root.
+bench: $(STAMP)
+	@command -v wrk >/dev/null || { test "$$(id -u)" = 0 && \
+		{ apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }; } || \
+		{ echo "wrk is missing: apt-get install -y wrk"; exit 1; }
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
