@@ -27,12 +27,11 @@ from models.topic_ban import TopicBan
 from models.topic_invitation import TopicInvitation
 from models.topic_member import MEMBER, MODERATOR, OWNER, TopicMember
 from models.user import User
-from services import audit_service, realtime
+from services import audit_service, notifications_service, realtime
 from services.users_service import serialize_public_user
 from utils import clock, content_filter
 from utils.cache import get_cache
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
-from utils.extensions import socketio
 from utils.pagination import page, paginate
 from utils.text import fold, query_terms, search_terms, slugify
 
@@ -517,9 +516,10 @@ def invite(actor: dict[str, Any], topic_id: Any, target_id: Any) -> None:
     if is_banned(topic["_id"], target["_id"]):
         raise Forbidden("This user is banned from the topic.")
     TopicInvitation().put(topic["_id"], target["_id"], actor["_id"])
-    socketio.emit("notification", {
-        "type": "topic_invitation", "topic_id": str(topic["_id"]), "title": topic["title"],
-        "invited_by": serialize_public_user(actor)}, to=f"user_{target['_id']}")
+    # Stored, so the invitee finds it in GET /api/notifications even if offline now.
+    notifications_service.notify(target["_id"], "topic_invitation", {
+        "topic_id": str(topic["_id"]), "title": topic["title"],
+        "invited_by": serialize_public_user(actor)})
 
 
 def accept_invitation(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:

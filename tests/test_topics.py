@@ -148,6 +148,9 @@ def test_private_topic_invisible_until_invitation_accepted(owner, member, outsid
                          {"user_id": member.id}).status_code == 404
     assert owner.post(f"/api/topics/{tid}/invitations", {"user_id": member.id}).status_code \
         == 204
+    (invitation,) = member.get("/api/notifications").get_json()["items"]
+    assert invitation["kind"] == "topic_invitation"
+    assert invitation["data"]["topic_id"] == tid
     accepted = member.post(f"/api/topics/{tid}/invitations/accept")
     assert accepted.status_code == 200 and accepted.get_json()["my_role"] == "member"
     assert member.get(f"/api/topics/{tid}").status_code == 200
