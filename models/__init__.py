@@ -10,7 +10,6 @@ from models import (  # noqa: F401
     comment,
     friendship,
     message,
-    moderation_log,
     notification,
     post,
     room,

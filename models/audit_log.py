@@ -28,6 +28,8 @@ class AuditLog(BaseModel):
         IndexModel([("at", DESCENDING), ("_id", DESCENDING)], name="at_desc"),
         IndexModel([("actor_id", ASCENDING), ("at", DESCENDING)], name="actor_at"),
         IndexModel([("action", ASCENDING), ("at", DESCENDING)], name="action_at"),
+        IndexModel([("topic_id", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
+                   name="topic_at"),
         IndexModel([("target_type", ASCENDING), ("target_id", ASCENDING), ("at", DESCENDING)],
                    name="target_at"),
     ]

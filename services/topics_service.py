@@ -21,7 +21,6 @@ from bson import ObjectId
 from flask import current_app
 
 from models.base import id_str, isoformat, to_object_id
-from models.moderation_log import ModerationLog
 from models.topic import PRIVATE, PUBLIC, SORTS, Topic
 from models.topic_ban import TopicBan
 from models.topic_invitation import TopicInvitation
@@ -109,21 +108,20 @@ def _require_owner(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
     return topic
 
 
+# Topic moderation actions are named `topic.<action>` in the audit trail.
+TOPIC_ACTION_PREFIX = "topic."
+
+
 def record_moderation(actor: dict[str, Any] | None, action: str, topic_id: Any,
                       target_type: str, target_id: Any, reason: str | None = None
                       ) -> dict[str, Any]:
-    """Append to the topic's moderation log and to the site-wide audit log, so admins
-    see every moderation action in one trail (GET /api/admin/audit-log)."""
+    """Append to the one audit trail: admins read it whole (GET /api/admin/audit-log),
+    topic moderators read their topic's part (GET /api/topics/<id>/moderation-log)."""
     topic_oid = ObjectId(topic_id) if topic_id is not None else None
     target_oid = (ObjectId(target_id) if target_id is not None
                   and ObjectId.is_valid(str(target_id)) else None)
-    audit_service.record(actor, f"topic.{action}", target_type, target_oid, reason,
-                         topic_id=topic_oid)
-    return ModerationLog().add(
-        actor["_id"] if actor else None, action,
-        ObjectId(topic_id) if topic_id is not None else None, target_type,
-        ObjectId(target_id) if target_id is not None and ObjectId.is_valid(str(target_id))
-        else None, reason, clock.now())
+    return audit_service.record(actor, f"{TOPIC_ACTION_PREFIX}{action}", target_type,
+                                target_oid, reason, topic_id=topic_oid)
 
 
 def touch_activity(topic_id: Any, at: datetime | None = None) -> None:
@@ -543,12 +541,12 @@ def decline_invitation(user: dict[str, Any], topic_id: Any) -> None:
 def list_moderation_log(actor: dict[str, Any], topic_id: Any, limit: int,
                         cursor: str | None) -> dict[str, Any]:
     topic = _require_moderator(actor, topic_id)
-    documents, next_cursor = paginate(ModerationLog().collection, {"topic_id": topic["_id"]},
-                                      [("_id", -1)], limit, cursor)
+    documents, next_cursor = audit_service.list_entries({"topic_id": str(topic["_id"])},
+                                                        limit, cursor)
     actors = _users([d["actor_id"] for d in documents if d["actor_id"]])
     return page(documents, next_cursor, lambda d: {
-        "id": str(d["_id"]), "action": d["action"],
+        "id": str(d["_id"]), "action": d["action"].removeprefix(TOPIC_ACTION_PREFIX),
         "actor": serialize_public_user(actors[d["actor_id"]]) if d["actor_id"] in actors
         else None,
         "target_type": d["target_type"], "target_id": id_str(d["target_id"]),
-        "reason": d["reason"], "created_at": isoformat(d["created_at"])})
+        "reason": d["reason"] or "", "created_at": isoformat(d["at"])})

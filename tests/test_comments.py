@@ -97,7 +97,8 @@ def test_edit_and_soft_delete_keep_the_tree(client):
     # The topic owner moderates: deletes someone else's reply, and it is logged.
     assert owner.delete(f"/api/comments/{reply['id']}").status_code == 204
     assert client.get(f"/api/posts/{post['id']}").get_json()["comment_count"] == 0
-    logged = get_db(client.application).moderation_log.find_one({"action": "delete_comment"})
+    logged = get_db(client.application).audit_log.find_one(
+        {"action": "topic.delete_comment"})
     assert logged and str(logged["target_id"]) == reply["id"]
 
 

@@ -108,7 +108,7 @@ def test_delete_by_owner_or_admin_is_soft(owner, member, client):
     db = get_db(client.application)
     stored = db.topics.find_one({"_id": ObjectId(topic["id"])})
     assert stored["deleted"] is True
-    assert db.moderation_log.find_one({"action": "delete_topic"}) is not None
+    assert db.audit_log.find_one({"action": "topic.delete_topic"}) is not None
 
     other = make_topic(owner, "Second")
     admin = Person(client, "adam")

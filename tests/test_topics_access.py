@@ -74,10 +74,10 @@ def test_can_moderate_and_log(app, people, db):
         assert topics.can_moderate(people["member"], other)
         topics.record_moderation(people["owner"], "remove_post", topic["_id"], "post",
                                  ObjectId(), "off topic")
-        entry = db.moderation_log.find_one({"action": "remove_post"})
+        entry = db.audit_log.find_one({"action": "topic.remove_post"})
         assert entry["actor_id"] == people["owner"]["_id"]
         assert entry["topic_id"] == topic["_id"] and entry["reason"] == "off topic"
-        assert entry["created_at"] is not None
+        assert entry["at"] is not None
 
 
 def test_touch_activity_never_moves_backwards(app, people, db):
