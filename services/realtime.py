@@ -27,6 +27,7 @@ import socketio as socketio_lib
 from flask import Flask, current_app
 
 from utils.extensions import socketio
+from utils.process_clients import shared_client
 from utils.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,9 @@ ONLINE_KEY = "rt:online"
 HOST_PREFIX = "rt:host:"
 TYPING_KEY = "rt:typing"
 
-# Per-process identity and emitters, keyed by pid so a forked worker never reuses its
-# parent's (the same reason utils.db keys its MongoClient by pid).
+# Per-process identity and maintenance loop, keyed by pid so a forked worker never reuses
+# its parent's (the same reason utils.process_clients keys clients by pid).
 _host_ids: dict[int, str] = {}
-_publishers: dict[tuple[int, str], socketio_lib.RedisManager] = {}
 _maintenance_started: set[tuple[int, str]] = set()
 
 
@@ -65,12 +65,8 @@ def _publisher() -> socketio_lib.RedisManager | None:
     url = current_app.config.get("SOCKETIO_MESSAGE_QUEUE")
     if not url:
         return None
-    key = (os.getpid(), url)
-    publisher = _publishers.get(key)
-    if publisher is None:
-        publisher = _publishers[key] = socketio_lib.RedisManager(
-            url, channel=CHANNEL, write_only=True)
-    return publisher
+    return shared_client("socketio-publisher", (url,), lambda: socketio_lib.RedisManager(
+        url, channel=CHANNEL, write_only=True))
 
 
 # Emitting
