@@ -2,6 +2,7 @@
 redis-server, driven by real python-socketio clients over websockets."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -10,6 +11,7 @@ import uuid
 
 import requests
 import socketio
+import websocket
 
 from services import auth_service, messages_service, topics_service
 from tests.servers import CLUSTER_SETTINGS, AppServer
@@ -62,6 +64,66 @@ class Client:
             self.sio.disconnect()
 
 
+class WireClient:
+    """A bare Engine.IO v4 / Socket.IO websocket client that records events in the order
+    the server wrote them. python-socketio's client hands every incoming event to a new
+    thread, so the order in which its handlers run says nothing about the wire order; this
+    one reads frames on one thread and records them as they come."""
+
+    def __init__(self, server: AppServer, token: str) -> None:
+        self.server = server
+        self.events: list[tuple[str, object]] = []
+        self.acks: dict[int, object] = {}
+        self.cond = threading.Condition()
+        self.next_id = 0
+        url = f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket"
+        self.ws = websocket.create_connection(url, timeout=30)
+        assert self.ws.recv().startswith("0")  # Engine.IO open
+        self.ws.send("40" + json.dumps({"token": token}))
+        assert self.ws.recv().startswith("40"), "socket connect refused"
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                frame = self.ws.recv()
+            except (websocket.WebSocketException, OSError):
+                return
+            if frame == "2":  # ping
+                self.ws.send("3")
+            elif frame.startswith("42"):
+                name, *args = json.loads(frame[2:])
+                with self.cond:
+                    self.events.append((name, args[0] if args else None))
+                    self.cond.notify_all()
+            elif frame.startswith("43"):
+                digits = len(frame[2:]) - len(frame[2:].lstrip("0123456789"))
+                with self.cond:
+                    self.acks[int(frame[2:2 + digits])] = json.loads(frame[2 + digits:])[0]
+                    self.cond.notify_all()
+
+    def call(self, event: str, data: dict) -> object:
+        with self.cond:
+            self.next_id += 1
+            ack_id = self.next_id
+        self.ws.send(f"42{ack_id}" + json.dumps([event, data]))
+        with self.cond:
+            assert self.cond.wait_for(lambda: ack_id in self.acks, timeout=30)
+            return self.acks.pop(ack_id)
+
+    def wait_for(self, name: str, count: int, timeout: float = 60) -> list:
+        with self.cond:
+            self.cond.wait_for(lambda: len(self.named(name)) >= count, timeout=timeout)
+            return self.named(name)
+
+    def named(self, name: str) -> list:
+        return [data for event, data in self.events if event == name]
+
+    def close(self) -> None:
+        self.ws.close()
+
+
 def seqs(messages: list[dict]) -> list[int]:
     return [m["seq"] for m in messages]
 
@@ -80,7 +142,8 @@ def test_order_reconnect_catch_up_and_idempotent_retry(cluster):
     with app.app_context():
         room, _ = messages_service.open_direct(alice, str(bob["_id"]))
     room_id = str(room["_id"])
-    sender, reader = Client(a, alice_token), Client(b, bob_token)
+    # The reader is a wire-level client: the order asserted is the order B wrote.
+    sender, reader = Client(a, alice_token), WireClient(b, bob_token)
     try:
         assert reader.call("join_room", {"room_id": room_id})["ok"]
         for i in range(5):
@@ -94,8 +157,7 @@ def test_order_reconnect_catch_up_and_idempotent_retry(cluster):
         # Messages keep coming while bob re-joins: none may fall between catch-up and live.
         racing = threading.Thread(target=lambda: [send(sender, room_id, f"race {i}")
                                                   for i in range(10)])
-        reader.events.clear()
-        reader.connect()
+        reader = WireClient(b, bob_token)
         racing.start()
         caught = reader.call("join_room", {"room_id": room_id, "after_seq": 5})["data"]
         racing.join()
@@ -138,13 +200,15 @@ def test_burst_from_both_processes_arrives_complete_and_in_order(cluster):
             topics_service.join_topic(user, topic["_id"])
         room_id = str(messages_service.create_topic_room(owner, str(topic["_id"]), "r", "")["_id"])
     clients = [Client(servers[i % 2], token) for i, (_, token) in enumerate(users)]
+    # Two wire-level readers per process judge the order the servers wrote.
+    wires = [WireClient(servers[i % 2], users[i][1]) for i in range(4)]
     # The issue's figure: 20 senders x 200 = 4000 messages; E2E_BURST_PER_SENDER shrinks it
     # for a quick local run.
     per_sender = int(os.environ.get("E2E_BURST_PER_SENDER", "200"))
     total = per_sender * len(clients)
     failures: list[dict] = []
     try:
-        for client in clients:
+        for client in [*clients, *wires]:
             assert client.call("join_room", {"room_id": room_id})["ok"]
 
         def burst(client: Client, index: int) -> None:
@@ -183,11 +247,16 @@ def test_burst_from_both_processes_arrives_complete_and_in_order(cluster):
             from utils.db import get_db
             stored = sorted(m["seq"] for m in get_db().messages.find({}, {"seq": 1}))
         assert stored == list(range(1, total + 1))
+        for wire in wires:
+            got = seqs(wire.wait_for("message", total, timeout=60))
+            assert got == list(range(1, total + 1)), (len(got), wire.server.port)
+        # Every python-socketio client gets each message exactly once (its handler threads
+        # may run in any order, so order is judged on the wire above).
         for client in clients:
             got = seqs(client.wait_for("message", total, timeout=60))
-            assert got == list(range(1, total + 1)), (len(got), client.server.port)
+            assert sorted(got) == list(range(1, total + 1)), (len(got), client.server.port)
     finally:
-        for client in clients:
+        for client in [*clients, *wires]:
             client.close()
 
 
