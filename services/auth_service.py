@@ -194,12 +194,14 @@ def user_for_token(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(user, token document) for a live token, else None."""
     if not token or len(token) > 200:
         return None
-    document = AuthToken().find_valid(_token_hash(token), clock.now())
-    if document is None:
+    found = AuthToken().find_valid_with_user(_token_hash(token), clock.now())
+    if found is None:
         return None
-    user = User().find_active(document["user_id"])
+    document, user = found
+    if user is None or user.get("deleted"):
+        return None
     # A ban deletes the tokens; this also covers one issued while the ban was being set.
-    return (user, document) if user and not site_bans.active_ban(user) else None
+    return (user, document) if not site_bans.active_ban(user) else None
 
 
 def revoke_token(token_id: ObjectId | None) -> None:

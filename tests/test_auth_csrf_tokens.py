@@ -72,6 +72,27 @@ def test_expired_token_is_refused(client, monkeypatch):
     assert client.get("/api/auth/me", headers=headers).status_code == 401
 
 
+def test_live_token_of_a_deleted_or_banned_account_is_refused(client, db):
+    """The token and its user are read together; the user's state still decides."""
+    from models.base import utcnow
+
+    headers = bearer(client, "bob")
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    db.users.update_one({"username": "bob"}, {"$set": {"ban": {
+        "reason": "spam", "expires_at": None, "banned_at": utcnow(), "banned_by": None}}})
+    assert client.get("/api/auth/me", headers=headers).status_code == 401
+    db.users.update_one({"username": "bob"}, {"$unset": {"ban": ""}})
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    db.users.update_one({"username": "bob"}, {"$set": {"deleted": True}})
+    assert client.get("/api/auth/me", headers=headers).status_code == 401
+
+
+def test_token_whose_user_document_is_gone_is_refused(client, db):
+    headers = bearer(client, "bob")
+    db.users.delete_one({"username": "bob"})
+    assert client.get("/api/auth/me", headers=headers).status_code == 401
+
+
 def test_bad_bearer_does_not_fall_back_to_cookie(client):
     register_and_login(client)
     assert client.get("/api/auth/me", headers={"Authorization": "Bearer nope"}).status_code == 401
