@@ -13,6 +13,25 @@ def logged_in(app, username):
     return client, user, csrf(token)
 
 
+def test_search_lists_a_user_matching_both_names_once_and_stops_at_the_prefix(app, db):
+    client, _, _ = logged_in(app, "searcher")
+    for name in ("anna", "annabel", "ao_next", "am_before"):
+        register(client, name)
+    db.users.update_one({"username": "annabel"},
+                        {"$set": {"display_name": "Anne", "display_name_lower": "anne"}})
+    db.users.update_one({"username": "ao_next"},
+                        {"$set": {"display_name": "Annie", "display_name_lower": "annie"}})
+    pages, cursor = [], None
+    while True:
+        answer = client.get("/api/users/?q=an&limit=1" + (f"&cursor={cursor}" if cursor
+                                                           else "")).get_json()
+        pages.append([u["username"] for u in answer["items"]])
+        cursor = answer["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [["anna"], ["annabel"], ["ao_next"]]
+
+
 def test_search_by_username_or_display_name_prefix_paginated(app):
     client, _, headers = logged_in(app, "searcher")
     for name in ("anna", "annabel", "annika", "bob"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Callable
 from datetime import timezone
 from typing import Any
@@ -76,6 +77,42 @@ def paginate(collection: Collection, query: dict[str, Any], sort: Sort, limit: i
     if has_more and documents:
         next_cursor = encode_cursor([_value_at(documents[-1], field) for field, _ in sort])
     return documents, next_cursor
+
+
+def paginate_union(collection: Collection, queries: list[dict[str, Any]], sort: Sort,
+                   limit: int, cursor: str | None = None,
+                   projection: dict[str, Any] | None = None,
+                   ) -> tuple[list[dict[str, Any]], str | None]:
+    """`paginate` over the union of `queries` (an `$or` of them), one query each.
+
+    For an `$or` whose branches are served by different indexes: each branch alone is an
+    index range, where the `$or` may be a collection scan (SecantusDB never unions
+    indexes). Each branch's first page, in the same order from the same cursor, holds
+    every document of the union's first page, so merging them is exact."""
+    if not sort or sort[-1][0] != "_id":
+        raise ValueError("a paginated sort must end with _id")
+    after = after_cursor(sort, decode_cursor(cursor, len(sort))) if cursor else None
+    merged: dict[Any, dict[str, Any]] = {}
+    for query in queries:
+        query = {"$and": [query, after]} if after else query
+        for document in collection.find(query, projection).sort(sort).limit(limit + 1):
+            merged.setdefault(document["_id"], document)
+    documents = sorted(merged.values(), key=functools.cmp_to_key(
+        lambda a, b: _compare(a, b, sort)))
+    has_more = len(documents) > limit
+    documents = documents[:limit]
+    next_cursor = None
+    if has_more and documents:
+        next_cursor = encode_cursor([_value_at(documents[-1], field) for field, _ in sort])
+    return documents, next_cursor
+
+
+def _compare(a: dict[str, Any], b: dict[str, Any], sort: Sort) -> int:
+    for field, direction in sort:
+        x, y = _value_at(a, field), _value_at(b, field)
+        if x != y:
+            return direction if x > y else -direction
+    return 0
 
 
 def page(documents: list[dict[str, Any]], next_cursor: str | None,
