@@ -7,7 +7,7 @@ Access follows one rule (zulip's `access_message`): a room the user may not read
 
 Sending claims the next seq by inserting the message under the unique `(room_id, seq)`
 index, so a failed insert claims nothing and seqs have no gaps or repeats even without
-the lock. The per-room lock (Redis, or a process lock in single-process mode) makes the
+the lock. The per-room lock (Redis with a message queue, else a process lock) makes the
 sends of one room publish their events in seq order on every process.
 """
 from __future__ import annotations
@@ -394,8 +394,10 @@ def _ordered(room_id: ObjectId) -> Iterator[None]:
     """Serialize the sends of one room so their events are published in seq order."""
     # Senders in this process queue on a process lock first, so at most one of them per
     # process polls the Redis lock (hundreds of polling greenlets would swamp Redis).
+    # Without a message queue this process emits straight to its own sockets and no
+    # other process reaches them, so the process lock alone orders what they see.
     with _process_locks[zlib.crc32(room_id.binary) % len(_process_locks)]:
-        client = get_redis()
+        client = get_redis() if realtime.multi_process() else None
         if client is None:
             yield
         else:
