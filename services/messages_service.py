@@ -494,9 +494,9 @@ def _store(room: dict[str, Any], author_id: ObjectId, body: str, client_id: str,
         except DuplicateKeyError:
             existing = messages.find_by_client_id(room_id, author_id, client_id)
             if existing is not None:
-                return existing, False  # a concurrent retry stored it first
-            # Someone claimed this seq (a send that outlived the lock, or a crash before
-            # `last_seq` moved): take the next one after the highest stored.
+                return existing, False  # a resend: stored before, or by a concurrent one
+            # Someone claimed this seq (a send that outlived the lock, a crash before
+            # `last_seq` moved, a wrong guess): take the next one after the highest.
             seq = messages.highest_seq(room_id) + 1
             continue
         # Before `last_seq` covers the message, so a concurrent mark_read cannot pass it
