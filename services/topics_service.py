@@ -98,7 +98,8 @@ def participant_topic(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
     role = member_role(topic["_id"], user["_id"])
     if topic["visibility"] == PRIVATE and not is_admin(user) and role is None:
         raise NotFound("Topic not found.")
-    require_not_banned(user, topic)
+    if TopicBan().find_active(topic["_id"], user["_id"], clock.now()) is not None:
+        raise Forbidden("You are banned from this topic.")
     if role is None:
         raise Forbidden("Join this topic first.")
     return topic
