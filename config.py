@@ -178,6 +178,9 @@ class Config:
         # The per-process loop (heartbeat, offline sweep, typing expiry) ticks this often.
         self.REALTIME_SWEEP_SECONDS = float(_env("REALTIME_SWEEP_SECONDS", "1"))
         self.REALTIME_MAINTENANCE = _env_bool("REALTIME_MAINTENANCE", True)
+        # A live socket reuses its user this long while the user's version stamp in Redis
+        # is unchanged (utils.socket_events.socket_user); any write to the user ends it.
+        self.SOCKET_USER_CACHE_SECONDS = float(_env("SOCKET_USER_CACHE_SECONDS", "10"))
 
     def _init_topics(self) -> None:
         # Topic lists and the front page are cached this long; writes invalidate them.

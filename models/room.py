@@ -61,6 +61,10 @@ class Room(BaseModel):
     def remove_member(self, room_id: ObjectId, user_id: ObjectId) -> None:
         self.collection.update_one({"_id": room_id}, {"$pull": {"member_ids": user_id}})
 
+    def last_seq(self, room_id: ObjectId) -> int:
+        found = self.collection.find_one({"_id": room_id}, {"last_seq": 1})
+        return found["last_seq"] if found else 0
+
     def advance(self, room_id: ObjectId, seq: int, snapshot: dict[str, Any]) -> None:
         """Move `last_seq` forward to `seq` (never back) with the message snapshot."""
         self.collection.update_one(

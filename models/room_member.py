@@ -54,11 +54,12 @@ class RoomMember(BaseModel):
         return self.collection.delete_one({"room_id": room_id,
                                            "user_id": user_id}).deleted_count > 0
 
-    def count_own_sent(self, room_id: ObjectId, user_id: ObjectId, seq: int) -> None:
-        """My message `seq` is above my cursor: it must not count as unread for me."""
-        self.collection.update_one(
+    def count_own_sent(self, room_id: ObjectId, user_id: ObjectId, seq: int) -> bool:
+        """My message `seq` is above my cursor: it must not count as unread for me.
+        False when nothing matched: no membership, or a cursor already past `seq`."""
+        return self.collection.update_one(
             {"room_id": room_id, "user_id": user_id, "last_read_seq": {"$lt": seq}},
-            {"$inc": {"own_after_read": 1}})
+            {"$inc": {"own_after_read": 1}}).matched_count > 0
 
     def move_cursor(self, member: dict[str, Any], seq: int, own_passed: int) -> bool:
         """Compare-and-set: succeeds only if nobody changed the cursor or the own count

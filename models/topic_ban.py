@@ -41,5 +41,12 @@ class TopicBan(BaseModel):
         return self.collection.count_documents(
             {"topic_id": topic_id, "user_id": user_id, **active_condition(now)}, limit=1) > 0
 
+    def find_active(self, topic_id: ObjectId, user_id: ObjectId,
+                    now: datetime) -> dict[str, Any] | None:
+        """`is_active` as a plain find: cheaper on the database than a count, which
+        pymongo runs as an aggregation."""
+        return self.collection.find_one(
+            {"topic_id": topic_id, "user_id": user_id, **active_condition(now)}, {"_id": 1})
+
     def active_query(self, topic_id: ObjectId, now: datetime) -> dict[str, Any]:
         return {"topic_id": topic_id, **active_condition(now)}

@@ -9,6 +9,7 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 
 from models import registry
 from models.base import BaseModel, utcnow
+from utils import user_versions
 
 ROLES = ("user", "moderator", "admin")
 MESSAGE_POLICIES = ("everyone", "friends", "nobody")
@@ -79,17 +80,25 @@ class User(BaseModel):
         operations: dict[str, Any] = {"$set": {**changes, "updated_at": utcnow()}}
         if unset:
             operations["$unset"] = {field: "" for field in unset}
-        return self.collection.find_one_and_update({"_id": user_id}, operations,
-                                                   return_document=ReturnDocument.AFTER)
+        return self._changed(self.collection.find_one_and_update(
+            {"_id": user_id}, operations, return_document=ReturnDocument.AFTER))
 
     def update_if(self, user_id: ObjectId, condition: dict[str, Any],
                   operations: dict[str, Any]) -> dict[str, Any] | None:
         """Apply `operations` only while `condition` holds (single-use tokens and codes)."""
         operations.setdefault("$set", {})["updated_at"] = utcnow()
-        return self.collection.find_one_and_update({"_id": user_id, **condition}, operations,
-                                                   return_document=ReturnDocument.AFTER)
+        return self._changed(self.collection.find_one_and_update(
+            {"_id": user_id, **condition}, operations, return_document=ReturnDocument.AFTER))
 
     def bump_session_epoch(self, user_id: ObjectId) -> dict[str, Any] | None:
-        return self.collection.find_one_and_update(
+        return self._changed(self.collection.find_one_and_update(
             {"_id": user_id}, {"$inc": {"session_epoch": 1}, "$set": {"updated_at": utcnow()}},
-            return_document=ReturnDocument.AFTER)
+            return_document=ReturnDocument.AFTER))
+
+    @staticmethod
+    def _changed(updated: dict[str, Any] | None) -> dict[str, Any] | None:
+        # Every write to a user ends here, so copies of the user (a live socket's) learn
+        # that they are stale; see utils.user_versions.
+        if updated is not None:
+            user_versions.changed(updated["_id"])
+        return updated

@@ -7,7 +7,7 @@ Access follows one rule (zulip's `access_message`): a room the user may not read
 
 Sending claims the next seq by inserting the message under the unique `(room_id, seq)`
 index, so a failed insert claims nothing and seqs have no gaps or repeats even without
-the lock. The per-room lock (Redis, or a process lock in single-process mode) makes the
+the lock. The per-room lock (Redis with a message queue, else a process lock) makes the
 sends of one room publish their events in seq order on every process.
 """
 from __future__ import annotations
@@ -34,6 +34,7 @@ from services import audit_service, chat_limits, realtime
 from services.users_service import are_friends, is_blocked_between, serialize_public_user
 from utils import content_filter
 from utils.errors import (
+    APIError,
     BadRequest,
     Conflict,
     Forbidden,
@@ -49,6 +50,11 @@ SNAPSHOT_CHARS = 200
 # Sends of one room in this process queue on one of these, chosen by hashing the room
 # id (a fixed set, so nothing grows with the number of rooms).
 _process_locks = [threading.Lock() for _ in range(64)]
+# Beside each lock, (room_id, seq) of the last message its holder stored. Without a
+# message queue this process is the only sender, so the next sender of that room tries
+# the seq after it instead of reading the room. It is only a guess: the unique
+# (room_id, seq) index refuses a taken seq, and the sender then reads the highest one.
+_last_stored: list[tuple[ObjectId, int] | None] = [None] * len(_process_locks)
 # At most this many sends of this process talk to the database at once. Under a burst,
 # hundreds of handlers would otherwise queue on MongoClient's pool (100 connections), and
 # the sender holding a room's ordering lock would wait behind them for its own connection,
@@ -147,10 +153,16 @@ def readable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
 def writable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
     """The room if `user` may post in it: NotFound when they may not even read it,
     Forbidden when they may read but not write (banned, blocked, not a member)."""
-    room = readable_room(user, room_id)
+    room = Room().find_by_id(room_id)
+    if room is None:
+        raise NotFound("Room not found.")
     if room["kind"] == "topic":
-        _topics().require_participant(user, room["topic_id"])
-    elif room["kind"] == "direct":
+        # Read and write access in one pass: the topic is read once, not twice.
+        _topics().participant_topic(user, room["topic_id"])
+        return room
+    if user["_id"] not in room["member_ids"]:
+        raise NotFound("Room not found.")
+    if room["kind"] == "direct":
         other = next((uid for uid in room["member_ids"] if uid != user["_id"]), None)
         partner = User().find_active(other) if other else None
         if partner is None or is_blocked_between(user["_id"], partner["_id"]):
@@ -389,13 +401,19 @@ def _reply_target(room: dict[str, Any], reply_to: str | None) -> ObjectId | None
     return target["_id"]
 
 
+def _slot(room_id: ObjectId) -> int:
+    return zlib.crc32(room_id.binary) % len(_process_locks)
+
+
 @contextlib.contextmanager
 def _ordered(room_id: ObjectId) -> Iterator[None]:
     """Serialize the sends of one room so their events are published in seq order."""
     # Senders in this process queue on a process lock first, so at most one of them per
     # process polls the Redis lock (hundreds of polling greenlets would swamp Redis).
-    with _process_locks[zlib.crc32(room_id.binary) % len(_process_locks)]:
-        client = get_redis()
+    # Without a message queue this process emits straight to its own sockets and no
+    # other process reaches them, so the process lock alone orders what they see.
+    with _process_locks[_slot(room_id)]:
+        client = get_redis() if realtime.multi_process() else None
         if client is None:
             yield
         else:
@@ -435,19 +453,21 @@ def send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
 def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
                   reply_to: str | None) -> tuple[dict[str, Any], bool]:
     room = writable_room(user, room_id)
-    messages = Message()
-    existing = messages.find_by_client_id(room["_id"], user["_id"], client_id)
-    if existing is not None:
+    # A resend is recognised by the unique (room, author, client_id) index when its
+    # insert fails, so a new message does not pay a lookup first. A resend refused
+    # here (over the flood limit, a body no longer accepted) still gets its message.
+    try:
+        body = _clean_body(body, user)
+        reply = _reply_target(room, reply_to)
+        chat_limits.hit("send", str(user["_id"]), "CHAT_RATE_LIMIT",
+                        "Too many messages; slow down.")
+    except APIError:
+        existing = Message().find_by_client_id(room["_id"], user["_id"], client_id)
+        if existing is None:
+            raise
         return serialize_message(existing, user), False
-    body = _clean_body(body, user)
-    reply = _reply_target(room, reply_to)
-    chat_limits.hit("send", str(user["_id"]), "CHAT_RATE_LIMIT",
-                    "Too many messages; slow down.")
-    if room["kind"] == "topic" and RoomMember().find(room["_id"], user["_id"]) is None:
-        # Writing in a topic room makes it one of "my rooms", read up to now.
-        RoomMember().ensure(room["_id"], user["_id"], last_read_seq=room["last_seq"])
     with _ordered(room["_id"]):
-        message, created = _store(room["_id"], user["_id"], body, client_id, reply)
+        message, created = _store(room, user["_id"], body, client_id, reply)
         if created:
             _deliver(room, message, user)
     if created and room["kind"] == "topic" and _topic_activity_stale(room, message):
@@ -462,10 +482,11 @@ def _topic_activity_stale(room: dict[str, Any], message: dict[str, Any]) -> bool
     return previous is None or (message["created_at"] - previous).total_seconds() >= 60
 
 
-def _store(room_id: ObjectId, author_id: ObjectId, body: str, client_id: str,
+def _store(room: dict[str, Any], author_id: ObjectId, body: str, client_id: str,
            reply: ObjectId | None) -> tuple[dict[str, Any], bool]:
-    messages = Message()
-    seq = Room().get(room_id)["last_seq"] + 1
+    """Called under the room's ordering lock."""
+    messages, room_id = Message(), room["_id"]
+    seq = _next_seq(room_id)
     for _ in range(20):
         document = messages.new_document(room_id, seq, author_id, body, client_id, reply)
         try:
@@ -473,15 +494,34 @@ def _store(room_id: ObjectId, author_id: ObjectId, body: str, client_id: str,
         except DuplicateKeyError:
             existing = messages.find_by_client_id(room_id, author_id, client_id)
             if existing is not None:
-                return existing, False  # a concurrent retry stored it first
-            # Someone claimed this seq (a send that outlived the lock, or a crash before
-            # `last_seq` moved): take the next one after the highest stored.
+                return existing, False  # a resend: stored before, or by a concurrent one
+            # Someone claimed this seq (a send that outlived the lock, a crash before
+            # `last_seq` moved, a wrong guess): take the next one after the highest.
             seq = messages.highest_seq(room_id) + 1
             continue
-        RoomMember().count_own_sent(room_id, author_id, seq)
+        # Before `last_seq` covers the message, so a concurrent mark_read cannot pass it
+        # without seeing it counted as mine.
+        _count_own(room, author_id, seq)
         Room().advance(room_id, seq, _snapshot(document))
+        _last_stored[_slot(room_id)] = (room_id, seq)
         return document, True
     raise BadRequest("The room is too busy; send again.")
+
+
+def _next_seq(room_id: ObjectId) -> int:
+    known = _last_stored[_slot(room_id)]
+    if known is not None and known[0] == room_id and not realtime.multi_process():
+        return known[1] + 1
+    return Room().last_seq(room_id) + 1
+
+
+def _count_own(room: dict[str, Any], author_id: ObjectId, seq: int) -> None:
+    members = RoomMember()
+    if members.count_own_sent(room["_id"], author_id, seq) or room["kind"] != "topic":
+        return
+    # Writing in a topic room makes it one of "my rooms", read up to before this send.
+    members.ensure(room["_id"], author_id, last_read_seq=room["last_seq"])
+    members.count_own_sent(room["_id"], author_id, seq)
 
 
 def _deliver(room: dict[str, Any], message: dict[str, Any], author: dict[str, Any]) -> None:

@@ -86,6 +86,25 @@ def require_participant(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
     return topic
 
 
+def participant_topic(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
+    """`require_participant` for hot paths (every chat send): the same answers in the
+    same order, in three reads instead of four (six for a private topic), because one
+    membership read says both whether a private topic is visible and whether the user
+    takes part. The ban is still read: a ban and a membership can coexist for a moment
+    (the ban is stored before the membership is dropped)."""
+    topic = Topic().find_live(topic_id)
+    if topic is None:
+        raise NotFound("Topic not found.")
+    role = member_role(topic["_id"], user["_id"])
+    if topic["visibility"] == PRIVATE and not is_admin(user) and role is None:
+        raise NotFound("Topic not found.")
+    if TopicBan().find_active(topic["_id"], user["_id"], clock.now()) is not None:
+        raise Forbidden("You are banned from this topic.")
+    if role is None:
+        raise Forbidden("Join this topic first.")
+    return topic
+
+
 def can_moderate(user: dict[str, Any] | None, topic: dict[str, Any]) -> bool:
     if not user:
         return False

@@ -172,3 +172,14 @@ def test_new_accounts_are_link_limited_everywhere(client, admin, db, monkeypatch
     db.users.update_one({"_id": ObjectId(author.id)},
                         {"$set": {"created_at": clock.now() - timedelta(hours=25)}})
     assert make_post(author, topic["id"], "Links", spam)["body"] == spam
+
+
+def test_a_filter_never_configured_is_not_read_from_the_database_each_time(app, redis_url):
+    import redis
+
+    from utils import content_filter
+
+    with app.app_context():
+        assert content_filter.apply("hello", "message", None) == "hello"
+    # Version 0 is published like any other, so the next use reads only Redis.
+    assert redis.Redis.from_url(redis_url).get(content_filter.VERSION_KEY) == b"0"

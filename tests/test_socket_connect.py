@@ -34,7 +34,9 @@ def test_events_see_the_connected_user_until_sessions_end(app, client):
     with app.app_context():
         from bson import ObjectId
 
-        from utils.db import get_db
-        get_db().users.update_one({"_id": ObjectId(user["id"])}, {"$inc": {"session_epoch": 1}})
+        from services import auth_service
+        # Through the model, as every session-ending path does: a raw write to the users
+        # collection would not replace the user's version stamp (utils.user_versions).
+        auth_service.end_all_sessions(ObjectId(user["id"]))
     answer = sc.emit("whoami", {}, callback=True)
     assert answer["ok"] is False and answer["error"]["code"] == "unauthorized"

@@ -256,8 +256,11 @@ def _current_version() -> int:
         except redis.exceptions.RedisError as exc:
             log.warning("content filter version read from the database: %s", exc)
     version = Setting().version_of(SETTING_NAME)
-    if client is not None and version:
-        publish_version(version)  # Redis was flushed or restarted: put the version back
+    if client is not None:
+        # Redis was flushed or restarted: put the version back. Version 0 (never
+        # configured) too, or every use would read the database; publishing only ever
+        # raises the version, so a save racing with this is not undone.
+        publish_version(version)
     return version
 
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from marshmallow import Schema, ValidationError
 
 from models.user import User
+from utils import user_versions
 from utils.errors import DEPENDENCY_ERRORS, APIError, Unauthorized, dependency_name
 
 log = logging.getLogger(__name__)
@@ -42,13 +44,37 @@ def remember_socket_user(user: dict[str, Any], token_id: Any = None) -> None:
 
 
 def socket_user() -> dict[str, Any]:
-    """The acting user, loaded fresh for each event so that a deleted account or ended
-    sessions (password reset) stop a live socket too."""
+    """The acting user as MongoDB holds it now, so that a deleted account or ended
+    sessions (password reset, "log out everywhere", a site ban: all bump the session
+    epoch) stop a live socket at its next event.
+
+    Reading the user for every event cost a MongoDB round trip each, and that wait let
+    the hub wake every socket's writer once per broadcast in a burst. The socket keeps
+    its copy instead, with the user's version stamp read before it was loaded
+    (utils.user_versions, replaced by every write to a user). An event reads the stamp,
+    one Redis GET, and reloads the user when it changed. This does not rely on the
+    forced disconnects those paths also send: an event can already be running when one
+    arrives, a socket can connect while one is sent, and changing the password logs
+    other sessions out without one. Without Redis, or while it fails, every event reads
+    the user; a copy also expires after SOCKET_USER_CACHE_SECONDS, which bounds what a
+    write whose stamp could not be replaced (Redis down at that moment) leaves stale."""
     saved = request.environ.get(SOCKET_IDENTITY) or {}
-    user = User().find_active(saved.get("user_id")) if saved.get("user_id") else None
+    user_id = saved.get("user_id")
+    if not user_id:
+        raise Unauthorized()
+    stamp = user_versions.current(user_id)
+    copy = saved.get("copy")
+    now = time.monotonic()
+    if stamp is not None and copy is not None and copy[0] == stamp and now < copy[1]:
+        user = copy[2]
+    else:
+        user = User().find_active(user_id)
+        lifetime = current_app.config["SOCKET_USER_CACHE_SECONDS"]
+        saved["copy"] = (stamp, now + lifetime, user) if stamp is not None else None
     if user is None or user.get("session_epoch") != saved.get("epoch"):
         raise Unauthorized()
-    return user
+    # A copy per event: a handler that changes its user must not change the next one's.
+    return dict(user)
 
 
 def acknowledged(schema: Schema | None = None) -> Callable:

@@ -1,0 +1,159 @@
+"""What one send costs and which locks it takes: the per-room Redis ordering lock only
+with a message queue, and a bounded number of MongoDB commands per stored message."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import pytest
+import redis
+from bson import ObjectId
+from pymongo import MongoClient, monitoring
+
+from tests.helpers import csrf, register_and_login
+from utils import db as db_module
+
+
+class Person:
+    def __init__(self, app, name):
+        self.client = app.test_client()
+        self.user, token = register_and_login(self.client, name)
+        self.headers = csrf(token)
+
+    def post(self, path, body=None):
+        return self.client.post(path, json=body or {}, headers=self.headers)
+
+    def send(self, room_id, body, client_id):
+        return self.post(f"/api/messages/rooms/{room_id}/messages",
+                         {"body": body, "client_id": client_id})
+
+
+def _direct_room(app):
+    alice, bob = Person(app, "alice"), Person(app, "bob")
+    room_id = alice.post("/api/messages/direct", {"user_id": bob.user["id"]}).get_json()["id"]
+    return alice, room_id
+
+
+def test_one_process_does_not_take_the_redis_ordering_lock(make_app, redis_url, caplog):
+    app = make_app(CHAT_ORDER_LOCK_SECONDS=0.1)
+    alice, room_id = _direct_room(app)
+    # Someone else holds the room's Redis lock: a sender that asks for it waits, gives up
+    # and says so. Without a message queue the process lock orders the sends alone.
+    redis.Redis.from_url(redis_url).set(f"rt:roomlock:{room_id}", "elsewhere", ex=60)
+    with caplog.at_level(logging.WARNING, logger="services.messages_service"):
+        assert alice.send(room_id, "hi", "c1").status_code == 201
+    assert "ordering lock" not in caplog.text
+
+
+def test_with_a_message_queue_the_redis_ordering_lock_is_taken(make_app, redis_url, caplog):
+    app = make_app(CHAT_ORDER_LOCK_SECONDS=0.1)
+    alice, room_id = _direct_room(app)
+    # Only the emit path and the lock read this setting; events go to the Redis channel.
+    app.config["SOCKETIO_MESSAGE_QUEUE"] = redis_url
+    redis.Redis.from_url(redis_url).set(f"rt:roomlock:{room_id}", "elsewhere", ex=60)
+    with caplog.at_level(logging.WARNING, logger="services.messages_service"):
+        assert alice.send(room_id, "hi", "c1").status_code == 201
+    assert "ordering lock not acquired" in caplog.text
+
+
+class CommandLog(monitoring.CommandListener):
+    """Every MongoDB command the app's client starts while `recording`."""
+
+    def __init__(self):
+        self.recording, self.commands = False, []
+
+    def started(self, event):
+        if self.recording:
+            self.commands.append((event.command_name, event.command.get(event.command_name)))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+@pytest.fixture
+def command_log(monkeypatch):
+    listener = CommandLog()
+
+    def make_client(uri, timeout_ms):
+        return MongoClient(uri, tz_aware=True, connect=False, timeoutMS=timeout_ms,
+                           event_listeners=[listener])
+
+    monkeypatch.setattr(db_module, "make_client", make_client)
+    return listener
+
+
+def _topic_room(app, owner, *others):
+    topic = owner.post("/api/topics/", {"title": "Chess club"}).get_json()
+    for person in others:
+        assert person.post(f"/api/topics/{topic['id']}/join").status_code == 200
+    room = owner.post(f"/api/topics/{topic['id']}/rooms", {"name": "Openings"}).get_json()
+    return topic["id"], room["id"]
+
+
+def test_a_send_into_a_topic_room_costs_seven_database_commands(make_app, command_log):
+    # Its own MongoClient (other settings), so the command listener sees every command.
+    app = make_app(MONGO_TIMEOUT_MS=2345)
+    alice, bob = Person(app, "alice"), Person(app, "bob")
+    _, room_id = _topic_room(app, alice, bob)
+    assert bob.send(room_id, "first", "c1").status_code == 201  # joins the room's members
+    command_log.recording = True
+    assert bob.send(room_id, "second", "c2").get_json()["seq"] == 2
+    command_log.recording = False
+    # Apart: the request's authentication (the session's user). The content filter's
+    # check for new rules reads Redis only.
+    sent = [c for c in command_log.commands if c[1] != "users"]
+    assert sent == [
+        ("find", "rooms"),  # the room
+        ("find", "topics"),  # its topic, once
+        ("find", "topic_members"),  # may see it (if private) and takes part
+        ("find", "topic_bans"),  # not banned
+        ("insert", "messages"),  # claims seq 2: the seq after this process's last send
+        ("update", "room_members"),  # my own message is not unread for me
+        ("update", "rooms"),  # last_seq and the snapshot
+    ]
+
+
+def test_a_seq_taken_elsewhere_is_skipped_without_a_gap(app, db):
+    alice, room_id = _direct_room(app)
+    assert alice.send(room_id, "one", "c1").get_json()["seq"] == 1
+    # Another sender stored seq 2 behind this process's back (the guess of the next seq
+    # is now wrong); the unique index refuses it and the send takes seq 3.
+    author = db.users.find_one({"username": "alice"})["_id"]
+    db.messages.insert_one({"room_id": ObjectId(room_id), "seq": 2, "author_id": author,
+                            "body": "elsewhere", "client_id": "other", "reply_to": None,
+                            "reactions": {}, "created_at": datetime.now(timezone.utc),
+                            "edited_at": None, "deleted": False})
+    assert alice.send(room_id, "three", "c3").get_json()["seq"] == 3
+    assert alice.send(room_id, "four", "c4").get_json()["seq"] == 4
+    seqs = sorted(m["seq"] for m in db.messages.find({"room_id": ObjectId(room_id)}))
+    assert seqs == [1, 2, 3, 4]
+    assert db.rooms.find_one({"_id": ObjectId(room_id)})["last_seq"] == 4
+
+
+def test_a_resend_gets_its_message_even_when_its_body_is_refused_now(app, db):
+    alice, room_id = _direct_room(app)
+    first = alice.send(room_id, "hello", "c1")
+    again = alice.send(room_id, "   ", "c1")
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    assert alice.send(room_id, "   ", "c2").status_code == 400
+    assert db.messages.count_documents({"room_id": ObjectId(room_id)}) == 1
+
+
+def test_a_member_with_a_ban_in_force_may_not_send(app, db):
+    alice, bob = Person(app, "alice"), Person(app, "bob")
+    topic_id, room_id = _topic_room(app, alice, bob)
+    # A ban stored while the membership is not yet dropped (ban_user writes the ban
+    # first): the membership alone must not let bob in.
+    db.topic_bans.insert_one({"topic_id": ObjectId(topic_id),
+                              "user_id": ObjectId(bob.user["id"]), "reason": "",
+                              "expires_at": None, "banned_by": None,
+                              "created_at": datetime.now(timezone.utc)})
+    refused = bob.send(room_id, "let me in", "b1")
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["message"] == "You are banned from this topic."
+    outsider = Person(app, "carol")
+    refused = outsider.send(room_id, "hi", "c1")
+    assert refused.get_json()["error"]["message"] == "Join this topic first."
