@@ -23,7 +23,7 @@ from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.extensions import socketio
 from utils.pagination import paginate
-from utils.text import render_markdown
+from utils.text import render_markdown, stored_html
 
 
 def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
@@ -35,7 +35,7 @@ def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
         "parent_id": id_str(comment["parent_id"]),
         "author": serialize_public_user(author) if author and not deleted else None,
         "body": posts_service.DELETED_TEXT if deleted else comment["body"],
-        "body_html": "" if deleted else render_markdown(comment["body"]),
+        "body_html": "" if deleted else stored_html(comment),
         "score": comment["score"],
         "my_vote": my_vote,
         "depth": comment["depth"],
@@ -81,8 +81,8 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     comment = Comment().insert({
         "post_id": post["_id"], "topic_id": topic["_id"], "author_id": user["_id"],
         "parent_id": parent["_id"] if parent else None, "path": path, "depth": len(path),
-        "body": body, "score": 0, "reply_count": 0, "deleted": False,
-        "created_at": clock.now(), "edited_at": None})
+        "body": body, "body_html": render_markdown(body), "score": 0, "reply_count": 0,
+        "deleted": False, "created_at": clock.now(), "edited_at": None})
     if parent:
         Comment().add_replies(parent["_id"], 1)
     Post().add_comments(post["_id"], 1)
@@ -112,7 +112,8 @@ def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str
     if not body.strip():
         raise ValidationFailed(details={"body": ["Must not be blank."]})
     body = content_filter.apply(body, "comment", user)
-    updated = Comment().update(comment["_id"], {"body": body, "edited_at": clock.now()},
+    updated = Comment().update(comment["_id"], {"body": body, "body_html": render_markdown(body),
+                                                "edited_at": clock.now()},
                                {"deleted": False})
     if updated is None:
         raise Forbidden("This comment was deleted.")

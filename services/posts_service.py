@@ -27,7 +27,7 @@ from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.extensions import socketio
 from utils.pagination import paginate
 from utils.redis_client import get_redis
-from utils.text import render_markdown, search_terms
+from utils.text import render_markdown, search_terms, stored_html
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
         "topic_id": id_str(post["topic_id"]),
         "title": DELETED_TEXT if deleted else post["title"],
         "body": "" if deleted else post["body"],
-        "body_html": "" if deleted else render_markdown(post["body"]),
+        "body_html": "" if deleted else stored_html(post),
         "author": serialize_public_user(author) if author and not deleted else None,
         "score": post["score"],
         "my_vote": my_vote,
@@ -213,9 +213,10 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
     title, body = _clean_title(title, user), _clean_body(body, user)
     post = Post().insert({
         "topic_id": topic["_id"], "author_id": user["_id"], "title": title, "body": body,
-        "score": 0, "hot_rank": hot_rank(0, now), "comment_count": 0, "pinned": False,
-        "locked": False, "deleted": False, "audience": _audience(topic), "created_at": now,
-        "edited_at": None, "search_terms": search_terms(title, body)})
+        "body_html": render_markdown(body), "score": 0, "hot_rank": hot_rank(0, now),
+        "comment_count": 0, "pinned": False, "locked": False, "deleted": False,
+        "audience": _audience(topic), "created_at": now, "edited_at": None,
+        "search_terms": search_terms(title, body)})
     Topic().add_posts(topic["_id"], 1)
     topics_service.touch_activity(topic["_id"], now)
     get_cache().invalidate(FRONT_PAGE)
@@ -243,7 +244,8 @@ def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
     title = _clean_title(changes.get("title", post["title"]), user)
     body = _clean_body(changes.get("body", post["body"]), user)
     updated = Post().update(post["_id"], {
-        "title": title, "body": body, "edited_at": clock.now(),
+        "title": title, "body": body, "body_html": render_markdown(body),
+        "edited_at": clock.now(),
         "search_terms": search_terms(title, body)}, {"deleted": False})
     if updated is None:
         raise Forbidden("This post was deleted.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from bson import ObjectId
 
 from models.base import utcnow
 from tests.topic_helpers import Person, join, make_post, make_topic
@@ -199,3 +200,30 @@ def test_topic_list_cache_invalidated_by_new_topic(owner, client):
     assert len(client.get("/api/topics/").get_json()["items"]) == 1
     make_topic(owner, "Second one")
     assert len(client.get("/api/topics/").get_json()["items"]) == 2
+
+
+def test_body_html_stored_at_write_and_served_from_storage(member, topic, client, db):
+    post = make_post(member, topic["id"], body="**bold**")
+    stored = db.posts.find_one({"_id": ObjectId(post["id"])})
+    assert stored["body_html"] == post["body_html"] == "<p><strong>bold</strong></p>\n"
+    edited = member.patch(f"/api/posts/{post['id']}", {"body": "*new*"}).get_json()
+    stored = db.posts.find_one({"_id": ObjectId(post["id"])})
+    assert stored["body_html"] == edited["body_html"] == "<p><em>new</em></p>\n"
+    # Reads serve what was stored, they do not render again.
+    db.posts.update_one({"_id": stored["_id"]}, {"$set": {"body_html": "<p>stored</p>"}})
+    assert client.get(f"/api/posts/{post['id']}").get_json()["body_html"] == "<p>stored</p>"
+    listed = client.get(f"/api/posts/?topic_id={topic['id']}").get_json()["items"]
+    assert listed[0]["body_html"] == "<p>stored</p>"
+
+
+def test_post_written_before_body_html_renders_on_read(member, topic, client, db):
+    post = make_post(member, topic["id"], body="old **text**")
+    db.posts.update_one({"_id": ObjectId(post["id"])}, {"$unset": {"body_html": ""}})
+    shown = client.get(f"/api/posts/{post['id']}").get_json()
+    listed = client.get(f"/api/posts/?topic_id={topic['id']}").get_json()["items"]
+    assert shown["body_html"] == listed[0]["body_html"] == post["body_html"]
+    assert shown == {**post, "my_vote": None}
+    assert "body_html" not in db.posts.find_one({"_id": ObjectId(post["id"])})  # no rewrite
+    assert member.delete(f"/api/posts/{post['id']}").status_code == 204
+    deleted = client.get(f"/api/posts/{post['id']}").get_json()
+    assert deleted["body"] == "" and deleted["body_html"] == ""
