@@ -15,15 +15,19 @@ from flask import current_app
 from models.base import id_str, isoformat
 from models.comment import SORTS, Comment
 from models.post import Post
-from models.user import User
 from services import posts_service, topics_service
-from services.users_service import serialize_public_user
+from services.users_service import public_users, serialize_public_user
 from utils import clock, content_filter
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.extensions import socketio
 from utils.pagination import paginate
 from utils.text import render_markdown, stored_html
+
+# What serialize_comment shows (the tree is built from parent_id): not path, not topic_id.
+VIEW_FIELDS = {field: 1 for field in (
+    "post_id", "parent_id", "author_id", "body", "body_html", "score", "depth",
+    "reply_count", "deleted", "created_at", "edited_at")}
 
 
 def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
@@ -48,8 +52,7 @@ def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
 
 def _views(user: dict[str, Any] | None, comments: list[dict[str, Any]]
            ) -> dict[ObjectId, dict[str, Any]]:
-    authors = {u["_id"]: u for u in User().collection.find(
-        {"_id": {"$in": list({c["author_id"] for c in comments})}})}
+    authors = public_users([c["author_id"] for c in comments])
     votes = posts_service.my_votes(user, "comment", [c["_id"] for c in comments])
     return {c["_id"]: serialize_comment(c, authors.get(c["author_id"]),
                                         votes.get(c["_id"], 0) if user else None)
@@ -144,9 +147,10 @@ def list_comments(user: dict[str, Any] | None, post_id: Any, sort: str, limit: i
     post, _topic = posts_service.get_readable_post(user, post_id)
     top, next_cursor = paginate(Comment().collection,
                                 {"post_id": post["_id"], "parent_id": None},
-                                SORTS[sort], limit, cursor)
+                                SORTS[sort], limit, cursor, VIEW_FIELDS)
     replies = Comment().replies_under(post["_id"], [c["_id"] for c in top],
-                                      current_app.config["COMMENT_TREE_MAX_REPLIES"])
+                                      current_app.config["COMMENT_TREE_MAX_REPLIES"],
+                                      VIEW_FIELDS) if top else []
     views = _views(user, top + replies)
     children: dict[ObjectId, list[dict[str, Any]]] = {}
     for reply in _sorted(replies, sort):

@@ -17,10 +17,9 @@ from redis.exceptions import RedisError
 from models.base import id_str, isoformat
 from models.post import HIDDEN, SORTS, Post, hot_rank
 from models.topic import PUBLIC, Topic
-from models.user import User
 from models.vote import Vote
 from services import realtime, topics_service
-from services.users_service import serialize_public_user
+from services.users_service import public_users, serialize_public_user
 from utils import clock, content_filter
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
@@ -38,6 +37,12 @@ DELETED_TEXT = "[deleted]"
 
 
 # Serialization
+
+# What serialize_post shows, plus hot_rank for the page cursor: never search_terms.
+VIEW_FIELDS = {field: 1 for field in (
+    "topic_id", "author_id", "title", "body", "body_html", "score", "hot_rank",
+    "comment_count", "pinned", "locked", "deleted", "created_at", "edited_at")}
+
 
 def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
                    my_vote: int | None = 0) -> dict[str, Any]:
@@ -65,14 +70,13 @@ def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
 
 def public_view(post: dict[str, Any]) -> dict[str, Any]:
     """What a room broadcast carries: no viewer, so no `my_vote`."""
-    view = serialize_post(post, User().find_by_id(post["author_id"]))
+    view = serialize_post(post, public_users([post["author_id"]]).get(post["author_id"]))
     view.pop("my_vote")
     return view
 
 
 def post_views(user: dict[str, Any] | None, posts: list[dict[str, Any]]) -> list[dict]:
-    authors = {u["_id"]: u for u in User().collection.find(
-        {"_id": {"$in": list({p["author_id"] for p in posts})}})}
+    authors = public_users([p["author_id"] for p in posts])
     votes = my_votes(user, "post", [p["_id"] for p in posts])
     return [serialize_post(p, authors.get(p["author_id"]), votes.get(p["_id"], 0) if user
                            else None) for p in posts]
@@ -91,12 +95,14 @@ def emit_post(event: str, post: dict[str, Any]) -> None:
 
 def get_readable_post(user: dict[str, Any] | None, post_id: Any
                       ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(post, topic); NotFound when either is missing or the topic is not readable."""
-    post = Post().find_by_id(post_id)
+    """(post, topic); NotFound when either is missing or the topic is not readable. The
+    post comes with VIEW_FIELDS, the topic with its access fields only."""
+    post = Post().find_by_id(post_id, VIEW_FIELDS)
     if post is None:
         raise NotFound("Post not found.")
     try:
-        topic = topics_service.get_readable_topic(user, post["topic_id"])
+        topic = topics_service.get_readable_topic(user, post["topic_id"],
+                                                  topics_service.ACCESS_FIELDS)
     except NotFound:
         raise NotFound("Post not found.") from None
     return post, topic
@@ -155,7 +161,8 @@ def list_posts(user: dict[str, Any] | None, topic_id: str | None, sort: str, t: 
     query: dict[str, Any] = {"topic_id": topic["_id"], **_window(sort, t)}
     # Pinned posts first, then the chosen order; the index has the same shape.
     documents, next_cursor = paginate(Post().collection, query,
-                                      [("pinned", -1), *SORTS[sort]], limit, cursor)
+                                      [("pinned", -1), *SORTS[sort]], limit, cursor,
+                                      VIEW_FIELDS)
     return {"items": post_views(user, documents), "next_cursor": next_cursor}
 
 
@@ -186,7 +193,8 @@ def _front_page_items(user: dict[str, Any] | None, sort: str, t: str, limit: int
         audience = {"$or": [{"audience": PUBLIC}, {"topic_id": {
             "$in": topics_service.private_topic_ids(user)}}]}
     query = {"$and": [audience, {"deleted": False}, _window(sort, t)]}
-    documents, next_cursor = paginate(Post().collection, query, SORTS[sort], limit, cursor)
+    documents, next_cursor = paginate(Post().collection, query, SORTS[sort], limit, cursor,
+                                      VIEW_FIELDS)
     return {"items": post_views(None, documents), "next_cursor": next_cursor}
 
 

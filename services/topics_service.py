@@ -27,7 +27,7 @@ from models.topic_invitation import TopicInvitation
 from models.topic_member import MEMBER, MODERATOR, OWNER, TopicMember
 from models.user import User
 from services import audit_service, notifications_service, realtime
-from services.users_service import serialize_public_user
+from services.users_service import public_users, serialize_public_user
 from utils import clock, content_filter
 from utils.cache import get_cache
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -62,8 +62,14 @@ def is_banned(topic_id: Any, user_id: Any) -> bool:
     return TopicBan().is_active(_oid(topic_id), _oid(user_id, "User"), clock.now())
 
 
-def get_readable_topic(user: dict[str, Any] | None, topic_id: Any) -> dict[str, Any]:
-    topic = Topic().find_live(topic_id)
+# What deciding access reads of a topic; callers that only check access load just these.
+ACCESS_FIELDS = {"visibility": 1, "deleted": 1, "owner_id": 1}
+
+
+def get_readable_topic(user: dict[str, Any] | None, topic_id: Any,
+                       fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The topic (with only `fields` when given); NotFound as described above."""
+    topic = Topic().find_live(topic_id, fields)
     if topic is None:
         raise NotFound("Topic not found.")
     if topic["visibility"] == PRIVATE and not is_admin(user) and (
@@ -139,6 +145,12 @@ def live_room(user: dict[str, Any], topic_id: Any) -> str:
 
 # Serialization
 
+# What serialize_topic shows (the list sorts are among them): never search_terms.
+VIEW_FIELDS = {field: 1 for field in (
+    "slug", "title", "description", "tags", "visibility", "owner_id", "member_count",
+    "post_count", "created_at", "updated_at", "last_activity_at")}
+
+
 def serialize_topic(topic: dict[str, Any], my_role: str | None = None,
                     owner: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
@@ -160,7 +172,7 @@ def serialize_topic(topic: dict[str, Any], my_role: str | None = None,
 
 def topic_view(user: dict[str, Any] | None, topic: dict[str, Any]) -> dict[str, Any]:
     role = member_role(topic["_id"], user["_id"]) if user else None
-    return serialize_topic(topic, role, User().find_by_id(topic["owner_id"]))
+    return serialize_topic(topic, role, public_users([topic["owner_id"]]).get(topic["owner_id"]))
 
 
 # Topics
@@ -330,14 +342,15 @@ def _topic_page(user: dict[str, Any] | None, q: str | None, tag: str | None, sor
     if matching:
         conditions.append(matching)
     query = {"$and": [c for c in conditions if c]}
-    documents, next_cursor = paginate(Topic().collection, query, SORTS[sort], limit, cursor)
+    documents, next_cursor = paginate(Topic().collection, query, SORTS[sort], limit, cursor,
+                                      VIEW_FIELDS)
     owners = _users([d["owner_id"] for d in documents])
     return page(documents, next_cursor, lambda d: serialize_topic(d, None,
                                                                   owners.get(d["owner_id"])))
 
 
 def _users(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
-    return {u["_id"]: u for u in User().collection.find({"_id": {"$in": list(set(ids))}})}
+    return public_users(ids)
 
 
 # Membership

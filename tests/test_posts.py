@@ -227,3 +227,33 @@ def test_post_written_before_body_html_renders_on_read(member, topic, client, db
     assert member.delete(f"/api/posts/{post['id']}").status_code == 204
     deleted = client.get(f"/api/posts/{post['id']}").get_json()
     assert deleted["body"] == "" and deleted["body_html"] == ""
+
+
+def test_views_need_only_the_fields_reads_load(app, member, topic, client, db):
+    """Reads load posts, comments, topics and authors with a projection (no search_terms,
+    no password hash): the views built from those must equal the views of whole documents."""
+    from services import comments_service, posts_service, topics_service, users_service
+
+    post = make_post(member, topic["id"], body="with *markdown*")
+    member.post(f"/api/posts/{post['id']}/comments", {"body": "a **comment**"})
+
+    def only(document, fields):
+        return {k: v for k, v in document.items() if k == "_id" or k in fields}
+
+    author = db.users.find_one({"_id": ObjectId(member.id)})
+    slim_author = only(author, users_service.PUBLIC_FIELDS)
+    assert "password_hash" in author and "password_hash" not in slim_author
+    full_post = db.posts.find_one({"_id": ObjectId(post["id"])})
+    comment = db.comments.find_one({"post_id": full_post["_id"]})
+    full_topic = db.topics.find_one({"_id": ObjectId(topic["id"])})
+    assert full_post["search_terms"] and full_topic["search_terms"]
+    with app.app_context():
+        assert posts_service.serialize_post(
+            only(full_post, posts_service.VIEW_FIELDS), slim_author, 1
+        ) == posts_service.serialize_post(full_post, author, 1)
+        assert comments_service.serialize_comment(
+            only(comment, comments_service.VIEW_FIELDS), slim_author, 0
+        ) == comments_service.serialize_comment(comment, author, 0)
+        assert topics_service.serialize_topic(
+            only(full_topic, topics_service.VIEW_FIELDS), "owner", slim_author
+        ) == topics_service.serialize_topic(full_topic, "owner", author)
