@@ -175,9 +175,10 @@ def _front_page(user: dict[str, Any] | None, sort: str, t: str, limit: int,
                 cursor: str | None) -> dict[str, Any]:
     """Public topics plus the private ones I joined. Cached per audience (everyone who
     reads only public topics shares an entry); `my_vote` is filled in per user after."""
-    key = f"{topics_service.audience_key(user)}:{sort}:{t}:{limit}:{cursor}"
+    private = topics_service.readable_private_ids(user)
+    key = f"{topics_service.audience_key(user, private)}:{sort}:{t}:{limit}:{cursor}"
     cached = get_cache().get_or_set(
-        FRONT_PAGE, key, lambda: _front_page_items(user, sort, t, limit, cursor),
+        FRONT_PAGE, key, lambda: _front_page_items(user, private, sort, t, limit, cursor),
         current_app.config["FRONT_PAGE_CACHE_SECONDS"])
     votes = my_votes(user, "post", [ObjectId(item["id"]) for item in cached["items"]])
     for item in cached["items"]:
@@ -185,13 +186,12 @@ def _front_page(user: dict[str, Any] | None, sort: str, t: str, limit: int,
     return cached
 
 
-def _front_page_items(user: dict[str, Any] | None, sort: str, t: str, limit: int,
-                      cursor: str | None) -> dict[str, Any]:
+def _front_page_items(user: dict[str, Any] | None, private: list[ObjectId], sort: str,
+                      t: str, limit: int, cursor: str | None) -> dict[str, Any]:
     if topics_service.is_admin(user):
         audience: dict[str, Any] = {"audience": {"$ne": HIDDEN}}
     else:
-        audience = {"$or": [{"audience": PUBLIC}, {"topic_id": {
-            "$in": topics_service.private_topic_ids(user)}}]}
+        audience = {"$or": [{"audience": PUBLIC}, {"topic_id": {"$in": private}}]}
     query = {"$and": [audience, {"deleted": False}, _window(sort, t)]}
     documents, next_cursor = paginate(Post().collection, query, SORTS[sort], limit, cursor,
                                       VIEW_FIELDS)
