@@ -72,3 +72,24 @@ def test_bad_cursor_is_a_validation_error(bad):
 def test_sort_must_end_with_id(db):
     with pytest.raises(ValueError):
         paginate(db.items, {}, [("created_at", -1)], 10)
+
+
+def test_flat_queries_page_by_branch_like_the_or_filter(db):
+    """A flat query is paged one flat query per cursor branch (what SecantusDB can serve
+    from an index); the pages must be exactly those of the `$or` form."""
+    db.items.insert_many([{"t": i % 2, "pinned": i % 7 == 0, "rank": i // 4}
+                          for i in range(60)])
+    sort = [("pinned", -1), ("rank", -1), ("_id", -1)]
+
+    def pages(query):
+        seen, cursor = [], None
+        while True:
+            documents, cursor = paginate(db.items, query, sort, 4, cursor)
+            seen.append([d["_id"] for d in documents])
+            if cursor is None:
+                return seen
+
+    flat, combined = pages({"t": 1}), pages({"$and": [{"t": 1}]})
+    expected = [d["_id"] for d in sorted(db.items.find({"t": 1}), reverse=True,
+                                         key=lambda d: (d["pinned"], d["rank"], d["_id"]))]
+    assert flat == combined and [i for page in flat for i in page] == expected

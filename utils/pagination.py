@@ -51,14 +51,27 @@ def _value_at(document: dict[str, Any], path: str) -> Any:
     return value
 
 
-def after_cursor(sort: Sort, values: list[Any]) -> dict[str, Any]:
-    """The filter for "strictly after `values` in `sort` order"."""
+def after_branches(sort: Sort, values: list[Any]) -> list[dict[str, Any]]:
+    """"Strictly after `values` in `sort` order" as disjoint flat filters, the first
+    (equal on every field but the last) first: every match of one comes before every
+    match of the next in `sort` order."""
     branches = []
     for index, (field, direction) in enumerate(sort):
         branch = {sort[j][0]: values[j] for j in range(index)}
         branch[field] = {"$gt" if direction > 0 else "$lt": values[index]}
         branches.append(branch)
-    return {"$or": branches}
+    return branches[::-1]
+
+
+def after_cursor(sort: Sort, values: list[Any]) -> dict[str, Any]:
+    """The filter for "strictly after `values` in `sort` order"."""
+    return {"$or": after_branches(sort, values)}
+
+
+def _flat(query: dict[str, Any], sort: Sort) -> bool:
+    """A query of plain field conditions that names no sort field: it merges with each
+    branch of `after_branches` into one flat filter."""
+    return not any(key.startswith("$") or key in dict(sort) for key in query)
 
 
 def paginate(collection: Collection, query: dict[str, Any], sort: Sort, limit: int,
@@ -67,9 +80,21 @@ def paginate(collection: Collection, query: dict[str, Any], sort: Sort, limit: i
     """One page of `query` in `sort` order, and the cursor of the next page (or None)."""
     if not sort or sort[-1][0] != "_id":
         raise ValueError("a paginated sort must end with _id")
-    if cursor:
-        query = {"$and": [query, after_cursor(sort, decode_cursor(cursor, len(sort)))]}
-    documents = list(collection.find(query, projection).sort(sort).limit(limit + 1))
+    values = decode_cursor(cursor, len(sort)) if cursor else None
+    if values is not None and _flat(query, sort):
+        # One query per branch rather than one `$or`: SecantusDB uses an index only
+        # for a flat filter (it scanned the whole collection for the `$or`, 0.5 s for
+        # 20,000 posts) and MongoDB serves each branch with one index range too.
+        documents: list[dict[str, Any]] = []
+        for branch in after_branches(sort, values):
+            documents += collection.find({**query, **branch}, projection).sort(sort).limit(
+                limit + 1 - len(documents))
+            if len(documents) > limit:
+                break
+    else:
+        if values is not None:
+            query = {"$and": [query, after_cursor(sort, values)]}
+        documents = list(collection.find(query, projection).sort(sort).limit(limit + 1))
     has_more = len(documents) > limit
     documents = documents[:limit]
     next_cursor = None
