@@ -157,7 +157,7 @@ def list_posts(user: dict[str, Any] | None, topic_id: str | None, sort: str, t: 
                limit: int, cursor: str | None) -> dict[str, Any]:
     if topic_id is None:
         return _front_page(user, sort, t, limit, cursor)
-    topic = topics_service.get_readable_topic(user, topic_id)
+    topic = topics_service.get_readable_topic(user, topic_id, topics_service.ACCESS_FIELDS)
     query: dict[str, Any] = {"topic_id": topic["_id"], **_window(sort, t)}
     # Pinned posts first, then the chosen order; the index has the same shape.
     documents, next_cursor = paginate(Post().collection, query,
