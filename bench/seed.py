@@ -86,7 +86,7 @@ def seed_content(db: Database, users: dict, filler: list[ObjectId], data: dict,
     topics_service, posts_service, comments_service and messages_service write."""
     from models.post import hot_rank
     from services.messages_service import _snapshot
-    from utils.text import search_terms, slugify
+    from utils.text import render_markdown, search_terms, slugify
 
     rng = random.Random(7)
     counts = data["counts"]
@@ -127,10 +127,11 @@ def seed_content(db: Database, users: dict, filler: list[ObjectId], data: dict,
             title, body = sentence(rng, 8), sentence(rng, 60)
             posts.append({"_id": ObjectId(), "topic_id": topic["_id"],
                           "author_id": rng.choice(filler), "title": title, "body": body,
-                          "score": score, "hot_rank": hot_rank(score, created),
-                          "comment_count": 0, "pinned": number < n_topics, "locked": False,
-                          "deleted": False, "audience": "public", "created_at": created,
-                          "edited_at": None, "search_terms": search_terms(title, body)})
+                          "body_html": render_markdown(body), "score": score,
+                          "hot_rank": hot_rank(score, created), "comment_count": 0,
+                          "pinned": number < n_topics, "locked": False, "deleted": False,
+                          "audience": "public", "created_at": created, "edited_at": None,
+                          "search_terms": search_terms(title, body)})
         insert_in_chunks(db.posts, posts)
         for topic in topics:
             db.topics.update_one({"_id": topic["_id"]},
@@ -144,10 +145,12 @@ def seed_content(db: Database, users: dict, filler: list[ObjectId], data: dict,
             for _ in range(rng.randint(5, 20)):
                 parent = rng.choice(tops) if tops and rng.random() < 0.4 else None
                 path = [*parent["path"], parent["_id"]] if parent else []
+                author, body = rng.choice(filler), sentence(rng, 25)  # the old draw order
                 comment = {"_id": ObjectId(), "post_id": post["_id"],
-                           "topic_id": post["topic_id"], "author_id": rng.choice(filler),
+                           "topic_id": post["topic_id"], "author_id": author,
                            "parent_id": parent["_id"] if parent else None, "path": path,
-                           "depth": len(path), "body": sentence(rng, 25),
+                           "depth": len(path), "body": body,
+                           "body_html": render_markdown(body),
                            "score": rng.randint(-2, 30), "reply_count": 0, "deleted": False,
                            "created_at": ago(rng, 30), "edited_at": None}
                 if parent:

@@ -88,10 +88,19 @@ class BaseModel:
             raise NotFound(f"{what or self._what()} not found.")
         return document
 
-    def find_by_id(self, object_id: Any) -> dict[str, Any] | None:
+    def find_by_id(self, object_id: Any, projection: dict[str, Any] | None = None
+                   ) -> dict[str, Any] | None:
         if not is_object_id(object_id):
             return None
-        return self.collection.find_one({"_id": ObjectId(object_id)})
+        return self.collection.find_one({"_id": ObjectId(object_id)}, projection)
+
+    def find_by_ids(self, ids: list[ObjectId], projection: dict[str, Any] | None = None
+                    ) -> dict[ObjectId, dict[str, Any]]:
+        """{_id: document} of those that exist; no round trip for no ids."""
+        ids = list(set(ids))
+        if not ids:
+            return {}
+        return {d["_id"]: d for d in self.collection.find({"_id": {"$in": ids}}, projection)}
 
     def _what(self) -> str:
         return self.collection_name.rstrip("s").replace("_", " ").capitalize()

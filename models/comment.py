@@ -42,7 +42,8 @@ class Comment(BaseModel):
     def add_replies(self, comment_id: ObjectId, delta: int) -> None:
         self.collection.update_one({"_id": comment_id}, {"$inc": {"reply_count": delta}})
 
-    def replies_under(self, post_id: ObjectId, top_ids: list[ObjectId],
-                      limit: int) -> list[dict[str, Any]]:
-        return list(self.collection.find({"post_id": post_id, "path": {"$in": top_ids}})
+    def replies_under(self, post_id: ObjectId, top_ids: list[ObjectId], limit: int,
+                      projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return list(self.collection.find({"post_id": post_id, "path": {"$in": top_ids}},
+                                         projection)
                     .sort([("_id", ASCENDING)]).limit(limit))

@@ -35,8 +35,9 @@ class Topic(BaseModel):
         IndexModel([("search_terms", ASCENDING)], name="search_terms"),
     ]
 
-    def find_live(self, topic_id: Any) -> dict[str, Any] | None:
-        topic = self.find_by_id(topic_id)
+    def find_live(self, topic_id: Any, projection: dict[str, Any] | None = None
+                  ) -> dict[str, Any] | None:
+        topic = self.find_by_id(topic_id, {**projection, "deleted": 1} if projection else None)
         return None if topic is None or topic.get("deleted") else topic
 
     def update(self, topic_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:

@@ -50,6 +50,11 @@ class TopicMember(BaseModel):
         cursor = self.collection.find({"user_id": user_id, "topic_id": {"$in": topic_ids}})
         return {doc["topic_id"]: doc["role"] for doc in cursor}
 
+    def roles_of_user(self, user_id: ObjectId) -> dict[ObjectId, str]:
+        """{topic_id: role} of every topic the user belongs to."""
+        cursor = self.collection.find({"user_id": user_id}, {"topic_id": 1, "role": 1})
+        return {doc["topic_id"]: doc["role"] for doc in cursor}
+
     def topic_ids_of(self, user_id: ObjectId) -> list[ObjectId]:
         return [doc["topic_id"] for doc in
                 self.collection.find({"user_id": user_id}, {"topic_id": 1})]

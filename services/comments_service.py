@@ -15,15 +15,19 @@ from flask import current_app
 from models.base import id_str, isoformat
 from models.comment import SORTS, Comment
 from models.post import Post
-from models.user import User
 from services import posts_service, topics_service
-from services.users_service import serialize_public_user
+from services.users_service import public_users, serialize_public_user
 from utils import clock, content_filter
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.extensions import socketio
 from utils.pagination import paginate
-from utils.text import render_markdown
+from utils.text import render_markdown, stored_html
+
+# What serialize_comment shows (the tree is built from parent_id): not path, not topic_id.
+VIEW_FIELDS = {field: 1 for field in (
+    "post_id", "parent_id", "author_id", "body", "body_html", "score", "depth",
+    "reply_count", "deleted", "created_at", "edited_at")}
 
 
 def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
@@ -35,7 +39,7 @@ def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
         "parent_id": id_str(comment["parent_id"]),
         "author": serialize_public_user(author) if author and not deleted else None,
         "body": posts_service.DELETED_TEXT if deleted else comment["body"],
-        "body_html": "" if deleted else render_markdown(comment["body"]),
+        "body_html": "" if deleted else stored_html(comment),
         "score": comment["score"],
         "my_vote": my_vote,
         "depth": comment["depth"],
@@ -48,8 +52,7 @@ def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
 
 def _views(user: dict[str, Any] | None, comments: list[dict[str, Any]]
            ) -> dict[ObjectId, dict[str, Any]]:
-    authors = {u["_id"]: u for u in User().collection.find(
-        {"_id": {"$in": list({c["author_id"] for c in comments})}})}
+    authors = public_users([c["author_id"] for c in comments])
     votes = posts_service.my_votes(user, "comment", [c["_id"] for c in comments])
     return {c["_id"]: serialize_comment(c, authors.get(c["author_id"]),
                                         votes.get(c["_id"], 0) if user else None)
@@ -81,8 +84,8 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     comment = Comment().insert({
         "post_id": post["_id"], "topic_id": topic["_id"], "author_id": user["_id"],
         "parent_id": parent["_id"] if parent else None, "path": path, "depth": len(path),
-        "body": body, "score": 0, "reply_count": 0, "deleted": False,
-        "created_at": clock.now(), "edited_at": None})
+        "body": body, "body_html": render_markdown(body), "score": 0, "reply_count": 0,
+        "deleted": False, "created_at": clock.now(), "edited_at": None})
     if parent:
         Comment().add_replies(parent["_id"], 1)
     Post().add_comments(post["_id"], 1)
@@ -112,7 +115,8 @@ def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str
     if not body.strip():
         raise ValidationFailed(details={"body": ["Must not be blank."]})
     body = content_filter.apply(body, "comment", user)
-    updated = Comment().update(comment["_id"], {"body": body, "edited_at": clock.now()},
+    updated = Comment().update(comment["_id"], {"body": body, "body_html": render_markdown(body),
+                                                "edited_at": clock.now()},
                                {"deleted": False})
     if updated is None:
         raise Forbidden("This comment was deleted.")
@@ -143,9 +147,10 @@ def list_comments(user: dict[str, Any] | None, post_id: Any, sort: str, limit: i
     post, _topic = posts_service.get_readable_post(user, post_id)
     top, next_cursor = paginate(Comment().collection,
                                 {"post_id": post["_id"], "parent_id": None},
-                                SORTS[sort], limit, cursor)
+                                SORTS[sort], limit, cursor, VIEW_FIELDS)
     replies = Comment().replies_under(post["_id"], [c["_id"] for c in top],
-                                      current_app.config["COMMENT_TREE_MAX_REPLIES"])
+                                      current_app.config["COMMENT_TREE_MAX_REPLIES"],
+                                      VIEW_FIELDS) if top else []
     views = _views(user, top + replies)
     children: dict[ObjectId, list[dict[str, Any]]] = {}
     for reply in _sorted(replies, sort):

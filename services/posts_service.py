@@ -17,17 +17,16 @@ from redis.exceptions import RedisError
 from models.base import id_str, isoformat
 from models.post import HIDDEN, SORTS, Post, hot_rank
 from models.topic import PUBLIC, Topic
-from models.user import User
 from models.vote import Vote
 from services import realtime, topics_service
-from services.users_service import serialize_public_user
+from services.users_service import public_users, serialize_public_user
 from utils import clock, content_filter
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.extensions import socketio
 from utils.pagination import paginate
 from utils.redis_client import get_redis
-from utils.text import render_markdown, search_terms
+from utils.text import render_markdown, search_terms, stored_html
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +38,12 @@ DELETED_TEXT = "[deleted]"
 
 # Serialization
 
+# What serialize_post shows, plus hot_rank for the page cursor: never search_terms.
+VIEW_FIELDS = {field: 1 for field in (
+    "topic_id", "author_id", "title", "body", "body_html", "score", "hot_rank",
+    "comment_count", "pinned", "locked", "deleted", "created_at", "edited_at")}
+
+
 def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
                    my_vote: int | None = 0) -> dict[str, Any]:
     """Raw markdown comes back as text in `body`; `body_html` is rendered and sanitised.
@@ -49,7 +54,7 @@ def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
         "topic_id": id_str(post["topic_id"]),
         "title": DELETED_TEXT if deleted else post["title"],
         "body": "" if deleted else post["body"],
-        "body_html": "" if deleted else render_markdown(post["body"]),
+        "body_html": "" if deleted else stored_html(post),
         "author": serialize_public_user(author) if author and not deleted else None,
         "score": post["score"],
         "my_vote": my_vote,
@@ -65,14 +70,13 @@ def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
 
 def public_view(post: dict[str, Any]) -> dict[str, Any]:
     """What a room broadcast carries: no viewer, so no `my_vote`."""
-    view = serialize_post(post, User().find_by_id(post["author_id"]))
+    view = serialize_post(post, public_users([post["author_id"]]).get(post["author_id"]))
     view.pop("my_vote")
     return view
 
 
 def post_views(user: dict[str, Any] | None, posts: list[dict[str, Any]]) -> list[dict]:
-    authors = {u["_id"]: u for u in User().collection.find(
-        {"_id": {"$in": list({p["author_id"] for p in posts})}})}
+    authors = public_users([p["author_id"] for p in posts])
     votes = my_votes(user, "post", [p["_id"] for p in posts])
     return [serialize_post(p, authors.get(p["author_id"]), votes.get(p["_id"], 0) if user
                            else None) for p in posts]
@@ -91,12 +95,14 @@ def emit_post(event: str, post: dict[str, Any]) -> None:
 
 def get_readable_post(user: dict[str, Any] | None, post_id: Any
                       ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(post, topic); NotFound when either is missing or the topic is not readable."""
-    post = Post().find_by_id(post_id)
+    """(post, topic); NotFound when either is missing or the topic is not readable. The
+    post comes with VIEW_FIELDS, the topic with its access fields only."""
+    post = Post().find_by_id(post_id, VIEW_FIELDS)
     if post is None:
         raise NotFound("Post not found.")
     try:
-        topic = topics_service.get_readable_topic(user, post["topic_id"])
+        topic = topics_service.get_readable_topic(user, post["topic_id"],
+                                                  topics_service.ACCESS_FIELDS)
     except NotFound:
         raise NotFound("Post not found.") from None
     return post, topic
@@ -151,12 +157,31 @@ def list_posts(user: dict[str, Any] | None, topic_id: str | None, sort: str, t: 
                limit: int, cursor: str | None) -> dict[str, Any]:
     if topic_id is None:
         return _front_page(user, sort, t, limit, cursor)
-    topic = topics_service.get_readable_topic(user, topic_id)
+    topic = topics_service.get_readable_topic(user, topic_id, topics_service.ACCESS_FIELDS)
     query: dict[str, Any] = {"topic_id": topic["_id"], **_window(sort, t)}
     # Pinned posts first, then the chosen order; the index has the same shape.
     documents, next_cursor = paginate(Post().collection, query,
-                                      [("pinned", -1), *SORTS[sort]], limit, cursor)
+                                      [("pinned", -1), *SORTS[sort]], limit, cursor,
+                                      VIEW_FIELDS, _first_page_parts(sort))
     return {"items": post_views(user, documents), "next_cursor": next_cursor}
+
+
+# The first page of `hot` and `new` is looked for among the last week's posts first.
+RECENT = timedelta(days=7)
+
+
+def _first_page_parts(sort: str) -> list[dict[str, Any]] | None:
+    """Pinned posts, then unpinned ones newer (hotter) than a week-old post, then the
+    rest: the order of the topic_<sort> index. SecantusDB reads every post of the topic
+    for one query on topic_id (it has no limit push-down: 400 posts decoded and sorted
+    per page in the bench); this way only the pinned and the recent ones, unless the
+    page is not full (then the rest too: the same page, one round trip more)."""
+    if sort == "top":
+        return None  # no bound on score that a page is likely to stay above
+    since = clock.now() - RECENT
+    field, bound = ("hot_rank", hot_rank(0, since)) if sort == "hot" else ("created_at", since)
+    return [{"pinned": True}, {"pinned": False, field: {"$gte": bound}},
+            {"pinned": False, field: {"$lt": bound}}]
 
 
 def _window(sort: str, t: str) -> dict[str, Any]:
@@ -168,9 +193,10 @@ def _front_page(user: dict[str, Any] | None, sort: str, t: str, limit: int,
                 cursor: str | None) -> dict[str, Any]:
     """Public topics plus the private ones I joined. Cached per audience (everyone who
     reads only public topics shares an entry); `my_vote` is filled in per user after."""
-    key = f"{topics_service.audience_key(user)}:{sort}:{t}:{limit}:{cursor}"
+    private = topics_service.readable_private_ids(user)
+    key = f"{topics_service.audience_key(user, private)}:{sort}:{t}:{limit}:{cursor}"
     cached = get_cache().get_or_set(
-        FRONT_PAGE, key, lambda: _front_page_items(user, sort, t, limit, cursor),
+        FRONT_PAGE, key, lambda: _front_page_items(user, private, sort, t, limit, cursor),
         current_app.config["FRONT_PAGE_CACHE_SECONDS"])
     votes = my_votes(user, "post", [ObjectId(item["id"]) for item in cached["items"]])
     for item in cached["items"]:
@@ -178,15 +204,15 @@ def _front_page(user: dict[str, Any] | None, sort: str, t: str, limit: int,
     return cached
 
 
-def _front_page_items(user: dict[str, Any] | None, sort: str, t: str, limit: int,
-                      cursor: str | None) -> dict[str, Any]:
+def _front_page_items(user: dict[str, Any] | None, private: list[ObjectId], sort: str,
+                      t: str, limit: int, cursor: str | None) -> dict[str, Any]:
     if topics_service.is_admin(user):
         audience: dict[str, Any] = {"audience": {"$ne": HIDDEN}}
     else:
-        audience = {"$or": [{"audience": PUBLIC}, {"topic_id": {
-            "$in": topics_service.private_topic_ids(user)}}]}
+        audience = {"$or": [{"audience": PUBLIC}, {"topic_id": {"$in": private}}]}
     query = {"$and": [audience, {"deleted": False}, _window(sort, t)]}
-    documents, next_cursor = paginate(Post().collection, query, SORTS[sort], limit, cursor)
+    documents, next_cursor = paginate(Post().collection, query, SORTS[sort], limit, cursor,
+                                      VIEW_FIELDS)
     return {"items": post_views(None, documents), "next_cursor": next_cursor}
 
 
@@ -213,9 +239,10 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
     title, body = _clean_title(title, user), _clean_body(body, user)
     post = Post().insert({
         "topic_id": topic["_id"], "author_id": user["_id"], "title": title, "body": body,
-        "score": 0, "hot_rank": hot_rank(0, now), "comment_count": 0, "pinned": False,
-        "locked": False, "deleted": False, "audience": _audience(topic), "created_at": now,
-        "edited_at": None, "search_terms": search_terms(title, body)})
+        "body_html": render_markdown(body), "score": 0, "hot_rank": hot_rank(0, now),
+        "comment_count": 0, "pinned": False, "locked": False, "deleted": False,
+        "audience": _audience(topic), "created_at": now, "edited_at": None,
+        "search_terms": search_terms(title, body)})
     Topic().add_posts(topic["_id"], 1)
     topics_service.touch_activity(topic["_id"], now)
     get_cache().invalidate(FRONT_PAGE)
@@ -243,7 +270,8 @@ def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
     title = _clean_title(changes.get("title", post["title"]), user)
     body = _clean_body(changes.get("body", post["body"]), user)
     updated = Post().update(post["_id"], {
-        "title": title, "body": body, "edited_at": clock.now(),
+        "title": title, "body": body, "body_html": render_markdown(body),
+        "edited_at": clock.now(),
         "search_terms": search_terms(title, body)}, {"deleted": False})
     if updated is None:
         raise Forbidden("This post was deleted.")

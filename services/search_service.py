@@ -17,7 +17,6 @@ from flask import current_app
 from models.post import HIDDEN, Post
 from models.topic import PUBLIC, Topic
 from models.topic_member import TopicMember
-from models.user import User
 from services import posts_service, topics_service, users_service
 from utils.errors import ValidationFailed
 from utils.pagination import decode_cursor, encode_cursor
@@ -100,7 +99,6 @@ def _matched(document: dict[str, Any], whole: list[str], prefix: str | None) -> 
 
 def _topic_views(user: dict[str, Any] | None, topics: list[dict[str, Any]]) -> list[dict]:
     roles = TopicMember().roles_of(user["_id"], [t["_id"] for t in topics]) if user else {}
-    owners = {u["_id"]: u for u in User().collection.find(
-        {"_id": {"$in": [t["owner_id"] for t in topics]}})}
+    owners = users_service.public_users([t["owner_id"] for t in topics])
     return [topics_service.serialize_topic(t, roles.get(t["_id"]), owners.get(t["owner_id"]))
             for t in topics]

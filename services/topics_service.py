@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,7 @@ from models.topic_invitation import TopicInvitation
 from models.topic_member import MEMBER, MODERATOR, OWNER, TopicMember
 from models.user import User
 from services import audit_service, notifications_service, realtime
-from services.users_service import serialize_public_user
+from services.users_service import public_users, serialize_public_user
 from utils import clock, content_filter
 from utils.cache import get_cache
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -62,8 +63,14 @@ def is_banned(topic_id: Any, user_id: Any) -> bool:
     return TopicBan().is_active(_oid(topic_id), _oid(user_id, "User"), clock.now())
 
 
-def get_readable_topic(user: dict[str, Any] | None, topic_id: Any) -> dict[str, Any]:
-    topic = Topic().find_live(topic_id)
+# What deciding access reads of a topic; callers that only check access load just these.
+ACCESS_FIELDS = {"visibility": 1, "deleted": 1, "owner_id": 1}
+
+
+def get_readable_topic(user: dict[str, Any] | None, topic_id: Any,
+                       fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The topic (with only `fields` when given); NotFound as described above."""
+    topic = Topic().find_live(topic_id, fields)
     if topic is None:
         raise NotFound("Topic not found.")
     if topic["visibility"] == PRIVATE and not is_admin(user) and (
@@ -158,6 +165,12 @@ def live_room(user: dict[str, Any], topic_id: Any) -> str:
 
 # Serialization
 
+# What serialize_topic shows (the list sorts are among them): never search_terms.
+VIEW_FIELDS = {field: 1 for field in (
+    "slug", "title", "description", "tags", "visibility", "owner_id", "member_count",
+    "post_count", "created_at", "updated_at", "last_activity_at")}
+
+
 def serialize_topic(topic: dict[str, Any], my_role: str | None = None,
                     owner: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
@@ -179,7 +192,7 @@ def serialize_topic(topic: dict[str, Any], my_role: str | None = None,
 
 def topic_view(user: dict[str, Any] | None, topic: dict[str, Any]) -> dict[str, Any]:
     role = member_role(topic["_id"], user["_id"]) if user else None
-    return serialize_topic(topic, role, User().find_by_id(topic["owner_id"]))
+    return serialize_topic(topic, role, public_users([topic["owner_id"]]).get(topic["owner_id"]))
 
 
 # Topics
@@ -286,33 +299,53 @@ def delete_topic(user: dict[str, Any], topic_id: Any) -> None:
     get_cache().invalidate(TOPIC_LISTS)
 
 
-def _visibility_filter(user: dict[str, Any] | None) -> dict[str, Any]:
+def _visibility_filter(user: dict[str, Any] | None, private: list[ObjectId]
+                       ) -> dict[str, Any]:
     if is_admin(user):
         return {}
-    if user is None:
+    if not private:
         return {"visibility": PUBLIC}
-    mine = TopicMember().topic_ids_of(user["_id"])
-    return {"$or": [{"visibility": PUBLIC}, {"_id": {"$in": mine}}]}
+    return {"$or": [{"visibility": PUBLIC}, {"_id": {"$in": private}}]}
 
 
-def private_topic_ids(user: dict[str, Any] | None) -> list[ObjectId]:
-    """Private topics the user belongs to (what, besides public ones, they may read)."""
+def memberships(user: dict[str, Any] | None) -> dict[ObjectId, str]:
+    """{topic_id: role} of every topic the user belongs to, in one query."""
+    return TopicMember().roles_of_user(user["_id"]) if user else {}
+
+
+def private_topic_ids(user: dict[str, Any] | None,
+                      member_of: Iterable[ObjectId] | None = None) -> list[ObjectId]:
+    """Private topics the user belongs to (what, besides public ones, they may read).
+    `member_of`: the user's topic ids when the caller has already loaded them."""
     if user is None:
         return []
-    return Topic().ids_of(TopicMember().topic_ids_of(user["_id"]), visibility=PRIVATE)
+    ids = list(member_of) if member_of is not None else TopicMember().topic_ids_of(user["_id"])
+    return Topic().ids_of(ids, visibility=PRIVATE) if ids else []
 
 
-def audience_key(user: dict[str, Any] | None) -> str:
+def readable_private_ids(user: dict[str, Any] | None,
+                         member_of: Iterable[ObjectId] | None = None) -> list[ObjectId]:
+    """What `audience_key` and the list filters need: nothing for visitors and admins
+    (who read public, respectively all, topics), else `private_topic_ids`."""
+    if user is None or is_admin(user):
+        return []
+    return private_topic_ids(user, member_of)
+
+
+def audience_key(user: dict[str, Any] | None, private: list[ObjectId] | None = None) -> str:
     """A cache key part naming what the user may read: everyone who sees only public
-    topics shares one cache entry; members of private topics get their own."""
+    topics shares one cache entry; members of private topics get their own. `private`:
+    the user's `readable_private_ids` when the caller has them already."""
     if user is None:
         return "public"
     if is_admin(user):
         return "admin"
-    private = sorted(str(topic_id) for topic_id in private_topic_ids(user))
+    if private is None:
+        private = private_topic_ids(user)
     if not private:
         return "public"
-    return "u" + hashlib.sha256(",".join(private).encode()).hexdigest()[:24]
+    names = sorted(str(topic_id) for topic_id in private)
+    return "u" + hashlib.sha256(",".join(names).encode()).hexdigest()[:24]
 
 
 def text_filter(field: str, query: str | None) -> dict[str, Any] | None:
@@ -328,35 +361,38 @@ def text_filter(field: str, query: str | None) -> dict[str, Any] | None:
 
 def list_topics(user: dict[str, Any] | None, q: str | None, tag: str | None, sort: str,
                 limit: int, cursor: str | None) -> dict[str, Any]:
-    key = f"{audience_key(user)}:{sort}:{limit}:{cursor}:{tag}:{q}"
+    # One membership query serves the audience, the filter and every item's role.
+    roles = memberships(user)
+    private = readable_private_ids(user, roles)
+    key = f"{audience_key(user, private)}:{sort}:{limit}:{cursor}:{tag}:{q}"
     cached = get_cache().get_or_set(
-        TOPIC_LISTS, key, lambda: _topic_page(user, q, tag, sort, limit, cursor),
+        TOPIC_LISTS, key, lambda: _topic_page(user, private, q, tag, sort, limit, cursor),
         current_app.config["TOPIC_LIST_CACHE_SECONDS"])
     # The role is per user, so it is added after the shared cache.
-    roles = TopicMember().roles_of(user["_id"], [ObjectId(t["id"]) for t in cached["items"]]
-                                   ) if user else {}
     for item in cached["items"]:
         item["my_role"] = roles.get(ObjectId(item["id"]))
     return cached
 
 
-def _topic_page(user: dict[str, Any] | None, q: str | None, tag: str | None, sort: str,
-                limit: int, cursor: str | None) -> dict[str, Any]:
-    conditions: list[dict[str, Any]] = [{"deleted": False}, _visibility_filter(user)]
+def _topic_page(user: dict[str, Any] | None, private: list[ObjectId], q: str | None,
+                tag: str | None, sort: str, limit: int, cursor: str | None
+                ) -> dict[str, Any]:
+    conditions: list[dict[str, Any]] = [{"deleted": False}, _visibility_filter(user, private)]
     if tag:
         conditions.append({"tags": "-".join(fold(tag).split())})
     matching = text_filter("search_terms", q)
     if matching:
         conditions.append(matching)
     query = {"$and": [c for c in conditions if c]}
-    documents, next_cursor = paginate(Topic().collection, query, SORTS[sort], limit, cursor)
+    documents, next_cursor = paginate(Topic().collection, query, SORTS[sort], limit, cursor,
+                                      VIEW_FIELDS)
     owners = _users([d["owner_id"] for d in documents])
     return page(documents, next_cursor, lambda d: serialize_topic(d, None,
                                                                   owners.get(d["owner_id"])))
 
 
 def _users(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
-    return {u["_id"]: u for u in User().collection.find({"_id": {"$in": list(set(ids))}})}
+    return public_users(ids)
 
 
 # Membership

@@ -32,6 +32,16 @@ def avatar_url(user: dict[str, Any]) -> str | None:
     return file_storage.get_storage().url_for(key) if key else None
 
 
+# Every field serialize_public_user reads: authors and owners are loaded with only these.
+PUBLIC_FIELDS = {field: 1 for field in ("username", "display_name", "bio", "avatar_key",
+                                        "created_at", "deleted")}
+
+
+def public_users(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
+    """{_id: user} with what serialize_public_user needs (never hashes, email or settings)."""
+    return User().find_by_ids(ids, PUBLIC_FIELDS)
+
+
 def serialize_public_user(user: dict[str, Any]) -> dict[str, Any]:
     if user.get("deleted"):
         return {"id": id_str(user["_id"]), "username": DELETED_NAME,

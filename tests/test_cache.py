@@ -71,3 +71,15 @@ def test_redis_outage_degrades_to_misses(make_app):
         cache.set("topics", "a", 2)  # skipped, not raised
         cache.invalidate("topics")  # logged, not raised
         assert cache.get_or_set("topics", "a", lambda: 3) == 3
+
+
+def test_value_computed_across_an_invalidation_is_not_served(app):
+    """A write that invalidates while a reader computes: the reader's (stale) value must
+    not land under the new generation."""
+    def compute():
+        get_cache().invalidate("topics")  # a write happens meanwhile
+        return {"stale": True}
+
+    with app.app_context():
+        assert get_cache().get_or_set("topics", "k", compute) == {"stale": True}
+        assert get_cache().get("topics", "k") is None

@@ -117,3 +117,21 @@ def test_comment_count_exact_under_concurrency(app, client):
     db = get_db(app)
     assert db.posts.find_one({"_id": ObjectId(post["id"])})["comment_count"] == 21
     assert db.comments.find_one({"_id": ObjectId(top["id"])})["reply_count"] == 20
+
+
+def test_body_html_stored_at_write_and_on_edit(client, db):
+    owner, other, post = _setup(client)
+    top = _comment(owner, post["id"], "**top**")
+    reply = _comment(other, post["id"], "a reply", top["id"])
+    stored = db.comments.find_one({"_id": ObjectId(top["id"])})
+    assert stored["body_html"] == top["body_html"] == "<p><strong>top</strong></p>\n"
+    edited = owner.patch(f"/api/comments/{top['id']}", {"body": "*edited*"}).get_json()
+    stored = db.comments.find_one({"_id": ObjectId(top["id"])})
+    assert stored["body_html"] == edited["body_html"] == "<p><em>edited</em></p>\n"
+    # The tree serves the stored HTML; a comment written before it was stored renders.
+    db.comments.update_one({"_id": stored["_id"]}, {"$set": {"body_html": "<p>kept</p>"}})
+    db.comments.update_one({"_id": ObjectId(reply["id"])}, {"$unset": {"body_html": ""}})
+    tree = client.get(f"/api/posts/{post['id']}/comments").get_json()["items"]
+    assert tree[0]["body_html"] == "<p>kept</p>"
+    assert tree[0]["replies"][0]["body_html"] == reply["body_html"] == "<p>a reply</p>\n"
+    assert "body_html" not in db.comments.find_one({"_id": ObjectId(reply["id"])})

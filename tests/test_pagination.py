@@ -72,3 +72,39 @@ def test_bad_cursor_is_a_validation_error(bad):
 def test_sort_must_end_with_id(db):
     with pytest.raises(ValueError):
         paginate(db.items, {}, [("created_at", -1)], 10)
+
+
+def test_flat_queries_page_by_branch_like_the_or_filter(db):
+    """A flat query is paged one flat query per cursor branch (what SecantusDB can serve
+    from an index); the pages must be exactly those of the `$or` form."""
+    db.items.insert_many([{"t": i % 2, "pinned": i % 7 == 0, "rank": i // 4}
+                          for i in range(60)])
+    sort = [("pinned", -1), ("rank", -1), ("_id", -1)]
+
+    def pages(query):
+        seen, cursor = [], None
+        while True:
+            documents, cursor = paginate(db.items, query, sort, 4, cursor)
+            seen.append([d["_id"] for d in documents])
+            if cursor is None:
+                return seen
+
+    flat, combined = pages({"t": 1}), pages({"$and": [{"t": 1}]})
+    expected = [d["_id"] for d in sorted(db.items.find({"t": 1}), reverse=True,
+                                         key=lambda d: (d["pinned"], d["rank"], d["_id"]))]
+    assert flat == combined and [i for page in flat for i in page] == expected
+
+
+@pytest.mark.parametrize("bound", [-1, 3, 8, 100])
+def test_first_page_parts_give_the_same_page(db, bound):
+    """Wherever the parts split the order (page full in the first part, or only after
+    the last), the first page and its cursor are those of the plain query."""
+    db.items.insert_many([{"t": 1, "pinned": i in (4, 9), "rank": i // 2} for i in range(20)])
+    sort = [("pinned", -1), ("rank", -1), ("_id", -1)]
+    parts = [{"pinned": True}, {"pinned": False, "rank": {"$gte": bound}},
+             {"pinned": False, "rank": {"$lt": bound}}]
+    for limit in (1, 3, 6, 25):
+        plain = paginate(db.items, {"t": 1}, sort, limit)
+        split = paginate(db.items, {"t": 1}, sort, limit, first_page_parts=parts)
+        assert [d["_id"] for d in split[0]] == [d["_id"] for d in plain[0]]
+        assert split[1] == plain[1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from bson import ObjectId
 
 from models.base import utcnow
 from tests.topic_helpers import Person, join, make_post, make_topic
@@ -199,3 +200,80 @@ def test_topic_list_cache_invalidated_by_new_topic(owner, client):
     assert len(client.get("/api/topics/").get_json()["items"]) == 1
     make_topic(owner, "Second one")
     assert len(client.get("/api/topics/").get_json()["items"]) == 2
+
+
+def test_body_html_stored_at_write_and_served_from_storage(member, topic, client, db):
+    post = make_post(member, topic["id"], body="**bold**")
+    stored = db.posts.find_one({"_id": ObjectId(post["id"])})
+    assert stored["body_html"] == post["body_html"] == "<p><strong>bold</strong></p>\n"
+    edited = member.patch(f"/api/posts/{post['id']}", {"body": "*new*"}).get_json()
+    stored = db.posts.find_one({"_id": ObjectId(post["id"])})
+    assert stored["body_html"] == edited["body_html"] == "<p><em>new</em></p>\n"
+    # Reads serve what was stored, they do not render again.
+    db.posts.update_one({"_id": stored["_id"]}, {"$set": {"body_html": "<p>stored</p>"}})
+    assert client.get(f"/api/posts/{post['id']}").get_json()["body_html"] == "<p>stored</p>"
+    listed = client.get(f"/api/posts/?topic_id={topic['id']}").get_json()["items"]
+    assert listed[0]["body_html"] == "<p>stored</p>"
+
+
+def test_post_written_before_body_html_renders_on_read(member, topic, client, db):
+    post = make_post(member, topic["id"], body="old **text**")
+    db.posts.update_one({"_id": ObjectId(post["id"])}, {"$unset": {"body_html": ""}})
+    shown = client.get(f"/api/posts/{post['id']}").get_json()
+    listed = client.get(f"/api/posts/?topic_id={topic['id']}").get_json()["items"]
+    assert shown["body_html"] == listed[0]["body_html"] == post["body_html"]
+    assert shown == {**post, "my_vote": None}
+    assert "body_html" not in db.posts.find_one({"_id": ObjectId(post["id"])})  # no rewrite
+    assert member.delete(f"/api/posts/{post['id']}").status_code == 204
+    deleted = client.get(f"/api/posts/{post['id']}").get_json()
+    assert deleted["body"] == "" and deleted["body_html"] == ""
+
+
+def test_views_need_only_the_fields_reads_load(app, member, topic, client, db):
+    """Reads load posts, comments, topics and authors with a projection (no search_terms,
+    no password hash): the views built from those must equal the views of whole documents."""
+    from services import comments_service, posts_service, topics_service, users_service
+
+    post = make_post(member, topic["id"], body="with *markdown*")
+    member.post(f"/api/posts/{post['id']}/comments", {"body": "a **comment**"})
+
+    def only(document, fields):
+        return {k: v for k, v in document.items() if k == "_id" or k in fields}
+
+    author = db.users.find_one({"_id": ObjectId(member.id)})
+    slim_author = only(author, users_service.PUBLIC_FIELDS)
+    assert "password_hash" in author and "password_hash" not in slim_author
+    full_post = db.posts.find_one({"_id": ObjectId(post["id"])})
+    comment = db.comments.find_one({"post_id": full_post["_id"]})
+    full_topic = db.topics.find_one({"_id": ObjectId(topic["id"])})
+    assert full_post["search_terms"] and full_topic["search_terms"]
+    with app.app_context():
+        assert posts_service.serialize_post(
+            only(full_post, posts_service.VIEW_FIELDS), slim_author, 1
+        ) == posts_service.serialize_post(full_post, author, 1)
+        assert comments_service.serialize_comment(
+            only(comment, comments_service.VIEW_FIELDS), slim_author, 0
+        ) == comments_service.serialize_comment(comment, author, 0)
+        assert topics_service.serialize_topic(
+            only(full_topic, topics_service.VIEW_FIELDS), "owner", slim_author
+        ) == topics_service.serialize_topic(full_topic, "owner", author)
+
+
+@pytest.mark.parametrize("sort", ["hot", "new"])
+def test_first_page_spans_recent_and_older_posts(owner, topic, client, monkeypatch, sort):
+    """The first page is read recent posts first (utils.pagination first_page_parts);
+    with few recent ones it continues into older posts, pinned ones stay on top."""
+    start = utcnow()
+    titles = [f"Post {n}" for n in range(5)]
+    ages = [timedelta(days=40), timedelta(days=20), timedelta(days=9), timedelta(days=2),
+            timedelta(hours=1)]
+    made = {title: _post_at(owner, topic["id"], title, start - age, monkeypatch)
+            for title, age in zip(titles, ages, strict=True)}
+    monkeypatch.setattr(clock, "now", lambda: start)
+    assert owner.post(f"/api/posts/{made['Post 0']['id']}/pin").status_code == 200
+    url = f"/api/posts/?topic_id={topic['id']}&sort={sort}&limit=3"
+    first = client.get(url).get_json()
+    rest = client.get(url + f"&cursor={first['next_cursor']}").get_json()
+    shown = [p["title"] for p in first["items"] + rest["items"]]
+    assert shown == ["Post 0", "Post 4", "Post 3", "Post 2", "Post 1"]
+    assert rest["next_cursor"] is None

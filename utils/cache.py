@@ -44,6 +44,13 @@ class Cache:
     def get(self, namespace: str, key: str) -> Any | None:
         try:
             full_key = self._key(namespace, key)
+        except redis.exceptions.RedisError as exc:
+            log.warning("cache read skipped: %s", exc)
+            return None
+        return self._get(full_key)
+
+    def _get(self, full_key: str) -> Any | None:
+        try:
             raw = self.local.get(full_key) if self.redis is None else self.redis.get(full_key)
         except redis.exceptions.RedisError as exc:
             log.warning("cache read skipped: %s", exc)
@@ -51,10 +58,17 @@ class Cache:
         return None if raw is None else json.loads(raw)
 
     def set(self, namespace: str, key: str, value: Any, ttl: int | None = None) -> None:
+        try:
+            full_key = self._key(namespace, key)
+        except redis.exceptions.RedisError as exc:
+            log.warning("cache write skipped: %s", exc)
+            return
+        self._set(full_key, value, ttl)
+
+    def _set(self, full_key: str, value: Any, ttl: int | None = None) -> None:
         ttl = ttl or self.default_ttl
         raw = json.dumps(value, separators=(",", ":"), default=str)
         try:
-            full_key = self._key(namespace, key)
             if self.redis is None:
                 self.local.set(full_key, raw, timeout=ttl)
             else:
@@ -87,11 +101,18 @@ class Cache:
 
     def get_or_set(self, namespace: str, key: str, compute: Callable[[], Any],
                    ttl: int | None = None) -> Any:
-        cached = self.get(namespace, key)
+        """The generation is read once: a value computed while the namespace was
+        invalidated is stored under the old generation, dead at once, not the new one."""
+        try:
+            full_key = self._key(namespace, key)
+        except redis.exceptions.RedisError as exc:
+            log.warning("cache skipped: %s", exc)
+            return compute()
+        cached = self._get(full_key)
         if cached is not None:
             return cached
         value = compute()
-        self.set(namespace, key, value, ttl)
+        self._set(full_key, value, ttl)
         return value
 
 

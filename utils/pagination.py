@@ -52,25 +52,69 @@ def _value_at(document: dict[str, Any], path: str) -> Any:
     return value
 
 
-def after_cursor(sort: Sort, values: list[Any]) -> dict[str, Any]:
-    """The filter for "strictly after `values` in `sort` order"."""
+def after_branches(sort: Sort, values: list[Any]) -> list[dict[str, Any]]:
+    """"Strictly after `values` in `sort` order" as disjoint flat filters, the first
+    (equal on every field but the last) first: every match of one comes before every
+    match of the next in `sort` order."""
     branches = []
     for index, (field, direction) in enumerate(sort):
         branch = {sort[j][0]: values[j] for j in range(index)}
         branch[field] = {"$gt" if direction > 0 else "$lt": values[index]}
         branches.append(branch)
-    return {"$or": branches}
+    return branches[::-1]
+
+
+def after_cursor(sort: Sort, values: list[Any]) -> dict[str, Any]:
+    """The filter for "strictly after `values` in `sort` order"."""
+    return {"$or": after_branches(sort, values)}
+
+
+def _flat(query: dict[str, Any], sort: Sort) -> bool:
+    """A query of plain field conditions that names no sort field: it merges with each
+    branch of `after_branches` into one flat filter."""
+    return not any(key.startswith("$") or key in dict(sort) for key in query)
+
+
+def _in_parts(collection: Collection, query: dict[str, Any], parts: list[dict[str, Any]],
+              sort: Sort, limit: int, projection: dict[str, Any] | None
+              ) -> list[dict[str, Any]]:
+    """Up to `limit` documents of `query` AND each part in turn, parts in sort order."""
+    documents: list[dict[str, Any]] = []
+    for part in parts:
+        documents += collection.find({**query, **part}, projection).sort(sort).limit(
+            limit - len(documents))
+        if len(documents) >= limit:
+            break
+    return documents
 
 
 def paginate(collection: Collection, query: dict[str, Any], sort: Sort, limit: int,
              cursor: str | None = None, projection: dict[str, Any] | None = None,
+             first_page_parts: list[dict[str, Any]] | None = None,
              ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of `query` in `sort` order, and the cursor of the next page (or None)."""
+    """One page of `query` in `sort` order, and the cursor of the next page (or None).
+
+    `first_page_parts`: flat conditions on sort fields that split the query in sort order
+    (every match of one comes before every match of the next, together they match all).
+    The first page is read part by part until it is full, so a database that reads every
+    match before applying the limit (SecantusDB) reads only the first parts' documents.
+    Where a part boundary lies changes the cost, never the page."""
     if not sort or sort[-1][0] != "_id":
         raise ValueError("a paginated sort must end with _id")
-    if cursor:
-        query = {"$and": [query, after_cursor(sort, decode_cursor(cursor, len(sort)))]}
-    documents = list(collection.find(query, projection).sort(sort).limit(limit + 1))
+    values = decode_cursor(cursor, len(sort)) if cursor else None
+    if values is not None and _flat(query, sort):
+        # One query per branch rather than one `$or`: SecantusDB uses an index only
+        # for a flat filter (it scanned the whole collection for the `$or`, 0.5 s for
+        # 20,000 posts) and MongoDB serves each branch with one index range too.
+        documents = _in_parts(collection, query, after_branches(sort, values), sort,
+                              limit + 1, projection)
+    elif values is None and first_page_parts and _flat(query, sort):
+        documents = _in_parts(collection, query, first_page_parts, sort, limit + 1,
+                              projection)
+    else:
+        if values is not None:
+            query = {"$and": [query, after_cursor(sort, values)]}
+        documents = list(collection.find(query, projection).sort(sort).limit(limit + 1))
     has_more = len(documents) > limit
     documents = documents[:limit]
     next_cursor = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
@@ -72,3 +73,11 @@ def render_markdown(text: str) -> str:
     return nh3.clean(_markdown.render(text or ""), tags=ALLOWED_TAGS,
                      attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
                      link_rel="noopener noreferrer nofollow")
+
+
+def stored_html(document: dict[str, Any]) -> str:
+    """A post's or comment's `body_html`, rendered when its body was written. Documents
+    written before `body_html` was stored are rendered on read (no migration rewrites
+    them); the next edit stores it."""
+    html = document.get("body_html")
+    return render_markdown(document["body"]) if html is None else html
