@@ -162,26 +162,8 @@ def list_posts(user: dict[str, Any] | None, topic_id: str | None, sort: str, t: 
     # Pinned posts first, then the chosen order; the index has the same shape.
     documents, next_cursor = paginate(Post().collection, query,
                                       [("pinned", -1), *SORTS[sort]], limit, cursor,
-                                      VIEW_FIELDS, _first_page_parts(sort))
+                                      VIEW_FIELDS)
     return {"items": post_views(user, documents), "next_cursor": next_cursor}
-
-
-# The first page of `hot` and `new` is looked for among the last week's posts first.
-RECENT = timedelta(days=7)
-
-
-def _first_page_parts(sort: str) -> list[dict[str, Any]] | None:
-    """Pinned posts, then unpinned ones newer (hotter) than a week-old post, then the
-    rest: the order of the topic_<sort> index. SecantusDB reads every post of the topic
-    for one query on topic_id (it has no limit push-down: 400 posts decoded and sorted
-    per page in the bench); this way only the pinned and the recent ones, unless the
-    page is not full (then the rest too: the same page, one round trip more)."""
-    if sort == "top":
-        return None  # no bound on score that a page is likely to stay above
-    since = clock.now() - RECENT
-    field, bound = ("hot_rank", hot_rank(0, since)) if sort == "hot" else ("created_at", since)
-    return [{"pinned": True}, {"pinned": False, field: {"$gte": bound}},
-            {"pinned": False, field: {"$lt": bound}}]
 
 
 def _window(sort: str, t: str) -> dict[str, Any]:

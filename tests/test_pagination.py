@@ -93,18 +93,3 @@ def test_flat_queries_page_by_branch_like_the_or_filter(db):
     expected = [d["_id"] for d in sorted(db.items.find({"t": 1}), reverse=True,
                                          key=lambda d: (d["pinned"], d["rank"], d["_id"]))]
     assert flat == combined and [i for page in flat for i in page] == expected
-
-
-@pytest.mark.parametrize("bound", [-1, 3, 8, 100])
-def test_first_page_parts_give_the_same_page(db, bound):
-    """Wherever the parts split the order (page full in the first part, or only after
-    the last), the first page and its cursor are those of the plain query."""
-    db.items.insert_many([{"t": 1, "pinned": i in (4, 9), "rank": i // 2} for i in range(20)])
-    sort = [("pinned", -1), ("rank", -1), ("_id", -1)]
-    parts = [{"pinned": True}, {"pinned": False, "rank": {"$gte": bound}},
-             {"pinned": False, "rank": {"$lt": bound}}]
-    for limit in (1, 3, 6, 25):
-        plain = paginate(db.items, {"t": 1}, sort, limit)
-        split = paginate(db.items, {"t": 1}, sort, limit, first_page_parts=parts)
-        assert [d["_id"] for d in split[0]] == [d["_id"] for d in plain[0]]
-        assert split[1] == plain[1]

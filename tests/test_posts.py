@@ -257,23 +257,3 @@ def test_views_need_only_the_fields_reads_load(app, member, topic, client, db):
         assert topics_service.serialize_topic(
             only(full_topic, topics_service.VIEW_FIELDS), "owner", slim_author
         ) == topics_service.serialize_topic(full_topic, "owner", author)
-
-
-@pytest.mark.parametrize("sort", ["hot", "new"])
-def test_first_page_spans_recent_and_older_posts(owner, topic, client, monkeypatch, sort):
-    """The first page is read recent posts first (utils.pagination first_page_parts);
-    with few recent ones it continues into older posts, pinned ones stay on top."""
-    start = utcnow()
-    titles = [f"Post {n}" for n in range(5)]
-    ages = [timedelta(days=40), timedelta(days=20), timedelta(days=9), timedelta(days=2),
-            timedelta(hours=1)]
-    made = {title: _post_at(owner, topic["id"], title, start - age, monkeypatch)
-            for title, age in zip(titles, ages, strict=True)}
-    monkeypatch.setattr(clock, "now", lambda: start)
-    assert owner.post(f"/api/posts/{made['Post 0']['id']}/pin").status_code == 200
-    url = f"/api/posts/?topic_id={topic['id']}&sort={sort}&limit=3"
-    first = client.get(url).get_json()
-    rest = client.get(url + f"&cursor={first['next_cursor']}").get_json()
-    shown = [p["title"] for p in first["items"] + rest["items"]]
-    assert shown == ["Post 0", "Post 4", "Post 3", "Post 2", "Post 1"]
-    assert rest["next_cursor"] is None
