@@ -21,10 +21,6 @@ from utils.errors import BadRequest, Conflict, Forbidden, InvalidCredentials, No
 from utils.pagination import page, paginate, paginate_union
 
 DELETED_NAME = "deleted user"
-# What `serialize_public_user` reads (and the search cursor's `username_lower`): lists of
-# people fetch only these, not hashes, settings or secrets.
-PUBLIC_FIELDS = {field: 1 for field in ("username", "username_lower", "display_name", "bio",
-                                        "avatar_key", "created_at", "deleted")}
 
 
 def avatar_url(user: dict[str, Any]) -> str | None:
@@ -147,7 +143,7 @@ def search(viewer: dict[str, Any] | None, query: str, limit: int,
                           [{**conditions, "username_lower": prefix},
                            {**conditions, "display_name_lower": prefix}],
                           [("username_lower", 1), ("_id", 1)], limit, cursor,
-                          projection=PUBLIC_FIELDS)
+                          projection={**PUBLIC_FIELDS, "username_lower": 1})
 
 
 def _prefix_range(prefix: str) -> dict[str, Any]:

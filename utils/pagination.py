@@ -114,17 +114,16 @@ def paginate_union(collection: Collection, queries: list[dict[str, Any]], sort: 
     index range, where the `$or` may be a collection scan (SecantusDB never unions
     indexes). Each branch's first page, in the same order from the same cursor, holds
     every document of the union's first page, so merging them is exact."""
-    if not sort or sort[-1][0] != "_id":
-        raise ValueError("a paginated sort must end with _id")
-    after = after_cursor(sort, decode_cursor(cursor, len(sort))) if cursor else None
     merged: dict[Any, dict[str, Any]] = {}
+    more = False
     for query in queries:
-        query = {"$and": [query, after]} if after else query
-        for document in collection.find(query, projection).sort(sort).limit(limit + 1):
+        documents, next_cursor = paginate(collection, query, sort, limit, cursor, projection)
+        more = more or next_cursor is not None
+        for document in documents:
             merged.setdefault(document["_id"], document)
     documents = sorted(merged.values(), key=functools.cmp_to_key(
         lambda a, b: _compare(a, b, sort)))
-    has_more = len(documents) > limit
+    has_more = more or len(documents) > limit
     documents = documents[:limit]
     next_cursor = None
     if has_more and documents:
