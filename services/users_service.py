@@ -18,7 +18,7 @@ from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
 from services import auth_service, avatars, file_storage, passwords, realtime
 from utils.errors import BadRequest, Conflict, Forbidden, InvalidCredentials, NotFound
-from utils.pagination import page, paginate, paginate_union
+from utils.pagination import page, paginate
 
 DELETED_NAME = "deleted user"
 
@@ -131,27 +131,15 @@ def delete_account(user: dict[str, Any], password: str) -> None:
 
 def search(viewer: dict[str, Any] | None, query: str, limit: int,
            cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    """Users whose username or display name starts with `query`, by username.
-
-    A prefix is an index range on each name; the two names are searched apart and merged
-    (an `$or` of them, or a `$regex`, scans every user on some servers)."""
-    prefix = _prefix_range(query.strip().lower())
-    conditions: dict[str, Any] = {"deleted": False}
+    """Users whose username or display name starts with `query`, by username."""
+    prefix = {"$regex": "^" + re.escape(query.strip().lower())}
+    conditions: dict[str, Any] = {"deleted": False,
+                                  "$or": [{"username_lower": prefix},
+                                          {"display_name_lower": prefix}]}
     if viewer:
         conditions["_id"] = {"$nin": Block().related_ids(viewer["_id"])}
-    return paginate_union(User().collection,
-                          [{**conditions, "username_lower": prefix},
-                           {**conditions, "display_name_lower": prefix}],
-                          [("username_lower", 1), ("_id", 1)], limit, cursor,
-                          projection={**PUBLIC_FIELDS, "username_lower": 1})
-
-
-def _prefix_range(prefix: str) -> dict[str, Any]:
-    """Strings starting with `prefix`: from it up to the prefix with its last character
-    incremented (MongoDB compares strings by code point without a collation)."""
-    if not prefix or ord(prefix[-1]) >= 0x10FFFF:
-        return {"$regex": "^" + re.escape(prefix)}
-    return {"$gte": prefix, "$lt": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
+    return paginate(User().collection, conditions, [("username_lower", 1), ("_id", 1)],
+                    limit, cursor, projection={**PUBLIC_FIELDS, "username_lower": 1})
 
 
 # Blocks

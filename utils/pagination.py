@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 from collections.abc import Callable
 from datetime import timezone
 from typing import Any
@@ -102,41 +101,6 @@ def paginate(collection: Collection, query: dict[str, Any], sort: Sort, limit: i
     if has_more and documents:
         next_cursor = encode_cursor([_value_at(documents[-1], field) for field, _ in sort])
     return documents, next_cursor
-
-
-def paginate_union(collection: Collection, queries: list[dict[str, Any]], sort: Sort,
-                   limit: int, cursor: str | None = None,
-                   projection: dict[str, Any] | None = None,
-                   ) -> tuple[list[dict[str, Any]], str | None]:
-    """`paginate` over the union of `queries` (an `$or` of them), one query each.
-
-    For an `$or` whose branches are served by different indexes: each branch alone is an
-    index range, where the `$or` may be a collection scan (SecantusDB never unions
-    indexes). Each branch's first page, in the same order from the same cursor, holds
-    every document of the union's first page, so merging them is exact."""
-    merged: dict[Any, dict[str, Any]] = {}
-    more = False
-    for query in queries:
-        documents, next_cursor = paginate(collection, query, sort, limit, cursor, projection)
-        more = more or next_cursor is not None
-        for document in documents:
-            merged.setdefault(document["_id"], document)
-    documents = sorted(merged.values(), key=functools.cmp_to_key(
-        lambda a, b: _compare(a, b, sort)))
-    has_more = more or len(documents) > limit
-    documents = documents[:limit]
-    next_cursor = None
-    if has_more and documents:
-        next_cursor = encode_cursor([_value_at(documents[-1], field) for field, _ in sort])
-    return documents, next_cursor
-
-
-def _compare(a: dict[str, Any], b: dict[str, Any], sort: Sort) -> int:
-    for field, direction in sort:
-        x, y = _value_at(a, field), _value_at(b, field)
-        if x != y:
-            return direction if x > y else -direction
-    return 0
 
 
 def page(documents: list[dict[str, Any]], next_cursor: str | None,
