@@ -186,6 +186,7 @@ class Config:
         # Topic lists and the front page are cached this long; writes invalidate them.
         self.TOPIC_LIST_CACHE_SECONDS = _env_int("TOPIC_LIST_CACHE_SECONDS", 30)
         self.FRONT_PAGE_CACHE_SECONDS = _env_int("FRONT_PAGE_CACHE_SECONDS", 15)
+        self.TOPIC_POSTS_CACHE_SECONDS = _env_int("TOPIC_POSTS_CACHE_SECONDS", 15)
         # Replies deeper than this attach to the deepest allowed ancestor.
         self.COMMENT_MAX_DEPTH = _env_int("COMMENT_MAX_DEPTH", 8)
         # Replies loaded under one page of top-level comments.

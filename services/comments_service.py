@@ -18,7 +18,6 @@ from models.post import Post
 from services import posts_service, topics_service
 from services.users_service import public_users, serialize_public_user
 from utils import clock, content_filter
-from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.extensions import socketio
 from utils.pagination import paginate
@@ -89,7 +88,7 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     if parent:
         Comment().add_replies(parent["_id"], 1)
     Post().add_comments(post["_id"], 1)
-    get_cache().invalidate(posts_service.FRONT_PAGE)  # comment_count shows there
+    posts_service.posts_changed(topic["_id"])  # comment_count shows in post lists
     view = _views(user, [comment])[comment["_id"]]
     socketio.emit("new_comment", {**view, "my_vote": None, "replies": []},
                   to=f"post_{post['_id']}")
@@ -135,7 +134,7 @@ def delete_comment(user: dict[str, Any], comment_id: Any) -> None:
     if deleted is None:
         return
     Post().add_comments(post["_id"], -1)
-    get_cache().invalidate(posts_service.FRONT_PAGE)
+    posts_service.posts_changed(topic["_id"])
     if not is_author:
         topics_service.record_moderation(user, "delete_comment", topic["_id"], "comment",
                                          comment["_id"])

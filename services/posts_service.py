@@ -31,6 +31,19 @@ from utils.text import render_markdown, search_terms, stored_html
 log = logging.getLogger(__name__)
 
 FRONT_PAGE = "front_page"  # cache namespace of GET /api/posts without topic_id
+
+
+def topic_posts_namespace(topic_id: Any) -> str:
+    """Cache namespace of one topic's post lists (GET /api/posts?topic_id=)."""
+    return f"topic_posts:{topic_id}"
+
+
+def posts_changed(topic_id: Any) -> None:
+    """After a write that shows in post lists (a post, its score, comment count, flags):
+    the topic's lists and the front page are recomputed on their next read."""
+    cache = get_cache()
+    cache.invalidate(FRONT_PAGE)
+    cache.invalidate(topic_posts_namespace(topic_id))
 TOP_WINDOWS = {"day": timedelta(days=1), "week": timedelta(weeks=1),
                "month": timedelta(days=30), "all": None}
 DELETED_TEXT = "[deleted]"
@@ -157,13 +170,31 @@ def list_posts(user: dict[str, Any] | None, topic_id: str | None, sort: str, t: 
                limit: int, cursor: str | None) -> dict[str, Any]:
     if topic_id is None:
         return _front_page(user, sort, t, limit, cursor)
+    # Access is checked for every reader before the cache: an entry holds what every
+    # reader of the topic sees alike, and `my_vote` is filled in per reader after.
     topic = topics_service.get_readable_topic(user, topic_id, topics_service.ACCESS_FIELDS)
-    query: dict[str, Any] = {"topic_id": topic["_id"], **_window(sort, t)}
+    cached = get_cache().get_or_set(
+        topic_posts_namespace(topic["_id"]), f"{sort}:{t}:{limit}:{cursor}",
+        lambda: _topic_posts(topic["_id"], sort, t, limit, cursor),
+        current_app.config["TOPIC_POSTS_CACHE_SECONDS"])
+    return _with_my_votes(user, cached)
+
+
+def _topic_posts(topic_id: ObjectId, sort: str, t: str, limit: int, cursor: str | None
+                 ) -> dict[str, Any]:
+    query: dict[str, Any] = {"topic_id": topic_id, **_window(sort, t)}
     # Pinned posts first, then the chosen order; the index has the same shape.
     documents, next_cursor = paginate(Post().collection, query,
                                       [("pinned", -1), *SORTS[sort]], limit, cursor,
                                       VIEW_FIELDS)
-    return {"items": post_views(user, documents), "next_cursor": next_cursor}
+    return {"items": post_views(None, documents), "next_cursor": next_cursor}
+
+
+def _with_my_votes(user: dict[str, Any] | None, page: dict[str, Any]) -> dict[str, Any]:
+    votes = my_votes(user, "post", [ObjectId(item["id"]) for item in page["items"]])
+    for item in page["items"]:
+        item["my_vote"] = votes.get(ObjectId(item["id"]), 0) if user else None
+    return page
 
 
 def _window(sort: str, t: str) -> dict[str, Any]:
@@ -180,10 +211,7 @@ def _front_page(user: dict[str, Any] | None, sort: str, t: str, limit: int,
     cached = get_cache().get_or_set(
         FRONT_PAGE, key, lambda: _front_page_items(user, private, sort, t, limit, cursor),
         current_app.config["FRONT_PAGE_CACHE_SECONDS"])
-    votes = my_votes(user, "post", [ObjectId(item["id"]) for item in cached["items"]])
-    for item in cached["items"]:
-        item["my_vote"] = votes.get(ObjectId(item["id"]), 0) if user else None
-    return cached
+    return _with_my_votes(user, cached)
 
 
 def _front_page_items(user: dict[str, Any] | None, private: list[ObjectId], sort: str,
@@ -227,7 +255,7 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
         "search_terms": search_terms(title, body)})
     Topic().add_posts(topic["_id"], 1)
     topics_service.touch_activity(topic["_id"], now)
-    get_cache().invalidate(FRONT_PAGE)
+    posts_changed(topic["_id"])
     emit_post("new_post", post)
     return post_views(user, [post])[0]
 
@@ -239,7 +267,7 @@ def _audience(topic: dict[str, Any]) -> str:
 def topic_audience_changed(topic: dict[str, Any]) -> None:
     """The topic became public, private or deleted: its posts follow on the front page."""
     Post().set_audience(topic["_id"], _audience(topic))
-    get_cache().invalidate(FRONT_PAGE)
+    posts_changed(topic["_id"])
 
 
 def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
@@ -257,7 +285,7 @@ def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
         "search_terms": search_terms(title, body)}, {"deleted": False})
     if updated is None:
         raise Forbidden("This post was deleted.")
-    get_cache().invalidate(FRONT_PAGE)
+    posts_changed(updated["topic_id"])
     emit_post("post_updated", updated)
     return post_views(user, [updated])[0]
 
@@ -275,7 +303,7 @@ def delete_post(user: dict[str, Any], post_id: Any) -> None:
     if not is_author:
         topics_service.record_moderation(user, "delete_post", topic["_id"], "post",
                                          post["_id"])
-    get_cache().invalidate(FRONT_PAGE)
+    posts_changed(topic["_id"])
     emit_post("post_updated", deleted)
 
 
@@ -293,6 +321,7 @@ def moderate_post(user: dict[str, Any], post_id: Any, action: str) -> dict[str, 
     if updated is None:
         raise NotFound("Post not found.")
     topics_service.record_moderation(user, f"{action}_post", topic["_id"], "post", post["_id"])
+    posts_changed(topic["_id"])
     emit_post("post_updated", updated)
     return post_views(user, [updated])[0]
 

@@ -13,7 +13,6 @@ from models.post import Post
 from models.vote import Vote
 from services import comments_service, posts_service, topics_service
 from utils import clock
-from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound
 
 
@@ -26,7 +25,7 @@ def vote_post(user: dict[str, Any], post_id: Any, value: int) -> dict[str, int]:
         post = Post().add_score(post["_id"], value - previous)
         if post is None:
             raise NotFound("Post not found.")
-        get_cache().invalidate(posts_service.FRONT_PAGE)  # scores and hot order show there
+        posts_service.posts_changed(topic["_id"])  # scores and hot order show in lists
         posts_service.emit_post("post_updated", post)
     return {"score": post["score"], "my_vote": value}
 

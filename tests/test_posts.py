@@ -195,6 +195,44 @@ def test_front_page_cached_and_invalidated(owner, member, topic, client):
     assert keys, "the front page should be cached in Redis"
 
 
+def test_topic_post_lists_cached_and_invalidated_by_every_write(owner, member, topic,
+                                                                client, db):
+    url = f"/api/posts/?topic_id={topic['id']}"
+    first = make_post(member, topic["id"], "First words")
+
+    def listed(person=None):
+        return (person or client).get(url).get_json()["items"]
+
+    assert [p["title"] for p in listed()] == ["First words"]
+    # Served from the cache: a change behind the services' back does not show...
+    db.posts.update_one({"_id": ObjectId(first["id"])}, {"$set": {"title": "Sneaky"}})
+    assert listed()[0]["title"] == "First words"
+    # ...while every write through them shows at once.
+    second = make_post(owner, topic["id"], "Second words")
+    assert {p["title"] for p in listed()} == {"Sneaky", "Second words"}
+    member.post(f"/api/posts/{second['id']}/vote", {"value": 1})
+    assert [(p["id"], p["score"]) for p in listed()][0] == (second["id"], 1)
+    assert listed(member)[0]["my_vote"] == 1 and listed(owner)[0]["my_vote"] == 0
+    assert listed()[0]["my_vote"] is None
+    member.post(f"/api/posts/{first['id']}/comments", {"body": "me first"})
+    assert {p["id"]: p["comment_count"] for p in listed()}[first["id"]] == 1
+    assert owner.post(f"/api/posts/{first['id']}/pin").status_code == 200
+    assert listed()[0]["id"] == first["id"] and listed()[0]["pinned"]
+    member.patch(f"/api/posts/{first['id']}", {"title": "Edited words"})
+    assert listed()[0]["title"] == "Edited words"
+    assert member.delete(f"/api/posts/{first['id']}").status_code == 204
+    assert listed()[0]["deleted"]
+
+
+def test_cached_post_list_of_a_private_topic_stays_private(owner, client):
+    secret = make_topic(owner, "Owners only", visibility="private")
+    make_post(owner, secret["id"], "Private words")
+    url = f"/api/posts/?topic_id={secret['id']}"
+    assert [p["title"] for p in owner.get(url).get_json()["items"]] == ["Private words"]
+    assert client.get(url).status_code == 404  # the cache holds it; access comes first
+    assert Person(client, "sam").get(url).status_code == 404
+
+
 def test_topic_list_cache_invalidated_by_new_topic(owner, client):
     make_topic(owner, "First one")
     assert len(client.get("/api/topics/").get_json()["items"]) == 1
