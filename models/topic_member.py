@@ -50,16 +50,11 @@ class TopicMember(BaseModel):
         cursor = self.collection.find({"user_id": user_id, "topic_id": {"$in": topic_ids}})
         return {doc["topic_id"]: doc["role"] for doc in cursor}
 
-    def roles_and_topics_of_user(self, user_id: ObjectId
-                                 ) -> list[tuple[ObjectId, str, dict[str, Any] | None]]:
-        """(topic_id, role, the topic's `visibility` and `deleted`) of every topic the
-        user belongs to: one round trip, the topics joined on their `_id` index."""
-        cursor = self.collection.aggregate([
-            {"$match": {"user_id": user_id}},
-            {"$lookup": {"from": "topics", "localField": "topic_id", "foreignField": "_id",
-                         "as": "topic"}},
-            {"$project": {"topic_id": 1, "role": 1, "topic.visibility": 1,
-                          "topic.deleted": 1}},
-        ])
-        return [(doc["topic_id"], doc["role"], (doc["topic"] or [None])[0]) for doc in cursor]
+    def roles_of_user(self, user_id: ObjectId) -> dict[ObjectId, str]:
+        """{topic_id: role} of every topic the user belongs to."""
+        cursor = self.collection.find({"user_id": user_id}, {"topic_id": 1, "role": 1})
+        return {doc["topic_id"]: doc["role"] for doc in cursor}
 
+    def topic_ids_of(self, user_id: ObjectId) -> list[ObjectId]:
+        return [doc["topic_id"] for doc in
+                self.collection.find({"user_id": user_id}, {"topic_id": 1})]

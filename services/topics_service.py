@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -307,29 +308,28 @@ def _visibility_filter(user: dict[str, Any] | None, private: list[ObjectId]
     return {"$or": [{"visibility": PUBLIC}, {"_id": {"$in": private}}]}
 
 
-def memberships_and_private_ids(user: dict[str, Any] | None
-                                ) -> tuple[dict[ObjectId, str], list[ObjectId]]:
-    """({topic_id: role} of every topic the user belongs to, the private ones among them
-    that are not deleted), in one round trip."""
+def memberships(user: dict[str, Any] | None) -> dict[ObjectId, str]:
+    """{topic_id: role} of every topic the user belongs to, in one query."""
+    return TopicMember().roles_of_user(user["_id"]) if user else {}
+
+
+def private_topic_ids(user: dict[str, Any] | None,
+                      member_of: Iterable[ObjectId] | None = None) -> list[ObjectId]:
+    """Private topics the user belongs to (what, besides public ones, they may read).
+    `member_of`: the user's topic ids when the caller has already loaded them."""
     if user is None:
-        return {}, []
-    rows = TopicMember().roles_and_topics_of_user(user["_id"])
-    private = [topic_id for topic_id, _role, topic in rows
-               if topic and topic.get("visibility") == PRIVATE and not topic.get("deleted")]
-    return {topic_id: role for topic_id, role, _topic in rows}, private
+        return []
+    ids = list(member_of) if member_of is not None else TopicMember().topic_ids_of(user["_id"])
+    return Topic().ids_of(ids, visibility=PRIVATE) if ids else []
 
 
-def private_topic_ids(user: dict[str, Any] | None) -> list[ObjectId]:
-    """Private topics the user belongs to (what, besides public ones, they may read)."""
-    return memberships_and_private_ids(user)[1]
-
-
-def readable_private_ids(user: dict[str, Any] | None) -> list[ObjectId]:
+def readable_private_ids(user: dict[str, Any] | None,
+                         member_of: Iterable[ObjectId] | None = None) -> list[ObjectId]:
     """What `audience_key` and the list filters need: nothing for visitors and admins
     (who read public, respectively all, topics), else `private_topic_ids`."""
     if user is None or is_admin(user):
         return []
-    return private_topic_ids(user)
+    return private_topic_ids(user, member_of)
 
 
 def audience_key(user: dict[str, Any] | None, private: list[ObjectId] | None = None) -> str:
@@ -362,9 +362,8 @@ def text_filter(field: str, query: str | None) -> dict[str, Any] | None:
 def list_topics(user: dict[str, Any] | None, q: str | None, tag: str | None, sort: str,
                 limit: int, cursor: str | None) -> dict[str, Any]:
     # One membership query serves the audience, the filter and every item's role.
-    roles, private = memberships_and_private_ids(user)
-    if is_admin(user):
-        private = []  # admins read every topic: they share the "admin" entry
+    roles = memberships(user)
+    private = readable_private_ids(user, roles)
     key = f"{audience_key(user, private)}:{sort}:{limit}:{cursor}:{tag}:{q}"
     cached = get_cache().get_or_set(
         TOPIC_LISTS, key, lambda: _topic_page(user, private, q, tag, sort, limit, cursor),
