@@ -158,7 +158,7 @@ def writable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
         raise NotFound("Room not found.")
     if room["kind"] == "topic":
         # Read and write access in one pass: the topic is read once, not twice.
-        _topics().participant_topic(user, room["topic_id"])
+        _topics().require_participant(user, room["topic_id"])
         return room
     if user["_id"] not in room["member_ids"]:
         raise NotFound("Room not found.")

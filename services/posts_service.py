@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 FRONT_PAGE = "front_page"  # cache namespace of GET /api/posts without topic_id
 
+TOP_WINDOWS = {"day": timedelta(days=1), "week": timedelta(weeks=1),
+               "month": timedelta(days=30), "all": None}
+DELETED_TEXT = "[deleted]"
+
 
 def topic_posts_namespace(topic_id: Any) -> str:
     """Cache namespace of one topic's post lists (GET /api/posts?topic_id=)."""
@@ -44,9 +48,6 @@ def posts_changed(topic_id: Any) -> None:
     cache = get_cache()
     cache.invalidate(FRONT_PAGE)
     cache.invalidate(topic_posts_namespace(topic_id))
-TOP_WINDOWS = {"day": timedelta(days=1), "week": timedelta(weeks=1),
-               "month": timedelta(days=30), "all": None}
-DELETED_TEXT = "[deleted]"
 
 
 # Serialization

@@ -86,27 +86,19 @@ def require_not_banned(user: dict[str, Any], topic: dict[str, Any]) -> None:
 
 
 def require_participant(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
-    topic = get_readable_topic(user, topic_id)
-    require_not_banned(user, topic)
-    if member_role(topic["_id"], user["_id"]) is None:
-        raise Forbidden("Join this topic first.")
-    return topic
-
-
-def participant_topic(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
-    """`require_participant` for hot paths (every chat send): the same answers in the
-    same order, in three reads instead of four (six for a private topic), because one
-    membership read says both whether a private topic is visible and whether the user
-    takes part. The ban is still read: a ban and a membership can coexist for a moment
-    (the ban is stored before the membership is dropped)."""
+    """`get_readable_topic`, then Forbidden when banned or not a member. Asked on every
+    chat send, so one membership read decides both whether a private topic is visible
+    and whether the user takes part (three reads, not four). The ban is read even for
+    a member: a ban and a membership coexist for a moment (the ban is stored before
+    the membership is dropped)."""
     topic = Topic().find_live(topic_id)
     if topic is None:
         raise NotFound("Topic not found.")
     role = member_role(topic["_id"], user["_id"])
     if topic["visibility"] == PRIVATE and not is_admin(user) and role is None:
+        # Same answer as a missing topic: a private topic's existence is not revealed.
         raise NotFound("Topic not found.")
-    if TopicBan().find_active(topic["_id"], user["_id"], clock.now()) is not None:
-        raise Forbidden("You are banned from this topic.")
+    require_not_banned(user, topic)
     if role is None:
         raise Forbidden("Join this topic first.")
     return topic
@@ -386,13 +378,9 @@ def _topic_page(user: dict[str, Any] | None, private: list[ObjectId], q: str | N
     query = {"$and": [c for c in conditions if c]}
     documents, next_cursor = paginate(Topic().collection, query, SORTS[sort], limit, cursor,
                                       VIEW_FIELDS)
-    owners = _users([d["owner_id"] for d in documents])
+    owners = public_users([d["owner_id"] for d in documents])
     return page(documents, next_cursor, lambda d: serialize_topic(d, None,
                                                                   owners.get(d["owner_id"])))
-
-
-def _users(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
-    return public_users(ids)
 
 
 # Membership
@@ -456,7 +444,7 @@ def list_members(user: dict[str, Any] | None, topic_id: Any, limit: int,
     topic = get_readable_topic(user, topic_id)
     documents, next_cursor = paginate(TopicMember().collection, {"topic_id": topic["_id"]},
                                       [("_id", 1)], limit, cursor)
-    people = _users([d["user_id"] for d in documents])
+    people = public_users([d["user_id"] for d in documents])
     return page([d for d in documents if d["user_id"] in people], next_cursor,
                 lambda d: {"user": serialize_public_user(people[d["user_id"]]),
                            "role": d["role"], "joined_at": isoformat(d["joined_at"])})
@@ -545,7 +533,7 @@ def list_bans(actor: dict[str, Any], topic_id: Any, limit: int, cursor: str | No
     documents, next_cursor = paginate(TopicBan().collection,
                                       TopicBan().active_query(topic["_id"], clock.now()),
                                       [("_id", -1)], limit, cursor)
-    people = _users([d["user_id"] for d in documents])
+    people = public_users([d["user_id"] for d in documents])
     return page([d for d in documents if d["user_id"] in people], next_cursor,
                 lambda d: serialize_ban(d, people[d["user_id"]]))
 
@@ -598,7 +586,7 @@ def list_moderation_log(actor: dict[str, Any], topic_id: Any, limit: int,
     topic = _require_moderator(actor, topic_id)
     documents, next_cursor = audit_service.list_entries({"topic_id": str(topic["_id"])},
                                                         limit, cursor)
-    actors = _users([d["actor_id"] for d in documents if d["actor_id"]])
+    actors = public_users([d["actor_id"] for d in documents if d["actor_id"]])
     return page(documents, next_cursor, lambda d: {
         "id": str(d["_id"]), "action": d["action"].removeprefix(TOPIC_ACTION_PREFIX),
         "actor": serialize_public_user(actors[d["actor_id"]]) if d["actor_id"] in actors
