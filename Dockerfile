@@ -19,5 +19,5 @@ USER roundtable
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"
-# Indexes first (idempotent), then serve.
-CMD ["sh", "-c", "flask init-db && exec gunicorn -c gunicorn.conf.py 'app:create_app()'"]
+# The app creates its indexes itself before serving (utils/db.ensure_indexes).
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]

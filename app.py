@@ -128,12 +128,9 @@ def _init_socketio(app: Flask) -> None:
 if __name__ == "__main__":
     import os
 
-    from utils.db import init_indexes
-
+    # The same app `flask run` serves (indexes are created on first use either way); the
+    # debugger only when asked for with FLASK_DEBUG=1, never by default.
     application = create_app()
-    if application.config["ENV_NAME"] == "development":
-        with application.app_context():
-            init_indexes()  # idempotent: the embedded database starts out empty
     socketio.run(application, host=os.environ.get("HOST", "127.0.0.1"),
                  port=int(os.environ.get("PORT", "5000")), debug=application.debug,
                  use_reloader=False, allow_unsafe_werkzeug=True)

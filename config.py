@@ -52,9 +52,10 @@ def _env_list(name: str) -> list[str]:
 class Config:
     ENV_NAME = "base"
     TESTING = False
-    DEBUG = False
 
     def __init__(self) -> None:
+        # The Werkzeug debugger runs code for whoever reaches /console: only on request.
+        self.DEBUG = _env_bool("FLASK_DEBUG", False)
         self.SECRET_KEY = _env("SECRET_KEY", "dev-secret-change-me")
         self.APP_VERSION = _env("APP_VERSION", "0.1.0")
         self.FRONTEND_URL = _env("FRONTEND_URL", "http://localhost:5173")
@@ -211,7 +212,6 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
-    DEBUG = True
 
 
 class TestingConfig(Config):
@@ -244,6 +244,8 @@ class ProductionConfig(Config):
         return "smtp"
 
     def validate(self) -> None:
+        if self.DEBUG:
+            raise ConfigError("FLASK_DEBUG must be off in production")
         for name in ("SECRET_KEY", "MONGO_URI", "REDIS_URL"):
             if not _env(name):
                 raise ConfigError(f"{name} must be set in production")

@@ -23,6 +23,7 @@ from routes.topic_schemas import ObjectIdString
 from services import auth_service, chat_limits, posts_service, presence, realtime, topics_service
 from services import messages_service as chat
 from utils.auth import user_from_session
+from utils.db import ensure_indexes
 from utils.errors import APIError
 from utils.extensions import socketio
 from utils.schemas import StrictSchema
@@ -40,6 +41,7 @@ def connecting_user(auth: Any) -> tuple[dict[str, Any] | None, Any]:
 
 @socketio.on("connect")
 def connect(auth=None):
+    ensure_indexes()  # as before any HTTP request: never serve without them
     user, token_id = connecting_user(auth)
     if user is None:
         raise ConnectionRefusedError("unauthorized")

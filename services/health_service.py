@@ -6,6 +6,7 @@ import redis.exceptions
 from flask import Flask
 
 from utils import db, redis_client
+from utils.errors import ServiceUnavailable
 
 
 def check_dependencies(app: Flask) -> dict[str, str]:
@@ -13,7 +14,11 @@ def check_dependencies(app: Flask) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
         db.ping(app)
+        # Not ready until the unique indexes exist (created here when missing).
+        db.ensure_indexes(app)
         checks["mongo"] = "ok"
+    except ServiceUnavailable:
+        checks["mongo"] = "indexes missing"
     except pymongo.errors.PyMongoError as exc:
         checks["mongo"] = f"unreachable: {type(exc).__name__}"
     if not app.config.get("REDIS_URL"):

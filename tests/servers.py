@@ -84,16 +84,23 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class AppServer:
-    """One production-like server process: gunicorn with one gevent worker."""
+GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+
+class AppServer:
+    """One server process started as users start it; by default production-like, gunicorn
+    with one gevent worker. `command` may use `{port}`; PORT and BIND are set too."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path,
+                 command: list[str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_dir / f"server-{self.port}.log", "wb")  # noqa: SIM115
+        self.log_path = log_dir / f"server-{self.port}.log"
+        self.log = open(self.log_path, "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
-            cwd=ROOT, env={**os.environ, **env, "BIND": f"127.0.0.1:{self.port}"},
+            [part.format(port=self.port) for part in command or GUNICORN],
+            cwd=ROOT, env={**os.environ, **env, "BIND": f"127.0.0.1:{self.port}",
+                           "PORT": str(self.port)},
             stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 30) -> None:

@@ -69,6 +69,16 @@ def test_production_refuses_a_default_secret(clean_env, secret):
         load_config("production")
 
 
+def test_debugger_only_when_asked_for(clean_env):
+    assert load_config("development").DEBUG is False
+    clean_env.setenv("FLASK_DEBUG", "1")
+    assert load_config("development").DEBUG is True
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    with pytest.raises(ConfigError, match="FLASK_DEBUG"):
+        load_config("production")
+
+
 def test_production_start_fails_with_one_line(clean_env):
     env = {"FLASK_ENV": "production", "PATH": "/usr/bin:/bin", "MONGO_URI": "mongodb://x",
            "REDIS_URL": "redis://x"}

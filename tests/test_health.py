@@ -90,3 +90,28 @@ def test_mongo_error_in_a_route_is_503(make_app):
     body = response.get_json()["error"]
     assert body["code"] == "service_unavailable"
     assert body["details"] == {"dependency": "mongo"}
+
+
+def test_ready_creates_the_indexes(make_app):
+    from utils.db import get_db
+
+    application = make_app(init_db=False)
+    database = get_db(application)
+    assert "username_lower_unique" not in database.users.index_information()
+    assert application.test_client().get("/health/ready").status_code == 200
+    assert "username_lower_unique" in database.users.index_information()
+
+
+def test_rows_that_break_a_unique_index_keep_the_app_unready(make_app):
+    from utils.db import get_db
+
+    application = make_app(init_db=False)
+    get_db(application).users.insert_many([{"username_lower": "twin"},
+                                           {"username_lower": "twin"}])
+    client = application.test_client()
+    ready = client.get("/health/ready")
+    assert ready.status_code == 503
+    assert ready.get_json()["error"]["details"]["checks"]["mongo"] == "indexes missing"
+    served = client.get("/api/topics")
+    assert served.status_code == 503
+    assert served.get_json()["error"]["code"] == "service_unavailable"

@@ -8,6 +8,7 @@ from flask import Flask, current_app, g, request
 from flask_cors import CORS
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.serving import WSGIRequestHandler
 
 from utils.errors import UnsupportedMediaType
 
@@ -53,7 +54,15 @@ def add_response_headers(response):
     return response
 
 
+def _unversioned_server_header(handler: WSGIRequestHandler) -> str:
+    return "Roundtable"
+
+
 def init_app(app: Flask) -> None:
+    # The Werkzeug development server (`flask run`, `python app.py`) names its own and
+    # Python's version in every `Server` header, Socket.IO responses included; `flask run`
+    # takes no handler class, so the class itself is told. gunicorn sends no version.
+    WSGIRequestHandler.version_string = _unversioned_server_header
     if app.config["TRUSTED_PROXIES"] > 0:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0)
