@@ -144,10 +144,21 @@ def readable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
     if room is None:
         raise NotFound("Room not found.")
     if room["kind"] == "topic":
-        _topics().get_readable_topic(user, room["topic_id"])
+        with _room_not_found():
+            _topics().get_readable_topic(user, room["topic_id"])
     elif user["_id"] not in room["member_ids"]:
         raise NotFound("Room not found.")
     return room
+
+
+@contextlib.contextmanager
+def _room_not_found() -> Iterator[None]:
+    """A topic room of a topic the user may not read answers like a missing room: "Topic
+    not found." would tell that the room exists, and that it is a topic's."""
+    try:
+        yield
+    except NotFound:
+        raise NotFound("Room not found.") from None
 
 
 def writable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
@@ -158,7 +169,8 @@ def writable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
         raise NotFound("Room not found.")
     if room["kind"] == "topic":
         # Read and write access in one pass: the topic is read once, not twice.
-        _topics().require_participant(user, room["topic_id"])
+        with _room_not_found():
+            _topics().require_participant(user, room["topic_id"])
         return room
     if user["_id"] not in room["member_ids"]:
         raise NotFound("Room not found.")

@@ -105,6 +105,23 @@ def test_strangers_see_not_found(people):
     assert carol[0].get(f"/api/messages/rooms/{ObjectId()}").status_code == 404
 
 
+def test_a_private_topics_room_answers_like_a_missing_room(people):
+    """A chat room of a private topic must not tell a non-member that the room exists
+    (and is a topic's) by answering "Topic not found." where a missing room answers
+    "Room not found."."""
+    alice, carol = people["alice"], people["carol"]
+    topic = post(alice, "/api/topics", {"title": "Inner circle", "visibility": "private"})
+    room = post(alice, f"/api/topics/{topic.get_json()['id']}/rooms", {"name": "lobby"})
+    room_id = room.get_json()["id"]
+    for missing_id in (room_id, str(ObjectId())):
+        answers = [carol[0].get(f"/api/messages/rooms/{missing_id}"),
+                   carol[0].get(f"/api/messages/rooms/{missing_id}/messages"),
+                   send(carol, missing_id, "sneak", "x"),
+                   post(carol, f"/api/messages/rooms/{missing_id}/read", {"seq": 1})]
+        assert [(a.status_code, a.get_json()["error"]["message"]) for a in answers] == [
+            (404, "Room not found.")] * 4, missing_id
+
+
 def test_body_rules(people, app):
     room_id = direct(people).get_json()["id"]
     assert send(people["alice"], room_id, "   ", "a").status_code == 400

@@ -1,0 +1,204 @@
+"""The world the authorization matrix (tests/test_authorization_matrix.py) acts on: a
+private topic with a post, a comment, a chat room and a message, a group and a direct
+conversation with a message each, a report, a notification and a friend request, and the
+people who try to reach them: anonymous, an outsider, a moderator of another topic, a
+member, and a site admin.
+
+Every private thing carries a marker word of its scope (`xylotopic`, `xylogroup`,
+`xylodirect`) in its text; a response or a socket event that contains the marker or the
+id of something in a scope the caller may not read is a leak.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
+
+from tests.helpers import bearer
+from utils.db import get_db
+from utils.redis_client import get_redis
+
+# Who may read what: the topic scope holds the private topic, its post, comment, chat
+# room and message; `report` is the report about the post (its topic's moderators and
+# site staff); `notification` and `friend_request` belong to the member.
+READS = {
+    "anonymous": set(),
+    "outsider": set(),
+    "other_mod": set(),
+    "member": {"topic", "group", "direct", "notification", "friend_request"},
+    # Site admins read every topic (and handle every report), never others' conversations.
+    "admin": {"topic", "report", "turned"},
+}
+ROLES = tuple(READS)
+MARKERS = {"topic": "xylotopic", "group": "xylogroup", "direct": "xylodirect",
+           "turned": "xyloturned"}
+
+
+class Actor:
+    """Someone calling the API: bearer headers, or none for the anonymous caller."""
+
+    def __init__(self, app, name: str | None) -> None:
+        self.client = app.test_client()
+        self.name = name
+        self.headers: dict[str, str] = {}
+        self.token: str | None = None
+        self.id: str | None = None
+        if name is not None:
+            self.headers = bearer(self.client, name)
+            self.token = self.headers["Authorization"].split(" ", 1)[1]
+            self.id = self.client.get("/api/auth/me",
+                                      headers=self.headers).get_json()["user"]["id"]
+
+    def call(self, method: str, path: str, body: Any = None, query: dict | None = None):
+        return self.client.open(path, method=method, headers=self.headers, json=body,
+                                query_string=query)
+
+    def ok(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        response = self.call(method, path, body)
+        assert response.status_code in (200, 201, 204), (method, path, response.get_json())
+        return response.get_json() if response.status_code != 204 else {}
+
+
+@dataclass
+class World:
+    app: Any
+    people: dict[str, Actor]
+    ids: dict[str, str] = field(default_factory=dict)
+    # object name -> scope; ids of objects in a scope a role cannot read must not leak.
+    scopes: dict[str, str] = field(default_factory=dict)
+
+    def actor(self, role: str) -> Actor:
+        return self.people[role]
+
+    def add(self, name: str, scope: str | None, object_id: str) -> str:
+        self.ids[name] = object_id
+        if scope:
+            self.scopes[name] = scope
+        return object_id
+
+    def leak_tokens(self, role: str) -> list[str]:
+        """Strings that must never reach `role`: ids and markers of scopes it cannot read."""
+        hidden = {scope for scope in self.scopes.values() if scope not in READS[role]}
+        tokens = [self.ids[name] for name, scope in self.scopes.items() if scope in hidden]
+        return tokens + [MARKERS[scope] for scope in hidden if scope in MARKERS]
+
+
+def build_world(app) -> World:
+    people = {"anonymous": Actor(app, None)}
+    for name in ("owner", "outsider", "other_mod", "member", "admin", "target", "newcomer",
+                 "exile"):
+        people[name] = Actor(app, f"mx_{name}")
+    world = World(app, people)
+    owner, member = people["owner"], people["member"]
+    with app.app_context():
+        get_db().users.update_one({"_id": ObjectId(people["admin"].id)},
+                                  {"$set": {"role": "admin"}})
+    people["admin"].ok("POST", f"/api/admin/users/{people['exile'].id}/ban",
+                       {"reason": "matrix"})
+
+    # A public topic of the owner's that other_mod moderates (and nothing else).
+    other = owner.ok("POST", "/api/topics/", {"title": "Open garden"})
+    world.add("other_topic", None, other["id"])
+    people["other_mod"].ok("POST", f"/api/topics/{other['id']}/join")
+    owner.ok("POST", f"/api/topics/{other['id']}/moderators", {"user_id": people["other_mod"].id})
+
+    topic = owner.ok("POST", "/api/topics/", {"title": "Hidden xylotopic circle",
+                                              "description": "xylotopic plans",
+                                              "visibility": "private"})
+    topic_id = world.add("topic", "topic", topic["id"])
+    owner.ok("POST", f"/api/topics/{topic_id}/invitations", {"user_id": member.id})
+    member.ok("POST", f"/api/topics/{topic_id}/invitations/accept")
+    owner.ok("POST", f"/api/topics/{topic_id}/bans", {"user_id": people["target"].id,
+                                                      "reason": "matrix"})
+    post = member.ok("POST", "/api/posts/", {"topic_id": topic_id,
+                                             "title": "A xylotopic post",
+                                             "body": "xylotopic body"})
+    world.add("post", "topic", post["id"])
+    comment = member.ok("POST", f"/api/posts/{post['id']}/comments",
+                        {"body": "a xylotopic comment"})
+    world.add("comment", "topic", comment["id"])
+    room = owner.ok("POST", f"/api/topics/{topic_id}/rooms", {"name": "xylotopic chat"})
+    world.add("topic_room", "topic", room["id"])
+    message = member.ok("POST", f"/api/messages/rooms/{room['id']}/messages",
+                        {"body": "xylotopic words", "client_id": "w-topic"})
+    world.add("topic_message", "topic", message["id"])
+
+    group = owner.ok("POST", "/api/messages/groups", {"title": "xylogroup crew",
+                                                      "member_ids": [member.id]})
+    world.add("group", "group", group["id"])
+    message = member.ok("POST", f"/api/messages/rooms/{group['id']}/messages",
+                        {"body": "xylogroup words", "client_id": "w-group"})
+    world.add("group_message", "group", message["id"])
+
+    direct = owner.ok("POST", "/api/messages/direct", {"user_id": member.id})
+    world.add("direct", "direct", direct["id"])
+    message = member.ok("POST", f"/api/messages/rooms/{direct['id']}/messages",
+                        {"body": "xylodirect words", "client_id": "w-direct"})
+    world.add("direct_message", "direct", message["id"])
+
+    report = owner.ok("POST", "/api/reports", {"target_type": "post", "target_id": post["id"],
+                                               "reason": "spam", "details": "xylotopic"})
+    world.add("report", "report", report["id"])
+    notifications = member.ok("GET", "/api/notifications/")["items"]
+    invitation = next(n for n in notifications if n["kind"] == "topic_invitation")
+    world.add("notification", "notification", invitation["id"])
+    request = owner.ok("POST", f"/api/users/{member.id}/friend-request")
+    world.add("friend_request", "friend_request", request["id"])
+    return world
+
+
+def add_turned_topic(world: World) -> None:
+    """A public topic of the owner's with a post and a chat room (`turned` scope), for
+    sockets to follow before `turn_private` makes it private."""
+    owner = world.actor("owner")
+    topic = owner.ok("POST", "/api/topics/", {"title": "Once open xyloturned"})
+    world.add("turned_topic", "turned", topic["id"])
+    post = owner.ok("POST", "/api/posts/", {"topic_id": topic["id"],
+                                            "title": "A xyloturned post", "body": "words"})
+    world.add("turned_post", "turned", post["id"])
+    room = owner.ok("POST", f"/api/topics/{topic['id']}/rooms", {"name": "xyloturned chat"})
+    world.add("turned_room", "turned", room["id"])
+
+
+def turn_private(world: World) -> None:
+    world.actor("owner").ok("PATCH", f"/api/topics/{world.ids['turned_topic']}",
+                            {"visibility": "private"})
+
+
+# The database before and after a call
+
+def snapshot(app) -> dict[str, list[dict[str, Any]]]:
+    """Every document of every collection, by collection, in _id order."""
+    with app.app_context():
+        db = get_db()
+        return {name: list(db[name].find().sort("_id", 1))
+                for name in sorted(db.list_collection_names())}
+
+
+def differences(before: dict[str, list], after: dict[str, list]) -> list[str]:
+    changed = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name, []), after.get(name, [])
+        if old != new:
+            changed.append(f"{name}: {len(old)} -> {len(new)} documents"
+                           + ("" if len(old) != len(new) else " (changed in place)"))
+    return changed
+
+
+def restore(app, saved: dict[str, list[dict[str, Any]]],
+            current: dict[str, list[dict[str, Any]]] | None = None) -> None:
+    """Put the database back as `saved` had it (`current`: a snapshot of it now), and drop
+    every cached list (a cached page may describe the state that was just undone)."""
+    current = current if current is not None else snapshot(app)
+    with app.app_context():
+        db = get_db()
+        for name in set(current) | set(saved):
+            if current.get(name, []) == saved.get(name, []):
+                continue
+            db[name].delete_many({})
+            if saved.get(name):
+                db[name].insert_many(saved[name])
+        redis = get_redis(app)
+        for key in redis.scan_iter("rt:cache:*"):
+            redis.delete(key)
