@@ -315,3 +315,44 @@ def test_one_socket_more_than_the_cap_is_refused_at_connect(make_app, client):
     assert not extra.is_connected()
     sockets[0].disconnect()
     assert _token_socket(app, headers).is_connected()  # a freed place is taken again
+
+
+def test_revoking_a_token_closes_its_socket_on_another_process(client, cluster):
+    """Two real processes: the origins of sockets live in Redis (`rt:origins:`), so a
+    revocation on the first closes exactly that token's socket on the second."""
+    import threading
+
+    import requests
+    import socketio as socketio_client
+
+    from tests.helpers import bearer
+
+    _, (first, second) = cluster
+    revoked, kept = bearer(client, "bot"), bearer(client, "bot", register_first=False)
+    friend = bearer(client, "friend")
+    bot_id = client.get("/api/auth/me", headers=kept).get_json()["user"]["id"]
+    logout, closed, message = threading.Event(), threading.Event(), threading.Event()
+    doomed = socketio_client.Client(reconnection=False)
+    doomed.on("force_logout", lambda data: logout.set() if data == {
+        "reason": "token_revoked"} else None)
+    doomed.on("disconnect", lambda *args: closed.set())
+    alive = socketio_client.Client(reconnection=False)
+    alive.on("message", lambda data: message.set())
+    for sock, headers in ((doomed, revoked), (alive, kept)):
+        sock.connect(second.url, auth={"token": headers["Authorization"].split()[1]},
+                     transports=["websocket"], wait_timeout=10)
+    try:
+        gone = requests.delete(f"{first.url}/api/auth/token", headers=revoked, timeout=10)
+        assert gone.status_code == 204, gone.text
+        assert logout.wait(10) and closed.wait(10)
+        room = requests.post(f"{first.url}/api/messages/direct", json={"user_id": bot_id},
+                             headers=friend, timeout=10).json()["id"]
+        sent = requests.post(f"{first.url}/api/messages/rooms/{room}/messages",
+                             json={"body": "hi", "client_id": "x1"}, headers=friend,
+                             timeout=10)
+        assert sent.status_code == 201, sent.text
+        assert message.wait(10) and alive.connected
+    finally:
+        for sock in (doomed, alive):
+            if sock.connected:
+                sock.disconnect()
