@@ -182,6 +182,12 @@ class Config:
         # A live socket reuses its user this long while the user's version stamp in Redis
         # is unchanged (utils.socket_events.socket_user); any write to the user ends it.
         self.SOCKET_USER_CACHE_SECONDS = float(_env("SOCKET_USER_CACHE_SECONDS", "10"))
+        # Per-user limits on socket events by class (services.chat_limits.EVENT_CLASSES;
+        # typing uses CHAT_TYPING_RATE_LIMIT), answered with `rate_limited` acks, and the
+        # most sockets one user may hold at once (one more is refused at connect).
+        self.SOCKET_READ_RATE_LIMIT = _env("SOCKET_READ_RATE_LIMIT", "120 per minute")
+        self.SOCKET_WRITE_RATE_LIMIT = _env("SOCKET_WRITE_RATE_LIMIT", "120 per minute")
+        self.SOCKET_MAX_PER_USER = _env_int("SOCKET_MAX_PER_USER", 20)
 
     def _init_topics(self) -> None:
         # Topic lists and the front page are cached this long; writes invalidate them.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
-from flask_socketio import join_room, leave_room
 from marshmallow import fields
 
 from routes.message_schemas import (
@@ -20,34 +19,38 @@ from routes.message_schemas import (
     TypingEventSchema,
 )
 from routes.topic_schemas import ObjectIdString
-from services import auth_service, chat_limits, posts_service, presence, realtime, topics_service
+from services import auth_service, live_rooms, presence, realtime
 from services import messages_service as chat
-from utils.auth import user_from_session
+from utils.auth import session_login_id, user_from_session
 from utils.db import ensure_indexes
-from utils.errors import APIError
 from utils.extensions import socketio
 from utils.schemas import StrictSchema
 from utils.socket_events import SOCKET_IDENTITY, acknowledged, remember_socket_user, socket_user
 
 
-def connecting_user(auth: Any) -> tuple[dict[str, Any] | None, Any]:
-    """(user, token id) of a connecting socket: `auth={"token": ...}` or the cookie."""
+def connecting_user(auth: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """(user, origin) of a connecting socket, `auth={"token": ...}` or the cookie; the
+    origin names the token or session whose end closes the socket."""
     if isinstance(auth, dict) and "token" in auth:
         found = auth_service.user_for_token(auth["token"] if isinstance(auth["token"], str)
                                             else "")
-        return (found[0], found[1]["_id"]) if found else (None, None)
-    return user_from_session(), None
+        return (found[0], live_rooms.token_origin(found[1]["_id"])) if found else (None, None)
+    user = user_from_session()
+    return user, live_rooms.session_origin(session_login_id()) if user else None
 
 
 @socketio.on("connect")
 def connect(auth=None):
     ensure_indexes()  # as before any HTTP request: never serve without them
-    user, token_id = connecting_user(auth)
+    user, origin = connecting_user(auth)
     if user is None:
         raise ConnectionRefusedError("unauthorized")
-    remember_socket_user(user, token_id)
-    join_room(realtime.user_room(user["_id"]))
-    presence.connected(user, request.sid)
+    remember_socket_user(user, origin)
+    try:
+        presence.connected(user, origin)
+    except live_rooms.TooManySockets as exc:
+        raise ConnectionRefusedError(exc.code, {"code": exc.code, "message": exc.message,
+                                                "retry_after": exc.retry_after}) from None
     realtime.start_maintenance(current_app._get_current_object())
 
 
@@ -61,32 +64,26 @@ def disconnect(reason=None):
 # Chat rooms
 
 @socketio.on("join_room")
-@acknowledged(JoinRoomSchema())
+@acknowledged(JoinRoomSchema(), "read")
 def on_join_room(payload):
-    """Enter the room first, then read the catch-up: a message stored after the read is
-    published after the join and arrives live, so nothing falls in between (a live event
-    may repeat the end of the catch-up; clients drop seqs they already have)."""
+    """Checked, then entered, then the catch-up is read: a message stored after the read
+    is published after the join and arrives live, so nothing falls in between (a live
+    event may repeat the end of the catch-up; clients drop seqs they already have)."""
     user = socket_user()
-    room = chat.chat_room(payload["room_id"])
-    join_room(room)
-    try:
-        # Checked after entering: a removal racing with this join still takes effect.
-        return chat.catch_up(user, payload["room_id"], payload["after_seq"])
-    except APIError:
-        leave_room(room)
-        raise
+    return live_rooms.enter(user, live_rooms.CHAT, payload["room_id"], then=lambda: (
+        chat.catch_up(user, payload["room_id"], payload["after_seq"])))
 
 
 @socketio.on("leave_room")
-@acknowledged(RoomRefSchema())
+@acknowledged(RoomRefSchema(), "read")
 def on_leave_room(payload):
     socket_user()
-    leave_room(chat.chat_room(payload["room_id"]))
+    live_rooms.leave(live_rooms.CHAT, payload["room_id"])
     return {"room_id": payload["room_id"]}
 
 
 @socketio.on("send_message")
-@acknowledged(SendEventSchema())
+@acknowledged(SendEventSchema(), "write")
 def on_send_message(payload):
     message, _created = chat.send_message(socket_user(), payload["room_id"], payload["body"],
                                           payload["client_id"], payload["reply_to"])
@@ -94,37 +91,35 @@ def on_send_message(payload):
 
 
 @socketio.on("edit_message")
-@acknowledged(EditEventSchema())
+@acknowledged(EditEventSchema(), "write")
 def on_edit_message(payload):
     return chat.edit_message(socket_user(), payload["message_id"], payload["body"])
 
 
 @socketio.on("delete_message")
-@acknowledged(MessageRefSchema())
+@acknowledged(MessageRefSchema(), "write")
 def on_delete_message(payload):
     return chat.delete_message(socket_user(), payload["message_id"])
 
 
 @socketio.on("react")
-@acknowledged(ReactEventSchema())
+@acknowledged(ReactEventSchema(), "write")
 def on_react(payload):
     return chat.react(socket_user(), payload["message_id"], payload["emoji"], payload["on"])
 
 
 @socketio.on("typing")
-@acknowledged(TypingEventSchema())
+@acknowledged(TypingEventSchema(), "typing")
 def on_typing(payload):
     user = socket_user()
     chat.writable_room(user, payload["room_id"])
-    chat_limits.hit("typing", str(user["_id"]), "CHAT_TYPING_RATE_LIMIT",
-                    "Too many typing events; slow down.")
     presence.typing(payload["room_id"], str(user["_id"]), payload["typing"])
     return {"room_id": payload["room_id"], "typing": payload["typing"],
             "expires_in": current_app.config["CHAT_TYPING_EXPIRY_SECONDS"]}
 
 
 @socketio.on("mark_read")
-@acknowledged(MarkReadEventSchema())
+@acknowledged(MarkReadEventSchema(), "write")
 def on_mark_read(payload):
     unread = chat.mark_read(socket_user(), payload["room_id"], payload["seq"],
                             skip_sid=request.sid)
@@ -132,14 +127,14 @@ def on_mark_read(payload):
 
 
 @socketio.on("get_online_users")
-@acknowledged(OnlineQuerySchema())
+@acknowledged(OnlineQuerySchema(), "read")
 def on_get_online_users(payload):
     user = socket_user()
     if "room_id" in payload:
         people = chat.room_people(user, payload["room_id"])
     else:
         people = chat.topic_people(user, payload["topic_id"])
-    return {**payload, "user_ids": presence.online_among(people)}
+    return {**payload, "user_ids": presence.online_among(user, people)}
 
 
 # Topics and posts
@@ -153,32 +148,30 @@ class PostRefSchema(StrictSchema):
 
 
 @socketio.on("join_topic")
-@acknowledged(TopicRefSchema())
+@acknowledged(TopicRefSchema(), "read")
 def on_join_topic(payload: dict[str, Any]) -> dict[str, Any]:
     """Follow a topic's `new_post` / `post_updated`; a private topic needs membership."""
-    room = topics_service.live_room(socket_user(), payload["topic_id"])
-    join_room(room)
+    room = live_rooms.enter(socket_user(), live_rooms.TOPIC, payload["topic_id"])
     return {"topic_id": payload["topic_id"], "room": room}
 
 
 @socketio.on("leave_topic")
-@acknowledged(TopicRefSchema())
+@acknowledged(TopicRefSchema(), "read")
 def on_leave_topic(payload: dict[str, Any]) -> dict[str, Any]:
-    leave_room(f"topic_{payload['topic_id']}")
+    live_rooms.leave(live_rooms.TOPIC, payload["topic_id"])
     return {"topic_id": payload["topic_id"]}
 
 
 @socketio.on("join_post")
-@acknowledged(PostRefSchema())
+@acknowledged(PostRefSchema(), "read")
 def on_join_post(payload: dict[str, Any]) -> dict[str, Any]:
     """Follow a post's `new_comment` events."""
-    room = posts_service.live_room(socket_user(), payload["post_id"])
-    join_room(room)
+    room = live_rooms.enter(socket_user(), live_rooms.POST, payload["post_id"])
     return {"post_id": payload["post_id"], "room": room}
 
 
 @socketio.on("leave_post")
-@acknowledged(PostRefSchema())
+@acknowledged(PostRefSchema(), "read")
 def on_leave_post(payload: dict[str, Any]) -> dict[str, Any]:
-    leave_room(f"post_{payload['post_id']}")
+    live_rooms.leave(live_rooms.POST, payload["post_id"])
     return {"post_id": payload["post_id"]}

@@ -90,8 +90,10 @@ def login(body):
 @blp.route("/logout", methods=["POST"])
 @blp.response(204)
 def logout():
-    """End this session (server-side)."""
+    """End this session (server-side); the sockets it opened close."""
+    user, login_id = current_user(), auth.session_login_id()
     auth.end_session()
+    auth_service.logout(user, login_id)
 
 
 @blp.route("/me")
@@ -125,8 +127,8 @@ def create_token(body):
 @login_required
 @blp.response(204)
 def revoke_token():
-    """Revoke the bearer token this request carries."""
-    auth_service.revoke_token(auth.auth_token_id())
+    """Revoke the bearer token this request carries; the sockets it opened close."""
+    auth_service.revoke_token(current_user(), auth.auth_token_id())
 
 
 @blp.route("/password/forgot", methods=["POST"])
@@ -159,7 +161,8 @@ def reset_password(body):
 def change_password(body):
     """Change the password; every other session and token ends."""
     user = auth_service.change_password(current_user(), body["current_password"],
-                                        body["new_password"], keep_token=auth.auth_token_id())
+                                        body["new_password"], keep_token=auth.auth_token_id(),
+                                        keep_login=auth.session_login_id())
     auth.adopt_epoch(user)
     return {"status": "ok"}
 
@@ -177,8 +180,12 @@ def setup_2fa():
 @blp.arguments(OtpBodySchema)
 @blp.response(200, RecoveryCodesSchema)
 def enable_2fa(body):
-    """Turn TOTP on with a valid code; returns 10 single-use recovery codes."""
-    return {"recovery_codes": auth_service.enable_2fa(current_user(), body["otp"])}
+    """Turn TOTP on with a valid code; returns 10 single-use recovery codes. Every other
+    session and token ends."""
+    codes = auth_service.enable_2fa(current_user(), body["otp"], auth.auth_token_id(),
+                                    auth.session_login_id())
+    auth.adopt_current_epoch()
+    return {"recovery_codes": codes}
 
 
 @blp.route("/2fa/disable", methods=["POST"])
@@ -186,6 +193,8 @@ def enable_2fa(body):
 @blp.arguments(DisableTwoFactorSchema)
 @blp.response(200, AcceptedSchema)
 def disable_2fa(body):
-    """Turn TOTP off; needs the password and a code."""
-    auth_service.disable_2fa(current_user(), body["password"], body["otp"])
+    """Turn TOTP off; needs the password and a code. Every other session and token ends."""
+    auth_service.disable_2fa(current_user(), body["password"], body["otp"],
+                             auth.auth_token_id(), auth.session_login_id())
+    auth.adopt_current_epoch()
     return {"status": "ok"}

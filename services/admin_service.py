@@ -144,18 +144,11 @@ def ban_user(actor: dict[str, Any], user_id: str, reason: str,
         users.update_if(target["_id"], {"ban.banned_at": ban["banned_at"]},
                         {"$set": {"ban": target.get("ban")}})
         raise Conflict("The last admin cannot be banned.")
-    updated = auth_service.end_all_sessions(target["_id"])
+    # Sessions, tokens and (told why) every live socket end, on every process.
+    updated = auth_service.end_all_sessions(target["_id"], reason=f"banned: {reason}")
     audit_service.record(actor, "user.ban", "user", target["_id"], reason,
                          {"expires_at": expires_at, **(source or {})})
-    disconnect_user(target["_id"], f"banned: {reason}")
     return updated
-
-
-def disconnect_user(user_id: ObjectId, reason: str) -> None:
-    """Tell the user's live sockets why and disconnect them, on every process."""
-    from services import realtime
-
-    realtime.force_logout(user_id, reason)
 
 
 def unban_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from models.auth_token import AuthToken
 from models.user import User
 from services import (
     email_service,
+    live_rooms,
     login_throttle,
     passwords,
-    realtime,
     site_bans,
     tokens,
     totp,
@@ -204,17 +204,33 @@ def user_for_token(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     return (user, document) if not site_bans.active_ban(user) else None
 
 
-def revoke_token(token_id: ObjectId | None) -> None:
+def revoke_token(user: dict[str, Any], token_id: ObjectId | None) -> None:
+    """Delete the token; the sockets it opened close, on every process."""
     if token_id is None:
         raise BadRequest("Send the token to revoke as Authorization: Bearer <token>.")
     AuthToken().delete(token_id)
+    live_rooms.end_sockets(user["_id"], "token_revoked", only=live_rooms.token_origin(token_id))
 
 
-def end_all_sessions(user_id: ObjectId, keep_token: ObjectId | None = None
+def logout(user: dict[str, Any] | None, login_id: str | None) -> None:
+    """After the browser session `login_id` was cleared: the sockets it opened close."""
+    origin = live_rooms.session_origin(login_id)
+    if user is not None and origin is not None:
+        live_rooms.end_sockets(user["_id"], "logged_out", only=origin)
+
+
+def end_all_sessions(user_id: ObjectId, keep_token: ObjectId | None = None,
+                     keep_login: str | None = None, reason: str = "session_ended"
                      ) -> dict[str, Any] | None:
-    """Kill every session (epoch bump) and every bearer token but `keep_token`."""
+    """Kill every session (epoch bump) and every bearer token but `keep_token`, then
+    close every socket but those of `keep_token` and the browser login `keep_login`
+    (`force_logout {reason}`, on every process)."""
     AuthToken().delete_for_user(user_id, keep=keep_token)
-    return User().bump_session_epoch(user_id)
+    updated = User().bump_session_epoch(user_id)
+    live_rooms.end_sockets(user_id, reason, keep=(live_rooms.token_origin(keep_token),
+                                                  live_rooms.session_origin(keep_login)),
+                           epoch=updated["session_epoch"] if updated else None)
+    return updated
 
 
 # Passwords
@@ -246,21 +262,21 @@ def reset_password(token: str, password: str) -> dict[str, Any]:
     if updated is None:
         raise BadRequest("This reset link is invalid, used or expired.")
     login_throttle.clear(str(user["_id"]))
-    updated = end_all_sessions(user["_id"])
     # After the write: live sockets of the old sessions close on every process.
-    realtime.force_logout(user["_id"], "password_reset")
-    return updated
+    return end_all_sessions(user["_id"], reason="password_reset")
 
 
 def change_password(user: dict[str, Any], current_password: str, new_password: str,
-                    keep_token: ObjectId | None = None) -> dict[str, Any]:
-    """Returns the user with the new session epoch; the caller's own session adopts it."""
+                    keep_token: ObjectId | None = None, keep_login: str | None = None
+                    ) -> dict[str, Any]:
+    """Returns the user with the new session epoch; the caller's own session (token
+    `keep_token` or browser login `keep_login`) adopts it, every other one ends."""
     if not passwords.check_password(current_password, user["password_hash"]):
         raise InvalidCredentials("The current password is wrong.")
     _require_password_policy(new_password, user["username"], user["email"], "new_password")
     User().update(user["_id"], {"password_hash": passwords.hash_password(new_password),
                                 "reset_nonce": None})
-    return end_all_sessions(user["_id"], keep_token=keep_token)
+    return end_all_sessions(user["_id"], keep_token, keep_login, "password_changed")
 
 
 # Two-factor authentication
@@ -274,7 +290,10 @@ def setup_2fa(user: dict[str, Any]) -> dict[str, str]:
     return {"secret": secret, "otpauth_uri": uri}
 
 
-def enable_2fa(user: dict[str, Any], otp: str) -> list[str]:
+def enable_2fa(user: dict[str, Any], otp: str, keep_token: ObjectId | None = None,
+               keep_login: str | None = None) -> list[str]:
+    """Turn TOTP on; every session and token but the caller's ends (they were opened
+    without the second factor)."""
     secret = user.get("totp_pending_secret")
     if user["totp_enabled"] or not secret:
         raise BadRequest("Call /2fa/setup first.")
@@ -289,10 +308,13 @@ def enable_2fa(user: dict[str, Any], otp: str) -> list[str]:
                   "recovery_code_hashes": [totp.hash_recovery_code(c) for c in codes]}})
     if updated is None:
         raise BadRequest("Two-factor setup changed meanwhile; start again.")
+    end_all_sessions(user["_id"], keep_token, keep_login, "2fa_enabled")
     return codes
 
 
-def disable_2fa(user: dict[str, Any], password: str, otp: str) -> None:
+def disable_2fa(user: dict[str, Any], password: str, otp: str,
+                keep_token: ObjectId | None = None, keep_login: str | None = None) -> None:
+    """Turn TOTP off; every session and token but the caller's ends."""
     if not user["totp_enabled"]:
         raise BadRequest("Two-factor authentication is not on.")
     if not passwords.check_password(password, user["password_hash"]):
@@ -301,3 +323,4 @@ def disable_2fa(user: dict[str, Any], password: str, otp: str) -> None:
         raise OtpRequired("The two-factor code is wrong or was already used.")
     User().update(user["_id"], {"totp_enabled": False, "totp_secret": None,
                                 "totp_last_step": 0, "recovery_code_hashes": []})
+    end_all_sessions(user["_id"], keep_token, keep_login, "2fa_disabled")

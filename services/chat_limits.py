@@ -1,6 +1,9 @@
-"""Flood limits for chat, per user, shared by every process through Redis (in memory
-in single-process mode). Moving windows: "10 per 5 seconds" never lets 11 through in
-any 5 seconds, unlike a fixed window that allows a double burst at its edge."""
+"""Flood limits for chat and socket events, per user, shared by every process through
+Redis (in memory without Redis). Moving windows: "10 per 5 seconds" never lets 11
+through in any 5 seconds, unlike a fixed window that allows a double burst at its edge.
+
+Every socket event belongs to a class with its own limit (`EVENT_CLASSES`), counted
+before the event does any work; `send_message` also counts against CHAT_RATE_LIMIT."""
 from __future__ import annotations
 
 import math
@@ -15,6 +18,13 @@ from limits.strategies import MovingWindowRateLimiter
 from utils.errors import RateLimited
 
 _limiters: dict[tuple[int, str], MovingWindowRateLimiter] = {}
+
+# Socket event class -> the setting holding its per-user limit.
+EVENT_CLASSES = {
+    "read": "SOCKET_READ_RATE_LIMIT",    # join/leave rooms, topics, posts; get_online_users
+    "write": "SOCKET_WRITE_RATE_LIMIT",  # send, edit, delete, react, mark_read
+    "typing": "CHAT_TYPING_RATE_LIMIT",
+}
 
 
 def _limiter() -> MovingWindowRateLimiter:
@@ -40,3 +50,9 @@ def hit(kind: str, user_id: str, setting: str, message: str) -> None:
         return
     reset_at = limiter.get_window_stats(item, kind, user_id).reset_time
     raise RateLimited(math.ceil(max(1.0, reset_at - time.time())), message)
+
+
+def hit_event(event_class: str, user_id: str) -> None:
+    """Count one socket event of `event_class` (a key of EVENT_CLASSES) by `user_id`."""
+    hit(f"event:{event_class}", user_id, EVENT_CLASSES[event_class],
+        "Too many events of this kind; slow down.")

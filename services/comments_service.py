@@ -15,11 +15,10 @@ from flask import current_app
 from models.base import id_str, isoformat
 from models.comment import SORTS, Comment
 from models.post import Post
-from services import posts_service, topics_service
+from services import live_rooms, posts_service, realtime, topics_service
 from services.users_service import public_users, serialize_public_user
 from utils import clock, content_filter
 from utils.errors import Forbidden, NotFound, ValidationFailed
-from utils.extensions import socketio
 from utils.pagination import paginate
 from utils.text import render_markdown, stored_html
 
@@ -90,8 +89,8 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     Post().add_comments(post["_id"], 1)
     posts_service.posts_changed(topic["_id"])  # comment_count shows in post lists
     view = _views(user, [comment])[comment["_id"]]
-    socketio.emit("new_comment", {**view, "my_vote": None, "replies": []},
-                  to=f"post_{post['_id']}")
+    realtime.emit("new_comment", {**view, "my_vote": None, "replies": []},
+                  to=live_rooms.post_room(post["_id"]))
     return {**view, "replies": []}
 
 

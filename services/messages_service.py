@@ -30,7 +30,8 @@ from models.message import Message
 from models.room import Room, direct_key
 from models.room_member import RoomMember
 from models.user import User
-from services import audit_service, chat_limits, realtime
+from services import audit_service, chat_limits, live_rooms, realtime
+from services.live_rooms import chat_room, user_room
 from services.users_service import are_friends, is_blocked_between, serialize_public_user
 from utils import content_filter
 from utils.errors import (
@@ -60,10 +61,6 @@ _last_stored: list[tuple[ObjectId, int] | None] = [None] * len(_process_locks)
 # the sender holding a room's ordering lock would wait behind them for its own connection,
 # past the lock's expiry. The rest wait here, holding nothing.
 _send_slots = threading.BoundedSemaphore(16)
-
-
-def chat_room(room_id: Any) -> str:
-    return f"chat_room_{room_id}"
 
 
 # Serialization
@@ -250,7 +247,7 @@ def create_group(user: dict[str, Any], title: str, member_ids: list[str]) -> dic
     room = Room().create("group", user["_id"], [m["_id"] for m in members], title=title.strip())
     for member in members:
         RoomMember().ensure(room["_id"], member["_id"])
-    targets = [realtime.user_room(m["_id"]) for m in members]
+    targets = [user_room(m["_id"]) for m in members]
     realtime.emit("room_updated", serialize_room(room, None, {m["_id"]: m for m in members}),
                   to=targets)
     return room
@@ -266,7 +263,7 @@ def create_topic_room(user: dict[str, Any], topic_id: str, name: str,
                          description=description.strip(), topic_id=topic["_id"])
     RoomMember().ensure(room["_id"], user["_id"])
     realtime.emit("room_updated", serialize_room(room, None, {}),
-                  to=f"topic_{topic['_id']}")
+                  to=live_rooms.topic_room(topic["_id"]))
     return room
 
 
@@ -312,7 +309,7 @@ def update_room(user: dict[str, Any], room_id: str, changes: dict[str, Any]) -> 
 
 
 def _announce_room(room: dict[str, Any], extra: list[str] | None = None) -> None:
-    targets = [chat_room(room["_id"])] + [realtime.user_room(u) for u in room["member_ids"]]
+    targets = [chat_room(room["_id"])] + [user_room(u) for u in room["member_ids"]]
     realtime.emit("room_updated", serialize_room(room, None), to=targets + (extra or []))
 
 
@@ -357,7 +354,7 @@ def leave_room(user: dict[str, Any], room_id: str) -> None:
         raise BadRequest("A direct conversation cannot be left.")
     if room["kind"] == "topic":
         RoomMember().remove(room["_id"], user["_id"])
-        realtime.remove_user_from_room(user["_id"], chat_room(room["_id"]))
+        live_rooms.evict(user["_id"], chat_room(room["_id"]))
         return
     _drop_member(room, user["_id"])
     if room["created_by"] == user["_id"]:
@@ -372,25 +369,8 @@ def _drop_member(room: dict[str, Any], user_id: ObjectId) -> None:
     them and the others."""
     Room().remove_member(room["_id"], user_id)
     RoomMember().remove(room["_id"], user_id)
-    remove_user_from_chat_room(user_id, room["_id"])
+    live_rooms.evict_from_chat_room(user_id, room["_id"])
     _announce_room(Room().get(room["_id"]))
-
-
-def remove_user_from_chat_room(user_id: Any, room_id: Any) -> None:
-    """Every socket of `user_id` leaves `chat_room_<id>`, on every process, and hears
-    `removed_from_room`."""
-    realtime.remove_user_from_room(user_id, chat_room(room_id))
-    realtime.emit("removed_from_room", {"room_id": str(room_id)},
-                  to=realtime.user_room(user_id))
-
-
-def remove_user_from_topic_rooms(user_id: Any, topic_id: Any) -> int:
-    """For topic bans: the user leaves every chat room of the topic, live."""
-    rooms = list(Room().collection.find({"kind": "topic", "topic_id": to_object_id(topic_id)},
-                                        {"_id": 1}))
-    for room in rooms:
-        remove_user_from_chat_room(user_id, room["_id"])
-    return len(rooms)
 
 
 # Messages
@@ -541,7 +521,7 @@ def _deliver(room: dict[str, Any], message: dict[str, Any], author: dict[str, An
     targets = [chat_room(room["_id"])]
     if room["kind"] != "topic":
         # Members get direct and group messages without joining the room.
-        targets += [realtime.user_room(uid) for uid in room["member_ids"]]
+        targets += [user_room(uid) for uid in room["member_ids"]]
     realtime.emit("message", payload, to=targets)
     if room["kind"] == "topic":
         return
@@ -551,7 +531,7 @@ def _deliver(room: dict[str, Any], message: dict[str, Any], author: dict[str, An
             continue
         unread = max(0, seq - member["last_read_seq"] - member["own_after_read"])
         realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread},
-                      to=realtime.user_room(member["user_id"]))
+                      to=user_room(member["user_id"]))
 
 
 def history(user: dict[str, Any], room_id: str, after_seq: int | None,
@@ -630,7 +610,7 @@ def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
 def _audience(room: dict[str, Any]) -> list[str]:
     targets = [chat_room(room["_id"])]
     if room["kind"] != "topic":
-        targets += [realtime.user_room(uid) for uid in room["member_ids"]]
+        targets += [user_room(uid) for uid in room["member_ids"]]
     return targets
 
 
@@ -695,7 +675,7 @@ def mark_read(user: dict[str, Any], room_id: str, seq: int,
     realtime.emit("read", {"room_id": str(room["_id"]), "user_id": str(user["_id"]),
                            "seq": target}, to=chat_room(room["_id"]))
     realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread},
-                  to=realtime.user_room(user["_id"]), skip_sid=skip_sid)
+                  to=user_room(user["_id"]), skip_sid=skip_sid)
     return unread
 
 

@@ -7,7 +7,7 @@ from bson import ObjectId
 
 from models.base import id_str, isoformat, to_object_id
 from models.notification import Notification
-from services import realtime
+from services import live_rooms, realtime
 from utils.errors import NotFound
 
 
@@ -27,7 +27,7 @@ def notify(user_id: ObjectId, kind: str, data: dict[str, Any]) -> dict[str, Any]
 
 def _emit(user_id: ObjectId, payload: dict[str, Any]) -> None:
     # Through the shared queue, like every other live event (ordered, every process).
-    realtime.emit("notification", payload, to=realtime.user_room(user_id))
+    realtime.emit("notification", payload, to=live_rooms.user_room(user_id))
 
 
 def list_mine(user: dict[str, Any], limit: int, cursor: str | None, unread_only: bool

@@ -12,20 +12,17 @@ from typing import Any
 
 from bson import ObjectId
 from flask import current_app
-from redis.exceptions import RedisError
 
 from models.base import id_str, isoformat
 from models.post import HIDDEN, SORTS, Post, hot_rank
 from models.topic import PUBLIC, Topic
 from models.vote import Vote
-from services import realtime, topics_service
+from services import live_rooms, realtime, topics_service
 from services.users_service import public_users, serialize_public_user
 from utils import clock, content_filter
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
-from utils.extensions import socketio
 from utils.pagination import paginate
-from utils.redis_client import get_redis
 from utils.text import render_markdown, search_terms, stored_html
 
 log = logging.getLogger(__name__)
@@ -102,7 +99,7 @@ def my_votes(user: dict[str, Any] | None, target_type: str,
 
 
 def emit_post(event: str, post: dict[str, Any]) -> None:
-    socketio.emit(event, public_view(post), to=f"topic_{post['topic_id']}")
+    realtime.emit(event, public_view(post), to=live_rooms.topic_room(post["topic_id"]))
 
 
 # Reading
@@ -120,46 +117,6 @@ def get_readable_post(user: dict[str, Any] | None, post_id: Any
     except NotFound:
         raise NotFound("Post not found.") from None
     return post, topic
-
-
-def live_room(user: dict[str, Any], post_id: Any) -> str:
-    """The Socket.IO room of a post's comments, for someone who may read it. The room is
-    remembered in Redis per (user, topic), so a ban can take the user out of it."""
-    post, topic = get_readable_post(user, post_id)
-    topics_service.require_not_banned(user, topic)
-    room = f"post_{post['_id']}"
-    redis = get_redis(current_app)
-    if redis is not None:
-        key = _follows_key(user["_id"], topic["_id"])
-        redis.sadd(key, room)
-        redis.expire(key, FOLLOWS_TTL_SECONDS)
-    return room
-
-
-FOLLOWS_TTL_SECONDS = 7 * 24 * 3600  # longer than any socket lives
-
-
-def _follows_key(user_id: Any, topic_id: Any) -> str:
-    return f"rt:post_follows:{user_id}:{topic_id}"
-
-
-def unfollow_topic_posts(user_id: Any, topic_id: Any) -> None:
-    """Take the user's sockets out of every post room of the topic they followed (on a
-    ban, or on leaving a topic). Without Redis (single-process mode) nothing was
-    recorded, and followed post rooms are left only when the socket leaves or closes."""
-    redis = get_redis(current_app)
-    if redis is None:
-        return
-    key = _follows_key(user_id, topic_id)
-    try:
-        rooms = redis.smembers(key)
-        redis.delete(key)
-    except RedisError as exc:  # the ban itself is stored: do not fail it afterwards
-        log.warning("could not read followed post rooms of %s: %s", user_id, exc)
-        return
-    for room in rooms:
-        realtime.remove_user_from_room(str(user_id), room.decode() if isinstance(room, bytes)
-                                       else room)
 
 
 def get_post(user: dict[str, Any] | None, post_id: Any) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Counting is per connection (services.realtime's registry), so several tabs and several
 processes agree: a user is online from their first connection to the end of their last,
 and a crashed process's connections expire after `PRESENCE_TTL_SECONDS`. `presence`
-events go to the user's friends and direct-message partners.
+events go to the user's friends and direct-message partners. Blocking hides presence
+both ways: neither the events nor `get_online_users` tell one of the pair about the other.
 """
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from typing import Any
 
 from bson import ObjectId
 
+from models.block import Block
 from models.friendship import ACCEPTED, Friendship
-from services import realtime
+from services import live_rooms, realtime
 
 
 def audience(user_id: ObjectId) -> list[ObjectId]:
-    """Friends and direct-message partners of `user_id`."""
+    """Friends and direct-message partners of `user_id`, but nobody blocked either way
+    (a direct room outlives a block)."""
     from models.room import Room
 
     people: set[ObjectId] = set()
@@ -28,29 +31,33 @@ def audience(user_id: ObjectId) -> list[ObjectId]:
                                        {"member_ids": 1}):
         people.update(room["member_ids"])
     people.discard(user_id)
+    people.difference_update(Block().related_ids(user_id))
     return sorted(people)
 
 
 def announce(user_id: str, online: bool) -> None:
     """Tell the audience of `user_id` that they came online or went offline."""
-    targets = [realtime.user_room(uid) for uid in audience(ObjectId(user_id))]
+    targets = [live_rooms.user_room(uid) for uid in audience(ObjectId(user_id))]
     if targets:
         realtime.emit("presence", {"user_id": user_id, "online": online}, to=targets)
 
 
-def connected(user: dict[str, Any], sid: str) -> None:
-    if realtime.register_connection(str(user["_id"]), sid):
+def connected(user: dict[str, Any], origin: str | None) -> None:
+    """The current socket connects (live_rooms.TooManySockets past the per-user limit)."""
+    if live_rooms.connect(user, origin):
         announce(str(user["_id"]), online=True)
 
 
 def disconnected(user_id: str, sid: str) -> None:
-    if realtime.unregister_connection(user_id, sid):
+    if live_rooms.disconnect(user_id, sid):
         announce(user_id, online=False)
 
 
-def online_among(user_ids: list[ObjectId]) -> list[str]:
-    """The ids in `user_ids` that are online now, in the given order."""
-    states = realtime.is_online(str(uid) for uid in user_ids)
+def online_among(viewer: dict[str, Any], user_ids: list[ObjectId]) -> list[str]:
+    """The ids in `user_ids` that are online now, in the given order, leaving out
+    whoever `viewer` blocked or was blocked by."""
+    hidden = set(Block().related_ids(viewer["_id"]))
+    states = live_rooms.is_online(str(uid) for uid in user_ids if uid not in hidden)
     return [uid for uid, online in states.items() if online]
 
 
@@ -73,7 +80,7 @@ def _emit_typing(room_id: str, user_id: str, is_typing: bool) -> None:
     # and the typist's own socket is skipped here.
     realtime.emit("typing", {"room_id": room_id, "user_id": user_id, "typing": is_typing,
                              "expires_in": expires_in},
-                  to=f"chat_room_{room_id}", skip_sid=_current_sid())
+                  to=live_rooms.chat_room(room_id), skip_sid=_current_sid())
 
 
 def _current_sid() -> str | None:

@@ -1,5 +1,6 @@
-"""Realtime plumbing shared by every area: emitting events, the registry of live
-connections, taking users out of Socket.IO rooms and logging them out, on every process.
+"""Realtime plumbing shared by every area: emitting events and the Redis registry of
+live connections, on every process. Room names, entering rooms and every way out of
+them (eviction, session end) are services.live_rooms'.
 
 Two modes, chosen by config:
 - With `SOCKETIO_MESSAGE_QUEUE` (follows `REDIS_URL`), events are published on the
@@ -10,7 +11,7 @@ Two modes, chosen by config:
   heartbeat). A process that dies stops its heartbeat; its connections expire and the
   sweep of any live process reports those users offline.
 - Without a queue (one process), Socket.IO's own manager is the registry: the sockets in
-  `user_<id>` are exactly that user's connections.
+  `user_<id>` are exactly that user's connections (services.live_rooms reads it).
 
 Nothing here keeps socket state in a process-local dict.
 """
@@ -20,7 +21,6 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 import socketio as socketio_lib
@@ -44,10 +44,6 @@ TYPING_KEY = "rt:typing"
 # its parent's (the same reason utils.process_clients keys clients by pid).
 _host_ids: dict[int, str] = {}
 _maintenance_started: set[tuple[int, str]] = set()
-
-
-def user_room(user_id: Any) -> str:
-    return f"user_{user_id}"
 
 
 def host_id() -> str:
@@ -88,6 +84,10 @@ def emit(event: str, data: Any, to: str | list[str], skip_sid: str | None = None
 
 _CONNECT = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[6])
+    and not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  return -1
+end
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[3], ARGV[5])
@@ -137,25 +137,22 @@ def _ttl() -> float:
     return float(current_app.config["PRESENCE_TTL_SECONDS"])
 
 
-def register_connection(user_id: str, sid: str) -> bool:
-    """Record a new connection; True when it is the user's first (they came online)."""
-    client = get_redis()
-    if client is None or not multi_process():
-        return len(local_sids(user_id, exclude=sid)) == 0
+def register_connection(user_id: str, sid: str, limit: int) -> bool | None:
+    """Record a new connection (multi-process mode): True when it is the user's first
+    (they came online), None when the user already has `limit` live connections (then
+    nothing is recorded). Counting and adding are one step, so racing connects cannot
+    both take the last place."""
     now = time.time()
-    added = client.eval(_CONNECT, 3, CONNS_PREFIX + user_id, ONLINE_KEY,
-                        HOST_PREFIX + host_id(), sid, user_id, now, now + _ttl(),
-                        int(_ttl() * 3))
-    return bool(added)
+    added = get_redis().eval(_CONNECT, 3, CONNS_PREFIX + user_id, ONLINE_KEY,
+                             HOST_PREFIX + host_id(), sid, user_id, now, now + _ttl(),
+                             int(_ttl() * 3), limit)
+    return None if added == -1 else bool(added)
 
 
 def unregister_connection(user_id: str, sid: str) -> bool:
-    """Forget a connection; True when it was the user's last (they went offline)."""
-    client = get_redis()
-    if client is None or not multi_process():
-        return len(local_sids(user_id, exclude=sid)) == 0
-    gone = client.eval(_DISCONNECT, 3, CONNS_PREFIX + user_id, ONLINE_KEY,
-                       HOST_PREFIX + host_id(), sid, user_id, time.time())
+    """Forget a connection (multi-process mode); True when it was the user's last."""
+    gone = get_redis().eval(_DISCONNECT, 3, CONNS_PREFIX + user_id, ONLINE_KEY,
+                            HOST_PREFIX + host_id(), sid, user_id, time.time())
     return bool(gone)
 
 
@@ -178,59 +175,20 @@ def sweep_offline() -> list[str]:
     return [uid.decode() if isinstance(uid, bytes) else uid for uid in gone]
 
 
-def local_sids(user_id: str, exclude: str | None = None) -> list[str]:
-    """Sockets of `user_id` connected to this process (Socket.IO's own room table)."""
-    manager = socketio.server.manager if socketio.server else None
-    if manager is None:
-        return []
-    return [sid for sid, _ in manager.get_participants(NAMESPACE, user_room(user_id))
-            if sid != exclude]
-
-
-def user_sids(user_id: str) -> list[str]:
-    """Every live socket id of `user_id`, on every process."""
-    client = get_redis()
-    if client is None or not multi_process():
-        return local_sids(user_id)
-    sids = client.zrangebyscore(CONNS_PREFIX + user_id, time.time(), "+inf")
+def registered_sids(user_id: str) -> list[str]:
+    """Every live socket id of `user_id`, on every process (multi-process mode)."""
+    sids = get_redis().zrangebyscore(CONNS_PREFIX + user_id, time.time(), "+inf")
     return [sid.decode() for sid in sids]
 
 
-def is_online(user_ids: Iterable[str]) -> dict[str, bool]:
-    ids = list(dict.fromkeys(str(uid) for uid in user_ids))
-    client = get_redis()
-    if client is None or not multi_process():
-        return {uid: bool(local_sids(uid)) for uid in ids}
+def registered_online(ids: list[str]) -> dict[str, bool]:
+    """Which of `ids` have a live connection (multi-process mode)."""
     if not ids:
         return {}
-    scores = client.zmscore(ONLINE_KEY, ids)
+    scores = get_redis().zmscore(ONLINE_KEY, ids)
     now = time.time()
     return {uid: score is not None and score > now for uid, score in zip(ids, scores,
                                                                         strict=True)}
-
-
-# Removal and logout, effective on every process
-
-def remove_user_from_room(user_id: Any, room: str) -> int:
-    """Take every socket of `user_id` out of the Socket.IO room `room` (e.g. `topic_<id>`
-    or `chat_room_<id>`), whichever process holds it. Returns how many sockets."""
-    sids = user_sids(str(user_id))
-    for sid in sids:
-        # The Redis manager leaves locally or publishes the request to the owner.
-        socketio.server.leave_room(sid, room, namespace=NAMESPACE)
-    return len(sids)
-
-
-def force_logout(user_id: Any, reason: str) -> int:
-    """Tell every socket of `user_id` why (`force_logout {reason}`) and disconnect it.
-    Call after the write that ended the sessions (ban, password reset, deletion)."""
-    if socketio.server is None:
-        return 0
-    emit("force_logout", {"reason": reason}, to=user_room(user_id))
-    sids = user_sids(str(user_id))
-    for sid in sids:
-        socketio.server.disconnect(sid, namespace=NAMESPACE)
-    return len(sids)
 
 
 # Typing state: who types where, expiring without renewal

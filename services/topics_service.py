@@ -27,7 +27,7 @@ from models.topic_ban import TopicBan
 from models.topic_invitation import TopicInvitation
 from models.topic_member import MEMBER, MODERATOR, OWNER, TopicMember
 from models.user import User
-from services import audit_service, notifications_service, realtime
+from services import audit_service, live_rooms, notifications_service
 from services.users_service import public_users, serialize_public_user
 from utils import clock, content_filter
 from utils.cache import get_cache
@@ -148,13 +148,6 @@ def touch_activity(topic_id: Any, at: datetime | None = None) -> None:
     get_cache().invalidate(TOPIC_LISTS)
 
 
-def live_room(user: dict[str, Any], topic_id: Any) -> str:
-    """The Socket.IO room of a topic the user may follow (readable and not banned)."""
-    topic = get_readable_topic(user, topic_id)
-    require_not_banned(user, topic)
-    return f"topic_{topic['_id']}"
-
-
 # Serialization
 
 # What serialize_topic shows (the list sorts are among them): never search_terms.
@@ -268,6 +261,8 @@ def update_topic(user: dict[str, Any], topic_id: Any, changes: dict[str, Any]
         from services import posts_service  # posts denormalise the topic's audience
 
         posts_service.topic_audience_changed(updated)
+        # Turned private: whoever follows it live without being a member stops now.
+        live_rooms.evict_outsiders(topic["_id"])
     get_cache().invalidate(TOPIC_LISTS)
     if user["_id"] != topic["owner_id"]:
         # A moderator changing someone else's topic is a moderation action.
@@ -288,6 +283,7 @@ def delete_topic(user: dict[str, Any], topic_id: Any) -> None:
     from services import posts_service
 
     posts_service.topic_audience_changed(deleted)
+    live_rooms.evict_outsiders(topic["_id"])  # nobody reads a deleted topic
     get_cache().invalidate(TOPIC_LISTS)
 
 
@@ -418,7 +414,7 @@ def leave_topic(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
     if role is not None:
         _drop_member(topic, user["_id"])
         # No more topic events for someone who left (a private topic's would leak).
-        _leave_live_rooms(user["_id"], topic["_id"])
+        live_rooms.evict_from_topic(user["_id"], topic["_id"])
     return Topic().get(topic["_id"])
 
 
@@ -493,18 +489,8 @@ def ban_user(actor: dict[str, Any], topic_id: Any, target_id: Any, reason: str |
     _drop_member(topic, target["_id"])
     record_moderation(actor, "ban_user", topic["_id"], "user", target["_id"], reason)
     # Last, after every write: the user's sockets leave the topic's rooms on every process.
-    _leave_live_rooms(target["_id"], topic["_id"])
+    live_rooms.evict_from_topic(target["_id"], topic["_id"])
     return serialize_ban(ban, target)
-
-
-def _leave_live_rooms(user_id: ObjectId, topic_id: ObjectId) -> None:
-    """Every socket of the user leaves `topic_<id>`, the post rooms of that topic it
-    followed, and the topic's chat rooms, on every process."""
-    from services import messages_service, posts_service  # both build on this module
-
-    realtime.remove_user_from_room(str(user_id), f"topic_{topic_id}")
-    posts_service.unfollow_topic_posts(user_id, topic_id)
-    messages_service.remove_user_from_topic_rooms(user_id, topic_id)
 
 
 def _check_ban_target(actor: dict[str, Any], topic: dict[str, Any],

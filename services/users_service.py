@@ -16,7 +16,7 @@ from models.base import id_str, isoformat, to_object_id, utcnow
 from models.block import Block
 from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
-from services import auth_service, avatars, file_storage, passwords, realtime
+from services import auth_service, avatars, file_storage, passwords
 from utils.errors import BadRequest, Conflict, Forbidden, InvalidCredentials, NotFound
 from utils.pagination import page, paginate
 
@@ -125,8 +125,7 @@ def delete_account(user: dict[str, Any], password: str) -> None:
     file_storage.get_storage().delete(user.get("avatar_key"))
     Friendship().delete_all_of(user["_id"])
     Block().delete_all_of(user["_id"])
-    auth_service.end_all_sessions(user["_id"])
-    realtime.force_logout(user["_id"], "account_deleted")
+    auth_service.end_all_sessions(user["_id"], reason="account_deleted")
 
 
 def search(viewer: dict[str, Any] | None, query: str, limit: int,

@@ -63,7 +63,15 @@ def user_from_session() -> dict[str, Any] | None:
             or site_bans.active_ban(user)):
         session.clear()  # dead: Flask-Session deletes it from the store on save
         return None
+    if "login_id" not in session:  # a session started before login ids existed
+        session["login_id"] = secrets.token_urlsafe(16)
     return user
+
+
+def session_login_id() -> str | None:
+    """The id of this browser login: set at login, kept when the session id is renewed,
+    gone at logout. The sockets a login opened end with it (services.live_rooms)."""
+    return session.get("login_id") if session.get("user_id") else None
 
 
 def auth_token_id():
@@ -104,6 +112,7 @@ def start_session(user: dict[str, Any]) -> str:
     session.clear()
     session["user_id"] = str(user["_id"])
     session["epoch"] = user["session_epoch"]
+    session["login_id"] = secrets.token_urlsafe(16)
     session["csrf_token"] = secrets.token_urlsafe(32)
     # A new id at login: an id planted before login (fixation) never becomes logged in.
     current_app.session_interface.regenerate(session)
@@ -116,6 +125,14 @@ def adopt_epoch(user: dict[str, Any]) -> None:
     if session.get("user_id") == str(user["_id"]):
         session["epoch"] = user["session_epoch"]
         current_app.session_interface.regenerate(session)
+
+
+def adopt_current_epoch() -> None:
+    """`adopt_epoch` with the user as stored now (after a service ended other sessions)."""
+    user_id = session.get("user_id")
+    user = User().find_active(user_id) if user_id else None
+    if user is not None:
+        adopt_epoch(user)
 
 
 def end_session() -> None:

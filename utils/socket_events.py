@@ -16,8 +16,15 @@ from flask import current_app, request
 from marshmallow import Schema, ValidationError
 
 from models.user import User
+from services import chat_limits
 from utils import user_versions
-from utils.errors import DEPENDENCY_ERRORS, APIError, Unauthorized, dependency_name
+from utils.errors import (
+    DEPENDENCY_ERRORS,
+    APIError,
+    RateLimited,
+    Unauthorized,
+    dependency_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +42,13 @@ def failed(code: str, message: str, details: dict | None = None) -> dict[str, An
     return {"ok": False, "error": error}
 
 
-def remember_socket_user(user: dict[str, Any], token_id: Any = None) -> None:
-    """Called on connect: who this socket is. Flask-SocketIO keeps one WSGI environ per
-    socket for its whole life, in the process that owns the socket, so it goes there."""
+def remember_socket_user(user: dict[str, Any], origin: str | None = None) -> None:
+    """Called on connect: who this socket is, and the credentials that opened it
+    (`origin`: its session or token, which end it). Flask-SocketIO keeps one WSGI
+    environ per socket for its whole life, in the process that owns the socket, so it
+    goes there."""
     request.environ[SOCKET_IDENTITY] = {
-        "user_id": str(user["_id"]), "epoch": user.get("session_epoch"),
-        "token_id": str(token_id) if token_id else None}
+        "user_id": str(user["_id"]), "epoch": user.get("session_epoch"), "origin": origin}
 
 
 def socket_user() -> dict[str, Any]:
@@ -71,20 +79,29 @@ def socket_user() -> dict[str, Any]:
         user = User().find_active(user_id)
         lifetime = current_app.config["SOCKET_USER_CACHE_SECONDS"]
         saved["copy"] = (stamp, now + lifetime, user) if stamp is not None else None
+    if user is not None and user.get("session_epoch") != saved.get("epoch") and (
+            user_versions.adopted_epoch(user_id, saved.get("origin"))
+            == user.get("session_epoch")):
+        # The session or token that opened this socket ended the others and lives on.
+        saved["epoch"] = user.get("session_epoch")
     if user is None or user.get("session_epoch") != saved.get("epoch"):
         raise Unauthorized()
     # A copy per event: a handler that changes its user must not change the next one's.
     return dict(user)
 
 
-def acknowledged(schema: Schema | None = None) -> Callable:
-    """Validate the payload with `schema`, call the handler with it, and turn the result
-    or any error into the acknowledgement shape."""
+def acknowledged(schema: Schema | None = None, event_class: str | None = None) -> Callable:
+    """Count the event against its user's `event_class` limit (services.chat_limits),
+    validate the payload with `schema`, call the handler with it, and turn the result
+    or any error into the acknowledgement shape (`rate_limited` past the limit)."""
 
     def decorator(handler: Callable) -> Callable:
         @functools.wraps(handler)
         def wrapper(payload: Any = None, *args: Any) -> dict[str, Any]:
             try:
+                user_id = (request.environ.get(SOCKET_IDENTITY) or {}).get("user_id")
+                if event_class is not None and user_id:
+                    chat_limits.hit_event(event_class, user_id)
                 if schema is not None:
                     if not isinstance(payload, dict):
                         return failed("validation_error", "The payload must be an object.")
@@ -93,6 +110,8 @@ def acknowledged(schema: Schema | None = None) -> Callable:
             except ValidationError as exc:
                 return failed("validation_error", "The event has invalid fields.",
                               exc.normalized_messages())
+            except RateLimited as exc:
+                return failed(exc.code, exc.message, {"retry_after": exc.retry_after})
             except APIError as exc:
                 return failed(exc.code, exc.message, exc.details)
             except DEPENDENCY_ERRORS as exc:

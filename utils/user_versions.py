@@ -49,3 +49,36 @@ def current(user_id: Any) -> str | None:
         log.warning("user version unreadable, reading the user: %s", exc)
         return None
     return stamp.decode() if stamp else NO_STAMP
+
+
+# Sockets that keep their session through an epoch bump
+
+ADOPT_PREFIX = "rt:adopt:"
+
+
+def adopt(user_id: Any, origins: set[str], epoch: int) -> None:
+    """The sockets opened with `origins` (the session or token that changed the password
+    keeps its own) may carry on under session `epoch`. An outage only costs them their
+    next event (answered `unauthorized`, so the client reconnects)."""
+    client = get_redis()
+    if client is None:
+        return
+    try:
+        pipe = client.pipeline()
+        for origin in origins:
+            pipe.set(f"{ADOPT_PREFIX}{user_id}:{origin}", epoch, ex=KEY_SECONDS * 30)
+        pipe.execute()
+    except redis.exceptions.RedisError as exc:
+        log.warning("sockets of user %s keep no session: %s", user_id, exc)
+
+
+def adopted_epoch(user_id: Any, origin: str | None) -> int | None:
+    """The session epoch the sockets opened with `origin` were allowed to adopt."""
+    client = get_redis()
+    if client is None or not origin:
+        return None
+    try:
+        value = client.get(f"{ADOPT_PREFIX}{user_id}:{origin}")
+    except redis.exceptions.RedisError:
+        return None
+    return int(value) if value is not None else None
