@@ -59,10 +59,7 @@ def _comment_target(user: dict[str, Any], oid: ObjectId) -> dict[str, Any]:
 
 
 def _message_target(user: dict[str, Any], oid: ObjectId) -> dict[str, Any]:
-    message = Message().find_by_id(oid)
-    if message is None or message["deleted"]:
-        raise NotFound("Message not found.")
-    room = messages_service.readable_room(user, message["room_id"])
+    message, room = messages_service.readable_message(user, oid)
     return {"id": oid, "topic_id": room.get("topic_id") if room["kind"] == "topic" else None,
             "author_id": message["author_id"],
             "snapshot": {"room_id": str(room["_id"]), "seq": message["seq"],
