@@ -9,7 +9,7 @@ import pytest
 from bson import ObjectId, Regex
 
 from utils.errors import ValidationFailed
-from utils.pagination import _serializer, decode_cursor, encode_cursor, paginate
+from utils.pagination import cursor_serializer, decode_cursor, encode_cursor, paginate
 
 BASE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -113,7 +113,7 @@ def test_unsigned_and_tampered_cursors_are_refused():
 def test_signed_cursor_of_the_wrong_shape_is_refused(values):
     """Even with a valid signature (say a leaked key), values must have the sort's types."""
     with pytest.raises(ValidationFailed):
-        decode_cursor(_serializer().dumps(values), [datetime, ObjectId])
+        decode_cursor(cursor_serializer().dumps(values), [datetime, ObjectId])
 
 
 @pytest.mark.parametrize(("kind", "good", "bad"), [

@@ -11,7 +11,7 @@ import pytest
 from bson import ObjectId, Regex
 
 from tests.topic_helpers import Person, join, make_post, make_topic
-from utils.pagination import _serializer
+from utils.pagination import cursor_serializer
 
 
 def _ok(response, status=(200, 201, 204)):
@@ -158,11 +158,11 @@ def test_every_paginated_endpoint_pages_and_refuses_forged_cursors(app, client, 
             for bad in (f"{payload}.{flipped}", payload, "e30", cursor[:-1]):
                 assert_refused(person, path, query, bad)
             with app.app_context():
-                values = _serializer().loads(cursor)
-                forged = [_serializer().dumps([*values[:i], wrong, *values[i + 1:]])
+                values = cursor_serializer().loads(cursor)
+                forged = [cursor_serializer().dumps([*values[:i], wrong, *values[i + 1:]])
                           for i, value in enumerate(values) for wrong in wrong_kinds(value)]
-                forged += [_serializer().dumps(values[:-1]),
-                           _serializer().dumps([*values, values[-1]]),
-                           _serializer().dumps({"$where": "sleep(1000)"})]
+                forged += [cursor_serializer().dumps(values[:-1]),
+                           cursor_serializer().dumps([*values, values[-1]]),
+                           cursor_serializer().dumps({"$where": "sleep(1000)"})]
             for bad in forged:
                 assert_refused(person, path, query, bad)

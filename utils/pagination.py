@@ -54,7 +54,7 @@ class _ExtendedJSON:
         return json_util.loads(text, json_options=CURSOR_JSON)
 
 
-def _serializer() -> URLSafeSerializer:
+def cursor_serializer() -> URLSafeSerializer:
     config = current_app.config
     # Oldest first, the current key last: it signs, the fallbacks still verify.
     keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
@@ -77,14 +77,14 @@ def _has_kind(value: Any, kind: type) -> bool:
 
 
 def encode_cursor(values: list[Any]) -> str:
-    return _serializer().dumps(values)
+    return cursor_serializer().dumps(values)
 
 
 def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
     """The values of a cursor this server signed, each of the kind given for its place;
     ValidationFailed for anything else."""
     try:
-        values = _serializer().loads(cursor)
+        values = cursor_serializer().loads(cursor)
     except BadData:
         raise _invalid_cursor() from None
     if not isinstance(values, list) or len(values) != len(kinds) or not all(
