@@ -21,6 +21,7 @@ from utils import clock, content_filter
 from utils.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from utils.pagination import paginate
 from utils.roles import is_admin, is_site_moderator
+from utils.text import plain_text, plain_text_html
 
 RANK = {"user": 0, "moderator": 1, "admin": 2}
 USER_SORT = [("username_lower", ASCENDING), ("_id", ASCENDING)]
@@ -169,21 +170,30 @@ def unban_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict[
 
 def warn_user(actor: dict[str, Any], user_id: str, reason: str) -> dict[str, Any]:
     """A warning from site staff; the user sees it as a `warning` notification."""
-    if not is_site_moderator(actor):
-        raise Forbidden()
     return issue_warning(actor, to_object_id(user_id, "User"), reason)
 
 
 def issue_warning(actor: dict[str, Any], user_id: ObjectId, reason: str,
                   source: dict[str, Any] | None = None, topic_id: ObjectId | None = None
                   ) -> dict[str, Any]:
-    """The warning itself; callers have checked that `actor` may warn here (site staff,
-    or a topic moderator resolving a report about their topic)."""
+    """The one way a `warning` notification is made (the admin route and a report's
+    `warn_user`). A warning speaks for the site, so only site staff of a higher rank than
+    the target give one: moderators warn users, admins warn users and moderators; topic
+    moderators do not. The reason is plain text: `reason_html` is it escaped, never
+    rendered as markup or markdown."""
+    if not is_site_moderator(actor):
+        raise Forbidden("Only site moderators and admins give warnings.")
     target = get_target_user(str(user_id))
     if actor["_id"] == target["_id"]:
         raise Forbidden("You cannot warn yourself.")
+    if RANK.get(target["role"], 0) >= RANK.get(actor["role"], 0):
+        raise Forbidden(f"Only a higher rank can warn a {target['role']}.")
+    reason = plain_text(reason)
+    if not reason:
+        raise ValidationFailed(details={"reason": ["The reason is empty."]})
     notification = notifications_service.notify(target["_id"], "warning", {
-        "reason": reason, "by": actor["username"], "topic_id": id_str(topic_id),
+        "reason": reason, "reason_html": plain_text_html(reason), "by": actor["username"],
+        "topic_id": id_str(topic_id),
         **{key: str(value) for key, value in (source or {}).items()}})
     audit_service.record(actor, "user.warn", "user", target["_id"], reason,
                          {"notification_id": notification["_id"], **(source or {})},

@@ -172,10 +172,13 @@ def writable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
     if user["_id"] not in room["member_ids"]:
         raise NotFound("Room not found.")
     if room["kind"] == "direct":
+        # Checked on every write, not only when the room was opened: a block or an
+        # `allow_messages_from` changed since then applies to the next message.
         other = next((uid for uid in room["member_ids"] if uid != user["_id"]), None)
         partner = User().find_active(other) if other else None
-        if partner is None or is_blocked_between(user["_id"], partner["_id"]):
+        if partner is None:
             raise Forbidden("You cannot message this user.")
+        _check_can_message(user, partner)
     return room
 
 
@@ -191,6 +194,9 @@ def _can_moderate_room(user: dict[str, Any], room: dict[str, Any]) -> bool:
 # Rooms
 
 def _check_can_message(sender: dict[str, Any], recipient: dict[str, Any]) -> None:
+    """Forbidden unless `recipient` accepts messages from `sender`: no block either way,
+    and their `allow_messages_from` (everyone, friends, nobody) lets `sender` in. Applies
+    to opening a direct room, every write into one, and being put in a group."""
     if is_blocked_between(sender["_id"], recipient["_id"]):
         raise Forbidden("You cannot message this user.")
     policy = (recipient.get("settings") or {}).get("allow_messages_from", "everyone")
@@ -238,8 +244,7 @@ def create_group(user: dict[str, Any], title: str, member_ids: list[str]) -> dic
         other = _active_user(member_id)
         if other["_id"] == user["_id"]:
             continue
-        if is_blocked_between(user["_id"], other["_id"]):
-            raise Forbidden("You cannot add this user.")
+        _check_can_message(user, other)
         members.append(other)
     if len(members) > MAX_GROUP_MEMBERS:
         raise ValidationFailed(details={"member_ids": [
@@ -325,8 +330,8 @@ def _group_for_manager(user: dict[str, Any], room_id: str) -> dict[str, Any]:
 def add_member(user: dict[str, Any], room_id: str, target_id: str) -> dict[str, Any]:
     room = _group_for_manager(user, room_id)
     target = _active_user(target_id)
-    if is_blocked_between(user["_id"], target["_id"]):
-        raise Forbidden("You cannot add this user.")
+    if target["_id"] not in room["member_ids"]:
+        _check_can_message(user, target)
     if target["_id"] not in room["member_ids"] and len(room["member_ids"]) >= MAX_GROUP_MEMBERS:
         raise BadRequest(f"A group has at most {MAX_GROUP_MEMBERS} members.")
     # New members start reading at the present: earlier history is not "unread" for them.
@@ -567,18 +572,22 @@ def catch_up(user: dict[str, Any], room_id: str, after_seq: int | None) -> dict[
             "has_more": page["has_more"], "last_seq": room["last_seq"]}
 
 
-def _own_message(user: dict[str, Any], message_id: str) -> tuple[dict, dict]:
+def readable_message(user: dict[str, Any], message_id: Any) -> tuple[dict, dict]:
+    """(message, room) when `user` may read the message's room. A message that does not
+    exist, is deleted, or sits in a room (or topic) they may not read is one and the same
+    NotFound, so the answer never tells whether the id exists."""
     message = Message().find_by_id(message_id)
-    if message is None:
-        raise NotFound("Message not found.")
-    room = readable_room(user, message["room_id"])
-    if message["deleted"]:
-        raise NotFound("Message not found.")
+    try:
+        if message is None or message["deleted"]:
+            raise NotFound()
+        room = readable_room(user, message["room_id"])
+    except NotFound:
+        raise NotFound("Message not found.") from None
     return message, room
 
 
 def edit_message(user: dict[str, Any], message_id: str, body: str) -> dict[str, Any]:
-    message, room = _own_message(user, message_id)
+    message, room = readable_message(user, message_id)
     if message["author_id"] != user["_id"]:
         raise Forbidden("Only the author edits a message.")
     writable_room(user, room["_id"])
@@ -590,7 +599,7 @@ def edit_message(user: dict[str, Any], message_id: str, body: str) -> dict[str, 
 
 
 def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
-    message, room = _own_message(user, message_id)
+    message, room = readable_message(user, message_id)
     if message["author_id"] != user["_id"] and not _can_moderate_room(user, room):
         raise Forbidden("Only the author or a moderator deletes a message.")
     deleted = Message().soft_delete(message["_id"])
@@ -638,7 +647,7 @@ def _regional_pair(emoji: str) -> bool:
 def react(user: dict[str, Any], message_id: str, emoji: str, on: bool) -> dict[str, Any]:
     if not valid_emoji(emoji):
         raise ValidationFailed(details={"emoji": ["Use a single emoji."]})
-    message, room = _own_message(user, message_id)
+    message, room = readable_message(user, message_id)
     writable_room(user, room["_id"])
     field, uid = f"reactions.{emoji}", str(user["_id"])
     operation = {"$addToSet": {field: uid}} if on else {"$pull": {field: uid}}

@@ -2,7 +2,9 @@
 
 Who sees a report: site moderators and admins all of them; topic moderators those whose
 target lives in their topic (`topic_id`). Anyone else is answered 404, as if the report
-did not exist. Resolving applies one action to the target and closes every open report
+did not exist. Reporters are never revealed to the reported: nobody, whatever their role,
+sees, lists or resolves a report whose target they wrote (or, for a topic, own); someone
+else handles it. Resolving applies one action to the target and closes every open report
 about it at once (see models/report.py for the claim that makes this atomic).
 """
 from __future__ import annotations
@@ -59,10 +61,7 @@ def _comment_target(user: dict[str, Any], oid: ObjectId) -> dict[str, Any]:
 
 
 def _message_target(user: dict[str, Any], oid: ObjectId) -> dict[str, Any]:
-    message = Message().find_by_id(oid)
-    if message is None or message["deleted"]:
-        raise NotFound("Message not found.")
-    room = messages_service.readable_room(user, message["room_id"])
+    message, room = messages_service.readable_message(user, oid)
     return {"id": oid, "topic_id": room.get("topic_id") if room["kind"] == "topic" else None,
             "author_id": message["author_id"],
             "snapshot": {"room_id": str(room["_id"]), "seq": message["seq"],
@@ -127,7 +126,8 @@ def list_all(user: dict[str, Any], status: str, limit: int, cursor: str | None
              ) -> tuple[list[dict[str, Any]], str | None]:
     if not is_site_moderator(user):
         raise Forbidden()
-    return Report().find_page(_status_query(status), limit, cursor)
+    query = {"$and": [_not_about(user), _status_query(status)]}
+    return Report().find_page(query, limit, cursor)
 
 
 def list_for_topic(user: dict[str, Any], topic_id: str, status: str, limit: int,
@@ -135,8 +135,14 @@ def list_for_topic(user: dict[str, Any], topic_id: str, status: str, limit: int,
     topic = topics_service.get_readable_topic(user, topic_id)
     if not topics_service.can_moderate(user, topic):
         raise Forbidden("Only moderators of this topic may see its reports.")
-    query = {"$and": [{"topic_id": topic["_id"]}, _status_query(status)]}
+    query = {"$and": [{"topic_id": topic["_id"]}, _not_about(user), _status_query(status)]}
     return Report().find_page(query, limit, cursor)
+
+
+def _not_about(user: dict[str, Any]) -> dict[str, Any]:
+    """Reports whose target `user` did not write: the reported never see who reported
+    them, nor the report (they would guess from its details and timing)."""
+    return {"target_author_id": {"$ne": user["_id"]}}
 
 
 def _visible_report(user: dict[str, Any], report_id: str) -> dict[str, Any]:
@@ -147,6 +153,8 @@ def _visible_report(user: dict[str, Any], report_id: str) -> dict[str, Any]:
 
 
 def can_handle(user: dict[str, Any], report: dict[str, Any]) -> bool:
+    if report.get("target_author_id") == user["_id"]:
+        return False  # see `_not_about`
     if is_site_moderator(user):
         return True
     if report["topic_id"] is None:

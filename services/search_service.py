@@ -9,6 +9,7 @@ Visibility is applied in the query: nothing from a private topic reaches a non-m
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -18,7 +19,6 @@ from models.post import HIDDEN, Post
 from models.topic import PUBLIC, Topic
 from models.topic_member import TopicMember
 from services import posts_service, topics_service, users_service
-from utils.errors import ValidationFailed
 from utils.pagination import decode_cursor, encode_cursor
 from utils.text import query_terms
 
@@ -80,12 +80,8 @@ def _ranked(collection, scope: dict[str, Any], whole: list[str], prefix: str | N
     return [doc for _m, doc in page_items], next_cursor
 
 
-def _after(cursor: str) -> tuple[int, Any, ObjectId]:
-    matched, created_at, last_id = decode_cursor(cursor, 3)
-    if not isinstance(matched, int) or not isinstance(last_id, ObjectId) or not hasattr(
-            created_at, "tzinfo"):
-        raise ValidationFailed("The cursor is invalid or expired.",
-                               {"cursor": ["Invalid cursor."]})
+def _after(cursor: str) -> tuple[int, datetime, ObjectId]:
+    matched, created_at, last_id = decode_cursor(cursor, (int, datetime, ObjectId))
     return matched, created_at, last_id
 
 

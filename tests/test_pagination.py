@@ -1,14 +1,24 @@
-"""Keyset pagination: opaque cursors, stable while new items arrive."""
+"""Keyset pagination: opaque signed cursors, stable while new items arrive; a forged,
+tampered or mistyped cursor is refused (the endpoints: test_pagination_endpoints.py)."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from bson import ObjectId, Regex
 
 from utils.errors import ValidationFailed
-from utils.pagination import decode_cursor, encode_cursor, paginate
+from utils.pagination import cursor_serializer, decode_cursor, encode_cursor, paginate
 
 BASE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def context(app):
+    """Cursors are signed with the app's SECRET_KEY: the unit tests run in its context."""
+    with app.app_context():
+        yield
 
 
 def seed(db, count):
@@ -59,14 +69,69 @@ def test_cursor_is_opaque_and_round_trips_types(db):
     document = db.items.find_one()
     cursor = encode_cursor([document["created_at"], document["_id"]])
     assert "created_at" not in cursor
-    assert decode_cursor(cursor, 2) == [document["created_at"], document["_id"]]
+    assert decode_cursor(cursor, [datetime, ObjectId]) == [document["created_at"],
+                                                          document["_id"]]
 
 
 @pytest.mark.parametrize("bad", ["not-a-cursor", "e30", "W10", "%%%%", "A" * 7])
 def test_bad_cursor_is_a_validation_error(bad):
     with pytest.raises(ValidationFailed) as info:
-        decode_cursor(bad, 2)
+        decode_cursor(bad, [datetime, ObjectId])
     assert "cursor" in info.value.details
+
+
+def test_unsigned_and_tampered_cursors_are_refused():
+    import base64
+
+    values = [BASE, ObjectId()]
+    signed = encode_cursor(values)
+    payload, signature = signed.rsplit(".", 1)
+    other = encode_cursor([BASE + timedelta(days=1), values[1]]).rsplit(".", 1)[0]
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    # What main used to accept: base64 of Extended JSON, unsigned.
+    unsigned = base64.urlsafe_b64encode(json.dumps(
+        [{"$date": "2026-01-01T00:00:00Z"}, {"$oid": str(values[1])}]).encode()).decode()
+    for bad in (payload, f"{payload}.{flipped}", f"{other}.{signature}", unsigned,
+                signed + "x"):
+        with pytest.raises(ValidationFailed):
+            decode_cursor(bad, [datetime, ObjectId])
+    assert decode_cursor(signed, [datetime, ObjectId]) == values
+
+
+@pytest.mark.parametrize("values", [
+    [{"$regularExpression": {"pattern": "(a+)+$", "options": ""}}, ObjectId()],
+    [Regex("(a+)+$"), ObjectId()],
+    [{"$gt": ""}, ObjectId()],
+    [{"$foo": 1}, ObjectId()],
+    [BASE, {"$ne": None}],
+    [BASE, str(ObjectId())],
+    ["2026-01-01T00:00:00Z", ObjectId()],
+    [BASE, ObjectId(), ObjectId()],
+    [BASE],
+    {"created_at": BASE},
+])
+def test_signed_cursor_of_the_wrong_shape_is_refused(values):
+    """Even with a valid signature (say a leaked key), values must have the sort's types."""
+    with pytest.raises(ValidationFailed):
+        decode_cursor(cursor_serializer().dumps(values), [datetime, ObjectId])
+
+
+@pytest.mark.parametrize(("kind", "good", "bad"), [
+    (int, 3, [True, 3.5, "3", None]),
+    (float, 2.5, [False, "2.5", None]),
+    (bool, True, [1, 0, "true", None]),
+    (str, "ada", ["x" * 201, 1, None, ["ada"]]),
+])
+def test_scalar_kinds_are_checked(kind, good, bad):
+    assert decode_cursor(encode_cursor([good]), [kind]) == [good]
+    for value in bad:
+        with pytest.raises(ValidationFailed):
+            decode_cursor(encode_cursor([value]), [kind])
+
+
+def test_a_sort_field_without_a_cursor_type_is_a_programming_error(db):
+    with pytest.raises(ValueError, match="CURSOR_FIELDS"):
+        paginate(db.items, {}, [("secret_field", 1), ("_id", 1)], 10)
 
 
 def test_sort_must_end_with_id(db):
@@ -77,9 +142,9 @@ def test_sort_must_end_with_id(db):
 def test_flat_queries_page_by_branch_like_the_or_filter(db):
     """A flat query is paged one flat query per cursor branch (what SecantusDB can serve
     from an index); the pages must be exactly those of the `$or` form."""
-    db.items.insert_many([{"t": i % 2, "pinned": i % 7 == 0, "rank": i // 4}
+    db.items.insert_many([{"t": i % 2, "pinned": i % 7 == 0, "score": i // 4}
                           for i in range(60)])
-    sort = [("pinned", -1), ("rank", -1), ("_id", -1)]
+    sort = [("pinned", -1), ("score", -1), ("_id", -1)]
 
     def pages(query):
         seen, cursor = [], None
@@ -91,5 +156,5 @@ def test_flat_queries_page_by_branch_like_the_or_filter(db):
 
     flat, combined = pages({"t": 1}), pages({"$and": [{"t": 1}]})
     expected = [d["_id"] for d in sorted(db.items.find({"t": 1}), reverse=True,
-                                         key=lambda d: (d["pinned"], d["rank"], d["_id"]))]
+                                         key=lambda d: (d["pinned"], d["score"], d["_id"]))]
     assert flat == combined and [i for page in flat for i in page] == expected

@@ -172,7 +172,7 @@ def test_failed_action_leaves_reports_open(world):
 def test_warn_user_sends_a_notification(world):
     people, topic, post = world
     filed = report(people["reporter"], "post", post["id"], "harassment").get_json()
-    assert resolve(people["topicmod"], filed["id"], "warn_user", note="tone it down"
+    assert resolve(people["sitemod"], filed["id"], "warn_user", note="tone it down"
                    ).status_code == 200
     notes = people["author"].get("/api/notifications/").get_json()["items"]
     assert [(n["kind"], n["data"]["reason"], n["data"]["topic_id"]) for n in notes] == [

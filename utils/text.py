@@ -12,6 +12,7 @@ from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
+from markupsafe import escape
 
 WORD = re.compile(r"\w+")
 # Bounds on what a document stores, so a 40,000-character body stays a small index entry.
@@ -81,3 +82,19 @@ def stored_html(document: dict[str, Any]) -> str:
     them); the next edit stores it."""
     html = document.get("body_html")
     return render_markdown(document["body"]) if html is None else html
+
+
+# Controls that could hide or reorder text: C0/C1 controls (bar newline and tab) and the
+# bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069).
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain_text(text: str) -> str:
+    """Text that is shown as text: line ends made `\n`, hidden controls dropped, trimmed."""
+    return _HIDDEN.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
+def plain_text_html(text: str) -> str:
+    """`text` as HTML that shows exactly those characters: escaped, never markup or
+    markdown; line breaks become `<br>`."""
+    return str(escape(text)).replace("\n", "<br>\n")

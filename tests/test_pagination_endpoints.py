@@ -1,0 +1,168 @@
+"""Every paginated endpoint (found in the OpenAPI document, so a new one must be listed
+here): paging two at a time serves exactly the items of one big page, and a tampered
+cursor, or a validly signed one carrying an operator or a value of the wrong type in any
+place, is a 400 `validation_error` naming `cursor`."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from bson import ObjectId, Regex
+
+from tests.topic_helpers import Person, join, make_post, make_topic
+from utils.pagination import cursor_serializer
+
+
+def _ok(response, status=(200, 201, 204)):
+    assert response.status_code in status, response.get_data(as_text=True)
+    return response.get_json(silent=True)
+
+
+@pytest.fixture
+def world(client):
+    """At least three items behind every paginated endpoint."""
+    p = {name: Person(client, name) for name in (
+        "walker", "boss", "pagea", "pageb", "pagec", "paged", "banx", "bany", "banz")}
+    p["boss"].set_role("admin")
+    walker = p["walker"]
+    topic = make_topic(walker, "Paging gardens")
+    make_topic(walker, "Paging orchards")
+    make_topic(walker, "Paging meadows")
+    for name in ("pagea", "pageb", "pagec", "paged"):
+        join(p[name], topic["id"])
+    posts = [make_post(walker, topic["id"], f"Paging post {n}", "text") for n in range(3)]
+    _ok(walker.post(f"/api/posts/{posts[1]['id']}/pin"))  # a `true` in the cursor
+    _ok(p["pagea"].post(f"/api/posts/{posts[2]['id']}/vote", {"value": 1}))
+    for n in range(3):
+        _ok(walker.post(f"/api/posts/{posts[0]['id']}/comments", {"body": f"comment {n}"}))
+        _ok(walker.post(f"/api/topics/{topic['id']}/rooms", {"name": f"room {n}"}))
+    for name in ("banx", "bany", "banz"):
+        _ok(walker.post(f"/api/topics/{topic['id']}/bans", {"user_id": p[name].id}))
+        _ok(walker.post(f"/api/users/{p[name].id}/block"))
+    for name in ("pagea", "pageb", "pagec"):
+        _ok(walker.post(f"/api/users/{p[name].id}/friend-request"))
+        request = _ok(p["paged"].post(f"/api/users/{p[name].id}/friend-request"))
+        _ok(p[name].post(f"/api/users/me/friend-requests/{request['id']}/accept"))
+    target = make_post(p["paged"], topic["id"], "Reported thing", "text")
+    for name in ("pagea", "pageb", "pagec"):
+        _ok(p[name].post("/api/reports", {"target_type": "post", "target_id": target["id"],
+                                          "reason": "spam"}))
+    for n in range(3):
+        _ok(p["boss"].post(f"/api/admin/users/{walker.id}/warn", {"reason": f"warning {n}"}))
+    return p, topic, posts
+
+
+# template path -> (who asks, concrete path, query variants); every GET route whose answer
+# has `next_cursor` must be here.
+def endpoints(p, topic, posts):
+    t, post = topic["id"], posts[0]["id"]
+    return {
+        "/api/users/": ("walker", "/api/users/", [{"q": "page"}]),
+        "/api/users/me/blocked": ("walker", "/api/users/me/blocked", [{}]),
+        "/api/users/me/friend-requests": ("walker", "/api/users/me/friend-requests",
+                                          [{}, {"direction": "outgoing"}]),
+        "/api/users/me/friends": ("paged", "/api/users/me/friends", [{}]),
+        "/api/topics": ("walker", "/api/topics", [{"sort": s} for s in
+                                                  ("active", "new", "popular")]),
+        "/api/topics/{topic_id}/members": ("walker", f"/api/topics/{t}/members", [{}]),
+        "/api/topics/{topic_id}/bans": ("walker", f"/api/topics/{t}/bans", [{}]),
+        "/api/topics/{topic_id}/moderation-log": ("walker", f"/api/topics/{t}/moderation-log",
+                                                  [{}]),
+        "/api/posts": ("walker", "/api/posts", [
+            {"sort": s, **scope} for s in ("hot", "new", "top")
+            for scope in ({}, {"topic_id": t})]),
+        "/api/posts/{post_id}/comments": ("walker", f"/api/posts/{post}/comments",
+                                          [{"sort": s} for s in ("best", "new", "old")]),
+        "/api/search": ("walker", "/api/search", [{"q": "paging", "type": "posts"},
+                                                  {"q": "paging", "type": "topics"},
+                                                  {"q": "page", "type": "users"}]),
+        "/api/messages/rooms": ("walker", "/api/messages/rooms", [{}]),
+        "/api/topics/{topic_id}/rooms": ("walker", f"/api/topics/{t}/rooms", [{}]),
+        "/api/topics/{topic_id}/reports": ("walker", f"/api/topics/{t}/reports", [{}]),
+        "/api/admin/users": ("boss", "/api/admin/users", [{}]),
+        "/api/admin/reports": ("boss", "/api/admin/reports", [{}]),
+        "/api/admin/audit-log": ("boss", "/api/admin/audit-log", [{}]),
+        "/api/notifications/": ("walker", "/api/notifications/", [{}]),
+    }
+
+
+def paginated_routes(client) -> set[str]:
+    document = client.get("/api/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+
+    def resolved(schema):
+        while "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+        return schema
+
+    found = set()
+    for path, operations in document["paths"].items():
+        answer = operations.get("get", {}).get("responses", {}).get("200", {})
+        schema = answer.get("content", {}).get("application/json", {}).get("schema")
+        if schema and "next_cursor" in resolved(schema).get("properties", {}):
+            found.add(path)
+    return found
+
+
+def key(item) -> str:
+    return json.dumps(item, sort_keys=True)
+
+
+def walk(person: Person, path: str, query: dict) -> list[str]:
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {**query, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        body = _ok(person.get(path, query_string=params), (200,))
+        seen += [key(item) for item in body["items"]]
+        cursor, pages = body["next_cursor"], pages + 1
+        if cursor is None:
+            return seen
+        assert pages < 50
+
+
+def assert_refused(person: Person, path: str, query: dict, cursor: str) -> None:
+    response = person.get(path, query_string={**query, "limit": 2, "cursor": cursor})
+    assert response.status_code == 400, (path, query, response.get_json())
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_error" and "cursor" in error["details"]
+
+
+def wrong_kinds(value):
+    """Values of another type than `value`, operators first."""
+    yield {"$gt": None}
+    yield {"$regularExpression": {"pattern": "(a+)+$", "options": ""}}
+    yield Regex("(a+)+$")
+    yield str(value) if not isinstance(value, str) else 7
+    if not isinstance(value, (list, dict)):
+        yield [value]
+    if isinstance(value, (ObjectId, datetime)):
+        yield 0
+
+
+def test_every_paginated_endpoint_pages_and_refuses_forged_cursors(app, client, world):
+    p, topic, posts = world
+    table = endpoints(p, topic, posts)
+    assert set(table) == paginated_routes(client)
+    for name, path, variants in table.values():
+        person = p[name]
+        for query in variants:
+            everything = [key(item) for item in _ok(person.get(
+                path, query_string={**query, "limit": 100}), (200,))["items"]]
+            assert len(everything) >= 3, (path, query, everything)
+            assert walk(person, path, query) == everything, (path, query)
+            first = _ok(person.get(path, query_string={**query, "limit": 2}), (200,))
+            cursor = first["next_cursor"]
+            payload, signature = cursor.rsplit(".", 1)
+            flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+            for bad in (f"{payload}.{flipped}", payload, "e30", cursor[:-1]):
+                assert_refused(person, path, query, bad)
+            with app.app_context():
+                values = cursor_serializer().loads(cursor)
+                forged = [cursor_serializer().dumps([*values[:i], wrong, *values[i + 1:]])
+                          for i, value in enumerate(values) for wrong in wrong_kinds(value)]
+                forged += [cursor_serializer().dumps(values[:-1]),
+                           cursor_serializer().dumps([*values, values[-1]]),
+                           cursor_serializer().dumps({"$where": "sleep(1000)"})]
+            for bad in forged:
+                assert_refused(person, path, query, bad)
