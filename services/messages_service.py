@@ -136,13 +136,17 @@ def _topics():
 
 
 def readable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
-    """The room if `user` may read it, else NotFound (never Forbidden)."""
+    """The room if `user` may read it, else NotFound; Forbidden only for a user banned
+    from the (readable) topic of a topic room: a ban ends reading its chat, history and
+    catch-up alike, not only live delivery."""
     room = Room().find_by_id(room_id)
     if room is None:
         raise NotFound("Room not found.")
     if room["kind"] == "topic":
         with _room_not_found():
-            _topics().get_readable_topic(user, room["topic_id"])
+            topic = _topics().get_readable_topic(user, room["topic_id"],
+                                                 _topics().ACCESS_FIELDS)
+        _topics().require_not_banned(user, topic)
     elif user["_id"] not in room["member_ids"]:
         raise NotFound("Room not found.")
     return room

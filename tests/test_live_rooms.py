@@ -129,6 +129,10 @@ def test_a_user_banned_from_a_public_topic_cannot_join_its_chat(app, client):
     assert {"room_id": chat} in events(troll_sc, "removed_from_room")
     again = troll_sc.emit("join_room", {"room_id": chat, "after_seq": 0}, callback=True)
     assert _refused(again, "forbidden") and "data" not in again
+    # Nor through REST history: the same messages as the catch-up.
+    history = troll.client.get(f"/api/messages/rooms/{chat}/messages")
+    assert history.status_code == 403
+    assert history.get_json()["error"]["code"] == "forbidden"
     assert send(owner_sc, chat, "after the ban", "b2")["ok"]
     friend = Person(app, "friend")
     mine = open_direct(friend, troll)
