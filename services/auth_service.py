@@ -141,7 +141,7 @@ def _send_verification(user_id: ObjectId) -> None:
     """Deferred: a fresh verification link (killing older ones), mailed."""
     users = User()
     user = users.find_active(user_id)
-    if user is None or user["email_verified"]:
+    if user is None:
         return
     nonce = tokens.new_nonce()
     users.update(user["_id"], {"verify_nonce": nonce})
@@ -171,7 +171,7 @@ def resend_verification(email: str) -> None:
 
 def _resend_verification(email: str) -> None:
     user = User().find_by_login(email) if "@" in email else None
-    if user is not None:
+    if user is not None and not user["email_verified"]:
         _send_verification(user["_id"])
 
 

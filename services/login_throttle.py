@@ -5,9 +5,10 @@ account alone: a stranger who fails five times is stopped, but cannot lock the o
 whose address has no failures. The owner is told by mail when the account as a whole sees
 `LOGIN_ALERT_FAILURES` failures, at most once per `ACCOUNT_ALERT_INTERVAL_SECONDS`.
 
-The windows are the `limits` moving windows of Flask-Limiter's storage (Redis, shared by
-every process; memory without REDIS_URL). When Redis fails mid-way the count goes on in
-this process's memory rather than stopping (never unlimited, never a 500).
+The windows are `limits` moving windows (the library under Flask-Limiter) in Redis,
+shared by every process; in memory without REDIS_URL. When Redis fails the count goes on
+in this process's memory (never unlimited, never a 500). They are the app's own storage,
+not Flask-Limiter's: RATELIMIT_ENABLED=false (benchmarks) does not switch them off.
 """
 from __future__ import annotations
 
@@ -19,28 +20,41 @@ from typing import Any
 
 from flask import current_app
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter, RateLimiter
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from services import email_service
 from utils.errors import RateLimited
-from utils.extensions import limiter
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "rt:loginfail"
 
 
+class _Windows:
+    """The app's moving-window strategy on REDIS_URL, and a memory one to fall back on."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        uri, options = config["REDIS_URL"] or "memory://", {}
+        if config["REDIS_URL"]:
+            timeout = config["REDIS_TIMEOUT_SECONDS"]
+            options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        self.storage = storage_from_string(uri, key_prefix="rt:throttle", **options)
+        self.primary = MovingWindowRateLimiter(self.storage)
+        self.fallback = MovingWindowRateLimiter(MemoryStorage())
+
+
 def _call(method: str, *args: Any) -> Any:
     """`method` of the moving-window strategy (test, hit, get_window_stats, clear)."""
-    strategy: RateLimiter = limiter.limiter
+    windows = current_app.extensions.get("roundtable_login_windows")
+    if windows is None:
+        windows = current_app.extensions["roundtable_login_windows"] = _Windows(
+            current_app.config)
     try:
-        return getattr(strategy, method)(*args)
-    except limiter.storage.base_exceptions as exc:
+        return getattr(windows.primary, method)(*args)
+    except windows.storage.base_exceptions as exc:
         log.warning("login throttle storage unreachable, counting in memory: %s", exc)
-        fallback = current_app.extensions.setdefault(
-            "roundtable_login_windows", MovingWindowRateLimiter(MemoryStorage()))
-        return getattr(fallback, method)(*args)
+        return getattr(windows.fallback, method)(*args)
 
 
 def _per_pair() -> RateLimitItem:

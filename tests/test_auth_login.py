@@ -219,3 +219,22 @@ def test_me_requires_authentication(client):
     response = client.get("/api/auth/me")
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_throttle_keeps_counting_when_redis_fails(make_app, monkeypatch):
+    """Redis failing mid-way: failures are counted in process memory instead, never
+    forgotten (unlimited guessing) and never a 500."""
+    import redis.exceptions
+    from limits.storage import RedisStorage
+
+    client = make_app().test_client()
+    register(client, "alice")
+
+    def down(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("redis is down")
+
+    monkeypatch.setattr(RedisStorage, "acquire_entry", down)
+    monkeypatch.setattr(RedisStorage, "get_moving_window", down)
+    for _ in range(5):
+        assert attempt(client, "alice", "wrong-password-1", ATTACKER).status_code == 401
+    assert attempt(client, "alice", DEFAULT_PASSWORD, ATTACKER).status_code == 429
