@@ -132,11 +132,22 @@ class Config:
         self.PASSWORD_RESET_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)
         self.API_TOKEN_LIFETIME_DAYS = _env_int("API_TOKEN_LIFETIME_DAYS", 30)
         self.TOTP_ISSUER = _env("TOTP_ISSUER", "Roundtable")
-        # Login lockout per account, whatever address the attempts come from.
+        # A reset mail may remove 2FA turned on less than this many hours earlier (the
+        # owner follows a second link in the mail); older enrolments stay.
+        self.TOTP_RESET_REMOVAL_HOURS = _env_int("TOTP_RESET_REMOVAL_HOURS", 72)
+        # Failed passwords (and 2FA codes) per (account, client address) in the window;
+        # then that address waits, while the owner elsewhere still logs in.
         self.LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
         self.LOGIN_FAILURE_WINDOW_SECONDS = _env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
-        # Flask-Limiter strings, keyed by client address unless the name says otherwise.
+        # Failures on one account from all addresses in that window that make us mail the
+        # owner; account warning mails go out at most once per ACCOUNT_ALERT_INTERVAL.
+        self.LOGIN_ALERT_FAILURES = _env_int("LOGIN_ALERT_FAILURES", 5)
+        self.ACCOUNT_ALERT_INTERVAL_SECONDS = _env_int("ACCOUNT_ALERT_INTERVAL_SECONDS",
+                                                       6 * 3600)
+        # Failed credential checks per client address, over all accounts (login, token,
+        # password change, 2FA, account deletion). limits syntax.
         self.RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "20 per 15 minutes")
+        # Flask-Limiter strings, keyed by client address unless the name says otherwise.
         self.RATELIMIT_REGISTER = _env("RATELIMIT_REGISTER", "5 per hour")
         self.RATELIMIT_FORGOT = _env("RATELIMIT_FORGOT", "5 per hour")
         self.RATELIMIT_FORGOT_PER_EMAIL = _env("RATELIMIT_FORGOT_PER_EMAIL", "3 per hour")

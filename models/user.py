@@ -9,7 +9,7 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 
 from models import registry
 from models.base import BaseModel, utcnow
-from utils import user_versions
+from utils import identity, user_versions
 
 ROLES = ("user", "moderator", "admin")
 MESSAGE_POLICIES = ("everyone", "friends", "nobody")
@@ -35,12 +35,19 @@ class User(BaseModel):
 
     def create(self, username: str, email: str, password_hash: str, role: str = "user",
                email_verified: bool = False) -> dict[str, Any]:
+        return self.insert(self.new_document(username, email, password_hash, role,
+                                             email_verified))
+
+    @staticmethod
+    def new_document(username: str, email: str, password_hash: str | None,
+                     role: str = "user", email_verified: bool = False) -> dict[str, Any]:
+        """A new user as `create` would store it (without `_id`)."""
         now = utcnow()
-        return self.insert({
+        return {
             "username": username,
             "username_lower": username.lower(),
             "email": email,
-            "email_lower": email.lower(),
+            "email_lower": identity.email_key(email),
             "password_hash": password_hash,
             "email_verified": email_verified,
             "role": role,
@@ -55,18 +62,24 @@ class User(BaseModel):
             "totp_secret": None,
             "totp_pending_secret": None,
             "totp_last_step": 0,
+            # When 2FA was turned on, and a nonce naming that enrolment (the link in a
+            # reset mail that may remove a recent enrolment is bound to it).
+            "totp_enabled_at": None,
+            "totp_enrolment": None,
             "recovery_code_hashes": [],
             "verify_nonce": None,
             "reset_nonce": None,
             "deleted": False,
             "created_at": now,
             "updated_at": now,
-        })
+        }
 
     def find_by_login(self, login: str) -> dict[str, Any] | None:
-        """By username or email, case-insensitively; deleted accounts are never found."""
+        """By username or email, case-insensitively and in the one spelling of
+        utils.identity; deleted accounts are never found."""
+        login = identity.normalize_login(login)
         field = "email_lower" if "@" in login else "username_lower"
-        return self.collection.find_one({field: login.strip().lower(), "deleted": False})
+        return self.collection.find_one({field: login.lower(), "deleted": False})
 
     def find_by_username(self, username: str) -> dict[str, Any] | None:
         return self.collection.find_one({"username_lower": username.lower(), "deleted": False})

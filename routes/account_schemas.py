@@ -58,6 +58,10 @@ class OtpBodySchema(StrictSchema):
     otp = fields.String(required=True, validate=validate.Length(min=1, max=32))
 
 
+class EnableTwoFactorSchema(OtpBodySchema):
+    password = Password
+
+
 class DisableTwoFactorSchema(StrictSchema):
     password = Password
     otp = fields.String(required=True, validate=validate.Length(min=1, max=32))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_limiter.util import get_remote_address
 
 from models.base import isoformat
 from routes.account_schemas import (
@@ -10,10 +11,10 @@ from routes.account_schemas import (
     CsrfSchema,
     DisableTwoFactorSchema,
     EmailBodySchema,
+    EnableTwoFactorSchema,
     LinkTokenSchema,
     LoginResultSchema,
     LoginSchema,
-    OtpBodySchema,
     RecoveryCodesSchema,
     RegisterSchema,
     ResetPasswordSchema,
@@ -39,18 +40,15 @@ def _limit(setting: str):
     return lambda: current_app.config[setting]
 
 
-def _only_failures(response) -> bool:
-    return response.status_code >= 400
-
-
 @blp.route("/register", methods=["POST"])
 @csrf_exempt
 @limiter.limit(_limit("RATELIMIT_REGISTER"))
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserEnvelopeSchema)
 def register(body):
-    """Create an account; a verification mail is sent."""
-    user = auth_service.register(body["username"], body["email"], body["password"])
+    """Create an account; a verification mail is sent. An address that already has an
+    account gets the same answer, and its owner a mail instead; nothing is created."""
+    user = auth_service.sign_up(body["username"], body["email"], body["password"])
     return {"user": serialize_private_user(user)}
 
 
@@ -77,12 +75,13 @@ def resend_verification(body):
 
 @blp.route("/login", methods=["POST"])
 @csrf_exempt
-@limiter.limit(_limit("RATELIMIT_LOGIN"), deduct_when=_only_failures)
 @blp.arguments(LoginSchema)
 @blp.response(200, LoginResultSchema)
 def login(body):
-    """Log in with username or email; starts a fresh session."""
-    user = auth_service.authenticate(body["login"], body["password"], body.get("otp"))
+    """Log in with username or email; starts a fresh session. Failures are throttled per
+    account and client address (429 rate_limited)."""
+    user = auth_service.authenticate(body["login"], body["password"], body.get("otp"),
+                                     get_remote_address())
     csrf_token = auth.start_session(user)
     return {"user": serialize_private_user(user), "csrf_token": csrf_token}
 
@@ -113,12 +112,12 @@ def csrf():
 
 @blp.route("/token", methods=["POST"])
 @csrf_exempt
-@limiter.limit(_limit("RATELIMIT_LOGIN"), deduct_when=_only_failures)
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenSchema)
 def create_token(body):
     """Issue a bearer token for a non-browser client."""
-    user = auth_service.authenticate(body["login"], body["password"], body.get("otp"))
+    user = auth_service.authenticate(body["login"], body["password"], body.get("otp"),
+                                     get_remote_address())
     issued = auth_service.issue_token(user, body.get("name"))
     return {"token": issued["token"], "expires_at": isoformat(issued["expires_at"])}
 
@@ -161,7 +160,8 @@ def reset_password(body):
 def change_password(body):
     """Change the password; every other session and token ends."""
     user = auth_service.change_password(current_user(), body["current_password"],
-                                        body["new_password"], keep_token=auth.auth_token_id(),
+                                        body["new_password"], get_remote_address(),
+                                        keep_token=auth.auth_token_id(),
                                         keep_login=auth.session_login_id())
     auth.adopt_epoch(user)
     return {"status": "ok"}
@@ -177,12 +177,13 @@ def setup_2fa():
 
 @blp.route("/2fa/enable", methods=["POST"])
 @login_required
-@blp.arguments(OtpBodySchema)
+@blp.arguments(EnableTwoFactorSchema)
 @blp.response(200, RecoveryCodesSchema)
 def enable_2fa(body):
-    """Turn TOTP on with a valid code; returns 10 single-use recovery codes. Every other
-    session and token ends."""
-    codes = auth_service.enable_2fa(current_user(), body["otp"], auth.auth_token_id(),
+    """Turn TOTP on with a valid code and the password; returns 10 single-use recovery
+    codes. Every other session and token ends."""
+    codes = auth_service.enable_2fa(current_user(), body["otp"], body["password"],
+                                    get_remote_address(), auth.auth_token_id(),
                                     auth.session_login_id())
     auth.adopt_current_epoch()
     return {"recovery_codes": codes}
@@ -195,6 +196,19 @@ def enable_2fa(body):
 def disable_2fa(body):
     """Turn TOTP off; needs the password and a code. Every other session and token ends."""
     auth_service.disable_2fa(current_user(), body["password"], body["otp"],
-                             auth.auth_token_id(), auth.session_login_id())
+                             get_remote_address(), auth.auth_token_id(),
+                             auth.session_login_id())
     auth.adopt_current_epoch()
+    return {"status": "ok"}
+
+
+@blp.route("/2fa/remove", methods=["POST"])
+@csrf_exempt
+@blp.arguments(LinkTokenSchema)
+@blp.response(200, AcceptedSchema)
+def remove_recent_2fa(body):
+    """Remove a recent 2FA enrolment with the link from a password-reset mail; every
+    session and token ends."""
+    auth_service.remove_recent_2fa(body["token"])
+    auth.end_session()
     return {"status": "ok"}

@@ -1,6 +1,8 @@
 """Users: profiles, avatar, account deletion, search, friends and blocks."""
 from __future__ import annotations
 
+from flask_limiter.util import get_remote_address
+
 from routes.account_schemas import (
     AvatarSchema,
     AvatarUploadSchema,
@@ -51,7 +53,7 @@ def update_me(body):
 @blp.response(204)
 def delete_me(body):
     """Delete my account (needs the password); my posts stay, as "deleted user"."""
-    users_service.delete_account(current_user(), body["password"])
+    users_service.delete_account(current_user(), body["password"], get_remote_address())
     auth.end_session()
 
 

@@ -1,4 +1,5 @@
-"""Outgoing mail: templates rendered on the request, sent by a background worker.
+"""Outgoing mail: templates rendered on the request (or in a deferred task), sent by a
+background worker.
 
 Three backends: `smtp` (smtplib with STARTTLS or SSL, login, timeout), `console` (logs the
 mail; the development default) and `file` (one .eml per mail in MAIL_FILE_DIR). A mail
@@ -6,6 +7,10 @@ that fails is retried with exponential backoff and then dropped with an error in
 a slow or dead mail server never fails or delays the request that caused the mail.
 Queued mail lives in process memory, so a mail still waiting when the process stops is
 lost; the links it carried can be requested again (resend, forgot).
+
+`defer(task, *args)` runs a task on the same worker, in an app context, after the request:
+account mails whose preparation differs between a known and an unknown address (forgot,
+resend, registration) are prepared there, so the response takes the same time either way.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import smtplib
 import ssl
 import threading
 import uuid
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -26,6 +32,8 @@ log = logging.getLogger(__name__)
 SUBJECTS = {
     "verify_email": "Confirm your email address",
     "reset_password": "Reset your password",
+    "registration_attempt": "Someone tried to register with your email address",
+    "login_alert": "Someone is trying to sign in to your account",
 }
 
 
@@ -86,12 +94,14 @@ def make_backend(config: dict[str, Any]) -> Backend:
 
 class EmailService:
     def __init__(self, app: Flask) -> None:
+        self.app = app
         self.backend = make_backend(app.config)
         self.sender = app.config["MAIL_FROM"]
         self.max_attempts = max(1, app.config["MAIL_MAX_ATTEMPTS"])
         self.retry_base = app.config["MAIL_RETRY_BASE_SECONDS"]
         self._condition = threading.Condition()
-        self._ready: list[tuple[EmailMessage, int]] = []
+        # A mail and its attempt number, or a deferred task (attempt 0).
+        self._ready: list[tuple[EmailMessage | Callable[[], None], int]] = []
         self._pending = 0  # queued, being sent, or waiting for a retry
         self._worker: threading.Thread | None = None
 
@@ -119,6 +129,14 @@ class EmailService:
             self._start_worker()
             self._condition.notify_all()
 
+    def defer(self, task: Callable[..., None], *args: Any) -> None:
+        """Run `task(*args)` on the mail worker in an app context; errors are logged."""
+        with self._condition:
+            self._pending += 1
+            self._ready.append((lambda: task(*args), 0))
+            self._start_worker()
+            self._condition.notify_all()
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued mail was delivered or given up; True if all done."""
         with self._condition:
@@ -133,8 +151,20 @@ class EmailService:
         while True:
             with self._condition:
                 self._condition.wait_for(lambda: bool(self._ready))
-                message, attempt = self._ready.pop(0)
-            self._deliver(message, attempt)
+                item, attempt = self._ready.pop(0)
+            if isinstance(item, EmailMessage):
+                self._deliver(item, attempt)
+            else:
+                self._run_task(item)
+
+    def _run_task(self, task: Callable[[], None]) -> None:
+        try:
+            with self.app.app_context():
+                task()
+        except Exception:  # a task's failure must not stop the worker
+            log.exception("deferred mail task failed")
+        finally:
+            self._done()
 
     def _deliver(self, message: EmailMessage, attempt: int) -> None:
         try:
@@ -163,6 +193,10 @@ def get_email_service() -> EmailService:
 
 def send_template(to: str, template: str, **context: Any) -> None:
     get_email_service().send_template(to, template, **context)
+
+
+def defer(task: Callable[..., None], *args: Any) -> None:
+    get_email_service().defer(task, *args)
 
 
 def init_app(app: Flask) -> None:

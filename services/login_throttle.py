@@ -1,82 +1,128 @@
-"""Failed-login counting per account, so a guesser is stopped whatever addresses it uses.
+"""Throttles for password and second-factor guesses, and for the warning mails they cause.
 
-A sorted set of failure times per key in Redis (a true sliding window, shared by every
-process); in single-process mode (no REDIS_URL) the same window in process memory.
+Failures are counted per (account, client address) and per client address, never per
+account alone: a stranger who fails five times is stopped, but cannot lock the owner out,
+whose address has no failures. The owner is told by mail when the account as a whole sees
+`LOGIN_ALERT_FAILURES` failures, at most once per `ACCOUNT_ALERT_INTERVAL_SECONDS`.
+
+The windows are `limits` moving windows (the library under Flask-Limiter) in Redis,
+shared by every process; in memory without REDIS_URL. When Redis fails the count goes on
+in this process's memory (never unlimited, never a 500). They are the app's own storage,
+not Flask-Limiter's: RATELIMIT_ENABLED=false (benchmarks) does not switch them off.
 """
 from __future__ import annotations
 
-import contextlib
-import threading
+import hashlib
+import logging
+import math
 import time
-import uuid
+from typing import Any
 
-import redis.exceptions
 from flask import current_app
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
-from utils.redis_client import get_redis
+from services import email_service
+from utils.errors import RateLimited
 
-PREFIX = "rt:loginfail:"
+log = logging.getLogger(__name__)
 
-
-class _MemoryWindows:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.failures: dict[str, list[float]] = {}
-
-
-def _memory() -> _MemoryWindows:
-    return current_app.extensions.setdefault("roundtable_login_failures", _MemoryWindows())
+NAMESPACE = "rt:loginfail"
 
 
-def _settings() -> tuple[int, int]:
+class _Windows:
+    """The app's moving-window strategy on REDIS_URL, and a memory one to fall back on."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        uri, options = config["REDIS_URL"] or "memory://", {}
+        if config["REDIS_URL"]:
+            timeout = config["REDIS_TIMEOUT_SECONDS"]
+            options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        self.storage = storage_from_string(uri, key_prefix="rt:throttle", **options)
+        self.primary = MovingWindowRateLimiter(self.storage)
+        self.fallback = MovingWindowRateLimiter(MemoryStorage())
+
+
+def _call(method: str, *args: Any) -> Any:
+    """`method` of the moving-window strategy (test, hit, get_window_stats, clear)."""
+    windows = current_app.extensions.get("roundtable_login_windows")
+    if windows is None:
+        windows = current_app.extensions["roundtable_login_windows"] = _Windows(
+            current_app.config)
+    try:
+        return getattr(windows.primary, method)(*args)
+    except windows.storage.base_exceptions as exc:
+        log.warning("login throttle storage unreachable, counting in memory: %s", exc)
+        return getattr(windows.fallback, method)(*args)
+
+
+def _per_pair() -> RateLimitItem:
     config = current_app.config
-    return config["LOGIN_MAX_FAILURES"], config["LOGIN_FAILURE_WINDOW_SECONDS"]
+    return RateLimitItemPerSecond(config["LOGIN_MAX_FAILURES"],
+                                  config["LOGIN_FAILURE_WINDOW_SECONDS"])
 
 
-def retry_after(key: str) -> int | None:
-    """Seconds until `key` may try again, or None when it is not locked."""
-    limit, window = _settings()
-    now = time.time()
-    client = get_redis()
-    if client is None:
-        memory = _memory()
-        with memory.lock:
-            times = [t for t in memory.failures.get(key, []) if t > now - window]
-            memory.failures[key] = times
-    else:
-        try:
-            client.zremrangebyscore(PREFIX + key, 0, now - window)
-            times = [score for _, score in client.zrange(PREFIX + key, 0, -1, withscores=True)]
-        except redis.exceptions.RedisError:
-            return None  # counting is best effort; the per-address limiter still holds
-    if len(times) < limit:
-        return None
-    oldest_that_counts = sorted(times)[-limit]
-    return max(1, int(oldest_that_counts + window - now) + 1)
+def _per_account() -> RateLimitItem:
+    config = current_app.config
+    return RateLimitItemPerSecond(config["LOGIN_ALERT_FAILURES"],
+                                  config["LOGIN_FAILURE_WINDOW_SECONDS"])
 
 
-def record_failure(key: str) -> None:
-    _, window = _settings()
-    now = time.time()
-    client = get_redis()
-    if client is None:
-        memory = _memory()
-        with memory.lock:
-            memory.failures.setdefault(key, []).append(now)
+def _per_address() -> RateLimitItem:
+    return parse(current_app.config["RATELIMIT_LOGIN"])
+
+
+def _hashed(value: str) -> str:
+    # Unknown logins are whatever the client typed: keep them out of Redis key names.
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def _windows(account: str, address: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+    return [(_per_address(), ("address", address)),
+            (_per_pair(), ("pair", _hashed(account), address))]
+
+
+def check(account: str, address: str) -> None:
+    """Raise RateLimited (with Retry-After) while `address` may not try `account`:
+    too many failures on this account from there, or on any account from there."""
+    for item, keys in _windows(account, address):
+        if not _call("test", item, NAMESPACE, *keys):
+            stats = _call("get_window_stats", item, NAMESPACE, *keys)
+            raise RateLimited(math.ceil(max(1.0, stats.reset_time - time.time())),
+                              "Too many failed attempts; try again later.")
+
+
+def record_failure(account: str, address: str, owner: dict[str, Any] | None) -> None:
+    """Count one failure; `owner` is the account's user when it exists, to be warned."""
+    for item, keys in _windows(account, address):
+        _call("hit", item, NAMESPACE, *keys)
+    if owner is None:
         return
-    # Best effort: with Redis down, the per-address limiter still bounds guessing.
-    with contextlib.suppress(redis.exceptions.RedisError):
-        pipe = client.pipeline()
-        pipe.zadd(PREFIX + key, {uuid.uuid4().hex: now})
-        pipe.expire(PREFIX + key, window)
-        pipe.execute()
+    item, keys = _per_account(), ("account", _hashed(account))
+    _call("hit", item, NAMESPACE, *keys)
+    spent = _call("get_window_stats", item, NAMESPACE, *keys).remaining == 0
+    if spent and first_notice("login_alert", account):
+        _send_alert(owner, address)
 
 
-def clear(key: str) -> None:
-    client = get_redis()
-    if client is None:
-        with _memory().lock:
-            _memory().failures.pop(key, None)
-        return
-    with contextlib.suppress(redis.exceptions.RedisError):
-        client.delete(PREFIX + key)
+def clear(account: str, address: str) -> None:
+    """The right password from `address` wipes that address's failures on this account
+    (not its failures elsewhere: guessing at other accounts stays counted)."""
+    item = _per_pair()
+    _call("clear", item, NAMESPACE, "pair", _hashed(account), address)
+
+
+def first_notice(kind: str, key: str) -> bool:
+    """True at most once per ACCOUNT_ALERT_INTERVAL_SECONDS for (kind, key): warning
+    mails go out once per window, never once per attempt."""
+    item = RateLimitItemPerSecond(1, current_app.config["ACCOUNT_ALERT_INTERVAL_SECONDS"])
+    return bool(_call("hit", item, "rt:notice", kind, _hashed(key)))
+
+
+def _send_alert(owner: dict[str, Any], address: str) -> None:
+    config = current_app.config
+    email_service.send_template(owner["email"], "login_alert", username=owner["username"],
+                                failures=config["LOGIN_ALERT_FAILURES"],
+                                minutes=config["LOGIN_FAILURE_WINDOW_SECONDS"] // 60,
+                                address=address, site=config["FRONTEND_URL"])

@@ -16,8 +16,8 @@ from models.base import id_str, isoformat, to_object_id, utcnow
 from models.block import Block
 from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
-from services import auth_service, avatars, file_storage, passwords
-from utils.errors import BadRequest, Conflict, Forbidden, InvalidCredentials, NotFound
+from services import auth_service, avatars, file_storage
+from utils.errors import BadRequest, Conflict, Forbidden, NotFound
 from utils.pagination import page, paginate
 
 DELETED_NAME = "deleted user"
@@ -107,11 +107,11 @@ def set_avatar(user: dict[str, Any], data: bytes) -> dict[str, Any]:
     return updated
 
 
-def delete_account(user: dict[str, Any], password: str) -> None:
+def delete_account(user: dict[str, Any], password: str, address: str) -> None:
     """Remove personal data but keep the document, so posts and messages stay attributed
-    (to "deleted user"); the username and email become free again."""
-    if not passwords.check_password(password, user["password_hash"]):
-        raise InvalidCredentials("The password is wrong.")
+    (to "deleted user"); the username and email become free again. Wrong passwords are
+    throttled like logins (per account and client `address`)."""
+    auth_service.verify_password(user, password, address)
     placeholder = f"deleted_{user['_id']}"
     User().update(user["_id"], {
         "deleted": True, "deleted_at": utcnow(),
@@ -119,8 +119,8 @@ def delete_account(user: dict[str, Any], password: str) -> None:
         "email": f"{placeholder}@deleted.invalid", "email_lower": f"{placeholder}@deleted.invalid",
         "password_hash": None, "display_name": None, "display_name_lower": None, "bio": "",
         "avatar_key": None, "settings": default_settings(), "email_verified": False,
-        "totp_enabled": False, "totp_secret": None, "totp_pending_secret": None,
-        "recovery_code_hashes": [], "verify_nonce": None, "reset_nonce": None,
+        **auth_service.TOTP_OFF, "totp_pending_secret": None, "verify_nonce": None,
+        "reset_nonce": None,
     })
     file_storage.get_storage().delete(user.get("avatar_key"))
     Friendship().delete_all_of(user["_id"])

@@ -18,7 +18,7 @@ def enable(client, token):
     assert setup["otpauth_uri"].startswith("otpauth://totp/")
     assert setup["secret"] in setup["otpauth_uri"]
     response = client.post("/api/auth/2fa/enable", headers=csrf(token),
-                           json={"otp": code(setup["secret"], -1)})
+                           json={"otp": code(setup["secret"], -1), "password": DEFAULT_PASSWORD})
     assert response.status_code == 200, response.get_json()
     return setup["secret"], response.get_json()["recovery_codes"]
 
@@ -33,7 +33,8 @@ def login(client, otp=None):
 def test_enable_requires_a_valid_code(client, db):
     _, token = register_and_login(client)
     client.post("/api/auth/2fa/setup", headers=csrf(token))
-    response = client.post("/api/auth/2fa/enable", headers=csrf(token), json={"otp": "000000"})
+    response = client.post("/api/auth/2fa/enable", headers=csrf(token),
+                           json={"otp": "000000", "password": DEFAULT_PASSWORD})
     assert response.status_code == 400
     assert db.users.find_one({"username": "alice"})["totp_enabled"] is False
 
@@ -87,3 +88,28 @@ def test_token_creation_also_needs_the_code(client):
     body = {"login": "alice", "password": DEFAULT_PASSWORD}
     assert client.post("/api/auth/token", json=body).status_code == 401
     assert client.post("/api/auth/token", json=body | {"otp": code(secret)}).status_code == 201
+
+
+def test_enable_needs_the_password_too(client, db):
+    """A stolen session alone cannot put the owner behind the thief's second factor."""
+    _, token = register_and_login(client)
+    secret = client.post("/api/auth/2fa/setup", headers=csrf(token)).get_json()["secret"]
+    missing = client.post("/api/auth/2fa/enable", headers=csrf(token), json={"otp": code(secret)})
+    assert missing.status_code == 400 and "password" in missing.get_json()["error"]["details"]
+    wrong = client.post("/api/auth/2fa/enable", headers=csrf(token),
+                        json={"otp": code(secret), "password": "not-the-password"})
+    assert wrong.status_code == 401
+    assert db.users.find_one({"username": "alice"})["totp_enabled"] is False
+
+
+def test_wrong_passwords_on_disable_are_throttled_like_logins(client):
+    _, token = register_and_login(client)
+    secret, _ = enable(client, token)
+    guesser = {"REMOTE_ADDR": "192.0.2.70"}
+    for _ in range(5):
+        response = client.post("/api/auth/2fa/disable", headers=csrf(token), environ_base=guesser,
+                               json={"password": "not-the-password", "otp": code(secret)})
+        assert response.status_code == 401
+    response = client.post("/api/auth/2fa/disable", headers=csrf(token), environ_base=guesser,
+                           json={"password": DEFAULT_PASSWORD, "otp": code(secret)})
+    assert response.status_code == 429 and response.headers["Retry-After"]

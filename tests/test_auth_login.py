@@ -6,7 +6,15 @@ import time
 import redis
 
 from services import passwords
-from tests.helpers import DEFAULT_PASSWORD, csrf, fresh_address, login, register
+from tests.helpers import (
+    DEFAULT_PASSWORD,
+    csrf,
+    flush_mail,
+    fresh_address,
+    login,
+    read_mails,
+    register,
+)
 
 SESSION_COOKIE = "roundtable_session"
 
@@ -106,20 +114,61 @@ def test_verification_can_be_switched_off(make_app):
     assert attempt(client, "alice", DEFAULT_PASSWORD).status_code == 200
 
 
-def test_lockout_after_five_failures_also_from_another_address(client):
+ATTACKER = {"REMOTE_ADDR": "192.0.2.66"}
+OTHER_ATTACKER = {"REMOTE_ADDR": "192.0.2.67"}
+OWNER = {"REMOTE_ADDR": "198.51.100.7"}
+
+
+def alerts(app) -> list:
+    flush_mail(app)
+    return [m for m in read_mails(app.config["MAIL_FILE_DIR"])
+            if m["Subject"] == "Someone is trying to sign in to your account"]
+
+
+def test_guessing_from_one_address_throttles_it_but_never_locks_the_owner_out(make_app,
+                                                                              tmp_path):
+    app = make_app(MAIL_BACKEND="file", MAIL_FILE_DIR=str(tmp_path))
+    client = app.test_client()
     register(client, "alice")
     for _ in range(5):
-        assert attempt(client, "alice", "wrong-password-1").status_code == 401
-    response = attempt(client, "alice", DEFAULT_PASSWORD, {"REMOTE_ADDR": "198.51.100.7"})
-    assert response.status_code == 429
-    assert response.get_json()["error"]["code"] == "rate_limited"
-    assert 1 <= int(response.headers["Retry-After"]) <= 15 * 60
-    # By email it is the same account.
-    assert attempt(client, "alice@example.com", DEFAULT_PASSWORD,
-                   {"REMOTE_ADDR": "198.51.100.8"}).status_code == 429
-    # Another account is not affected.
-    register(client, "bob")
-    assert attempt(client, "bob", DEFAULT_PASSWORD).status_code == 200
+        assert attempt(client, "alice", "wrong-password-1", ATTACKER).status_code == 401
+    # The owner, from an address without failures, logs in as usual.
+    assert attempt(client, "alice", DEFAULT_PASSWORD, OWNER).status_code == 200
+    # The guessing address waits, even with the right password, by name or by email.
+    for login_name in ("alice", "alice@example.com"):
+        response = attempt(client, login_name, DEFAULT_PASSWORD, ATTACKER)
+        assert response.status_code == 429
+        assert response.get_json()["error"]["code"] == "rate_limited"
+        assert 1 <= int(response.headers["Retry-After"]) <= 15 * 60
+    # The owner was told once, however long the guessing goes on and from wherever.
+    for _ in range(5):
+        attempt(client, "alice", "wrong-password-1", OTHER_ATTACKER)
+    [mail] = alerts(app)
+    assert mail["To"] == "alice@example.com"
+    assert "192.0.2.66" in mail.get_body(preferencelist=("plain",)).get_content()
+    assert attempt(client, "alice", DEFAULT_PASSWORD, OWNER).status_code == 200
+
+
+def test_a_few_typos_by_the_owner_send_no_warning(make_app, tmp_path):
+    app = make_app(MAIL_BACKEND="file", MAIL_FILE_DIR=str(tmp_path))
+    client = app.test_client()
+    register(client, "alice")
+    for _ in range(4):
+        attempt(client, "alice", "wrong-password-1", OWNER)
+    assert attempt(client, "alice", DEFAULT_PASSWORD, OWNER).status_code == 200
+    assert alerts(app) == []
+
+
+def test_one_address_guessing_at_many_accounts_is_throttled(make_app):
+    client = make_app(RATELIMIT_LOGIN="6 per 15 minutes").test_client()
+    for name in ("alice", "bob", "carol"):
+        register(client, name)
+    for name in ("alice", "bob", "ghost"):
+        for _ in range(2):
+            assert attempt(client, name, "wrong-password-1", ATTACKER).status_code == 401
+    response = attempt(client, "carol", DEFAULT_PASSWORD, ATTACKER)
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+    assert attempt(client, "carol", DEFAULT_PASSWORD, OWNER).status_code == 200
 
 
 def test_lockout_for_unknown_login_looks_the_same(client):
@@ -170,3 +219,22 @@ def test_me_requires_authentication(client):
     response = client.get("/api/auth/me")
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_throttle_keeps_counting_when_redis_fails(make_app, monkeypatch):
+    """Redis failing mid-way: failures are counted in process memory instead, never
+    forgotten (unlimited guessing) and never a 500."""
+    import redis.exceptions
+    from limits.storage import RedisStorage
+
+    client = make_app().test_client()
+    register(client, "alice")
+
+    def down(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("redis is down")
+
+    monkeypatch.setattr(RedisStorage, "acquire_entry", down)
+    monkeypatch.setattr(RedisStorage, "get_moving_window", down)
+    for _ in range(5):
+        assert attempt(client, "alice", "wrong-password-1", ATTACKER).status_code == 401
+    assert attempt(client, "alice", DEFAULT_PASSWORD, ATTACKER).status_code == 429

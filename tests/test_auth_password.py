@@ -1,8 +1,10 @@
 """Forgot, reset and change password; ending sessions and tokens."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
+import pyotp
 import pytest
 
 from models.base import utcnow
@@ -136,3 +138,155 @@ def test_change_needs_the_current_password(client):
                                  "new_password": NEW_PASSWORD})
     assert response.status_code == 401
     assert client.get("/api/auth/me").status_code == 200
+
+
+def test_forgot_and_resend_do_the_same_work_for_known_and_unknown_emails(mail_app, monkeypatch):
+    """Timing cannot be asserted robustly; the structure can: the request only queues one
+    task, the same one for any address, and every lookup runs on the mail worker."""
+    from models.user import User
+    from services.email_service import EmailService
+
+    client = mail_app.test_client()
+    register(client, "alice", verify=False)
+    flush_mail(mail_app)
+    deferred, lookups = [], []
+    real_defer, real_find = EmailService.defer, User.find_by_login
+    monkeypatch.setattr(EmailService, "defer", lambda self, task, *args: deferred.append(
+        task.__name__) or real_defer(self, task, *args))
+    monkeypatch.setattr(User, "find_by_login", lambda self, login: lookups.append(
+        threading.current_thread().name) or real_find(self, login))
+    for path in ("/api/auth/password/forgot", "/api/auth/resend-verification"):
+        for email in ("alice@example.com", "nobody@example.com"):
+            deferred.clear()
+            response = client.post(path, json={"email": email}, environ_base=fresh_address())
+            assert response.status_code == 202
+            assert len(deferred) == 1, (path, email)
+        flush_mail(mail_app)
+        # Both addresses were looked up, and never on the request's thread.
+        assert lookups == ["email-sender", "email-sender"]
+        lookups.clear()
+    sent = [(m["To"], m["Subject"]) for m in read_mails(mail_app.config["MAIL_FILE_DIR"])]
+    assert sent[1:] == [("alice@example.com", "Reset your password"),
+                        ("alice@example.com", "Confirm your email address")]
+
+
+def test_forgot_finds_the_account_whatever_invisible_characters_the_address_has(mail_app):
+    client = mail_app.test_client()
+    register(client, "alice")
+    assert forgot(client, "alice@example.com\u200b").status_code == 202
+    flush_mail(mail_app)
+    mail = read_mails(mail_app.config["MAIL_FILE_DIR"])[-1]
+    assert mail["To"] == "alice@example.com"
+    token = link_token(mail, "reset-password")
+    response = client.post("/api/auth/password/reset", json={"token": token,
+                                                             "password": NEW_PASSWORD})
+    assert response.status_code == 200
+
+
+def change(client, token, current, address):
+    return client.post("/api/auth/password/change", headers=csrf(token), environ_base=address,
+                       json={"current_password": current, "new_password": NEW_PASSWORD})
+
+
+def test_wrong_current_passwords_on_change_are_throttled_like_logins(client):
+    register(client, "alice")
+    token = login(client, "alice")
+    guesser, owner = {"REMOTE_ADDR": "192.0.2.80"}, {"REMOTE_ADDR": "198.51.100.80"}
+    for _ in range(5):
+        assert change(client, token, "not-the-password", guesser).status_code == 401
+    throttled = change(client, token, DEFAULT_PASSWORD, guesser)
+    assert throttled.status_code == 429
+    assert throttled.get_json()["error"]["code"] == "rate_limited"
+    assert int(throttled.headers["Retry-After"]) >= 1
+    assert change(client, token, DEFAULT_PASSWORD, owner).status_code == 200
+
+
+def test_wrong_passwords_on_account_deletion_are_throttled_like_logins(client, db):
+    register(client, "alice")
+    token = login(client, "alice")
+    guesser = {"REMOTE_ADDR": "192.0.2.81"}
+    for _ in range(5):
+        response = client.delete("/api/users/me", headers=csrf(token), environ_base=guesser,
+                                 json={"password": "not-the-password"})
+        assert response.status_code == 401
+    response = client.delete("/api/users/me", headers=csrf(token), environ_base=guesser,
+                             json={"password": DEFAULT_PASSWORD})
+    assert response.status_code == 429
+    assert db.users.find_one({"username": "alice"})["deleted"] is False
+
+
+# A password reset and 2FA (docs/ACCOUNTS.md, "Password reset and two-factor")
+
+def enable_2fa(client, token) -> str:
+    secret = client.post("/api/auth/2fa/setup", headers=csrf(token)).get_json()["secret"]
+    otp = pyotp.TOTP(secret).at(utcnow() - timedelta(seconds=30))
+    response = client.post("/api/auth/2fa/enable", headers=csrf(token),
+                           json={"otp": otp, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 200
+    return secret
+
+
+def reset_mail(app, client):
+    assert forgot(client, "alice@example.com").status_code == 202
+    flush_mail(app)
+    return read_mails(app.config["MAIL_FILE_DIR"])[-1]
+
+
+def password_login(client, password=NEW_PASSWORD):
+    return client.post("/api/auth/login", json={"login": "alice", "password": password},
+                       environ_base=fresh_address())
+
+
+def test_reset_never_removes_2fa_by_itself(mail_app):
+    client = mail_app.test_client()
+    register(client, "alice")
+    enable_2fa(client, login(client, "alice"))
+    token = link_token(reset_mail(mail_app, client), "reset-password")
+    assert client.post("/api/auth/password/reset",
+                       json={"token": token, "password": NEW_PASSWORD}).status_code == 200
+    response = password_login(client)
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "otp_required"
+
+
+def test_recent_2fa_is_removed_only_through_the_link_in_the_reset_mail(mail_app, db):
+    thief = mail_app.test_client()
+    register(thief, "alice")
+    enable_2fa(thief, login(thief, "alice"))  # by someone holding the session and password
+    mail = reset_mail(mail_app, thief.application.test_client())
+    remove = link_token(mail, "remove-2fa")
+    reset = link_token(mail, "reset-password")
+    owner = mail_app.test_client()
+    assert owner.post("/api/auth/password/reset",
+                      json={"token": reset, "password": NEW_PASSWORD}).status_code == 200
+    assert password_login(owner).status_code == 401  # still behind the thief's factor
+    assert owner.post("/api/auth/2fa/remove", json={"token": remove}).status_code == 200
+    stored = db.users.find_one({"username": "alice"})
+    assert stored["totp_enabled"] is False and stored["totp_secret"] is None
+    assert password_login(owner).status_code == 200
+    assert thief.get("/api/auth/me").status_code == 401
+    # Single use.
+    assert owner.post("/api/auth/2fa/remove", json={"token": remove}).status_code == 400
+
+
+def test_old_2fa_gets_no_removal_link(mail_app, db):
+    client = mail_app.test_client()
+    register(client, "alice")
+    enable_2fa(client, login(client, "alice"))
+    db.users.update_one({"username": "alice"},
+                        {"$set": {"totp_enabled_at": utcnow() - timedelta(hours=73)}})
+    text = reset_mail(mail_app, client).get_body(preferencelist=("plain",)).get_content()
+    assert "reset-password?token=" in text and "remove-2fa" not in text
+
+
+def test_removal_link_is_bound_to_the_enrolment_it_names(mail_app, db):
+    client = mail_app.test_client()
+    register(client, "alice")
+    token = login(client, "alice")
+    secret = enable_2fa(client, token)
+    remove = link_token(reset_mail(mail_app, client), "remove-2fa")
+    otp = pyotp.TOTP(secret).now()
+    assert client.post("/api/auth/2fa/disable", headers=csrf(token),
+                       json={"password": DEFAULT_PASSWORD, "otp": otp}).status_code == 200
+    enable_2fa(client, token)
+    assert client.post("/api/auth/2fa/remove", json={"token": remove}).status_code == 400
+    assert db.users.find_one({"username": "alice"})["totp_enabled"] is True

@@ -1,11 +1,16 @@
 """Registration rules and password hashing."""
 from __future__ import annotations
 
+import threading
+
 import bcrypt
 import pytest
+from bson import ObjectId
 
 import config
-from tests.helpers import fresh_address, login, register
+from services import passwords
+from services.email_service import EmailService
+from tests.helpers import flush_mail, fresh_address, login, read_mails, register
 
 
 def post_register(client, **body):
@@ -36,14 +41,106 @@ def test_username_unique_without_regard_to_case(client):
     assert post_register(client).status_code == 201
     response = post_register(client, username="ALICE", email="other@example.com")
     assert response.status_code == 409
-    assert response.get_json()["error"]["code"] == "conflict"
+    error = response.get_json()["error"]
+    # Usernames are public (profiles, mentions): naming this field tells nothing new.
+    assert error["code"] == "conflict" and list(error["details"]) == ["username"]
 
 
 def test_email_normalised_and_unique_without_regard_to_case(client, db):
     assert post_register(client, email="  Alice@Example.COM ").status_code == 201
     assert db.users.find_one({"username": "alice"})["email"] == "Alice@example.com"
     response = post_register(client, username="alice2", email="ALICE@example.com")
-    assert response.status_code == 409
+    assert response.status_code == 201  # answered like a success, see below
+    assert db.users.count_documents({}) == 1
+
+
+@pytest.fixture
+def mail_app(make_app, tmp_path):
+    return make_app(MAIL_BACKEND="file", MAIL_FILE_DIR=str(tmp_path))
+
+
+def mails(app):
+    flush_mail(app)
+    return [(m["To"], m["Subject"]) for m in read_mails(app.config["MAIL_FILE_DIR"])]
+
+
+def comparable(response):
+    """The answer without what differs between any two registrations."""
+    user = dict(response.get_json()["user"])
+    assert ObjectId.is_valid(user.pop("id"))
+    assert user.pop("created_at").endswith("Z")
+    user.pop("username"), user.pop("email")
+    return response.status_code, user, sorted(response.headers.keys())
+
+
+def test_taken_email_answers_like_a_new_one_creates_nothing_and_mails_the_owner(mail_app, db):
+    client = mail_app.test_client()
+    assert post_register(client).status_code == 201
+    taken = post_register(client, username="mallory", email="alice@example.com")
+    fresh = post_register(client, username="carol", email="carol@example.com")
+    assert comparable(taken) == comparable(fresh)
+    assert taken.get_json()["user"]["username"] == "mallory"
+    assert taken.get_json()["user"]["email"] == "alice@example.com"
+    assert db.users.find_one({"username_lower": "mallory"}) is None
+    assert db.users.count_documents({"email_lower": "alice@example.com"}) == 1
+    # No session came with it, for either.
+    assert client.get("/api/auth/me").status_code == 401
+    assert mails(mail_app) == [
+        ("alice@example.com", "Confirm your email address"),
+        ("alice@example.com", "Someone tried to register with your email address"),
+        ("carol@example.com", "Confirm your email address"),
+    ]
+    # The owner is told once per ACCOUNT_ALERT_INTERVAL_SECONDS, not once per attempt.
+    assert post_register(client, username="mallory2", email="alice@example.com").status_code == 201
+    assert len(mails(mail_app)) == 3
+
+
+def test_taken_and_new_email_do_the_same_work_on_the_request(mail_app, monkeypatch):
+    client = mail_app.test_client()
+    assert post_register(client).status_code == 201
+    flush_mail(mail_app)
+    hashes, deferred, rendered = [], [], []
+    real_hash = passwords.hash_password
+    monkeypatch.setattr(passwords, "hash_password", lambda p: hashes.append(1) or real_hash(p))
+    real_defer, real_compose = EmailService.defer, EmailService.compose
+    monkeypatch.setattr(EmailService, "defer",
+                        lambda self, task, *a: deferred.append(1) or real_defer(self, task, *a))
+    monkeypatch.setattr(EmailService, "compose", lambda self, *a, **k: rendered.append(
+        threading.current_thread().name) or real_compose(self, *a, **k))
+    for username, email in (("mallory", "alice@example.com"), ("carol", "carol@example.com")):
+        hashes.clear(), deferred.clear()
+        assert post_register(client, username=username, email=email).status_code == 201
+        assert (len(hashes), len(deferred)) == (1, 1), username
+    flush_mail(mail_app)
+    # Both mails were prepared off the request, on the mail worker.
+    assert rendered == ["email-sender", "email-sender"]
+
+
+ZERO_WIDTH_VARIANTS = [
+    "alice@example.com\u200b",        # trailing zero-width space
+    "alice@exam\u200dple.com",        # zero-width joiner inside the domain
+    "\ufeffalice@example.com",        # byte order mark
+    "alice@example.com\u2060",        # word joiner
+    "\uff41lice@\uff45xample.com",    # fullwidth letters
+    "ALICE@EXAMPLE.COM\u200e",        # case and a left-to-right mark
+]
+
+
+@pytest.mark.parametrize("variant", ZERO_WIDTH_VARIANTS)
+def test_invisible_or_lookalike_characters_make_no_second_account(client, db, variant):
+    register(client, "alice")
+    assert post_register(client, username="alice2", email=variant).status_code == 201
+    assert db.users.count_documents({}) == 1
+    # The variant is the same account at login too.
+    login(client, variant)
+
+
+@pytest.mark.parametrize("username", ["alice\n", " alice", "\uff41lice", "ali\u200bce"])
+def test_username_variants_make_no_second_account(client, db, username):
+    register(client, "alice")
+    response = post_register(client, username=username, email="other@example.com")
+    assert response.status_code in (400, 409)
+    assert db.users.count_documents({}) == 1
 
 
 @pytest.mark.parametrize("password,reason", [

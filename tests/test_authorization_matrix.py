@@ -117,6 +117,7 @@ ROUTES: dict[str, str] = {
     "POST /api/auth/token": "credentials",
     "POST /api/auth/password/forgot": "credentials",
     "POST /api/auth/password/reset": "credentials",
+    "POST /api/auth/2fa/remove": "credentials",
     "GET /api/auth/me": "signed-in",
     "DELETE /api/auth/token": "own-account",
     "POST /api/auth/password/change": "own-account",

@@ -243,7 +243,8 @@ def test_two_factor_changes_close_every_other_session(app):
     own = alice.socket()
     browser_sc, token_sc = _other_sessions(app, alice)
     setup = alice.post("/api/auth/2fa/setup").get_json()
-    enabled = alice.post("/api/auth/2fa/enable", {"otp": code(setup["secret"], -1)})
+    enabled = alice.post("/api/auth/2fa/enable", {"otp": code(setup["secret"], -1),
+                                                   "password": DEFAULT_PASSWORD})
     assert enabled.status_code == 200, enabled.get_json()
     assert _logged_out(browser_sc, "2fa_enabled") and _logged_out(token_sc, "2fa_enabled")
     assert _still_works(own)
