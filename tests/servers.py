@@ -87,10 +87,12 @@ class RedisServer:
 class AppServer:
     """One production-like server process: gunicorn with one gevent worker."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], log_dir: Path, port: int | None = None) -> None:
+        # A given port: a restarted process takes its predecessor's place (behind nginx).
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_dir / f"server-{self.port}.log", "wb")  # noqa: SIM115
+        self.log_path = log_dir / f"server-{self.port}.log"
+        self.log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
             cwd=ROOT, env={**os.environ, **env, "BIND": f"127.0.0.1:{self.port}"},
