@@ -47,7 +47,7 @@ def find_nginx() -> str | None:
 def site_config(upstream_ports: list[int], port: int) -> str:
     """The shipped server config with this test's upstreams and port."""
     text = SHIPPED_CONFIG.read_text()
-    servers = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n"
+    servers = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n"
                       for p in upstream_ports)
     text, count = re.subn(r"^\s*server app:8000[^\n]*\n", servers, text, flags=re.M)
     assert count == 1, "the shipped upstream block changed shape"
@@ -135,6 +135,8 @@ class EdgeClient:
         self.lock = threading.Lock()
         self.sio = socketio.Client(reconnection=False, http_session=session_from(source))
         self.sio.on("*", self._record)
+        self.disconnect_reasons: list[str] = []
+        self.sio.on("disconnect", lambda reason=None: self.disconnect_reasons.append(reason))
         if connect:
             self.connect()
 
@@ -200,7 +202,7 @@ class Cluster:
     def _probe_routes(self) -> dict[int, list[str]]:
         """Which loopback source addresses nginx sends to which process (by port)."""
         routes: dict[int, list[str]] = {s.port: [] for s in self.servers}
-        for n in range(1, 80):
+        for n in range(1, 41):
             source = address(n)
             answer = session_from(source).get(self.edge.url + "/health", timeout=10)
             routes[int(answer.headers["X-Upstream"].rsplit(":", 1)[1])].append(source)

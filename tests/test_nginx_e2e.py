@@ -42,7 +42,7 @@ def sample(samples: dict, name: str, **labels: str) -> float:
 
 
 def test_the_shipped_config_spreads_clients_and_keeps_each_on_one_process(edge):
-    # ip_hash put some of 79 client addresses on each of the three processes.
+    # ip_hash put some of 40 client addresses on each of the three processes.
     assert all(edge.routes[server.port] for server in edge.servers), edge.routes
     source = edge.source_for(edge.servers[1])
     session = session_from(source)

@@ -1,21 +1,29 @@
 """Graceful shutdown of a gunicorn gevent worker (wired in gunicorn.conf.py).
 
-On SIGTERM gunicorn's master closes its listening socket and tells the worker to stop;
-the worker closes its own copy within a second and then waits up to `graceful_timeout`
-for its open connections to end. Plain HTTP requests end by themselves; Socket.IO
-connections never would. So once the listener is closed (a reconnecting client then
-lands on another process), every socket of this process is sent `server_restarting`
-`{retry_after_ms}` and disconnected, and the worker exits as soon as the requests still
-running have been answered.
+On SIGTERM gunicorn's master closes its copy of the listening socket and passes SIGTERM to
+the worker. Left alone, the worker would close its listener within a second and then wait
+`graceful_timeout` for its connections to end: plain requests do, Socket.IO connections
+never would, and a long-polling client whose next request found the listener closed would
+be sent by nginx to another process, which does not know its session (a 400 and a drop
+without warning).
+
+So the worker first drains its sockets while it still listens: each is sent
+`server_restarting {retry_after_ms}` and disconnected, and a long-poll still collects
+what was queued for it. A socket that connects meanwhile (sticky routing brings a
+reconnecting client back here) is drained the same way. Once no socket is left, the
+worker stops accepting (gunicorn closes the listener; reconnecting clients now land on
+another process), finishes the requests in flight and exits.
 """
 from __future__ import annotations
 
 import logging
 import random
+import signal
 import time
 from typing import Any
 
 import gevent
+import gevent.event
 
 log = logging.getLogger(__name__)
 
@@ -24,51 +32,63 @@ NAMESPACE = "/"
 # Clients reconnect after a random delay up to this, so that thousands of sockets do not
 # all knock on the other processes in the same millisecond.
 RECONNECT_SPREAD_MS = 1000
+# How long clients get to close their transports once told (a long-poll that never
+# comes back must not hold the shutdown).
+CLOSE_WAIT_SECONDS = 3
 
 
 def watch(worker: Any) -> None:
-    """gunicorn `post_worker_init` hook: drain this worker's sockets when it is stopped."""
-    gevent.spawn(_drain_when_stopped, worker)
+    """gunicorn `post_worker_init` hook: on SIGTERM, drain before stopping."""
+    stopping = gevent.event.Event()
+    # Replaces gunicorn's handler (which would stop accepting at once); like gunicorn's
+    # own gevent handlers, it defers the work to a greenlet.
+    signal.signal(signal.SIGTERM, lambda *_: gevent.spawn(stopping.set))
+    gevent.spawn(_drain_when_stopped, worker, stopping)
 
 
-def _listening(worker: Any) -> bool:
-    return any(sock.fileno() != -1 for sock in worker.sockets)
-
-
-def _drain_when_stopped(worker: Any) -> None:
-    while worker.alive:
-        gevent.sleep(0.1)
-    started = time.monotonic()
-    # gunicorn's run loop closes the listeners within a second of being told to stop.
-    while _listening(worker) and time.monotonic() - started < 2:
-        gevent.sleep(0.05)
+def _drain_when_stopped(worker: Any, stopping: Any) -> None:
+    # Other ways of ending a worker (max_requests, a lost master) set `alive` directly.
+    while worker.alive and not stopping.is_set():
+        stopping.wait(0.5)
     from utils.extensions import socketio
 
     server = socketio.server
-    if server is None:
-        return
-    seen: set[str] = set()
-    # Until gunicorn gives up on us: a socket that arrived before the listener closed
-    # is drained too.
+    started = time.monotonic()
     while time.monotonic() - started < worker.cfg.graceful_timeout:
-        sockets = [(sid, eio_sid) for sid, eio_sid in
-                   server.manager.get_participants(NAMESPACE, None) if sid not in seen]
+        sockets = list(server.manager.get_participants(NAMESPACE, None)) if server else []
         if sockets:
             log.info("shutting down: telling %d sockets to reconnect elsewhere", len(sockets))
-        for sid, eio_sid in sockets:
-            seen.add(sid)
-            gevent.spawn(_notify_and_close, server, sid, eio_sid)
-        gevent.sleep(0.2)
+            for sid, _ in sockets:
+                _notify_and_close(server, sid)
+        elif worker.alive:
+            _wait_for_transports(server, started + worker.cfg.graceful_timeout / 2)
+            log.info("shutting down: sockets drained, no longer accepting")
+            worker.alive = False  # gunicorn closes the listener and waits for requests
+        gevent.sleep(0.05)
 
 
-def _notify_and_close(server: Any, sid: str, eio_sid: str) -> None:
+def _notify_and_close(server: Any, sid: str) -> None:
     try:
         server.emit(RESTARTING_EVENT, {"retry_after_ms": random.randint(0, RECONNECT_SPREAD_MS)},
                     to=sid, namespace=NAMESPACE, ignore_queue=True)
-        # The Socket.IO disconnect runs our disconnect handler (presence); closing the
-        # Engine.IO session ends the websocket or the pending long-poll, so the
-        # connection's request finishes and the worker may exit.
+        # Runs our disconnect handler (presence) and sends the Socket.IO disconnect; the
+        # client then closes its transport itself: a long-poll collects what was queued
+        # and posts its close while the session still exists.
         server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
-        server.eio.disconnect(eio_sid)
     except Exception:
         log.exception("could not close socket %s on shutdown", sid)
+
+
+def _wait_for_transports(server: Any, deadline: float) -> None:
+    """Let clients close their Engine.IO sessions; cut what is left at `deadline`."""
+    if server is None:
+        return
+    deadline = min(deadline, time.monotonic() + CLOSE_WAIT_SECONDS)
+
+    def open_sessions() -> list:
+        return [s for s in list(server.eio.sockets.values()) if not s.closed]
+
+    while open_sessions() and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+    for socket in open_sessions():
+        socket.close(wait=False, abort=True)
