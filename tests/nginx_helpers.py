@@ -234,6 +234,9 @@ class Cluster:
 
     def stop(self) -> None:
         self.edge.stop()
+        for server in self.servers:  # all drain at once, then each is waited for
+            if server.process.poll() is None:
+                server.process.terminate()
         for server in self.servers:
             server.stop()
         self.redis.stop()
