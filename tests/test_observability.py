@@ -68,7 +68,7 @@ def test_requests_refusals_and_dependency_errors_are_counted(make_app):
 def test_socket_connections_events_and_fan_out_are_counted(make_app):
     app = make_app(METRICS_TOKEN=TOKEN)
     web = app.test_client()
-    user, token = register_and_login(web, "metered")
+    _user, token = register_and_login(web, "metered")
     room = web.post("/api/messages/groups", json={"title": "solo", "member_ids": []},
                     headers=csrf(token))
     assert room.status_code == 201, room.get_data(as_text=True)
