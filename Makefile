@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install init-db seed bench clean
+.PHONY: run test lint format install init-db seed bench bench-ops clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ bench: $(STAMP)
 		{ echo "wrk is missing: apt-get install -y wrk"; exit 1; }
 	$(PY) -m pip install --quiet -r bench/requirements.txt
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+## Memory per socket and the cost of one Redis pub/sub channel per process (~1 min; on
+## 127.0.0.1 only); figures in docs/OPERATIONS.md.
+bench-ops: $(STAMP)
+	$(PY) -m bench.ops $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

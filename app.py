@@ -19,6 +19,8 @@ import utils.content_filter
 import utils.db
 import utils.http
 import utils.logs
+import utils.metrics
+import utils.socket_manager
 import utils.topics_cli
 from config import ConfigError, load_config
 from services import email_service, file_storage
@@ -41,6 +43,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     # client (or a POST) would have to follow.
     app.url_map.strict_slashes = False
     utils.logs.init_app(app)
+    utils.metrics.init_app(app)
     _ensure_database(app)
 
     _init_sessions(app)
@@ -115,7 +118,9 @@ def _init_socketio(app: Flask) -> None:
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        # The library's manager for the queue (or none), counting for /metrics.
+        client_manager=utils.socket_manager.make(app.config["SOCKETIO_MESSAGE_QUEUE"],
+                                                 "flask-socketio"),
         # None means same-origin only; an empty list would switch the check off.
         cors_allowed_origins=origins or None,
         cors_credentials=True,

@@ -101,6 +101,10 @@ class Config:
         self.CACHE_DEFAULT_TTL = _env_int("CACHE_DEFAULT_TTL", 30)
         self._init_topics()
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+        # json: one object per line (production default); text: for people (development).
+        self.LOG_FORMAT = _env("LOG_FORMAT", self.default_log_format())
+        # GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset: a 404.
+        self.METRICS_TOKEN = _env("METRICS_TOKEN")
 
         # flask-smorest: the OpenAPI document is generated from the schemas.
         self.API_TITLE = "Roundtable API"
@@ -220,6 +224,9 @@ class Config:
     def default_async_mode(self) -> str:
         return "threading"
 
+    def default_log_format(self) -> str:
+        return "text"
+
     def secure_cookies(self) -> bool:
         return False
 
@@ -256,6 +263,9 @@ class ProductionConfig(Config):
 
     def secure_cookies(self) -> bool:
         return True
+
+    def default_log_format(self) -> str:
+        return "json"
 
     def default_mail_backend(self) -> str:
         return "smtp"

@@ -87,16 +87,18 @@ class RedisServer:
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
 
 
+
 class AppServer:
     """One server process started as users start it; by default production-like, gunicorn
     with one gevent worker. `command` may use `{port}`; PORT and BIND are set too."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path,
+    def __init__(self, env: dict[str, str], log_dir: Path, port: int | None = None,
                  command: list[str] | None = None) -> None:
-        self.port = free_port()
+        # A given port: a restarted process takes its predecessor's place (behind nginx).
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"server-{self.port}.log"
-        self.log = open(self.log_path, "wb")  # noqa: SIM115
+        self.log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
             [part.format(port=self.port) for part in command or GUNICORN],
             cwd=ROOT, env={**os.environ, **env, "BIND": f"127.0.0.1:{self.port}",

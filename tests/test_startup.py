@@ -33,7 +33,7 @@ def started(request, mongo_server, mongo_admin, redis_url, tmp_path, monkeypatch
     database = f"start_{uuid.uuid4().hex[:12]}"
     env = {**settings, "MONGO_URI": mongo_server.uri, "MONGO_DB_NAME": database,
            "REDIS_URL": redis_url}
-    server = AppServer(env, tmp_path, command)
+    server = AppServer(env, tmp_path, command=command)
     try:
         server.wait_ready()
         yield server, mongo_admin[database]

@@ -195,6 +195,9 @@ def handle_unexpected(exc: BaseException):
         return handle_api_error(exc)
     dependency = dependency_name(exc)
     if dependency:
+        from utils import metrics  # utils.metrics imports this module
+
+        metrics.dependency_failed(dependency)
         log.warning("dependency %s unavailable: %s", dependency, exc)
         return error_response(503, "service_unavailable",
                               f"The {dependency} service is unavailable; try again shortly.",

@@ -9,15 +9,16 @@ from __future__ import annotations
 import functools
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from models.user import User
 from services import chat_limits
-from utils import user_versions
+from utils import logs, metrics, user_versions
 from utils.errors import (
     DEPENDENCY_ERRORS,
     APIError,
@@ -93,11 +94,12 @@ def socket_user() -> dict[str, Any]:
 def acknowledged(schema: Schema | None = None, event_class: str | None = None) -> Callable:
     """Count the event against its user's `event_class` limit (services.chat_limits),
     validate the payload with `schema`, call the handler with it, and turn the result
-    or any error into the acknowledgement shape (`rate_limited` past the limit)."""
+    or any error into the acknowledgement shape (`rate_limited` past the limit). Every
+    event, whatever its outcome, is counted for /metrics and logged on one line
+    (utils.metrics, utils.logs)."""
 
     def decorator(handler: Callable) -> Callable:
-        @functools.wraps(handler)
-        def wrapper(payload: Any = None, *args: Any) -> dict[str, Any]:
+        def answer(payload: Any) -> dict[str, Any]:
             try:
                 user_id = (request.environ.get(SOCKET_IDENTITY) or {}).get("user_id")
                 if event_class is not None and user_id:
@@ -115,11 +117,28 @@ def acknowledged(schema: Schema | None = None, event_class: str | None = None) -
             except APIError as exc:
                 return failed(exc.code, exc.message, exc.details)
             except DEPENDENCY_ERRORS as exc:
-                log.warning("socket event failed, %s unavailable: %s", dependency_name(exc), exc)
+                dependency = dependency_name(exc)
+                metrics.dependency_failed(dependency)
+                log.warning("socket event failed, %s unavailable: %s", dependency, exc)
                 return failed("service_unavailable", "A backing service is unavailable.")
             except Exception:
                 log.exception("socket event %s failed", handler.__name__)
                 return failed("internal_error", "Something went wrong on our side.")
+
+        @functools.wraps(handler)
+        def wrapper(payload: Any = None, *args: Any) -> dict[str, Any]:
+            # A request id per event, so the lines it logs can be found together.
+            g.request_id = uuid.uuid4().hex
+            started = time.perf_counter()
+            result = answer(payload)
+            seconds = time.perf_counter() - started
+            event = (getattr(request, "event", None) or {}).get("message", handler.__name__)
+            outcome = "ok" if result["ok"] else result["error"]["code"]
+            metrics.socket_event_handled(event, outcome, seconds)
+            saved = request.environ.get(SOCKET_IDENTITY) or {}
+            logs.log_socket_event(event, outcome, seconds, saved.get("user_id"),
+                                  getattr(request, "sid", None))
+            return result
 
         return wrapper
 

@@ -1,0 +1,94 @@
+"""Graceful shutdown of a gunicorn gevent worker (wired in gunicorn.conf.py).
+
+On SIGTERM gunicorn's master closes its copy of the listening socket and passes SIGTERM to
+the worker. Left alone, the worker would close its listener within a second and then wait
+`graceful_timeout` for its connections to end: plain requests do, Socket.IO connections
+never would, and a long-polling client whose next request found the listener closed would
+be sent by nginx to another process, which does not know its session (a 400 and a drop
+without warning).
+
+So the worker first drains its sockets while it still listens: each is sent
+`server_restarting {retry_after_ms}` and disconnected, and a long-poll still collects
+what was queued for it. A socket that connects meanwhile (sticky routing brings a
+reconnecting client back here) is drained the same way. Once no socket is left, the
+worker stops accepting (gunicorn closes the listener; reconnecting clients now land on
+another process), finishes the requests in flight and exits.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import time
+from typing import Any
+
+import gevent
+import gevent.event
+
+log = logging.getLogger(__name__)
+
+RESTARTING_EVENT = "server_restarting"
+NAMESPACE = "/"
+# Clients reconnect after a random delay up to this, so that thousands of sockets do not
+# all knock on the other processes in the same millisecond.
+RECONNECT_SPREAD_MS = 1000
+# How long clients get to close their transports once told (a long-poll that never
+# comes back must not hold the shutdown).
+CLOSE_WAIT_SECONDS = 3
+
+
+def watch(worker: Any) -> None:
+    """gunicorn `post_worker_init` hook: on SIGTERM, drain before stopping."""
+    stopping = gevent.event.Event()
+    # Replaces gunicorn's handler (which would stop accepting at once); like gunicorn's
+    # own gevent handlers, it defers the work to a greenlet.
+    signal.signal(signal.SIGTERM, lambda *_: gevent.spawn(stopping.set))
+    gevent.spawn(_drain_when_stopped, worker, stopping)
+
+
+def _drain_when_stopped(worker: Any, stopping: Any) -> None:
+    # Other ways of ending a worker (max_requests, a lost master) set `alive` directly.
+    while worker.alive and not stopping.is_set():
+        stopping.wait(0.5)
+    from utils.extensions import socketio
+
+    server = socketio.server
+    started = time.monotonic()
+    while time.monotonic() - started < worker.cfg.graceful_timeout:
+        sockets = list(server.manager.get_participants(NAMESPACE, None)) if server else []
+        if sockets:
+            log.info("shutting down: telling %d sockets to reconnect elsewhere", len(sockets))
+            for sid, _ in sockets:
+                _notify_and_close(server, sid)
+        elif worker.alive:
+            _wait_for_transports(server, started + worker.cfg.graceful_timeout / 2)
+            log.info("shutting down: sockets drained, no longer accepting")
+            worker.alive = False  # gunicorn closes the listener and waits for requests
+        gevent.sleep(0.05)
+
+
+def _notify_and_close(server: Any, sid: str) -> None:
+    try:
+        server.emit(RESTARTING_EVENT, {"retry_after_ms": random.randint(0, RECONNECT_SPREAD_MS)},
+                    to=sid, namespace=NAMESPACE, ignore_queue=True)
+        # Runs our disconnect handler (presence) and sends the Socket.IO disconnect; the
+        # client then closes its transport itself: a long-poll collects what was queued
+        # and posts its close while the session still exists.
+        server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+    except Exception:
+        log.exception("could not close socket %s on shutdown", sid)
+
+
+def _wait_for_transports(server: Any, deadline: float) -> None:
+    """Let clients close their Engine.IO sessions; cut what is left at `deadline`."""
+    if server is None:
+        return
+    deadline = min(deadline, time.monotonic() + CLOSE_WAIT_SECONDS)
+
+    def open_sessions() -> list:
+        return [s for s in list(server.eio.sockets.values()) if not s.closed]
+
+    while open_sessions() and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+    for socket in open_sessions():
+        socket.close(wait=False, abort=True)
