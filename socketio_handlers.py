@@ -20,7 +20,15 @@ from routes.message_schemas import (
     TypingEventSchema,
 )
 from routes.topic_schemas import ObjectIdString
-from services import auth_service, chat_limits, posts_service, presence, realtime, topics_service
+from services import (
+    auth_service,
+    calls_service,
+    chat_limits,
+    posts_service,
+    presence,
+    realtime,
+    topics_service,
+)
 from services import messages_service as chat
 from utils.auth import user_from_session
 from utils.errors import APIError
@@ -54,6 +62,8 @@ def disconnect(reason=None):
     saved = request.environ.get(SOCKET_IDENTITY) or {}
     if saved.get("user_id"):
         presence.disconnected(saved["user_id"], request.sid)
+        # Its calls keep its place for the reconnect grace (docs/CALLS.md).
+        calls_service.socket_gone(request.sid)
 
 
 # Chat rooms
