@@ -112,6 +112,7 @@ def _init_limiter(app: Flask) -> None:
 
 
 def _init_socketio(app: Flask) -> None:
+    import socketio_calls  # noqa: F401  (registers the call events)
     import socketio_handlers  # noqa: F401  (registers the event handlers)
 
     origins = app.config["CORS_ORIGINS"]

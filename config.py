@@ -100,6 +100,7 @@ class Config:
 
         self.CACHE_DEFAULT_TTL = _env_int("CACHE_DEFAULT_TTL", 30)
         self._init_topics()
+        self._init_calls()
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
         # json: one object per line (production default); text: for people (development).
         self.LOG_FORMAT = _env("LOG_FORMAT", self.default_log_format())
@@ -217,6 +218,24 @@ class Config:
         self.SEARCH_MAX_CANDIDATES = _env_int("SEARCH_MAX_CANDIDATES", 1000)
         # Password of the demo users `flask seed` creates (never seed a production site).
         self.SEED_PASSWORD = _env("SEED_PASSWORD", "roundtable-demo-2026")
+
+    def _init_calls(self) -> None:
+        # WebRTC calls (docs/CALLS.md). An unanswered invite rings this long, then the
+        # call ends as missed; a participant's socket may be gone this long (reconnect
+        # grace) and its heartbeats this long apart before it is dropped.
+        self.CALL_RING_SECONDS = _env_int("CALL_RING_SECONDS", 45)
+        self.CALL_RECONNECT_GRACE_SECONDS = float(_env("CALL_RECONNECT_GRACE_SECONDS", "20"))
+        self.CALL_HEARTBEAT_TIMEOUT_SECONDS = float(_env("CALL_HEARTBEAT_TIMEOUT_SECONDS",
+                                                         "45"))
+        # Group calls are a mesh: every pair of devices has its own peer connection.
+        self.CALL_MAX_PARTICIPANTS = _env_int("CALL_MAX_PARTICIPANTS", 8)
+        self.CALL_SIGNAL_RATE_LIMIT = _env("CALL_SIGNAL_RATE_LIMIT", "300 per 10 seconds")
+        # ICE servers for GET /api/calls/ice-servers. TURN credentials follow coturn's
+        # REST API (`use-auth-secret` with `static-auth-secret` = TURN_SECRET).
+        self.STUN_URLS = _env_list("STUN_URLS")
+        self.TURN_URLS = _env_list("TURN_URLS")
+        self.TURN_SECRET = _env("TURN_SECRET")
+        self.TURN_CREDENTIAL_SECONDS = _env_int("TURN_CREDENTIAL_SECONDS", 6 * 3600)
 
     def default_mail_backend(self) -> str:
         return "console"

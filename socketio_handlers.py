@@ -19,7 +19,7 @@ from routes.message_schemas import (
     TypingEventSchema,
 )
 from routes.topic_schemas import ObjectIdString
-from services import auth_service, live_rooms, presence, realtime
+from services import auth_service, calls_service, live_rooms, presence, realtime
 from services import messages_service as chat
 from utils.auth import session_login_id, user_from_session
 from utils.db import ensure_indexes
@@ -59,6 +59,8 @@ def disconnect(reason=None):
     saved = request.environ.get(SOCKET_IDENTITY) or {}
     if saved.get("user_id"):
         presence.disconnected(saved["user_id"], request.sid)
+        # Its calls keep its place for the reconnect grace (docs/CALLS.md).
+        calls_service.socket_gone(request.sid)
 
 
 # Chat rooms

@@ -7,6 +7,7 @@ from models import (  # noqa: F401
     audit_log,
     auth_token,
     block,
+    call,
     comment,
     friendship,
     message,

@@ -25,10 +25,14 @@ class Message(BaseModel):
     ]
 
     def new_document(self, room_id: ObjectId, seq: int, author_id: ObjectId, body: str,
-                     client_id: str, reply_to: ObjectId | None) -> dict[str, Any]:
-        return {"room_id": room_id, "seq": seq, "author_id": author_id, "body": body,
-                "client_id": client_id, "reply_to": reply_to, "reactions": {},
-                "created_at": utcnow(), "edited_at": None, "deleted": False}
+                     client_id: str, reply_to: ObjectId | None,
+                     system: dict[str, Any] | None = None) -> dict[str, Any]:
+        document = {"room_id": room_id, "seq": seq, "author_id": author_id, "body": body,
+                    "client_id": client_id, "reply_to": reply_to, "reactions": {},
+                    "created_at": utcnow(), "edited_at": None, "deleted": False}
+        if system is not None:
+            document["system"] = system  # written by the server (a call started or ended)
+        return document
 
     def find_by_client_id(self, room_id: ObjectId, author_id: ObjectId,
                           client_id: str) -> dict[str, Any] | None:

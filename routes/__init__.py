@@ -10,6 +10,7 @@ def register(app: Flask, api: Api) -> None:
     from routes import (
         admin,
         auth,
+        calls,
         docs,
         files,
         health,
@@ -36,4 +37,5 @@ def register(app: Flask, api: Api) -> None:
     api.register_blueprint(reports.topic_reports_blp, url_prefix="/api/topics")
     api.register_blueprint(admin.blp, url_prefix="/api/admin")
     api.register_blueprint(notifications.blp, url_prefix="/api/notifications")
+    api.register_blueprint(calls.blp, url_prefix="/api/calls")
     app.register_blueprint(docs.bp)

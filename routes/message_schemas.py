@@ -105,6 +105,8 @@ class MessageSchema(Schema):
     created_at = fields.String()
     edited_at = fields.String(allow_none=True)
     deleted = fields.Boolean()
+    # Set on messages the server wrote (docs/CALLS.md: `{type: "call", event, call_id, ...}`).
+    system = fields.Dict(allow_none=True)
 
 
 class MessagePageSchema(Schema):

@@ -92,7 +92,7 @@ def _authorize(user: dict[str, Any], kind: str, target_id: Any) -> tuple[str, An
     area answers (NotFound for what they may not see, Forbidden for a ban)."""
     # The areas build on this module (names, eviction), so their access rules are read
     # when a socket asks, not at import.
-    from services import messages_service, posts_service, topics_service
+    from services import calls_service, messages_service, posts_service, topics_service
 
     if kind == USER:
         if str(target_id) != str(user["_id"]):
@@ -111,7 +111,10 @@ def _authorize(user: dict[str, Any], kind: str, target_id: Any) -> tuple[str, An
         # A public topic's chat is readable by anyone, but not by those banned from it.
         room = messages_service.readable_room(user, target_id)
         return chat_room(room["_id"]), room.get("topic_id")
-    # Calls (voip_) have no server side yet: nobody enters their rooms.
+    if kind == VOIP:
+        # Only the socket of one of the call's live participants.
+        call_id = calls_service.require_party_socket(user, target_id, request.sid)
+        return voip_room(call_id), None
     raise NotFound("Room not found.")
 
 

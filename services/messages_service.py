@@ -89,6 +89,7 @@ def serialize_message(message: dict[str, Any], author: dict[str, Any] | None) ->
                       if users},
         "client_id": message["client_id"], "created_at": isoformat(message["created_at"]),
         "edited_at": isoformat(message.get("edited_at")), "deleted": message["deleted"],
+        "system": message.get("system"),
     }
 
 
@@ -476,6 +477,21 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
     return serialize_message(message, user), created
 
 
+def post_system_message(room_id: ObjectId, author_id: ObjectId, body: str, client_id: str,
+                        system: dict[str, Any]) -> dict[str, Any] | None:
+    """A message the server writes in a room on a user's behalf (a call started or
+    ended), delivered like any other. No content filter or flood limit applies; the
+    same `client_id` twice stores it once (two processes sweeping the same call)."""
+    room, author = Room().find_by_id(room_id), User().find_by_id(author_id)
+    if room is None or author is None:
+        return None
+    with _ordered(room["_id"]):
+        message, created = _store(room, author_id, body, client_id, None, system)
+        if created:
+            _deliver(room, message, author)
+    return serialize_message(message, author)
+
+
 def _topic_activity_stale(room: dict[str, Any], message: dict[str, Any]) -> bool:
     """A busy chat moves its topic up once a minute, not once per message (each touch
     also invalidates the cached topic lists)."""
@@ -484,12 +500,14 @@ def _topic_activity_stale(room: dict[str, Any], message: dict[str, Any]) -> bool
 
 
 def _store(room: dict[str, Any], author_id: ObjectId, body: str, client_id: str,
-           reply: ObjectId | None) -> tuple[dict[str, Any], bool]:
+           reply: ObjectId | None, system: dict[str, Any] | None = None
+           ) -> tuple[dict[str, Any], bool]:
     """Called under the room's ordering lock."""
     messages, room_id = Message(), room["_id"]
     seq = _next_seq(room_id)
     for _ in range(20):
-        document = messages.new_document(room_id, seq, author_id, body, client_id, reply)
+        document = messages.new_document(room_id, seq, author_id, body, client_id, reply,
+                                         system)
         try:
             messages.collection.insert_one(document)
         except DuplicateKeyError:

@@ -227,12 +227,13 @@ def sweep_typing() -> list[tuple[str, str]]:
     return pairs
 
 
-# Maintenance: heartbeat, presence sweep and typing expiry, one loop per process
+# Maintenance: heartbeat, presence sweep, typing expiry and the call sweep, one loop per
+# process (without Redis only the call sweep has work: the other steps are no-ops)
 
 def start_maintenance(app: Flask) -> None:
     """Start this process's loop once (on its first connection). Off when
     `REALTIME_MAINTENANCE` is false, e.g. in tests that drive the steps by hand."""
-    if not app.config["REALTIME_MAINTENANCE"] or get_redis(app) is None:
+    if not app.config["REALTIME_MAINTENANCE"]:
         return
     key = (os.getpid(), app.config["MONGO_DB_NAME"])
     if key in _maintenance_started:
@@ -242,7 +243,7 @@ def start_maintenance(app: Flask) -> None:
 
 
 def _maintenance_loop(app: Flask) -> None:
-    from services import presence
+    from services import calls_service, presence
 
     interval = float(app.config["REALTIME_SWEEP_SECONDS"])
     every = max(1, round(float(app.config["PRESENCE_HEARTBEAT_SECONDS"]) / interval))
@@ -251,6 +252,8 @@ def _maintenance_loop(app: Flask) -> None:
         try:
             with app.app_context():
                 presence.expire_typing()
+                # Stored call deadlines: invites past their lifetime, devices gone.
+                calls_service.sweep()
                 if tick % every == 0:
                     heartbeat()
                     for user_id in sweep_offline():

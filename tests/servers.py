@@ -26,6 +26,8 @@ CLUSTER_SETTINGS = {
     "CHAT_RATE_LIMIT": "100000 per 5 seconds",
     "PRESENCE_HEARTBEAT_SECONDS": "0.5", "PRESENCE_TTL_SECONDS": "2",
     "REALTIME_SWEEP_SECONDS": "0.5", "LOG_LEVEL": "WARNING", "MAIL_BACKEND": "console",
+    # Calls: a dropped device is given up after 1 s, a silent one after 3 s.
+    "CALL_RECONNECT_GRACE_SECONDS": "1", "CALL_HEARTBEAT_TIMEOUT_SECONDS": "3",
 }
 
 INSTALL_HINT = ("redis-server not found: install it with `apt-get install -y redis-server` "

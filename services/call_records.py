@@ -1,0 +1,118 @@
+"""What a call leaves behind and how it is shown: its JSON view, the system messages in
+its room (started; ended with duration, missed, declined, cancelled), the missed-call
+notification, and the list of my recent calls."""
+from __future__ import annotations
+
+from typing import Any
+
+from models.base import id_str, isoformat, to_object_id
+from models.call import CALL_SORT, Call
+from models.user import User
+from services import messages_service, notifications_service
+from utils.pagination import paginate
+
+ENDED_TEXT = {"missed": "Missed {kind} call", "rejected": "{kind_title} call declined",
+              "cancelled": "{kind_title} call cancelled"}
+
+
+def duration_seconds(call: dict[str, Any]) -> int | None:
+    if not call.get("answered_at"):
+        return None
+    end = call.get("ended_at")
+    if end is None:
+        return None
+    return max(0, int((end - call["answered_at"]).total_seconds()))
+
+
+def serialize_party(party: dict[str, Any]) -> dict[str, Any]:
+    return {"user_id": id_str(party["user_id"]), "party_id": party["party_id"],
+            "joined_at": isoformat(party["joined_at"]),
+            "audio_muted": party.get("audio_muted", False),
+            "video_muted": party.get("video_muted", False),
+            "connected": party.get("sid") is not None}
+
+
+def serialize(call: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": id_str(call["_id"]), "room_id": id_str(call["room_id"]),
+        "room_kind": call["room_kind"], "kind": call["kind"], "state": call["state"],
+        "created_by": id_str(call["created_by"]), "created_at": isoformat(call["created_at"]),
+        "ring_expires_at": isoformat(call["ring_deadline"]),
+        "lifetime_ms": call["lifetime_ms"],
+        "answered_at": isoformat(call.get("answered_at")),
+        "ended_at": isoformat(call.get("ended_at")), "end_reason": call.get("end_reason"),
+        "ended_by": id_str(call.get("ended_by")),
+        "invitee_ids": [id_str(uid) for uid in call["invitee_ids"]],
+        "rejected_ids": [id_str(uid) for uid in call.get("rejected_ids", [])],
+        "participants": [serialize_party(p) for p in call["participants"]]
+        if call["state"] in ("ringing", "active") else [],
+        "duration_seconds": duration_seconds(call),
+    }
+
+
+def peers(call: dict[str, Any], party_id: str) -> list[dict[str, str]]:
+    """The other devices in the call: whom a newcomer sends its offers to."""
+    return [{"user_id": id_str(p["user_id"]), "party_id": p["party_id"]}
+            for p in call["participants"] if p["party_id"] != party_id]
+
+
+def _clock(seconds: int) -> str:
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
+
+
+def _name(user: dict[str, Any] | None) -> str:
+    if user is None:
+        return "Someone"
+    return user.get("display_name") or user["username"]
+
+
+def post_started(call: dict[str, Any], caller: dict[str, Any]) -> None:
+    messages_service.post_system_message(
+        call["room_id"], call["created_by"], f"{_name(caller)} started a {call['kind']} call",
+        f"call:{call['_id']}:start",
+        {"type": "call", "event": "started", "call_id": id_str(call["_id"]),
+         "kind": call["kind"]})
+
+
+def post_ended(call: dict[str, Any]) -> None:
+    """Once per call: the client_id makes a second writer (another process) a no-op."""
+    duration = duration_seconds(call)
+    if call["state"] == "ended":
+        body = f"{call['kind'].title()} call ended · {_clock(duration or 0)}"
+    else:
+        body = ENDED_TEXT[call["state"]].format(kind=call["kind"],
+                                                kind_title=call["kind"].title())
+    messages_service.post_system_message(
+        call["room_id"], call["created_by"], body, f"call:{call['_id']}:end",
+        {"type": "call", "event": "missed" if call["state"] == "missed" else "ended",
+         "call_id": id_str(call["_id"]), "kind": call["kind"], "state": call["state"],
+         "reason": call["end_reason"], "duration_seconds": duration})
+
+
+def notify_missed(call: dict[str, Any]) -> None:
+    """A `missed_call` notification for each invitee who neither answered nor declined."""
+    caller = User().find_by_id(call["created_by"])
+    rejected = set(call.get("rejected_ids", []))
+    data = {"call_id": id_str(call["_id"]), "room_id": id_str(call["room_id"]),
+            "kind": call["kind"], "caller_id": id_str(call["created_by"]),
+            "caller_name": _name(caller), "at": isoformat(call["created_at"])}
+    for user_id in call["invitee_ids"]:
+        if user_id not in rejected:
+            notifications_service.notify(user_id, "missed_call", data)
+
+
+def record_end(call: dict[str, Any]) -> None:
+    post_ended(call)
+    if call["state"] == "missed":
+        notify_missed(call)
+
+
+def list_mine(user: dict[str, Any], limit: int, cursor: str | None,
+              room_id: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """Calls I started, was invited to or joined, newest first."""
+    query: dict[str, Any] = {"people": user["_id"]}
+    if room_id:
+        query["room_id"] = to_object_id(room_id, "Room")
+    return paginate(Call().collection, query, CALL_SORT, limit, cursor)
