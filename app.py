@@ -24,7 +24,7 @@ import utils.socket_manager
 import utils.topics_cli
 from config import ConfigError, load_config
 from services import email_service, file_storage
-from utils.api import register_converters
+from utils.api import JSONProvider, register_converters
 from utils.embedded_db import ensure_embedded_database
 from utils.errors import register_error_handlers
 from utils.extensions import api, limiter, server_session, socketio
@@ -37,6 +37,7 @@ __all__ = ["create_app", "socketio"]
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.json = JSONProvider(app)
     app.config.from_object(load_config(config_name))
     app.config.update(overrides)
     # `/api/topics` and `/api/topics/` both answer, never with a redirect that a JSON
@@ -114,6 +115,7 @@ def _init_limiter(app: Flask) -> None:
 def _init_socketio(app: Flask) -> None:
     import socketio_calls  # noqa: F401  (registers the call events)
     import socketio_handlers  # noqa: F401  (registers the event handlers)
+    from utils.socket_events import ContractPacket
 
     origins = app.config["CORS_ORIGINS"]
     socketio.init_app(
@@ -128,6 +130,7 @@ def _init_socketio(app: Flask) -> None:
         max_http_buffer_size=app.config["SOCKETIO_MAX_MESSAGE_BYTES"],
         # Sessions live server-side (Flask-Session), shared with HTTP requests.
         manage_session=False,
+        serializer=ContractPacket,
     )
 
 

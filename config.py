@@ -124,6 +124,9 @@ class Config:
         # text (-1: no limit). The stored filter setting overrides the count.
         self.CONTENT_FILTER_NEW_ACCOUNT_LINKS = _env_int("CONTENT_FILTER_NEW_ACCOUNT_LINKS", 2)
         self.CONTENT_FILTER_NEW_ACCOUNT_HOURS = _env_int("CONTENT_FILTER_NEW_ACCOUNT_HOURS", 24)
+        # Every rule of the filter together may spend this long on one text; past it the
+        # text is refused (a slow admin pattern must not stall a worker).
+        self.CONTENT_FILTER_TIMEOUT_SECONDS = float(_env("CONTENT_FILTER_TIMEOUT_SECONDS", "0.1"))
         # GET /api/admin/stats is computed at most once per this many seconds.
         self.ADMIN_STATS_CACHE_SECONDS = _env_int("ADMIN_STATS_CACHE_SECONDS", 60)
 

@@ -459,10 +459,11 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
     # insert fails, so a new message does not pay a lookup first. A resend refused
     # here (over the flood limit, a body no longer accepted) still gets its message.
     try:
-        body = _clean_body(body, user)
-        reply = _reply_target(room, reply_to)
+        # The flood limit first: the filter's work is paid only for sends it lets through.
         chat_limits.hit("send", str(user["_id"]), "CHAT_RATE_LIMIT",
                         "Too many messages; slow down.")
+        body = _clean_body(body, user)
+        reply = _reply_target(room, reply_to)
     except APIError:
         existing = Message().find_by_client_id(room["_id"], user["_id"], client_id)
         if existing is None:

@@ -17,6 +17,7 @@ from models.block import Block
 from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
 from services import auth_service, avatars, file_storage
+from utils import content_filter
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound
 from utils.pagination import page, paginate
 
@@ -71,11 +72,13 @@ def update_profile(user: dict[str, Any], changes: dict[str, Any]) -> dict[str, A
     """Only display_name, bio and settings: the schema refuses every other field."""
     updates: dict[str, Any] = {}
     if "display_name" in changes:
-        name = (changes["display_name"] or "").strip() or None
+        # Masked or refused (422) by the content filter like every other text people see.
+        name = content_filter.apply((changes["display_name"] or "").strip(), "display_name",
+                                    user) or None
         updates["display_name"] = name
         updates["display_name_lower"] = name.lower() if name else None
     if "bio" in changes:
-        updates["bio"] = (changes["bio"] or "").strip()
+        updates["bio"] = content_filter.apply((changes["bio"] or "").strip(), "bio", user)
     if "settings" in changes:
         settings = {**default_settings(), **user.get("settings", {})}
         incoming = changes["settings"]

@@ -1,12 +1,13 @@
 """flask-smorest wired to the contract: validation failures are 400 `validation_error`,
-malformed JSON is 400 `bad_request`, ids in paths are ObjectIds, and the OpenAPI document
-names our error shape for every response."""
+malformed JSON (and JSON nested too deeply to parse) is 400 `bad_request`, ids in paths
+are ObjectIds, and the OpenAPI document names our error shape for every response."""
 from __future__ import annotations
 
 import typing
 
 import flask_smorest
 from bson import ObjectId
+from flask.json.provider import DefaultJSONProvider
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import BaseConverter, ValidationError
 
@@ -32,6 +33,27 @@ class ContractParser(FlaskParser):
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise BadRequest("The body is not valid JSON.")
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            raise BadRequest(NESTED_TOO_DEEPLY) from None
+
+
+NESTED_TOO_DEEPLY = "The body is nested too deeply."
+
+
+class JSONProvider(DefaultJSONProvider):
+    """`request.get_json()` answers 400 `bad_request` (not 500) for a body nested deeper
+    than Python's parser recurses: its RecursionError becomes the ValueError that Flask
+    treats as malformed JSON (and `silent=True` as no JSON)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError(NESTED_TOO_DEEPLY) from None
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -8,9 +8,16 @@ one repeated separator between letters (`h.a.t.e`) and repeated letters (`haaate
 normalized character remembers the span of the original text it came from, so `mask`
 stars exactly the original characters, invisible ones included.
 
-A banned word `ass` becomes the pattern `a+[sep]?s{2,}`: repeats may grow, never shrink,
-so `as` is not a match (collapsing repeats on both sides would have made it one). Words
-only match whole (not inside `class`).
+A banned word `ass` becomes the pattern `a+s{2,}` or, with one separator character `.`
+between the letters, `a+[.]s([.]s)*`: repeats may grow, never shrink, so `as` is not a match
+(collapsing repeats on both sides would have made it one). Words only match whole (not
+inside `class`).
+
+No text may stall a worker. Our own patterns (banned words, links) never let two
+quantifiers compete for the same characters, so they match in linear time. An admin's
+`pattern` rule runs with the `regex` package's timeout, all rules of one text sharing
+CONTENT_FILTER_TIMEOUT_SECONDS (a text that cannot be checked in time is refused), and is
+tried on long probe texts when it is saved (refused there if it is slow).
 
 The configuration is a versioned document in `settings` (name `content_filter`). Each app
 (one per process) keeps the compiled filter with its version and compares that version
@@ -29,6 +36,7 @@ from datetime import timedelta
 from typing import Any
 
 import redis.exceptions
+import regex
 from flask import Flask, current_app
 
 from models.setting import Setting
@@ -42,7 +50,7 @@ SETTING_NAME = "content_filter"
 VERSION_KEY = "rt:content_filter:version"
 ACTIONS = ("reject", "mask")
 KINDS = ("word", "pattern")
-FIELDS = ("username", "display_name", "topic_title", "topic_description", "post_title",
+FIELDS = ("username", "display_name", "bio", "topic_title", "topic_description", "post_title",
           "post_body", "comment", "message")
 # Usernames cannot carry stars: a `mask` rule rejects them instead.
 UNMASKABLE = {"username"}
@@ -62,9 +70,17 @@ CONFUSABLES = {"\u0430": "a", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u04
                "\u03ba": "k", "\u03bd": "v", "\u03c4": "t", "\u03c5": "u"}
 # One character of punctuation or space may sit between the letters of a banned word,
 # the same one each time (`h.a.t.e`, `h a t e`), so `hat e-mail` stays innocent.
-SEPARATOR = r"[^a-z0-9]?"
-LINK = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\."
-                  r"(?:com|net|org|io|co|ru|xyz|info|biz|me|ly|gg|app|dev|link|click)\b(?:/\S*)?")
+SEPARATOR = "[^a-z0-9]"
+GAP = "[^a-z0-9]*"  # what a space in a banned phrase matches
+# A bare domain may start only where a dotted name starts: without the two lookbehinds
+# every label of `a.a.a.a...` began an attempt that scanned to the end (quadratic: 20,000
+# labels took 23 seconds).
+LINK = re.compile(
+    r"(?i)\b(?:https?://|www\.)\S+"
+    r"|(?<![a-z0-9-])(?<![a-z0-9-]\.)\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\."
+    r"(?:com|net|org|io|co|ru|xyz|info|biz|me|ly|gg|app|dev|link|click)\b(?:/\S*)?")
+# An admin's pattern is tried on these (and on runs of its own letters) when it is saved.
+PROBE_LENGTH = 4000
 
 
 class ContentFilterError(ValueError):
@@ -90,7 +106,8 @@ def normalize(text: str) -> tuple[str, list[tuple[int, int]]]:
 
 
 def word_pattern(word: str) -> str:
-    """The regex a banned word compiles to (see the module docstring)."""
+    """The regex a banned word compiles to (see the module docstring): its letters written
+    together, or apart with one separator character, the same one each time."""
     normalized, _ = normalize(word.strip())
     runs: list[tuple[str, int]] = []
     for char in normalized:
@@ -98,21 +115,64 @@ def word_pattern(word: str) -> str:
             runs[-1] = (char, runs[-1][1] + 1)
         else:
             runs.append((char, 1))
-    separators = iter([f"(?P<sep>{SEPARATOR})"] + ["(?P=sep)"] * len(normalized))
+    together = "".join(GAP if char.isspace() else f"{re.escape(char)}{{{count},}}"
+                       for char, count in runs)
+    return rf"(?<![a-z0-9])(?:{together}|{_apart(runs)})(?![a-z0-9])"
+
+
+def _apart(runs: list[tuple[str, int]]) -> str:
+    """`h.a.t.e`, `a.s.s`, `a.ss.s`: after the first separator only the same one, so the
+    pattern stays deterministic (no two ways to match the same characters)."""
     parts: list[str] = []
+
+    def separator() -> str:
+        defined = any("(?P<sep>" in part for part in parts)
+        return "(?P=sep)" if defined else f"(?P<sep>{SEPARATOR})"
+
     for char, count in runs:
         if char.isspace():
-            parts.append(r"[^a-z0-9]*")
+            parts.append(GAP)
             continue
         escaped = re.escape(char)
-        if parts and not parts[-1].endswith("*"):
-            parts.append(next(separators))
+        if parts and parts[-1] != GAP:
+            parts.append(separator())
         parts.append(escaped + "+")
-        # Each extra letter of a run may be preceded by the separator too (`a.s.s`).
-        for _ in range(count - 1):
-            parts.append(f"(?:{next(separators)}{escaped})+")
-    body = "".join(parts)
-    return rf"(?<![a-z0-9]){body}(?![a-z0-9])"
+        if count > 1:
+            # Each extra letter of a run comes after the separator (`a.s.s`).
+            parts.append(f"{separator()}{escaped}(?:(?P=sep){escaped}){{{count - 2},}}")
+    return "".join(parts)
+
+
+def _probes(source: str) -> list[str]:
+    """Long texts a slow pattern chokes on: runs of its own letters, with and without a
+    separator, and an ending that makes a match fail late."""
+    letters = sorted({char for char in source.casefold() if char.isalnum()})[:6] or ["a"]
+    probes = ["".join(letters) * (PROBE_LENGTH // len(letters)) + "!"]
+    for char in [*letters, "1"]:
+        probes += [char * PROBE_LENGTH + "!", (char + ".") * (PROBE_LENGTH // 2),
+                   (char + " ") * (PROBE_LENGTH // 2) + "!"]
+    return probes
+
+
+class _Budget:
+    """The time admins' patterns may still spend on one text. Our own patterns are `re`
+    patterns, linear by construction, and run outside it (the `regex` package was
+    quadratic on the link pattern, `re` is not)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.left = seconds
+
+    def find(self, pattern: Any, text: str) -> list[Any]:
+        """Every match; TimeoutError once the budget is spent."""
+        if isinstance(pattern, re.Pattern):
+            return list(pattern.finditer(text))
+        if self.left <= 0:
+            raise TimeoutError("content filter time budget spent")
+        started = time.monotonic()
+        try:
+            return list(pattern.finditer(text, timeout=self.left))
+        finally:
+            self.left -= time.monotonic() - started
 
 
 @dataclass
@@ -120,16 +180,29 @@ class Rule:
     kind: str
     value: str
     action: str
-    regex: re.Pattern[str] = field(repr=False, default=None)  # type: ignore[assignment]
+    pattern: Any = field(repr=False, default=None)  # re.Pattern (words) or regex.Pattern
 
     @classmethod
     def build(cls, raw: dict[str, Any]) -> Rule:
-        source = word_pattern(raw["value"]) if raw["kind"] == "word" else raw["value"]
         try:
-            regex = re.compile(source, re.IGNORECASE)
-        except re.error as exc:
+            if raw["kind"] == "word":
+                pattern: Any = re.compile(word_pattern(raw["value"]), re.IGNORECASE)
+            else:
+                pattern = regex.compile(raw["value"], regex.IGNORECASE | regex.VERSION0)
+        except (re.error, regex.error, OverflowError, RecursionError) as exc:
             raise ContentFilterError(f"{raw['value']!r} is not a valid pattern: {exc}") from None
-        return cls(raw["kind"], raw["value"], raw["action"], regex)
+        return cls(raw["kind"], raw["value"], raw["action"], pattern)
+
+    def check_speed(self, seconds: float) -> None:
+        """ContentFilterError when the pattern cannot get through the probe texts."""
+        budget = _Budget(seconds)
+        try:
+            for probe in _probes(self.value):
+                budget.find(self.pattern, normalize(probe)[0])
+        except TimeoutError:
+            raise ContentFilterError(
+                f"{self.value!r} is too slow on long text (it backtracks); simplify it, "
+                "for example without nested or adjacent repeats like (a+)+ or a+a+.") from None
 
 
 @dataclass
@@ -138,19 +211,29 @@ class CompiledFilter:
     rules: list[Rule]
     new_account_link_limit: int
     new_account_hours: int
+    timeout_seconds: float = 0.1
 
     def matches(self, text: str) -> list[tuple[Rule, int, int]]:
-        """(rule, start, end) in `text` coordinates for every match."""
+        """(rule, start, end) in `text` coordinates for every match; TimeoutError when
+        the admins' patterns need more than `timeout_seconds`."""
         normalized, spans = normalize(text)
+        budget = _Budget(self.timeout_seconds)
         found = []
         for rule in self.rules:
-            for match in rule.regex.finditer(normalized):
+            for match in budget.find(rule.pattern, normalized):
                 if match.end() > match.start():
                     found.append((rule, spans[match.start()][0], spans[match.end() - 1][1]))
         return found
 
     def apply(self, text: str, field_name: str, author: dict[str, Any] | None) -> str:
-        found = self.matches(text)
+        try:
+            found = self.matches(text)
+        except TimeoutError:
+            # Refused, not let through: a text built to outrun the filter must not pass it.
+            log.warning("content filter (version %s) ran out of time on a %s of %d characters",
+                        self.version, field_name, len(text))
+            raise ContentRejected("This text could not be checked; shorten or simplify it.",
+                                  {field_name: ["could not be checked in time"]}) from None
         if any(rule.action == "reject" or field_name in UNMASKABLE for rule, _, _ in found):
             raise ContentRejected("This text contains words or patterns that are not allowed.",
                                   {field_name: ["contains banned content"]})
@@ -197,14 +280,17 @@ def default_config() -> dict[str, Any]:
 def compile_config(value: dict[str, Any], version: int) -> CompiledFilter:
     return CompiledFilter(version=version, rules=[Rule.build(raw) for raw in value["rules"]],
                           new_account_link_limit=int(value["new_account_link_limit"]),
-                          new_account_hours=current_app.config["CONTENT_FILTER_NEW_ACCOUNT_HOURS"])
+                          new_account_hours=current_app.config["CONTENT_FILTER_NEW_ACCOUNT_HOURS"],
+                          timeout_seconds=current_app.config["CONTENT_FILTER_TIMEOUT_SECONDS"])
 
 
 def validate_config(value: dict[str, Any]) -> None:
     problems = {}
     for index, raw in enumerate(value["rules"]):
         try:
-            Rule.build(raw)
+            rule = Rule.build(raw)
+            if rule.kind == "pattern":
+                rule.check_speed(current_app.config["CONTENT_FILTER_TIMEOUT_SECONDS"])
         except ContentFilterError as exc:
             problems[str(index)] = [str(exc)]
     if problems:

@@ -7,6 +7,7 @@ Every client event is answered `{"ok": true, "data": ...}` or
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 import uuid
@@ -15,6 +16,7 @@ from typing import Any
 
 from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
+from socketio.packet import EVENT, Packet
 
 from models.user import User
 from services import chat_limits
@@ -41,6 +43,37 @@ def failed(code: str, message: str, details: dict | None = None) -> dict[str, An
     if details:
         error["details"] = details
     return {"ok": False, "error": error}
+
+
+class NestedTooDeeply:
+    """Stands for an event payload nested too deeply to parse (see ContractPacket)."""
+
+
+NESTED_TOO_DEEPLY = NestedTooDeeply()
+
+
+class ContractPacket(Packet):
+    """A client event whose JSON nests deeper than Python's parser recurses would raise
+    RecursionError while being decoded: the event was dropped with a logged traceback and
+    never acknowledged. Decoded here, it keeps its name and ack id and carries
+    NESTED_TOO_DEEPLY as its payload, which `acknowledged` answers `validation_error`."""
+
+    def decode(self, encoded_packet):
+        try:
+            return super().decode(encoded_packet)
+        except RecursionError:
+            if self.packet_type != EVENT:
+                raise ValueError("packet nested too deeply") from None
+            # decode() has set the type, namespace and id; the data follows them.
+            body = encoded_packet[encoded_packet.index("["):]
+            try:
+                name, _end = json.JSONDecoder().raw_decode(body[1:].lstrip())
+            except ValueError:
+                name = None
+            if not isinstance(name, str):
+                raise ValueError("packet nested too deeply") from None
+            self.data = [name, NESTED_TOO_DEEPLY]
+            return 0
 
 
 def remember_socket_user(user: dict[str, Any], origin: str | None = None) -> None:
@@ -104,6 +137,8 @@ def acknowledged(schema: Schema | None = None, event_class: str | None = None) -
                 user_id = (request.environ.get(SOCKET_IDENTITY) or {}).get("user_id")
                 if event_class is not None and user_id:
                     chat_limits.hit_event(event_class, user_id)
+                if payload is NESTED_TOO_DEEPLY:
+                    return failed("validation_error", "The payload is nested too deeply.")
                 if schema is not None:
                     if not isinstance(payload, dict):
                         return failed("validation_error", "The payload must be an object.")
