@@ -22,8 +22,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+## Style (ruff) and architecture (import-linter: layers point down, no circles).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

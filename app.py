@@ -12,6 +12,7 @@ from cachelib import FileSystemCache
 from flask import Flask
 
 import routes
+import routes.metrics
 import utils.accounts_cli
 import utils.auth
 import utils.cache
@@ -45,6 +46,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.url_map.strict_slashes = False
     utils.logs.init_app(app)
     utils.metrics.init_app(app)
+    routes.metrics.init_app(app)
     _ensure_database(app)
 
     _init_sessions(app)

@@ -19,8 +19,18 @@ from routes.message_schemas import (
     TypingEventSchema,
 )
 from routes.topic_schemas import ObjectIdString
-from services import auth_service, calls_service, live_rooms, presence, realtime
-from services import messages_service as chat
+from services import (
+    auth_service,
+    calls_service,
+    chat_access,
+    chat_history,
+    chat_reads,
+    chat_send,
+    live_rooms,
+    maintenance,
+    presence,
+    room_entry,
+)
 from utils.auth import session_login_id, user_from_session
 from utils.db import ensure_indexes
 from utils.extensions import socketio
@@ -48,10 +58,10 @@ def connect(auth=None):
     remember_socket_user(user, origin)
     try:
         presence.connected(user, origin)
-    except live_rooms.TooManySockets as exc:
+    except room_entry.TooManySockets as exc:
         raise ConnectionRefusedError(exc.code, {"code": exc.code, "message": exc.message,
                                                 "retry_after": exc.retry_after}) from None
-    realtime.start_maintenance(current_app._get_current_object())
+    maintenance.start_maintenance(current_app._get_current_object())
 
 
 @socketio.on("disconnect")
@@ -72,22 +82,22 @@ def on_join_room(payload):
     is published after the join and arrives live, so nothing falls in between (a live
     event may repeat the end of the catch-up; clients drop seqs they already have)."""
     user = socket_user()
-    return live_rooms.enter(user, live_rooms.CHAT, payload["room_id"], then=lambda: (
-        chat.catch_up(user, payload["room_id"], payload["after_seq"])))
+    return room_entry.enter(user, live_rooms.CHAT, payload["room_id"], then=lambda: (
+        chat_history.catch_up(user, payload["room_id"], payload["after_seq"])))
 
 
 @socketio.on("leave_room")
 @acknowledged(RoomRefSchema(), "read")
 def on_leave_room(payload):
     socket_user()
-    live_rooms.leave(live_rooms.CHAT, payload["room_id"])
+    room_entry.leave(live_rooms.CHAT, payload["room_id"])
     return {"room_id": payload["room_id"]}
 
 
 @socketio.on("send_message")
 @acknowledged(SendEventSchema(), "write")
 def on_send_message(payload):
-    message, _created = chat.send_message(socket_user(), payload["room_id"], payload["body"],
+    message, _created = chat_send.send_message(socket_user(), payload["room_id"], payload["body"],
                                           payload["client_id"], payload["reply_to"])
     return message
 
@@ -95,26 +105,26 @@ def on_send_message(payload):
 @socketio.on("edit_message")
 @acknowledged(EditEventSchema(), "write")
 def on_edit_message(payload):
-    return chat.edit_message(socket_user(), payload["message_id"], payload["body"])
+    return chat_history.edit_message(socket_user(), payload["message_id"], payload["body"])
 
 
 @socketio.on("delete_message")
 @acknowledged(MessageRefSchema(), "write")
 def on_delete_message(payload):
-    return chat.delete_message(socket_user(), payload["message_id"])
+    return chat_history.delete_message(socket_user(), payload["message_id"])
 
 
 @socketio.on("react")
 @acknowledged(ReactEventSchema(), "write")
 def on_react(payload):
-    return chat.react(socket_user(), payload["message_id"], payload["emoji"], payload["on"])
+    return chat_history.react(socket_user(), payload["message_id"], payload["emoji"], payload["on"])
 
 
 @socketio.on("typing")
 @acknowledged(TypingEventSchema(), "typing")
 def on_typing(payload):
     user = socket_user()
-    chat.writable_room(user, payload["room_id"])
+    chat_access.writable_room(user, payload["room_id"])
     presence.typing(payload["room_id"], str(user["_id"]), payload["typing"])
     return {"room_id": payload["room_id"], "typing": payload["typing"],
             "expires_in": current_app.config["CHAT_TYPING_EXPIRY_SECONDS"]}
@@ -123,7 +133,7 @@ def on_typing(payload):
 @socketio.on("mark_read")
 @acknowledged(MarkReadEventSchema(), "write")
 def on_mark_read(payload):
-    unread = chat.mark_read(socket_user(), payload["room_id"], payload["seq"],
+    unread = chat_reads.mark_read(socket_user(), payload["room_id"], payload["seq"],
                             skip_sid=request.sid)
     return {"room_id": payload["room_id"], "unread_count": unread}
 
@@ -133,9 +143,9 @@ def on_mark_read(payload):
 def on_get_online_users(payload):
     user = socket_user()
     if "room_id" in payload:
-        people = chat.room_people(user, payload["room_id"])
+        people = presence.room_people(user, payload["room_id"])
     else:
-        people = chat.topic_people(user, payload["topic_id"])
+        people = presence.topic_people(user, payload["topic_id"])
     return {**payload, "user_ids": presence.online_among(user, people)}
 
 
@@ -153,14 +163,14 @@ class PostRefSchema(StrictSchema):
 @acknowledged(TopicRefSchema(), "read")
 def on_join_topic(payload: dict[str, Any]) -> dict[str, Any]:
     """Follow a topic's `new_post` / `post_updated`; a private topic needs membership."""
-    room = live_rooms.enter(socket_user(), live_rooms.TOPIC, payload["topic_id"])
+    room = room_entry.enter(socket_user(), live_rooms.TOPIC, payload["topic_id"])
     return {"topic_id": payload["topic_id"], "room": room}
 
 
 @socketio.on("leave_topic")
 @acknowledged(TopicRefSchema(), "read")
 def on_leave_topic(payload: dict[str, Any]) -> dict[str, Any]:
-    live_rooms.leave(live_rooms.TOPIC, payload["topic_id"])
+    room_entry.leave(live_rooms.TOPIC, payload["topic_id"])
     return {"topic_id": payload["topic_id"]}
 
 
@@ -168,12 +178,12 @@ def on_leave_topic(payload: dict[str, Any]) -> dict[str, Any]:
 @acknowledged(PostRefSchema(), "read")
 def on_join_post(payload: dict[str, Any]) -> dict[str, Any]:
     """Follow a post's `new_comment` events."""
-    room = live_rooms.enter(socket_user(), live_rooms.POST, payload["post_id"])
+    room = room_entry.enter(socket_user(), live_rooms.POST, payload["post_id"])
     return {"post_id": payload["post_id"], "room": room}
 
 
 @socketio.on("leave_post")
 @acknowledged(PostRefSchema(), "read")
 def on_leave_post(payload: dict[str, Any]) -> dict[str, Any]:
-    live_rooms.leave(live_rooms.POST, payload["post_id"])
+    room_entry.leave(live_rooms.POST, payload["post_id"])
     return {"post_id": payload["post_id"]}

@@ -83,9 +83,9 @@ def ago(rng: random.Random, days: int) -> datetime:
 def seed_content(db: Database, users: dict, filler: list[ObjectId], data: dict,
                  quick: bool) -> None:
     """Topics, posts, comments, topic chat rooms and messages, shaped like the documents
-    topics_service, posts_service, comments_service and messages_service write."""
+    topics_service, posts_service, comments_service and the chat_* services write."""
     from models.post import hot_rank
-    from services.messages_service import _snapshot
+    from services.chat_views import snapshot
     from utils.text import render_markdown, search_terms, slugify
 
     rng = random.Random(7)
@@ -184,7 +184,7 @@ def seed_content(db: Database, users: dict, filler: list[ObjectId], data: dict,
                                  "created_at": ago(rng, 30), "edited_at": None,
                                  "deleted": False})
             last = messages[-1]
-            chat.update(last_seq=per_room, last_message=_snapshot(last),
+            chat.update(last_seq=per_room, last_message=snapshot(last),
                         last_message_at=last["created_at"], activity_at=last["created_at"])
         db.rooms.insert_many([*rooms, fanout_room, *send_rooms])
         insert_in_chunks(db.messages, messages)

@@ -12,14 +12,9 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from utils.clock import utcnow  # noqa: F401  (models and services read it from here)
 from utils.db import get_db
 from utils.errors import Conflict, NotFound
-
-
-def utcnow() -> datetime:
-    """Now, timezone-aware, truncated to milliseconds like MongoDB stores it."""
-    now = datetime.now(timezone.utc)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def isoformat(value: datetime | None) -> str | None:

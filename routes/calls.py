@@ -3,7 +3,7 @@ itself runs over Socket.IO (socketio_calls.py, docs/CALLS.md)."""
 from __future__ import annotations
 
 from routes.call_schemas import CallPageSchema, CallQuerySchema, CallSchema, IceServersSchema
-from services import call_records, calls_service, ice_servers
+from services import call_access, call_records, ice_servers
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 from utils.pagination import page
@@ -36,4 +36,4 @@ def get_ice_servers():
 @blp.response(200, CallSchema)
 def get_call(call_id):
     """One call of a room I may read."""
-    return call_records.serialize(calls_service.visible_call(current_user(), call_id))
+    return call_records.serialize(call_access.visible_call(current_user(), call_id))

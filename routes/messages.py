@@ -20,7 +20,7 @@ from routes.message_schemas import (
     TopicRoomBodySchema,
     UnreadSchema,
 )
-from services import messages_service as chat
+from services import chat_access, chat_history, chat_reads, chat_rooms, chat_send, chat_views
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 
@@ -35,8 +35,8 @@ topic_rooms_blp = Blueprint("topic_rooms", __name__, description="Topic chat roo
 def list_rooms(query):
     """Rooms I belong to, newest activity first, with unread counts."""
     user = current_user()
-    rooms, next_cursor = chat.list_my_rooms(user, query["limit"], query["cursor"])
-    return {"items": chat.rooms_view(user, rooms), "next_cursor": next_cursor}
+    rooms, next_cursor = chat_rooms.list_my_rooms(user, query["limit"], query["cursor"])
+    return {"items": chat_views.rooms_view(user, rooms), "next_cursor": next_cursor}
 
 
 @blp.route("/direct", methods=["POST"])
@@ -46,8 +46,8 @@ def list_rooms(query):
 @blp.alt_response(200, schema=RoomSchema, description="The existing direct room")
 def open_direct(body):
     """The one direct room with a user (201 when new, 200 when it exists)."""
-    room, created = chat.open_direct(current_user(), body["user_id"])
-    return chat.room_view(current_user(), room), 201 if created else 200
+    room, created = chat_rooms.open_direct(current_user(), body["user_id"])
+    return chat_views.room_view(current_user(), room), 201 if created else 200
 
 
 @blp.route("/groups", methods=["POST"])
@@ -56,8 +56,8 @@ def open_direct(body):
 @blp.response(201, RoomSchema)
 def create_group(body):
     """Start a group conversation; I manage its members."""
-    room = chat.create_group(current_user(), body["title"], body["member_ids"])
-    return chat.room_view(current_user(), room)
+    room = chat_rooms.create_group(current_user(), body["title"], body["member_ids"])
+    return chat_views.room_view(current_user(), room)
 
 
 @blp.route("/rooms/<objectid:room_id>")
@@ -65,7 +65,7 @@ def create_group(body):
 @blp.response(200, RoomSchema)
 def get_room(room_id):
     """One room with my unread count."""
-    return chat.room_view(current_user(), chat.readable_room(current_user(), room_id))
+    return chat_views.room_view(current_user(), chat_access.readable_room(current_user(), room_id))
 
 
 @blp.route("/rooms/<objectid:room_id>", methods=["PATCH"])
@@ -74,7 +74,8 @@ def get_room(room_id):
 @blp.response(200, RoomSchema)
 def update_room(body, room_id):
     """Rename or describe a group (its manager) or topic room (its moderators)."""
-    return chat.room_view(current_user(), chat.update_room(current_user(), room_id, body))
+    user = current_user()
+    return chat_views.room_view(user, chat_rooms.update_room(user, room_id, body))
 
 
 @blp.route("/rooms/<objectid:room_id>/members", methods=["POST"])
@@ -83,8 +84,8 @@ def update_room(body, room_id):
 @blp.response(200, RoomSchema)
 def add_member(body, room_id):
     """Add a member to my group."""
-    room = chat.add_member(current_user(), room_id, body["user_id"])
-    return chat.room_view(current_user(), room)
+    room = chat_rooms.add_member(current_user(), room_id, body["user_id"])
+    return chat_views.room_view(current_user(), room)
 
 
 @blp.route("/rooms/<objectid:room_id>/members/<objectid:user_id>", methods=["DELETE"])
@@ -92,8 +93,8 @@ def add_member(body, room_id):
 @blp.response(200, RoomSchema)
 def remove_member(room_id, user_id):
     """Remove a member from my group; their sockets leave the room at once."""
-    room = chat.remove_member(current_user(), room_id, user_id)
-    return chat.room_view(current_user(), room)
+    room = chat_rooms.remove_member(current_user(), room_id, user_id)
+    return chat_views.room_view(current_user(), room)
 
 
 @blp.route("/rooms/<objectid:room_id>/leave", methods=["POST"])
@@ -101,7 +102,7 @@ def remove_member(room_id, user_id):
 @blp.response(204)
 def leave(room_id):
     """Leave a group or topic room."""
-    chat.leave_room(current_user(), room_id)
+    chat_rooms.leave_room(current_user(), room_id)
 
 
 @blp.route("/rooms/<objectid:room_id>/messages")
@@ -110,7 +111,7 @@ def leave(room_id):
 @blp.response(200, MessagePageSchema)
 def history(query, room_id):
     """Messages by seq, ascending: after `after_seq`, before `before_seq`, or the latest."""
-    return chat.history(current_user(), room_id, query.get("after_seq"),
+    return chat_history.history(current_user(), room_id, query.get("after_seq"),
                         query.get("before_seq"), query["limit"])
 
 
@@ -121,7 +122,7 @@ def history(query, room_id):
 @blp.alt_response(200, schema=MessageSchema, description="Same client_id: the stored one")
 def send(body, room_id):
     """Send a message; repeating a client_id returns the first message (200)."""
-    message, created = chat.send_message(current_user(), room_id, body["body"],
+    message, created = chat_send.send_message(current_user(), room_id, body["body"],
                                          body["client_id"], body["reply_to"])
     return message, 201 if created else 200
 
@@ -132,7 +133,7 @@ def send(body, room_id):
 @blp.response(200, MessageSchema)
 def edit(body, message_id):
     """Edit my message."""
-    return chat.edit_message(current_user(), message_id, body["body"])
+    return chat_history.edit_message(current_user(), message_id, body["body"])
 
 
 @blp.route("/<objectid:message_id>", methods=["DELETE"])
@@ -140,7 +141,7 @@ def edit(body, message_id):
 @blp.response(200, MessageSchema)
 def delete(message_id):
     """Delete a message (author or moderators); its seq stays, its body goes."""
-    return chat.delete_message(current_user(), message_id)
+    return chat_history.delete_message(current_user(), message_id)
 
 
 @blp.route("/<objectid:message_id>/reactions/<string:emoji>", methods=["PUT"])
@@ -148,7 +149,7 @@ def delete(message_id):
 @blp.response(200, ReactionsSchema)
 def add_reaction(message_id, emoji):
     """React with one emoji."""
-    return chat.react(current_user(), message_id, emoji, True)
+    return chat_history.react(current_user(), message_id, emoji, True)
 
 
 @blp.route("/<objectid:message_id>/reactions/<string:emoji>", methods=["DELETE"])
@@ -156,7 +157,7 @@ def add_reaction(message_id, emoji):
 @blp.response(200, ReactionsSchema)
 def remove_reaction(message_id, emoji):
     """Take my reaction back."""
-    return chat.react(current_user(), message_id, emoji, False)
+    return chat_history.react(current_user(), message_id, emoji, False)
 
 
 @blp.route("/rooms/<objectid:room_id>/read", methods=["POST"])
@@ -165,7 +166,7 @@ def remove_reaction(message_id, emoji):
 @blp.response(200, UnreadSchema)
 def mark_read(body, room_id):
     """Move my read cursor forward; returns my unread count."""
-    return {"unread_count": chat.mark_read(current_user(), room_id, body["seq"])}
+    return {"unread_count": chat_reads.mark_read(current_user(), room_id, body["seq"])}
 
 
 @topic_rooms_blp.route("/<objectid:topic_id>/rooms")
@@ -175,8 +176,9 @@ def mark_read(body, room_id):
 def list_topic_rooms(query, topic_id):
     """Chat rooms of a topic, most active first."""
     user = current_user()
-    rooms, next_cursor = chat.list_topic_rooms(user, topic_id, query["limit"], query["cursor"])
-    return {"items": chat.rooms_view(user, rooms), "next_cursor": next_cursor}
+    rooms, next_cursor = chat_rooms.list_topic_rooms(user, topic_id, query["limit"],
+                                                     query["cursor"])
+    return {"items": chat_views.rooms_view(user, rooms), "next_cursor": next_cursor}
 
 
 @topic_rooms_blp.route("/<objectid:topic_id>/rooms", methods=["POST"])
@@ -185,5 +187,5 @@ def list_topic_rooms(query, topic_id):
 @topic_rooms_blp.response(201, RoomSchema)
 def create_topic_room(body, topic_id):
     """Create a chat room in a topic (topic members)."""
-    room = chat.create_topic_room(current_user(), topic_id, body["name"], body["description"])
-    return chat.room_view(current_user(), room)
+    room = chat_rooms.create_topic_room(current_user(), topic_id, body["name"], body["description"])
+    return chat_views.room_view(current_user(), room)

@@ -15,7 +15,7 @@ from routes.topic_schemas import (
     TopicUpdateSchema,
     UserIdSchema,
 )
-from services import topics_service as topics
+from services import topic_access, topic_members, topic_moderation, topics_service
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 from utils.schemas import PageQuerySchema
@@ -28,7 +28,7 @@ blp = Blueprint("topics", __name__, description="Topics, membership and moderati
 @blp.response(200, TopicPageSchema)
 def list_topics(query):
     """Topics I may see; filter by `q` (words) and `tag`, sort active, new or popular."""
-    return topics.list_topics(current_user(), query["q"], query["tag"], query["sort"],
+    return topics_service.list_topics(current_user(), query["q"], query["tag"], query["sort"],
                               query["limit"], query["cursor"])
 
 
@@ -38,15 +38,15 @@ def list_topics(query):
 @blp.response(201, TopicSchema)
 def create_topic(body):
     """Create a topic; I become its owner."""
-    topic = topics.create_topic(current_user(), **body)
-    return topics.topic_view(current_user(), topic)
+    topic = topics_service.create_topic(current_user(), **body)
+    return topics_service.topic_view(current_user(), topic)
 
 
 @blp.route("/<objectid:topic_id>")
 @blp.response(200, TopicSchema)
 def get_topic(topic_id):
     """One topic (a private one only for its members)."""
-    return topics.topic_view(current_user(), topics.get_readable_topic(current_user(),
+    return topics_service.topic_view(current_user(), topic_access.get_readable_topic(current_user(),
                                                                        topic_id))
 
 
@@ -56,8 +56,8 @@ def get_topic(topic_id):
 @blp.response(200, TopicSchema)
 def update_topic(body, topic_id):
     """Change title, description, tags or visibility (owner or moderators)."""
-    topic = topics.update_topic(current_user(), topic_id, body)
-    return topics.topic_view(current_user(), topic)
+    topic = topics_service.update_topic(current_user(), topic_id, body)
+    return topics_service.topic_view(current_user(), topic)
 
 
 @blp.route("/<objectid:topic_id>", methods=["DELETE"])
@@ -65,7 +65,7 @@ def update_topic(body, topic_id):
 @blp.response(204)
 def delete_topic(topic_id):
     """Delete a topic (owner or site admin); its history is kept."""
-    topics.delete_topic(current_user(), topic_id)
+    topics_service.delete_topic(current_user(), topic_id)
 
 
 @blp.route("/<objectid:topic_id>/join", methods=["POST"])
@@ -73,7 +73,8 @@ def delete_topic(topic_id):
 @blp.response(200, TopicSchema)
 def join_topic(topic_id):
     """Join a public topic."""
-    return topics.topic_view(current_user(), topics.join_topic(current_user(), topic_id))
+    user = current_user()
+    return topics_service.topic_view(user, topic_members.join_topic(user, topic_id))
 
 
 @blp.route("/<objectid:topic_id>/leave", methods=["POST"])
@@ -81,7 +82,8 @@ def join_topic(topic_id):
 @blp.response(200, TopicSchema)
 def leave_topic(topic_id):
     """Leave a topic (an owner transfers ownership first)."""
-    return topics.topic_view(current_user(), topics.leave_topic(current_user(), topic_id))
+    user = current_user()
+    return topics_service.topic_view(user, topic_members.leave_topic(user, topic_id))
 
 
 @blp.route("/<objectid:topic_id>/transfer", methods=["POST"])
@@ -90,8 +92,8 @@ def leave_topic(topic_id):
 @blp.response(200, TopicSchema)
 def transfer_topic(body, topic_id):
     """Hand ownership to another member (owner only); I stay as a moderator."""
-    topic = topics.transfer_ownership(current_user(), topic_id, body["user_id"])
-    return topics.topic_view(current_user(), topic)
+    topic = topic_members.transfer_ownership(current_user(), topic_id, body["user_id"])
+    return topics_service.topic_view(current_user(), topic)
 
 
 @blp.route("/<objectid:topic_id>/members")
@@ -99,7 +101,7 @@ def transfer_topic(body, topic_id):
 @blp.response(200, MemberPageSchema)
 def list_members(query, topic_id):
     """Members and their roles, in joining order."""
-    return topics.list_members(current_user(), topic_id, query["limit"], query["cursor"])
+    return topic_members.list_members(current_user(), topic_id, query["limit"], query["cursor"])
 
 
 @blp.route("/<objectid:topic_id>/moderators", methods=["POST"])
@@ -108,7 +110,7 @@ def list_members(query, topic_id):
 @blp.response(200, MemberSchema)
 def add_moderator(body, topic_id):
     """Make a member a moderator (owner only)."""
-    return topics.add_moderator(current_user(), topic_id, body["user_id"])
+    return topic_members.add_moderator(current_user(), topic_id, body["user_id"])
 
 
 @blp.route("/<objectid:topic_id>/moderators/<objectid:user_id>", methods=["DELETE"])
@@ -116,7 +118,7 @@ def add_moderator(body, topic_id):
 @blp.response(204)
 def remove_moderator(topic_id, user_id):
     """Make a moderator a plain member again (owner only)."""
-    topics.remove_moderator(current_user(), topic_id, user_id)
+    topic_members.remove_moderator(current_user(), topic_id, user_id)
 
 
 @blp.route("/<objectid:topic_id>/bans", methods=["POST"])
@@ -125,7 +127,7 @@ def remove_moderator(topic_id, user_id):
 @blp.response(201, BanSchema)
 def ban_user(body, topic_id):
     """Ban a user from the topic, with a reason and an optional expiry (moderators)."""
-    return topics.ban_user(current_user(), topic_id, body["user_id"], body["reason"],
+    return topic_moderation.ban_user(current_user(), topic_id, body["user_id"], body["reason"],
                            body["expires_at"])
 
 
@@ -134,7 +136,7 @@ def ban_user(body, topic_id):
 @blp.response(204)
 def unban_user(topic_id, user_id):
     """Lift a ban (moderators)."""
-    topics.unban_user(current_user(), topic_id, user_id)
+    topic_moderation.unban_user(current_user(), topic_id, user_id)
 
 
 @blp.route("/<objectid:topic_id>/bans")
@@ -143,7 +145,7 @@ def unban_user(topic_id, user_id):
 @blp.response(200, BanPageSchema)
 def list_bans(query, topic_id):
     """Bans in force, newest first (moderators)."""
-    return topics.list_bans(current_user(), topic_id, query["limit"], query["cursor"])
+    return topic_moderation.list_bans(current_user(), topic_id, query["limit"], query["cursor"])
 
 
 @blp.route("/<objectid:topic_id>/moderation-log")
@@ -152,7 +154,7 @@ def list_bans(query, topic_id):
 @blp.response(200, ModerationPageSchema)
 def moderation_log(query, topic_id):
     """Every moderation action in this topic, newest first (moderators)."""
-    return topics.list_moderation_log(current_user(), topic_id, query["limit"],
+    return topic_moderation.list_moderation_log(current_user(), topic_id, query["limit"],
                                       query["cursor"])
 
 
@@ -162,7 +164,7 @@ def moderation_log(query, topic_id):
 @blp.response(204)
 def invite(body, topic_id):
     """Invite a user into a private topic (owner or moderators)."""
-    topics.invite(current_user(), topic_id, body["user_id"])
+    topic_members.invite(current_user(), topic_id, body["user_id"])
 
 
 @blp.route("/<objectid:topic_id>/invitations/accept", methods=["POST"])
@@ -170,8 +172,8 @@ def invite(body, topic_id):
 @blp.response(200, TopicSchema)
 def accept_invitation(topic_id):
     """Accept my invitation and become a member."""
-    topic = topics.accept_invitation(current_user(), topic_id)
-    return topics.topic_view(current_user(), topic)
+    topic = topic_members.accept_invitation(current_user(), topic_id)
+    return topics_service.topic_view(current_user(), topic)
 
 
 @blp.route("/<objectid:topic_id>/invitations/decline", methods=["POST"])
@@ -179,4 +181,4 @@ def accept_invitation(topic_id):
 @blp.response(204)
 def decline_invitation(topic_id):
     """Decline my invitation."""
-    topics.decline_invitation(current_user(), topic_id)
+    topic_members.decline_invitation(current_user(), topic_id)

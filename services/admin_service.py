@@ -51,7 +51,7 @@ def _active_admin_count() -> int:
 
 def serialize_admin_user(user: dict[str, Any], counts: dict[str, int] | None = None
                          ) -> dict[str, Any]:
-    ban = site_bans.active_ban(user)
+    ban = site_bans.ban_in_force(user)  # a view: an expired ban is lifted elsewhere
     return {**serialize_private_user(user), "banned": ban is not None,
             "ban": site_bans.serialize_ban(ban), "counts": counts or {}}
 

@@ -81,3 +81,20 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return isoformat(value)
     return value
+
+
+# Topic moderation actions are named `topic.<action>` in the audit trail.
+TOPIC_ACTION_PREFIX = "topic."
+
+
+def record_moderation(actor: dict[str, Any] | None, action: str, topic_id: Any,
+                      target_type: str, target_id: Any, reason: str | None = None
+                      ) -> dict[str, Any]:
+    """Append a topic moderation action: admins read the trail whole (GET
+    /api/admin/audit-log), topic moderators read their topic's part (GET
+    /api/topics/<id>/moderation-log)."""
+    topic_oid = ObjectId(topic_id) if topic_id is not None else None
+    target_oid = (ObjectId(target_id) if target_id is not None
+                  and ObjectId.is_valid(str(target_id)) else None)
+    return record(actor, f"{TOPIC_ACTION_PREFIX}{action}", target_type, target_oid, reason,
+                  topic_id=topic_oid)

@@ -8,7 +8,7 @@ from typing import Any
 from models.base import id_str, isoformat, to_object_id
 from models.call import CALL_SORT, Call
 from models.user import User
-from services import messages_service, notifications_service
+from services import chat_send, notifications_service
 from utils.pagination import paginate
 
 ENDED_TEXT = {"missed": "Missed {kind} call", "rejected": "{kind_title} call declined",
@@ -69,7 +69,7 @@ def _name(user: dict[str, Any] | None) -> str:
 
 
 def post_started(call: dict[str, Any], caller: dict[str, Any]) -> None:
-    messages_service.post_system_message(
+    chat_send.post_system_message(
         call["room_id"], call["created_by"], f"{_name(caller)} started a {call['kind']} call",
         f"call:{call['_id']}:start",
         {"type": "call", "event": "started", "call_id": id_str(call["_id"]),
@@ -84,7 +84,7 @@ def post_ended(call: dict[str, Any]) -> None:
     else:
         body = ENDED_TEXT[call["state"]].format(kind=call["kind"],
                                                 kind_title=call["kind"].title())
-    messages_service.post_system_message(
+    chat_send.post_system_message(
         call["room_id"], call["created_by"], body, f"call:{call['_id']}:end",
         {"type": "call", "event": "missed" if call["state"] == "missed" else "ended",
          "call_id": id_str(call["_id"]), "kind": call["kind"], "state": call["state"],

@@ -14,7 +14,7 @@ from flask import current_app
 
 from models.call import Call
 from services import chat_limits, realtime
-from services.calls_service import party_of, visible_call
+from services.call_access import party_of, visible_call
 from services.live_rooms import voip_room
 from utils import clock
 from utils.errors import Conflict, Forbidden, NotFound

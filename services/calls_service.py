@@ -16,55 +16,22 @@ from typing import Any
 from bson import ObjectId
 from flask import current_app
 
-from models.base import to_object_id
 from models.block import Block
 from models.call import ACTIVE, LIVE_STATES, RINGING, Call
-from services import call_records, live_rooms, realtime
+from services import call_records, live_rooms, realtime, room_entry
+from services.call_access import party_of, visible_call
+from services.chat_access import readable_room, writable_room
 from services.live_rooms import user_room, voip_room
-from services.messages_service import readable_room, writable_room
 from utils import clock
-from utils.errors import Conflict, Forbidden, NotFound
+from utils.errors import Conflict
 from utils.extensions import socketio
 
 NAMESPACE = "/"
 
 
-# Access
-
-def visible_call(user: dict[str, Any], call_id: Any) -> dict[str, Any]:
-    """The call if `user` may read its room; otherwise "not found", like a missing one."""
-    call = Call().find_by_id(call_id)
-    if call is None:
-        raise NotFound("Call not found.")
-    try:
-        readable_room(user, call["room_id"])
-    except NotFound:
-        raise NotFound("Call not found.") from None
-    return call
-
-
-def party_of(call: dict[str, Any], user: dict[str, Any], sid: str) -> dict[str, Any]:
-    """The participant this socket is; Forbidden for anyone else (an outsider, or another
-    device of a participant)."""
-    for party in call["participants"]:
-        if party["sid"] == sid and party["user_id"] == user["_id"]:
-            return party
-    raise Forbidden("You are not in this call.")
-
-
-def require_party_socket(user: dict[str, Any], call_id: Any, sid: str) -> ObjectId:
-    """The call's id when socket `sid` of `user` is one of the live call's participants;
-    live_rooms asks this before (and after) putting the socket into `voip_<call_id>`."""
-    call = Call().find_live(to_object_id(call_id, "Call"))
-    if call is None:
-        raise NotFound("Call not found.")
-    party_of(call, user, sid)
-    return call["_id"]
-
-
 def enter_call_room(user: dict[str, Any], call_id: Any) -> str:
-    """Put the current socket into `voip_<call_id>` through live_rooms, the only way in."""
-    return live_rooms.enter(user, live_rooms.VOIP, call_id)
+    """Put the current socket into `voip_<call_id>` through room_entry, the only way in."""
+    return room_entry.enter(user, live_rooms.VOIP, call_id)
 
 
 def _leave_call_room(sid: str | None, call_id: ObjectId) -> None:

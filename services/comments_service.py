@@ -15,7 +15,13 @@ from flask import current_app
 from models.base import id_str, isoformat
 from models.comment import SORTS, Comment
 from models.post import Post
-from services import live_rooms, posts_service, realtime, topics_service
+from services import (
+    audit_service,
+    live_rooms,
+    posts_service,
+    realtime,
+    topic_access,
+)
 from services.users_service import public_users, serialize_public_user
 from utils import clock, content_filter
 from utils.errors import Forbidden, NotFound, ValidationFailed
@@ -72,7 +78,7 @@ def get_readable_comment(user: dict[str, Any] | None, comment_id: Any
 def create_comment(user: dict[str, Any], post_id: Any, body: str,
                    parent_id: str | None = None) -> dict[str, Any]:
     post, topic = posts_service.get_readable_post(user, post_id)
-    topics_service.require_not_banned(user, topic)
+    topic_access.require_not_banned(user, topic)
     posts_service.require_open(post)
     if not body.strip() or len(body) > 10000:
         raise ValidationFailed(details={"body": ["Length must be between 1 and 10000."]})
@@ -125,7 +131,7 @@ def delete_comment(user: dict[str, Any], comment_id: Any) -> None:
     """Soft: the comment stays in the tree as "[deleted]" and its replies stay put."""
     comment, post, topic = get_readable_comment(user, comment_id)
     is_author = comment["author_id"] == user["_id"]
-    if not is_author and not topics_service.can_moderate(user, topic):
+    if not is_author and not topic_access.can_moderate(user, topic):
         raise Forbidden("Only the author or a moderator may delete this comment.")
     # Conditional on not yet deleted: a repeated delete never counts twice.
     deleted = Comment().update(comment["_id"], {"deleted": True, "deleted_at": clock.now()},
@@ -135,7 +141,7 @@ def delete_comment(user: dict[str, Any], comment_id: Any) -> None:
     Post().add_comments(post["_id"], -1)
     posts_service.posts_changed(topic["_id"])
     if not is_author:
-        topics_service.record_moderation(user, "delete_comment", topic["_id"], "comment",
+        audit_service.record_moderation(user, "delete_comment", topic["_id"], "comment",
                                          comment["_id"])
 
 

@@ -26,16 +26,14 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from bson import ObjectId
-from flask import current_app, request
-from flask_socketio import join_room, leave_room
 from redis.exceptions import RedisError
 
 from models.base import to_object_id
 from models.room import Room
 from models.user import User
-from services import realtime
+from services import connections, realtime, topic_access
 from utils import user_versions
-from utils.errors import APIError, NotFound, RateLimited
+from utils.errors import APIError
 from utils.extensions import socketio
 from utils.redis_client import get_redis
 from utils.socket_events import SOCKET_IDENTITY
@@ -85,65 +83,8 @@ def token_origin(token_id: Any) -> str | None:
     return f"token:{token_id}" if token_id else None
 
 
-# Entering and leaving
-
-def _authorize(user: dict[str, Any], kind: str, target_id: Any) -> tuple[str, Any]:
-    """(room name, topic id or None) when `user` may be in the room; else the error the
-    area answers (NotFound for what they may not see, Forbidden for a ban)."""
-    # The areas build on this module (names, eviction), so their access rules are read
-    # when a socket asks, not at import.
-    from services import calls_service, messages_service, posts_service, topics_service
-
-    if kind == USER:
-        if str(target_id) != str(user["_id"]):
-            raise NotFound("Room not found.")
-        return user_room(user["_id"]), None
-    if kind == TOPIC:
-        topic = topics_service.get_readable_topic(user, target_id,
-                                                  topics_service.ACCESS_FIELDS)
-        topics_service.require_not_banned(user, topic)
-        return topic_room(topic["_id"]), topic["_id"]
-    if kind == POST:
-        post, topic = posts_service.get_readable_post(user, target_id)
-        topics_service.require_not_banned(user, topic)
-        return post_room(post["_id"]), topic["_id"]
-    if kind == CHAT:
-        # A public topic's chat is readable by anyone, but not by those banned from it.
-        room = messages_service.readable_room(user, target_id)
-        return chat_room(room["_id"]), room.get("topic_id")
-    if kind == VOIP:
-        # Only the socket of one of the call's live participants.
-        call_id = calls_service.require_party_socket(user, target_id, request.sid)
-        return voip_room(call_id), None
-    raise NotFound("Room not found.")
-
-
-def enter(user: dict[str, Any], kind: str, target_id: Any,
-          then: Callable[[], T] | None = None) -> str | T:
-    """Put the current socket into the `kind` room of `target_id` if `user` may be
-    there: check, join, check again, then `then()` (e.g. the catch-up read, so a message
-    stored after it arrives live). Returns `then()`'s result, else the room name. Any
-    refusal after the join takes the socket out again."""
-    room, topic_id = _authorize(user, kind, target_id)
-    if topic_id is not None:
-        _track(user["_id"], topic_id, room)
-    join_room(room)
-    try:
-        _authorize(user, kind, target_id)
-        return then() if then is not None else room
-    except BaseException:
-        leave_room(room)
-        raise
-
-
-def leave(kind: str, target_id: Any) -> str:
-    """Take the current socket out of a room (nothing to decide: leaving is harmless)."""
-    room = NAMES[kind](target_id)
-    leave_room(room)
-    return room
-
-
-def _track(user_id: Any, topic_id: Any, room: str) -> None:
+def track(user_id: Any, topic_id: Any, room: str) -> None:
+    """Remember that the user's sockets entered `room` of the topic, for eviction."""
     client = get_redis()
     if client is None:
         return
@@ -170,51 +111,14 @@ def user_sids(user_id: Any) -> list[str]:
     """Every live socket id of `user_id`, on every process."""
     if get_redis() is None or not realtime.multi_process():
         return local_sids(user_id)
-    return realtime.registered_sids(str(user_id))
+    return connections.registered_sids(str(user_id))
 
 
 def is_online(user_ids: Iterable[Any]) -> dict[str, bool]:
     ids = list(dict.fromkeys(str(uid) for uid in user_ids))
     if get_redis() is None or not realtime.multi_process():
         return {uid: bool(local_sids(uid)) for uid in ids}
-    return realtime.registered_online(ids)
-
-
-class TooManySockets(RateLimited):
-    """More concurrent sockets than SOCKET_MAX_PER_USER."""
-
-
-def connect(user: dict[str, Any], origin: str | None) -> bool:
-    """Register the connecting socket (refused with TooManySockets past the per-user
-    limit), remember its origin and put it into `user_<id>`. True when it is the user's
-    first connection (they came online)."""
-    user_id, sid = str(user["_id"]), request.sid
-    limit = int(current_app.config["SOCKET_MAX_PER_USER"])
-    if get_redis() is None or not realtime.multi_process():
-        others = local_sids(user_id, exclude=sid)
-        if len(others) >= limit:
-            raise TooManySockets(30, f"At most {limit} connections per user.")
-        first = not others
-    else:
-        first = realtime.register_connection(user_id, sid, limit)
-        if first is None:
-            raise TooManySockets(30, f"At most {limit} connections per user.")
-        if origin:
-            key = ORIGINS_PREFIX + user_id
-            get_redis().pipeline().hset(key, sid, origin).expire(key, TRACK_SECONDS).execute()
-    enter(user, USER, user["_id"])
-    return first
-
-
-def disconnect(user_id: str, sid: str) -> bool:
-    """Forget a socket; True when it was the user's last (they went offline)."""
-    if get_redis() is None or not realtime.multi_process():
-        return not local_sids(user_id, exclude=sid)
-    try:
-        get_redis().hdel(ORIGINS_PREFIX + user_id, sid)
-    except RedisError as exc:  # the entry only outlives its socket; the next lookup skips it
-        log.warning("socket origin of %s not forgotten: %s", user_id, exc)
-    return realtime.unregister_connection(user_id, sid)
+    return connections.registered_online(ids)
 
 
 def _origins(user_id: str, sids: list[str]) -> dict[str, str | None]:
@@ -274,7 +178,6 @@ def evict_from_topic(user_id: Any, topic_id: Any) -> None:
 def evict_outsiders(topic_id: Any) -> int:
     """After a topic turned private (or was deleted): everyone whose sockets entered its
     live rooms and who may no longer read it leaves all of them. Returns how many."""
-    from services import topics_service
 
     topic_oid = to_object_id(topic_id)
     evicted = 0
@@ -282,7 +185,7 @@ def evict_outsiders(topic_id: Any) -> int:
         user = User().find_active(user_id) if ObjectId.is_valid(user_id) else None
         try:
             if user is not None:
-                topics_service.get_readable_topic(user, topic_oid, topics_service.ACCESS_FIELDS)
+                topic_access.get_readable_topic(user, topic_oid, topic_access.ACCESS_FIELDS)
                 continue
         except APIError:
             pass

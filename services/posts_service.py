@@ -1,6 +1,6 @@
 """Posts: create, read, edit, soft delete, pin and lock, the topic and front-page lists.
 
-Reading a post means reading its topic (`topics_service.get_readable_topic`), so nothing
+Reading a post means reading its topic (`topic_access.get_readable_topic`), so nothing
 of a private topic reaches a non-member. Writes emit `new_post` / `post_updated` to
 `topic_<id>` only after they succeeded.
 """
@@ -17,9 +17,15 @@ from models.base import id_str, isoformat
 from models.post import HIDDEN, SORTS, Post, hot_rank
 from models.topic import PUBLIC, Topic
 from models.vote import Vote
-from services import live_rooms, realtime, topics_service
+from services import (
+    audit_service,
+    live_rooms,
+    realtime,
+    topic_access,
+    topic_activity,
+)
 from services.users_service import public_users, serialize_public_user
-from utils import clock, content_filter
+from utils import clock, content_filter, roles
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.pagination import paginate
@@ -112,8 +118,8 @@ def get_readable_post(user: dict[str, Any] | None, post_id: Any
     if post is None:
         raise NotFound("Post not found.")
     try:
-        topic = topics_service.get_readable_topic(user, post["topic_id"],
-                                                  topics_service.ACCESS_FIELDS)
+        topic = topic_access.get_readable_topic(user, post["topic_id"],
+                                                  topic_access.ACCESS_FIELDS)
     except NotFound:
         raise NotFound("Post not found.") from None
     return post, topic
@@ -130,7 +136,7 @@ def list_posts(user: dict[str, Any] | None, topic_id: str | None, sort: str, t: 
         return _front_page(user, sort, t, limit, cursor)
     # Access is checked for every reader before the cache: an entry holds what every
     # reader of the topic sees alike, and `my_vote` is filled in per reader after.
-    topic = topics_service.get_readable_topic(user, topic_id, topics_service.ACCESS_FIELDS)
+    topic = topic_access.get_readable_topic(user, topic_id, topic_access.ACCESS_FIELDS)
     cached = get_cache().get_or_set(
         topic_posts_namespace(topic["_id"]), f"{sort}:{t}:{limit}:{cursor}",
         lambda: _topic_posts(topic["_id"], sort, t, limit, cursor),
@@ -164,8 +170,8 @@ def _front_page(user: dict[str, Any] | None, sort: str, t: str, limit: int,
                 cursor: str | None) -> dict[str, Any]:
     """Public topics plus the private ones I joined. Cached per audience (everyone who
     reads only public topics shares an entry); `my_vote` is filled in per user after."""
-    private = topics_service.readable_private_ids(user)
-    key = f"{topics_service.audience_key(user, private)}:{sort}:{t}:{limit}:{cursor}"
+    private = topic_access.readable_private_ids(user)
+    key = f"{topic_access.audience_key(user, private)}:{sort}:{t}:{limit}:{cursor}"
     cached = get_cache().get_or_set(
         FRONT_PAGE, key, lambda: _front_page_items(user, private, sort, t, limit, cursor),
         current_app.config["FRONT_PAGE_CACHE_SECONDS"])
@@ -174,7 +180,7 @@ def _front_page(user: dict[str, Any] | None, sort: str, t: str, limit: int,
 
 def _front_page_items(user: dict[str, Any] | None, private: list[ObjectId], sort: str,
                       t: str, limit: int, cursor: str | None) -> dict[str, Any]:
-    if topics_service.is_admin(user):
+    if roles.is_admin(user):
         audience: dict[str, Any] = {"audience": {"$ne": HIDDEN}}
     else:
         audience = {"$or": [{"audience": PUBLIC}, {"topic_id": {"$in": private}}]}
@@ -202,7 +208,7 @@ def _clean_body(body: str, author: dict[str, Any]) -> str:
 
 def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
                 ) -> dict[str, Any]:
-    topic = topics_service.require_participant(user, topic_id)
+    topic = topic_access.require_participant(user, topic_id)
     now = clock.now()
     title, body = _clean_title(title, user), _clean_body(body, user)
     post = Post().insert({
@@ -212,7 +218,7 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
         "audience": _audience(topic), "created_at": now, "edited_at": None,
         "search_terms": search_terms(title, body)})
     Topic().add_posts(topic["_id"], 1)
-    topics_service.touch_activity(topic["_id"], now)
+    topic_activity.touch_activity(topic["_id"], now)
     posts_changed(topic["_id"])
     emit_post("new_post", post)
     return post_views(user, [post])[0]
@@ -252,14 +258,14 @@ def delete_post(user: dict[str, Any], post_id: Any) -> None:
     """Soft: the post keeps its place in the list and its comments stay readable."""
     post, topic = get_readable_post(user, post_id)
     is_author = post["author_id"] == user["_id"]
-    if not is_author and not topics_service.can_moderate(user, topic):
+    if not is_author and not topic_access.can_moderate(user, topic):
         raise Forbidden("Only the author or a moderator may delete this post.")
     deleted = Post().update(post["_id"], {"deleted": True, "deleted_at": clock.now(),
                                           "deleted_by": user["_id"]}, {"deleted": False})
     if deleted is None:
         return  # already deleted: deleting is idempotent
     if not is_author:
-        topics_service.record_moderation(user, "delete_post", topic["_id"], "post",
+        audit_service.record_moderation(user, "delete_post", topic["_id"], "post",
                                          post["_id"])
     posts_changed(topic["_id"])
     emit_post("post_updated", deleted)
@@ -273,12 +279,12 @@ def moderate_post(user: dict[str, Any], post_id: Any, action: str) -> dict[str, 
     """pin, unpin, lock or unlock; topic moderators and site staff only."""
     field, value = FLAGS[action]
     post, topic = get_readable_post(user, post_id)
-    if not topics_service.can_moderate(user, topic):
+    if not topic_access.can_moderate(user, topic):
         raise Forbidden("Only moderators of this topic may do this.")
     updated = Post().update(post["_id"], {field: value})
     if updated is None:
         raise NotFound("Post not found.")
-    topics_service.record_moderation(user, f"{action}_post", topic["_id"], "post", post["_id"])
+    audit_service.record_moderation(user, f"{action}_post", topic["_id"], "post", post["_id"])
     posts_changed(topic["_id"])
     emit_post("post_updated", updated)
     return post_views(user, [updated])[0]

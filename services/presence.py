@@ -14,7 +14,12 @@ from bson import ObjectId
 
 from models.block import Block
 from models.friendship import ACCEPTED, Friendship
-from services import live_rooms, realtime
+from models.topic_member import TopicMember
+from services import live_rooms, realtime, room_entry, topic_access, typing_state
+from services.chat_access import readable_room
+
+# Whose presence one request may ask about, at most.
+MAX_PRESENCE_LOOKUP = 1000
 
 
 def audience(user_id: ObjectId) -> list[ObjectId]:
@@ -43,13 +48,13 @@ def announce(user_id: str, online: bool) -> None:
 
 
 def connected(user: dict[str, Any], origin: str | None) -> None:
-    """The current socket connects (live_rooms.TooManySockets past the per-user limit)."""
-    if live_rooms.connect(user, origin):
+    """The current socket connects (room_entry.TooManySockets past the per-user limit)."""
+    if room_entry.connect(user, origin):
         announce(str(user["_id"]), online=True)
 
 
 def disconnected(user_id: str, sid: str) -> None:
-    if live_rooms.disconnect(user_id, sid):
+    if room_entry.disconnect(user_id, sid):
         announce(user_id, online=False)
 
 
@@ -63,12 +68,12 @@ def online_among(viewer: dict[str, Any], user_ids: list[ObjectId]) -> list[str]:
 
 def typing(room_id: str, user_id: str, is_typing: bool) -> None:
     """Tell the room (not the typist's own sockets) when the state changes."""
-    if realtime.set_typing(room_id, user_id, is_typing):
+    if typing_state.set_typing(room_id, user_id, is_typing):
         _emit_typing(room_id, user_id, is_typing)
 
 
 def expire_typing() -> None:
-    for room_id, user_id in realtime.sweep_typing():
+    for room_id, user_id in typing_state.sweep_typing():
         _emit_typing(room_id, user_id, False)
 
 
@@ -87,3 +92,20 @@ def _current_sid() -> str | None:
     from flask import has_request_context, request
 
     return getattr(request, "sid", None) if has_request_context() else None
+
+
+# Whose presence a reader may ask about
+
+def room_people(user: dict[str, Any], room_id: str) -> list[ObjectId]:
+    """Whose presence a reader of the room may ask about: the members of a group or
+    direct room, the members of a topic room's topic."""
+    room = readable_room(user, room_id)
+    if room["kind"] == "topic":
+        return topic_people(user, room["topic_id"])
+    return list(room["member_ids"])
+
+
+def topic_people(user: dict[str, Any], topic_id: Any) -> list[ObjectId]:
+    topic = topic_access.get_readable_topic(user, topic_id)
+    return [m["user_id"] for m in TopicMember().collection.find(
+        {"topic_id": topic["_id"]}, {"user_id": 1}).limit(MAX_PRESENCE_LOOKUP)]

@@ -1,17 +1,13 @@
-"""Realtime plumbing shared by every area: emitting events and the Redis registry of
-live connections, on every process. Room names, entering rooms and every way out of
-them (eviction, session end) are services.live_rooms'.
+"""The publisher every area emits through, on every process. The registry of live
+connections is services.connections, typing state services.typing_state, the
+per-process loop services.maintenance; room names and every way out of rooms are
+services.live_rooms', the way in services.room_entry's.
 
 Two modes, chosen by config:
 - With `SOCKETIO_MESSAGE_QUEUE` (follows `REDIS_URL`), events are published on the
   Socket.IO Redis channel through a write-only manager, so every process, this one
-  included, delivers them in the order they were published. The connection registry
-  lives in Redis: `rt:conns:<user_id>` (sorted set sid -> expiry), `rt:online` (user_id ->
-  latest expiry) and `rt:host:<host_id>` (sid -> user_id of this process, refreshed by its
-  heartbeat). A process that dies stops its heartbeat; its connections expire and the
-  sweep of any live process reports those users offline.
-- Without a queue (one process), Socket.IO's own manager is the registry: the sockets in
-  `user_<id>` are exactly that user's connections (services.live_rooms reads it).
+  included, delivers them in the order they were published.
+- Without a queue (one process), events go straight to this process's sockets.
 
 Nothing here keeps socket state in a process-local dict.
 """
@@ -19,31 +15,24 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import uuid
 from typing import Any
 
 import socketio as socketio_lib
-from flask import Flask, current_app
+from flask import current_app
 
 from utils.extensions import socketio
 from utils.process_clients import shared_client
-from utils.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
 # Flask-SocketIO's default channel; the write-only publisher must use the same one.
 CHANNEL = "flask-socketio"
-CONNS_PREFIX = "rt:conns:"
-ONLINE_KEY = "rt:online"
-HOST_PREFIX = "rt:host:"
-TYPING_KEY = "rt:typing"
 
-# Per-process identity and maintenance loop, keyed by pid so a forked worker never reuses
-# its parent's (the same reason utils.process_clients keys clients by pid).
+# Per-process identity, keyed by pid so a forked worker never reuses its parent's (the
+# same reason utils.process_clients keys clients by pid).
 _host_ids: dict[int, str] = {}
-_maintenance_started: set[tuple[int, str]] = set()
 
 
 def host_id() -> str:
@@ -78,188 +67,3 @@ def emit(event: str, data: Any, to: str | list[str], skip_sid: str | None = None
         publisher.emit(event, data, namespace=NAMESPACE, room=to, skip_sid=skip_sid)
     else:
         socketio.emit(event, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE)
-
-
-# Connection registry
-
-_CONNECT = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[6])
-    and not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  return -1
-end
-redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-redis.call('EXPIRE', KEYS[3], ARGV[5])
-return redis.call('ZADD', KEYS[2], 'GT', ARGV[4], ARGV[2])
-"""
-
-_DISCONNECT = """
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-if redis.call('ZCARD', KEYS[1]) == 0 then
-  return redis.call('ZREM', KEYS[2], ARGV[2])
-end
-return 0
-"""
-
-# Keys are built inside the scripts below: Roundtable uses one Redis, not a cluster.
-_HEARTBEAT = """
-local entries = redis.call('HGETALL', KEYS[1])
-for i = 1, #entries, 2 do
-  local changed = redis.call('ZADD', ARGV[3] .. entries[i + 1], 'XX', 'CH', ARGV[1], entries[i])
-  if changed == 1 then redis.call('ZADD', KEYS[2], 'GT', ARGV[1], entries[i + 1]) end
-end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return #entries / 2
-"""
-
-_SWEEP = """
-local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 500)
-local gone = {}
-for _, uid in ipairs(stale) do
-  local key = ARGV[2] .. uid
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
-  local best = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-  if #best == 0 then
-    redis.call('ZREM', KEYS[1], uid)
-    table.insert(gone, uid)
-  else
-    redis.call('ZADD', KEYS[1], best[2], uid)
-  end
-end
-return gone
-"""
-
-
-def _ttl() -> float:
-    return float(current_app.config["PRESENCE_TTL_SECONDS"])
-
-
-def register_connection(user_id: str, sid: str, limit: int) -> bool | None:
-    """Record a new connection (multi-process mode): True when it is the user's first
-    (they came online), None when the user already has `limit` live connections (then
-    nothing is recorded). Counting and adding are one step, so racing connects cannot
-    both take the last place."""
-    now = time.time()
-    added = get_redis().eval(_CONNECT, 3, CONNS_PREFIX + user_id, ONLINE_KEY,
-                             HOST_PREFIX + host_id(), sid, user_id, now, now + _ttl(),
-                             int(_ttl() * 3), limit)
-    return None if added == -1 else bool(added)
-
-
-def unregister_connection(user_id: str, sid: str) -> bool:
-    """Forget a connection (multi-process mode); True when it was the user's last."""
-    gone = get_redis().eval(_DISCONNECT, 3, CONNS_PREFIX + user_id, ONLINE_KEY,
-                            HOST_PREFIX + host_id(), sid, user_id, time.time())
-    return bool(gone)
-
-
-def heartbeat() -> int:
-    """Push the expiry of every connection this process holds; returns how many."""
-    client = get_redis()
-    if client is None or not multi_process():
-        return 0
-    return int(client.eval(_HEARTBEAT, 2, HOST_PREFIX + host_id(), ONLINE_KEY,
-                           time.time() + _ttl(), int(_ttl() * 3), CONNS_PREFIX))
-
-
-def sweep_offline() -> list[str]:
-    """Users whose every connection expired (a process died); each is returned by
-    exactly one sweeping process, which announces them offline."""
-    client = get_redis()
-    if client is None or not multi_process():
-        return []
-    gone = client.eval(_SWEEP, 1, ONLINE_KEY, time.time(), CONNS_PREFIX)
-    return [uid.decode() if isinstance(uid, bytes) else uid for uid in gone]
-
-
-def registered_sids(user_id: str) -> list[str]:
-    """Every live socket id of `user_id`, on every process (multi-process mode)."""
-    sids = get_redis().zrangebyscore(CONNS_PREFIX + user_id, time.time(), "+inf")
-    return [sid.decode() for sid in sids]
-
-
-def registered_online(ids: list[str]) -> dict[str, bool]:
-    """Which of `ids` have a live connection (multi-process mode)."""
-    if not ids:
-        return {}
-    scores = get_redis().zmscore(ONLINE_KEY, ids)
-    now = time.time()
-    return {uid: score is not None and score > now for uid, score in zip(ids, scores,
-                                                                        strict=True)}
-
-
-# Typing state: who types where, expiring without renewal
-
-_TYPING_SWEEP = """
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 500)
-for _, member in ipairs(expired) do redis.call('ZREM', KEYS[1], member) end
-return expired
-"""
-
-
-def set_typing(room_id: str, user_id: str, typing: bool) -> bool:
-    """Record the state; True when it changed (so the room hears about it). Without Redis
-    every call counts as a change and clients expire typing by `expires_in`."""
-    client = get_redis()
-    if client is None:
-        return True
-    member = f"{room_id}|{user_id}"
-    if typing:
-        expiry = time.time() + current_app.config["CHAT_TYPING_EXPIRY_SECONDS"]
-        return bool(client.zadd(TYPING_KEY, {member: expiry}))
-    return bool(client.zrem(TYPING_KEY, member))
-
-
-def sweep_typing() -> list[tuple[str, str]]:
-    """(room_id, user_id) whose typing expired; each returned by one process only."""
-    client = get_redis()
-    if client is None:
-        return []
-    expired = client.eval(_TYPING_SWEEP, 1, TYPING_KEY, time.time())
-    pairs = []
-    for member in expired:
-        room_id, _, user_id = (member.decode() if isinstance(member, bytes)
-                               else member).partition("|")
-        pairs.append((room_id, user_id))
-    return pairs
-
-
-# Maintenance: heartbeat, presence sweep, typing expiry and the call sweep, one loop per
-# process (without Redis only the call sweep has work: the other steps are no-ops)
-
-def start_maintenance(app: Flask) -> None:
-    """Start this process's loop once (on its first connection). Off when
-    `REALTIME_MAINTENANCE` is false, e.g. in tests that drive the steps by hand."""
-    if not app.config["REALTIME_MAINTENANCE"]:
-        return
-    key = (os.getpid(), app.config["MONGO_DB_NAME"])
-    if key in _maintenance_started:
-        return
-    _maintenance_started.add(key)
-    socketio.start_background_task(_maintenance_loop, app)
-
-
-def _maintenance_loop(app: Flask) -> None:
-    from services import calls_service, presence
-
-    interval = float(app.config["REALTIME_SWEEP_SECONDS"])
-    every = max(1, round(float(app.config["PRESENCE_HEARTBEAT_SECONDS"]) / interval))
-    tick = 0
-    while True:
-        try:
-            with app.app_context():
-                presence.expire_typing()
-                # Stored call deadlines: invites past their lifetime, devices gone.
-                calls_service.sweep()
-                if tick % every == 0:
-                    heartbeat()
-                    for user_id in sweep_offline():
-                        presence.announce(user_id, online=False)
-        except Exception:
-            # A Redis or database outage must not end the loop: the next tick retries.
-            log.exception("realtime maintenance tick failed")
-        tick += 1
-        socketio.sleep(interval)

@@ -23,9 +23,12 @@ from models.user import User
 from services import (
     admin_service,
     audit_service,
+    chat_access,
+    chat_history,
     comments_service,
-    messages_service,
     posts_service,
+    topic_access,
+    topic_moderation,
     topics_service,
 )
 from utils import clock
@@ -61,7 +64,7 @@ def _comment_target(user: dict[str, Any], oid: ObjectId) -> dict[str, Any]:
 
 
 def _message_target(user: dict[str, Any], oid: ObjectId) -> dict[str, Any]:
-    message, room = messages_service.readable_message(user, oid)
+    message, room = chat_access.readable_message(user, oid)
     return {"id": oid, "topic_id": room.get("topic_id") if room["kind"] == "topic" else None,
             "author_id": message["author_id"],
             "snapshot": {"room_id": str(room["_id"]), "seq": message["seq"],
@@ -77,7 +80,7 @@ def _user_target(user: dict[str, Any], oid: ObjectId) -> dict[str, Any]:
 
 
 def _topic_target(user: dict[str, Any], oid: ObjectId) -> dict[str, Any]:
-    topic = topics_service.get_readable_topic(user, oid)
+    topic = topic_access.get_readable_topic(user, oid)
     return {"id": oid, "topic_id": oid, "author_id": topic["owner_id"],
             "snapshot": {"title": topic["title"],
                          "text": topic["description"][:SNAPSHOT_CHARS]}}
@@ -132,8 +135,8 @@ def list_all(user: dict[str, Any], status: str, limit: int, cursor: str | None
 
 def list_for_topic(user: dict[str, Any], topic_id: str, status: str, limit: int,
                    cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    topic = topics_service.get_readable_topic(user, topic_id)
-    if not topics_service.can_moderate(user, topic):
+    topic = topic_access.get_readable_topic(user, topic_id)
+    if not topic_access.can_moderate(user, topic):
         raise Forbidden("Only moderators of this topic may see its reports.")
     query = {"$and": [{"topic_id": topic["_id"]}, _not_about(user), _status_query(status)]}
     return Report().find_page(query, limit, cursor)
@@ -160,10 +163,10 @@ def can_handle(user: dict[str, Any], report: dict[str, Any]) -> bool:
     if report["topic_id"] is None:
         return False
     try:
-        topic = topics_service.get_readable_topic(user, report["topic_id"])
+        topic = topic_access.get_readable_topic(user, report["topic_id"])
     except NotFound:
         return False
-    return topics_service.can_moderate(user, topic)
+    return topic_access.can_moderate(user, topic)
 
 
 def serialize_report(report: dict[str, Any]) -> dict[str, Any]:
@@ -228,7 +231,7 @@ def _remove_content(user: dict[str, Any], report: dict[str, Any], note: str | No
     elif target_type == "message":
         if Message().get(target_id, "Message")["deleted"]:
             return {"already_removed": True}
-        messages_service.delete_message(user, target_id)
+        chat_history.delete_message(user, target_id)
     elif target_type == "topic":
         topics_service.delete_topic(user, target_id)
     else:
@@ -255,7 +258,7 @@ def _ban_user(user: dict[str, Any], report: dict[str, Any], note: str | None,
         admin_service.ban_user(user, str(author_id), reason, expires_at,
                                source={"report_id": report["_id"]})
         return {"ban": "site"}
-    topics_service.ban_user(user, report["topic_id"], author_id, reason, expires_at)
+    topic_moderation.ban_user(user, report["topic_id"], author_id, reason, expires_at)
     return {"ban": "topic"}
 
 

@@ -18,7 +18,8 @@ from flask import current_app
 from models.post import HIDDEN, Post
 from models.topic import PUBLIC, Topic
 from models.topic_member import TopicMember
-from services import posts_service, topics_service, users_service
+from services import posts_service, topic_access, topics_service, users_service
+from utils import roles
 from utils.pagination import decode_cursor, encode_cursor
 from utils.text import query_terms
 
@@ -45,17 +46,17 @@ def search(user: dict[str, Any] | None, q: str, kind: str, limit: int,
 
 
 def _topic_scope(user: dict[str, Any] | None) -> dict[str, Any]:
-    if topics_service.is_admin(user):
+    if roles.is_admin(user):
         return {"deleted": False}
     return {"deleted": False, "$or": [{"visibility": PUBLIC}, {
-        "_id": {"$in": topics_service.private_topic_ids(user)}}]}
+        "_id": {"$in": topic_access.private_topic_ids(user)}}]}
 
 
 def _post_scope(user: dict[str, Any] | None) -> dict[str, Any]:
-    if topics_service.is_admin(user):
+    if roles.is_admin(user):
         return {"deleted": False, "audience": {"$ne": HIDDEN}}
     return {"deleted": False, "$or": [{"audience": PUBLIC}, {
-        "topic_id": {"$in": topics_service.private_topic_ids(user)}}]}
+        "topic_id": {"$in": topic_access.private_topic_ids(user)}}]}
 
 
 def _ranked(collection, scope: dict[str, Any], whole: list[str], prefix: str | None,

@@ -11,7 +11,14 @@ from flask import current_app
 
 from models.topic import Topic
 from models.user import User
-from services import auth_service, comments_service, posts_service, topics_service, votes_service
+from services import (
+    auth_service,
+    comments_service,
+    posts_service,
+    topic_members,
+    topics_service,
+    votes_service,
+)
 
 USERS = [("ada", "admin"), ("grace", "user"), ("linus", "user"), ("margaret", "user")]
 TOPICS = [
@@ -44,11 +51,11 @@ def seed() -> dict[str, int]:
         topics[title] = topics_service.create_topic(users[owner], title, description, tags,
                                                     visibility)
     for name in ("grace", "margaret", "ada"):
-        topics_service.join_topic(users[name], topics["Home Cooking"]["_id"])
+        topic_members.join_topic(users[name], topics["Home Cooking"]["_id"])
     for name in ("linus", "ada"):
-        topics_service.join_topic(users[name], topics["Python Programming"]["_id"])
-    topics_service.invite(users["linus"], topics["Core Team"]["_id"], users["grace"]["_id"])
-    topics_service.accept_invitation(users["grace"], topics["Core Team"]["_id"])
+        topic_members.join_topic(users[name], topics["Python Programming"]["_id"])
+    topic_members.invite(users["linus"], topics["Core Team"]["_id"], users["grace"]["_id"])
+    topic_members.accept_invitation(users["grace"], topics["Core Team"]["_id"])
     posts = [posts_service.create_post(users[author], topics[topic]["_id"], title, body)
              for topic, author, title, body in POSTS]
     counts = {"users": len(users), "topics": len(topics), "posts": len(posts),

@@ -17,16 +17,21 @@ from utils import clock
 from utils.errors import Forbidden
 
 
-def active_ban(user: dict[str, Any]) -> dict[str, Any] | None:
-    """The user's ban while it lasts; an expired one is lifted on the way."""
+def ban_in_force(user: dict[str, Any]) -> dict[str, Any] | None:
+    """The user's ban while it lasts, read only (views call this)."""
     ban = user.get("ban")
     if not ban:
         return None
     expires_at: datetime | None = ban.get("expires_at")
-    if expires_at is None or expires_at > clock.now():
-        return ban
-    lift_expired(user)
-    return None
+    return ban if expires_at is None or expires_at > clock.now() else None
+
+
+def active_ban(user: dict[str, Any]) -> dict[str, Any] | None:
+    """The user's ban while it lasts; an expired one is lifted on the way."""
+    ban = ban_in_force(user)
+    if ban is None and user.get("ban"):
+        lift_expired(user)
+    return ban
 
 
 def lift_expired(user: dict[str, Any]) -> bool:

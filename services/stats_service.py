@@ -12,7 +12,7 @@ from typing import Any
 from flask import current_app
 
 from models.base import isoformat
-from services import realtime
+from services import connections, realtime
 from utils import clock
 from utils.cache import get_cache
 from utils.db import get_db
@@ -76,7 +76,7 @@ def online_now() -> int:
     """Users with a live socket on any process (the realtime registry's count)."""
     client = get_redis()
     if client is not None and realtime.multi_process():
-        return int(client.zcount(realtime.ONLINE_KEY, clock.now().timestamp(), "+inf"))
+        return int(client.zcount(connections.ONLINE_KEY, clock.now().timestamp(), "+inf"))
     manager = realtime.socketio.server.manager if realtime.socketio.server else None
     if manager is None:
         return 0

@@ -205,3 +205,18 @@ def test_audit_log_is_append_only_and_filterable(app, client, staff):
                      query_string={"since": future, "until": utcnow().isoformat()}
                      ).status_code == 400
     assert admin.get("/api/admin/audit-log", query_string={"actor": "nope"}).status_code == 400
+
+
+def test_the_admin_view_of_a_user_writes_nothing(app, client, db):
+    """serialize_admin_user only reads: an expired ban shows as no ban and stays stored
+    until the user's next login or request lifts it (site_bans.active_ban)."""
+    from services.admin_service import serialize_admin_user
+
+    register_and_login(client, "gone")
+    expired = {"reason": "spam", "banned_at": utcnow() - timedelta(days=2),
+               "expires_at": utcnow() - timedelta(days=1), "banned_by": None}
+    db.users.update_one({"username": "gone"}, {"$set": {"ban": expired}})
+    user = db.users.find_one({"username": "gone"})
+    with app.test_request_context():
+        assert serialize_admin_user(user)["banned"] is False
+    assert db.users.find_one({"_id": user["_id"]})["ban"] is not None

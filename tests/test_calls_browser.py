@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services import messages_service
+from services import chat_rooms
 from tests.call_servers import (
     BROWSER_DIR,
     CHROMIUM,
@@ -72,7 +72,7 @@ def test_two_browsers_call_media_flows_and_closing_a_page_ends_the_call(cluster,
     alice, alice_token = make_user(app, "alice")
     bob, bob_token = make_user(app, "bob")
     with app.app_context():
-        room, _ = messages_service.open_direct(alice, str(bob["_id"]))
+        room, _ = chat_rooms.open_direct(alice, str(bob["_id"]))
     caller_ctx, caller = open_page(browser, a, alice_token, "alice-browser")
     callee_ctx, callee = open_page(browser, b, bob_token, "bob-browser")
     try:

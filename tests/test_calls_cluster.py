@@ -9,7 +9,7 @@ import time
 
 from bson import ObjectId
 
-from services import messages_service
+from services import chat_rooms
 from tests.test_messaging_e2e import Client, make_user
 from utils.db import get_db
 
@@ -19,7 +19,7 @@ ANSWER = {"type": "answer", "sdp": "v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\n"}
 
 def direct_room(app, alice, bob) -> str:
     with app.app_context():
-        room, _ = messages_service.open_direct(alice, str(bob["_id"]))
+        room, _ = chat_rooms.open_direct(alice, str(bob["_id"]))
     return str(room["_id"])
 
 

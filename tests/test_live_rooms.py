@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from services import messages_service
+from services import chat_access
 from tests.test_messages_socket import Person, events, open_direct, received, send
 from tests.topic_helpers import Person as ApiPerson
 from tests.topic_helpers import make_post, make_topic
@@ -37,7 +37,7 @@ def test_an_outsider_looping_join_room_receives_no_message(make_app, monkeypatch
     # Members chat while the outsider's access is being decided: each time eve's join
     # is checked, alice sends to that room. Had eve's socket entered the room before
     # (or without) the check, it would receive that message.
-    original = messages_service.readable_room
+    original = chat_access.readable_room
     sent = []
 
     def chatting(user, room_id):
@@ -45,13 +45,13 @@ def test_an_outsider_looping_join_room_receives_no_message(make_app, monkeypatch
             sent.append(send(alice_sc, str(room_id), f"secret {len(sent)}", f"c{len(sent)}"))
         return original(user, room_id)
 
-    monkeypatch.setattr(messages_service, "readable_room", chatting)
+    monkeypatch.setattr(chat_access, "readable_room", chatting)
     for _ in range(15):
         for room_id in (group, direct):
             assert _refused(eve_sc.emit("join_room", {"room_id": room_id}, callback=True))
             assert _refused(eve_sc.emit("join_room", {"room_id": room_id, "after_seq": 0},
                                         callback=True))
-    monkeypatch.setattr(messages_service, "readable_room", original)
+    monkeypatch.setattr(chat_access, "readable_room", original)
     assert len(sent) == 60 and all(ack["ok"] for ack in sent)
 
     # A later event on eve's own socket: everything sent before it has been delivered.
@@ -60,11 +60,11 @@ def test_an_outsider_looping_join_room_receives_no_message(make_app, monkeypatch
     assert _message_rooms(eve_sc) == [mine]
 
 
-def test_only_live_rooms_puts_a_socket_into_a_room():
+def test_only_room_entry_puts_a_socket_into_a_room():
     """The structural guarantee: Socket.IO's join_room is imported, and enter_room
-    called, by services/live_rooms.py alone."""
+    called, by services/room_entry.py alone."""
     offenders = []
-    for path in [ROOT / "app.py", ROOT / "socketio_handlers.py",
+    for path in [ROOT / "app.py", ROOT / "socketio_handlers.py", ROOT / "socketio_calls.py",
                  *(p for d in ("services", "routes", "utils", "models")
                    for p in (ROOT / d).rglob("*.py"))]:
         tree = ast.parse(path.read_text(), filename=str(path))
@@ -77,7 +77,7 @@ def test_only_live_rooms_puts_a_socket_into_a_room():
                                                                         "join_room")
             if imported or called:
                 offenders.append(str(path.relative_to(ROOT)))
-    assert sorted(set(offenders)) == ["services/live_rooms.py"]
+    assert sorted(set(offenders)) == ["services/room_entry.py"]
 
 
 # Point 6: visibility changes and bans

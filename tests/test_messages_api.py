@@ -242,7 +242,7 @@ def test_flood_limit(make_app):
 
 
 def test_emoji_rules():
-    from services.messages_service import valid_emoji
+    from services.chat_history import valid_emoji
 
     for good in ("👍", "❤️", "👍🏽", "👨‍👩‍👧", "🇫🇷"):
         assert valid_emoji(good), good

@@ -40,7 +40,7 @@ def test_one_process_does_not_take_the_redis_ordering_lock(make_app, redis_url, 
     # Someone else holds the room's Redis lock: a sender that asks for it waits, gives up
     # and says so. Without a message queue the process lock orders the sends alone.
     redis.Redis.from_url(redis_url).set(f"rt:roomlock:{room_id}", "elsewhere", ex=60)
-    with caplog.at_level(logging.WARNING, logger="services.messages_service"):
+    with caplog.at_level(logging.WARNING, logger="services.chat_send"):
         assert alice.send(room_id, "hi", "c1").status_code == 201
     assert "ordering lock" not in caplog.text
 
@@ -51,7 +51,7 @@ def test_with_a_message_queue_the_redis_ordering_lock_is_taken(make_app, redis_u
     # Only the emit path and the lock read this setting; events go to the Redis channel.
     app.config["SOCKETIO_MESSAGE_QUEUE"] = redis_url
     redis.Redis.from_url(redis_url).set(f"rt:roomlock:{room_id}", "elsewhere", ex=60)
-    with caplog.at_level(logging.WARNING, logger="services.messages_service"):
+    with caplog.at_level(logging.WARNING, logger="services.chat_send"):
         assert alice.send(room_id, "hi", "c1").status_code == 201
     assert "ordering lock not acquired" in caplog.text
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from bson import ObjectId
 
-from services import presence, topics_service
+from services import presence, topic_members, topic_moderation, topics_service
 from tests.helpers import bearer, csrf, register_and_login
 from utils.db import get_db
 from utils.extensions import socketio
@@ -248,7 +248,7 @@ def test_topic_rooms_and_bans(trio):
     with alice.app.app_context():
         owner = get_db().users.find_one({"_id": ObjectId(alice.id)})
         topic = topics_service.create_topic(owner, "Chess club")
-        topics_service.join_topic(get_db().users.find_one({"_id": ObjectId(bob.id)}),
+        topic_members.join_topic(get_db().users.find_one({"_id": ObjectId(bob.id)}),
                                   topic["_id"])
     topic_id = str(topic["_id"])
     created = alice.post(f"/api/topics/{topic_id}/rooms", {"name": "Openings"})
@@ -270,7 +270,7 @@ def test_topic_rooms_and_bans(trio):
         owner = get_db().users.find_one({"_id": ObjectId(alice.id)})
         # Since topics and messaging met, the ban itself takes bob out of the topic's
         # chat rooms (topics_service._leave_live_rooms); no second call is needed.
-        topics_service.ban_user(owner, topic_id, bob.id, "spam", None)
+        topic_moderation.ban_user(owner, topic_id, bob.id, "spam", None)
     assert events(b_sock, "removed_from_room") == [{"room_id": room_id}]
     send(alice.socket(), room_id, "after the ban", "t3")
     assert events(b_sock, "message") == []

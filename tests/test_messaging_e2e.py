@@ -13,7 +13,7 @@ import requests
 import socketio
 import websocket
 
-from services import auth_service, messages_service, topics_service
+from services import auth_service, chat_rooms, topic_members, topics_service
 from tests.servers import CLUSTER_SETTINGS, AppServer
 
 
@@ -140,7 +140,7 @@ def test_order_reconnect_catch_up_and_idempotent_retry(cluster):
     alice, alice_token = make_user(app, "alice")
     bob, bob_token = make_user(app, "bob")
     with app.app_context():
-        room, _ = messages_service.open_direct(alice, str(bob["_id"]))
+        room, _ = chat_rooms.open_direct(alice, str(bob["_id"]))
     room_id = str(room["_id"])
     # The reader is a wire-level client: the order asserted is the order B wrote.
     sender, reader = Client(a, alice_token), WireClient(b, bob_token)
@@ -197,8 +197,8 @@ def test_burst_from_both_processes_arrives_complete_and_in_order(cluster):
         owner = users[0][0]
         topic = topics_service.create_topic(owner, "Burst")
         for user, _ in users[1:]:
-            topics_service.join_topic(user, topic["_id"])
-        room_id = str(messages_service.create_topic_room(owner, str(topic["_id"]), "r", "")["_id"])
+            topic_members.join_topic(user, topic["_id"])
+        room_id = str(chat_rooms.create_topic_room(owner, str(topic["_id"]), "r", "")["_id"])
     clients = [Client(servers[i % 2], token) for i, (_, token) in enumerate(users)]
     # Two wire-level readers per process judge the order the servers wrote.
     wires = [WireClient(servers[i % 2], users[i][1]) for i in range(4)]
@@ -265,7 +265,7 @@ def test_presence_unread_across_processes_and_a_killed_process(cluster):
     alice, alice_token = make_user(app, "alice")
     carol, carol_token = make_user(app, "carol")
     with app.app_context():
-        room, _ = messages_service.open_direct(alice, str(carol["_id"]))
+        room, _ = chat_rooms.open_direct(alice, str(carol["_id"]))
     room_id = str(room["_id"])
     watcher = Client(a, alice_token)
     phone, laptop = Client(b, carol_token), Client(a, carol_token)
@@ -301,7 +301,7 @@ def test_oversized_frames_are_refused_and_force_logout_reaches_other_process(clu
     alice, alice_token = make_user(app, "alice")
     bob, _ = make_user(app, "bob")
     with app.app_context():
-        room, _ = messages_service.open_direct(alice, str(bob["_id"]))
+        room, _ = chat_rooms.open_direct(alice, str(bob["_id"]))
     client = Client(a, alice_token)
     client.sio.emit("send_message", {"room_id": str(room["_id"]), "body": "x" * 200_000,
                                      "client_id": "big"})

@@ -12,7 +12,7 @@ import requests
 import socketio
 from prometheus_client.parser import text_string_to_metric_families
 
-from services import messages_service, topics_service
+from services import chat_rooms, topic_members, topics_service
 from tests.nginx_helpers import METRICS_TOKEN, Cluster, EdgeClient, session_from
 
 
@@ -64,9 +64,9 @@ def test_websocket_and_polling_clients_on_three_processes(edge):
     carol, carol_token = edge.user("carol")
     dave, dave_token = edge.user("dave")
     with edge.app.app_context():
-        room_id = str(messages_service.create_group(
+        room_id = str(chat_rooms.create_group(
             alice, "trio", [str(bob["_id"]), str(carol["_id"])])["_id"])
-        messages_service.open_direct(alice, str(dave["_id"]))  # dave's presence reaches alice
+        chat_rooms.open_direct(alice, str(dave["_id"]))  # dave's presence reaches alice
     ws_alice = EdgeClient(edge.edge, alice_token, edge.source_for(a))
     poll_bob = EdgeClient(edge.edge, bob_token, edge.source_for(b), transport="polling")
     ws_carol = EdgeClient(edge.edge, carol_token, edge.source_for(c))
@@ -129,8 +129,8 @@ def test_live_bans_reach_sockets_on_other_processes(edge):
     with edge.app.app_context():
         topic = topics_service.create_topic(owner, "Gardening")
         topic_id = str(topic["_id"])
-        topics_service.join_topic(troll, topic["_id"])
-        direct_id = str(messages_service.open_direct(owner, str(troll["_id"]))[0]["_id"])
+        topic_members.join_topic(troll, topic["_id"])
+        direct_id = str(chat_rooms.open_direct(owner, str(troll["_id"]))[0]["_id"])
     admin_http = session_from(edge.source_for(a))
     owner_http = session_from(edge.source_for(a, 1))
     troll_ws = EdgeClient(edge.edge, troll_token, edge.source_for(b))
@@ -226,7 +226,7 @@ def test_metrics_and_json_logs_of_one_process(edge):
     user, token = edge.user(f"metered{uuid.uuid4().hex[:6]}")
     other, _ = edge.user(f"peer{uuid.uuid4().hex[:6]}")
     with edge.app.app_context():
-        room_id = str(messages_service.open_direct(user, str(other["_id"]))[0]["_id"])
+        room_id = str(chat_rooms.open_direct(user, str(other["_id"]))[0]["_id"])
     source = edge.source_for(server, 4)
     before = scrape(server)
     client = EdgeClient(edge.edge, token, source)

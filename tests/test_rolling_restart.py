@@ -11,7 +11,7 @@ import time
 import pytest
 import socketio
 
-from services import messages_service
+from services import chat_rooms
 from tests.nginx_helpers import Cluster, EdgeClient, session_from
 from utils.db import get_db
 
@@ -156,7 +156,7 @@ def test_rolling_restart_loses_and_repeats_nothing(rolling):
     people = [rolling.user(f"roller{i}") for i in range(5)]
     with rolling.app.app_context():
         owner = people[0][0]
-        room_id = str(messages_service.create_group(
+        room_id = str(chat_rooms.create_group(
             owner, "rolling", [str(user["_id"]) for user, _ in people[1:]])["_id"])
     # Two websocket and two long-polling senders, spread over both processes.
     plan = [(first, "websocket", 0), (second, "websocket", 0), (first, "polling", 1),

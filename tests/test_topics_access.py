@@ -8,7 +8,14 @@ import pytest
 from bson import ObjectId
 
 from models.base import utcnow
-from services import topics_service as topics
+from services import (
+    audit_service,
+    topic_access,
+    topic_activity,
+    topic_members,
+    topic_moderation,
+    topics_service,
+)
 from tests.helpers import register
 from utils import clock
 from utils.errors import Forbidden, NotFound
@@ -26,53 +33,56 @@ def people(app, client, db):
 
 def test_private_topic_is_invisible_to_non_members(app, people):
     with app.test_request_context():
-        topic = topics.create_topic(people["owner"], "Secret club", visibility="private")
-        assert topics.get_readable_topic(people["owner"], str(topic["_id"]))["_id"] == topic["_id"]
+        topic = topics_service.create_topic(people["owner"], "Secret club", visibility="private")
+        readable = topic_access.get_readable_topic(people["owner"], str(topic["_id"]))
+        assert readable["_id"] == topic["_id"]
         for viewer in (None, people["outsider"]):
             with pytest.raises(NotFound):
-                topics.get_readable_topic(viewer, str(topic["_id"]))
+                topic_access.get_readable_topic(viewer, str(topic["_id"]))
         with pytest.raises(NotFound):
-            topics.require_participant(people["outsider"], topic["_id"])
+            topic_access.require_participant(people["outsider"], topic["_id"])
         admin = {**people["outsider"], "role": "admin"}
-        assert topics.get_readable_topic(admin, topic["_id"])["title"] == "Secret club"
+        assert topic_access.get_readable_topic(admin, topic["_id"])["title"] == "Secret club"
 
 
 def test_participation_needs_membership_and_no_active_ban(app, people, monkeypatch):
     with app.test_request_context():
-        topic = topics.create_topic(people["owner"], "Open talk")
+        topic = topics_service.create_topic(people["owner"], "Open talk")
         with pytest.raises(Forbidden):
-            topics.require_participant(people["member"], topic["_id"])
-        topics.join_topic(people["member"], topic["_id"])
-        assert topics.member_role(topic["_id"], people["member"]["_id"]) == "member"
-        assert topics.require_participant(people["member"], topic["_id"])["_id"] == topic["_id"]
+            topic_access.require_participant(people["member"], topic["_id"])
+        topic_members.join_topic(people["member"], topic["_id"])
+        assert topic_access.member_role(topic["_id"], people["member"]["_id"]) == "member"
+        participant = topic_access.require_participant(people["member"], topic["_id"])
+        assert participant["_id"] == topic["_id"]
 
         expiry = utcnow() + timedelta(hours=1)
-        topics.ban_user(people["owner"], topic["_id"], people["member"]["_id"], "spam", expiry)
-        assert topics.is_banned(topic["_id"], people["member"]["_id"])
-        assert topics.member_role(topic["_id"], people["member"]["_id"]) is None
+        topic_moderation.ban_user(people["owner"], topic["_id"], people["member"]["_id"], "spam",
+                                  expiry)
+        assert topic_access.is_banned(topic["_id"], people["member"]["_id"])
+        assert topic_access.member_role(topic["_id"], people["member"]["_id"]) is None
         with pytest.raises(Forbidden):
-            topics.join_topic(people["member"], topic["_id"])
+            topic_members.join_topic(people["member"], topic["_id"])
 
         later = expiry + timedelta(seconds=1)
         monkeypatch.setattr(clock, "now", lambda: later)
-        assert not topics.is_banned(topic["_id"], people["member"]["_id"])
-        topics.join_topic(people["member"], topic["_id"])
-        assert topics.require_participant(people["member"], topic["_id"])
+        assert not topic_access.is_banned(topic["_id"], people["member"]["_id"])
+        topic_members.join_topic(people["member"], topic["_id"])
+        assert topic_access.require_participant(people["member"], topic["_id"])
 
 
 def test_can_moderate_and_log(app, people, db):
     with app.test_request_context():
-        topic = topics.create_topic(people["owner"], "Moderated")
-        other = topics.create_topic(people["outsider"], "Elsewhere")
-        topics.join_topic(people["member"], topic["_id"])
-        topics.join_topic(people["member"], other["_id"])
-        topics.add_moderator(people["outsider"], other["_id"], people["member"]["_id"])
-        assert topics.can_moderate(people["owner"], topic)
-        assert topics.can_moderate(people["staff"], topic)
+        topic = topics_service.create_topic(people["owner"], "Moderated")
+        other = topics_service.create_topic(people["outsider"], "Elsewhere")
+        topic_members.join_topic(people["member"], topic["_id"])
+        topic_members.join_topic(people["member"], other["_id"])
+        topic_members.add_moderator(people["outsider"], other["_id"], people["member"]["_id"])
+        assert topic_access.can_moderate(people["owner"], topic)
+        assert topic_access.can_moderate(people["staff"], topic)
         # A moderator of another topic has no say here.
-        assert not topics.can_moderate(people["member"], topic)
-        assert topics.can_moderate(people["member"], other)
-        topics.record_moderation(people["owner"], "remove_post", topic["_id"], "post",
+        assert not topic_access.can_moderate(people["member"], topic)
+        assert topic_access.can_moderate(people["member"], other)
+        audit_service.record_moderation(people["owner"], "remove_post", topic["_id"], "post",
                                  ObjectId(), "off topic")
         entry = db.audit_log.find_one({"action": "topic.remove_post"})
         assert entry["actor_id"] == people["owner"]["_id"]
@@ -82,8 +92,8 @@ def test_can_moderate_and_log(app, people, db):
 
 def test_touch_activity_never_moves_backwards(app, people, db):
     with app.test_request_context():
-        topic = topics.create_topic(people["owner"], "Active one")
+        topic = topics_service.create_topic(people["owner"], "Active one")
         later = utcnow() + timedelta(minutes=5)
-        topics.touch_activity(str(topic["_id"]), later)
-        topics.touch_activity(str(topic["_id"]), later - timedelta(minutes=10))
+        topic_activity.touch_activity(str(topic["_id"]), later)
+        topic_activity.touch_activity(str(topic["_id"]), later - timedelta(minutes=10))
         assert db.topics.find_one({"_id": topic["_id"]})["last_activity_at"] == later

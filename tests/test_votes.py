@@ -8,7 +8,7 @@ from bson import ObjectId
 
 from models.post import hot_rank
 from models.user import User
-from services import topics_service, votes_service
+from services import topic_moderation, votes_service
 from tests.topic_helpers import Person, join, make_post, make_topic
 from utils.db import get_db
 
@@ -75,6 +75,6 @@ def test_comment_votes(client, app):
     tree = voter.get(f"/api/posts/{post['id']}/comments").get_json()["items"]
     assert tree[0]["score"] == 1 and tree[0]["my_vote"] == 1
     with app.app_context():
-        topics_service.ban_user(get_db(app).users.find_one({"username": "olivia"}),
+        topic_moderation.ban_user(get_db(app).users.find_one({"username": "olivia"}),
                                 topic["id"], voter.id, "rude", None)
     assert voter.post(url, {"value": -1}).status_code == 403

@@ -14,6 +14,8 @@ import redis.exceptions
 from flask import Flask, g, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from utils import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -195,8 +197,6 @@ def handle_unexpected(exc: BaseException):
         return handle_api_error(exc)
     dependency = dependency_name(exc)
     if dependency:
-        from utils import metrics  # utils.metrics imports this module
-
         metrics.dependency_failed(dependency)
         log.warning("dependency %s unavailable: %s", dependency, exc)
         return error_response(503, "service_unavailable",

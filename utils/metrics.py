@@ -1,5 +1,5 @@
 """Prometheus metrics: what the process does (HTTP, sockets, fan-out, sends) and what went
-wrong (MongoDB and Redis errors, rate-limit refusals), served at `GET /metrics`.
+wrong (MongoDB and Redis errors, rate-limit refusals), served at `GET /metrics` (routes/metrics.py).
 
 Under gunicorn every process writes its samples to files in `PROMETHEUS_MULTIPROC_DIR`
 (gunicorn.conf.py sets one per server and cleans it), and `/metrics` adds up the files of
@@ -12,23 +12,18 @@ Prometheus scrapes each app process on the internal network.
 """
 from __future__ import annotations
 
-import hmac
 import os
 import time
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Flask, g, request
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    generate_latest,
     multiprocess,
 )
-
-from utils.errors import NotFound
 
 # Latency buckets in seconds: a chat send is a few milliseconds, a slow page a second.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -66,9 +61,6 @@ DEPENDENCY_ERRORS = Counter(
 RATE_LIMIT_REFUSALS = Counter(
     "roundtable_rate_limit_refusals_total", "Requests and events refused by a rate limit.",
     ["transport", "route"])
-
-bp = Blueprint("metrics", __name__)
-
 
 def dependency_failed(dependency: str | None) -> None:
     DEPENDENCY_ERRORS.labels(dependency or "unknown").inc()
@@ -120,19 +112,7 @@ def registry() -> CollectorRegistry:
     return collected
 
 
-@bp.route("/metrics")
-def metrics() -> Response:
-    token = current_app.config["METRICS_TOKEN"]
-    offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not token or not hmac.compare_digest(offered.encode(), token.encode()):
-        raise NotFound()  # nothing to see, exactly as if the path did not exist
-    return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)
-
-
 def init_app(app: Flask) -> None:
-    from utils.extensions import limiter
-
+    """Time and count every request (the `/metrics` endpoint is routes/metrics.py)."""
     app.before_request(_start_timer)
     app.after_request(_observe)
-    limiter.exempt(bp)
-    app.register_blueprint(bp)

@@ -1,0 +1,28 @@
+"""`GET /metrics`: the Prometheus samples of utils.metrics, for a bearer of
+`METRICS_TOKEN` only; with no token configured it is a 404 like any unknown path."""
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, Flask, Response, current_app, request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from utils.errors import NotFound
+from utils.extensions import limiter
+from utils.metrics import registry
+
+bp = Blueprint("metrics", __name__)
+
+
+@bp.route("/metrics")
+def metrics() -> Response:
+    token = current_app.config["METRICS_TOKEN"]
+    offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not token or not hmac.compare_digest(offered.encode(), token.encode()):
+        raise NotFound()  # nothing to see, exactly as if the path did not exist
+    return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)
+
+
+def init_app(app: Flask) -> None:
+    limiter.exempt(bp)
+    app.register_blueprint(bp)

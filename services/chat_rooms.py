@@ -1,0 +1,170 @@
+"""Chat rooms and their members: the direct room of two people, groups (created, renamed,
+members added and removed by their creator) and the chat rooms of a topic."""
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+
+from models.base import to_object_id, utcnow
+from models.room import Room, direct_key
+from models.room_member import RoomMember
+from services import live_rooms, realtime, topic_access
+from services.chat_access import active_user, can_moderate_room, check_can_message, readable_room
+from services.chat_views import serialize_room
+from services.live_rooms import chat_room, user_room
+from utils.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from utils.pagination import paginate
+
+MAX_GROUP_MEMBERS = 100
+
+
+def open_direct(user: dict[str, Any], other_id: str) -> tuple[dict[str, Any], bool]:
+    """The one direct room of the pair, created on first use; (room, created)."""
+    other = active_user(other_id)
+    if other["_id"] == user["_id"]:
+        raise BadRequest("You cannot message yourself.")
+    check_can_message(user, other)
+    rooms, key = Room(), direct_key(user["_id"], other["_id"])
+    room = rooms.find_by_key(key)
+    if room is not None:
+        return room, False
+    try:
+        room, created = rooms.insert(_direct_document(user["_id"], other["_id"], key)), True
+    except Conflict:
+        room, created = rooms.find_by_key(key), False  # the other side created it first
+    for member_id in room["member_ids"]:
+        RoomMember().ensure(room["_id"], member_id)
+    return room, created
+
+
+def _direct_document(a: ObjectId, b: ObjectId, key: str) -> dict[str, Any]:
+    now = utcnow()
+    return {"kind": "direct", "key": key, "title": None, "description": "", "topic_id": None,
+            "created_by": a, "member_ids": [a, b], "last_seq": 0, "last_message": None,
+            "last_message_at": None, "activity_at": now, "created_at": now, "updated_at": now}
+
+
+def create_group(user: dict[str, Any], title: str, member_ids: list[str]) -> dict[str, Any]:
+    members = [user]
+    for member_id in dict.fromkeys(member_ids):
+        other = active_user(member_id)
+        if other["_id"] == user["_id"]:
+            continue
+        check_can_message(user, other)
+        members.append(other)
+    if len(members) > MAX_GROUP_MEMBERS:
+        raise ValidationFailed(details={"member_ids": [
+            f"A group has at most {MAX_GROUP_MEMBERS} members."]})
+    room = Room().create("group", user["_id"], [m["_id"] for m in members], title=title.strip())
+    for member in members:
+        RoomMember().ensure(room["_id"], member["_id"])
+    targets = [user_room(m["_id"]) for m in members]
+    realtime.emit("room_updated", serialize_room(room, None, {m["_id"]: m for m in members}),
+                  to=targets)
+    return room
+
+
+def create_topic_room(user: dict[str, Any], topic_id: str, name: str,
+                      description: str) -> dict[str, Any]:
+    """Topic members create chat rooms; whoever may read the topic may read them."""
+    topic = topic_access.get_readable_topic(user, topic_id)
+    topic_access.require_participant(user, topic["_id"])
+    room = Room().create("topic", user["_id"], [], title=name.strip(),
+                         description=description.strip(), topic_id=topic["_id"])
+    RoomMember().ensure(room["_id"], user["_id"])
+    realtime.emit("room_updated", serialize_room(room, None, {}),
+                  to=live_rooms.topic_room(topic["_id"]))
+    return room
+
+
+def list_topic_rooms(user: dict[str, Any], topic_id: str, limit: int,
+                     cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    topic = topic_access.get_readable_topic(user, topic_id)
+    return paginate(Room().collection, {"kind": "topic", "topic_id": topic["_id"]},
+                    [("activity_at", -1), ("_id", -1)], limit, cursor)
+
+
+def list_my_rooms(user: dict[str, Any], limit: int,
+                  cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """Rooms I belong to (or joined, for topic rooms), newest activity first."""
+    room_ids = RoomMember().room_ids_of(user["_id"])
+    return paginate(Room().collection, {"_id": {"$in": room_ids}},
+                    [("activity_at", -1), ("_id", -1)], limit, cursor)
+
+
+def update_room(user: dict[str, Any], room_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    room = readable_room(user, room_id)
+    if room["kind"] == "direct" or not can_moderate_room(user, room):
+        raise Forbidden("You may not change this room.")
+    updates = {k: v.strip() for k, v in changes.items() if k in ("title", "description")}
+    if not updates:
+        return room
+    room = Room().update_fields(room["_id"], updates)
+    _announce_room(room)
+    return room
+
+
+def _announce_room(room: dict[str, Any], extra: list[str] | None = None) -> None:
+    targets = [chat_room(room["_id"])] + [user_room(u) for u in room["member_ids"]]
+    realtime.emit("room_updated", serialize_room(room, None), to=targets + (extra or []))
+
+
+def _group_for_manager(user: dict[str, Any], room_id: str) -> dict[str, Any]:
+    room = readable_room(user, room_id)
+    if room["kind"] != "group":
+        raise BadRequest("Only group conversations have managed members.")
+    if room["created_by"] != user["_id"]:
+        raise Forbidden("Only the creator manages the members.")
+    return room
+
+
+def add_member(user: dict[str, Any], room_id: str, target_id: str) -> dict[str, Any]:
+    room = _group_for_manager(user, room_id)
+    target = active_user(target_id)
+    if target["_id"] not in room["member_ids"]:
+        check_can_message(user, target)
+    if target["_id"] not in room["member_ids"] and len(room["member_ids"]) >= MAX_GROUP_MEMBERS:
+        raise BadRequest(f"A group has at most {MAX_GROUP_MEMBERS} members.")
+    # New members start reading at the present: earlier history is not "unread" for them.
+    RoomMember().ensure(room["_id"], target["_id"], last_read_seq=room["last_seq"])
+    Room().add_member(room["_id"], target["_id"])
+    room = Room().get(room["_id"])
+    _announce_room(room)
+    return room
+
+
+def remove_member(user: dict[str, Any], room_id: str, target_id: str) -> dict[str, Any]:
+    room = _group_for_manager(user, room_id)
+    target_oid = to_object_id(target_id, "Member")
+    if target_oid == user["_id"]:
+        raise BadRequest("Use leave to leave the conversation.")
+    if target_oid not in room["member_ids"]:
+        raise NotFound("Member not found.")
+    _drop_member(room, target_oid)
+    return Room().get(room["_id"])
+
+
+def leave_room(user: dict[str, Any], room_id: str) -> None:
+    room = readable_room(user, room_id)
+    if room["kind"] == "direct":
+        raise BadRequest("A direct conversation cannot be left.")
+    if room["kind"] == "topic":
+        RoomMember().remove(room["_id"], user["_id"])
+        live_rooms.evict(user["_id"], chat_room(room["_id"]))
+        return
+    _drop_member(room, user["_id"])
+    if room["created_by"] == user["_id"]:
+        # The group keeps a manager: the longest-standing remaining member.
+        remaining = [uid for uid in room["member_ids"] if uid != user["_id"]]
+        if remaining:
+            Room().update_fields(room["_id"], {"created_by": remaining[0]})
+
+
+def _drop_member(room: dict[str, Any], user_id: ObjectId) -> None:
+    """Take `user_id` out of a group: stored membership, then every socket, then tell
+    them and the others."""
+    Room().remove_member(room["_id"], user_id)
+    RoomMember().remove(room["_id"], user_id)
+    live_rooms.evict_from_chat_room(user_id, room["_id"])
+    _announce_room(Room().get(room["_id"]))

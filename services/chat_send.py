@@ -1,0 +1,226 @@
+"""The send path: store a message and deliver it, in order, exactly once.
+
+Sending claims the next seq by inserting the message under the unique `(room_id, seq)`
+index, so a failed insert claims nothing and seqs have no gaps or repeats even without
+the lock. The per-room lock (Redis with a message queue, else a process lock) makes the
+sends of one room publish their events in seq order on every process. Events are
+emitted only after the write they describe succeeded.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from bson import ObjectId
+from flask import current_app
+from pymongo.errors import DuplicateKeyError
+from redis.exceptions import LockError
+
+from models.message import Message
+from models.room import Room
+from models.room_member import RoomMember
+from models.user import User
+from services import chat_limits, realtime, topic_activity
+from services.chat_access import writable_room
+from services.chat_views import serialize_message, snapshot, unread_count
+from services.live_rooms import chat_room, user_room
+from utils import content_filter
+from utils.errors import APIError, BadRequest, ValidationFailed
+from utils.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+# Sends of one room in this process queue on one of these, chosen by hashing the room
+# id (a fixed set, so nothing grows with the number of rooms).
+_process_locks = [threading.Lock() for _ in range(64)]
+# Beside each lock, (room_id, seq) of the last message its holder stored. Without a
+# message queue this process is the only sender, so the next sender of that room tries
+# the seq after it instead of reading the room. It is only a guess: the unique
+# (room_id, seq) index refuses a taken seq, and the sender then reads the highest one.
+_last_stored: list[tuple[ObjectId, int] | None] = [None] * len(_process_locks)
+# At most this many sends of this process talk to the database at once. Under a burst,
+# hundreds of handlers would otherwise queue on MongoClient's pool (100 connections), and
+# the sender holding a room's ordering lock would wait behind them for its own connection,
+# past the lock's expiry. The rest wait here, holding nothing.
+_send_slots = threading.BoundedSemaphore(16)
+
+
+def clean_body(body: str, author: dict[str, Any]) -> str:
+    body = body.strip()
+    limit = current_app.config["CHAT_MESSAGE_MAX_LENGTH"]
+    if not body or len(body) > limit:
+        raise ValidationFailed(details={"body": [f"Use 1-{limit} characters."]})
+    # The text to store (maybe masked), or ContentRejected; a fully masked body stays.
+    return content_filter.apply(body, "message", author)
+
+
+def _reply_target(room: dict[str, Any], reply_to: str | None) -> ObjectId | None:
+    if not reply_to:
+        return None
+    target = Message().find_by_id(reply_to)
+    if target is None or target["room_id"] != room["_id"]:
+        raise ValidationFailed(details={"reply_to": ["No such message in this room."]})
+    return target["_id"]
+
+
+def _slot(room_id: ObjectId) -> int:
+    return zlib.crc32(room_id.binary) % len(_process_locks)
+
+
+@contextlib.contextmanager
+def _ordered(room_id: ObjectId) -> Iterator[None]:
+    """Serialize the sends of one room so their events are published in seq order."""
+    # Senders in this process queue on a process lock first, so at most one of them per
+    # process polls the Redis lock (hundreds of polling greenlets would swamp Redis).
+    # Without a message queue this process emits straight to its own sockets and no
+    # other process reaches them, so the process lock alone orders what they see.
+    with _process_locks[_slot(room_id)]:
+        client = get_redis() if realtime.multi_process() else None
+        if client is None:
+            yield
+        else:
+            with _redis_lock(client, room_id):
+                yield
+
+
+@contextlib.contextmanager
+def _redis_lock(client: Any, room_id: ObjectId) -> Iterator[None]:
+    seconds = current_app.config["CHAT_ORDER_LOCK_SECONDS"]
+    lock = client.lock(f"rt:roomlock:{room_id}", timeout=seconds, sleep=0.002,
+                       blocking_timeout=seconds * 2)
+    acquired = lock.acquire()
+    if not acquired:
+        # Seqs stay unique and gap-free without the lock; only the event order may suffer.
+        log.warning("room %s ordering lock not acquired; sending unordered", room_id)
+    try:
+        yield
+    finally:
+        if acquired:
+            try:
+                lock.release()
+            except LockError:
+                # The lock expired while held: another sender may have published in
+                # between, so this room's order may have slipped once. Say so.
+                log.warning("room %s ordering lock expired before release", room_id)
+
+
+def send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
+                 reply_to: str | None = None) -> tuple[dict[str, Any], bool]:
+    """Store and deliver a message; (message, created). The same client_id again
+    returns the stored message and creates nothing."""
+    with _send_slots:
+        return _send_message(user, room_id, body, client_id, reply_to)
+
+
+def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
+                  reply_to: str | None) -> tuple[dict[str, Any], bool]:
+    room = writable_room(user, room_id)
+    # A resend is recognised by the unique (room, author, client_id) index when its
+    # insert fails, so a new message does not pay a lookup first. A resend refused
+    # here (over the flood limit, a body no longer accepted) still gets its message.
+    try:
+        # The flood limit first: the filter's work is paid only for sends it lets through.
+        chat_limits.hit("send", str(user["_id"]), "CHAT_RATE_LIMIT",
+                        "Too many messages; slow down.")
+        body = clean_body(body, user)
+        reply = _reply_target(room, reply_to)
+    except APIError:
+        existing = Message().find_by_client_id(room["_id"], user["_id"], client_id)
+        if existing is None:
+            raise
+        return serialize_message(existing, user), False
+    with _ordered(room["_id"]):
+        message, created = _store(room, user["_id"], body, client_id, reply)
+        if created:
+            _deliver(room, message, user)
+    if created and room["kind"] == "topic" and _topic_activity_stale(room, message):
+        topic_activity.touch_activity(room["topic_id"], message["created_at"])
+    return serialize_message(message, user), created
+
+
+def post_system_message(room_id: ObjectId, author_id: ObjectId, body: str, client_id: str,
+                        system: dict[str, Any]) -> dict[str, Any] | None:
+    """A message the server writes in a room on a user's behalf (a call started or
+    ended), delivered like any other. No content filter or flood limit applies; the
+    same `client_id` twice stores it once (two processes sweeping the same call)."""
+    room, author = Room().find_by_id(room_id), User().find_by_id(author_id)
+    if room is None or author is None:
+        return None
+    with _ordered(room["_id"]):
+        message, created = _store(room, author_id, body, client_id, None, system)
+        if created:
+            _deliver(room, message, author)
+    return serialize_message(message, author)
+
+
+def _topic_activity_stale(room: dict[str, Any], message: dict[str, Any]) -> bool:
+    """A busy chat moves its topic up once a minute, not once per message (each touch
+    also invalidates the cached topic lists)."""
+    previous = room.get("last_message_at")
+    return previous is None or (message["created_at"] - previous).total_seconds() >= 60
+
+
+def _store(room: dict[str, Any], author_id: ObjectId, body: str, client_id: str,
+           reply: ObjectId | None, system: dict[str, Any] | None = None
+           ) -> tuple[dict[str, Any], bool]:
+    """Called under the room's ordering lock."""
+    messages, room_id = Message(), room["_id"]
+    seq = _next_seq(room_id)
+    for _ in range(20):
+        document = messages.new_document(room_id, seq, author_id, body, client_id, reply,
+                                         system)
+        try:
+            messages.collection.insert_one(document)
+        except DuplicateKeyError:
+            existing = messages.find_by_client_id(room_id, author_id, client_id)
+            if existing is not None:
+                return existing, False  # a resend: stored before, or by a concurrent one
+            # Someone claimed this seq (a send that outlived the lock, a crash before
+            # `last_seq` moved, a wrong guess): take the next one after the highest.
+            seq = messages.highest_seq(room_id) + 1
+            continue
+        # Before `last_seq` covers the message, so a concurrent mark_read cannot pass it
+        # without seeing it counted as mine.
+        _count_own(room, author_id, seq)
+        Room().advance(room_id, seq, snapshot(document))
+        _last_stored[_slot(room_id)] = (room_id, seq)
+        return document, True
+    raise BadRequest("The room is too busy; send again.")
+
+
+def _next_seq(room_id: ObjectId) -> int:
+    known = _last_stored[_slot(room_id)]
+    if known is not None and known[0] == room_id and not realtime.multi_process():
+        return known[1] + 1
+    return Room().last_seq(room_id) + 1
+
+
+def _count_own(room: dict[str, Any], author_id: ObjectId, seq: int) -> None:
+    members = RoomMember()
+    if members.count_own_sent(room["_id"], author_id, seq) or room["kind"] != "topic":
+        return
+    # Writing in a topic room makes it one of "my rooms", read up to before this send.
+    members.ensure(room["_id"], author_id, last_read_seq=room["last_seq"])
+    members.count_own_sent(room["_id"], author_id, seq)
+
+
+def _deliver(room: dict[str, Any], message: dict[str, Any], author: dict[str, Any]) -> None:
+    payload = serialize_message(message, author)
+    targets = [chat_room(room["_id"])]
+    if room["kind"] != "topic":
+        # Members get direct and group messages without joining the room.
+        targets += [user_room(uid) for uid in room["member_ids"]]
+    realtime.emit("message", payload, to=targets)
+    if room["kind"] == "topic":
+        return
+    seq = message["seq"]
+    for member in RoomMember().of_room(room["_id"]):
+        if member["user_id"] == author["_id"]:
+            continue
+        unread = unread_count(seq, member)
+        realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread},
+                      to=user_room(member["user_id"]))
