@@ -16,7 +16,7 @@ import hmac
 import os
 import time
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -27,8 +27,6 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-
-from utils.errors import NotFound
 
 # Latency buckets in seconds: a chat send is a few milliseconds, a slow page a second.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -125,7 +123,9 @@ def metrics() -> Response:
     token = current_app.config["METRICS_TOKEN"]
     offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not token or not hmac.compare_digest(offered.encode(), token.encode()):
-        raise NotFound()  # nothing to see, exactly as if the path did not exist
+        # Werkzeug's own 404, rendered like a routing miss: word for word what a path that
+        # does not exist answers (utils.errors.NotFound would say "Not found." instead).
+        abort(404)
     return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)
 
 
