@@ -241,8 +241,12 @@ def evict(user_id: Any, room: str) -> int:
 
 
 def evict_from_chat_room(user_id: Any, room_id: Any) -> None:
-    """Every socket of `user_id` leaves `chat_room_<id>` and hears `removed_from_room`."""
+    """Every socket of `user_id` leaves `chat_room_<id>` and the room's live call (its
+    `voip_<call_id>` room with it), and hears `removed_from_room`."""
+    from services import calls_service
+
     evict(user_id, chat_room(room_id))
+    calls_service.drop_from_room_call(user_id, room_id)
     realtime.emit("removed_from_room", {"room_id": str(room_id)}, to=user_room(user_id))
 
 
