@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from utils.errors import NotFound
 from utils.extensions import limiter
 from utils.metrics import registry
 
@@ -19,7 +18,9 @@ def metrics() -> Response:
     token = current_app.config["METRICS_TOKEN"]
     offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not token or not hmac.compare_digest(offered.encode(), token.encode()):
-        raise NotFound()  # nothing to see, exactly as if the path did not exist
+        # Werkzeug's own 404, rendered like a routing miss: word for word what a path that
+        # does not exist answers (utils.errors.NotFound would say "Not found." instead).
+        abort(404)
     return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from bson import ObjectId
 from flask import current_app
 
+from models.base import to_object_id
 from models.block import Block
 from models.call import ACTIVE, LIVE_STATES, RINGING, Call
 from services import call_records, live_rooms, realtime, room_entry
@@ -225,6 +226,24 @@ def _end(call: dict[str, Any], state: str, reason: str, by: ObjectId | None,
                   to=targets)
     call_records.record_end(ended)
     return ended
+
+
+def drop_from_room_call(user_id: Any, room_id: Any) -> None:
+    """`user_id` lost room `room_id` (left or was removed from the group, was banned from
+    or left its topic, or the topic turned private): their device leaves the room's live
+    call as `removed_from_room` (its socket leaves `voip_<call_id>`, so nothing of the
+    call reaches it any more), and the call ends if fewer than two remain."""
+    call = Call().find_live_in_room(to_object_id(room_id, "Room"))
+    if call is None:
+        return
+    uid = to_object_id(user_id, "User")
+    for party in call["participants"]:
+        if party["user_id"] == uid:
+            _drop(call["_id"], party, {"party_id": party["party_id"], "user_id": uid},
+                  "removed_from_room", None)
+
+
+live_rooms.on_leaving_chat_room(drop_from_room_call)
 
 
 # Faults: a socket gone, heartbeats missing, an invite nobody answers

@@ -144,9 +144,24 @@ def evict(user_id: Any, room: str) -> int:
     return len(sids)
 
 
+# What else a user leaves with a chat room: calls register here (services.calls_service
+# builds on this module, so it cannot be called from here by name). Set at import, the
+# same in every process; nothing about sockets is kept in it.
+_chat_room_leavers: list[Callable[[Any, Any], None]] = []
+
+
+def on_leaving_chat_room(callback: Callable[[Any, Any], None]) -> None:
+    """Call `callback(user_id, room_id)` whenever a user is evicted from a chat room."""
+    if callback not in _chat_room_leavers:
+        _chat_room_leavers.append(callback)
+
+
 def evict_from_chat_room(user_id: Any, room_id: Any) -> None:
-    """Every socket of `user_id` leaves `chat_room_<id>` and hears `removed_from_room`."""
+    """Every socket of `user_id` leaves `chat_room_<id>` and the room's live call (its
+    `voip_<call_id>` room with it), and hears `removed_from_room`."""
     evict(user_id, chat_room(room_id))
+    for leave_also in _chat_room_leavers:
+        leave_also(user_id, room_id)
     realtime.emit("removed_from_room", {"room_id": str(room_id)}, to=user_room(user_id))
 
 

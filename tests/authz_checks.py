@@ -72,7 +72,10 @@ def resolve(world: World, value: Any) -> tuple[Any, list[str]]:
 
 
 def missing(variant: Variant, world: World) -> Variant:
-    """The same call on an id that does not exist."""
+    """The same call on an id that does not exist; on no object, a path that does not
+    exist (what a hidden route must answer like)."""
+    if variant.obj is None:
+        return replace(variant, path=variant.path + "-missing")
     old = world.ids[variant.obj]
     text = json.dumps([variant.path, variant.body, variant.query]).replace(old, str(ObjectId()))
     path, body, query = json.loads(text)
@@ -124,6 +127,7 @@ def judge_ack(outcome: Any, ack: Any, world: World, role: str, variant: Variant)
         OK: ack["ok"] is True,
         REFUSED: code not in (None, "not_found", "unauthorized", "internal_error"),
         HIDDEN: code == "not_found",
+        DENIED: code == "forbidden",  # visible, but not this user's (or socket's) to act on
         ANY: code != "internal_error",
     }[outcome]
     return None if good else f"expected {outcome}, got {text[:300]}"

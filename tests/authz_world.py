@@ -1,8 +1,8 @@
 """The world the authorization matrix (tests/test_authorization_matrix.py) acts on: a
 private topic with a post, a comment, a chat room and a message, a group and a direct
-conversation with a message each, a report, a notification and a friend request, and the
-people who try to reach them: anonymous, an outsider, a moderator of another topic, a
-member, and a site admin.
+conversation with a message each, a live call in each of the three rooms (`add_calls`),
+a report, a notification and a friend request, and the people who try to reach them:
+anonymous, an outsider, a moderator of another topic, a member, and a site admin.
 
 Every private thing carries a marker word of its scope (`xylotopic`, `xylogroup`,
 `xylodirect`) in its text; a response or a socket event that contains the marker or the
@@ -67,6 +67,8 @@ class World:
     ids: dict[str, str] = field(default_factory=dict)
     # object name -> scope; ids of objects in a scope a role cannot read must not leak.
     scopes: dict[str, str] = field(default_factory=dict)
+    # call name -> role -> that role's party_id in the call (`add_calls`).
+    parties: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def actor(self, role: str) -> Actor:
         return self.people[role]
@@ -146,6 +148,40 @@ def build_world(app) -> World:
     request = owner.ok("POST", f"/api/users/{member.id}/friend-request")
     world.add("friend_request", "friend_request", request["id"])
     return world
+
+
+# The live calls: call name -> the room it is in.
+CALL_ROOMS = {"topic_call": "topic_room", "group_call": "group", "direct_call": "direct"}
+
+
+def party_id(world: World, call: str, role: str) -> str:
+    """A device's party_id in `call`: it carries the call's scope marker, so any event or
+    answer that shows a party of a call to someone who may not read its room is a leak."""
+    return f"{MARKERS[world.scopes[CALL_ROOMS[call]]]}-{role}"
+
+
+def emit_ok(sc, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+    ack = sc.emit(event, payload, callback=True)
+    assert isinstance(ack, dict) and ack.get("ok"), (event, payload, ack)
+    return ack["data"]
+
+
+def add_calls(world: World, member_socket, owner_socket) -> None:
+    """A live (active) call in the private topic's chat room, the group and the direct
+    room, each started by the member from `member_socket` (`call_start`, the real socket
+    path) and answered or joined by the owner from `owner_socket`. Those two sockets are
+    the calls' participants; any other socket, the member's too, is not."""
+    for call, room in CALL_ROOMS.items():
+        mine = party_id(world, call, "member")
+        started = emit_ok(member_socket, "call_start", {"room_id": world.ids[room],
+                                                        "kind": "video", "party_id": mine})
+        assert started["glare"] is False, started
+        world.add(call, world.scopes[room], started["call"]["id"])
+        theirs = party_id(world, call, "owner")
+        joined = emit_ok(owner_socket, "call_accept", {"call_id": world.ids[call],
+                                                       "party_id": theirs})
+        assert joined["call"]["state"] == "active", joined
+        world.parties[call] = {"member": mine, "owner": theirs}
 
 
 def add_turned_topic(world: World) -> None:

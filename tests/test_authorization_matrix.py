@@ -1,7 +1,8 @@
 """The authorization matrix: every route of the URL map and every Socket.IO event, found
 by walking `app.url_map` and the registered handlers, tried by an anonymous caller, an
 outsider, a moderator of another topic, a member and a site admin on a private topic, a
-group and a direct conversation (tests/authz_world.py builds them).
+group and a direct conversation, with a live call in each of their three chat rooms
+(tests/authz_world.py builds them).
 
 Each route and event has an access class in ROUTES / EVENTS; one that nobody classified
 fails `test_every_route_and_event_is_classified`, so a new one cannot slip by. A class says
@@ -15,7 +16,9 @@ what each role gets:
   may not read;
 - a call that is refused, hidden or unauthorized leaves the database as it was;
 - members and admins succeed where the class says they may (each success is undone
-  before the next call).
+  before the next call);
+- call events from anyone but a participant's socket are refused (a member's other
+  socket too), and nothing of a call reaches a socket that is not in it.
 
 All failures of a walk are collected and reported together.
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -47,11 +51,15 @@ from tests.authz_checks import (
     written,
 )
 from tests.authz_world import (
+    CALL_ROOMS,
     READS,
     ROLES,
     World,
+    add_calls,
     add_turned_topic,
     build_world,
+    emit_ok,
+    party_id,
     snapshot,
     turn_private,
 )
@@ -76,6 +84,21 @@ OBJECT_CLASSES: dict[str, tuple[Any, Any]] = {
     "group-manager": (REFUSED, REFUSED),
     "room-leaver": ({"topic": OK, "group": OK, "direct": REFUSED}, OK),
     "reporter": (VISIBLE, OK),       # reporting one's own content is refused
+    # Calls (docs/CALLS.md). In the world each room's live call has two participants: the
+    # member's socket (it started the call) and the owner's. The admin reads the topic's
+    # call but writes in no room: "forbidden".
+    # Starting (`call_start` joins the room's live call: glare) or answering needs the
+    # right to write in the room; the member, already in the call, gets `conflict`
+    # (answered_elsewhere: one device per user per call).
+    "call-joiner": (REFUSED, DENIED),
+    # Signaling, mute, speaking, heartbeat, hangup: only a participant's own socket.
+    "call-party": (OK, DENIED),
+    # `call_rejoin`: a writer of the room taking back a party of their own.
+    "call-own-party": (OK, DENIED),
+    # `call_reject`: only a ringing invitee; `call_cancel`: only the caller of a ringing
+    # call. The world's calls are answered, so readers get `conflict`.
+    "call-invitee": (REFUSED, REFUSED),
+    "call-caller": (REFUSED, REFUSED),
 }
 
 # Classes on no private object: what each role gets.
@@ -95,6 +118,12 @@ SITE_CLASSES: dict[str, dict[str, Any]] = {
                        "member": DENIED, "admin": OK},
     "admin": {"anonymous": UNAUTHORIZED, "outsider": DENIED, "other_mod": DENIED,
               "member": DENIED, "admin": OK},
+    # Not part of the user API (Prometheus, with its own token): for every user, site
+    # admins included, the 404 of a path that does not exist, word for word.
+    "internal": dict.fromkeys(ROLES, HIDDEN),
+    # The caller's own records (my calls), whatever the query narrows them to: a room
+    # the caller may not read lists nothing, exactly like a room that does not exist.
+    "own-list": {"anonymous": UNAUTHORIZED, **dict.fromkeys(ROLES[1:], OK)},
 }
 
 ROUTES: dict[str, str] = {
@@ -107,6 +136,7 @@ ROUTES: dict[str, str] = {
     "GET /api/docs": "public",
     "GET /api/docs/assets/<path:filename>": "public",
     "GET /api/files/<string:folder>/<string:name>": "public",
+    "GET /metrics": "internal",
     # Auth
     "POST /api/auth/register": "credentials",
     "POST /api/auth/verify-email": "credentials",
@@ -211,6 +241,10 @@ ROUTES: dict[str, str] = {
     "GET /api/admin/audit-log": "admin",
     "GET /api/admin/content-filter": "admin",
     "PUT /api/admin/content-filter": "admin",
+    # Calls
+    "GET /api/calls/": "own-list",
+    "GET /api/calls/ice-servers": "signed-in",
+    "GET /api/calls/<objectid:call_id>": "reader",
 }
 
 # What fills each path parameter: `@name` is an object of the world (or a person's id).
@@ -220,6 +254,7 @@ PATH_VALUES: dict[str, list[str]] = {
     "room_id": ["@topic_room", "@group", "@direct"],
     "message_id": ["@topic_message", "@group_message", "@direct_message"],
     "report_id": ["@report"], "notification_id": ["@notification"],
+    "call_id": ["@topic_call", "@group_call", "@direct_call"],
     "request_id": ["@friend_request"],
     # A user outside everything (banned from the private topic): admin actions, blocks.
     "user_id": ["@target"],
@@ -275,6 +310,7 @@ QUERIES: dict[str, list[dict[str, str]]] = {
     "GET /api/search": [{"q": "xylotopic", "type": "posts"},
                         {"q": "xylotopic", "type": "topics"}],
     "GET /api/users/": [{"q": "mx_"}],
+    "GET /api/calls/": [{"limit": "50"}] + [{"room_id": room} for room in PATH_VALUES["room_id"]],
 }
 
 EVENTS: dict[str, str] = {
@@ -293,7 +329,37 @@ EVENTS: dict[str, str] = {
     "leave_topic": "leave",
     "join_post": "reader",
     "leave_post": "leave",
+    "call_start": "call-joiner",
+    "call_accept": "call-joiner",
+    "call_rejoin": "call-own-party",
+    "call_reject": "call-invitee",
+    "call_cancel": "call-caller",
+    "call_hangup": "call-party",
+    "call_offer": "call-party",
+    "call_answer": "call-party",
+    "call_candidates": "call-party",
+    "call_mute": "call-party",
+    "call_speaking": "call-party",
+    "call_heartbeat": "call-party",
+    "call_active": "reader",
+    "call_mine": "signed-in",
 }
+
+# What a socket of the member that is not in the call gets, by class (the member's own
+# participant socket gets what OBJECT_CLASSES says). `call_rejoin` is not tried: taking
+# a party back from another socket of the same user is how a reconnect works.
+SPARE_SOCKET = {"call-party": DENIED, "call-joiner": REFUSED, "call-invitee": REFUSED,
+                "call-caller": REFUSED}
+# Call events that reach only the sockets in the call (the addressed party, or the
+# voip_<call_id> room): a socket not in the call never gets one.
+IN_CALL_EVENTS = {"call_offer", "call_answer", "call_candidates", "call_mute",
+                  "call_speaking", "call_accepted", "call_left", "call_party_disconnected",
+                  "call_party_rejoined"}
+# Relayed from one participant to the others: counted against the senders' acks.
+RELAYED = ("call_offer", "call_answer", "call_candidates", "call_mute", "call_speaking")
+SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=matrix\r\n"
+CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host",
+             "sdpMid": "0", "sdpMLineIndex": 0}
 
 # Payloads of the events; a list tries each.
 PAYLOADS: dict[str, list[dict[str, Any]]] = {
@@ -313,6 +379,27 @@ PAYLOADS: dict[str, list[dict[str, Any]]] = {
     "leave_topic": [{"topic_id": "@topic"}],
     "join_post": [{"post_id": "@post"}],
     "leave_post": [{"post_id": "@post"}],
+    # Calls: `{party:<role>}` is that role's party_id in the call (filled by emit_variants).
+    "call_start": [{"room_id": room, "kind": "audio", "party_id": "matrix-start"}
+                   for room in PATH_VALUES["room_id"]],
+    "call_accept": [{"call_id": c, "party_id": "matrix-accept"}
+                    for c in PATH_VALUES["call_id"]],
+    "call_rejoin": [{"call_id": c, "party_id": "{party:member}"} for c in PATH_VALUES["call_id"]],
+    "call_reject": [{"call_id": c, "reason": "rejected"} for c in PATH_VALUES["call_id"]],
+    "call_cancel": [{"call_id": c} for c in PATH_VALUES["call_id"]],
+    "call_hangup": [{"call_id": c, "reason": "user_hangup"} for c in PATH_VALUES["call_id"]],
+    "call_offer": [{"call_id": c, "to_party_id": "{party:owner}",
+                    "description": {"type": "offer", "sdp": SDP}} for c in PATH_VALUES["call_id"]],
+    "call_answer": [{"call_id": c, "to_party_id": "{party:owner}",
+                     "description": {"type": "answer", "sdp": SDP}}
+                    for c in PATH_VALUES["call_id"]],
+    "call_candidates": [{"call_id": c, "to_party_id": "{party:owner}",
+                         "candidates": [CANDIDATE, {"candidate": ""}]}
+                        for c in PATH_VALUES["call_id"]],
+    "call_mute": [{"call_id": c, "audio_muted": True} for c in PATH_VALUES["call_id"]],
+    "call_speaking": [{"call_id": c, "speaking": True} for c in PATH_VALUES["call_id"]],
+    "call_heartbeat": [{"call_id": c} for c in PATH_VALUES["call_id"]],
+    "call_active": [{"room_id": room} for room in PATH_VALUES["room_id"]],
 }
 
 ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -343,7 +430,8 @@ def test_every_route_and_event_is_classified(app):
     assert {"connect", "join_room", "send_message", "join_topic"} <= events
     assert not sorted(events - set(EVENTS)), f"classify these events: {events - set(EVENTS)}"
     assert not sorted(set(EVENTS) - events), f"EVENTS names unknown events: {set(EVENTS) - events}"
-    assert set(EVENTS.values()) <= set(OBJECT_CLASSES) | {"connection", "leave"}
+    assert set(EVENTS.values()) <= set(OBJECT_CLASSES) | set(SITE_CLASSES) | {"connection",
+                                                                             "leave"}
     params = {name for _m, rule in discovered_routes(app) for name in ARGUMENT.findall(rule)}
     assert params <= set(PATH_VALUES), f"no value for path parameters {params - set(PATH_VALUES)}"
 
@@ -370,7 +458,7 @@ def variants(world: World, method: str, rule: str) -> list[Variant]:
     for variant in found:
         (path, body, query), names = resolve(world, [variant.path, variant.body, variant.query])
         cls = variant.cls
-        if names and cls in SITE_CLASSES:
+        if names and cls == "visibility-list":
             # A list narrowed by its query to one private object is read like that object.
             assert resolve(world, variant.query)[1] == names, f"{key} reaches {names}"
             cls = "reader"
@@ -424,10 +512,20 @@ def check(world: World, variant: Variant, role: str, outcome: Any):
     return response, problem
 
 
+METRICS_TOKEN = "matrix-metrics-token-" + "m" * 16
+
+
 def test_http_authorization_matrix(make_app):
     app = make_app(RATELIMIT_ENABLED=False, CHAT_RATE_LIMIT="1000 per 5 seconds",
-                   CONTENT_FILTER_NEW_ACCOUNT_LINKS=2)
+                   CONTENT_FILTER_NEW_ACCOUNT_LINKS=2, METRICS_TOKEN=METRICS_TOKEN)
     world = build_world(app)
+    devices = [socketio.test_client(app, auth={"token": world.actor(role).token})
+               for role in ("member", "owner")]
+    add_calls(world, *devices)
+    # /metrics exists and is served to its token: its 404s below hide it from users.
+    scraped = app.test_client().get("/metrics",
+                                    headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert scraped.status_code == 200, scraped.status_code
     protected = protected_operations(app)
     # Every call starts from this state: whatever a call changes is put back after it.
     baseline = snapshot(app)
@@ -469,6 +567,8 @@ def test_http_authorization_matrix(make_app):
                     failures.append(f"{variant}: a moderator of another topic gets "
                                     f"{other.status_code} {error_of(other)}, an outsider "
                                     f"{outsider.status_code} {error_of(outsider)}")
+    for device in devices:
+        device.disconnect()
     assert calls > 400
     assert not failures, f"{len(failures)} authorization failures:\n" + "\n".join(failures)
 
@@ -478,10 +578,19 @@ def test_http_authorization_matrix(make_app):
 SOCKET_ROLES = ROLES[1:]  # anonymous sockets are refused at connect
 
 
+PARTY = re.compile(r"\{party:([a-z_]+)\}")
+
+
 def emit_variants(world: World, event: str) -> list[Variant]:
     filled = []
     for payload in PAYLOADS.get(event, [{}]):
         resolved, names = resolve(world, payload)
+        if names and names[0] in world.parties:
+            text = json.dumps(resolved)
+            for role, party in world.parties[names[0]].items():
+                text = text.replace(f"{{party:{role}}}", party)
+            resolved = json.loads(text)
+            assert not PARTY.search(text), text
         filled.append(Variant(event, EVENTS[event], "EMIT", event, resolved,
                               obj=names[0] if names else None,
                               labels=[f"@{name}" for name in names]))
@@ -510,14 +619,21 @@ def test_socket_authorization_matrix(make_app):
             failures.append("connect: a socket without a login was accepted")
     sockets = {role: socketio.test_client(app, auth={"token": world.actor(role).token})
                for role in (*SOCKET_ROLES, "owner")}
+    # Another socket of the member's (a second device) that is in no call.
+    sockets["member_spare"] = socketio.test_client(app,
+                                                   auth={"token": world.actor("member").token})
     assert all(sc.is_connected() for sc in sockets.values())
+    add_calls(world, sockets["member"], sockets["owner"])
     probes = probe_rooms(world)
     follow_then_turn_private(world, sockets)
     for sc in sockets.values():
         sc.get_received()
 
-    failures += emit_matrix(app, world, sockets)
+    matrix_failures, relayed = emit_matrix(app, world, sockets)
+    failures += matrix_failures
+    failures += relays_to_the_owner(world, sockets, relayed)
     live_events(world, sockets)
+    live_calls(world, sockets)
     failures += deliveries(world, sockets, probes)
     for sc in sockets.values():
         sc.disconnect()
@@ -543,11 +659,14 @@ def follow_then_turn_private(world: World, sockets: dict[str, Any]) -> None:
     turn_private(world)
 
 
-def emit_matrix(app, world: World, sockets: dict[str, Any]) -> list[str]:
-    """Every event, on every private object, by every role. The leaves go first, so a
-    join that wrongly succeeds is still in force when the members' live events come."""
+def emit_matrix(app, world: World, sockets: dict[str, Any]) -> tuple[list[str], Counter]:
+    """Every event, on every private object, by every role (and call events by the
+    member's socket that is not in the call, too). The leaves go first, so a join that
+    wrongly succeeds is still in force when the members' live events come. Also returns
+    how many relayed call events were acknowledged, by event."""
     baseline = snapshot(app)
     failures: list[str] = []
+    relayed: Counter = Counter()
     for event in sorted(discovered_events(), key=lambda name: EVENTS[name] != "leave"):
         if EVENTS[event] == "connection":
             continue
@@ -564,21 +683,68 @@ def emit_matrix(app, world: World, sockets: dict[str, Any]) -> list[str]:
                         problem = f"differs from a missing id's {absent}"
                 if problem:
                     failures.append(f"{variant} as {role}: {problem}")
+            spare = SPARE_SOCKET.get(variant.cls)
+            if spare is not None:
+                quiet.append("member_spare")
+                acks["member_spare"] = emitted(sockets["member_spare"], variant)
+                problem = judge_ack(spare, acks["member_spare"], world, "member", variant)
+                if problem:
+                    failures.append(f"{variant} from the member's socket not in the call: "
+                                    f"{problem}")
             if written(app, baseline):
                 for role in quiet:  # one by one, to name who wrote
                     emitted(sockets[role], variant)
                     changed = written(app, baseline)
                     if changed:
-                        failures.append(f"{variant} as {role} ({plan[role]}) wrote: {changed}")
+                        failures.append(f"{variant} as {role} "
+                                        f"({plan.get(role, spare)}) wrote: {changed}")
             for role in [role for role in SOCKET_ROLES if role not in quiet]:
                 acks[role] = emitted(sockets[role], variant)
                 problem = judge_ack(plan[role], acks[role], world, role, variant)
                 if problem:
                     failures.append(f"{variant} as {role}: {problem}")
+                if acks[role].get("ok") and variant.path in RELAYED:
+                    relayed[variant.path] += 1
                 written(app, baseline)
             if variant.obj and acks["other_mod"] != acks["outsider"]:
                 failures.append(f"{variant}: a moderator of another topic gets "
                                 f"{acks['other_mod']}, an outsider {acks['outsider']}")
+    return failures, relayed
+
+
+def drained(world: World, sc, role: str, room: str) -> list[dict[str, Any]]:
+    """Everything `sc` (a socket of `role`) received, up to a probe message posted last
+    in `room` (a world object name) by the other side of it."""
+    sender = world.actor("owner" if role != "owner" else "member")
+    body = f"drain {role} {len(world.ids)}"
+    sender.ok("POST", f"/api/messages/rooms/{world.ids[room]}/messages",
+              {"body": body, "client_id": body.replace(" ", "-")})
+    events = sc.get_received()
+    assert body in [data_of(e).get("body") for e in events if e["name"] == "message"], body
+    return events
+
+
+def relays_to_the_owner(world: World, sockets: dict[str, Any], relayed: Counter) -> list[str]:
+    """The owner's socket, the other party of every call, got exactly the relayed events
+    the member's participant socket sent and had acknowledged: none from a refused
+    sender (the outsiders, the admin, the member's socket that is not in the call)."""
+    parties = {world.ids[call]: world.parties[call]["member"] for call in CALL_ROOMS}
+    member = world.actor("member").id
+    got: Counter = Counter()
+    failures = []
+    for event in drained(world, sockets["owner"], "owner", "direct"):
+        if event["name"] not in RELAYED:
+            continue
+        got[event["name"]] += 1
+        data = data_of(event)
+        sender = (data.get("from_user_id", data.get("user_id")),
+                  data.get("from_party_id", data.get("party_id")))
+        if sender != (member, parties.get(data.get("call_id"))):
+            failures.append(f"the owner's socket got {event['name']} from {sender}: "
+                            f"{json.dumps(data)[:200]}")
+    if got != relayed or not relayed:
+        failures.append(f"the owner's socket got {dict(got)}, the member's acks said "
+                        f"{dict(relayed)}")
     return failures
 
 
@@ -618,12 +784,54 @@ def live_events(world: World, sockets: dict[str, Any]) -> None:
              {"body": "live xyloturned", "client_id": "live-turned"})
 
 
+def live_calls(world: World, sockets: dict[str, Any]) -> None:
+    """In each room the owner hangs up the world's call (which ends it), then a new call
+    goes through every step: ringing (the owner calls in the group and the direct room,
+    the member in the topic's room, which rings nobody), answered, offers both ways, an
+    answer, candidates, mute, speaking, a heartbeat, and a hangup that ends it. The SDP
+    and the party ids carry the room's marker."""
+    for call, room in CALL_ROOMS.items():
+        emit_ok(sockets["owner"], "call_hangup", {"call_id": world.ids[call],
+                                                  "reason": "user_hangup"})
+        caller, callee = ("member", "owner") if room == "topic_room" else ("owner", "member")
+        party = {role: party_id(world, call, role) + "-live" for role in ("member", "owner")}
+        started = emit_ok(sockets[caller], "call_start", {"room_id": world.ids[room],
+                                                          "kind": "video",
+                                                          "party_id": party[caller]})
+        call_id = world.add(f"live_{call}", world.scopes[room], started["call"]["id"])
+        emit_ok(sockets[callee], "call_accept", {"call_id": call_id, "party_id": party[callee]})
+        sdp = SDP + f"a=x-scope:{party['owner']}\r\n"
+        for sender, event, payload in [
+                ("member", "call_offer", {"description": {"type": "offer", "sdp": sdp}}),
+                ("owner", "call_answer", {"description": {"type": "answer", "sdp": sdp}}),
+                ("owner", "call_candidates", {"candidates": [CANDIDATE]}),
+                ("owner", "call_offer", {"description": {"type": "offer", "sdp": sdp}}),
+                ("member", "call_answer", {"description": {"type": "answer", "sdp": sdp}})]:
+            to = "owner" if sender == "member" else "member"
+            emit_ok(sockets[sender], event, {"call_id": call_id, "to_party_id": party[to],
+                                             **payload})
+        emit_ok(sockets["owner"], "call_mute", {"call_id": call_id, "video_muted": True})
+        emit_ok(sockets["owner"], "call_speaking", {"call_id": call_id, "speaking": True})
+        emit_ok(sockets["member"], "call_heartbeat", {"call_id": call_id})
+        ended = emit_ok(sockets["owner"], "call_hangup", {"call_id": call_id,
+                                                          "reason": "user_hangup"})
+        assert ended["call"]["state"] == "ended", ended
+
+
 # What the member must have heard, by (event, scope): proof the live events happened.
 MEMBER_HEARS = [("message", "topic"), ("message", "group"), ("message", "direct"),
                 ("new_post", "topic"), ("new_comment", "topic"), ("post_updated", "topic"),
                 ("message_updated", "group"), ("reaction_updated", "direct"),
                 ("message_deleted", "topic"), ("typing", "group"), ("read", "direct"),
-                ("room_updated", "group")]
+                ("room_updated", "group")] + [
+    (event, scope) for scope in ("topic", "group", "direct")
+    for event in ("call_left", "call_ended", "call_offer", "call_answer", "call_candidates",
+                  "call_mute", "call_speaking")] + [
+    ("call_accepted", "topic"), ("call_invite", "group"), ("call_invite", "direct")]
+# What the member's socket that is in no call must have heard: it rings, and it hears
+# that the member answered on another device and that the call ended.
+SPARE_HEARS = [("call_invite", "group"), ("call_answered_elsewhere", "direct"),
+               ("call_ended", "topic")]
 
 
 def deliveries(world: World, sockets: dict[str, Any], probes: dict[str, str]) -> list[str]:
@@ -648,6 +856,16 @@ def deliveries(world: World, sockets: dict[str, Any], probes: dict[str, str]) ->
         heard[role] = {(e["name"], scope_of(world, e)) for e in events}
     failures += [f"the member never heard {wanted}: the live events did not happen"
                  for wanted in MEMBER_HEARS if wanted not in heard["member"]]
+    # The member's socket in no call: its probe is the member's (same user room).
+    spare = sockets["member_spare"].get_received()
+    if "probe member" not in [data_of(e).get("body") for e in spare if e["name"] == "message"]:
+        failures.append("the member's socket in no call never got its probe")
+    failures += [f"the member's socket in no call received {e['name']}: "
+                 f"{json.dumps(e, ensure_ascii=False)[:200]}"
+                 for e in spare if e["name"] in IN_CALL_EVENTS]
+    heard_spare = {(e["name"], scope_of(world, e)) for e in spare}
+    failures += [f"the member's socket in no call never heard {wanted}"
+                 for wanted in SPARE_HEARS if wanted not in heard_spare]
     if ("new_post", "topic") not in heard["admin"]:
         failures.append("the admin, following the private topic, never heard its new_post")
     return failures

@@ -10,7 +10,7 @@ from bson import ObjectId
 
 from models.base import utcnow
 from services import calls_service
-from tests.test_messages_socket import Person, events, open_direct
+from tests.test_messages_socket import Person, events, open_direct, received
 from utils.db import get_db
 
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
@@ -414,3 +414,38 @@ def test_ice_servers_give_coturn_rest_credentials(make_app, monkeypatch):
     assert app.test_client().get("/api/calls/ice-servers").status_code == 401
     bare = Person(make_app(), "bob")
     assert bare.client.get("/api/calls/ice-servers").get_json()["ice_servers"] == []
+
+
+def test_losing_the_room_takes_the_device_out_of_its_call(trio):
+    """Removed from a group (or banned from a topic) mid-call: the device leaves the call
+    at once, as `removed_from_room`, and nothing of the call reaches it any more."""
+    alice, bob, carol = trio
+    group = alice.post("/api/messages/groups", {"title": "g", "member_ids": [bob.id, carol.id]})
+    room_id = group.get_json()["id"]
+    a, b, c = alice.socket(), bob.socket(), carol.socket()
+    call_id = ok(a, "call_start", {"room_id": room_id, "party_id": "a"})["call"]["id"]
+    ok(b, "call_accept", {"call_id": call_id, "party_id": "b"})
+    ok(c, "call_accept", {"call_id": call_id, "party_id": "c"})
+    for s in (a, b, c):
+        s.get_received()
+    removed = alice.client.delete(f"/api/messages/rooms/{room_id}/members/{bob.id}",
+                                  headers=alice.headers)
+    assert removed.status_code == 200, removed.get_json()
+    left = [(e["party_id"], e["reason"]) for e in events(c, "call_left")]
+    assert left == [("b", "removed_from_room")]
+    with alice.app.app_context():
+        stored = get_db().calls.find_one({"_id": ObjectId(call_id)})
+    assert [p["party_id"] for p in stored["participants"]] == ["a", "c"]
+    assert stored["state"] == "active"  # two remain
+    # Bob's party cannot be addressed, and the call's events no longer reach his socket.
+    offer = {"call_id": call_id, "to_party_id": "b", "description": OFFER}
+    assert error_code(a, "call_offer", offer) == "not_found"
+    ok(a, "call_mute", {"call_id": call_id, "audio_muted": True})
+    assert [e["user_id"] for e in events(c, "call_mute")] == [alice.id]
+    # A later direct message is the positive event that closes bob's socket's record.
+    direct = open_direct(alice, bob)
+    alice.post(f"/api/messages/rooms/{direct}/messages", {"body": "still there?",
+                                                          "client_id": "after-removal"})
+    got = received(b)
+    assert "still there?" in [data.get("body") for name, data in got if name == "message"]
+    assert not [name for name, _ in got if name.startswith("call_")]

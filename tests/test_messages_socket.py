@@ -8,7 +8,7 @@ import pytest
 from bson import ObjectId
 
 from services import presence, topic_members, topic_moderation, topics_service
-from tests.helpers import bearer, csrf, register_and_login
+from tests.helpers import bearer, csrf, flush_mail, register_and_login
 from utils.db import get_db
 from utils.extensions import socketio
 
@@ -287,6 +287,7 @@ def test_force_logout_on_password_reset_and_deletion(app, trio):
 
     with app.app_context():
         auth_service.forgot_password("alice@example.com")
+        flush_mail(app)  # the reset link is made on the mail worker
         user = get_db().users.find_one({"_id": ObjectId(alice.id)})
         from services import tokens
         reset = tokens.make("reset", alice.id, user["reset_nonce"], __import__(
@@ -298,6 +299,6 @@ def test_force_logout_on_password_reset_and_deletion(app, trio):
         ("force_logout", {"reason": "password_reset"})]
     with app.app_context():
         dave = get_db().users.find_one({"username": "dave"})
-        users_service.delete_account(dave, "correct horse battery staple")
+        users_service.delete_account(dave, "correct horse battery staple", "127.0.0.1")
     assert not bot.is_connected()
     assert not socketio.test_client(app, auth={"token": token}).is_connected()

@@ -35,6 +35,8 @@ def test_metrics_answer_only_the_token(make_app):
     client = make_app(METRICS_TOKEN=TOKEN).test_client()
     missing = client.get("/metrics")
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+    # Word for word a path that does not exist.
+    assert missing.get_json() == client.get("/metrics-missing").get_json()
     assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 404
     answer = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200 and answer.mimetype == "text/plain"
