@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 import uuid
 
 import redis.exceptions
 from flask import current_app
 
+from utils import clock
 from utils.redis_client import get_redis
 
 PREFIX = "rt:loginfail:"
@@ -36,7 +36,7 @@ def _settings() -> tuple[int, int]:
 def retry_after(key: str) -> int | None:
     """Seconds until `key` may try again, or None when it is not locked."""
     limit, window = _settings()
-    now = time.time()
+    now = clock.time()
     client = get_redis()
     if client is None:
         memory = _memory()
@@ -57,7 +57,7 @@ def retry_after(key: str) -> int | None:
 
 def record_failure(key: str) -> None:
     _, window = _settings()
-    now = time.time()
+    now = clock.time()
     client = get_redis()
     if client is None:
         memory = _memory()

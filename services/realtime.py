@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import socketio as socketio_lib
 from flask import Flask, current_app
 
+from utils import clock
 from utils.extensions import socketio
 from utils.process_clients import shared_client
 from utils.redis_client import get_redis
@@ -142,7 +142,7 @@ def register_connection(user_id: str, sid: str) -> bool:
     client = get_redis()
     if client is None or not multi_process():
         return len(local_sids(user_id, exclude=sid)) == 0
-    now = time.time()
+    now = clock.time()
     added = client.eval(_CONNECT, 3, CONNS_PREFIX + user_id, ONLINE_KEY,
                         HOST_PREFIX + host_id(), sid, user_id, now, now + _ttl(),
                         int(_ttl() * 3))
@@ -155,7 +155,7 @@ def unregister_connection(user_id: str, sid: str) -> bool:
     if client is None or not multi_process():
         return len(local_sids(user_id, exclude=sid)) == 0
     gone = client.eval(_DISCONNECT, 3, CONNS_PREFIX + user_id, ONLINE_KEY,
-                       HOST_PREFIX + host_id(), sid, user_id, time.time())
+                       HOST_PREFIX + host_id(), sid, user_id, clock.time())
     return bool(gone)
 
 
@@ -165,7 +165,7 @@ def heartbeat() -> int:
     if client is None or not multi_process():
         return 0
     return int(client.eval(_HEARTBEAT, 2, HOST_PREFIX + host_id(), ONLINE_KEY,
-                           time.time() + _ttl(), int(_ttl() * 3), CONNS_PREFIX))
+                           clock.time() + _ttl(), int(_ttl() * 3), CONNS_PREFIX))
 
 
 def sweep_offline() -> list[str]:
@@ -174,7 +174,7 @@ def sweep_offline() -> list[str]:
     client = get_redis()
     if client is None or not multi_process():
         return []
-    gone = client.eval(_SWEEP, 1, ONLINE_KEY, time.time(), CONNS_PREFIX)
+    gone = client.eval(_SWEEP, 1, ONLINE_KEY, clock.time(), CONNS_PREFIX)
     return [uid.decode() if isinstance(uid, bytes) else uid for uid in gone]
 
 
@@ -192,7 +192,7 @@ def user_sids(user_id: str) -> list[str]:
     client = get_redis()
     if client is None or not multi_process():
         return local_sids(user_id)
-    sids = client.zrangebyscore(CONNS_PREFIX + user_id, time.time(), "+inf")
+    sids = client.zrangebyscore(CONNS_PREFIX + user_id, clock.time(), "+inf")
     return [sid.decode() for sid in sids]
 
 
@@ -204,7 +204,7 @@ def is_online(user_ids: Iterable[str]) -> dict[str, bool]:
     if not ids:
         return {}
     scores = client.zmscore(ONLINE_KEY, ids)
-    now = time.time()
+    now = clock.time()
     return {uid: score is not None and score > now for uid, score in zip(ids, scores,
                                                                         strict=True)}
 
@@ -250,7 +250,7 @@ def set_typing(room_id: str, user_id: str, typing: bool) -> bool:
         return True
     member = f"{room_id}|{user_id}"
     if typing:
-        expiry = time.time() + current_app.config["CHAT_TYPING_EXPIRY_SECONDS"]
+        expiry = clock.time() + current_app.config["CHAT_TYPING_EXPIRY_SECONDS"]
         return bool(client.zadd(TYPING_KEY, {member: expiry}))
     return bool(client.zrem(TYPING_KEY, member))
 
@@ -260,7 +260,7 @@ def sweep_typing() -> list[tuple[str, str]]:
     client = get_redis()
     if client is None:
         return []
-    expired = client.eval(_TYPING_SWEEP, 1, TYPING_KEY, time.time())
+    expired = client.eval(_TYPING_SWEEP, 1, TYPING_KEY, clock.time())
     pairs = []
     for member in expired:
         room_id, _, user_id = (member.decode() if isinstance(member, bytes)
