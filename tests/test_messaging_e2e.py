@@ -30,15 +30,18 @@ class Client:
 
     def __init__(self, server: AppServer, token: str) -> None:
         self.events: list[tuple[str, dict]] = []
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
+        self.disconnected = threading.Event()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("*", self._record)
+        self.sio.on("disconnect", lambda *reason: self.disconnected.set())
         self.server, self.token = server, token
         self.connect()
 
     def _record(self, event, data=None):
         with self.lock:
             self.events.append((event, data))
+            self.lock.notify_all()
 
     def connect(self) -> None:
         self.sio.connect(self.server.url, auth={"token": self.token}, transports=["websocket"],
@@ -52,13 +55,9 @@ class Client:
             return [data for event, data in self.events if event == name]
 
     def wait_for(self, name: str, count: int, timeout: float = 20) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.named(name)
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        return self.named(name)
+        with self.lock:
+            self.lock.wait_for(lambda: len(self.named(name)) >= count, timeout=timeout)
+            return self.named(name)
 
     def close(self) -> None:
         if self.sio.connected:
@@ -327,9 +326,7 @@ def test_oversized_frames_are_refused_and_force_logout_reaches_other_process(clu
     client = Client(a, alice_token)
     client.sio.emit("send_message", {"room_id": str(room["_id"]), "body": "x" * 200_000,
                                      "client_id": "big"})
-    deadline = time.monotonic() + 10
-    while client.sio.connected and time.monotonic() < deadline:
-        time.sleep(0.1)
+    assert client.disconnected.wait(10)
     assert not client.sio.connected
     other = Client(b, alice_token)
     # The link must be signed with the servers' key, not the test app's.
@@ -347,7 +344,5 @@ def test_oversized_frames_are_refused_and_force_logout_reaches_other_process(clu
                           json={"token": link, "password": "a brand new passphrase 7"})
     assert reset.status_code == 200, reset.text
     assert other.wait_for("force_logout", 1) == [{"reason": "password_reset"}]
-    deadline = time.monotonic() + 10
-    while other.sio.connected and time.monotonic() < deadline:
-        time.sleep(0.1)
+    assert other.disconnected.wait(10)
     assert not other.sio.connected
