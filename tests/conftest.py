@@ -8,14 +8,14 @@ app's process-wide bindings and per-app state are put back as they were when it 
 built, so each test starts as if on a new app, without paying 0.1-0.3 s to build one.
 
 `make_app(**overrides)` still builds an app of its own (on the same database and Redis,
-like another server process would); the first call with `init_db=False` gets an empty
-database without indexes. `cluster` is two real gunicorn processes shared by a module's
-tests; `own_cluster` is a pair for one test (one that kills a process). `clock` moves the
-app's clock (utils.clock) instead of sleeping.
+like another server process would; use it to add routes or hooks, which the shared app
+refuses); the first call with `init_db=False` gets an empty database without indexes.
+`cluster` is two real gunicorn processes shared by a module's tests; `own_cluster` is a
+pair for one test (one that kills a process). `clock` moves the app's clock
+(utils.clock) instead of sleeping.
 """
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -39,7 +39,6 @@ from utils import db as db_module
 from utils.embedded_db import EmbeddedDatabase, free_port
 from utils.extensions import api, limiter, server_session, socketio
 
-WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 # Modules whose tests share a two-process cluster: one xdist worker runs each of them
 # whole (`--dist loadgroup`), so the module's cluster starts once.
 CLUSTER_MODULES = ("test_messaging_e2e.py", "test_admin_live_ban.py")
@@ -146,7 +145,7 @@ def _settings(mongo_server, redis_server, database: str) -> dict:
 
 @pytest.fixture(scope="session")
 def _database_name() -> str:
-    return f"test_{WORKER}"
+    return "roundtable_test"  # on the worker's own SecantusDB
 
 
 @pytest.fixture(scope="session")
@@ -155,6 +154,10 @@ def _shared(mongo_server, redis_server, _database_name) -> Iterator[SharedApp]:
                                                      _database_name))
     with application.app_context():
         db_module.init_indexes()
+    # Handled a request: from now on Flask refuses new routes and hooks on it (a test
+    # that adds a blueprint must build its own app with make_app), so no test can leave
+    # one behind for the next.
+    assert application.test_client().get("/health").status_code == 200
     yield SharedApp(application)
 
 
