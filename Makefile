@@ -18,9 +18,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) app.py
 
-## Run the whole test suite (starts its own SecantusDB and redis-server).
+## Run the whole test suite in parallel: each pytest-xdist worker starts its own
+## SecantusDB and redis-server. TEST_WORKERS=1 runs it in one process;
+## PYTEST_ARGS passes more options (e.g. PYTEST_ARGS="-x --durations=20").
+TEST_WORKERS ?= 3
 test: $(STAMP)
-	$(PY) -m pytest
+	@started=$$(date +%s); \
+	$(PY) -m pytest $(if $(filter 1,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS); \
+	status=$$?; \
+	echo "make test: wall time $$(( $$(date +%s) - started )) s with $(TEST_WORKERS) worker(s); load average now: $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	exit $$status
 
 ## Style (ruff) and architecture (import-linter: layers point down, no circles).
 lint: $(STAMP)

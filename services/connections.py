@@ -6,11 +6,10 @@ users offline. Without a queue Socket.IO's own manager is the registry
 (services.live_rooms reads it)."""
 from __future__ import annotations
 
-import time
-
 from flask import current_app
 
 from services.realtime import host_id, multi_process
+from utils import clock
 from utils.redis_client import get_redis
 
 CONNS_PREFIX = "rt:conns:"
@@ -78,7 +77,7 @@ def register_connection(user_id: str, sid: str, limit: int) -> bool | None:
     (they came online), None when the user already has `limit` live connections (then
     nothing is recorded). Counting and adding are one step, so racing connects cannot
     both take the last place."""
-    now = time.time()
+    now = clock.time()
     added = get_redis().eval(_CONNECT, 3, CONNS_PREFIX + user_id, ONLINE_KEY,
                              HOST_PREFIX + host_id(), sid, user_id, now, now + _ttl(),
                              int(_ttl() * 3), limit)
@@ -88,7 +87,7 @@ def register_connection(user_id: str, sid: str, limit: int) -> bool | None:
 def unregister_connection(user_id: str, sid: str) -> bool:
     """Forget a connection (multi-process mode); True when it was the user's last."""
     gone = get_redis().eval(_DISCONNECT, 3, CONNS_PREFIX + user_id, ONLINE_KEY,
-                            HOST_PREFIX + host_id(), sid, user_id, time.time())
+                            HOST_PREFIX + host_id(), sid, user_id, clock.time())
     return bool(gone)
 
 
@@ -98,7 +97,7 @@ def heartbeat() -> int:
     if client is None or not multi_process():
         return 0
     return int(client.eval(_HEARTBEAT, 2, HOST_PREFIX + host_id(), ONLINE_KEY,
-                           time.time() + _ttl(), int(_ttl() * 3), CONNS_PREFIX))
+                           clock.time() + _ttl(), int(_ttl() * 3), CONNS_PREFIX))
 
 
 def sweep_offline() -> list[str]:
@@ -107,13 +106,13 @@ def sweep_offline() -> list[str]:
     client = get_redis()
     if client is None or not multi_process():
         return []
-    gone = client.eval(_SWEEP, 1, ONLINE_KEY, time.time(), CONNS_PREFIX)
+    gone = client.eval(_SWEEP, 1, ONLINE_KEY, clock.time(), CONNS_PREFIX)
     return [uid.decode() if isinstance(uid, bytes) else uid for uid in gone]
 
 
 def registered_sids(user_id: str) -> list[str]:
     """Every live socket id of `user_id`, on every process (multi-process mode)."""
-    sids = get_redis().zrangebyscore(CONNS_PREFIX + user_id, time.time(), "+inf")
+    sids = get_redis().zrangebyscore(CONNS_PREFIX + user_id, clock.time(), "+inf")
     return [sid.decode() for sid in sids]
 
 
@@ -122,6 +121,6 @@ def registered_online(ids: list[str]) -> dict[str, bool]:
     if not ids:
         return {}
     scores = get_redis().zmscore(ONLINE_KEY, ids)
-    now = time.time()
+    now = clock.time()
     return {uid: score is not None and score > now for uid, score in zip(ids, scores,
                                                                         strict=True)}

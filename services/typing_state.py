@@ -1,10 +1,9 @@
 """Typing state: who types where, expiring without renewal (a Redis sorted set)."""
 from __future__ import annotations
 
-import time
-
 from flask import current_app
 
+from utils import clock
 from utils.redis_client import get_redis
 
 TYPING_KEY = "rt:typing"
@@ -24,7 +23,7 @@ def set_typing(room_id: str, user_id: str, typing: bool) -> bool:
         return True
     member = f"{room_id}|{user_id}"
     if typing:
-        expiry = time.time() + current_app.config["CHAT_TYPING_EXPIRY_SECONDS"]
+        expiry = clock.time() + current_app.config["CHAT_TYPING_EXPIRY_SECONDS"]
         return bool(client.zadd(TYPING_KEY, {member: expiry}))
     return bool(client.zrem(TYPING_KEY, member))
 
@@ -34,7 +33,7 @@ def sweep_typing() -> list[tuple[str, str]]:
     client = get_redis()
     if client is None:
         return []
-    expired = client.eval(_TYPING_SWEEP, 1, TYPING_KEY, time.time())
+    expired = client.eval(_TYPING_SWEEP, 1, TYPING_KEY, clock.time())
     pairs = []
     for member in expired:
         room_id, _, user_id = (member.decode() if isinstance(member, bytes)

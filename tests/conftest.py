@@ -1,13 +1,32 @@
-"""Test harness: one SecantusDB and one redis-server per session; a fresh database and an
-empty Redis for every test."""
+"""Test harness: real servers, one app per worker, a clean state for every test.
+
+Each pytest process (each pytest-xdist worker, or the one process without `-n`) starts its
+own SecantusDB and redis-server on free loopback ports, creates its database's indexes
+once and builds one app (`app`, `client`, `db`). Before every test that uses them, Redis
+is flushed, every collection of the worker's database is emptied (indexes kept) and the
+app's process-wide bindings and per-app state are put back as they were when it was
+built, so each test starts as if on a new app, without paying 0.1-0.3 s to build one.
+
+`make_app(**overrides)` still builds an app of its own (on the same database and Redis,
+like another server process would; use it to add routes or hooks, which the shared app
+refuses); the first call with `init_db=False` gets an empty database without indexes.
+`cluster` is two real gunicorn processes shared by a module's tests; `own_cluster` is a
+pair for one test (one that kills a process). `clock` moves the app's clock
+(utils.clock) instead of sleeping.
+"""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import redis
+from flask import Flask
+from flask_socketio.test_client import SocketIOTestClient
 
 from app import create_app
+from models import registry
 from tests.servers import (
     CLUSTER_SETTINGS,
     INSTALL_HINT,
@@ -15,9 +34,36 @@ from tests.servers import (
     RedisServer,
     find_redis_server,
 )
+from utils import clock as clock_module
 from utils import db as db_module
 from utils.embedded_db import EmbeddedDatabase, free_port
+from utils.extensions import api, limiter, server_session, socketio
 
+# Modules whose tests share a two-process cluster: one xdist worker runs each of them
+# whole (`--dist loadgroup`), so the module's cluster starts once.
+CLUSTER_MODULES = ("test_messaging_e2e.py", "test_admin_live_ban.py")
+# The longest tests go first, so no worker is left with one of them at the end.
+LONG_TESTS = ("test_fuzz_whole_api_shard",)
+
+
+def pytest_configure(config):
+    # Known without pytest-xdist too (a run with -p no:xdist).
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one worker")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        if item.path.name in CLUSTER_MODULES:
+            return 0
+        return 1 if item.originalname.startswith(LONG_TESTS) else 2
+
+    for item in items:
+        if item.path.name in CLUSTER_MODULES:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+    items.sort(key=rank)  # stable: the order within each rank is kept
+
+
+# Servers, one of each per pytest process
 
 @pytest.fixture(scope="session")
 def redis_server():
@@ -42,39 +88,137 @@ def mongo_admin(mongo_server):
     client.close()
 
 
+# The worker's app and the state that has to be put back before each test
+
+# Extension objects bound to the newest app by init_app (Flask-Limiter's storage,
+# Flask-SocketIO's server, flask-smorest's spec): a test that builds its own app rebinds
+# them, so the shared app's bindings are restored before each test that uses it.
+BOUND_EXTENSIONS = (limiter, socketio, api, server_session)
+
+
+def _copy_state(state: dict) -> dict:
+    return {name: value.copy() if isinstance(value, dict | list | set) else value
+            for name, value in state.items()}
+
+
+class SharedApp:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.config = dict(app.config)
+        self.bindings = [(ext, _copy_state(vars(ext))) for ext in BOUND_EXTENSIONS]
+
+    def reset(self) -> None:
+        """Make the app as it was when built: its config, the extension bindings, and
+        the state it keeps in process memory (compiled content filter, local cache,
+        in-memory login failures, mail queue, Socket.IO rooms)."""
+        app = self.app
+        app.config.clear()
+        app.config.update(self.config)
+        for ext, state in self.bindings:
+            vars(ext).clear()
+            vars(ext).update(_copy_state(state))
+        limiter._storage_dead = False
+        if getattr(limiter, "_fallback_storage", None) is not None:
+            limiter._fallback_storage.reset()
+        from services import email_service
+        from utils import cache, content_filter
+
+        app.extensions["roundtable_content_filter"] = content_filter._State()
+        app.extensions["roundtable_cache"] = cache.Cache(app)
+        app.extensions.pop("roundtable_login_failures", None)
+        mail = app.extensions["roundtable_email"]
+        if not mail.flush(5):
+            email_service.init_app(app)  # still busy (a mail server test): start afresh
+        # Sockets of earlier tests (their test clients) leave the server's rooms, as they
+        # would with a new server; no disconnect handler runs for them.
+        server = socketio.server
+        for table in (server.manager.rooms, server.manager.eio_to_sid,
+                      server.manager.callbacks, server.manager.pending_disconnect,
+                      server.environ, SocketIOTestClient.clients):
+            table.clear()
+
+
+def _settings(mongo_server, redis_server, database: str) -> dict:
+    return {"MONGO_URI": mongo_server.uri, "MONGO_DB_NAME": database,
+            "REDIS_URL": redis_server.url, "SOCKETIO_MESSAGE_QUEUE": None}
+
+
+@pytest.fixture(scope="session")
+def _database_name() -> str:
+    return "roundtable_test"  # on the worker's own SecantusDB
+
+
+@pytest.fixture(scope="session")
+def _shared(mongo_server, redis_server, _database_name) -> Iterator[SharedApp]:
+    application = create_app("testing", **_settings(mongo_server, redis_server,
+                                                     _database_name))
+    with application.app_context():
+        db_module.init_indexes()
+    # Handled a request: from now on Flask refuses new routes and hooks on it (a test
+    # that adds a blueprint must build its own app with make_app), so no test can leave
+    # one behind for the next.
+    assert application.test_client().get("/health").status_code == 200
+    yield SharedApp(application)
+
+
 @pytest.fixture
-def redis_url(redis_server):
+def _clean_state(mongo_admin, redis_server, _database_name):
+    """An empty Redis and empty collections (indexes kept) for the test."""
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
-    yield redis_server.url
     client.close()
+    database = mongo_admin[_database_name]
+    models = {model.collection_name for model in registry.all_models()}
+    present = set(database.list_collection_names())
+    for name in present:
+        if name in models:
+            database[name].delete_many({})
+        else:
+            database.drop_collection(name)  # made by a test (`things`, `widgets`)
+    indexed = {model.collection_name for model in registry.all_models() if model.indexes}
+    if indexed - present:
+        # A test dropped a collection (or ran before the first app): indexes again.
+        for model in registry.all_models():
+            model.ensure_indexes(database)
 
 
 @pytest.fixture
-def make_app(mongo_server, mongo_admin, redis_url):
-    """Build an app on the test servers; several calls share one database and Redis,
-    like several server processes would."""
-    database = f"test_{uuid.uuid4().hex[:12]}"
-    apps = []
+def redis_url(redis_server, _clean_state):
+    return redis_server.url
 
-    def factory(init_db: bool = True, **overrides):
-        settings = {"MONGO_URI": mongo_server.uri, "MONGO_DB_NAME": database,
-                    "REDIS_URL": redis_url, "SOCKETIO_MESSAGE_QUEUE": None}
+
+@pytest.fixture
+def app(_shared, _clean_state) -> Flask:
+    _shared.reset()
+    return _shared.app
+
+
+@pytest.fixture
+def make_app(request, mongo_server, mongo_admin, redis_server, _database_name, _clean_state):
+    """Build an app of its own on the test servers; several calls share one database and
+    Redis, like several server processes would. With `init_db=False` first (and no `app`
+    in the test), the database is a new, empty one without indexes."""
+    database: str | None = None
+    fresh = False
+
+    def factory(init_db: bool = True, **overrides) -> Flask:
+        nonlocal database, fresh
+        if database is None:
+            fresh = not init_db and "app" not in request.fixturenames
+            database = f"test_{uuid.uuid4().hex[:12]}" if fresh else _database_name
+        settings = _settings(mongo_server, redis_server, database)
         settings.update(overrides)
         application = create_app("testing", **settings)
-        apps.append(application)
-        if init_db:
+        indexed = (settings["MONGO_URI"] == mongo_server.uri
+                   and settings["MONGO_DB_NAME"] == _database_name)
+        if init_db and not indexed:
             with application.app_context():
                 db_module.init_indexes()
         return application
 
     yield factory
-    mongo_admin.drop_database(database)
-
-
-@pytest.fixture
-def app(make_app):
-    return make_app()
+    if fresh:
+        mongo_admin.drop_database(database)
 
 
 @pytest.fixture
@@ -89,18 +233,68 @@ def db(app):
     return db_module.get_client(app)[app.config["MONGO_DB_NAME"]]
 
 
+# The app's clock, moved by tests instead of sleeping
+
+class Clock:
+    def advance(self, seconds: float = 0, **delta: float) -> None:
+        """Move utils.clock forward by `seconds` (or timedelta keywords: hours=25)."""
+        clock_module.advance(seconds + timedelta(**delta).total_seconds())
 
 
 @pytest.fixture
-def cluster(make_app, mongo_server, redis_url, tmp_path):
-    app = make_app()  # creates the indexes of the shared database
-    env = {**CLUSTER_SETTINGS, "MONGO_URI": mongo_server.uri,
-           "MONGO_DB_NAME": app.config["MONGO_DB_NAME"], "REDIS_URL": redis_url}
-    servers = [AppServer(env, tmp_path), AppServer(env, tmp_path)]
+def clock() -> Iterator[Clock]:
+    yield Clock()
+    clock_module.reset()
+
+
+# Two real server processes (gunicorn, gevent) on the worker's database and Redis
+
+def _start_servers(count: int, mongo_server, redis_server, database: str,
+                   log_dir) -> list[AppServer]:
+    env = {**CLUSTER_SETTINGS, "MONGO_URI": mongo_server.uri, "MONGO_DB_NAME": database,
+           "REDIS_URL": redis_server.url}
+    servers = [AppServer(env, log_dir) for _ in range(count)]  # they boot side by side
     try:
         for server in servers:
             server.wait_ready()
+    except BaseException:
+        _discard(servers)
+        raise
+    return servers
+
+
+def _discard(servers: list[AppServer]) -> None:
+    for server in servers:  # the tests are done with them: no shutdown work
+        server.discard()
+
+
+@pytest.fixture(scope="module")
+def _module_cluster(mongo_server, redis_server, _database_name, tmp_path_factory):
+    log_dir = tmp_path_factory.mktemp("cluster")
+    servers = _start_servers(2, mongo_server, redis_server, _database_name, log_dir)
+    yield servers, log_dir
+    _discard(servers)
+
+
+@pytest.fixture
+def cluster(_module_cluster, app, mongo_server, redis_server, _database_name):
+    """(app, [server A, server B]): two gunicorn processes shared by the module's tests,
+    on the test's (cleaned) database and Redis. A test that kills one uses `own_cluster`;
+    a process found dead all the same is replaced before the next test."""
+    servers, log_dir = _module_cluster
+    for index, server in enumerate(servers):
+        if server.process.poll() is not None:
+            server.discard()
+            servers[index], = _start_servers(1, mongo_server, redis_server, _database_name,
+                                             log_dir)
+    return app, list(servers)
+
+
+@pytest.fixture
+def own_cluster(app, mongo_server, redis_server, _database_name, tmp_path):
+    """Like `cluster`, but started for this test alone (it may kill a process)."""
+    servers = _start_servers(2, mongo_server, redis_server, _database_name, tmp_path)
+    try:
         yield app, servers
     finally:
-        for server in servers:
-            server.stop()
+        _discard(servers)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import itertools
+import threading
+import uuid
 from typing import Any
 
 from bson import ObjectId
@@ -92,3 +94,38 @@ def flush_mail(app) -> None:
 
     service: EmailService = app.extensions["roundtable_email"]
     assert service.flush(10), "mail still queued after 10 s"
+
+
+class RedisCommands:
+    """Every command the Redis server runs while in the `with` block, as MONITOR reports
+    them (those run inside Lua scripts too): what the code did, whatever it logs."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+        self.commands: list[str] = []
+        self.marker = f"end-of-monitor-{uuid.uuid4().hex}"
+
+    def __enter__(self) -> RedisCommands:
+        self.monitor = self.client.monitor()
+        self.monitor.__enter__()  # MONITOR answered OK: every later command is reported
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        return self
+
+    def _read(self) -> None:
+        for event in self.monitor.listen():
+            if self.marker in event["command"]:
+                return
+            self.commands.append(event["command"])
+
+    def __exit__(self, *exc_info) -> None:
+        self.client.get(self.marker)  # the last command the monitor reports
+        self.reader.join(10)
+        assert not self.reader.is_alive(), "MONITOR did not report the end marker"
+        self.monitor.__exit__()
+        self.client.close()
+
+    def touching(self, key_prefix: str) -> list[str]:
+        return [command for command in self.commands if key_prefix in command]

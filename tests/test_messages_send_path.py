@@ -10,7 +10,7 @@ import redis
 from bson import ObjectId
 from pymongo import MongoClient, monitoring
 
-from tests.helpers import csrf, register_and_login
+from tests.helpers import RedisCommands, csrf, register_and_login
 from utils import db as db_module
 
 
@@ -34,15 +34,17 @@ def _direct_room(app):
     return alice, room_id
 
 
-def test_one_process_does_not_take_the_redis_ordering_lock(make_app, redis_url, caplog):
+def test_one_process_does_not_take_the_redis_ordering_lock(make_app, redis_url):
     app = make_app(CHAT_ORDER_LOCK_SECONDS=0.1)
     alice, room_id = _direct_room(app)
     # Someone else holds the room's Redis lock: a sender that asks for it waits, gives up
     # and says so. Without a message queue the process lock orders the sends alone.
     redis.Redis.from_url(redis_url).set(f"rt:roomlock:{room_id}", "elsewhere", ex=60)
-    with caplog.at_level(logging.WARNING, logger="services.chat_send"):
+    with RedisCommands(redis_url) as seen:
         assert alice.send(room_id, "hi", "c1").status_code == 201
-    assert "ordering lock" not in caplog.text
+    assert seen.commands  # the send did talk to Redis (its flood limit, ...)
+    # The next test shows that taking the lock shows up here.
+    assert seen.touching("rt:roomlock:") == []
 
 
 def test_with_a_message_queue_the_redis_ordering_lock_is_taken(make_app, redis_url, caplog):
@@ -51,8 +53,11 @@ def test_with_a_message_queue_the_redis_ordering_lock_is_taken(make_app, redis_u
     # Only the emit path and the lock read this setting; events go to the Redis channel.
     app.config["SOCKETIO_MESSAGE_QUEUE"] = redis_url
     redis.Redis.from_url(redis_url).set(f"rt:roomlock:{room_id}", "elsewhere", ex=60)
-    with caplog.at_level(logging.WARNING, logger="services.chat_send"):
+    with RedisCommands(redis_url) as seen, caplog.at_level(
+            logging.WARNING, logger="services.chat_send"):
         assert alice.send(room_id, "hi", "c1").status_code == 201
+    assert any(command.startswith(f"SET rt:roomlock:{room_id} ")
+               for command in seen.touching("rt:roomlock:")), seen.commands
     assert "ordering lock not acquired" in caplog.text
 
 

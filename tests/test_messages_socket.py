@@ -2,8 +2,6 @@
 live delivery once per socket, typing, read receipts, presence, removals, logout."""
 from __future__ import annotations
 
-import time
-
 import pytest
 from bson import ObjectId
 
@@ -153,7 +151,7 @@ def test_edit_delete_react_events(trio):
     assert names == ["message_updated", "reaction_updated", "message_deleted"]
 
 
-def test_typing_goes_to_others_and_expires(make_app):
+def test_typing_goes_to_others_and_expires(make_app, clock):
     app = make_app(CHAT_TYPING_EXPIRY_SECONDS=1)
     alice, bob = Person(app, "alice"), Person(app, "bob")
     room_id = open_direct(alice, bob)
@@ -168,7 +166,10 @@ def test_typing_goes_to_others_and_expires(make_app):
                                          "typing": True, "expires_in": 1}]
     a_sock.emit("typing", {"room_id": room_id, "typing": True}, callback=True)
     assert events(b_sock, "typing") == []  # a renewal is not news
-    time.sleep(1.1)
+    with app.app_context():
+        presence.expire_typing()  # not yet expired: no event
+    assert events(b_sock, "typing") == []
+    clock.advance(1.1)
     with app.app_context():
         presence.expire_typing()
     assert [t["typing"] for t in events(b_sock, "typing")] == [False]

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 
+import redis
 import requests
 import socketio
 import websocket
@@ -29,15 +30,18 @@ class Client:
 
     def __init__(self, server: AppServer, token: str) -> None:
         self.events: list[tuple[str, dict]] = []
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
+        self.disconnected = threading.Event()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("*", self._record)
+        self.sio.on("disconnect", lambda *reason: self.disconnected.set())
         self.server, self.token = server, token
         self.connect()
 
     def _record(self, event, data=None):
         with self.lock:
             self.events.append((event, data))
+            self.lock.notify_all()
 
     def connect(self) -> None:
         self.sio.connect(self.server.url, auth={"token": self.token}, transports=["websocket"],
@@ -51,13 +55,9 @@ class Client:
             return [data for event, data in self.events if event == name]
 
     def wait_for(self, name: str, count: int, timeout: float = 20) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.named(name)
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        return self.named(name)
+        with self.lock:
+            self.lock.wait_for(lambda: len(self.named(name)) >= count, timeout=timeout)
+            return self.named(name)
 
     def close(self) -> None:
         if self.sio.connected:
@@ -117,6 +117,12 @@ class WireClient:
             self.cond.wait_for(lambda: len(self.named(name)) >= count, timeout=timeout)
             return self.named(name)
 
+    def wait_until(self, name: str, predicate, timeout: float = 60) -> list:
+        """The `name` events once `predicate(events)` holds (or the timeout passed)."""
+        with self.cond:
+            self.cond.wait_for(lambda: predicate(self.named(name)), timeout=timeout)
+            return self.named(name)
+
     def named(self, name: str) -> list:
         return [data for event, data in self.events if event == name]
 
@@ -163,15 +169,19 @@ def test_order_reconnect_catch_up_and_idempotent_retry(cluster):
         racing.join()
         assert seqs(caught["messages"])[:3] == [6, 7, 8]
         assert seqs(caught["messages"]) == list(range(6, 6 + len(caught["messages"])))
-        live = reader.wait_for("message", 1)
-        time.sleep(0.5)
-        live = seqs(reader.named("message"))
+        # A later message is the signal that every earlier one has arrived: B writes a
+        # room's messages in seq order (asserted here), so once seq 19 is on the wire,
+        # nothing before it can still come.
+        first = send(sender, room_id, "once", "retry-1")
+        assert first["seq"] == 19
+        live = seqs(reader.wait_until("message", lambda got: 19 in seqs(got)))
+        assert live[-1] == 19, live
+        live = live[:-1]
         assert live == sorted(live) and len(live) == len(set(live))
         merged = sorted(set(seqs(caught["messages"])) | set(live))
         assert merged == list(range(6, 19))
 
         # A retry through the other process stores nothing new.
-        first = send(sender, room_id, "once", "retry-1")
         again = Client(b, alice_token)
         try:
             assert send(again, room_id, "once", "retry-1")["id"] == first["id"]
@@ -260,14 +270,15 @@ def test_burst_from_both_processes_arrives_complete_and_in_order(cluster):
             client.close()
 
 
-def test_presence_unread_across_processes_and_a_killed_process(cluster):
-    app, (a, b) = cluster
+def test_presence_unread_across_processes_and_a_killed_process(own_cluster):
+    app, (a, b) = own_cluster  # its own pair: it kills one
     alice, alice_token = make_user(app, "alice")
     carol, carol_token = make_user(app, "carol")
     with app.app_context():
         room, _ = chat_rooms.open_direct(alice, str(carol["_id"]))
     room_id = str(room["_id"])
-    watcher = Client(a, alice_token)
+    # A wire-level watcher: the order it records is the order A wrote.
+    watcher = WireClient(a, alice_token)
     phone, laptop = Client(b, carol_token), Client(a, carol_token)
     try:
         assert watcher.wait_for("presence", 1) == [{"user_id": str(carol["_id"]),
@@ -282,8 +293,18 @@ def test_presence_unread_across_processes_and_a_killed_process(cluster):
             "unread_count"] == 1
         assert phone.wait_for("unread", 4)[-1] == {"room_id": room_id, "unread_count": 1}
         laptop.close()
-        time.sleep(0.5)
-        assert watcher.named("presence")[-1]["online"] is True  # the phone is still on B
+        # A later event on the watcher's socket is the signal: once A has taken the
+        # laptop's socket out of the registry, a message from the watcher (published by
+        # A after that) is written after any presence event that disconnect could send.
+        store = redis.Redis.from_url(app.config["REDIS_URL"])
+        deadline = time.monotonic() + 10
+        while store.zcard(f"rt:conns:{carol['_id']}") > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store.zcard(f"rt:conns:{carol['_id']}") == 1
+        sent = send(watcher, room_id, "still there?")
+        assert sent["id"] in [m["id"] for m in watcher.wait_for("message", 4)]
+        # The phone is still on B: no `offline` went out.
+        assert watcher.named("presence") == [{"user_id": str(carol["_id"]), "online": True}]
         b.stop(signal.SIGKILL)  # no disconnect handler runs: only expiry can notice
         started = time.monotonic()
         offline = watcher.wait_for("presence", 2, timeout=10)
@@ -305,9 +326,7 @@ def test_oversized_frames_are_refused_and_force_logout_reaches_other_process(clu
     client = Client(a, alice_token)
     client.sio.emit("send_message", {"room_id": str(room["_id"]), "body": "x" * 200_000,
                                      "client_id": "big"})
-    deadline = time.monotonic() + 10
-    while client.sio.connected and time.monotonic() < deadline:
-        time.sleep(0.1)
+    assert client.disconnected.wait(10)
     assert not client.sio.connected
     other = Client(b, alice_token)
     # The link must be signed with the servers' key, not the test app's.
@@ -325,7 +344,5 @@ def test_oversized_frames_are_refused_and_force_logout_reaches_other_process(clu
                           json={"token": link, "password": "a brand new passphrase 7"})
     assert reset.status_code == 200, reset.text
     assert other.wait_for("force_logout", 1) == [{"reason": "password_reset"}]
-    deadline = time.monotonic() + 10
-    while other.sio.connected and time.monotonic() < deadline:
-        time.sleep(0.1)
+    assert other.disconnected.wait(10)
     assert not other.sio.connected

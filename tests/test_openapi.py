@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 
 import pytest
 import schemathesis
@@ -58,6 +59,15 @@ def test_swagger_ui_is_served_from_local_assets(client):
     assert asset.status_code == 200 and len(asset.data) > 100_000
 
 
+# The fuzz run is split into shards of operations (by a stable hash of each operation's
+# label), each its own test, so that pytest-xdist spreads it over its workers.
+FUZZ_SHARDS = 8
+
+
+def fuzz_shard(label: str) -> int:
+    return zlib.crc32(label.encode()) % FUZZ_SHARDS
+
+
 @pytest.fixture
 def api_schema(app):
     return schemathesis.openapi.from_wsgi("/api/openapi.json", app)
@@ -71,13 +81,7 @@ def fuzz_user(app, client):
         return User().find_by_id(user["id"])
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
-
-
-@schema.parametrize()
-@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "25")), deadline=None,
-          suppress_health_check=list(HealthCheck))
-def test_fuzz_whole_api(case, app, fuzz_user):
+def fuzz_one_case(case, app, fuzz_user):
     # A new token per case: a fuzzed DELETE /api/auth/token or password change must not
     # leave the following cases anonymous.
     with app.app_context():
@@ -85,3 +89,32 @@ def test_fuzz_whole_api(case, app, fuzz_user):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {token}"},
         checks=[not_a_server_error, response_schema_conformance, content_type_conformance])
+
+
+SHARD_SCHEMAS = [schemathesis.pytest.from_fixture("api_schema").include(
+    lambda ctx, shard=shard: fuzz_shard(ctx.operation.label) == shard)
+    for shard in range(FUZZ_SHARDS)]
+
+
+def _fuzz_test(shard: int):
+    @SHARD_SCHEMAS[shard].parametrize()
+    @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "25")), deadline=None,
+              suppress_health_check=list(HealthCheck))
+    def test_fuzz_whole_api(case, app, fuzz_user):
+        fuzz_one_case(case, app, fuzz_user)
+
+    return test_fuzz_whole_api
+
+
+for _shard in range(FUZZ_SHARDS):
+    globals()[f"test_fuzz_whole_api_shard{_shard}"] = _fuzz_test(_shard)
+
+
+def test_fuzz_shards_take_every_operation_once(api_schema):
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    assert len(operations) > 50
+    for operation in operations:
+        takers = [shard for shard, lazy in enumerate(SHARD_SCHEMAS)
+                  if lazy.filter_set.applies_to(operation)]
+        assert takers == [fuzz_shard(operation.label)], operation.label
+    assert {fuzz_shard(op.label) for op in operations} == set(range(FUZZ_SHARDS))

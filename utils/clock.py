@@ -1,14 +1,34 @@
-"""The one clock the account code reads, so tests can move time instead of sleeping."""
+"""The one clock the application reads for the time of day, so tests can move time
+instead of sleeping (tests/conftest.py's `clock` fixture calls `advance`)."""
 from __future__ import annotations
 
+import time as _time
 from datetime import datetime, timezone
 
+_offset = 0.0  # seconds the clock was moved forward; only tests move it
 
-def utcnow() -> datetime:
-    """Now, timezone-aware, truncated to milliseconds like MongoDB stores it."""
-    now = datetime.now(timezone.utc)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+def time() -> float:
+    """Seconds since the epoch, like time.time()."""
+    return _time.time() + _offset
 
 
 def now() -> datetime:
-    return utcnow()
+    """Now, timezone-aware, truncated to milliseconds like MongoDB stores it."""
+    moment = datetime.fromtimestamp(time(), timezone.utc)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def utcnow() -> datetime:
+    """The stamp models put on what they store (`created_at`, ...): the same clock."""
+    return now()
+
+
+def advance(seconds: float) -> None:
+    global _offset
+    _offset += seconds
+
+
+def reset() -> None:
+    global _offset
+    _offset = 0.0
