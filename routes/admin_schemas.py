@@ -5,7 +5,9 @@ from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
 from models.user import ROLES
-from routes.account_schemas import PrivateUserSchema
+from services.shapes.users import (
+    PrivateUserSchema,
+)
 from utils.content_filter import ACTIONS, KINDS
 from utils.schemas import PageQuerySchema, StrictSchema, page_schema
 

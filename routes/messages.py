@@ -8,19 +8,21 @@ from routes.message_schemas import (
     GroupBodySchema,
     HistoryQuerySchema,
     MemberBodySchema,
-    MessagePageSchema,
-    MessageSchema,
-    ReactionsSchema,
     ReadBodySchema,
-    RoomPageSchema,
-    RoomSchema,
     RoomsQuerySchema,
     RoomUpdateSchema,
     SendBodySchema,
     TopicRoomBodySchema,
-    UnreadSchema,
 )
 from services import messages_service as chat
+from services.shapes.messages import (
+    MessagePageSchema,
+    MessageSchema,
+    ReactionsSchema,
+    RoomPageSchema,
+    RoomSchema,
+    UnreadSchema,
+)
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 

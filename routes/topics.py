@@ -3,19 +3,21 @@ from __future__ import annotations
 
 from routes.topic_schemas import (
     BanCreateSchema,
+    TopicCreateSchema,
+    TopicQuerySchema,
+    TopicUpdateSchema,
+    UserIdSchema,
+)
+from services import topics_service as topics
+from services.shapes.forum import (
     BanPageSchema,
     BanSchema,
     MemberPageSchema,
     MemberSchema,
     ModerationPageSchema,
-    TopicCreateSchema,
     TopicPageSchema,
-    TopicQuerySchema,
     TopicSchema,
-    TopicUpdateSchema,
-    UserIdSchema,
 )
-from services import topics_service as topics
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 from utils.schemas import PageQuerySchema

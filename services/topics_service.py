@@ -21,13 +21,14 @@ from typing import Any
 from bson import ObjectId
 from flask import current_app
 
-from models.base import id_str, isoformat, to_object_id
+from models.base import to_object_id
 from models.topic import PRIVATE, PUBLIC, SORTS, Topic
 from models.topic_ban import TopicBan
 from models.topic_invitation import TopicInvitation
 from models.topic_member import MEMBER, MODERATOR, OWNER, TopicMember
 from models.user import User
 from services import audit_service, live_rooms, notifications_service
+from services.shapes.forum import BAN, MODERATION_ENTRY, TOPIC, TOPIC_MEMBER
 from services.users_service import public_users, serialize_public_user
 from utils import clock, content_filter
 from utils.cache import get_cache
@@ -158,21 +159,7 @@ VIEW_FIELDS = {field: 1 for field in (
 
 def serialize_topic(topic: dict[str, Any], my_role: str | None = None,
                     owner: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "id": id_str(topic["_id"]),
-        "slug": topic["slug"],
-        "title": topic["title"],
-        "description": topic["description"],
-        "tags": topic["tags"],
-        "visibility": topic["visibility"],
-        "owner": serialize_public_user(owner) if owner else None,
-        "member_count": topic["member_count"],
-        "post_count": topic.get("post_count", 0),
-        "created_at": isoformat(topic["created_at"]),
-        "updated_at": isoformat(topic["updated_at"]),
-        "last_activity_at": isoformat(topic["last_activity_at"]),
-        "my_role": my_role,
-    }
+    return TOPIC.dump({**topic, "owner": owner, "my_role": my_role})
 
 
 def topic_view(user: dict[str, Any] | None, topic: dict[str, Any]) -> dict[str, Any]:
@@ -442,8 +429,7 @@ def list_members(user: dict[str, Any] | None, topic_id: Any, limit: int,
                                       [("_id", 1)], limit, cursor)
     people = public_users([d["user_id"] for d in documents])
     return page([d for d in documents if d["user_id"] in people], next_cursor,
-                lambda d: {"user": serialize_public_user(people[d["user_id"]]),
-                           "role": d["role"], "joined_at": isoformat(d["joined_at"])})
+                lambda d: TOPIC_MEMBER.dump({**d, "user": people[d["user_id"]]}))
 
 
 # Moderators
@@ -525,8 +511,7 @@ def list_bans(actor: dict[str, Any], topic_id: Any, limit: int, cursor: str | No
 
 
 def serialize_ban(ban: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
-    return {"user": serialize_public_user(target), "reason": ban["reason"],
-            "expires_at": isoformat(ban["expires_at"]), "created_at": isoformat(ban["created_at"])}
+    return BAN.dump({**ban, "user": target})
 
 
 # Invitations (private topics)
@@ -573,9 +558,6 @@ def list_moderation_log(actor: dict[str, Any], topic_id: Any, limit: int,
     documents, next_cursor = audit_service.list_entries({"topic_id": str(topic["_id"])},
                                                         limit, cursor)
     actors = public_users([d["actor_id"] for d in documents if d["actor_id"]])
-    return page(documents, next_cursor, lambda d: {
-        "id": str(d["_id"]), "action": d["action"].removeprefix(TOPIC_ACTION_PREFIX),
-        "actor": serialize_public_user(actors[d["actor_id"]]) if d["actor_id"] in actors
-        else None,
-        "target_type": d["target_type"], "target_id": id_str(d["target_id"]),
-        "reason": d["reason"] or "", "created_at": isoformat(d["at"])})
+    return page(documents, next_cursor, lambda d: MODERATION_ENTRY.dump({
+        **d, "action": d["action"].removeprefix(TOPIC_ACTION_PREFIX),
+        "actor": actors.get(d["actor_id"]), "reason": d["reason"] or ""}))
