@@ -4,9 +4,28 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
+from services import passwords
+from services.auth_service import USERNAME_PATTERN
 from services.shapes.users import SettingsSchema
+from utils.identity import clean
 from utils.schemas import PageQuerySchema, StrictSchema
 
+
+class CleanedString(fields.String):
+    """Cleaned as the services clean it (NFKC, no format characters, trimmed) before the
+    validators run, so the limits below are the rules the services apply."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return clean(super()._deserialize(value, attr, data, **kwargs))
+
+
+# A new account's name and a new password: the services' own rules (auth_service,
+# passwords), with their messages.
+Username = CleanedString(required=True, validate=validate.Regexp(
+    USERNAME_PATTERN.pattern, error="Use 3-32 letters, digits or underscores."))
+NewPassword = fields.String(required=True, validate=[
+    validate.Length(min=passwords.MIN_LENGTH, error="Use at least {min} characters."),
+    validate.Length(max=passwords.MAX_LENGTH, error="Use at most {max} characters.")])
 # Generous bounds that only stop abuse; the real rules live in the services.
 Login = fields.String(required=True, validate=validate.Length(min=1, max=254))
 Password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
@@ -16,9 +35,9 @@ Email = fields.String(required=True, validate=validate.Length(min=1, max=254))
 
 
 class RegisterSchema(StrictSchema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = Username
     email = Email
-    password = Password
+    password = NewPassword
 
 
 class LoginSchema(StrictSchema):
@@ -41,12 +60,12 @@ class LinkTokenSchema(StrictSchema):
 
 class ResetPasswordSchema(StrictSchema):
     token = LinkToken
-    password = Password
+    password = NewPassword
 
 
 class ChangePasswordSchema(StrictSchema):
     current_password = Password
-    new_password = Password
+    new_password = NewPassword
 
 
 class OtpBodySchema(StrictSchema):
