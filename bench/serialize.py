@@ -8,6 +8,7 @@ min-max of each over repeated runs, in microseconds per batch and per item.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import tempfile
 import time
@@ -20,9 +21,17 @@ from flask import Flask
 from services import comments_service, file_storage, messages_service, posts_service
 
 
+_ids = itertools.count(1)
+
+
+def _id() -> ObjectId:
+    """Ids in order, so two runs build the same documents (outputs can be compared)."""
+    return ObjectId(f"{next(_ids):024x}")
+
+
 def _users(count: int) -> list[dict]:
     start = datetime(2026, 1, 1, 12, 0, 0, 123000, tzinfo=timezone.utc)
-    return [{"_id": ObjectId(), "username": f"user{i}", "display_name": f"User {i}",
+    return [{"_id": _id(), "username": f"user{i}", "display_name": f"User {i}",
              "bio": "Writes about things." if i % 2 else "", "created_at": start,
              "avatar_key": f"avatars/{'a' * 20}{i:04d}.png" if i % 3 == 0 else None,
              "deleted": i == 7}
@@ -31,7 +40,7 @@ def _users(count: int) -> list[dict]:
 
 def _posts(authors: list[dict]) -> list[dict]:
     now = datetime(2026, 11, 25, 23, 18, 48, 208000, tzinfo=timezone.utc)
-    return [{"_id": ObjectId(), "topic_id": ObjectId(), "author_id": authors[i % 20]["_id"],
+    return [{"_id": _id(), "topic_id": _id(), "author_id": authors[i % 20]["_id"],
              "title": f"Post number {i}", "body": "Some *markdown* " * 20,
              "body_html": "<p>Some <em>markdown</em></p>" * 20, "score": i, "hot_rank": 1.0,
              "comment_count": i * 2, "pinned": i == 0, "locked": False, "deleted": i == 9,
@@ -42,7 +51,7 @@ def _posts(authors: list[dict]) -> list[dict]:
 
 def _comments(authors: list[dict]) -> list[dict]:
     now = datetime(2026, 11, 25, 23, 18, 48, tzinfo=timezone.utc)
-    return [{"_id": ObjectId(), "post_id": ObjectId(), "parent_id": None if i % 3 else ObjectId(),
+    return [{"_id": _id(), "post_id": _id(), "parent_id": None if i % 3 else _id(),
              "author_id": authors[i % 20]["_id"], "body": "A reply " * 10,
              "body_html": "<p>A reply</p>" * 10, "score": i, "depth": i % 3,
              "reply_count": 1, "deleted": i == 5, "created_at": now - timedelta(seconds=i),
@@ -52,10 +61,10 @@ def _comments(authors: list[dict]) -> list[dict]:
 
 def _messages(authors: list[dict]) -> list[dict]:
     now = datetime(2026, 11, 25, 23, 18, 48, 208000, tzinfo=timezone.utc)
-    room_id = ObjectId()
-    return [{"_id": ObjectId(), "room_id": room_id, "seq": i + 1,
+    room_id = _id()
+    return [{"_id": _id(), "room_id": room_id, "seq": i + 1,
              "author_id": authors[i % 20]["_id"], "body": f"Message {i} " * 5,
-             "reply_to": ObjectId() if i % 10 == 0 else None,
+             "reply_to": _id() if i % 10 == 0 else None,
              "reactions": {"+1": ["a", "b"], "eyes": []} if i % 5 == 0 else {},
              "client_id": f"c{i}", "created_at": now + timedelta(milliseconds=i),
              "edited_at": None, "deleted": False, "system": None}
