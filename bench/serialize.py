@@ -20,7 +20,6 @@ from flask import Flask
 
 from services import comments_service, file_storage, messages_service, posts_service
 
-
 _ids = itertools.count(1)
 
 
