@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install init-db seed bench bench-ops clean
+.PHONY: run test lint format install init-db seed bench bench-ops bench-serialize clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ bench: $(STAMP)
 ## 127.0.0.1 only); figures in docs/OPERATIONS.md.
 bench-ops: $(STAMP)
 	$(PY) -m bench.ops $(BENCH_ARGS)
+
+## The in-process cost of serializing posts, comments and messages (a few seconds, no
+## servers); figures in docs/PERFORMANCE.md.
+bench-serialize: $(STAMP)
+	$(PY) -m bench.serialize $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

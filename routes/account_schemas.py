@@ -4,9 +4,28 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
-from models.user import MESSAGE_POLICIES
-from utils.schemas import PageQuerySchema, StrictSchema, page_schema
+from services import passwords
+from services.auth_service import USERNAME_PATTERN
+from services.shapes.users import SettingsSchema
+from utils.identity import clean
+from utils.schemas import PageQuerySchema, StrictSchema
 
+
+class CleanedString(fields.String):
+    """Cleaned as the services clean it (NFKC, no format characters, trimmed) before the
+    validators run, so the limits below are the rules the services apply."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return clean(super()._deserialize(value, attr, data, **kwargs))
+
+
+# A new account's name and a new password: the services' own rules (auth_service,
+# passwords), with their messages.
+Username = CleanedString(required=True, validate=validate.Regexp(
+    USERNAME_PATTERN.pattern, error="Use 3-32 letters, digits or underscores."))
+NewPassword = fields.String(required=True, validate=[
+    validate.Length(min=passwords.MIN_LENGTH, error="Use at least {min} characters."),
+    validate.Length(max=passwords.MAX_LENGTH, error="Use at most {max} characters.")])
 # Generous bounds that only stop abuse; the real rules live in the services.
 Login = fields.String(required=True, validate=validate.Length(min=1, max=254))
 Password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
@@ -16,9 +35,9 @@ Email = fields.String(required=True, validate=validate.Length(min=1, max=254))
 
 
 class RegisterSchema(StrictSchema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = Username
     email = Email
-    password = Password
+    password = NewPassword
 
 
 class LoginSchema(StrictSchema):
@@ -31,11 +50,6 @@ class TokenRequestSchema(LoginSchema):
     name = fields.String(validate=validate.Length(min=1, max=100))
 
 
-class TokenSchema(Schema):
-    token = fields.String(required=True)
-    expires_at = fields.String(required=True)
-
-
 class EmailBodySchema(StrictSchema):
     email = Email
 
@@ -46,12 +60,12 @@ class LinkTokenSchema(StrictSchema):
 
 class ResetPasswordSchema(StrictSchema):
     token = LinkToken
-    password = Password
+    password = NewPassword
 
 
 class ChangePasswordSchema(StrictSchema):
     current_password = Password
-    new_password = Password
+    new_password = NewPassword
 
 
 class OtpBodySchema(StrictSchema):
@@ -88,45 +102,6 @@ class RecoveryCodesSchema(Schema):
     recovery_codes = fields.List(fields.String(), required=True)
 
 
-class NotificationSettingsSchema(StrictSchema):
-    email = fields.Boolean()
-    mentions = fields.Boolean()
-    replies = fields.Boolean()
-    direct_messages = fields.Boolean()
-    friend_requests = fields.Boolean()
-
-
-class SettingsSchema(StrictSchema):
-    notifications = fields.Nested(NotificationSettingsSchema)
-    allow_messages_from = fields.String(validate=validate.OneOf(MESSAGE_POLICIES))
-
-
-class PublicUserSchema(Schema):
-    id = fields.String(required=True)
-    username = fields.String(required=True)
-    display_name = fields.String(allow_none=True)
-    bio = fields.String()
-    avatar_url = fields.String(allow_none=True)
-    created_at = fields.String(required=True)
-    deleted = fields.Boolean()
-
-
-class PrivateUserSchema(PublicUserSchema):
-    email = fields.String(required=True)
-    email_verified = fields.Boolean(required=True)
-    role = fields.String(required=True)
-    settings = fields.Nested(SettingsSchema)
-    totp_enabled = fields.Boolean()
-
-
-class UserEnvelopeSchema(Schema):
-    user = fields.Nested(PrivateUserSchema, required=True)
-
-
-class LoginResultSchema(UserEnvelopeSchema):
-    csrf_token = fields.String(required=True)
-
-
 class ProfileUpdateSchema(StrictSchema):
     display_name = fields.String(allow_none=True, validate=validate.Length(max=50))
     bio = fields.String(allow_none=True, validate=validate.Length(max=500))
@@ -135,10 +110,6 @@ class ProfileUpdateSchema(StrictSchema):
 
 class AvatarUploadSchema(Schema):
     file = Upload(required=True)
-
-
-class AvatarSchema(Schema):
-    avatar_url = fields.String(required=True)
 
 
 class UserSearchQuerySchema(PageQuerySchema):
@@ -150,25 +121,3 @@ class FriendRequestQuerySchema(PageQuerySchema):
                               validate=validate.OneOf(["incoming", "outgoing"]))
 
 
-class FriendRequestSchema(Schema):
-    id = fields.String(required=True)
-    user = fields.Nested(PublicUserSchema, required=True)
-    direction = fields.String(required=True)
-    status = fields.String(required=True)
-    created_at = fields.String(required=True)
-
-
-class FriendSchema(Schema):
-    user = fields.Nested(PublicUserSchema, required=True)
-    since = fields.String(allow_none=True)
-
-
-class BlockedSchema(Schema):
-    user = fields.Nested(PublicUserSchema, required=True)
-    created_at = fields.String(required=True)
-
-
-UserPageSchema = page_schema(PublicUserSchema, "UserPage")
-FriendRequestPageSchema = page_schema(FriendRequestSchema, "FriendRequestPage")
-FriendPageSchema = page_schema(FriendSchema, "FriendPage")
-BlockedPageSchema = page_schema(BlockedSchema, "BlockedPage")

@@ -3,25 +3,27 @@ filter and the audit log. Every route answers 401 anonymous and 403 without the 
 from __future__ import annotations
 
 from routes.admin_schemas import (
-    AdminUserPageSchema,
     AdminUserQuerySchema,
-    AdminUserSchema,
-    AuditPageSchema,
     AuditQuerySchema,
     BanBodySchema,
     ContentFilterBodySchema,
-    ContentFilterSchema,
-    NotificationSchema,
     ReasonBodySchema,
-    ReportPageSchema,
     ReportQuerySchema,
     RoleChangeSchema,
-    StatsSchema,
     WarnBodySchema,
 )
 from services import admin_service, audit_service, reports_service, stats_service
 from services.admin_service import serialize_admin_user
 from services.notifications_service import serialize as serialize_notification
+from services.shapes.admin import (
+    AdminUserPageSchema,
+    AdminUserSchema,
+    AuditPageSchema,
+    ContentFilterSchema,
+    NotificationSchema,
+    ReportPageSchema,
+    StatsSchema,
+)
 from utils.api import Blueprint
 from utils.auth import current_user
 from utils.pagination import page

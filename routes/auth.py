@@ -13,17 +13,19 @@ from routes.account_schemas import (
     EmailBodySchema,
     EnableTwoFactorSchema,
     LinkTokenSchema,
-    LoginResultSchema,
     LoginSchema,
     RecoveryCodesSchema,
     RegisterSchema,
     ResetPasswordSchema,
     TokenRequestSchema,
-    TokenSchema,
     TwoFactorSetupSchema,
-    UserEnvelopeSchema,
 )
 from services import auth_service
+from services.shapes.users import (
+    LoginResultSchema,
+    TokenSchema,
+    UserEnvelopeSchema,
+)
 from services.users_service import serialize_private_user
 from utils import auth
 from utils.api import Blueprint

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from utils.schemas import PageQuerySchema, StrictSchema, page_schema
+from utils.schemas import PageQuerySchema, StrictSchema
 
 ObjectIdField = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{24}$"))
 # A device's id within a call, chosen by the client (kept across reconnects).
@@ -17,51 +17,6 @@ REJECT_REASONS = ("rejected", "user_busy")
 
 class CallQuerySchema(PageQuerySchema):
     room_id = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-f]{24}$"))
-
-
-class PartySchema(Schema):
-    user_id = fields.String(required=True)
-    party_id = fields.String(required=True)
-    joined_at = fields.String()
-    audio_muted = fields.Boolean()
-    video_muted = fields.Boolean()
-    connected = fields.Boolean()
-
-
-class CallSchema(Schema):
-    id = fields.String(required=True)
-    room_id = fields.String(required=True)
-    room_kind = fields.String()
-    kind = fields.String(required=True, metadata={"enum": ["audio", "video"]})
-    state = fields.String(required=True, metadata={
-        "enum": ["ringing", "active", "ended", "missed", "rejected", "cancelled"]})
-    created_by = fields.String()
-    created_at = fields.String()
-    ring_expires_at = fields.String()
-    lifetime_ms = fields.Integer()
-    answered_at = fields.String(allow_none=True)
-    ended_at = fields.String(allow_none=True)
-    end_reason = fields.String(allow_none=True)
-    ended_by = fields.String(allow_none=True)
-    invitee_ids = fields.List(fields.String())
-    rejected_ids = fields.List(fields.String())
-    participants = fields.List(fields.Nested(PartySchema))
-    duration_seconds = fields.Integer(allow_none=True)
-
-
-CallPageSchema = page_schema(CallSchema, "CallPage")
-
-
-class IceServerSchema(Schema):
-    urls = fields.List(fields.String(), required=True)
-    username = fields.String()
-    credential = fields.String()
-
-
-class IceServersSchema(Schema):
-    ice_servers = fields.List(fields.Nested(IceServerSchema), required=True)
-    ttl = fields.Integer(required=True)
-    expires_at = fields.String(required=True)
 
 
 # Socket.IO payloads

@@ -1,11 +1,10 @@
 """Request and response schemas of the messages area (REST and Socket.IO payloads)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
+from marshmallow import fields, validate, validates_schema
 
-from routes.account_schemas import PublicUserSchema
-from utils.schemas import PageQuerySchema, StrictSchema, page_schema
+from utils.schemas import PageQuerySchema, StrictSchema
 
 ObjectIdField = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{24}$"))
 Seq = fields.Integer(validate=validate.Range(min=0, max=2**53))
@@ -64,64 +63,6 @@ class ReadBodySchema(StrictSchema):
     seq = fields.Integer(required=True, validate=validate.Range(min=0, max=2**53))
 
 
-class UnreadSchema(Schema):
-    unread_count = fields.Integer(required=True)
-
-
-class SnapshotSchema(Schema):
-    id = fields.String()
-    seq = fields.Integer()
-    author_id = fields.String()
-    body = fields.String()
-    created_at = fields.String()
-    deleted = fields.Boolean()
-
-
-class RoomSchema(Schema):
-    id = fields.String(required=True)
-    kind = fields.String(required=True)
-    title = fields.String(allow_none=True)
-    description = fields.String()
-    topic_id = fields.String(allow_none=True)
-    created_by = fields.String()
-    members = fields.List(fields.Nested(PublicUserSchema))
-    last_seq = fields.Integer(required=True)
-    last_message = fields.Nested(SnapshotSchema, allow_none=True)
-    last_message_at = fields.String(allow_none=True)
-    unread_count = fields.Integer(required=True)
-    last_read_seq = fields.Integer()
-    created_at = fields.String()
-
-
-class MessageSchema(Schema):
-    id = fields.String(required=True)
-    room_id = fields.String(required=True)
-    seq = fields.Integer(required=True)
-    author = fields.Nested(PublicUserSchema, allow_none=True)
-    body = fields.String(required=True)
-    reply_to = fields.String(allow_none=True)
-    reactions = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
-    client_id = fields.String()
-    created_at = fields.String()
-    edited_at = fields.String(allow_none=True)
-    deleted = fields.Boolean()
-    # Set on messages the server wrote (docs/CALLS.md: `{type: "call", event, call_id, ...}`).
-    system = fields.Dict(allow_none=True)
-
-
-class MessagePageSchema(Schema):
-    items = fields.List(fields.Nested(MessageSchema), required=True)
-    has_more = fields.Boolean(required=True)
-
-
-class ReactionsSchema(Schema):
-    id = fields.String()
-    room_id = fields.String()
-    seq = fields.Integer()
-    reactions = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
-
-
-RoomPageSchema = page_schema(RoomSchema, "RoomPage")
 RoomsQuerySchema = PageQuerySchema
 
 

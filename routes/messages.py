@@ -8,19 +8,21 @@ from routes.message_schemas import (
     GroupBodySchema,
     HistoryQuerySchema,
     MemberBodySchema,
-    MessagePageSchema,
-    MessageSchema,
-    ReactionsSchema,
     ReadBodySchema,
-    RoomPageSchema,
-    RoomSchema,
     RoomsQuerySchema,
     RoomUpdateSchema,
     SendBodySchema,
     TopicRoomBodySchema,
-    UnreadSchema,
 )
 from services import chat_access, chat_history, chat_reads, chat_rooms, chat_send, chat_views
+from services.shapes.messages import (
+    MessagePageSchema,
+    MessageSchema,
+    ReactionsSchema,
+    RoomPageSchema,
+    RoomSchema,
+    UnreadSchema,
+)
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 

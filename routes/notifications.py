@@ -1,8 +1,14 @@
 """My notifications (warnings from moderators and other events)."""
 from __future__ import annotations
 
-from routes.admin_schemas import NotificationPageSchema, NotificationQuerySchema, NotificationSchema
+from routes.admin_schemas import (
+    NotificationQuerySchema,
+)
 from services import notifications_service
+from services.shapes.admin import (
+    NotificationPageSchema,
+    NotificationSchema,
+)
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 from utils.pagination import page

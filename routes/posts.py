@@ -3,19 +3,21 @@ from __future__ import annotations
 
 from routes.topic_schemas import (
     CommentCreateSchema,
-    CommentPageSchema,
     CommentQuerySchema,
-    CommentSchema,
     CommentUpdateSchema,
     PostCreateSchema,
-    PostPageSchema,
     PostQuerySchema,
-    PostSchema,
     PostUpdateSchema,
     VoteBodySchema,
-    VoteResultSchema,
 )
 from services import comments_service, posts_service, votes_service
+from services.shapes.forum import (
+    CommentPageSchema,
+    CommentSchema,
+    PostPageSchema,
+    PostSchema,
+    VoteResultSchema,
+)
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 

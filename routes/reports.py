@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from routes.admin_schemas import (
     ReportBodySchema,
-    ReportPageSchema,
     ReportQuerySchema,
-    ReportSchema,
-    ResolutionSchema,
     ResolveBodySchema,
 )
 from services import reports_service
 from services.reports_service import serialize_report
+from services.shapes.admin import (
+    ReportPageSchema,
+    ReportSchema,
+    ResolutionSchema,
+)
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 from utils.pagination import page

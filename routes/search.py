@@ -1,8 +1,13 @@
 """Search over topics, posts and users."""
 from __future__ import annotations
 
-from routes.topic_schemas import SearchPageSchema, SearchQuerySchema
+from routes.topic_schemas import (
+    SearchQuerySchema,
+)
 from services import search_service
+from services.shapes.forum import (
+    SearchPageSchema,
+)
 from utils.api import Blueprint
 from utils.auth import current_user
 

@@ -3,17 +3,20 @@ from __future__ import annotations
 
 from routes.topic_schemas import (
     BanCreateSchema,
+    TopicCreateSchema,
+    TopicQuerySchema,
+    TopicUpdateSchema,
+    UserIdSchema,
+)
+from services import topics_service as topics
+from services.shapes.forum import (
     BanPageSchema,
     BanSchema,
     MemberPageSchema,
     MemberSchema,
     ModerationPageSchema,
-    TopicCreateSchema,
     TopicPageSchema,
-    TopicQuerySchema,
     TopicSchema,
-    TopicUpdateSchema,
-    UserIdSchema,
 )
 from services import topic_access, topic_members, topic_moderation, topics_service
 from utils.api import Blueprint

@@ -4,22 +4,25 @@ from __future__ import annotations
 from flask_limiter.util import get_remote_address
 
 from routes.account_schemas import (
-    AvatarSchema,
     AvatarUploadSchema,
-    BlockedPageSchema,
-    FriendPageSchema,
-    FriendRequestPageSchema,
     FriendRequestQuerySchema,
-    FriendRequestSchema,
-    FriendSchema,
     PasswordBodySchema,
-    PrivateUserSchema,
     ProfileUpdateSchema,
-    PublicUserSchema,
-    UserPageSchema,
     UserSearchQuerySchema,
 )
 from services import users_service
+from services.shapes.users import (
+    AvatarSchema,
+    BlockedPageSchema,
+    FriendPageSchema,
+    FriendRequestPageSchema,
+    FriendRequestSchema,
+    FriendSchema,
+    PrivateUserSchema,
+    PublicUserSchema,
+    UserPageSchema,
+    avatar_url,
+)
 from services.users_service import serialize_private_user, serialize_public_user
 from utils import auth
 from utils.api import Blueprint
@@ -64,7 +67,7 @@ def delete_me(body):
 def put_avatar(files):
     """Upload an avatar: PNG, JPEG, WebP or GIF up to 2 MB, stored as 256x256 PNG."""
     user = users_service.set_avatar(current_user(), files["file"].read())
-    return {"avatar_url": users_service.avatar_url(user)}
+    return {"avatar_url": avatar_url(user)}
 
 
 @blp.route("/")

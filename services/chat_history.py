@@ -19,8 +19,9 @@ from services.chat_access import (
     writable_room,
 )
 from services.chat_send import clean_body
-from services.chat_views import serialize_message, serialize_messages, snapshot
+from services.chat_views import reactions_of, serialize_message, serialize_messages, snapshot
 from services.live_rooms import chat_room, user_room
+from services.shapes.messages import REACTIONS
 from utils.errors import Forbidden, NotFound, ValidationFailed
 
 
@@ -123,8 +124,7 @@ def react(user: dict[str, Any], message_id: str, emoji: str, on: bool) -> dict[s
     field, uid = f"reactions.{emoji}", str(user["_id"])
     operation = {"$addToSet": {field: uid}} if on else {"$pull": {field: uid}}
     updated = Message().update(message["_id"], operation)
-    reactions = {k: v for k, v in (updated.get("reactions") or {}).items() if v}
-    payload = {"id": id_str(updated["_id"]), "room_id": id_str(room["_id"]),
-               "seq": updated["seq"], "reactions": reactions}
+    payload = REACTIONS.dump({**updated, "room_id": room["_id"],
+                              "reactions": reactions_of(updated)})
     realtime.emit("reaction_updated", payload, to=_audience(room))
     return payload

@@ -6,10 +6,10 @@ from typing import Any
 
 from bson import ObjectId
 
-from models.base import id_str, isoformat
 from models.room_member import RoomMember
 from models.user import User
-from services.users_service import public_users, serialize_public_user
+from services.shapes.messages import MESSAGE, ROOM, SNAPSHOT
+from services.users_service import public_users
 
 SNAPSHOT_CHARS = 200
 
@@ -21,25 +21,16 @@ def snapshot(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def serialize_snapshot(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not snapshot:
-        return None
-    return {"id": id_str(snapshot["id"]), "seq": snapshot["seq"],
-            "author_id": id_str(snapshot["author_id"]), "body": snapshot["body"],
-            "created_at": isoformat(snapshot["created_at"]), "deleted": snapshot["deleted"]}
+    return SNAPSHOT.dump(snapshot) if snapshot else None
 
 
 def serialize_message(message: dict[str, Any], author: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "id": id_str(message["_id"]), "room_id": id_str(message["room_id"]),
-        "seq": message["seq"],
-        "author": serialize_public_user(author) if author else None,
-        "body": message["body"], "reply_to": id_str(message.get("reply_to")),
-        "reactions": {emoji: users for emoji, users in (message.get("reactions") or {}).items()
-                      if users},
-        "client_id": message["client_id"], "created_at": isoformat(message["created_at"]),
-        "edited_at": isoformat(message.get("edited_at")), "deleted": message["deleted"],
-        "system": message.get("system"),
-    }
+    return MESSAGE.dump({**message, "author": author, "reactions": reactions_of(message)})
+
+
+def reactions_of(message: dict[str, Any]) -> dict[str, list[str]]:
+    """Emojis nobody reacts with any more are left out."""
+    return {emoji: users for emoji, users in (message.get("reactions") or {}).items() if users}
 
 
 def serialize_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -63,18 +54,12 @@ def serialize_room(room: dict[str, Any], member: dict[str, Any] | None,
                    people: dict[ObjectId, dict[str, Any]] | None = None) -> dict[str, Any]:
     if people is None:
         people = _users_by_id(room["member_ids"])
-    return {
-        "id": id_str(room["_id"]), "kind": room["kind"], "title": room.get("title"),
-        "description": room.get("description") or "", "topic_id": id_str(room.get("topic_id")),
-        "created_by": id_str(room["created_by"]),
-        "members": [serialize_public_user(people[uid]) for uid in room["member_ids"]
-                    if uid in people],
-        "last_seq": room["last_seq"], "last_message": serialize_snapshot(room["last_message"]),
-        "last_message_at": isoformat(room.get("last_message_at")),
+    return ROOM.dump({
+        **room, "description": room.get("description") or "",
+        "members": [people[uid] for uid in room["member_ids"] if uid in people],
+        "last_message": room["last_message"] or None,
         "unread_count": unread_of(room, member),
-        "last_read_seq": member["last_read_seq"] if member else 0,
-        "created_at": isoformat(room["created_at"]),
-    }
+        "last_read_seq": member["last_read_seq"] if member else 0})
 
 
 def _users_by_id(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:

@@ -12,7 +12,6 @@ from typing import Any
 from bson import ObjectId
 from flask import current_app
 
-from models.base import id_str, isoformat
 from models.comment import SORTS, Comment
 from models.post import Post
 from services import (
@@ -22,7 +21,8 @@ from services import (
     realtime,
     topic_access,
 )
-from services.users_service import public_users, serialize_public_user
+from services.shapes.forum import COMMENT
+from services.users_service import public_users
 from utils import clock, content_filter
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.pagination import paginate
@@ -36,22 +36,14 @@ VIEW_FIELDS = {field: 1 for field in (
 
 def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
                       my_vote: int | None) -> dict[str, Any]:
-    deleted = comment.get("deleted", False)
-    return {
-        "id": id_str(comment["_id"]),
-        "post_id": id_str(comment["post_id"]),
-        "parent_id": id_str(comment["parent_id"]),
-        "author": serialize_public_user(author) if author and not deleted else None,
-        "body": posts_service.DELETED_TEXT if deleted else comment["body"],
-        "body_html": "" if deleted else stored_html(comment),
-        "score": comment["score"],
-        "my_vote": my_vote,
-        "depth": comment["depth"],
-        "reply_count": comment["reply_count"],
-        "deleted": deleted,
-        "created_at": isoformat(comment["created_at"]),
-        "edited_at": isoformat(comment.get("edited_at")),
-    }
+    if comment.get("deleted", False):
+        shown = {**comment, "author": None, "body": posts_service.DELETED_TEXT,
+                 "body_html": "", "deleted": True}
+    else:
+        shown = {**comment, "author": author, "body_html": stored_html(comment),
+                 "deleted": False}
+    shown["my_vote"] = my_vote
+    return COMMENT.dump(shown)
 
 
 def _views(user: dict[str, Any] | None, comments: list[dict[str, Any]]

@@ -5,17 +5,15 @@ from typing import Any
 
 from bson import ObjectId
 
-from models.base import id_str, isoformat, to_object_id
+from models.base import to_object_id
 from models.notification import Notification
 from services import live_rooms, realtime
+from services.shapes.admin import NOTIFICATION
 from utils.errors import NotFound
 
 
 def serialize(notification: dict[str, Any]) -> dict[str, Any]:
-    return {"id": id_str(notification["_id"]), "kind": notification["kind"],
-            "data": notification["data"], "read": notification["read"],
-            "created_at": isoformat(notification["created_at"]),
-            "read_at": isoformat(notification.get("read_at"))}
+    return NOTIFICATION.dump(notification)
 
 
 def notify(user_id: ObjectId, kind: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from typing import Any
 from bson import ObjectId
 from flask import current_app
 
-from models.base import id_str, isoformat
 from models.post import HIDDEN, SORTS, Post, hot_rank
 from models.topic import PUBLIC, Topic
 from models.vote import Vote
@@ -24,7 +23,8 @@ from services import (
     topic_access,
     topic_activity,
 )
-from services.users_service import public_users, serialize_public_user
+from services.shapes.forum import POST, POST_BROADCAST
+from services.users_service import public_users
 from utils import clock, content_filter, roles
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
@@ -65,31 +65,22 @@ def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
                    my_vote: int | None = 0) -> dict[str, Any]:
     """Raw markdown comes back as text in `body`; `body_html` is rendered and sanitised.
     A deleted post keeps its place, counts and comments but loses its words and author."""
-    deleted = post.get("deleted", False)
-    view = {
-        "id": id_str(post["_id"]),
-        "topic_id": id_str(post["topic_id"]),
-        "title": DELETED_TEXT if deleted else post["title"],
-        "body": "" if deleted else post["body"],
-        "body_html": "" if deleted else stored_html(post),
-        "author": serialize_public_user(author) if author and not deleted else None,
-        "score": post["score"],
-        "my_vote": my_vote,
-        "comment_count": post["comment_count"],
-        "pinned": post["pinned"],
-        "locked": post["locked"],
-        "deleted": deleted,
-        "created_at": isoformat(post["created_at"]),
-        "edited_at": isoformat(post.get("edited_at")),
-    }
-    return view
+    return POST.dump(_shown(post, author, my_vote))
+
+
+def _shown(post: dict[str, Any], author: dict[str, Any] | None,
+           my_vote: int | None) -> dict[str, Any]:
+    if post.get("deleted", False):
+        return {**post, "title": DELETED_TEXT, "body": "", "body_html": "", "author": None,
+                "my_vote": my_vote, "deleted": True}
+    return {**post, "body_html": stored_html(post), "author": author, "my_vote": my_vote,
+            "deleted": False}
 
 
 def public_view(post: dict[str, Any]) -> dict[str, Any]:
     """What a room broadcast carries: no viewer, so no `my_vote`."""
-    view = serialize_post(post, public_users([post["author_id"]]).get(post["author_id"]))
-    view.pop("my_vote")
-    return view
+    author = public_users([post["author_id"]]).get(post["author_id"])
+    return POST_BROADCAST.dump(_shown(post, author, None))
 
 
 def post_views(user: dict[str, Any] | None, posts: list[dict[str, Any]]) -> list[dict]:

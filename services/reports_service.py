@@ -14,7 +14,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from models.base import id_str, isoformat, to_object_id
+from models.base import to_object_id
 from models.comment import Comment
 from models.message import Message
 from models.post import Post
@@ -31,6 +31,7 @@ from services import (
     topic_moderation,
     topics_service,
 )
+from services.shapes.admin import REPORT
 from utils import clock
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound
 from utils.roles import is_site_moderator
@@ -170,19 +171,9 @@ def can_handle(user: dict[str, Any], report: dict[str, Any]) -> bool:
 
 
 def serialize_report(report: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": id_str(report["_id"]), "target_type": report["target_type"],
-        "target_id": id_str(report["target_id"]), "topic_id": id_str(report["topic_id"]),
-        "target_author_id": id_str(report.get("target_author_id")),
-        "reporter_id": id_str(report["reporter_id"]), "reason": report["reason"],
-        "details": report["details"],
-        "status": "open" if report["status"] == "resolving" else report["status"],
-        "created_at": isoformat(report["created_at"]),
-        "resolved_at": isoformat(report.get("resolved_at")),
-        "resolved_by": id_str(report.get("resolved_by")),
-        "resolution": report.get("resolution"), "note": report.get("note"),
-        "snapshot": report.get("snapshot") or {},
-    }
+    # A report being resolved is still open to its readers until the resolution lands.
+    status = "open" if report["status"] == "resolving" else report["status"]
+    return REPORT.dump({**report, "status": status, "snapshot": report.get("snapshot") or {}})
 
 
 # Resolving

@@ -6,12 +6,13 @@ from typing import Any
 
 from bson import ObjectId
 
-from models.base import isoformat, to_object_id
+from models.base import to_object_id
 from models.topic import PRIVATE, Topic
 from models.topic_invitation import TopicInvitation
 from models.topic_member import MEMBER, MODERATOR, OWNER, TopicMember
 from models.user import User
 from services import audit_service, live_rooms, notifications_service
+from services.shapes.forum import TOPIC_MEMBER
 from services.topic_access import (
     get_readable_topic,
     is_banned,
@@ -94,8 +95,7 @@ def list_members(user: dict[str, Any] | None, topic_id: Any, limit: int,
                                       [("_id", 1)], limit, cursor)
     people = public_users([d["user_id"] for d in documents])
     return page([d for d in documents if d["user_id"] in people], next_cursor,
-                lambda d: {"user": serialize_public_user(people[d["user_id"]]),
-                           "role": d["role"], "joined_at": isoformat(d["joined_at"])})
+                lambda d: TOPIC_MEMBER.dump({**d, "user": people[d["user_id"]]}))
 
 
 # Moderators

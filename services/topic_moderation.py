@@ -4,15 +4,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from models.base import id_str, isoformat, to_object_id
+from models.base import to_object_id
 from models.topic_ban import TopicBan
 from models.topic_member import MODERATOR
 from models.user import User
 from services import audit_service, live_rooms
 from services.audit_service import TOPIC_ACTION_PREFIX
+from services.shapes.forum import BAN, MODERATION_ENTRY
 from services.topic_access import member_role, require_moderator
 from services.topic_members import drop_member
-from services.users_service import public_users, serialize_public_user
+from services.users_service import public_users
 from utils import clock
 from utils.errors import BadRequest, Forbidden, NotFound, ValidationFailed
 from utils.pagination import page, paginate
@@ -73,8 +74,7 @@ def list_bans(actor: dict[str, Any], topic_id: Any, limit: int, cursor: str | No
 
 
 def serialize_ban(ban: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
-    return {"user": serialize_public_user(target), "reason": ban["reason"],
-            "expires_at": isoformat(ban["expires_at"]), "created_at": isoformat(ban["created_at"])}
+    return BAN.dump({**ban, "user": target})
 
 
 # Moderation log
@@ -85,9 +85,6 @@ def list_moderation_log(actor: dict[str, Any], topic_id: Any, limit: int,
     documents, next_cursor = audit_service.list_entries({"topic_id": str(topic["_id"])},
                                                         limit, cursor)
     actors = public_users([d["actor_id"] for d in documents if d["actor_id"]])
-    return page(documents, next_cursor, lambda d: {
-        "id": str(d["_id"]), "action": d["action"].removeprefix(TOPIC_ACTION_PREFIX),
-        "actor": serialize_public_user(actors[d["actor_id"]]) if d["actor_id"] in actors
-        else None,
-        "target_type": d["target_type"], "target_id": id_str(d["target_id"]),
-        "reason": d["reason"] or "", "created_at": isoformat(d["at"])})
+    return page(documents, next_cursor, lambda d: MODERATION_ENTRY.dump({
+        **d, "action": d["action"].removeprefix(TOPIC_ACTION_PREFIX),
+        "actor": actors.get(d["actor_id"]), "reason": d["reason"] or ""}))

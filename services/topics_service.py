@@ -11,10 +11,10 @@ from typing import Any
 from bson import ObjectId
 from flask import current_app
 
-from models.base import id_str, isoformat
 from models.topic import PUBLIC, SORTS, Topic
 from models.topic_member import OWNER, TopicMember
 from services import audit_service, live_rooms, posts_service
+from services.shapes.forum import TOPIC
 from services.topic_access import (
     audience_key,
     get_readable_topic,
@@ -24,7 +24,7 @@ from services.topic_access import (
     require_moderator,
 )
 from services.topic_activity import TOPIC_LISTS
-from services.users_service import public_users, serialize_public_user
+from services.users_service import public_users
 from utils import clock, content_filter
 from utils.cache import get_cache
 from utils.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -47,21 +47,7 @@ VIEW_FIELDS = {field: 1 for field in (
 
 def serialize_topic(topic: dict[str, Any], my_role: str | None = None,
                     owner: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "id": id_str(topic["_id"]),
-        "slug": topic["slug"],
-        "title": topic["title"],
-        "description": topic["description"],
-        "tags": topic["tags"],
-        "visibility": topic["visibility"],
-        "owner": serialize_public_user(owner) if owner else None,
-        "member_count": topic["member_count"],
-        "post_count": topic.get("post_count", 0),
-        "created_at": isoformat(topic["created_at"]),
-        "updated_at": isoformat(topic["updated_at"]),
-        "last_activity_at": isoformat(topic["last_activity_at"]),
-        "my_role": my_role,
-    }
+    return TOPIC.dump({**topic, "owner": owner, "my_role": my_role})
 
 
 def topic_view(user: dict[str, Any] | None, topic: dict[str, Any]) -> dict[str, Any]:

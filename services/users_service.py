@@ -12,22 +12,21 @@ from typing import Any
 from bson import ObjectId
 from flask import current_app
 
-from models.base import id_str, isoformat, to_object_id, utcnow
+from models.base import to_object_id, utcnow
 from models.block import Block
 from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
 from services import auth_service, avatars, file_storage
+from services.shapes.users import (
+    BLOCKED,
+    FRIEND,
+    FRIEND_REQUEST,
+    PRIVATE_USER,
+    PUBLIC_USER,
+)
 from utils import content_filter
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound
 from utils.pagination import page, paginate
-
-DELETED_NAME = "deleted user"
-
-
-def avatar_url(user: dict[str, Any]) -> str | None:
-    key = user.get("avatar_key")
-    return file_storage.get_storage().url_for(key) if key else None
-
 
 # Every field serialize_public_user reads: authors and owners are loaded with only these.
 PUBLIC_FIELDS = {field: 1 for field in ("username", "display_name", "bio", "avatar_key",
@@ -40,30 +39,11 @@ def public_users(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
 
 
 def serialize_public_user(user: dict[str, Any]) -> dict[str, Any]:
-    if user.get("deleted"):
-        return {"id": id_str(user["_id"]), "username": DELETED_NAME,
-                "display_name": DELETED_NAME, "bio": "", "avatar_url": None,
-                "created_at": isoformat(user["created_at"]), "deleted": True}
-    return {
-        "id": id_str(user["_id"]),
-        "username": user["username"],
-        "display_name": user.get("display_name"),
-        "bio": user.get("bio") or "",
-        "avatar_url": avatar_url(user),
-        "created_at": isoformat(user["created_at"]),
-        "deleted": False,
-    }
+    return PUBLIC_USER.dump(user)
 
 
 def serialize_private_user(user: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **serialize_public_user(user),
-        "email": user["email"],
-        "email_verified": user["email_verified"],
-        "role": user["role"],
-        "settings": user["settings"],
-        "totp_enabled": user["totp_enabled"],
-    }
+    return PRIVATE_USER.dump(user)
 
 
 # Profiles
@@ -181,9 +161,8 @@ def list_blocked(user: dict[str, Any], limit: int, cursor: str | None) -> dict[s
     documents, next_cursor = paginate(Block().collection, {"blocker_id": user["_id"]},
                                       [("_id", -1)], limit, cursor)
     people = _users_by_id([d["blocked_id"] for d in documents])
-    return page(documents, next_cursor, lambda d: {
-        "user": serialize_public_user(people[d["blocked_id"]]),
-        "created_at": isoformat(d["created_at"])})
+    return page(documents, next_cursor,
+                lambda d: BLOCKED.dump({**d, "user": people[d["blocked_id"]]}))
 
 
 def _users_by_id(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
@@ -210,9 +189,8 @@ def send_friend_request(user: dict[str, Any], target_id: str) -> dict[str, Any]:
 
 def _request_view(document: dict[str, Any], me: dict[str, Any],
                   other: dict[str, Any]) -> dict[str, Any]:
-    return {"id": str(document["_id"]), "user": serialize_public_user(other),
-            "direction": "outgoing" if document["requester_id"] == me["_id"] else "incoming",
-            "status": document["status"], "created_at": isoformat(document["created_at"])}
+    direction = "outgoing" if document["requester_id"] == me["_id"] else "incoming"
+    return FRIEND_REQUEST.dump({**document, "user": other, "direction": direction})
 
 
 def list_friend_requests(user: dict[str, Any], direction: str | None, limit: int,
@@ -237,7 +215,7 @@ def accept_friend_request(user: dict[str, Any], request_id: str) -> dict[str, An
     if accepted is None:
         raise NotFound("Friend request not found.")
     friend = User().get(accepted["requester_id"], "User")
-    return {"user": serialize_public_user(friend), "since": isoformat(accepted["accepted_at"])}
+    return FRIEND.dump({**accepted, "user": friend})
 
 
 def decline_friend_request(user: dict[str, Any], request_id: str) -> None:
@@ -252,9 +230,8 @@ def list_friends(user: dict[str, Any], limit: int, cursor: str | None) -> dict[s
     documents, next_cursor = paginate(Friendship().collection, query, [("_id", -1)],
                                       limit, cursor)
     people = _users_by_id([_other_id(d, user["_id"]) for d in documents])
-    return page(documents, next_cursor, lambda d: {
-        "user": serialize_public_user(people[_other_id(d, user["_id"])]),
-        "since": isoformat(d["accepted_at"])})
+    return page(documents, next_cursor,
+                lambda d: FRIEND.dump({**d, "user": people[_other_id(d, user["_id"])]}))
 
 
 def remove_friend(user: dict[str, Any], friend_id: str) -> None:

@@ -3,11 +3,16 @@ malformed JSON (and JSON nested too deeply to parse) is 400 `bad_request`, ids i
 are ObjectIds, and the OpenAPI document names our error shape for every response."""
 from __future__ import annotations
 
+import functools
 import typing
 
 import flask_smorest
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from bson import ObjectId
+from flask import Response, jsonify
 from flask.json.provider import DefaultJSONProvider
+from flask_smorest.utils import unpack_tuple_response
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import BaseConverter, ValidationError
 
@@ -59,9 +64,55 @@ class JSONProvider(DefaultJSONProvider):
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = ContractParser()
 
+    def response(self, status_code, schema=None, **kwargs):
+        """Document `schema` for this status; the body is sent as the view returns it.
+
+        Services build every body with the same schema (services/shapes), since the
+        socket events carry the same shapes; a second dump here would only cost time.
+        """
+        documented = super().response(status_code, schema, **kwargs)
+        if schema is None:
+            return documented
+
+        def decorator(func):
+            @functools.wraps(func)
+            def send_as_built(*args, **view_kwargs):
+                body, status, headers = unpack_tuple_response(func(*args, **view_kwargs))
+                if isinstance(body, Response):
+                    return body, status, headers
+                sent = jsonify(body)
+                sent.status_code = int(status_code)
+                return sent, status, headers
+
+            return documented(send_as_built)
+
+        return decorator
+
+
+class NullableRefConverter(OpenAPIConverter):
+    """OpenAPI 3.0 has no `null` type: apispec writes a nullable nested schema as
+    `anyOf: [{type: object, nullable: true}, {$ref}]`, which admits any object. Write
+    `allOf: [{$ref}]` with `nullable: true` instead: the referenced shape, or null."""
+
+    def field2nullable(self, field, ret) -> dict:
+        if field.allow_none and self.openapi_version.major == 3 and \
+                self.openapi_version.minor == 0 and ("$ref" in ret or "allOf" in ret):
+            if "$ref" in ret:
+                ret["allOf"] = [{"$ref": ret.pop("$ref")}]
+            return {"nullable": True}
+        return super().field2nullable(field, ret)
+
+
+class ContractPlugin(MarshmallowPlugin):
+    Converter = NullableRefConverter
+
 
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
+
+    def _init_spec(self, **kwargs):
+        kwargs["marshmallow_plugin"] = ContractPlugin()
+        super()._init_spec(**kwargs)
 
     def _register_error_handlers(self):
         """Errors are rendered by utils.errors for the whole app, not by flask-smorest."""
@@ -84,3 +135,4 @@ def register_converters(app, api: Api) -> None:
     app.url_map.converters["objectid"] = ObjectIdConverter
     api.register_converter(ObjectIdConverter,
                            lambda converter: {"type": "string", "pattern": "^[0-9a-f]{24}$"})
+

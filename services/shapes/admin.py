@@ -1,0 +1,127 @@
+"""Admin views of users, notifications, the content filter, the audit log, stats and
+reports."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from services.shapes.fields import Timestamp
+from services.shapes.users import PrivateUserSchema
+from utils.content_filter import ACTIONS, KINDS
+from utils.schemas import StrictSchema, page_schema
+
+
+class BanInfoSchema(Schema):
+    reason = fields.String(required=True)
+    expires_at = Timestamp(allow_none=True, required=True, dump_default=None)
+    banned_at = Timestamp(required=True)
+    banned_by = fields.String(allow_none=True, required=True)
+
+
+class AdminUserSchema(PrivateUserSchema):
+    banned = fields.Boolean(required=True)
+    ban = fields.Nested(BanInfoSchema, allow_none=True, required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class NotificationSchema(Schema):
+    id = fields.String(attribute="_id", required=True)
+    kind = fields.String(required=True)
+    data = fields.Dict(required=True)
+    read = fields.Boolean(required=True)
+    created_at = Timestamp(required=True)
+    read_at = Timestamp(allow_none=True, required=True, dump_default=None)
+
+
+class FilterRuleSchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    value = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+
+
+class ContentFilterSchema(Schema):
+    version = fields.Integer(required=True)
+    rules = fields.List(fields.Nested(FilterRuleSchema), required=True)
+    new_account_link_limit = fields.Integer(required=True)
+    updated_at = Timestamp(allow_none=True, required=True)
+    updated_by = fields.String(allow_none=True, required=True)
+
+
+class AuditActorSchema(Schema):
+    id = fields.String(allow_none=True, required=True)
+    username = fields.String(required=True)
+    role = fields.String(allow_none=True, required=True)
+
+
+class AuditEntrySchema(Schema):
+    id = fields.String(required=True)
+    at = Timestamp(required=True)
+    actor = fields.Nested(AuditActorSchema, required=True)
+    action = fields.String(required=True)
+    target_type = fields.String(required=True)
+    target_id = fields.String(allow_none=True, required=True)
+    topic_id = fields.String(allow_none=True, required=True)
+    reason = fields.String(allow_none=True, required=True)
+    data = fields.Dict(required=True)
+
+
+class DayCountSchema(Schema):
+    date = fields.String(required=True, metadata={"format": "date"})
+    count = fields.Integer(required=True)
+
+
+class UserStatsSchema(Schema):
+    total = fields.Integer(required=True)
+    new_24h = fields.Integer(required=True)
+    new_7d = fields.Integer(required=True)
+    online_now = fields.Integer(required=True)
+
+
+class PerDaySchema(Schema):
+    topics = fields.List(fields.Nested(DayCountSchema), required=True)
+    posts = fields.List(fields.Nested(DayCountSchema), required=True)
+    comments = fields.List(fields.Nested(DayCountSchema), required=True)
+    messages = fields.List(fields.Nested(DayCountSchema), required=True)
+
+
+class StatsSchema(Schema):
+    generated_at = Timestamp(required=True)
+    users = fields.Nested(UserStatsSchema, required=True)
+    topics = fields.Integer(required=True)
+    posts = fields.Integer(required=True)
+    comments = fields.Integer(required=True)
+    messages = fields.Integer(required=True)
+    per_day = fields.Nested(PerDaySchema, required=True)
+    open_reports = fields.Integer(required=True)
+
+
+class ReportSchema(Schema):
+    id = fields.String(attribute="_id", required=True)
+    target_type = fields.String(required=True)
+    target_id = fields.String(required=True)
+    topic_id = fields.String(allow_none=True, required=True)
+    target_author_id = fields.String(allow_none=True, required=True, dump_default=None)
+    reporter_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    details = fields.String(required=True)
+    status = fields.String(required=True)
+    created_at = Timestamp(required=True)
+    resolved_at = Timestamp(allow_none=True, required=True, dump_default=None)
+    resolved_by = fields.String(allow_none=True, required=True, dump_default=None)
+    resolution = fields.String(allow_none=True, required=True, dump_default=None)
+    note = fields.String(allow_none=True, required=True, dump_default=None)
+    snapshot = fields.Dict(required=True)
+
+
+class ResolutionSchema(Schema):
+    action = fields.String(required=True)
+    resolved = fields.Integer(required=True)
+    reports = fields.List(fields.Nested(ReportSchema), required=True)
+
+
+AdminUserPageSchema = page_schema(AdminUserSchema, "AdminUserPage")
+NotificationPageSchema = page_schema(NotificationSchema, "NotificationPage")
+AuditPageSchema = page_schema(AuditEntrySchema, "AuditPage")
+ReportPageSchema = page_schema(ReportSchema, "ReportPage")
+
+NOTIFICATION = NotificationSchema()
+REPORT = ReportSchema()

@@ -1,0 +1,52 @@
+"""Calls as the REST answers and the call events show them (docs/CALLS.md)."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from services.shapes.fields import Timestamp
+from utils.schemas import page_schema
+
+
+class PartySchema(Schema):
+    user_id = fields.String(required=True)
+    party_id = fields.String(required=True)
+    joined_at = Timestamp(required=True)
+    audio_muted = fields.Boolean(required=True)
+    video_muted = fields.Boolean(required=True)
+    connected = fields.Boolean(required=True)
+
+
+class CallSchema(Schema):
+    id = fields.String(required=True)
+    room_id = fields.String(required=True)
+    room_kind = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["audio", "video"]})
+    state = fields.String(required=True, metadata={
+        "enum": ["ringing", "active", "ended", "missed", "rejected", "cancelled"]})
+    created_by = fields.String(required=True)
+    created_at = Timestamp(required=True)
+    ring_expires_at = Timestamp(required=True)
+    lifetime_ms = fields.Integer(required=True)
+    answered_at = Timestamp(allow_none=True, required=True)
+    ended_at = Timestamp(allow_none=True, required=True)
+    end_reason = fields.String(allow_none=True, required=True)
+    ended_by = fields.String(allow_none=True, required=True)
+    invitee_ids = fields.List(fields.String(), required=True)
+    rejected_ids = fields.List(fields.String(), required=True)
+    participants = fields.List(fields.Nested(PartySchema), required=True)
+    duration_seconds = fields.Integer(allow_none=True, required=True)
+
+
+class IceServerSchema(Schema):
+    urls = fields.List(fields.String(), required=True)
+    username = fields.String()
+    credential = fields.String()
+
+
+class IceServersSchema(Schema):
+    ice_servers = fields.List(fields.Nested(IceServerSchema), required=True)
+    ttl = fields.Integer(required=True)
+    expires_at = Timestamp(required=True)
+
+
+CallPageSchema = page_schema(CallSchema, "CallPage")

@@ -1,0 +1,77 @@
+"""Chat rooms and messages (REST answers and the Socket.IO payloads alike)."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from services.shapes.fields import Timestamp
+from services.shapes.users import PublicUserSchema
+from utils.schemas import page_schema
+
+
+class UnreadSchema(Schema):
+    unread_count = fields.Integer(required=True)
+
+
+class SnapshotSchema(Schema):
+    """The last message of a room as the room list shows it (body cut short)."""
+
+    id = fields.String(required=True)
+    seq = fields.Integer(required=True)
+    author_id = fields.String(required=True)
+    body = fields.String(required=True)
+    created_at = Timestamp(required=True)
+    deleted = fields.Boolean(required=True)
+
+
+class RoomSchema(Schema):
+    id = fields.String(attribute="_id", required=True)
+    kind = fields.String(required=True)
+    title = fields.String(allow_none=True, required=True, dump_default=None)
+    description = fields.String(required=True)
+    topic_id = fields.String(allow_none=True, required=True, dump_default=None)
+    created_by = fields.String(required=True)
+    members = fields.List(fields.Nested(PublicUserSchema), required=True)
+    last_seq = fields.Integer(required=True)
+    last_message = fields.Nested(SnapshotSchema, allow_none=True, required=True)
+    last_message_at = Timestamp(allow_none=True, required=True, dump_default=None)
+    unread_count = fields.Integer(required=True)
+    last_read_seq = fields.Integer(required=True)
+    created_at = Timestamp(required=True)
+
+
+class MessageSchema(Schema):
+    id = fields.String(attribute="_id", required=True)
+    room_id = fields.String(required=True)
+    seq = fields.Integer(required=True)
+    author = fields.Nested(PublicUserSchema, allow_none=True, required=True)
+    body = fields.String(required=True)
+    reply_to = fields.String(allow_none=True, required=True, dump_default=None)
+    reactions = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                            required=True)
+    client_id = fields.String(required=True)
+    created_at = Timestamp(required=True)
+    edited_at = Timestamp(allow_none=True, required=True, dump_default=None)
+    deleted = fields.Boolean(required=True)
+    # Set on messages the server wrote (docs/CALLS.md: `{type: "call", event, call_id, ...}`).
+    system = fields.Dict(allow_none=True, required=True, dump_default=None)
+
+
+class MessagePageSchema(Schema):
+    items = fields.List(fields.Nested(MessageSchema), required=True)
+    has_more = fields.Boolean(required=True)
+
+
+class ReactionsSchema(Schema):
+    id = fields.String(attribute="_id", required=True)
+    room_id = fields.String(required=True)
+    seq = fields.Integer(required=True)
+    reactions = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                            required=True)
+
+
+RoomPageSchema = page_schema(RoomSchema, "RoomPage")
+
+SNAPSHOT = SnapshotSchema()
+ROOM = RoomSchema()
+MESSAGE = MessageSchema()
+REACTIONS = ReactionsSchema()
