@@ -1,6 +1,8 @@
 """Login, sessions in Redis, lockout, logout, email verification gate."""
 from __future__ import annotations
 
+import time
+
 import redis
 
 from services import passwords
@@ -177,14 +179,16 @@ def test_lockout_for_unknown_login_looks_the_same(client):
     assert attempt(client, "ghost", "wrong-password-1").status_code == 429
 
 
-def test_lockout_window_expires(client, clock):
+def test_lockout_window_expires(client, monkeypatch):
     register(client, "alice")
     for _ in range(5):
         attempt(client, "alice", "wrong-password-1")
     assert attempt(client, "alice", DEFAULT_PASSWORD).status_code == 429
-    clock.advance(15 * 60 - 5)
+    # The windows are the `limits` library's, which reads time.time() itself.
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 15 * 60 - 5)
     assert attempt(client, "alice", DEFAULT_PASSWORD).status_code == 429
-    clock.advance(6)
+    monkeypatch.setattr(time, "time", lambda: real_time() + 15 * 60 + 1)
     assert attempt(client, "alice", DEFAULT_PASSWORD).status_code == 200
 
 

@@ -11,6 +11,7 @@ import pytest
 from bson import ObjectId, Regex
 
 from tests.topic_helpers import Person, join, make_post, make_topic
+from utils.extensions import socketio
 from utils.pagination import cursor_serializer
 
 
@@ -50,7 +51,22 @@ def world(client):
                                           "reason": "spam"}))
     for n in range(3):
         _ok(p["boss"].post(f"/api/admin/users/{walker.id}/warn", {"reason": f"warning {n}"}))
+    _three_calls(client, walker, p["pagea"])
     return p, topic, posts
+
+
+def _three_calls(client, caller, callee) -> None:
+    """Calls start over Socket.IO; three rung and cancelled make three in the caller's list."""
+    room = _ok(caller.post("/api/messages/direct", {"user_id": callee.id}))
+    token = caller.headers["Authorization"].split()[1]
+    sc = socketio.test_client(client.application, auth={"token": token})
+    for _ in range(3):
+        started = sc.emit("call_start", {"room_id": room["id"]}, callback=True)
+        assert started["ok"], started
+        cancelled = sc.emit("call_cancel", {"call_id": started["data"]["call"]["id"]},
+                            callback=True)
+        assert cancelled["ok"], cancelled
+    sc.disconnect()
 
 
 # template path -> (who asks, concrete path, query variants); every GET route whose answer
@@ -84,6 +100,7 @@ def endpoints(p, topic, posts):
         "/api/admin/reports": ("boss", "/api/admin/reports", [{}]),
         "/api/admin/audit-log": ("boss", "/api/admin/audit-log", [{}]),
         "/api/notifications/": ("walker", "/api/notifications/", [{}]),
+        "/api/calls/": ("walker", "/api/calls/", [{}]),
     }
 
 

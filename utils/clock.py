@@ -13,15 +13,21 @@ def time() -> float:
     return _time.time() + _offset
 
 
-def now() -> datetime:
-    """Now, timezone-aware, truncated to milliseconds like MongoDB stores it."""
+def _moment() -> datetime:
+    """This clock's time, timezone-aware, truncated to milliseconds like MongoDB stores it."""
     moment = datetime.fromtimestamp(time(), timezone.utc)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+def now() -> datetime:
+    """Now, for deciding what has expired (tests may also replace this function)."""
+    return _moment()
+
+
 def utcnow() -> datetime:
-    """The stamp models put on what they store (`created_at`, ...): the same clock."""
-    return now()
+    """The stamp models put on what they store (`created_at`, ...): the same clock, but
+    not whatever a test put in place of `now`, so stamps stay the time of writing."""
+    return _moment()
 
 
 def advance(seconds: float) -> None:
