@@ -8,7 +8,7 @@ from routes.topic_schemas import (
     TopicUpdateSchema,
     UserIdSchema,
 )
-from services import topics_service as topics
+from services import topic_access, topic_members, topic_moderation, topics_service
 from services.shapes.forum import (
     BanPageSchema,
     BanSchema,
@@ -18,7 +18,6 @@ from services.shapes.forum import (
     TopicPageSchema,
     TopicSchema,
 )
-from services import topic_access, topic_members, topic_moderation, topics_service
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 from utils.schemas import PageQuerySchema

@@ -25,6 +25,7 @@ CLUSTER_SETTINGS = {
     "BCRYPT_ROUNDS": "4", "REQUIRE_EMAIL_VERIFICATION": "false",
     # The burst test sends 4000 messages from 20 users in seconds.
     "CHAT_RATE_LIMIT": "100000 per 5 seconds",
+    "SOCKET_WRITE_RATE_LIMIT": "100000 per minute", "SOCKET_READ_RATE_LIMIT": "100000 per minute",
     "PRESENCE_HEARTBEAT_SECONDS": "0.5", "PRESENCE_TTL_SECONDS": "2",
     "REALTIME_SWEEP_SECONDS": "0.5", "LOG_LEVEL": "WARNING", "MAIL_BACKEND": "console",
     # Calls: a dropped device is given up after 1 s, a silent one after 3 s.
