@@ -12,8 +12,8 @@ from cachelib import FileSystemCache
 from flask import Flask
 
 import routes
+import routes.commands
 import routes.metrics
-import utils.accounts_cli
 import utils.auth
 import utils.cache
 import utils.content_filter
@@ -22,7 +22,6 @@ import utils.http
 import utils.logs
 import utils.metrics
 import utils.socket_manager
-import utils.topics_cli
 from config import ConfigError, load_config
 from services import email_service, file_storage
 from utils.api import JSONProvider, register_converters
@@ -60,8 +59,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     email_service.init_app(app)
     file_storage.init_app(app)
     utils.auth.init_app(app, api)
-    utils.accounts_cli.init_app(app)
-    utils.topics_cli.init_app(app)
+    routes.commands.init_app(app)
     routes.register(app, api)
     register_error_handlers(app)
     _init_socketio(app)
