@@ -11,13 +11,13 @@ from datetime import timedelta
 from cachelib import FileSystemCache
 from flask import Flask
 
+import models.indexes
 import routes
 import routes.commands
 import routes.metrics
 import utils.auth
 import utils.cache
 import utils.content_filter
-import utils.db
 import utils.http
 import utils.logs
 import utils.metrics
@@ -53,7 +53,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     utils.http.init_app(app)
     utils.cache.init_app(app)
     utils.content_filter.init_app(app)
-    utils.db.init_app(app)
+    models.indexes.init_app(app)
     api.init_app(app)
     register_converters(app, api)
     email_service.init_app(app)

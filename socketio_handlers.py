@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app, request
 from marshmallow import fields
 
+from models.indexes import ensure_indexes
 from routes.message_schemas import (
     EditEventSchema,
     JoinRoomSchema,
@@ -32,7 +33,6 @@ from services import (
     room_entry,
 )
 from utils.auth import session_login_id, user_from_session
-from utils.db import ensure_indexes
 from utils.extensions import socketio
 from utils.schemas import StrictSchema
 from utils.socket_events import SOCKET_IDENTITY, acknowledged, remember_socket_user, socket_user

@@ -28,8 +28,9 @@ def measure(mongo_uri: str, redis_url: str, rounds: int = 15,
     """Median time of a refused login (401) for a known and an unknown login name,
     interleaved, through the app in this process (no network)."""
     from app import create_app
+    from models.indexes import init_indexes
     from services import auth_service
-    from utils.db import get_client, init_indexes
+    from utils.db import get_client
 
     app = create_app("testing", MONGO_URI=mongo_uri, MONGO_DB_NAME=DB_NAME,
                      REDIS_URL=redis_url, SOCKETIO_MESSAGE_QUEUE=None,

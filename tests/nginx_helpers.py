@@ -27,6 +27,7 @@ import socketio
 from requests.adapters import HTTPAdapter
 
 from app import create_app
+from models import indexes
 from services import auth_service
 from tests.servers import CLUSTER_SETTINGS, ROOT, AppServer, RedisServer
 from utils import db as db_module
@@ -187,7 +188,7 @@ class Cluster:
         self.app = create_app("testing", MONGO_URI=mongo_uri, MONGO_DB_NAME=self.database,
                               REDIS_URL=self.redis.url, SOCKETIO_MESSAGE_QUEUE=None)
         with self.app.app_context():
-            db_module.init_indexes()
+            indexes.init_indexes()
         self.env = {**CLUSTER_SETTINGS, "MONGO_URI": mongo_uri, "MONGO_DB_NAME": self.database,
                     "REDIS_URL": self.redis.url, "TRUSTED_PROXIES": "1", "LOG_LEVEL": "INFO",
                     "METRICS_TOKEN": METRICS_TOKEN, **settings}
