@@ -17,13 +17,12 @@ import routes.commands
 import routes.metrics
 import utils.auth
 import utils.cache
-import utils.content_filter
 import utils.http
 import utils.logs
 import utils.metrics
 import utils.socket_manager
 from config import ConfigError, load_config
-from services import email_service, file_storage
+from services import content_filter, email_service, file_storage
 from utils.api import JSONProvider, register_converters
 from utils.embedded_db import ensure_embedded_database
 from utils.errors import register_error_handlers
@@ -52,7 +51,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _init_limiter(app)
     utils.http.init_app(app)
     utils.cache.init_app(app)
-    utils.content_filter.init_app(app)
+    content_filter.init_app(app)
     models.indexes.init_app(app)
     api.init_app(app)
     register_converters(app, api)

@@ -6,7 +6,7 @@ from marshmallow import ValidationError as SchemaError
 
 from models.user import ROLES
 from routes.account_schemas import PrivateUserSchema
-from utils.content_filter import ACTIONS, KINDS
+from utils.filter_rules import ACTIONS, KINDS
 from utils.schemas import PageQuerySchema, StrictSchema, page_schema
 
 Reason = fields.String(validate=validate.Length(min=1, max=1000))

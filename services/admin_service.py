@@ -15,9 +15,9 @@ from pymongo import ASCENDING
 
 from models.base import id_str, isoformat, to_object_id
 from models.user import User
-from services import audit_service, auth_service, notifications_service, site_bans
+from services import audit_service, auth_service, content_filter, notifications_service, site_bans
 from services.users_service import serialize_private_user
-from utils import clock, content_filter
+from utils import clock
 from utils.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from utils.pagination import paginate
 from utils.roles import is_admin, is_site_moderator

@@ -20,6 +20,7 @@ from models.auth_token import AuthToken
 from models.base import utcnow
 from models.user import User
 from services import (
+    content_filter,
     email_service,
     live_rooms,
     login_throttle,
@@ -28,7 +29,7 @@ from services import (
     tokens,
     totp,
 )
-from utils import clock, content_filter
+from utils import clock
 from utils.errors import (
     BadRequest,
     Conflict,

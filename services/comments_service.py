@@ -17,13 +17,14 @@ from models.comment import SORTS, Comment
 from models.post import Post
 from services import (
     audit_service,
+    content_filter,
     live_rooms,
     posts_service,
     realtime,
     topic_access,
 )
 from services.users_service import public_users, serialize_public_user
-from utils import clock, content_filter
+from utils import clock
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.pagination import paginate
 from utils.text import render_markdown, stored_html

@@ -19,13 +19,14 @@ from models.topic import PUBLIC, Topic
 from models.vote import Vote
 from services import (
     audit_service,
+    content_filter,
     live_rooms,
     realtime,
     topic_access,
     topic_activity,
 )
 from services.users_service import public_users, serialize_public_user
-from utils import clock, content_filter, roles
+from utils import clock, roles
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.pagination import paginate

@@ -16,8 +16,7 @@ from models.base import id_str, isoformat, to_object_id, utcnow
 from models.block import Block
 from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
-from services import auth_service, avatars, file_storage
-from utils import content_filter
+from services import auth_service, avatars, content_filter, file_storage
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound
 from utils.pagination import page, paginate
 

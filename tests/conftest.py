@@ -120,8 +120,8 @@ class SharedApp:
         limiter._storage_dead = False
         if getattr(limiter, "_fallback_storage", None) is not None:
             limiter._fallback_storage.reset()
-        from services import email_service
-        from utils import cache, content_filter
+        from services import content_filter, email_service
+        from utils import cache
 
         app.extensions["roundtable_content_filter"] = content_filter._State()
         app.extensions["roundtable_cache"] = cache.Cache(app)
