@@ -21,7 +21,7 @@ from routes.message_schemas import (
 )
 from routes.topic_schemas import ObjectIdString
 from services import (
-    auth_service,
+    auth_login,
     calls_service,
     chat_access,
     chat_history,
@@ -42,7 +42,7 @@ def connecting_user(auth: Any) -> tuple[dict[str, Any] | None, str | None]:
     """(user, origin) of a connecting socket, `auth={"token": ...}` or the cookie; the
     origin names the token or session whose end closes the socket."""
     if isinstance(auth, dict) and "token" in auth:
-        found = auth_service.user_for_token(auth["token"] if isinstance(auth["token"], str)
+        found = auth_login.user_for_token(auth["token"] if isinstance(auth["token"], str)
                                             else "")
         return (found[0], live_rooms.token_origin(found[1]["_id"])) if found else (None, None)
     user = user_from_session()

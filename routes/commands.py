@@ -7,7 +7,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from services import auth_service, seed
+from services import auth_signup, seed
 from utils.errors import APIError
 
 
@@ -19,7 +19,7 @@ from utils.errors import APIError
 def create_admin_command(username: str, email: str, password: str) -> None:
     """Create a verified administrator account."""
     try:
-        user = auth_service.register(username, email, password, role="admin",
+        user = auth_signup.register(username, email, password, role="admin",
                                      email_verified=True)
     except APIError as exc:
         problems = "; ".join(f"{field}: {' '.join(messages)}"

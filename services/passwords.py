@@ -16,6 +16,8 @@ from pathlib import Path
 import bcrypt
 from flask import current_app
 
+from utils.errors import ValidationFailed
+
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common_passwords.txt"
 MIN_LENGTH = 10
 MAX_LENGTH = 1024  # bounds the HMAC work per request, nothing more
@@ -72,3 +74,11 @@ def policy_problems(password: str, username: str = "", email: str = "") -> list[
     if lowered in {username.lower(), email.lower()} - {""}:
         problems.append("The password must differ from the username and email.")
     return problems
+
+
+def require_policy(password: str, username: str, email: str,
+                   field: str = "password") -> None:
+    """ValidationFailed on `field` when `password` breaks the policy."""
+    problems = policy_problems(password, username, email)
+    if problems:
+        raise ValidationFailed(details={field: problems})

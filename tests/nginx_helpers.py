@@ -28,7 +28,7 @@ from requests.adapters import HTTPAdapter
 
 from app import create_app
 from models import indexes
-from services import auth_service
+from services import auth_login, auth_signup
 from tests.servers import CLUSTER_SETTINGS, ROOT, AppServer, RedisServer
 from utils import db as db_module
 from utils.embedded_db import free_port, port_answers
@@ -215,9 +215,9 @@ class Cluster:
     def user(self, name: str, role: str | None = None) -> tuple[dict, str]:
         """(user, bearer token) made in the shared database."""
         with self.app.app_context():
-            user = auth_service.register(name, f"{name}@example.com", PASSWORD,
+            user = auth_signup.register(name, f"{name}@example.com", PASSWORD,
                                          role=role or "user", email_verified=True)
-            return user, auth_service.issue_token(user, "edge")["token"]
+            return user, auth_login.issue_token(user, "edge")["token"]
 
     def restart(self, index: int) -> tuple[float, int]:
         """SIGTERM process `index` and start a new one on its port; returns the seconds

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask, current_app, request, session
 
 from models.user import User
-from services import auth_service, passwords, site_bans
+from services import auth_login, passwords, site_bans
 from utils.errors import CsrfFailed, Unauthorized
 from utils.http import UNSAFE_METHODS
 
@@ -43,7 +43,7 @@ def current_user() -> dict[str, Any] | None:
     user = None
     if "Authorization" in request.headers:
         # A bad bearer token is anonymous, never a fallback to the cookie.
-        found = auth_service.user_for_token(_bearer_token() or "")
+        found = auth_login.user_for_token(_bearer_token() or "")
         if found:
             user, token = found
             request.environ[TOKEN_KEY] = token["_id"]
