@@ -20,9 +20,10 @@ import utils.cache
 import utils.http
 import utils.logs
 import utils.metrics
+import utils.socket_events
 import utils.socket_manager
 from config import ConfigError, load_config
-from services import content_filter, email_service, file_storage
+from services import auth_login, chat_limits, content_filter, email_service, file_storage, passwords
 from utils.api import JSONProvider, register_converters
 from utils.embedded_db import ensure_embedded_database
 from utils.errors import register_error_handlers
@@ -57,7 +58,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     register_converters(app, api)
     email_service.init_app(app)
     file_storage.init_app(app)
-    utils.auth.init_app(app, api)
+    passwords.init_app(app)
+    utils.auth.init_app(app, api, auth_login.USER_LOADERS)
+    utils.socket_events.init_app(app, chat_limits.hit_event)
     routes.commands.init_app(app)
     routes.register(app, api)
     register_error_handlers(app)
@@ -114,8 +117,6 @@ def _init_limiter(app: Flask) -> None:
 def _init_socketio(app: Flask) -> None:
     import socketio_calls  # noqa: F401  (registers the call events)
     import socketio_handlers  # noqa: F401  (registers the event handlers)
-    from utils.socket_events import ContractPacket
-
     origins = app.config["CORS_ORIGINS"]
     socketio.init_app(
         app,
@@ -129,7 +130,7 @@ def _init_socketio(app: Flask) -> None:
         max_http_buffer_size=app.config["SOCKETIO_MAX_MESSAGE_BYTES"],
         # Sessions live server-side (Flask-Session), shared with HTTP requests.
         manage_session=False,
-        serializer=ContractPacket,
+        serializer=utils.socket_events.ContractPacket,
     )
 
 

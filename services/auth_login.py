@@ -18,6 +18,7 @@ from models.auth_token import AuthToken
 from models.user import User
 from services import live_rooms, login_throttle, passwords, site_bans, totp
 from utils import clock
+from utils.auth import UserLoaders
 from utils.errors import BadRequest, EmailNotVerified, InvalidCredentials, OtpRequired
 from utils.identity import normalize_login
 
@@ -145,3 +146,8 @@ def end_all_sessions(user_id: ObjectId, keep_token: ObjectId | None = None,
                                                   live_rooms.session_origin(keep_login)),
                            epoch=updated["session_epoch"] if updated else None)
     return updated
+
+
+# What utils.auth and utils.socket_events use to find the acting user (given at init_app).
+USER_LOADERS = UserLoaders(by_token=user_for_token, by_session=user_for_session,
+                           by_id=active_user)

@@ -14,7 +14,7 @@ import hmac
 from pathlib import Path
 
 import bcrypt
-from flask import current_app
+from flask import Flask, current_app
 
 from utils.errors import ValidationFailed
 
@@ -82,3 +82,7 @@ def require_policy(password: str, username: str, email: str,
     problems = policy_problems(password, username, email)
     if problems:
         raise ValidationFailed(details={field: problems})
+
+
+def init_app(app: Flask) -> None:
+    warm_up(app.config["BCRYPT_ROUNDS"])
