@@ -11,20 +11,19 @@ from datetime import timedelta
 from cachelib import FileSystemCache
 from flask import Flask
 
+import models.indexes
 import routes
+import routes.commands
 import routes.metrics
-import utils.accounts_cli
 import utils.auth
 import utils.cache
-import utils.content_filter
-import utils.db
 import utils.http
 import utils.logs
 import utils.metrics
+import utils.socket_events
 import utils.socket_manager
-import utils.topics_cli
 from config import ConfigError, load_config
-from services import email_service, file_storage
+from services import auth_login, chat_limits, content_filter, email_service, file_storage, passwords
 from utils.api import JSONProvider, register_converters
 from utils.embedded_db import ensure_embedded_database
 from utils.errors import register_error_handlers
@@ -53,15 +52,16 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _init_limiter(app)
     utils.http.init_app(app)
     utils.cache.init_app(app)
-    utils.content_filter.init_app(app)
-    utils.db.init_app(app)
+    content_filter.init_app(app)
+    models.indexes.init_app(app)
     api.init_app(app)
     register_converters(app, api)
     email_service.init_app(app)
     file_storage.init_app(app)
-    utils.auth.init_app(app, api)
-    utils.accounts_cli.init_app(app)
-    utils.topics_cli.init_app(app)
+    passwords.init_app(app)
+    utils.auth.init_app(app, api, auth_login.USER_LOADERS)
+    utils.socket_events.init_app(app, chat_limits.hit_event)
+    routes.commands.init_app(app)
     routes.register(app, api)
     register_error_handlers(app)
     _init_socketio(app)
@@ -117,8 +117,6 @@ def _init_limiter(app: Flask) -> None:
 def _init_socketio(app: Flask) -> None:
     import socketio_calls  # noqa: F401  (registers the call events)
     import socketio_handlers  # noqa: F401  (registers the event handlers)
-    from utils.socket_events import ContractPacket
-
     origins = app.config["CORS_ORIGINS"]
     socketio.init_app(
         app,
@@ -132,7 +130,7 @@ def _init_socketio(app: Flask) -> None:
         max_http_buffer_size=app.config["SOCKETIO_MAX_MESSAGE_BYTES"],
         # Sessions live server-side (Flask-Session), shared with HTTP requests.
         manage_session=False,
-        serializer=ContractPacket,
+        serializer=utils.socket_events.ContractPacket,
     )
 
 

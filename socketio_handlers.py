@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app, request
 from marshmallow import fields
 
+from models.indexes import ensure_indexes
 from routes.message_schemas import (
     EditEventSchema,
     JoinRoomSchema,
@@ -20,7 +21,7 @@ from routes.message_schemas import (
 )
 from routes.topic_schemas import ObjectIdString
 from services import (
-    auth_service,
+    auth_login,
     calls_service,
     chat_access,
     chat_history,
@@ -32,7 +33,6 @@ from services import (
     room_entry,
 )
 from utils.auth import session_login_id, user_from_session
-from utils.db import ensure_indexes
 from utils.extensions import socketio
 from utils.schemas import StrictSchema
 from utils.socket_events import SOCKET_IDENTITY, acknowledged, remember_socket_user, socket_user
@@ -42,7 +42,7 @@ def connecting_user(auth: Any) -> tuple[dict[str, Any] | None, str | None]:
     """(user, origin) of a connecting socket, `auth={"token": ...}` or the cookie; the
     origin names the token or session whose end closes the socket."""
     if isinstance(auth, dict) and "token" in auth:
-        found = auth_service.user_for_token(auth["token"] if isinstance(auth["token"], str)
+        found = auth_login.user_for_token(auth["token"] if isinstance(auth["token"], str)
                                             else "")
         return (found[0], live_rooms.token_origin(found[1]["_id"])) if found else (None, None)
     user = user_from_session()

@@ -28,8 +28,9 @@ def measure(mongo_uri: str, redis_url: str, rounds: int = 15,
     """Median time of a refused login (401) for a known and an unknown login name,
     interleaved, through the app in this process (no network)."""
     from app import create_app
-    from services import auth_service
-    from utils.db import get_client, init_indexes
+    from models.indexes import init_indexes
+    from services import auth_signup
+    from utils.db import get_client
 
     app = create_app("testing", MONGO_URI=mongo_uri, MONGO_DB_NAME=DB_NAME,
                      REDIS_URL=redis_url, SOCKETIO_MESSAGE_QUEUE=None,
@@ -37,7 +38,7 @@ def measure(mongo_uri: str, redis_url: str, rounds: int = 15,
                      LOGIN_MAX_FAILURES=10 ** 6)
     with app.app_context():
         init_indexes()
-        auth_service.register("timing", "timing@example.com", PASSWORD, email_verified=True)
+        auth_signup.register("timing", "timing@example.com", PASSWORD, email_verified=True)
     client = app.test_client()
     spent: dict[str, list[float]] = {"known": [], "unknown": []}
     try:

@@ -36,16 +36,16 @@ def memory_per_connection(connections: int) -> dict:
     env = {**CLUSTER_SETTINGS, "MONGO_URI": mongo.uri, "MONGO_DB_NAME": "bench_ops",
            "REDIS_URL": redis_server.url, "LOG_LEVEL": "WARNING"}
     from app import create_app
-    from services import auth_service
-    from utils.db import init_indexes
+    from models.indexes import init_indexes
+    from services import auth_login, auth_signup
 
     app = create_app("testing", MONGO_URI=mongo.uri, MONGO_DB_NAME="bench_ops",
                      REDIS_URL=redis_server.url, SOCKETIO_MESSAGE_QUEUE=None)
     with app.app_context():
         init_indexes()
-        user = auth_service.register("benchuser", "bench@example.com",
+        user = auth_signup.register("benchuser", "bench@example.com",
                                      "correct horse battery staple", email_verified=True)
-        token = auth_service.issue_token(user, "bench")["token"]
+        token = auth_login.issue_token(user, "bench")["token"]
     server = AppServer(env, workdir)
     sockets = []
     try:

@@ -5,7 +5,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from services import passwords
-from services.auth_service import USERNAME_PATTERN
+from services.auth_signup import USERNAME_PATTERN
 from services.shapes.users import SettingsSchema
 from utils.identity import clean
 from utils.schemas import PageQuerySchema, StrictSchema
@@ -19,7 +19,7 @@ class CleanedString(fields.String):
         return clean(super()._deserialize(value, attr, data, **kwargs))
 
 
-# A new account's name and a new password: the services' own rules (auth_service,
+# A new account's name and a new password: the services' own rules (auth_signup,
 # passwords), with their messages.
 Username = CleanedString(required=True, validate=validate.Regexp(
     USERNAME_PATTERN.pattern, error="Use 3-32 letters, digits or underscores."))

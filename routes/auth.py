@@ -20,7 +20,7 @@ from routes.account_schemas import (
     TokenRequestSchema,
     TwoFactorSetupSchema,
 )
-from services import auth_service
+from services import auth_2fa, auth_login, auth_passwords, auth_signup
 from services.shapes.users import (
     LoginResultSchema,
     TokenSchema,
@@ -50,7 +50,7 @@ def _limit(setting: str):
 def register(body):
     """Create an account; a verification mail is sent. An address that already has an
     account gets the same answer, and its owner a mail instead; nothing is created."""
-    user = auth_service.sign_up(body["username"], body["email"], body["password"])
+    user = auth_signup.sign_up(body["username"], body["email"], body["password"])
     return {"user": serialize_private_user(user)}
 
 
@@ -60,7 +60,7 @@ def register(body):
 @blp.response(200, UserEnvelopeSchema)
 def verify_email(body):
     """Confirm an email address with the token from the mail."""
-    return {"user": serialize_private_user(auth_service.verify_email(body["token"]))}
+    return {"user": serialize_private_user(auth_signup.verify_email(body["token"]))}
 
 
 @blp.route("/resend-verification", methods=["POST"])
@@ -71,7 +71,7 @@ def verify_email(body):
 @blp.response(202, AcceptedSchema)
 def resend_verification(body):
     """Send the verification mail again; 202 whatever the address."""
-    auth_service.resend_verification(body["email"])
+    auth_signup.resend_verification(body["email"])
     return ACCEPTED
 
 
@@ -82,7 +82,7 @@ def resend_verification(body):
 def login(body):
     """Log in with username or email; starts a fresh session. Failures are throttled per
     account and client address (429 rate_limited)."""
-    user = auth_service.authenticate(body["login"], body["password"], body.get("otp"),
+    user = auth_login.authenticate(body["login"], body["password"], body.get("otp"),
                                      get_remote_address())
     csrf_token = auth.start_session(user)
     return {"user": serialize_private_user(user), "csrf_token": csrf_token}
@@ -94,7 +94,7 @@ def logout():
     """End this session (server-side); the sockets it opened close."""
     user, login_id = current_user(), auth.session_login_id()
     auth.end_session()
-    auth_service.logout(user, login_id)
+    auth_login.logout(user, login_id)
 
 
 @blp.route("/me")
@@ -118,9 +118,9 @@ def csrf():
 @blp.response(201, TokenSchema)
 def create_token(body):
     """Issue a bearer token for a non-browser client."""
-    user = auth_service.authenticate(body["login"], body["password"], body.get("otp"),
+    user = auth_login.authenticate(body["login"], body["password"], body.get("otp"),
                                      get_remote_address())
-    issued = auth_service.issue_token(user, body.get("name"))
+    issued = auth_login.issue_token(user, body.get("name"))
     return {"token": issued["token"], "expires_at": isoformat(issued["expires_at"])}
 
 
@@ -129,7 +129,7 @@ def create_token(body):
 @blp.response(204)
 def revoke_token():
     """Revoke the bearer token this request carries; the sockets it opened close."""
-    auth_service.revoke_token(current_user(), auth.auth_token_id())
+    auth_login.revoke_token(current_user(), auth.auth_token_id())
 
 
 @blp.route("/password/forgot", methods=["POST"])
@@ -140,7 +140,7 @@ def revoke_token():
 @blp.response(202, AcceptedSchema)
 def forgot_password(body):
     """Mail a reset link; 202 whatever the address."""
-    auth_service.forgot_password(body["email"])
+    auth_passwords.forgot_password(body["email"])
     return ACCEPTED
 
 
@@ -150,7 +150,7 @@ def forgot_password(body):
 @blp.response(200, AcceptedSchema)
 def reset_password(body):
     """Set a new password with a reset token; every session and token ends."""
-    auth_service.reset_password(body["token"], body["password"])
+    auth_passwords.reset_password(body["token"], body["password"])
     auth.end_session()
     return {"status": "ok"}
 
@@ -161,7 +161,7 @@ def reset_password(body):
 @blp.response(200, AcceptedSchema)
 def change_password(body):
     """Change the password; every other session and token ends."""
-    user = auth_service.change_password(current_user(), body["current_password"],
+    user = auth_passwords.change_password(current_user(), body["current_password"],
                                         body["new_password"], get_remote_address(),
                                         keep_token=auth.auth_token_id(),
                                         keep_login=auth.session_login_id())
@@ -174,7 +174,7 @@ def change_password(body):
 @blp.response(200, TwoFactorSetupSchema)
 def setup_2fa():
     """Start TOTP setup: a new secret and its otpauth:// URI."""
-    return auth_service.setup_2fa(current_user())
+    return auth_2fa.setup_2fa(current_user())
 
 
 @blp.route("/2fa/enable", methods=["POST"])
@@ -184,7 +184,7 @@ def setup_2fa():
 def enable_2fa(body):
     """Turn TOTP on with a valid code and the password; returns 10 single-use recovery
     codes. Every other session and token ends."""
-    codes = auth_service.enable_2fa(current_user(), body["otp"], body["password"],
+    codes = auth_2fa.enable_2fa(current_user(), body["otp"], body["password"],
                                     get_remote_address(), auth.auth_token_id(),
                                     auth.session_login_id())
     auth.adopt_current_epoch()
@@ -197,7 +197,7 @@ def enable_2fa(body):
 @blp.response(200, AcceptedSchema)
 def disable_2fa(body):
     """Turn TOTP off; needs the password and a code. Every other session and token ends."""
-    auth_service.disable_2fa(current_user(), body["password"], body["otp"],
+    auth_2fa.disable_2fa(current_user(), body["password"], body["otp"],
                              get_remote_address(), auth.auth_token_id(),
                              auth.session_login_id())
     auth.adopt_current_epoch()
@@ -211,6 +211,6 @@ def disable_2fa(body):
 def remove_recent_2fa(body):
     """Remove a recent 2FA enrolment with the link from a password-reset mail; every
     session and token ends."""
-    auth_service.remove_recent_2fa(body["token"])
+    auth_2fa.remove_recent_2fa(body["token"])
     auth.end_session()
     return {"status": "ok"}

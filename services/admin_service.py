@@ -15,9 +15,9 @@ from pymongo import ASCENDING
 
 from models.base import id_str, isoformat, to_object_id
 from models.user import User
-from services import audit_service, auth_service, notifications_service, site_bans
+from services import audit_service, auth_login, content_filter, notifications_service, site_bans
 from services.users_service import serialize_private_user
-from utils import clock, content_filter
+from utils import clock
 from utils.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from utils.pagination import paginate
 from utils.roles import is_admin, is_site_moderator
@@ -146,7 +146,7 @@ def ban_user(actor: dict[str, Any], user_id: str, reason: str,
                         {"$set": {"ban": target.get("ban")}})
         raise Conflict("The last admin cannot be banned.")
     # Sessions, tokens and (told why) every live socket end, on every process.
-    updated = auth_service.end_all_sessions(target["_id"], reason=f"banned: {reason}")
+    updated = auth_login.end_all_sessions(target["_id"], reason=f"banned: {reason}")
     audit_service.record(actor, "user.ban", "user", target["_id"], reason,
                          {"expires_at": expires_at, **(source or {})})
     return updated

@@ -24,11 +24,10 @@ from models.message import Message
 from models.room import Room
 from models.room_member import RoomMember
 from models.user import User
-from services import chat_limits, realtime, topic_activity
+from services import chat_limits, content_filter, realtime, topic_activity
 from services.chat_access import writable_room
 from services.chat_views import serialize_message, snapshot, unread_count
 from services.live_rooms import chat_room, user_room
-from utils import content_filter
 from utils.errors import APIError, BadRequest, ValidationFailed
 from utils.redis_client import get_redis
 

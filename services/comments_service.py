@@ -16,6 +16,7 @@ from models.comment import SORTS, Comment
 from models.post import Post
 from services import (
     audit_service,
+    content_filter,
     live_rooms,
     posts_service,
     realtime,
@@ -23,7 +24,7 @@ from services import (
 )
 from services.shapes.forum import COMMENT
 from services.users_service import public_users
-from utils import clock, content_filter
+from utils import clock
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.pagination import paginate
 from utils.text import render_markdown, stored_html

@@ -5,6 +5,7 @@ import pymongo.errors
 import redis.exceptions
 from flask import Flask
 
+from models import indexes
 from utils import db, redis_client
 from utils.errors import ServiceUnavailable
 
@@ -15,7 +16,7 @@ def check_dependencies(app: Flask) -> dict[str, str]:
     try:
         db.ping(app)
         # Not ready until the unique indexes exist (created here when missing).
-        db.ensure_indexes(app)
+        indexes.ensure_indexes(app)
         checks["mongo"] = "ok"
     except ServiceUnavailable:
         checks["mongo"] = "indexes missing"

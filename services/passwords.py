@@ -14,7 +14,9 @@ import hmac
 from pathlib import Path
 
 import bcrypt
-from flask import current_app
+from flask import Flask, current_app
+
+from utils.errors import ValidationFailed
 
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common_passwords.txt"
 MIN_LENGTH = 10
@@ -72,3 +74,15 @@ def policy_problems(password: str, username: str = "", email: str = "") -> list[
     if lowered in {username.lower(), email.lower()} - {""}:
         problems.append("The password must differ from the username and email.")
     return problems
+
+
+def require_policy(password: str, username: str, email: str,
+                   field: str = "password") -> None:
+    """ValidationFailed on `field` when `password` breaks the policy."""
+    problems = policy_problems(password, username, email)
+    if problems:
+        raise ValidationFailed(details={field: problems})
+
+
+def init_app(app: Flask) -> None:
+    warm_up(app.config["BCRYPT_ROUNDS"])

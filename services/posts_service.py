@@ -18,6 +18,7 @@ from models.topic import PUBLIC, Topic
 from models.vote import Vote
 from services import (
     audit_service,
+    content_filter,
     live_rooms,
     realtime,
     topic_access,
@@ -25,7 +26,7 @@ from services import (
 )
 from services.shapes.forum import POST, POST_BROADCAST
 from services.users_service import public_users
-from utils import clock, content_filter, roles
+from utils import clock, roles
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.pagination import paginate

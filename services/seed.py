@@ -12,7 +12,7 @@ from flask import current_app
 from models.topic import Topic
 from models.user import User
 from services import (
-    auth_service,
+    auth_signup,
     comments_service,
     posts_service,
     topic_members,
@@ -69,7 +69,7 @@ def _user(name: str, role: str) -> dict[str, Any]:
     existing = User().find_by_username(name)
     if existing:
         return existing
-    return auth_service.register(name, f"{name}@example.com",
+    return auth_signup.register(name, f"{name}@example.com",
                                  current_app.config["SEED_PASSWORD"], role=role,
                                  email_verified=True)
 

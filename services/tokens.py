@@ -9,10 +9,13 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
+from bson import ObjectId
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from models.user import User
 from utils import clock
 
 
@@ -40,3 +43,22 @@ def read(purpose: str, token: str) -> dict[str, Any] | None:
     if not isinstance(payload["exp"], int) or payload["exp"] <= clock.now().timestamp():
         return None
     return payload
+
+
+def frontend_link(path: str, token: str) -> str:
+    """The frontend page `path` that takes `token` (the link a mail carries)."""
+    base = current_app.config["FRONTEND_URL"].rstrip("/")
+    return f"{base}/{path}?{urlencode({'token': token})}"
+
+
+def consume_link(purpose: str, token: str, nonce_field: str,
+                  changes: dict[str, Any]) -> dict[str, Any] | None:
+    """Apply `changes` to the user a `purpose` link names, if the link is valid and its
+    nonce (`nonce_field`) still matches; the updated user, or None."""
+    payload = read(purpose, token)
+    if payload is None or not ObjectId.is_valid(payload["uid"]):
+        return None
+    # Matching and clearing the nonce in one update makes the link single-use under races.
+    return User().update_if(ObjectId(payload["uid"]),
+                            {nonce_field: payload["n"], "deleted": False},
+                            {"$set": {**changes, nonce_field: None}})

@@ -13,7 +13,7 @@ from flask import current_app
 
 from models.topic import PUBLIC, SORTS, Topic
 from models.topic_member import OWNER, TopicMember
-from services import audit_service, live_rooms, posts_service
+from services import audit_service, content_filter, live_rooms, posts_service
 from services.shapes.forum import TOPIC
 from services.topic_access import (
     audience_key,
@@ -25,7 +25,7 @@ from services.topic_access import (
 )
 from services.topic_activity import TOPIC_LISTS
 from services.users_service import public_users
-from utils import clock, content_filter
+from utils import clock
 from utils.cache import get_cache
 from utils.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from utils.pagination import page, paginate

@@ -16,7 +16,7 @@ from models.base import to_object_id, utcnow
 from models.block import Block
 from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
-from services import auth_service, avatars, file_storage
+from services import auth_2fa, auth_login, avatars, content_filter, file_storage
 from services.shapes.users import (
     BLOCKED,
     FRIEND,
@@ -24,7 +24,6 @@ from services.shapes.users import (
     PRIVATE_USER,
     PUBLIC_USER,
 )
-from utils import content_filter
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound
 from utils.pagination import page, paginate
 
@@ -94,7 +93,7 @@ def delete_account(user: dict[str, Any], password: str, address: str) -> None:
     """Remove personal data but keep the document, so posts and messages stay attributed
     (to "deleted user"); the username and email become free again. Wrong passwords are
     throttled like logins (per account and client `address`)."""
-    auth_service.verify_password(user, password, address)
+    auth_login.verify_password(user, password, address)
     placeholder = f"deleted_{user['_id']}"
     User().update(user["_id"], {
         "deleted": True, "deleted_at": utcnow(),
@@ -102,13 +101,13 @@ def delete_account(user: dict[str, Any], password: str, address: str) -> None:
         "email": f"{placeholder}@deleted.invalid", "email_lower": f"{placeholder}@deleted.invalid",
         "password_hash": None, "display_name": None, "display_name_lower": None, "bio": "",
         "avatar_key": None, "settings": default_settings(), "email_verified": False,
-        **auth_service.TOTP_OFF, "totp_pending_secret": None, "verify_nonce": None,
+        **auth_2fa.TOTP_OFF, "totp_pending_secret": None, "verify_nonce": None,
         "reset_nonce": None,
     })
     file_storage.get_storage().delete(user.get("avatar_key"))
     Friendship().delete_all_of(user["_id"])
     Block().delete_all_of(user["_id"])
-    auth_service.end_all_sessions(user["_id"], reason="account_deleted")
+    auth_login.end_all_sessions(user["_id"], reason="account_deleted")
 
 
 def search(viewer: dict[str, Any] | None, query: str, limit: int,

@@ -26,7 +26,7 @@ from flask import Flask
 from flask_socketio.test_client import SocketIOTestClient
 
 from app import create_app
-from models import registry
+from models import indexes, registry
 from tests.servers import (
     CLUSTER_SETTINGS,
     INSTALL_HINT,
@@ -120,8 +120,8 @@ class SharedApp:
         limiter._storage_dead = False
         if getattr(limiter, "_fallback_storage", None) is not None:
             limiter._fallback_storage.reset()
-        from services import email_service
-        from utils import cache, content_filter
+        from services import content_filter, email_service
+        from utils import cache
 
         app.extensions["roundtable_content_filter"] = content_filter._State()
         app.extensions["roundtable_cache"] = cache.Cache(app)
@@ -153,7 +153,7 @@ def _shared(mongo_server, redis_server, _database_name) -> Iterator[SharedApp]:
     application = create_app("testing", **_settings(mongo_server, redis_server,
                                                      _database_name))
     with application.app_context():
-        db_module.init_indexes()
+        indexes.init_indexes()
     # Handled a request: from now on Flask refuses new routes and hooks on it (a test
     # that adds a blueprint must build its own app with make_app), so no test can leave
     # one behind for the next.
@@ -213,7 +213,7 @@ def make_app(request, mongo_server, mongo_admin, redis_server, _database_name, _
                    and settings["MONGO_DB_NAME"] == _database_name)
         if init_db and not indexed:
             with application.app_context():
-                db_module.init_indexes()
+                indexes.init_indexes()
         return application
 
     yield factory

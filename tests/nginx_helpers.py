@@ -27,7 +27,8 @@ import socketio
 from requests.adapters import HTTPAdapter
 
 from app import create_app
-from services import auth_service
+from models import indexes
+from services import auth_login, auth_signup
 from tests.servers import CLUSTER_SETTINGS, ROOT, AppServer, RedisServer
 from utils import db as db_module
 from utils.embedded_db import free_port, port_answers
@@ -187,7 +188,7 @@ class Cluster:
         self.app = create_app("testing", MONGO_URI=mongo_uri, MONGO_DB_NAME=self.database,
                               REDIS_URL=self.redis.url, SOCKETIO_MESSAGE_QUEUE=None)
         with self.app.app_context():
-            db_module.init_indexes()
+            indexes.init_indexes()
         self.env = {**CLUSTER_SETTINGS, "MONGO_URI": mongo_uri, "MONGO_DB_NAME": self.database,
                     "REDIS_URL": self.redis.url, "TRUSTED_PROXIES": "1", "LOG_LEVEL": "INFO",
                     "METRICS_TOKEN": METRICS_TOKEN, **settings}
@@ -214,9 +215,9 @@ class Cluster:
     def user(self, name: str, role: str | None = None) -> tuple[dict, str]:
         """(user, bearer token) made in the shared database."""
         with self.app.app_context():
-            user = auth_service.register(name, f"{name}@example.com", PASSWORD,
+            user = auth_signup.register(name, f"{name}@example.com", PASSWORD,
                                          role=role or "user", email_verified=True)
-            return user, auth_service.issue_token(user, "edge")["token"]
+            return user, auth_login.issue_token(user, "edge")["token"]
 
     def restart(self, index: int) -> tuple[float, int]:
         """SIGTERM process `index` and start a new one on its port; returns the seconds

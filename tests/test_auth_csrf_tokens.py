@@ -68,7 +68,8 @@ def test_expired_token_is_refused(client, monkeypatch):
     from models.base import utcnow
 
     headers = bearer(client, "bob")
-    monkeypatch.setattr("utils.clock.now", lambda: utcnow() + timedelta(days=31))
+    moment = utcnow() + timedelta(days=31)
+    monkeypatch.setattr("utils.clock.now", lambda: moment)
     assert client.get("/api/auth/me", headers=headers).status_code == 401
 
 

@@ -84,7 +84,8 @@ def test_reset_token_expires_after_an_hour(mail_app, monkeypatch):
     client = mail_app.test_client()
     register(client, "alice")
     token = reset_token(mail_app, client)
-    monkeypatch.setattr("utils.clock.now", lambda: utcnow() + timedelta(minutes=61))
+    moment = utcnow() + timedelta(minutes=61)
+    monkeypatch.setattr("utils.clock.now", lambda: moment)
     response = client.post("/api/auth/password/reset", json={"token": token,
                                                              "password": NEW_PASSWORD})
     assert response.status_code == 400

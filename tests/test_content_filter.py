@@ -12,8 +12,8 @@ from bson import ObjectId
 from tests.helpers import DEFAULT_PASSWORD, fresh_address
 from tests.topic_helpers import Person, join, make_post, make_topic
 from utils import clock
-from utils.content_filter import CompiledFilter, Rule
 from utils.errors import ContentRejected
+from utils.filter_rules import CompiledFilter, Rule
 
 RULES = [{"kind": "word", "value": "hate", "action": "mask"},
          {"kind": "word", "value": "ass", "action": "mask"},
@@ -177,7 +177,7 @@ def test_new_accounts_are_link_limited_everywhere(client, admin, db, monkeypatch
 def test_a_filter_never_configured_is_not_read_from_the_database_each_time(app, redis_url):
     import redis
 
-    from utils import content_filter
+    from services import content_filter
 
     with app.app_context():
         assert content_filter.apply("hello", "message", None) == "hello"

@@ -56,3 +56,18 @@ def test_topic_access_may_not_lean_on_an_area(tree):
     assert result.returncode != 0
     assert "services.topic_access is not allowed to import services.posts_service" \
         in result.stdout
+
+
+@pytest.mark.parametrize(("module", "line", "upward"), [
+    ("auth", "from models.user import User", "utils.auth -> models.user"),
+    ("socket_events", "from services import chat_limits",
+     "utils.socket_events -> services.chat_limits"),
+    ("db", "from models import registry", "utils.db -> models.registry"),
+])
+def test_utils_is_the_bottom_floor_without_exceptions(tree, module, line, upward):
+    # These imports were once tolerated debt; no contract ignores them any more.
+    path = tree / "utils" / f"{module}.py"
+    path.write_text(path.read_text() + f"\n{line}  # noqa\n")
+    result = lint(tree)
+    assert result.returncode != 0
+    assert upward in result.stdout

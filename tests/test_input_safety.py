@@ -15,9 +15,9 @@ import pytest
 
 from tests.topic_helpers import Person, join, make_post, make_topic
 from utils import clock
-from utils.content_filter import CompiledFilter, Rule
 from utils.errors import ContentRejected
 from utils.extensions import socketio
+from utils.filter_rules import CompiledFilter, Rule
 
 LIMIT_SECONDS = 1.5
 RULES = [{"kind": "word", "value": "hate", "action": "mask"},

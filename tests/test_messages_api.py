@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
+from services import content_filter
 from tests.helpers import csrf, register_and_login
-from utils import content_filter
 from utils.db import get_db
 
 

@@ -284,16 +284,16 @@ def test_force_logout_on_password_reset_and_deletion(app, trio):
     token = bearer(app.test_client(), "dave")["Authorization"].split()[1]
     bot = socketio.test_client(app, auth={"token": token})
     assert bot.is_connected()
-    from services import auth_service, users_service
+    from services import auth_passwords, users_service
 
     with app.app_context():
-        auth_service.forgot_password("alice@example.com")
+        auth_passwords.forgot_password("alice@example.com")
         flush_mail(app)  # the reset link is made on the mail worker
         user = get_db().users.find_one({"_id": ObjectId(alice.id)})
         from services import tokens
         reset = tokens.make("reset", alice.id, user["reset_nonce"], __import__(
             "datetime").timedelta(minutes=5))
-        auth_service.reset_password(reset, "another long passphrase 42")
+        auth_passwords.reset_password(reset, "another long passphrase 42")
     assert not sock.is_connected()
     # get_received() refuses a closed client; the queue still holds what arrived.
     assert [(e["name"], _data(e)) for e in sock.queue] == [

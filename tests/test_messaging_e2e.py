@@ -14,16 +14,23 @@ import requests
 import socketio
 import websocket
 
-from services import auth_service, chat_rooms, topic_members, topics_service
+from services import (
+    auth_login,
+    auth_passwords,
+    auth_signup,
+    chat_rooms,
+    topic_members,
+    topics_service,
+)
 from tests.helpers import flush_mail
 from tests.servers import CLUSTER_SETTINGS, AppServer
 
 
 def make_user(app, name: str) -> tuple[dict, str]:
     with app.app_context():
-        user = auth_service.register(name, f"{name}@example.com", "correct horse battery staple",
+        user = auth_signup.register(name, f"{name}@example.com", "correct horse battery staple",
                                      email_verified=True)
-        return user, auth_service.issue_token(user, "e2e")["token"]
+        return user, auth_login.issue_token(user, "e2e")["token"]
 
 
 class Client:
@@ -337,7 +344,7 @@ def test_oversized_frames_are_refused_and_force_logout_reaches_other_process(clu
 
         from services import tokens
         from utils.db import get_db
-        auth_service.forgot_password("alice@example.com")
+        auth_passwords.forgot_password("alice@example.com")
         flush_mail(app)  # the reset link is made on the mail worker
         nonce = get_db().users.find_one({"_id": alice["_id"]})["reset_nonce"]
         link = tokens.make("reset", str(alice["_id"]), nonce, timedelta(minutes=5))

@@ -16,7 +16,7 @@ from schemathesis.checks import (
 )
 
 from models.user import User
-from services import auth_service
+from services import auth_login
 from tests.helpers import register
 
 # Routes that serve the documentation itself rather than the API.
@@ -85,7 +85,7 @@ def fuzz_one_case(case, app, fuzz_user):
     # A new token per case: a fuzzed DELETE /api/auth/token or password change must not
     # leave the following cases anonymous.
     with app.app_context():
-        token = auth_service.issue_token(fuzz_user, "fuzz")["token"]
+        token = auth_login.issue_token(fuzz_user, "fuzz")["token"]
     case.call_and_validate(
         headers={"Authorization": f"Bearer {token}"},
         checks=[not_a_server_error, response_schema_conformance, content_type_conformance])

@@ -7,6 +7,10 @@ change, account deletion) kills every session holding the old one, on every proc
 
 Unsafe requests authenticated by the cookie must carry `X-CSRF-Token` equal to the
 session's token. Bearer requests need none: a browser never adds that header by itself.
+
+This module knows no model: the services layer hands `init_app` its `UserLoaders` (the
+way Flask-Login takes a user loader), which find the user a token, a session or an id
+names (services.auth_login).
 """
 from __future__ import annotations
 
@@ -14,12 +18,11 @@ import functools
 import hmac
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, request, session
 
-from models.user import User
-from services import auth_service, passwords, site_bans
 from utils.errors import CsrfFailed, Unauthorized
 from utils.http import UNSAFE_METHODS
 
@@ -27,6 +30,28 @@ _NOT_LOADED = object()
 # Cached on the request, not on `g`: an app context (and its `g`) outlives a request when
 # one was already pushed, as in tests holding a database context open.
 USER_KEY, TOKEN_KEY = "roundtable.user", "roundtable.token_id"
+LOADERS_KEY = "roundtable_user_loaders"
+
+
+@dataclass(frozen=True)
+class UserLoaders:
+    """How users are found, given to `init_app` by the services layer."""
+
+    # A bearer token -> (user, token document) while the token is live, else None.
+    by_token: Callable[[str], tuple[dict[str, Any], dict[str, Any]] | None]
+    # A session's (user id, session epoch) -> the user while that session is alive.
+    by_session: Callable[[str, Any], dict[str, Any] | None]
+    # A user id -> the user as stored now, unless deleted.
+    by_id: Callable[[str], dict[str, Any] | None]
+
+
+def _loaders() -> UserLoaders:
+    return current_app.extensions[LOADERS_KEY]
+
+
+def load_user(user_id: str) -> dict[str, Any] | None:
+    """The user as stored now (None if deleted), through the registered loader."""
+    return _loaders().by_id(user_id)
 
 
 def _bearer_token() -> str | None:
@@ -43,7 +68,7 @@ def current_user() -> dict[str, Any] | None:
     user = None
     if "Authorization" in request.headers:
         # A bad bearer token is anonymous, never a fallback to the cookie.
-        found = auth_service.user_for_token(_bearer_token() or "")
+        found = _loaders().by_token(_bearer_token() or "")
         if found:
             user, token = found
             request.environ[TOKEN_KEY] = token["_id"]
@@ -57,10 +82,9 @@ def user_from_session() -> dict[str, Any] | None:
     user_id = session.get("user_id")
     if not user_id:
         return None
-    user = User().find_active(user_id)
-    # A ban bumps the epoch; the ban check also covers a login racing the ban.
-    if (user is None or user["session_epoch"] != session.get("epoch")
-            or site_bans.active_ban(user)):
+    # None for a deleted user, an older epoch or an active site ban.
+    user = _loaders().by_session(user_id, session.get("epoch"))
+    if user is None:
         session.clear()  # dead: Flask-Session deletes it from the store on save
         return None
     if "login_id" not in session:  # a session started before login ids existed
@@ -130,7 +154,7 @@ def adopt_epoch(user: dict[str, Any]) -> None:
 def adopt_current_epoch() -> None:
     """`adopt_epoch` with the user as stored now (after a service ended other sessions)."""
     user_id = session.get("user_id")
-    user = User().find_active(user_id) if user_id else None
+    user = load_user(user_id) if user_id else None
     if user is not None:
         adopt_epoch(user)
 
@@ -179,7 +203,7 @@ def document_security(api) -> None:
                        "description": "Opaque token from POST /api/auth/token."})
 
 
-def init_app(app: Flask, api) -> None:
+def init_app(app: Flask, api, loaders: UserLoaders) -> None:
+    app.extensions[LOADERS_KEY] = loaders
     app.before_request(check_csrf)
-    passwords.warm_up(app.config["BCRYPT_ROUNDS"])
     document_security(api)

@@ -14,6 +14,8 @@ from typing import Any
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
+from utils.auth import USER_KEY
+
 access_log = logging.getLogger("roundtable.access")
 socket_log = logging.getLogger("roundtable.socket")
 
@@ -61,8 +63,6 @@ def _start_timer() -> None:
 
 
 def _request_user_id() -> str | None:
-    from utils.auth import USER_KEY  # utils.auth imports services; keep this module light
-
     user = request.environ.get(USER_KEY)
     return str(user["_id"]) if isinstance(user, dict) else None
 

@@ -3,6 +3,10 @@ validation with the same marshmallow schemas as HTTP, and the acting user.
 
 Every client event is answered `{"ok": true, "data": ...}` or
 `{"ok": false, "error": {"code", "message"}}`, whatever went wrong.
+
+This module knows no model and no service: it loads users through utils.auth's
+registered loaders and counts events through the `hit_event` hook given to `init_app`
+(services.chat_limits.hit_event).
 """
 from __future__ import annotations
 
@@ -14,13 +18,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 from marshmallow import Schema, ValidationError
 from socketio.packet import EVENT, Packet
 
-from models.user import User
-from services import chat_limits
 from utils import logs, metrics, user_versions
+from utils.auth import load_user
 from utils.errors import (
     DEPENDENCY_ERRORS,
     APIError,
@@ -32,6 +35,7 @@ from utils.errors import (
 log = logging.getLogger(__name__)
 
 SOCKET_IDENTITY = "roundtable.socket_identity"
+EVENT_LIMITS_KEY = "roundtable_socket_event_limits"
 
 
 def ok(data: Any = None) -> dict[str, Any]:
@@ -110,7 +114,7 @@ def socket_user() -> dict[str, Any]:
     if stamp is not None and copy is not None and copy[0] == stamp and now < copy[1]:
         user = copy[2]
     else:
-        user = User().find_active(user_id)
+        user = load_user(user_id)
         lifetime = current_app.config["SOCKET_USER_CACHE_SECONDS"]
         saved["copy"] = (stamp, now + lifetime, user) if stamp is not None else None
     if user is not None and user.get("session_epoch") != saved.get("epoch") and (
@@ -125,7 +129,7 @@ def socket_user() -> dict[str, Any]:
 
 
 def acknowledged(schema: Schema | None = None, event_class: str | None = None) -> Callable:
-    """Count the event against its user's `event_class` limit (services.chat_limits),
+    """Count the event against its user's `event_class` limit (the `hit_event` hook),
     validate the payload with `schema`, call the handler with it, and turn the result
     or any error into the acknowledgement shape (`rate_limited` past the limit). Every
     event, whatever its outcome, is counted for /metrics and logged on one line
@@ -136,7 +140,7 @@ def acknowledged(schema: Schema | None = None, event_class: str | None = None) -
             try:
                 user_id = (request.environ.get(SOCKET_IDENTITY) or {}).get("user_id")
                 if event_class is not None and user_id:
-                    chat_limits.hit_event(event_class, user_id)
+                    current_app.extensions[EVENT_LIMITS_KEY](event_class, user_id)
                 if payload is NESTED_TOO_DEEPLY:
                     return failed("validation_error", "The payload is nested too deeply.")
                 if schema is not None:
@@ -178,3 +182,9 @@ def acknowledged(schema: Schema | None = None, event_class: str | None = None) -
         return wrapper
 
     return decorator
+
+
+def init_app(app: Flask, hit_event: Callable[[str, str], None]) -> None:
+    """`hit_event(event_class, user_id)` counts one event against that user's limit for
+    the class and raises RateLimited past it."""
+    app.extensions[EVENT_LIMITS_KEY] = hit_event

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from services.shapes.fields import Timestamp
 from services.shapes.users import PrivateUserSchema
-from utils.content_filter import ACTIONS, KINDS
+from utils.filter_rules import ACTIONS, KINDS
 from utils.schemas import StrictSchema, page_schema
 
 

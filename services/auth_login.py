@@ -1,0 +1,153 @@
+"""Login, bearer tokens and sessions: who credentials prove, which session or token is
+still alive, and ending them (the sockets they opened close with them).
+
+Functions take plain values, never `request`, and raise the contract's errors. The
+browser session itself (cookie, CSRF) is utils.auth's; it asks this module whose it is.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from bson import ObjectId
+from flask import current_app
+
+from models.auth_token import AuthToken
+from models.user import User
+from services import live_rooms, login_throttle, passwords, site_bans, totp
+from utils import clock
+from utils.auth import UserLoaders
+from utils.errors import BadRequest, EmailNotVerified, InvalidCredentials, OtpRequired
+from utils.identity import normalize_login
+
+
+def authenticate(login: str, password: str, otp: str | None,
+                 address: str) -> dict[str, Any]:
+    """The user these credentials prove, or the contract's error. Unknown logins and wrong
+    passwords answer alike and cost the same bcrypt work. Failures are throttled per
+    (account, client `address`) and per address (services.login_throttle), so guessing
+    from one address never locks the owner out of another."""
+    login = normalize_login(login)
+    user = User().find_by_login(login) if login else None
+    account = str(user["_id"]) if user else "login:" + login.lower()
+    login_throttle.check(account, address)
+    if not passwords.check_password(password, user["password_hash"] if user else None):
+        login_throttle.record_failure(account, address, user)
+        raise InvalidCredentials()
+    if user["totp_enabled"]:
+        if not otp:
+            raise OtpRequired()
+        if not check_second_factor(user, otp):
+            login_throttle.record_failure(account, address, user)
+            raise OtpRequired("The two-factor code is wrong or was already used.")
+    # Only after the credentials proved the account: the ban's reason is for its owner.
+    site_bans.refuse_if_banned(user)
+    if current_app.config["REQUIRE_EMAIL_VERIFICATION"] and not user["email_verified"]:
+        raise EmailNotVerified()
+    login_throttle.clear(account, address)
+    return user
+
+
+def verify_password(user: dict[str, Any], password: str, address: str,
+                    message: str = "The password is wrong.") -> None:
+    """For a logged-in user confirming a sensitive change (password change, 2FA, account
+    deletion): wrong passwords are throttled exactly like logins."""
+    account = str(user["_id"])
+    login_throttle.check(account, address)
+    if not passwords.check_password(password, user["password_hash"]):
+        login_throttle.record_failure(account, address, user)
+        raise InvalidCredentials(message)
+    login_throttle.clear(account, address)
+
+
+def check_second_factor(user: dict[str, Any], code: str) -> bool:
+    """A TOTP code newer than the last one used, or an unused recovery code; either is
+    spent by the same atomic update that accepts it."""
+    users = User()
+    step = totp.matching_step(user["totp_secret"] or "", code) if user["totp_secret"] else None
+    if step is not None:
+        return users.update_if(user["_id"], {"totp_last_step": {"$lt": step}},
+                               {"$set": {"totp_last_step": step}}) is not None
+    code_hash = totp.hash_recovery_code(code)
+    return users.update_if(user["_id"], {"recovery_code_hashes": code_hash},
+                           {"$pull": {"recovery_code_hashes": code_hash}}) is not None
+
+
+# Bearer tokens
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: dict[str, Any], name: str | None) -> dict[str, Any]:
+    token = "rt_" + secrets.token_urlsafe(32)
+    expires_at = clock.now() + timedelta(days=current_app.config["API_TOKEN_LIFETIME_DAYS"])
+    AuthToken().create(user["_id"], _token_hash(token), name or "api", expires_at)
+    return {"token": token, "expires_at": expires_at}
+
+
+def user_for_token(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(user, token document) for a live token, else None."""
+    if not token or len(token) > 200:
+        return None
+    found = AuthToken().find_valid_with_user(_token_hash(token), clock.now())
+    if found is None:
+        return None
+    document, user = found
+    if user is None or user.get("deleted"):
+        return None
+    # A ban deletes the tokens; this also covers one issued while the ban was being set.
+    return (user, document) if not site_bans.active_ban(user) else None
+
+
+def revoke_token(user: dict[str, Any], token_id: ObjectId | None) -> None:
+    """Delete the token; the sockets it opened close, on every process."""
+    if token_id is None:
+        raise BadRequest("Send the token to revoke as Authorization: Bearer <token>.")
+    AuthToken().delete(token_id)
+    live_rooms.end_sockets(user["_id"], "token_revoked", only=live_rooms.token_origin(token_id))
+
+
+# Browser sessions
+
+def user_for_session(user_id: str, epoch: int | None) -> dict[str, Any] | None:
+    """The user a browser session names, if that session is still alive: the account
+    exists, the session's `epoch` is the user's (bumping it ends every older session)
+    and no site ban is active (which also covers a login racing the ban)."""
+    user = User().find_active(user_id)
+    if user is None or user["session_epoch"] != epoch or site_bans.active_ban(user):
+        return None
+    return user
+
+
+def active_user(user_id: str) -> dict[str, Any] | None:
+    """The user as stored now, unless deleted."""
+    return User().find_active(user_id)
+
+
+def logout(user: dict[str, Any] | None, login_id: str | None) -> None:
+    """After the browser session `login_id` was cleared: the sockets it opened close."""
+    origin = live_rooms.session_origin(login_id)
+    if user is not None and origin is not None:
+        live_rooms.end_sockets(user["_id"], "logged_out", only=origin)
+
+
+def end_all_sessions(user_id: ObjectId, keep_token: ObjectId | None = None,
+                     keep_login: str | None = None, reason: str = "session_ended"
+                     ) -> dict[str, Any] | None:
+    """Kill every session (epoch bump) and every bearer token but `keep_token`, then
+    close every socket but those of `keep_token` and the browser login `keep_login`
+    (`force_logout {reason}`, on every process)."""
+    AuthToken().delete_for_user(user_id, keep=keep_token)
+    updated = User().bump_session_epoch(user_id)
+    live_rooms.end_sockets(user_id, reason, keep=(live_rooms.token_origin(keep_token),
+                                                  live_rooms.session_origin(keep_login)),
+                           epoch=updated["session_epoch"] if updated else None)
+    return updated
+
+
+# What utils.auth and utils.socket_events use to find the acting user (given at init_app).
+USER_LOADERS = UserLoaders(by_token=user_for_token, by_session=user_for_session,
+                           by_id=active_user)

@@ -1,0 +1,139 @@
+"""Registration and email verification.
+
+Functions take plain values, never `request`, and raise the contract's errors.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from bson import ObjectId
+from flask import current_app
+from marshmallow import ValidationError, validate
+
+from models.user import User
+from services import content_filter, email_service, login_throttle, passwords, tokens
+from utils.errors import BadRequest, Conflict, ValidationFailed
+from utils.identity import clean, normalize_email
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{3,32}$")
+# Path segments under /api/users and the names given to deleted accounts.
+RESERVED_USERNAMES = {"me", "avatars", "admin", "administrator", "root", "system", "support",
+                      "deleted", "deleted_user", "roundtable"}
+_email_validator = validate.Email()
+
+
+def _check_username(username: str) -> list[str]:
+    # fullmatch: `$` would also accept a trailing newline ("alice\n" beside "alice").
+    if not USERNAME_PATTERN.fullmatch(username):
+        return ["Use 3-32 letters, digits or underscores."]
+    lowered = username.lower()
+    if lowered in RESERVED_USERNAMES or lowered.startswith("deleted_"):
+        return ["This username is reserved."]
+    return []
+
+
+def _check_email(email: str) -> list[str]:
+    try:
+        _email_validator(email)
+    except ValidationError:
+        return ["Not a valid email address."]
+    return [] if len(email) <= 254 else ["Use at most 254 characters."]
+
+
+def _validate_new_account(username: str, email: str, password: str) -> None:
+    details = {field: problems for field, problems in
+               (("username", _check_username(username)), ("email", _check_email(email)))
+               if problems}
+    if details:
+        raise ValidationFailed(details=details)
+    content_filter.apply(username, "username", None)
+    passwords.require_policy(password, username, email)
+
+
+def register(username: str, email: str, password: str, role: str = "user",
+             email_verified: bool = False) -> dict[str, Any]:
+    """Create an account for the CLI and the seed: a taken name or address is a Conflict.
+    The public route uses `sign_up`, which never tells whether an address is taken."""
+    username, email = clean(username), normalize_email(email)
+    _validate_new_account(username, email, password)
+    user = User().create(username, email, passwords.hash_password(password), role=role,
+                         email_verified=email_verified)
+    if not email_verified:
+        email_service.defer(_send_verification, user["_id"])
+    return user
+
+
+def sign_up(username: str, email: str, password: str) -> dict[str, Any]:
+    """Public registration. A taken username is a 409 (usernames are public anyway). A
+    taken address answers exactly like a free one: the same work (the password is hashed
+    either way, one mail task is queued either way), a user of the same shape that is
+    never stored, and a mail to the address's owner instead of a verification mail."""
+    username, email = clean(username), normalize_email(email)
+    _validate_new_account(username, email, password)
+    password_hash = passwords.hash_password(password)
+    users = User()
+    if users.find_by_username(username) is not None:
+        raise _username_taken()
+    if users.find_by_login(email) is None:
+        try:
+            user = users.create(username, email, password_hash)
+        except Conflict:
+            # A race with another registration: say which only if it was the username.
+            if users.find_by_username(username) is not None:
+                raise _username_taken() from None
+        else:
+            email_service.defer(_send_verification, user["_id"])
+            return user
+    email_service.defer(_mail_registration_attempt, email)
+    return {**User.new_document(username, email, None), "_id": ObjectId()}
+
+
+def _username_taken() -> Conflict:
+    return Conflict("This username is taken.", details={"username": ["already taken"]})
+
+
+def _mail_registration_attempt(email: str) -> None:
+    """Deferred: tell the owner of `email` that someone tried to register with it (at
+    most once per ACCOUNT_ALERT_INTERVAL_SECONDS)."""
+    owner = User().find_by_login(email)
+    if owner is None or not login_throttle.first_notice("registration_attempt",
+                                                        str(owner["_id"])):
+        return
+    email_service.send_template(owner["email"], "registration_attempt",
+                                username=owner["username"],
+                                site=current_app.config["FRONTEND_URL"].rstrip("/"))
+
+
+def _send_verification(user_id: ObjectId) -> None:
+    """Deferred: a fresh verification link (killing older ones), mailed."""
+    users = User()
+    user = users.find_active(user_id)
+    if user is None:
+        return
+    nonce = tokens.new_nonce()
+    users.update(user["_id"], {"verify_nonce": nonce})
+    hours = current_app.config["EMAIL_VERIFICATION_HOURS"]
+    token = tokens.make("verify", str(user["_id"]), nonce, timedelta(hours=hours))
+    email_service.send_template(user["email"], "verify_email", username=user["username"],
+                                link=tokens.frontend_link("verify-email", token), hours=hours)
+
+
+def verify_email(token: str) -> dict[str, Any]:
+    user = tokens.consume_link("verify", token, "verify_nonce", {"email_verified": True})
+    if user is None:
+        raise BadRequest("This verification link is invalid, used or expired.")
+    return user
+
+
+def resend_verification(email: str) -> None:
+    """Queues the same task for any address; the task does nothing for an unknown or
+    verified one, so neither the answer nor its timing tells them apart."""
+    email_service.defer(_resend_verification, normalize_email(email))
+
+
+def _resend_verification(email: str) -> None:
+    user = User().find_by_login(email) if "@" in email else None
+    if user is not None and not user["email_verified"]:
+        _send_verification(user["_id"])
