@@ -13,7 +13,7 @@ from routes.admin_schemas import (
     WarnBodySchema,
 )
 from services import admin_service, audit_service, reports_service, stats_service
-from services.admin_service import serialize_admin_user
+from services.admin_service import admin_user_view
 from services.notifications_service import serialize as serialize_notification
 from services.shapes.admin import (
     AdminUserPageSchema,
@@ -49,7 +49,7 @@ def list_users(query):
 def change_role(body, user_id):
     """Change a user's site role; the last admin cannot be demoted."""
     user = admin_service.change_role(current_user(), user_id, body["role"], body.get("reason"))
-    return serialize_admin_user(user)
+    return admin_user_view(user)
 
 
 @blp.route("/users/<objectid:user_id>/ban", methods=["POST"])
@@ -60,7 +60,7 @@ def ban(body, user_id):
     """Ban from the whole site: sessions, tokens and live sockets end at once."""
     user = admin_service.ban_user(current_user(), user_id, body["reason"],
                                   body.get("expires_at"))
-    return serialize_admin_user(user)
+    return admin_user_view(user)
 
 
 @blp.route("/users/<objectid:user_id>/unban", methods=["POST"])
@@ -69,8 +69,8 @@ def ban(body, user_id):
 @blp.response(200, AdminUserSchema)
 def unban(body, user_id):
     """Lift a site ban."""
-    return serialize_admin_user(admin_service.unban_user(current_user(), user_id,
-                                                         body.get("reason")))
+    return admin_user_view(admin_service.unban_user(current_user(), user_id,
+                                                    body.get("reason")))
 
 
 @blp.route("/users/<objectid:user_id>/warn", methods=["POST"])

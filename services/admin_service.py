@@ -13,10 +13,10 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING
 
-from models.base import id_str, isoformat, to_object_id
+from models.base import id_str, to_object_id
 from models.user import User
 from services import audit_service, auth_login, content_filter, notifications_service, site_bans
-from services.users_service import serialize_private_user
+from services.shapes.admin import ADMIN_USER, CONTENT_FILTER
 from utils import clock
 from utils.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from utils.pagination import paginate
@@ -49,11 +49,18 @@ def _active_admin_count() -> int:
 
 # Serialization
 
-def serialize_admin_user(user: dict[str, Any], counts: dict[str, int] | None = None
-                         ) -> dict[str, Any]:
-    ban = site_bans.ban_in_force(user)  # a view: an expired ban is lifted elsewhere
-    return {**serialize_private_user(user), "banned": ban is not None,
-            "ban": site_bans.serialize_ban(ban), "counts": counts or {}}
+def admin_user_view(user: dict[str, Any], counts: dict[str, int] | None = None
+                    ) -> dict[str, Any]:
+    """The admin view of a user. Reads only: a ban past its expiry shows as none and is
+    lifted by the user's next login or request (site_bans.active_ban)."""
+    return serialize_admin_user(user, site_bans.ban_in_force(user), counts)
+
+
+def serialize_admin_user(user: dict[str, Any], ban: dict[str, Any] | None,
+                         counts: dict[str, int] | None = None) -> dict[str, Any]:
+    """`ban` is the one in force (None when there is none), not the stored field."""
+    return ADMIN_USER.dump({**user, "banned": ban is not None, "ban": ban,
+                            "counts": counts or {}})
 
 
 def user_counts(user_ids: list[ObjectId]) -> dict[ObjectId, dict[str, int]]:
@@ -101,7 +108,7 @@ def list_users(filters: dict[str, Any], limit: int, cursor: str | None
 
 def admin_user_page(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
     counts = user_counts([user["_id"] for user in users])
-    return [serialize_admin_user(user, counts[user["_id"]]) for user in users]
+    return [admin_user_view(user, counts[user["_id"]]) for user in users]
 
 
 # Roles
@@ -204,11 +211,7 @@ def issue_warning(actor: dict[str, Any], user_id: ObjectId, reason: str,
 # Content filter
 
 def serialize_filter(stored: dict[str, Any]) -> dict[str, Any]:
-    value = stored["value"]
-    return {"version": int(stored["version"]), "rules": value["rules"],
-            "new_account_link_limit": value["new_account_link_limit"],
-            "updated_at": isoformat(stored.get("updated_at")),
-            "updated_by": id_str(stored.get("updated_by"))}
+    return CONTENT_FILTER.dump(stored)
 
 
 def get_content_filter() -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from bson import ObjectId
 
 from models.audit_log import AuditLog
-from models.base import id_str, isoformat
+from services.shapes.admin import AUDIT_ENTRY
 from utils.errors import ValidationFailed
 
 
@@ -56,31 +56,10 @@ def list_entries(filters: dict[str, Any], limit: int, cursor: str | None
 
 
 def serialize_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    target = entry.get("target_id")
-    return {
-        "id": id_str(entry["_id"]),
-        "at": isoformat(entry["at"]),
-        "actor": {"id": id_str(entry.get("actor_id")), "username": entry["actor_username"],
-                  "role": entry.get("actor_role")},
-        "action": entry["action"],
-        "target_type": entry["target_type"],
-        "target_id": str(target) if target is not None else None,
-        "topic_id": id_str(entry.get("topic_id")),
-        "reason": entry.get("reason"),
-        "data": _jsonable(entry.get("data") or {}),
-    }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, ObjectId):
-        return str(value)
-    if isinstance(value, datetime):
-        return isoformat(value)
-    return value
+    """The stored entry keeps its actor flat (a name snapshot); the answer groups it."""
+    return AUDIT_ENTRY.dump({**entry, "actor": {"id": entry.get("actor_id"),
+                                                "username": entry["actor_username"],
+                                                "role": entry.get("actor_role")}})
 
 
 # Topic moderation actions are named `topic.<action>` in the audit trail.

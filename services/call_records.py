@@ -9,6 +9,7 @@ from models.base import id_str, isoformat, to_object_id
 from models.call import CALL_SORT, Call
 from models.user import User
 from services import chat_send, notifications_service
+from services.shapes.calls import CALL
 from utils.pagination import paginate
 
 ENDED_TEXT = {"missed": "Missed {kind} call", "rejected": "{kind_title} call declined",
@@ -24,30 +25,14 @@ def duration_seconds(call: dict[str, Any]) -> int | None:
     return max(0, int((end - call["answered_at"]).total_seconds()))
 
 
-def serialize_party(party: dict[str, Any]) -> dict[str, Any]:
-    return {"user_id": id_str(party["user_id"]), "party_id": party["party_id"],
-            "joined_at": isoformat(party["joined_at"]),
-            "audio_muted": party.get("audio_muted", False),
-            "video_muted": party.get("video_muted", False),
-            "connected": party.get("sid") is not None}
-
-
 def serialize(call: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": id_str(call["_id"]), "room_id": id_str(call["room_id"]),
-        "room_kind": call["room_kind"], "kind": call["kind"], "state": call["state"],
-        "created_by": id_str(call["created_by"]), "created_at": isoformat(call["created_at"]),
-        "ring_expires_at": isoformat(call["ring_deadline"]),
-        "lifetime_ms": call["lifetime_ms"],
-        "answered_at": isoformat(call.get("answered_at")),
-        "ended_at": isoformat(call.get("ended_at")), "end_reason": call.get("end_reason"),
-        "ended_by": id_str(call.get("ended_by")),
-        "invitee_ids": [id_str(uid) for uid in call["invitee_ids"]],
-        "rejected_ids": [id_str(uid) for uid in call.get("rejected_ids", [])],
-        "participants": [serialize_party(p) for p in call["participants"]]
-        if call["state"] in ("ringing", "active") else [],
-        "duration_seconds": duration_seconds(call),
-    }
+    """Participants only while the call is live; `connected` while a socket holds the
+    party."""
+    live = call["state"] in ("ringing", "active")
+    return CALL.dump({
+        **call, "duration_seconds": duration_seconds(call),
+        "participants": [{**party, "connected": party.get("sid") is not None}
+                         for party in call["participants"]] if live else []})
 
 
 def peers(call: dict[str, Any], party_id: str) -> list[dict[str, str]]:

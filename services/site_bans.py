@@ -55,14 +55,6 @@ def active_ban_query(active: bool) -> dict[str, Any]:
     return banned if active else {"$nor": [banned]}
 
 
-def serialize_ban(ban: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not ban:
-        return None
-    return {"reason": ban["reason"], "expires_at": isoformat(ban.get("expires_at")),
-            "banned_at": isoformat(ban["banned_at"]),
-            "banned_by": str(ban["banned_by"]) if ban.get("banned_by") else None}
-
-
 def refuse_if_banned(user: dict[str, Any]) -> None:
     """Login's check: 403 naming the reason and the expiry."""
     ban = active_ban(user)

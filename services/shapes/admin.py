@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.shapes.fields import Timestamp
+from services.shapes.fields import StoredData, Timestamp
 from services.shapes.users import PrivateUserSchema
 from utils.filter_rules import ACTIONS, KINDS
 from utils.schemas import StrictSchema, page_schema
@@ -14,7 +14,7 @@ class BanInfoSchema(Schema):
     reason = fields.String(required=True)
     expires_at = Timestamp(allow_none=True, required=True, dump_default=None)
     banned_at = Timestamp(required=True)
-    banned_by = fields.String(allow_none=True, required=True)
+    banned_by = fields.String(allow_none=True, required=True, dump_default=None)
 
 
 class AdminUserSchema(PrivateUserSchema):
@@ -26,7 +26,7 @@ class AdminUserSchema(PrivateUserSchema):
 class NotificationSchema(Schema):
     id = fields.String(attribute="_id", required=True)
     kind = fields.String(required=True)
-    data = fields.Dict(required=True)
+    data = StoredData(required=True)
     read = fields.Boolean(required=True)
     created_at = Timestamp(required=True)
     read_at = Timestamp(allow_none=True, required=True, dump_default=None)
@@ -39,11 +39,14 @@ class FilterRuleSchema(StrictSchema):
 
 
 class ContentFilterSchema(Schema):
+    """The stored setting: `{version, value: {rules, new_account_link_limit}, updated_*}`."""
+
     version = fields.Integer(required=True)
-    rules = fields.List(fields.Nested(FilterRuleSchema), required=True)
-    new_account_link_limit = fields.Integer(required=True)
-    updated_at = Timestamp(allow_none=True, required=True)
-    updated_by = fields.String(allow_none=True, required=True)
+    rules = fields.List(fields.Nested(FilterRuleSchema), required=True, attribute="value.rules")
+    new_account_link_limit = fields.Integer(required=True,
+                                            attribute="value.new_account_link_limit")
+    updated_at = Timestamp(allow_none=True, required=True, dump_default=None)
+    updated_by = fields.String(allow_none=True, required=True, dump_default=None)
 
 
 class AuditActorSchema(Schema):
@@ -53,15 +56,15 @@ class AuditActorSchema(Schema):
 
 
 class AuditEntrySchema(Schema):
-    id = fields.String(required=True)
+    id = fields.String(attribute="_id", required=True)
     at = Timestamp(required=True)
     actor = fields.Nested(AuditActorSchema, required=True)
     action = fields.String(required=True)
     target_type = fields.String(required=True)
-    target_id = fields.String(allow_none=True, required=True)
-    topic_id = fields.String(allow_none=True, required=True)
-    reason = fields.String(allow_none=True, required=True)
-    data = fields.Dict(required=True)
+    target_id = fields.String(allow_none=True, required=True, dump_default=None)
+    topic_id = fields.String(allow_none=True, required=True, dump_default=None)
+    reason = fields.String(allow_none=True, required=True, dump_default=None)
+    data = StoredData(required=True)
 
 
 class DayCountSchema(Schema):
@@ -123,5 +126,9 @@ NotificationPageSchema = page_schema(NotificationSchema, "NotificationPage")
 AuditPageSchema = page_schema(AuditEntrySchema, "AuditPage")
 ReportPageSchema = page_schema(ReportSchema, "ReportPage")
 
+ADMIN_USER = AdminUserSchema()
 NOTIFICATION = NotificationSchema()
+CONTENT_FILTER = ContentFilterSchema()
+AUDIT_ENTRY = AuditEntrySchema()
+STATS = StatsSchema()
 REPORT = ReportSchema()
