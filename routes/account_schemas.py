@@ -93,11 +93,6 @@ class CsrfSchema(Schema):
     csrf_token = fields.String(required=True)
 
 
-class TwoFactorSetupSchema(Schema):
-    secret = fields.String(required=True)
-    otpauth_uri = fields.String(required=True)
-
-
 class RecoveryCodesSchema(Schema):
     recovery_codes = fields.List(fields.String(), required=True)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import current_app
 from flask_limiter.util import get_remote_address
 
-from models.base import isoformat
 from routes.account_schemas import (
     AcceptedSchema,
     ChangePasswordSchema,
@@ -18,12 +17,13 @@ from routes.account_schemas import (
     RegisterSchema,
     ResetPasswordSchema,
     TokenRequestSchema,
-    TwoFactorSetupSchema,
 )
 from services import auth_2fa, auth_login, auth_passwords, auth_signup
 from services.shapes.users import (
+    TOKEN,
     LoginResultSchema,
     TokenSchema,
+    TwoFactorSetupSchema,
     UserEnvelopeSchema,
 )
 from services.users_service import serialize_private_user
@@ -121,7 +121,7 @@ def create_token(body):
     user = auth_login.authenticate(body["login"], body["password"], body.get("otp"),
                                      get_remote_address())
     issued = auth_login.issue_token(user, body.get("name"))
-    return {"token": issued["token"], "expires_at": isoformat(issued["expires_at"])}
+    return TOKEN.dump(issued)
 
 
 @blp.route("/token", methods=["DELETE"])

@@ -15,6 +15,7 @@ from models.base import utcnow
 from models.user import User
 from services import login_throttle, tokens, totp
 from services.auth_login import check_second_factor, end_all_sessions, verify_password
+from services.shapes.users import TWO_FACTOR_SETUP
 from utils.errors import BadRequest, OtpRequired, ValidationFailed
 
 TOTP_OFF = {"totp_enabled": False, "totp_secret": None, "totp_last_step": 0,
@@ -27,7 +28,7 @@ def setup_2fa(user: dict[str, Any]) -> dict[str, str]:
     secret = totp.new_secret()
     User().update(user["_id"], {"totp_pending_secret": secret})
     uri = totp.provisioning_uri(secret, user["email"], current_app.config["TOTP_ISSUER"])
-    return {"secret": secret, "otpauth_uri": uri}
+    return TWO_FACTOR_SETUP.dump({"secret": secret, "otpauth_uri": uri})
 
 
 def enable_2fa(user: dict[str, Any], otp: str, password: str, address: str,

@@ -105,5 +105,14 @@ class TokenSchema(Schema):
     expires_at = Timestamp(required=True)
 
 
+class TwoFactorSetupSchema(Schema):
+    secret = fields.String(required=True)
+    otpauth_uri = fields.String(required=True)
+
+
+TOKEN = TokenSchema()
+TWO_FACTOR_SETUP = TwoFactorSetupSchema()
+
+
 class AvatarSchema(Schema):
     avatar_url = fields.String(required=True)
