@@ -103,3 +103,21 @@ def test_the_development_consumer_runs_jobs_beside_the_server(make_app, tmp_path
         assert mail["To"] == "alice@example.com"
     finally:
         consumer.stop(graceful=True)
+
+
+def test_metrics_report_queue_depth_and_failures(make_app):
+    token = "metrics-token-" + "j" * 20
+    app = make_app(METRICS_TOKEN=token)
+    with app.app_context():
+        hopeless.enqueue("fail")
+    run_jobs(app)
+    huey = jobs.get_huey(app)
+    with app.app_context():
+        flaky.schedule("later", 0, delay=3600)
+        huey.execute(huey.dequeue())  # a consumer takes it and puts it on the schedule
+        flaky.enqueue("queued", 0)
+    text = app.test_client().get("/metrics", headers={"Authorization": f"Bearer {token}"}
+                                 ).get_data(as_text=True)
+    assert "roundtable_jobs_queued 1.0" in text
+    assert "roundtable_jobs_scheduled 1.0" in text
+    assert "roundtable_jobs_failed 1.0" in text
