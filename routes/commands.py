@@ -59,6 +59,17 @@ def jobs_worker_command() -> None:
     jobs.create_consumer(app).run()
 
 
+@jobs_group.command("health")
+@with_appcontext
+def jobs_health_command() -> None:
+    """Exit 0 if the job queue's storage answers (the worker container's health check)."""
+    try:
+        depth = jobs.health()
+    except Exception as exc:  # whatever the storage raises, the check fails with it
+        raise click.ClickException(f"job queue unreachable: {exc}") from None
+    click.echo(f"ok: {depth['pending']} queued, {depth['scheduled']} scheduled")
+
+
 @jobs_group.command("failed")
 @click.option("--forget", "forget", metavar="JOB_ID", multiple=True,
               help="Remove this job from the list (repeatable).")

@@ -242,11 +242,24 @@ class _QuietConsumer(Consumer):
 
 def create_consumer(app: Flask, in_process: bool = False) -> Consumer:
     config = app.config
-    worker_type = "greenlet" if config.get("SOCKETIO_ASYNC_MODE") == "gevent" else "thread"
+    worker_type = "greenlet" if _gevent_patched() else "thread"
     consumer_class = _QuietConsumer if in_process else Consumer
     return consumer_class(get_huey(app), workers=config["JOBS_WORKERS"],
                           worker_type=worker_type, periodic=True,
                           max_delay=config["JOBS_POLL_MAX_SECONDS"])
+
+
+def _gevent_patched() -> bool:
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return monkey.is_module_patched("socket")
+
+
+def health(app: Flask | None = None) -> dict[str, int]:
+    """The queue's storage answers (raises otherwise): the worker's health check."""
+    return queue_depth(app)
 
 
 def start_consumer(app: Flask) -> Consumer:
