@@ -51,7 +51,8 @@ def jobs_group() -> None:
 @jobs_group.command("worker")
 @with_appcontext
 def jobs_worker_command() -> None:
-    """Run a consumer of the job queue until SIGINT/SIGTERM (running jobs finish first)."""
+    """Run a consumer of the job queue: SIGTERM stops it once running jobs finished,
+    SIGINT at once."""
     app = current_app._get_current_object()
     depth = jobs.queue_depth(app)
     click.echo(f"Job consumer: {app.config['JOBS_WORKERS']} workers, "

@@ -84,7 +84,7 @@ def test_a_mail_queued_by_a_killed_process_is_sent_once_after_the_restart(enviro
         assert sorted(recipients(mail_dir)) == sorted(["first@example.com", *later])
         for consumer in consumers:
             assert consumer.poll() is None, "a consumer died"
-            consumer.send_signal(signal.SIGINT)  # graceful: running jobs finish
+            consumer.send_signal(signal.SIGTERM)  # graceful: running jobs finish
         for consumer in consumers:
             assert consumer.wait(20) == 0
         assert sorted(recipients(mail_dir)) == sorted(["first@example.com", *later])

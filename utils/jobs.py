@@ -28,7 +28,7 @@ A job whose last attempt fails is logged and kept in the dead-letter list
 Delivery: Huey takes a job off the queue atomically (Redis RPOP / an SQLite transaction),
 so with any number of consumers each job runs at most once per attempt. A consumer killed
 with SIGKILL while a job runs loses that job (it was already taken off the queue); on
-SIGINT/SIGTERM the consumer (`flask jobs worker`) lets running jobs finish first.
+SIGTERM the consumer (`flask jobs worker`) lets running jobs finish first (SIGINT: at once).
 
 Consumers: `flask jobs worker` (its own process, production), `start_consumer(app)` (a
 thread in `python app.py`, development). Tests call `run_pending(app)` to run every due
@@ -55,6 +55,7 @@ __all__ = ["crontab", "failed_jobs", "periodic", "run_pending", "start_consumer"
 
 DEAD_LETTER_PREFIX = "dead-letter:"
 EXTENSION = "roundtable_jobs"
+SHUTDOWN_SECONDS = 25
 
 Option = int | float | Callable[[Any], int | float]
 
@@ -244,9 +245,12 @@ def create_consumer(app: Flask, in_process: bool = False) -> Consumer:
     config = app.config
     worker_type = "greenlet" if _gevent_patched() else "thread"
     consumer_class = _QuietConsumer if in_process else Consumer
+    # SIGTERM (docker stop, systemd) is the graceful one: running jobs finish, for at most
+    # SHUTDOWN_SECONDS (below the compose file's stop_grace_period); SIGINT stops at once.
     return consumer_class(get_huey(app), workers=config["JOBS_WORKERS"],
                           worker_type=worker_type, periodic=True,
-                          max_delay=config["JOBS_POLL_MAX_SECONDS"])
+                          max_delay=config["JOBS_POLL_MAX_SECONDS"],
+                          graceful_signal="TERM", shutdown_timeout=SHUTDOWN_SECONDS)
 
 
 def _gevent_patched() -> bool:
