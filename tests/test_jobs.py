@@ -121,3 +121,18 @@ def test_metrics_report_queue_depth_and_failures(make_app):
     assert "roundtable_jobs_queued 1.0" in text
     assert "roundtable_jobs_scheduled 1.0" in text
     assert "roundtable_jobs_failed 1.0" in text
+
+
+def test_a_periodic_job_is_enqueued_once_per_minute_by_several_consumers(app, make_app):
+    other = make_app()  # a second process's app on the same Redis queue
+    minute = datetime.datetime(2026, 1, 5, 7, 30, 12)
+    with app.app_context():
+        morning_sweep.enqueue()  # registers the test module's jobs on both queues
+    with other.app_context():
+        morning_sweep.enqueue()
+    run_jobs(app)
+    first = jobs.get_huey(app).read_periodic(minute)
+    second = jobs.get_huey(other).read_periodic(minute.replace(second=40))
+    assert [t.name for t in first] == ["tests.test_jobs.morning_sweep"] and second == []
+    # The next day's 7:30 is due again.
+    assert jobs.get_huey(other).read_periodic(minute + datetime.timedelta(days=1))

@@ -105,9 +105,11 @@ def task(retries: Option = 0, retry_delay: Option = 0, retry_backoff: float = 2.
 def periodic(rule: Callable[[datetime.datetime], bool], retries: Option = 0,
              retry_delay: Option = 0, name: str | None = None
              ) -> Callable[[Callable[..., Any]], Job]:
-    """Define a job the consumer enqueues whenever `rule` (a `crontab(...)`) matches the
-    minute (UTC); it takes no arguments. Only consumers started with periodic tasks on
-    (`flask jobs worker`, the development consumer) enqueue it: run one such consumer."""
+    """Define a job the consumers enqueue whenever `rule` (a `crontab(...)`) matches the
+    minute (UTC); it takes no arguments. On Redis it is enqueued once per due minute
+    whatever the number of consumers (the first to claim the minute wins); a consumer
+    that is down at that minute does not catch up later, so digests should look at
+    what is unsent rather than assume they ran the previous time."""
     return lambda func: _define(func, retries=retries, retry_delay=retry_delay,
                                 schedule_rule=rule, name=name)
 
@@ -140,11 +142,26 @@ def _wrapper(huey, job: Job):
     return wrappers[job.name]
 
 
+class _SharedRedisHuey(RedisHuey):
+    """Each consumer's scheduler enqueues the periodic jobs due this minute; on Redis the
+    first consumer to claim (job, minute) enqueues it and the others skip it, so a
+    periodic job runs once per due minute however many workers run."""
+
+    def read_periodic(self, timestamp):
+        due = super().read_periodic(timestamp)
+        if timestamp is None:
+            timestamp = self._get_timestamp()
+        minute = timestamp.strftime("%Y%m%d%H%M")
+        return [job_task for job_task in due
+                if self.storage.conn.set(f"huey.{self.name}.periodic:{job_task.name}:{minute}",
+                                         "1", nx=True, ex=3600)]
+
+
 def make_huey(app: Flask):
     config = app.config
     name = config["JOBS_QUEUE_NAME"]
     if config["REDIS_URL"]:
-        huey = RedisHuey(name, url=config["REDIS_URL"], results=False, utc=True)
+        huey = _SharedRedisHuey(name, url=config["REDIS_URL"], results=False, utc=True)
     else:
         path = Path(config["JOBS_SQLITE_PATH"])
         path.parent.mkdir(parents=True, exist_ok=True)
