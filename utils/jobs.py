@@ -15,9 +15,12 @@ Define a job with a decorator at import time, anywhere in services/ (it needs no
     @jobs.periodic(jobs.crontab(minute="0", hour="7"))
     def daily_digest() -> None: ...
 
-Arguments are pickled: pass ids and plain values, not documents. A job runs in an app
-context of the consumer's app, so services work as in a request. `enqueue` only writes
-to the queue (one Redis LPUSH): the request takes the same time whatever the job does.
+The module defining a job must be imported by `create_app()` (any service a route or
+socket handler imports is), or a consumer process cannot run it ("not found in
+TaskRegistry"). Arguments are pickled: pass ids and plain values, not documents. A job
+runs in an app context of the consumer's app, so services work as in a request.
+`enqueue` only writes to the queue (one Redis LPUSH): the request takes the same time
+whatever the job does.
 
 Retries: `retries` more attempts after the first, `retry_delay` seconds before the first
 retry, multiplied by `retry_backoff` (2 by default) before each next one. Each option may
