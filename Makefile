@@ -14,7 +14,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-## Start the development server on http://127.0.0.1:5000 (embedded SecantusDB, no Redis needed).
+## Start the development server on http://127.0.0.1:5000 (embedded SecantusDB, no Redis needed)
+## with a job queue consumer in the same process (mail and other background jobs).
 run: $(STAMP)
 	$(PY) app.py
 

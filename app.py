@@ -18,12 +18,13 @@ import routes.metrics
 import utils.auth
 import utils.cache
 import utils.http
+import utils.jobs
 import utils.logs
 import utils.metrics
 import utils.socket_events
 import utils.socket_manager
 from config import ConfigError, load_config
-from services import auth_login, chat_limits, content_filter, email_service, file_storage, passwords
+from services import auth_login, chat_limits, content_filter, file_storage, passwords
 from utils.api import JSONProvider, register_converters
 from utils.embedded_db import ensure_embedded_database
 from utils.errors import register_error_handlers
@@ -56,7 +57,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     models.indexes.init_app(app)
     api.init_app(app)
     register_converters(app, api)
-    email_service.init_app(app)
+    utils.jobs.init_app(app)  # after every module defining jobs was imported
     file_storage.init_app(app)
     passwords.init_app(app)
     utils.auth.init_app(app, api, auth_login.USER_LOADERS)
@@ -140,6 +141,12 @@ if __name__ == "__main__":
     # The same app `flask run` serves (indexes are created on first use either way); the
     # debugger only when asked for with FLASK_DEBUG=1, never by default.
     application = create_app()
+    # Development: the job queue's consumer runs beside the server, in this process
+    # (production runs `flask jobs worker` as a process of its own).
+    consumer = (utils.jobs.start_consumer(application)
+                if application.config["JOBS_IN_PROCESS_CONSUMER"] else None)
     socketio.run(application, host=os.environ.get("HOST", "127.0.0.1"),
                  port=int(os.environ.get("PORT", "5000")), debug=application.debug,
                  use_reloader=False, allow_unsafe_werkzeug=True)
+    if consumer is not None:
+        consumer.stop(graceful=True)

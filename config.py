@@ -175,6 +175,16 @@ class Config:
         self.MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 5)
         self.MAIL_RETRY_BASE_SECONDS = float(_env("MAIL_RETRY_BASE_SECONDS", "2"))
 
+        # Job queue (utils/jobs.py, Huey): on REDIS_URL, or in this SQLite file without it.
+        self.JOBS_QUEUE_NAME = _env("JOBS_QUEUE_NAME", "roundtable")
+        self.JOBS_SQLITE_PATH = _env("JOBS_SQLITE_PATH", str(INSTANCE_DIR / "jobs.sqlite3"))
+        # Threads (greenlets under gevent) of one consumer process.
+        self.JOBS_WORKERS = _env_int("JOBS_WORKERS", 2)
+        # An idle consumer polls the queue at most this many seconds apart.
+        self.JOBS_POLL_MAX_SECONDS = float(_env("JOBS_POLL_MAX_SECONDS", "1"))
+        # `python app.py` runs a consumer in the server process (development); 0 turns it off.
+        self.JOBS_IN_PROCESS_CONSUMER = _env_bool("JOBS_IN_PROCESS_CONSUMER", True)
+
         # Uploads (avatars) on a local directory, served under /api/files/.
         self.UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
         self.AVATAR_MAX_BYTES = _env_int("AVATAR_MAX_BYTES", 2 * 1024 * 1024)

@@ -1,6 +1,7 @@
 """Command-line entry points, the CLI's routes: `flask create-admin` (the first
 administrator, with a password typed at the prompt) and `flask seed` (demo content for a
-fresh database). Each parses its options and calls one service."""
+fresh database), and `flask jobs worker|failed` (the job queue's consumer and its
+dead-letter list). Each parses its options and calls one service."""
 from __future__ import annotations
 
 import click
@@ -8,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from services import auth_signup, seed
+from utils import jobs
 from utils.errors import APIError
 
 
@@ -41,6 +43,55 @@ def seed_command() -> None:
                f"{current_app.config['SEED_PASSWORD']!r}.")
 
 
+@click.group("jobs")
+def jobs_group() -> None:
+    """The job queue (Huey): run a consumer, see failed jobs."""
+
+
+@jobs_group.command("worker")
+@with_appcontext
+def jobs_worker_command() -> None:
+    """Run a consumer of the job queue: SIGTERM stops it once running jobs finished,
+    SIGINT at once."""
+    app = current_app._get_current_object()
+    depth = jobs.queue_depth(app)
+    click.echo(f"Job consumer: {app.config['JOBS_WORKERS']} workers, "
+               f"{depth['pending']} queued, {depth['scheduled']} scheduled.")
+    jobs.create_consumer(app).run()
+
+
+@jobs_group.command("health")
+@with_appcontext
+def jobs_health_command() -> None:
+    """Exit 0 if the job queue's storage answers (the worker container's health check)."""
+    try:
+        depth = jobs.health()
+    except Exception as exc:  # whatever the storage raises, the check fails with it
+        raise click.ClickException(f"job queue unreachable: {exc}") from None
+    click.echo(f"ok: {depth['pending']} queued, {depth['scheduled']} scheduled")
+
+
+@jobs_group.command("failed")
+@click.option("--forget", "forget", metavar="JOB_ID", multiple=True,
+              help="Remove this job from the list (repeatable).")
+@with_appcontext
+def jobs_failed_command(forget: tuple[str, ...]) -> None:
+    """List the dead-letter jobs: those whose last attempt failed, oldest first."""
+    for job_id in forget:
+        if not jobs.forget_failed(job_id):
+            raise click.ClickException(f"No failed job {job_id}.")
+        click.echo(f"Forgot {job_id}.")
+    if forget:
+        return
+    failed = jobs.failed_jobs()
+    for entry in failed:
+        click.echo(f"{entry['failed_at']}  {entry['id']}  {entry['name']}  "
+                   f"attempts={entry['attempts']}  args={entry['args']}")
+        click.echo(f"    {entry['error'].splitlines()[-1] if entry['error'] else ''}")
+    click.echo(f"{len(failed)} failed job(s).")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(jobs_group)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(seed_command)

@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from utils.extensions import limiter
-from utils.metrics import registry
+from utils.metrics import job_queue_registry, registry
 
 bp = Blueprint("metrics", __name__)
 
@@ -21,7 +21,9 @@ def metrics() -> Response:
         # Werkzeug's own 404, rendered like a routing miss: word for word what a path that
         # does not exist answers (utils.errors.NotFound would say "Not found." instead).
         abort(404)
-    return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)
+    samples = generate_latest(registry()) + generate_latest(
+        job_queue_registry(current_app._get_current_object()))
+    return Response(samples, mimetype=CONTENT_TYPE_LATEST)
 
 
 def init_app(app: Flask) -> None:

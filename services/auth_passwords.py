@@ -14,18 +14,19 @@ from flask import current_app
 from models.user import User
 from services import email_service, passwords, tokens
 from services.auth_login import end_all_sessions, verify_password
-from utils import clock
+from utils import clock, jobs
 from utils.errors import BadRequest
 from utils.identity import normalize_email
 
 
 def forgot_password(email: str) -> None:
     """Mails a reset link if the address belongs to an account. The request only queues
-    one task, the same for any address (the lookup, token and mail happen on the mail
-    worker), so neither the answer nor its timing tells a known address from another."""
-    email_service.defer(_mail_reset_link, normalize_email(email))
+    one job, the same for any address (the lookup, token and mail happen in the job), so
+    neither the answer nor its timing tells a known address from another."""
+    _mail_reset_link.enqueue(normalize_email(email))
 
 
+@jobs.task()
 def _mail_reset_link(email: str) -> None:
     users = User()
     user = users.find_by_login(email) if "@" in email else None

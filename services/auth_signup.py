@@ -14,6 +14,7 @@ from marshmallow import ValidationError, validate
 
 from models.user import User
 from services import content_filter, email_service, login_throttle, passwords, tokens
+from utils import jobs
 from utils.errors import BadRequest, Conflict, ValidationFailed
 from utils.identity import clean, normalize_email
 
@@ -61,14 +62,14 @@ def register(username: str, email: str, password: str, role: str = "user",
     user = User().create(username, email, passwords.hash_password(password), role=role,
                          email_verified=email_verified)
     if not email_verified:
-        email_service.defer(_send_verification, user["_id"])
+        _send_verification.enqueue(user["_id"])
     return user
 
 
 def sign_up(username: str, email: str, password: str) -> dict[str, Any]:
     """Public registration. A taken username is a 409 (usernames are public anyway). A
     taken address answers exactly like a free one: the same work (the password is hashed
-    either way, one mail task is queued either way), a user of the same shape that is
+    either way, one mail job is queued either way), a user of the same shape that is
     never stored, and a mail to the address's owner instead of a verification mail."""
     username, email = clean(username), normalize_email(email)
     _validate_new_account(username, email, password)
@@ -84,9 +85,9 @@ def sign_up(username: str, email: str, password: str) -> dict[str, Any]:
             if users.find_by_username(username) is not None:
                 raise _username_taken() from None
         else:
-            email_service.defer(_send_verification, user["_id"])
+            _send_verification.enqueue(user["_id"])
             return user
-    email_service.defer(_mail_registration_attempt, email)
+    _mail_registration_attempt.enqueue(email)
     return {**User.new_document(username, email, None), "_id": ObjectId()}
 
 
@@ -94,8 +95,9 @@ def _username_taken() -> Conflict:
     return Conflict("This username is taken.", details={"username": ["already taken"]})
 
 
+@jobs.task()
 def _mail_registration_attempt(email: str) -> None:
-    """Deferred: tell the owner of `email` that someone tried to register with it (at
+    """A job: tell the owner of `email` that someone tried to register with it (at
     most once per ACCOUNT_ALERT_INTERVAL_SECONDS)."""
     owner = User().find_by_login(email)
     if owner is None or not login_throttle.first_notice("registration_attempt",
@@ -106,8 +108,9 @@ def _mail_registration_attempt(email: str) -> None:
                                 site=current_app.config["FRONTEND_URL"].rstrip("/"))
 
 
+@jobs.task()
 def _send_verification(user_id: ObjectId) -> None:
-    """Deferred: a fresh verification link (killing older ones), mailed."""
+    """A job: a fresh verification link (killing older ones), mailed."""
     users = User()
     user = users.find_active(user_id)
     if user is None:
@@ -128,11 +131,12 @@ def verify_email(token: str) -> dict[str, Any]:
 
 
 def resend_verification(email: str) -> None:
-    """Queues the same task for any address; the task does nothing for an unknown or
+    """Queues the same job for any address; the job does nothing for an unknown or
     verified one, so neither the answer nor its timing tells them apart."""
-    email_service.defer(_resend_verification, normalize_email(email))
+    _resend_verification.enqueue(normalize_email(email))
 
 
+@jobs.task()
 def _resend_verification(email: str) -> None:
     user = User().find_by_login(email) if "@" in email else None
     if user is not None and not user["email_verified"]:

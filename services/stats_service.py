@@ -13,7 +13,7 @@ from flask import current_app
 
 from services import connections, realtime
 from services.shapes.admin import STATS
-from utils import clock
+from utils import clock, jobs
 from utils.cache import get_cache
 from utils.db import get_db
 from utils.redis_client import get_redis
@@ -42,6 +42,7 @@ def compute() -> dict[str, Any]:
         **{name: _total(db[name], condition) for name, condition in CONTENT.items()},
         "per_day": {name: _per_day(db[name], first_day) for name in CONTENT},
         "open_reports": _total(db.reports, {"status": {"$in": ["open", "resolving"]}}),
+        "failed_jobs": jobs.failed_count(),
     }
 
 

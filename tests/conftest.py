@@ -110,7 +110,7 @@ class SharedApp:
     def reset(self) -> None:
         """Make the app as it was when built: its config, the extension bindings, and
         the state it keeps in process memory (compiled content filter, local cache,
-        in-memory login failures, mail queue, Socket.IO rooms)."""
+        in-memory login failures, Socket.IO rooms; the job queue lives in Redis, flushed)."""
         app = self.app
         app.config.clear()
         app.config.update(self.config)
@@ -120,15 +120,12 @@ class SharedApp:
         limiter._storage_dead = False
         if getattr(limiter, "_fallback_storage", None) is not None:
             limiter._fallback_storage.reset()
-        from services import content_filter, email_service
+        from services import content_filter
         from utils import cache
 
         app.extensions["roundtable_content_filter"] = content_filter._State()
         app.extensions["roundtable_cache"] = cache.Cache(app)
         app.extensions.pop("roundtable_login_failures", None)
-        mail = app.extensions["roundtable_email"]
-        if not mail.flush(5):
-            email_service.init_app(app)  # still busy (a mail server test): start afresh
         # Sockets of earlier tests (their test clients) leave the server's rooms, as they
         # would with a new server; no disconnect handler runs for them.
         server = socketio.server

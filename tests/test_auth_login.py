@@ -9,11 +9,11 @@ from services import passwords
 from tests.helpers import (
     DEFAULT_PASSWORD,
     csrf,
-    flush_mail,
     fresh_address,
     login,
     read_mails,
     register,
+    run_jobs,
 )
 
 SESSION_COOKIE = "roundtable_session"
@@ -122,7 +122,7 @@ OWNER = {"REMOTE_ADDR": "198.51.100.7"}
 
 
 def alerts(app) -> list:
-    flush_mail(app)
+    run_jobs(app)
     return [m for m in read_mails(app.config["MAIL_FILE_DIR"])
             if m["Subject"] == "Someone is trying to sign in to your account"]
 

@@ -1,7 +1,6 @@
 """Forgot, reset and change password; ending sessions and tokens."""
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pyotp
@@ -11,12 +10,12 @@ from models.base import utcnow
 from tests.helpers import (
     DEFAULT_PASSWORD,
     csrf,
-    flush_mail,
     fresh_address,
     link_token,
     login,
     read_mails,
     register,
+    run_jobs,
 )
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -34,7 +33,7 @@ def forgot(client, email):
 
 def reset_token(app, client, email="alice@example.com"):
     assert forgot(client, email).status_code == 202
-    flush_mail(app)
+    run_jobs(app)
     mail = read_mails(app.config["MAIL_FILE_DIR"])[-1]
     assert mail["To"] == email
     return link_token(mail, "reset-password")
@@ -47,7 +46,7 @@ def test_forgot_is_identical_for_known_and_unknown_emails(mail_app):
     assert known.status_code == unknown.status_code == 202
     assert known.get_data() == unknown.get_data()
     assert dict(known.headers).keys() == dict(unknown.headers).keys()
-    flush_mail(mail_app)
+    run_jobs(mail_app)
     assert len(read_mails(mail_app.config["MAIL_FILE_DIR"])) == 2  # verification + reset
 
 
@@ -143,28 +142,30 @@ def test_change_needs_the_current_password(client):
 
 def test_forgot_and_resend_do_the_same_work_for_known_and_unknown_emails(mail_app, monkeypatch):
     """Timing cannot be asserted robustly; the structure can: the request only queues one
-    task, the same one for any address, and every lookup runs on the mail worker."""
+    job, the same one for any address, and every lookup runs in that job."""
     from models.user import User
-    from services.email_service import EmailService
+    from utils import jobs
 
     client = mail_app.test_client()
     register(client, "alice", verify=False)
-    flush_mail(mail_app)
-    deferred, lookups = [], []
-    real_defer, real_find = EmailService.defer, User.find_by_login
-    monkeypatch.setattr(EmailService, "defer", lambda self, task, *args: deferred.append(
-        task.__name__) or real_defer(self, task, *args))
+    run_jobs(mail_app)
+    lookups = []
+    real_find = User.find_by_login
     monkeypatch.setattr(User, "find_by_login", lambda self, login: lookups.append(
-        threading.current_thread().name) or real_find(self, login))
+        login) or real_find(self, login))
+    huey = jobs.get_huey(mail_app)
     for path in ("/api/auth/password/forgot", "/api/auth/resend-verification"):
+        queued = []
         for email in ("alice@example.com", "nobody@example.com"):
-            deferred.clear()
+            before = len(lookups)
             response = client.post(path, json={"email": email}, environ_base=fresh_address())
             assert response.status_code == 202
-            assert len(deferred) == 1, (path, email)
-        flush_mail(mail_app)
-        # Both addresses were looked up, and never on the request's thread.
-        assert lookups == ["email-sender", "email-sender"]
+            queued.append([task.name for task in huey.pending()])
+            assert len(lookups) == before, (path, email)  # nothing looked up on the request
+            run_jobs(mail_app)
+        # One job each, the same one for both addresses, and both were looked up there.
+        assert len(queued[0]) == 1 and queued[0] == queued[1], queued
+        assert lookups == ["alice@example.com", "nobody@example.com"]
         lookups.clear()
     sent = [(m["To"], m["Subject"]) for m in read_mails(mail_app.config["MAIL_FILE_DIR"])]
     assert sent[1:] == [("alice@example.com", "Reset your password"),
@@ -175,7 +176,7 @@ def test_forgot_finds_the_account_whatever_invisible_characters_the_address_has(
     client = mail_app.test_client()
     register(client, "alice")
     assert forgot(client, "alice@example.com\u200b").status_code == 202
-    flush_mail(mail_app)
+    run_jobs(mail_app)
     mail = read_mails(mail_app.config["MAIL_FILE_DIR"])[-1]
     assert mail["To"] == "alice@example.com"
     token = link_token(mail, "reset-password")
@@ -229,7 +230,7 @@ def enable_2fa(client, token) -> str:
 
 def reset_mail(app, client):
     assert forgot(client, "alice@example.com").status_code == 202
-    flush_mail(app)
+    run_jobs(app)
     return read_mails(app.config["MAIL_FILE_DIR"])[-1]
 
 

@@ -1,16 +1,13 @@
 """Registration rules and password hashing."""
 from __future__ import annotations
 
-import threading
-
 import bcrypt
 import pytest
 from bson import ObjectId
 
 import config
 from services import passwords
-from services.email_service import EmailService
-from tests.helpers import flush_mail, fresh_address, login, read_mails, register
+from tests.helpers import fresh_address, login, read_mails, register, run_jobs
 
 
 def post_register(client, **body):
@@ -60,7 +57,7 @@ def mail_app(make_app, tmp_path):
 
 
 def mails(app):
-    flush_mail(app)
+    run_jobs(app)
     return [(m["To"], m["Subject"]) for m in read_mails(app.config["MAIL_FILE_DIR"])]
 
 
@@ -96,24 +93,29 @@ def test_taken_email_answers_like_a_new_one_creates_nothing_and_mails_the_owner(
 
 
 def test_taken_and_new_email_do_the_same_work_on_the_request(mail_app, monkeypatch):
+    from services import email_service
+    from utils import jobs
+
     client = mail_app.test_client()
     assert post_register(client).status_code == 201
-    flush_mail(mail_app)
-    hashes, deferred, rendered = [], [], []
+    run_jobs(mail_app)
+    hashes, rendered = [], []
     real_hash = passwords.hash_password
     monkeypatch.setattr(passwords, "hash_password", lambda p: hashes.append(1) or real_hash(p))
-    real_defer, real_compose = EmailService.defer, EmailService.compose
-    monkeypatch.setattr(EmailService, "defer",
-                        lambda self, task, *a: deferred.append(1) or real_defer(self, task, *a))
-    monkeypatch.setattr(EmailService, "compose", lambda self, *a, **k: rendered.append(
-        threading.current_thread().name) or real_compose(self, *a, **k))
+    real_compose = email_service.compose
+    monkeypatch.setattr(email_service, "compose", lambda *a, **k: rendered.append(
+        a[1]) or real_compose(*a, **k))
+    huey = jobs.get_huey(mail_app)
+    prepared = []
     for username, email in (("mallory", "alice@example.com"), ("carol", "carol@example.com")):
-        hashes.clear(), deferred.clear()
+        hashes.clear(), rendered.clear()
         assert post_register(client, username=username, email=email).status_code == 201
-        assert (len(hashes), len(deferred)) == (1, 1), username
-    flush_mail(mail_app)
-    # Both mails were prepared off the request, on the mail worker.
-    assert rendered == ["email-sender", "email-sender"]
+        # One hash and one queued job, and no mail prepared on the request.
+        assert (len(hashes), huey.pending_count(), rendered) == (1, 1, []), username
+        run_jobs(mail_app)
+        prepared += rendered
+    # Both mails were prepared off the request, in their jobs.
+    assert prepared == ["registration_attempt", "verify_email"]
 
 
 ZERO_WIDTH_VARIANTS = [

@@ -15,7 +15,7 @@ def compose() -> dict:
 
 def test_services_health_checks_and_start_order():
     services = compose()["services"]
-    assert set(services) == {"nginx", "app", "mongo", "redis"}
+    assert set(services) == {"nginx", "app", "worker", "mongo", "redis"}
     for name, service in services.items():
         check = service["healthcheck"]
         assert check["test"][0] == "CMD" and len(check["test"]) > 1, name
@@ -23,6 +23,7 @@ def test_services_health_checks_and_start_order():
     healthy = {"condition": "service_healthy"}
     assert services["nginx"]["depends_on"] == {"app": healthy}
     assert services["app"]["depends_on"] == {"mongo": healthy, "redis": healthy}
+    assert services["worker"]["depends_on"] == {"mongo": healthy, "redis": healthy}
     assert "depends_on" not in services["mongo"] and "depends_on" not in services["redis"]
 
 
@@ -55,3 +56,24 @@ def test_configuration_comes_from_the_env_file_and_mongo_is_a_replica_set():
                                 re.M))
     used = set(re.findall(r"\$\{([A-Z_]+)", (ROOT / "docker-compose.yml").read_text()))
     assert used - documented == set()
+
+
+def test_worker_runs_the_job_consumer_from_the_app_image_with_its_own_health_check():
+    services = compose()["services"]
+    app, worker = services["app"], services["worker"]
+    assert worker["build"] == app["build"] and worker["environment"] == app["environment"]
+    assert worker["env_file"] == app["env_file"]
+    assert worker["command"][0] == "flask" and worker["command"][-2:] == ["jobs", "worker"]
+    assert worker["healthcheck"]["test"][-2:] == ["jobs", "health"]
+    assert "ports" not in worker
+    # The queue is Redis, where the app writes it; a stop lets running jobs finish.
+    assert worker["environment"]["REDIS_URL"].startswith("redis://redis:")
+    assert int(worker["stop_grace_period"].rstrip("s")) >= 20
+
+
+def test_the_worker_commands_exist(app):
+    runner = app.test_cli_runner()
+    for command in (["jobs", "worker", "--help"], ["jobs", "health"]):
+        result = runner.invoke(args=command)
+        assert result.exit_code == 0, (command, result.output)
+    assert runner.invoke(args=["jobs", "health"]).output.startswith("ok: 0 queued")

@@ -6,7 +6,7 @@ import pytest
 from bson import ObjectId
 
 from services import presence, topic_members, topic_moderation, topics_service
-from tests.helpers import bearer, csrf, flush_mail, register_and_login
+from tests.helpers import bearer, csrf, register_and_login, run_jobs
 from utils.db import get_db
 from utils.extensions import socketio
 
@@ -288,7 +288,7 @@ def test_force_logout_on_password_reset_and_deletion(app, trio):
 
     with app.app_context():
         auth_passwords.forgot_password("alice@example.com")
-        flush_mail(app)  # the reset link is made on the mail worker
+        run_jobs(app)  # the reset link is made on the mail worker
         user = get_db().users.find_one({"_id": ObjectId(alice.id)})
         from services import tokens
         reset = tokens.make("reset", alice.id, user["reset_nonce"], __import__(

@@ -103,6 +103,40 @@ def _observe(response):
     return response
 
 
+class JobQueueCollector:
+    """The job queue's state, read from its storage at scrape time (one value for the
+    whole site, whichever process is scraped): queued, scheduled (retries, delayed jobs)
+    and failed (the dead-letter list)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        from utils import jobs
+
+        try:
+            depth = jobs.queue_depth(self.app)
+            failed = jobs.failed_count(self.app)
+        except Exception:  # the queue's Redis is down: no samples rather than no /metrics
+            dependency_failed("redis")
+            return
+        for name, value, text in (
+                ("roundtable_jobs_queued", depth["pending"], "Jobs waiting for a consumer."),
+                ("roundtable_jobs_scheduled", depth["scheduled"],
+                 "Jobs waiting for their time (retries with backoff, delayed jobs)."),
+                ("roundtable_jobs_failed", failed,
+                 "Jobs in the dead-letter list (their last attempt failed).")):
+            yield GaugeMetricFamily(name, text, value=value)
+
+
+def job_queue_registry(app: Flask) -> CollectorRegistry:
+    collected = CollectorRegistry(auto_describe=False)
+    collected.register(JobQueueCollector(app))
+    return collected
+
+
 def registry() -> CollectorRegistry:
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not path:

@@ -95,6 +95,8 @@ class StatsSchema(Schema):
     messages = fields.Integer(required=True)
     per_day = fields.Nested(PerDaySchema, required=True)
     open_reports = fields.Integer(required=True)
+    # Jobs in the job queue's dead-letter list (`flask jobs failed` lists them).
+    failed_jobs = fields.Integer(required=True)
 
 
 class ReportSchema(Schema):

@@ -1,0 +1,138 @@
+"""The job queue (utils/jobs.py): retries with backoff, the dead-letter list and where it
+shows (`flask jobs failed`, GET /api/admin/stats), periodic jobs, the SQLite queue and
+the in-process consumer of `python app.py`."""
+from __future__ import annotations
+
+import datetime
+import time
+
+from tests.helpers import read_mails, register, run_jobs
+from tests.topic_helpers import Person
+from utils import jobs
+
+ATTEMPTS: list[tuple[str, float]] = []
+
+
+@jobs.task(retries=3, retry_delay=0.05)
+def flaky(key: str, failures: int) -> None:
+    ATTEMPTS.append((key, time.monotonic()))
+    if sum(1 for k, _ in ATTEMPTS if k == key) <= failures:
+        raise RuntimeError(f"{key} failed")
+
+
+@jobs.task(retries=1, retry_delay=0.01)
+def hopeless(label: str) -> None:
+    raise ValueError(f"cannot {label}")
+
+
+@jobs.periodic(jobs.crontab(minute="30", hour="7"))
+def morning_sweep() -> None:
+    ATTEMPTS.append(("sweep", time.monotonic()))
+
+
+def test_a_failing_job_is_retried_with_growing_delays_until_it_succeeds(app):
+    ATTEMPTS.clear()
+    with app.app_context():
+        flaky.enqueue("a", 2)
+    assert run_jobs(app) == 3
+    times = [at for key, at in ATTEMPTS if key == "a"]
+    assert len(times) == 3
+    # 0.05 s before the first retry, twice that before the second.
+    assert times[1] - times[0] >= 0.05 and times[2] - times[1] >= 0.1
+    assert jobs.failed_jobs(app) == []
+
+
+def test_a_job_that_keeps_failing_is_in_the_dead_letter_list_cli_and_stats(app, client):
+    with app.app_context():
+        hopeless.enqueue("fly")
+        flaky.enqueue("b", 0)
+    assert run_jobs(app) == 3  # hopeless twice, flaky once
+    [failed] = jobs.failed_jobs(app)
+    assert failed["name"] == "tests.test_jobs.hopeless" and failed["attempts"] == 2
+    assert failed["args"] == "('fly',)" and "ValueError: cannot fly" in failed["error"]
+
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["jobs", "failed"])
+    assert listing.exit_code == 0
+    assert failed["id"] in listing.output and "ValueError: cannot fly" in listing.output
+    assert "1 failed job(s)." in listing.output
+
+    admin = Person(client, "boss")
+    admin.set_role("admin")
+    assert admin.get("/api/admin/stats").get_json()["failed_jobs"] == 1
+
+    forgot = runner.invoke(args=["jobs", "failed", "--forget", failed["id"]])
+    assert forgot.exit_code == 0 and jobs.failed_jobs(app) == []
+    assert runner.invoke(args=["jobs", "failed", "--forget", failed["id"]]).exit_code == 1
+
+
+def test_a_periodic_job_is_due_at_its_minute_only(app):
+    huey = jobs.get_huey(app)
+    with app.app_context():
+        morning_sweep.enqueue()  # registers late-defined jobs on this app's queue too
+    run_jobs(app)
+    due = {task.name for task in huey.read_periodic(datetime.datetime(2026, 1, 5, 7, 30))}
+    assert "tests.test_jobs.morning_sweep" in due
+    later = {task.name for task in huey.read_periodic(datetime.datetime(2026, 1, 5, 7, 31))}
+    assert "tests.test_jobs.morning_sweep" not in later
+
+
+def test_without_redis_the_queue_is_a_sqlite_file_that_outlives_the_app(make_app, tmp_path):
+    path = tmp_path / "queue" / "jobs.sqlite3"
+    settings = dict(REDIS_URL=None, JOBS_SQLITE_PATH=str(path), MAIL_BACKEND="file",
+                    MAIL_FILE_DIR=str(tmp_path / "mail"), SESSION_DIR=str(tmp_path / "s"))
+    first = make_app(**settings)
+    assert type(jobs.get_huey(first)).__name__ == "SqliteHuey"
+    register(first.test_client(), "alice", verify=False)
+    assert path.exists() and jobs.queue_depth(first)["pending"] == 1
+    # Another app (a restarted process) on the same file runs what the first queued.
+    second = make_app(**settings)
+    assert run_jobs(second) == 2  # the verification job, then its mail
+    assert [m["To"] for m in read_mails(tmp_path / "mail")] == ["alice@example.com"]
+
+
+def test_the_development_consumer_runs_jobs_beside_the_server(make_app, tmp_path):
+    app = make_app(MAIL_BACKEND="file", MAIL_FILE_DIR=str(tmp_path), JOBS_POLL_MAX_SECONDS=0.1)
+    consumer = jobs.start_consumer(app)
+    try:
+        register(app.test_client(), "alice", verify=False)
+        deadline = time.monotonic() + 15
+        while not read_mails(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [mail] = read_mails(tmp_path)
+        assert mail["To"] == "alice@example.com"
+    finally:
+        consumer.stop(graceful=True)
+
+
+def test_metrics_report_queue_depth_and_failures(make_app):
+    token = "metrics-token-" + "j" * 20
+    app = make_app(METRICS_TOKEN=token)
+    with app.app_context():
+        hopeless.enqueue("fail")
+    run_jobs(app)
+    huey = jobs.get_huey(app)
+    with app.app_context():
+        flaky.schedule("later", 0, delay=3600)
+        huey.execute(huey.dequeue())  # a consumer takes it and puts it on the schedule
+        flaky.enqueue("queued", 0)
+    text = app.test_client().get("/metrics", headers={"Authorization": f"Bearer {token}"}
+                                 ).get_data(as_text=True)
+    assert "roundtable_jobs_queued 1.0" in text
+    assert "roundtable_jobs_scheduled 1.0" in text
+    assert "roundtable_jobs_failed 1.0" in text
+
+
+def test_a_periodic_job_is_enqueued_once_per_minute_by_several_consumers(app, make_app):
+    other = make_app()  # a second process's app on the same Redis queue
+    minute = datetime.datetime(2026, 1, 5, 7, 30, 12)
+    with app.app_context():
+        morning_sweep.enqueue()  # registers the test module's jobs on both queues
+    with other.app_context():
+        morning_sweep.enqueue()
+    run_jobs(app)
+    first = jobs.get_huey(app).read_periodic(minute)
+    second = jobs.get_huey(other).read_periodic(minute.replace(second=40))
+    assert [t.name for t in first] == ["tests.test_jobs.morning_sweep"] and second == []
+    # The next day's 7:30 is due again.
+    assert jobs.get_huey(other).read_periodic(minute + datetime.timedelta(days=1))

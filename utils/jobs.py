@@ -1,0 +1,293 @@
+"""The durable job queue: Huey, on Redis (`REDIS_URL`) or on SQLite (`JOBS_SQLITE_PATH`,
+under instance/ by default) when REDIS_URL is unset, so queued work survives a restart.
+
+Define a job with a decorator at import time, anywhere in services/ (it needs no app):
+
+    from utils import jobs
+
+    @jobs.task(retries=3, retry_delay=2)        # 2 s, then 4 s, then 8 s (backoff 2)
+    def fan_out(notification_id: str) -> None:
+        ...
+
+    fan_out.enqueue(str(notification["_id"]))   # in a request (any app context)
+    fan_out.schedule(str(...), delay=300)       # not before 5 minutes from now
+
+    @jobs.periodic(jobs.crontab(minute="0", hour="7"))
+    def daily_digest() -> None: ...
+
+The module defining a job must be imported by `create_app()` (any service a route or
+socket handler imports is), or a consumer process cannot run it ("not found in
+TaskRegistry"). Arguments are pickled: pass ids and plain values, not documents. A job
+runs in an app context of the consumer's app, so services work as in a request.
+`enqueue` only writes to the queue (one Redis LPUSH): the request takes the same time
+whatever the job does.
+
+Retries: `retries` more attempts after the first, `retry_delay` seconds before the first
+retry, multiplied by `retry_backoff` (2 by default) before each next one. Each option may
+also be a function of the app config (`retries=lambda c: c["MAIL_MAX_ATTEMPTS"] - 1`).
+A job whose last attempt fails is logged and kept in the dead-letter list
+(`failed_jobs()`, `flask jobs failed`, `failed_jobs` in GET /api/admin/stats).
+
+Delivery: Huey takes a job off the queue atomically (Redis RPOP / an SQLite transaction),
+so with any number of consumers each job runs at most once per attempt. A consumer killed
+with SIGKILL while a job runs loses that job (it was already taken off the queue); on
+SIGTERM the consumer (`flask jobs worker`) lets running jobs finish first (SIGINT: at once).
+
+Consumers: `flask jobs worker` (its own process, production), `start_consumer(app)` (a
+thread in `python app.py`, development). Tests call `run_pending(app)` to run every due
+job synchronously.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.consumer import Consumer
+
+log = logging.getLogger(__name__)
+
+__all__ = ["crontab", "failed_jobs", "periodic", "run_pending", "start_consumer", "task"]
+
+DEAD_LETTER_PREFIX = "dead-letter:"
+EXTENSION = "roundtable_jobs"
+SHUTDOWN_SECONDS = 25
+
+Option = int | float | Callable[[Any], int | float]
+
+
+@dataclass
+class Job:
+    """A job definition; `enqueue`/`schedule` put one run of it on the current app's queue."""
+    func: Callable[..., Any]
+    name: str
+    retries: Option = 0
+    retry_delay: Option = 0
+    retry_backoff: float = 2.0
+    schedule_rule: Callable[[datetime.datetime], bool] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)  # run now, in this process (no queue)
+
+    def enqueue(self, *args: Any, **kwargs: Any) -> None:
+        _wrapper(get_huey(), self)(*args, **kwargs)
+
+    def schedule(self, *args: Any, delay: float | None = None,
+                 eta: datetime.datetime | None = None, **kwargs: Any) -> None:
+        _wrapper(get_huey(), self).schedule(args, kwargs, delay=delay, eta=eta)
+
+
+# Every job defined in the code base, by name; each app's Huey registers all of them.
+JOBS: dict[str, Job] = {}
+
+
+def _define(func: Callable[..., Any], **options: Any) -> Job:
+    name = options.pop("name", None) or f"{func.__module__}.{func.__qualname__}"
+    if name in JOBS and JOBS[name].func is not func:
+        raise ValueError(f"two jobs are named {name!r}")
+    job = Job(func=func, name=name, **options)
+    JOBS[name] = job
+    return job
+
+
+def task(retries: Option = 0, retry_delay: Option = 0, retry_backoff: float = 2.0,
+         name: str | None = None) -> Callable[[Callable[..., Any]], Job]:
+    """Define a job (see the module docstring)."""
+    return lambda func: _define(func, retries=retries, retry_delay=retry_delay,
+                                retry_backoff=retry_backoff, name=name)
+
+
+def periodic(rule: Callable[[datetime.datetime], bool], retries: Option = 0,
+             retry_delay: Option = 0, name: str | None = None
+             ) -> Callable[[Callable[..., Any]], Job]:
+    """Define a job the consumers enqueue whenever `rule` (a `crontab(...)`) matches the
+    minute (UTC); it takes no arguments. On Redis it is enqueued once per due minute
+    whatever the number of consumers (the first to claim the minute wins); a consumer
+    that is down at that minute does not catch up later, so digests should look at
+    what is unsent rather than assume they ran the previous time."""
+    return lambda func: _define(func, retries=retries, retry_delay=retry_delay,
+                                schedule_rule=rule, name=name)
+
+
+def _value(option: Option, config: Any) -> Any:
+    return option(config) if callable(option) else option
+
+
+def _register(huey, app: Flask, job: Job):
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with app.app_context():
+            return job.func(*args, **kwargs)
+
+    run.__name__ = job.name
+    settings = dict(retries=_value(job.retries, app.config),
+                    retry_delay=_value(job.retry_delay, app.config),
+                    retry_backoff=job.retry_backoff, name=job.name)
+    if job.schedule_rule is not None:
+        del settings["retry_backoff"]
+        return huey.periodic_task(job.schedule_rule, **settings)(run)
+    return huey.task(**settings)(run)
+
+
+def _wrapper(huey, job: Job):
+    wrappers = huey._roundtable_wrappers
+    if len(wrappers) != len(JOBS):  # a module defining jobs was imported after init_app
+        for name, known in JOBS.items():
+            if name not in wrappers:
+                wrappers[name] = _register(huey, huey._roundtable_app, known)
+    return wrappers[job.name]
+
+
+class _SharedRedisHuey(RedisHuey):
+    """Each consumer's scheduler enqueues the periodic jobs due this minute; on Redis the
+    first consumer to claim (job, minute) enqueues it and the others skip it, so a
+    periodic job runs once per due minute however many workers run."""
+
+    def read_periodic(self, timestamp):
+        due = super().read_periodic(timestamp)
+        if timestamp is None:
+            timestamp = self._get_timestamp()
+        minute = timestamp.strftime("%Y%m%d%H%M")
+        return [job_task for job_task in due
+                if self.storage.conn.set(f"huey.{self.name}.periodic:{job_task.name}:{minute}",
+                                         "1", nx=True, ex=3600)]
+
+
+def make_huey(app: Flask):
+    config = app.config
+    name = config["JOBS_QUEUE_NAME"]
+    if config["REDIS_URL"]:
+        huey = _SharedRedisHuey(name, url=config["REDIS_URL"], results=False, utc=True)
+    else:
+        path = Path(config["JOBS_SQLITE_PATH"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey(name, filename=str(path), results=False, utc=True)
+    huey._roundtable_app = app
+    huey._roundtable_wrappers = {name: _register(huey, app, job) for name, job in JOBS.items()}
+
+    @huey.post_execute()
+    def dead_letter(job_task, value, exception) -> None:
+        if exception is None or job_task.retries:
+            return  # done, or another attempt is scheduled
+        attempts = 1 + _value(JOBS[job_task.name].retries, config) if job_task.name in JOBS \
+            else 1
+        entry = {"id": job_task.id, "name": job_task.name, "args": repr(job_task.args)[:500],
+                 "kwargs": repr(job_task.kwargs)[:500], "attempts": attempts,
+                 "error": "".join(traceback.format_exception_only(exception)).strip()[:2000],
+                 "failed_at": datetime.datetime.now(datetime.UTC).isoformat()}
+        huey.put(DEAD_LETTER_PREFIX + job_task.id, entry)
+        log.error("job %s (%s) failed after %s attempts, kept in the dead-letter list: %s",
+                  job_task.name, job_task.id, attempts, entry["error"])
+
+    return huey
+
+
+def get_huey(app: Flask | None = None):
+    return (app or current_app).extensions[EXTENSION]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = make_huey(app)
+
+
+# The dead-letter list and the queue's state
+
+def failed_jobs(app: Flask | None = None) -> list[dict[str, Any]]:
+    """Jobs whose last attempt failed, oldest first."""
+    huey = get_huey(app)
+    entries = [huey.serializer.deserialize(value)
+               for key, value in huey.storage.result_items().items()
+               if _text(key).startswith(DEAD_LETTER_PREFIX)]
+    return sorted(entries, key=lambda entry: entry["failed_at"])
+
+
+def failed_count(app: Flask | None = None) -> int:
+    return len(failed_jobs(app))
+
+
+def forget_failed(job_id: str, app: Flask | None = None) -> bool:
+    huey = get_huey(app)
+    return huey.get(DEAD_LETTER_PREFIX + job_id) is not None  # get() pops it
+
+
+def queue_depth(app: Flask | None = None) -> dict[str, int]:
+    huey = get_huey(app)
+    return {"pending": huey.pending_count(), "scheduled": huey.scheduled_count()}
+
+
+def _text(key: Any) -> str:
+    return key.decode() if isinstance(key, bytes) else str(key)
+
+
+# Consumers
+
+def run_pending(app: Flask, timeout: float = 10.0) -> int:
+    """Run every queued job, and every scheduled one (retries) once due, in this thread,
+    until the queue and the schedule are empty; the number of runs. For tests and
+    one-off scripts (`flask jobs run-pending`); never alongside a consumer."""
+    huey = get_huey(app)
+    deadline = time.monotonic() + timeout
+    runs = 0
+    while True:
+        if huey.pending_count():
+            job_task = huey.dequeue()
+            if job_task is not None:
+                huey.execute(job_task)
+                runs += 1
+            continue
+        if not huey.scheduled_count():
+            return runs
+        for due in huey.read_schedule():
+            huey.enqueue(due)
+        if huey.pending_count():
+            continue
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"jobs still scheduled after {timeout} s")
+        time.sleep(0.01)
+
+
+class _QuietConsumer(Consumer):
+    """A consumer that leaves the process's signal handlers alone (it runs beside a
+    server that has its own)."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+def create_consumer(app: Flask, in_process: bool = False) -> Consumer:
+    config = app.config
+    worker_type = "greenlet" if _gevent_patched() else "thread"
+    consumer_class = _QuietConsumer if in_process else Consumer
+    # SIGTERM (docker stop, systemd) is the graceful one: running jobs finish, for at most
+    # SHUTDOWN_SECONDS (below the compose file's stop_grace_period); SIGINT stops at once.
+    return consumer_class(get_huey(app), workers=config["JOBS_WORKERS"],
+                          worker_type=worker_type, periodic=True,
+                          max_delay=config["JOBS_POLL_MAX_SECONDS"],
+                          graceful_signal="TERM", shutdown_timeout=SHUTDOWN_SECONDS)
+
+
+def _gevent_patched() -> bool:
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return monkey.is_module_patched("socket")
+
+
+def health(app: Flask | None = None) -> dict[str, int]:
+    """The queue's storage answers (raises otherwise): the worker's health check."""
+    return queue_depth(app)
+
+
+def start_consumer(app: Flask) -> Consumer:
+    """Start a consumer on threads of this process (development: `python app.py`)."""
+    consumer = create_consumer(app, in_process=True)
+    consumer.start()
+    return consumer
