@@ -57,7 +57,7 @@ def jobs_worker_command() -> None:
     depth = jobs.queue_depth(app)
     click.echo(f"Job consumer: {app.config['JOBS_WORKERS']} workers, "
                f"{depth['pending']} queued, {depth['scheduled']} scheduled.")
-    jobs.create_consumer(app).run()
+    jobs.create_consumer(app, on_ready=lambda: click.echo("Job consumer ready.")).run()
 
 
 @jobs_group.command("health")

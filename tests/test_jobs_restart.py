@@ -56,6 +56,13 @@ def environment(request, redis_url, mongo_server, tmp_path):
     return env
 
 
+def assert_ready(consumer: subprocess.Popen) -> None:
+    for line in consumer.stdout:
+        if line.strip() == "Job consumer ready.":
+            return
+    raise AssertionError("the consumer exited before it was ready")
+
+
 def test_a_mail_queued_by_a_killed_process_is_sent_once_after_the_restart(environment):
     mail_dir = environment["MAIL_FILE_DIR"]
     started: list[subprocess.Popen] = []
@@ -75,6 +82,8 @@ def test_a_mail_queued_by_a_killed_process_is_sent_once_after_the_restart(enviro
 
         # Restarted: two consumers, and more mail queued while they run.
         consumers = [start(sys.executable, "-m", "flask", "jobs", "worker") for _ in range(2)]
+        for consumer in consumers:  # SIGTERM is graceful only once the consumer runs
+            assert_ready(consumer)
         later = [f"later{n}@example.com" for n in range(10)]
         enqueuer = start(sys.executable, "-c", ENQUEUE, *later)
         assert enqueuer.stdout.readline().strip() == "queued"

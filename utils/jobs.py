@@ -253,7 +253,22 @@ def run_pending(app: Flask, timeout: float = 10.0) -> int:
         time.sleep(0.01)
 
 
-class _QuietConsumer(Consumer):
+class _ReportingConsumer(Consumer):
+    """Calls `on_ready` once its workers run and its signal handlers are set, so whoever
+    started it knows when a SIGTERM will be the graceful stop, not the default kill."""
+
+    def __init__(self, *args: Any, on_ready: Callable[[], None] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_ready = on_ready
+
+    def start(self) -> None:
+        super().start()
+        if self._on_ready is not None:
+            self._on_ready()
+
+
+class _QuietConsumer(_ReportingConsumer):
     """A consumer that leaves the process's signal handlers alone (it runs beside a
     server that has its own)."""
 
@@ -261,16 +276,18 @@ class _QuietConsumer(Consumer):
         pass
 
 
-def create_consumer(app: Flask, in_process: bool = False) -> Consumer:
+def create_consumer(app: Flask, in_process: bool = False,
+                    on_ready: Callable[[], None] | None = None) -> Consumer:
     config = app.config
     worker_type = "greenlet" if _gevent_patched() else "thread"
-    consumer_class = _QuietConsumer if in_process else Consumer
+    consumer_class = _QuietConsumer if in_process else _ReportingConsumer
     # SIGTERM (docker stop, systemd) is the graceful one: running jobs finish, for at most
     # SHUTDOWN_SECONDS (below the compose file's stop_grace_period); SIGINT stops at once.
     return consumer_class(get_huey(app), workers=config["JOBS_WORKERS"],
                           worker_type=worker_type, periodic=True,
                           max_delay=config["JOBS_POLL_MAX_SECONDS"],
-                          graceful_signal="TERM", shutdown_timeout=SHUTDOWN_SECONDS)
+                          graceful_signal="TERM", shutdown_timeout=SHUTDOWN_SECONDS,
+                          on_ready=on_ready)
 
 
 def _gevent_patched() -> bool:
