@@ -18,6 +18,8 @@ from services import (
     audit_service,
     content_filter,
     live_rooms,
+    notify_content,
+    notify_moderation,
     posts_service,
     realtime,
     topic_access,
@@ -90,6 +92,7 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     view = _views(user, [comment])[comment["_id"]]
     realtime.emit("new_comment", {**view, "my_vote": None, "replies": []},
                   to=live_rooms.post_room(post["_id"]))
+    notify_content.comment_created(user, comment, post, parent)
     return {**view, "replies": []}
 
 
@@ -136,6 +139,9 @@ def delete_comment(user: dict[str, Any], comment_id: Any) -> None:
     if not is_author:
         audit_service.record_moderation(user, "delete_comment", topic["_id"], "comment",
                                          comment["_id"])
+        notify_moderation.content_removed(comment["author_id"], "comment", {
+            "post_id": str(post["_id"]), "topic_id": str(topic["_id"]),
+            "comment_id": str(comment["_id"])})
 
 
 def list_comments(user: dict[str, Any] | None, post_id: Any, sort: str, limit: int,
