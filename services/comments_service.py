@@ -109,7 +109,7 @@ def _parent(post: dict[str, Any], parent_id: str) -> dict[str, Any]:
 
 
 def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str, Any]:
-    comment, _post, _topic = get_readable_comment(user, comment_id)
+    comment, post, _topic = get_readable_comment(user, comment_id)
     if comment["author_id"] != user["_id"]:
         raise Forbidden("Only the author may edit this comment.")
     if not body.strip():
@@ -120,6 +120,7 @@ def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str
                                {"deleted": False})
     if updated is None:
         raise Forbidden("This comment was deleted.")
+    notify_content.comment_edited(user, comment, updated, post)
     return {**_views(user, [updated])[updated["_id"]], "replies": []}
 
 

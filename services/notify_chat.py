@@ -21,12 +21,14 @@ def _reader(room: dict[str, Any]):
 
 
 def message_sent(author: dict[str, Any], room: dict[str, Any],
-                 message: dict[str, Any]) -> None:
+                 message: dict[str, Any], before: dict[str, Any] | None = None) -> None:
+    """A new message, or (with `before`) an edit: an edit tells only the names it added
+    and never makes a `direct_message`."""
     subject = f"room:{room['_id']}"
     data = {"room_id": str(room["_id"]), "message_id": str(message["_id"]),
             "title": room.get("title") or author["username"]}
     sources = {"room": room["_id"], "topic": room.get("topic_id")}
-    if room["kind"] == "direct":
+    if room["kind"] == "direct" and before is None:
         # In a direct conversation the other person hears of a message once: live, or
         # as a `direct_message` notification when offline; a mention adds nothing.
         others = [uid for uid in room["member_ids"] if uid != author["_id"]]
@@ -35,6 +37,7 @@ def message_sent(author: dict[str, Any], room: dict[str, Any],
             if not online.get(str(uid)):
                 notify_core.deliver(uid, "direct_message", data, actor=author,
                                     subject=subject, sources=sources)
+    if room["kind"] == "direct":
         return
     notify_mentions(author, [message.get("body") or ""], _reader(room), data, subject,
-                    sources)
+                    sources, before=[before.get("body") or ""] if before else ())

@@ -42,6 +42,21 @@ def post_created(author: dict[str, Any], post: dict[str, Any]) -> None:
                     _about(post), f"post:{post['_id']}", _sources(post))
 
 
+def post_edited(author: dict[str, Any], before: dict[str, Any],
+                after: dict[str, Any]) -> None:
+    """Only the names the edit added are told (each mention once per post)."""
+    notify_mentions(author, [after["title"], after["body"]], _reader(after["topic_id"]),
+                    _about(after), f"post:{after['_id']}", _sources(after),
+                    before=[before["title"], before["body"]])
+
+
+def comment_edited(author: dict[str, Any], before: dict[str, Any], after: dict[str, Any],
+                   post: dict[str, Any]) -> None:
+    notify_mentions(author, [after["body"]], _reader(post["topic_id"]),
+                    _about(post, comment_id=str(after["_id"])), f"post:{post['_id']}",
+                    _sources(post), before=[before["body"]])
+
+
 def comment_created(author: dict[str, Any], comment: dict[str, Any], post: dict[str, Any],
                     parent: dict[str, Any] | None) -> None:
     notify_prefs.follow_by_default(post["_id"], author["_id"])

@@ -37,12 +37,16 @@ def mentioned_names(text: str, limit: int, exclude: str = "") -> list[str]:
 def notify_mentions(author: dict[str, Any], texts: Iterable[str],
                     can_read: Callable[[dict[str, Any]], bool], data: dict[str, Any],
                     subject: str, sources: dict[str, Any],
-                    skip: set[ObjectId] | frozenset = frozenset()) -> set[ObjectId]:
+                    skip: set[ObjectId] | frozenset = frozenset(),
+                    before: Iterable[str] = ()) -> set[ObjectId]:
     """Notify the people mentioned in `texts` (a title and a body count as one text)
     who may read it and were not addressed already (`skip`). Returns everyone addressed,
-    told or not (a muted or switched-off mention is not told again another way)."""
+    told or not (a muted or switched-off mention is not told again another way).
+    After an edit, `before` holds the old texts: only names they did not mention count."""
     limit = current_app.config["NOTIFY_MAX_MENTIONS"]
     names = mentioned_names("\n".join(texts), limit, exclude=author["username"])
+    old = set(mentioned_names("\n".join(before), limit, exclude=author["username"]))
+    names = [name for name in names if name not in old]
     told: set[ObjectId] = set()
     for user in User().find_by_usernames(names) if names else []:
         if user["_id"] in skip or user["_id"] == author["_id"] or not can_read(user):

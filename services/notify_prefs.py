@@ -12,6 +12,7 @@ from typing import Any
 from bson import ObjectId
 
 from models.base import to_object_id
+from models.notification import Notification
 from models.notification_mute import TARGET_TYPES, NotificationMute
 from models.post_follow import PostFollow
 from models.user import User, default_settings
@@ -105,3 +106,10 @@ def is_following(post_id: ObjectId, user_id: ObjectId) -> bool:
 
 def followers(post_id: ObjectId) -> list[ObjectId]:
     return PostFollow().followers(post_id)
+
+
+def forget_user(user_id: ObjectId) -> None:
+    """A deleted account keeps no notifications, mutes or follows."""
+    Notification().collection.delete_many({"user_id": user_id})
+    NotificationMute().collection.delete_many({"user_id": user_id})
+    PostFollow().collection.delete_many({"user_id": user_id})

@@ -246,6 +246,7 @@ def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
         raise Forbidden("This post was deleted.")
     posts_changed(updated["topic_id"])
     emit_post("post_updated", updated)
+    notify_content.post_edited(user, post, updated)
     return post_views(user, [updated])[0]
 
 

@@ -16,7 +16,15 @@ from models.base import to_object_id, utcnow
 from models.block import Block
 from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
-from services import auth_2fa, auth_login, avatars, content_filter, file_storage, notify_core
+from services import (
+    auth_2fa,
+    auth_login,
+    avatars,
+    content_filter,
+    file_storage,
+    notify_core,
+    notify_prefs,
+)
 from services.shapes.users import (
     BLOCKED,
     FRIEND,
@@ -107,6 +115,7 @@ def delete_account(user: dict[str, Any], password: str, address: str) -> None:
     file_storage.get_storage().delete(user.get("avatar_key"))
     Friendship().delete_all_of(user["_id"])
     Block().delete_all_of(user["_id"])
+    notify_prefs.forget_user(user["_id"])
     auth_login.end_all_sessions(user["_id"], reason="account_deleted")
 
 

@@ -12,6 +12,7 @@ from bson import ObjectId
 
 from services import notify_core
 from services.notify_mentions import mentioned_names
+from tests.helpers import DEFAULT_PASSWORD
 from tests.topic_helpers import Person, join, make_post, make_topic
 from utils.extensions import socketio
 
@@ -143,7 +144,7 @@ def test_concurrent_events_coalesce_into_one_row(app, people, db):
                 for _ in range(5):
                     notify_core.deliver(ObjectId(alice.id), "post_reply",
                                         {"title": "Race"}, actor=actor, subject="post:race")
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=burst) for _ in range(8)]
@@ -346,3 +347,39 @@ def test_mention_names_are_distinct_first_n_and_skip_the_author():
     # Too short, too long, inside a word or the author's own name: not a mention.
     assert mentioned_names(text, 10, exclude="me") == ["bob", "carol_1", "eve", "abc"]
     assert mentioned_names(text, 2, exclude="me") == ["bob", "carol_1"]
+
+
+def test_an_edit_tells_only_the_names_it_added(people, forum):
+    topic, post = forum
+    alice, bob, carol, dave = (people[n] for n in ("alice", "bob", "carol", "dave"))
+    made = make_post(alice, topic["id"], "Plan", "hello @bob")
+    assert alice.patch(f"/api/posts/{made['id']}", {"body": "hello @bob and @carol"}
+                       ).status_code == 200
+    assert alice.patch(f"/api/posts/{made['id']}", {"body": "hello @carol, @bob!"}
+                       ).status_code == 200
+    assert [(n["kind"], n["count"]) for n in mine(bob)] == [("mention", 1)]
+    assert [(n["kind"], n["count"]) for n in mine(carol)] == [("mention", 1)]
+    said = comment(bob, post["id"], "plain")
+    assert bob.patch(f"/api/comments/{said['id']}", {"body": "cc @dave"}).status_code == 200
+    assert [n["kind"] for n in mine(dave)] == ["mention"]
+    room = alice.post("/api/messages/groups", {"title": "Crew", "member_ids": [bob.id,
+                                                                              dave.id]})
+    room_id = room.get_json()["id"]
+    sent = alice.post(f"/api/messages/rooms/{room_id}/messages",
+                      {"body": "hi", "client_id": "e1"}).get_json()
+    assert alice.patch(f"/api/messages/{sent['id']}", {"body": "hi @dave"}).status_code == 200
+    kinds = [(n["kind"], n["data"].get("room_id")) for n in mine(dave)]
+    assert kinds == [("mention", room_id), ("mention", None)]
+
+
+def test_a_deleted_account_keeps_no_notifications_mutes_or_follows(people, forum, db):
+    topic, post = forum
+    alice, bob = people["alice"], people["bob"]
+    comment(bob, post["id"])
+    assert alice.call("PUT", f"/api/notifications/mutes/topic/{topic['id']}").status_code == 204
+    mine_id = ObjectId(alice.id)
+    assert db.post_follows.count_documents({"user_id": mine_id}) == 1
+    response = alice.call("DELETE", "/api/users/me", json={"password": DEFAULT_PASSWORD})
+    assert response.status_code == 204, response.get_json()
+    for collection in ("notifications", "notification_mutes", "post_follows"):
+        assert db[collection].count_documents({"user_id": mine_id}) == 0, collection
