@@ -157,6 +157,31 @@ def test_concurrent_events_coalesce_into_one_row(app, people, db):
     assert [(r["kind"], r["count"]) for r in rows] == [("post_reply", 40)]
 
 
+def test_ten_concurrent_replies_through_the_api_are_one_notification(app, client, people,
+                                                                    forum):
+    _topic, post = forum
+    repliers = [Person(client, f"replier{n}") for n in range(10)]
+    for person in repliers:
+        join(person, _topic["id"])
+    statuses: list[int] = []
+
+    def reply(person: Person) -> None:
+        own = app.test_client()  # one client per thread
+        response = own.post(f"/api/posts/{post['id']}/comments", json={"body": "me too"},
+                            headers=person.headers)
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=reply, args=(p,)) for p in repliers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [201] * 10
+    (note,) = mine(people["alice"])
+    assert (note["kind"], note["count"]) == ("post_reply", 10)
+    assert len(note["actors"]) == 5  # the last five, each once
+
+
 def test_mentions_reach_readers_only_at_most_n_and_never_the_author(client, people):
     alice, bob, carol, dave = (people[n] for n in ("alice", "bob", "carol", "dave"))
     secret = make_topic(alice, "Secret", visibility="private")
@@ -197,6 +222,8 @@ def test_a_direct_message_notifies_only_while_offline(app, people):
     sc.disconnect()
     for n in range(3):
         assert alice.post(path, {"body": f"hey {n}", "client_id": f"d{n + 2}"}).status_code == 201
+    # A resend (same client_id) stores nothing new and notifies nobody again.
+    assert alice.post(path, {"body": "hey 2", "client_id": "d4"}).status_code == 200
     (note,) = mine(bob)
     assert (note["kind"], note["count"]) == ("direct_message", 3)
     assert note["summary"] == "3 new messages from alice"
