@@ -11,6 +11,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from models import registry
@@ -32,6 +33,19 @@ class Notification(BaseModel):
         IndexModel([("user_id", ASCENDING), ("kind", ASCENDING)], name="user_kind"),
         IndexModel([("group_key", ASCENDING)], unique=True, name="group_key_unique"),
     ]
+
+    @classmethod
+    def ensure_indexes(cls, db: Database) -> list[str]:
+        # Rows stored before coalescing have no group_key (two would break the unique
+        # index) nor updated_at (the list order): give them their own, once.
+        legacy = db[cls.collection_name].find({"group_key": {"$exists": False}},
+                                              {"created_at": 1})
+        for row in legacy:
+            db[cls.collection_name].update_one(
+                {"_id": row["_id"], "group_key": {"$exists": False}},
+                {"$set": {"group_key": str(row["_id"]), "updated_at": row["created_at"],
+                          "count": 1, "actors": [], "email": False, "emailed_at": None}})
+        return super().ensure_indexes(db)
 
     def create(self, user_id: ObjectId, kind: str, data: dict[str, Any],
                **extra: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime, timezone
 
 import pytest
 from bson import ObjectId
@@ -410,3 +411,21 @@ def test_a_deleted_account_keeps_no_notifications_mutes_or_follows(people, forum
     assert response.status_code == 204, response.get_json()
     for collection in ("notifications", "notification_mutes", "post_follows"):
         assert db[collection].count_documents({"user_id": mine_id}) == 0, collection
+
+
+def test_notifications_stored_before_coalescing_still_index_and_list(make_app):
+    app = make_app(init_db=False)
+    from models import indexes
+    from utils.db import get_db
+
+    with app.app_context():
+        user_id = ObjectId()
+        rows = [{"user_id": user_id, "kind": "warning", "data": {"reason": f"r{n}"},
+                 "read": False, "created_at": datetime(2026, 1, 1 + n, tzinfo=timezone.utc),
+                 "read_at": None} for n in range(2)]
+        get_db().notifications.insert_many(rows)
+        indexes.init_indexes(app)
+        stored = list(get_db().notifications.find().sort("updated_at", -1))
+    assert [r["data"]["reason"] for r in stored] == ["r1", "r0"]
+    assert [r["group_key"] for r in stored] == [str(r["_id"]) for r in stored]
+    assert [r["count"] for r in stored] == [1, 1]
