@@ -311,6 +311,10 @@ def test_settings_per_kind_and_the_account_switches_are_honoured(people, forum, 
     alice.patch("/api/users/me", {"settings": {"notifications": {"replies": True,
                                                                  "email": False}}})
     comment(bob, post["id"])
+    # The account switches and the per-kind settings live side by side.
+    assert alice.get("/api/users/me").get_json()["settings"]["notifications"]["email"] is False
+    kinds = alice.get("/api/notifications/settings").get_json()["kinds"]
+    assert kinds["mention"] == {"in_app": True, "email": False}
     (note,) = mine(alice)
     # The email channel is decided and kept for the mail step.
     stored = db.notifications.find_one({"_id": ObjectId(note["id"])})
