@@ -231,6 +231,11 @@ class Config:
         self.SEARCH_MAX_CANDIDATES = _env_int("SEARCH_MAX_CANDIDATES", 1000)
         # Password of the demo users `flask seed` creates (never seed a production site).
         self.SEED_PASSWORD = _env("SEED_PASSWORD", "roundtable-demo-2026")
+        # Notifications (docs/NOTIFICATIONS.md): at most this many @mentions of one
+        # message, post or comment notify; events of one kind on one subject within one
+        # window of this many seconds coalesce into one notification.
+        self.NOTIFY_MAX_MENTIONS = _env_int("NOTIFY_MAX_MENTIONS", 10)
+        self.NOTIFY_COALESCE_SECONDS = _env_int("NOTIFY_COALESCE_SECONDS", 900)
 
     def _init_calls(self) -> None:
         # WebRTC calls (docs/CALLS.md). An unanswered invite rings this long, then the

@@ -1,31 +1,84 @@
-"""Notifications a user sees (warnings from moderators, for now), newest first."""
+"""Notifications a user sees, most recently changed first.
+
+Every notification has a unique `group_key`. A coalescing kind keys it by
+user + kind + subject + window slot, so one conditional upsert either creates the
+notification or folds the event into it (count + 1, last actors, unread again, moved to
+the top); any other notification gets a key of its own.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from models import registry
 from models.base import BaseModel
 from utils import clock
 from utils.pagination import paginate
 
-NOTIFICATION_SORT = [("created_at", DESCENDING), ("_id", DESCENDING)]
+NOTIFICATION_SORT = [("updated_at", DESCENDING), ("_id", DESCENDING)]
+LAST_ACTORS = 5
 
 
 @registry.register
 class Notification(BaseModel):
     collection_name = "notifications"
     indexes = [
-        IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
-                   name="user_created"),
+        IndexModel([("user_id", ASCENDING), ("updated_at", DESCENDING), ("_id", DESCENDING)],
+                   name="user_updated"),
+        IndexModel([("user_id", ASCENDING), ("read", ASCENDING)], name="user_read"),
         IndexModel([("user_id", ASCENDING), ("kind", ASCENDING)], name="user_kind"),
+        IndexModel([("group_key", ASCENDING)], unique=True, name="group_key_unique"),
     ]
 
-    def create(self, user_id: ObjectId, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-        return self.insert({"user_id": user_id, "kind": kind, "data": data, "read": False,
-                            "created_at": clock.now(), "read_at": None})
+    @classmethod
+    def ensure_indexes(cls, db: Database) -> list[str]:
+        # Rows stored before coalescing have no group_key (two would break the unique
+        # index) nor updated_at (the list order): give them their own, once.
+        legacy = db[cls.collection_name].find({"group_key": {"$exists": False}},
+                                              {"created_at": 1})
+        for row in legacy:
+            db[cls.collection_name].update_one(
+                {"_id": row["_id"], "group_key": {"$exists": False}},
+                {"$set": {"group_key": str(row["_id"]), "updated_at": row["created_at"],
+                          "count": 1, "actors": [], "email": False, "emailed_at": None}})
+        return super().ensure_indexes(db)
+
+    def create(self, user_id: ObjectId, kind: str, data: dict[str, Any],
+               **extra: Any) -> dict[str, Any]:
+        return self.add(str(ObjectId()), user_id, kind, data, **extra)
+
+    def add(self, group_key: str, user_id: ObjectId, kind: str, data: dict[str, Any],
+            actor: dict[str, Any] | None = None, subject: str | None = None,
+            email: bool = False) -> dict[str, Any]:
+        """Create the notification keyed `group_key`, or fold one more event into it.
+        One atomic upsert: concurrent events on the same key never make two rows."""
+        now = clock.now()
+        update: dict[str, Any] = {
+            "$inc": {"count": 1},
+            "$set": {"data": data, "read": False, "read_at": None, "updated_at": now,
+                     "email": email},
+            "$setOnInsert": {"user_id": user_id, "kind": kind, "subject": subject,
+                             "created_at": now, "emailed_at": None},
+        }
+        if actor is not None:
+            update["$push"] = {"actors": {"$each": [actor], "$slice": -LAST_ACTORS}}
+        else:
+            update["$setOnInsert"]["actors"] = []
+        for _attempt in range(3):
+            try:
+                found = self.collection.find_one_and_update(
+                    {"group_key": group_key}, update, upsert=True,
+                    return_document=ReturnDocument.AFTER)
+            except DuplicateKeyError:
+                continue  # a concurrent upsert created it first: this one now updates it
+            # Some servers hand None back to the loser of a concurrent create (see
+            # /work/shared/DATABASE-NOTES.md); the row exists, so read it.
+            return found or self.collection.find_one({"group_key": group_key})
+        return self.collection.find_one({"group_key": group_key})
 
     def find_page_for(self, user_id: ObjectId, limit: int, cursor: str | None,
                       unread_only: bool = False) -> tuple[list[dict[str, Any]], str | None]:
@@ -40,6 +93,18 @@ class Notification(BaseModel):
             {"_id": notification_id, "user_id": user_id},
             {"$set": {"read": True, "read_at": clock.now()}},
             return_document=ReturnDocument.AFTER)
+
+    def mark_all_read(self, user_id: ObjectId) -> int:
+        result = self.collection.update_many({"user_id": user_id, "read": False},
+                                             {"$set": {"read": True, "read_at": clock.now()}})
+        return result.modified_count
+
+    def delete_mine(self, notification_id: ObjectId, user_id: ObjectId) -> bool:
+        result = self.collection.delete_one({"_id": notification_id, "user_id": user_id})
+        return result.deleted_count == 1
+
+    def unread_count(self, user_id: ObjectId) -> int:
+        return self.collection.count_documents({"user_id": user_id, "read": False})
 
     def count_for(self, user_id: ObjectId, kind: str | None = None) -> int:
         query: dict[str, Any] = {"user_id": user_id}

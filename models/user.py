@@ -84,6 +84,11 @@ class User(BaseModel):
     def find_by_username(self, username: str) -> dict[str, Any] | None:
         return self.collection.find_one({"username_lower": username.lower(), "deleted": False})
 
+    def find_by_usernames(self, usernames: list[str]) -> list[dict[str, Any]]:
+        lowered = [name.lower() for name in usernames]
+        return list(self.collection.find({"username_lower": {"$in": lowered},
+                                          "deleted": False}))
+
     def find_active(self, user_id: Any) -> dict[str, Any] | None:
         user = self.find_by_id(user_id)
         return None if user is None or user.get("deleted") else user

@@ -20,10 +20,10 @@ from services.shapes.admin import (
     AdminUserSchema,
     AuditPageSchema,
     ContentFilterSchema,
-    NotificationSchema,
     ReportPageSchema,
     StatsSchema,
 )
+from services.shapes.notifications import NotificationSchema
 from utils.api import Blueprint
 from utils.auth import current_user
 from utils.pagination import page

@@ -38,10 +38,6 @@ class WarnBodySchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
 
-class NotificationQuerySchema(PageQuerySchema):
-    unread = fields.Boolean(load_default=False)
-
-
 # Content filter
 
 

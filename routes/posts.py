@@ -10,7 +10,7 @@ from routes.topic_schemas import (
     PostUpdateSchema,
     VoteBodySchema,
 )
-from services import comments_service, posts_service, votes_service
+from services import comments_service, post_follows, posts_service, votes_service
 from services.shapes.forum import (
     CommentPageSchema,
     CommentSchema,
@@ -18,6 +18,7 @@ from services.shapes.forum import (
     PostSchema,
     VoteResultSchema,
 )
+from services.shapes.notifications import FollowSchema
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 
@@ -66,6 +67,30 @@ def update_post(body, post_id):
 def delete_post(post_id):
     """Delete a post (author, topic moderators, admins); its comments stay readable."""
     posts_service.delete_post(current_user(), post_id)
+
+
+@blp.route("/<objectid:post_id>/follow")
+@login_required
+@blp.response(200, FollowSchema)
+def get_follow(post_id):
+    """Whether I follow this post (its activity notifies me)."""
+    return post_follows.get_following(current_user(), post_id)
+
+
+@blp.route("/<objectid:post_id>/follow", methods=["PUT"])
+@login_required
+@blp.response(200, FollowSchema)
+def follow_post(post_id):
+    """Follow a post: new comments on it notify me (writing or commenting follows it)."""
+    return post_follows.set_following(current_user(), post_id, True)
+
+
+@blp.route("/<objectid:post_id>/follow", methods=["DELETE"])
+@login_required
+@blp.response(200, FollowSchema)
+def unfollow_post(post_id):
+    """Stop following a post (commenting again does not follow it again)."""
+    return post_follows.set_following(current_user(), post_id, False)
 
 
 @blp.route("/<objectid:post_id>/vote", methods=["POST"])

@@ -85,7 +85,8 @@ def notify_missed(call: dict[str, Any]) -> None:
             "caller_name": _name(caller), "at": isoformat(call["created_at"])}
     for user_id in call["invitee_ids"]:
         if user_id not in rejected:
-            notifications_service.notify(user_id, "missed_call", data)
+            notifications_service.notify(user_id, "missed_call", data, actor=caller,
+                                         sources={"room": call["room_id"]})
 
 
 def record_end(call: dict[str, Any]) -> None:

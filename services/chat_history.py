@@ -11,7 +11,7 @@ from models.base import id_str
 from models.message import Message
 from models.room import Room
 from models.user import User
-from services import audit_service, realtime
+from services import audit_service, notify_chat, notify_moderation, realtime
 from services.chat_access import (
     can_moderate_room,
     readable_message,
@@ -67,6 +67,7 @@ def edit_message(user: dict[str, Any], message_id: str, body: str) -> dict[str, 
     payload = serialize_message(updated, user)
     Room().refresh_snapshot(room["_id"], updated["seq"], snapshot(updated))
     realtime.emit("message_updated", payload, to=_audience(room))
+    notify_chat.message_sent(user, room, updated, before=message)
     return payload
 
 
@@ -82,6 +83,8 @@ def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
         # Someone else's message: a moderator acted, so the audit trail records it.
         audit_service.record(user, "message.delete", "message", deleted["_id"],
                              data={"room_id": room["_id"]}, topic_id=room.get("topic_id"))
+        notify_moderation.content_removed(message["author_id"], "message", {
+            "room_id": str(room["_id"]), "message_id": str(deleted["_id"])})
     realtime.emit("message_deleted", {"id": id_str(deleted["_id"]),
                                       "room_id": id_str(room["_id"]), "seq": deleted["seq"]},
                   to=_audience(room))

@@ -24,7 +24,7 @@ from models.message import Message
 from models.room import Room
 from models.room_member import RoomMember
 from models.user import User
-from services import chat_limits, content_filter, realtime, topic_activity
+from services import chat_limits, content_filter, notify_chat, realtime, topic_activity
 from services.chat_access import writable_room
 from services.chat_views import serialize_message, snapshot, unread_count
 from services.live_rooms import chat_room, user_room
@@ -136,6 +136,8 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
         message, created = _store(room, user["_id"], body, client_id, reply)
         if created:
             _deliver(room, message, user)
+    if created:
+        notify_chat.message_sent(user, room, message)
     if created and room["kind"] == "topic" and _topic_activity_stale(room, message):
         topic_activity.touch_activity(room["topic_id"], message["created_at"])
     return serialize_message(message, user), created

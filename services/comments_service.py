@@ -18,6 +18,8 @@ from services import (
     audit_service,
     content_filter,
     live_rooms,
+    notify_content,
+    notify_moderation,
     posts_service,
     realtime,
     topic_access,
@@ -90,6 +92,7 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     view = _views(user, [comment])[comment["_id"]]
     realtime.emit("new_comment", {**view, "my_vote": None, "replies": []},
                   to=live_rooms.post_room(post["_id"]))
+    notify_content.comment_created(user, comment, post, parent)
     return {**view, "replies": []}
 
 
@@ -106,7 +109,7 @@ def _parent(post: dict[str, Any], parent_id: str) -> dict[str, Any]:
 
 
 def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str, Any]:
-    comment, _post, _topic = get_readable_comment(user, comment_id)
+    comment, post, _topic = get_readable_comment(user, comment_id)
     if comment["author_id"] != user["_id"]:
         raise Forbidden("Only the author may edit this comment.")
     if not body.strip():
@@ -117,6 +120,7 @@ def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str
                                {"deleted": False})
     if updated is None:
         raise Forbidden("This comment was deleted.")
+    notify_content.comment_edited(user, comment, updated, post)
     return {**_views(user, [updated])[updated["_id"]], "replies": []}
 
 
@@ -136,6 +140,9 @@ def delete_comment(user: dict[str, Any], comment_id: Any) -> None:
     if not is_author:
         audit_service.record_moderation(user, "delete_comment", topic["_id"], "comment",
                                          comment["_id"])
+        notify_moderation.content_removed(comment["author_id"], "comment", {
+            "post_id": str(post["_id"]), "topic_id": str(topic["_id"]),
+            "comment_id": str(comment["_id"])})
 
 
 def list_comments(user: dict[str, Any] | None, post_id: Any, sort: str, limit: int,

@@ -20,6 +20,8 @@ from services import (
     audit_service,
     content_filter,
     live_rooms,
+    notify_content,
+    notify_moderation,
     realtime,
     topic_access,
     topic_activity,
@@ -213,6 +215,7 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
     topic_activity.touch_activity(topic["_id"], now)
     posts_changed(topic["_id"])
     emit_post("new_post", post)
+    notify_content.post_created(user, post)
     return post_views(user, [post])[0]
 
 
@@ -243,6 +246,7 @@ def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
         raise Forbidden("This post was deleted.")
     posts_changed(updated["topic_id"])
     emit_post("post_updated", updated)
+    notify_content.post_edited(user, post, updated)
     return post_views(user, [updated])[0]
 
 
@@ -259,6 +263,8 @@ def delete_post(user: dict[str, Any], post_id: Any) -> None:
     if not is_author:
         audit_service.record_moderation(user, "delete_post", topic["_id"], "post",
                                          post["_id"])
+        notify_moderation.content_removed(post["author_id"], "post", {
+            "post_id": str(post["_id"]), "topic_id": str(topic["_id"])})
     posts_changed(topic["_id"])
     emit_post("post_updated", deleted)
 

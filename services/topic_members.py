@@ -139,7 +139,8 @@ def invite(actor: dict[str, Any], topic_id: Any, target_id: Any) -> None:
     # Stored, so the invitee finds it in GET /api/notifications even if offline now.
     notifications_service.notify(target["_id"], "topic_invitation", {
         "topic_id": str(topic["_id"]), "title": topic["title"],
-        "invited_by": serialize_public_user(actor)})
+        "invited_by": serialize_public_user(actor)},
+        actor=actor, sources={"topic": topic["_id"]})
 
 
 def accept_invitation(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from models.base import to_object_id
 from models.topic_ban import TopicBan
 from models.topic_member import MODERATOR
 from models.user import User
-from services import audit_service, live_rooms
+from services import audit_service, live_rooms, notify_moderation
 from services.audit_service import TOPIC_ACTION_PREFIX
 from services.shapes.forum import BAN, MODERATION_ENTRY
 from services.topic_access import member_role, require_moderator
@@ -39,6 +39,7 @@ def ban_user(actor: dict[str, Any], topic_id: Any, target_id: Any, reason: str |
     audit_service.record_moderation(actor, "ban_user", topic["_id"], "user", target["_id"], reason)
     # Last, after every write: the user's sockets leave the topic's rooms on every process.
     live_rooms.evict_from_topic(target["_id"], topic["_id"])
+    notify_moderation.topic_banned(target["_id"], topic, reason, expires_at)
     return serialize_ban(ban, target)
 
 

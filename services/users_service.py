@@ -16,7 +16,15 @@ from models.base import to_object_id, utcnow
 from models.block import Block
 from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
-from services import auth_2fa, auth_login, avatars, content_filter, file_storage
+from services import (
+    auth_2fa,
+    auth_login,
+    avatars,
+    content_filter,
+    file_storage,
+    notify_core,
+    notify_prefs,
+)
 from services.shapes.users import (
     BLOCKED,
     FRIEND,
@@ -107,6 +115,7 @@ def delete_account(user: dict[str, Any], password: str, address: str) -> None:
     file_storage.get_storage().delete(user.get("avatar_key"))
     Friendship().delete_all_of(user["_id"])
     Block().delete_all_of(user["_id"])
+    notify_prefs.forget_user(user["_id"])
     auth_login.end_all_sessions(user["_id"], reason="account_deleted")
 
 
@@ -180,10 +189,19 @@ def send_friend_request(user: dict[str, Any], target_id: str) -> dict[str, Any]:
     if existing and existing["status"] == PENDING and existing["addressee_id"] == user["_id"]:
         accepted = friendships.accept(existing["_id"], user["_id"])
         if accepted:
+            _notify_friend(target["_id"], "friend_accepted", user, accepted)
             return _request_view(accepted, user, target)
     if existing:
         raise Conflict("A friend request or friendship already exists.")
-    return _request_view(friendships.create_request(user["_id"], target["_id"]), user, target)
+    created = friendships.create_request(user["_id"], target["_id"])
+    _notify_friend(target["_id"], "friend_request", user, created)
+    return _request_view(created, user, target)
+
+
+def _notify_friend(recipient_id: ObjectId, kind: str, actor: dict[str, Any],
+                   request: dict[str, Any]) -> None:
+    notify_core.deliver(recipient_id, kind, {"request_id": str(request["_id"]),
+                                             "user_id": str(actor["_id"])}, actor=actor)
 
 
 def _request_view(document: dict[str, Any], me: dict[str, Any],
@@ -214,6 +232,7 @@ def accept_friend_request(user: dict[str, Any], request_id: str) -> dict[str, An
     if accepted is None:
         raise NotFound("Friend request not found.")
     friend = User().get(accepted["requester_id"], "User")
+    _notify_friend(friend["_id"], "friend_accepted", user, accepted)
     return FRIEND.dump({**accepted, "user": friend})
 
 

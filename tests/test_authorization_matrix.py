@@ -172,6 +172,17 @@ ROUTES: dict[str, str] = {
     "DELETE /api/users/me/friends/<objectid:user_id>": "signed-in",
     "GET /api/notifications/": "signed-in",
     "POST /api/notifications/<objectid:notification_id>/read": "recipient",
+    "DELETE /api/notifications/<objectid:notification_id>": "recipient",
+    "GET /api/notifications/unread-count": "signed-in",
+    "POST /api/notifications/read-all": "signed-in",
+    "GET /api/notifications/settings": "signed-in",
+    "PATCH /api/notifications/settings": "signed-in",
+    "GET /api/notifications/mutes": "signed-in",
+    # A mute answers the same whether its target exists or may be read (it tells nothing).
+    "PUT /api/notifications/mutes/<any(topic, post, room, user):target_type>"
+    "/<objectid:target_id>": "signed-in",
+    "DELETE /api/notifications/mutes/<any(topic, post, room, user):target_type>"
+    "/<objectid:target_id>": "signed-in",
     # Topics
     "GET /api/topics": "visibility-list",
     "POST /api/topics": "signed-in",
@@ -201,6 +212,9 @@ ROUTES: dict[str, str] = {
     "PATCH /api/posts/<objectid:post_id>": "author",
     "DELETE /api/posts/<objectid:post_id>": "author-or-moderator",
     "POST /api/posts/<objectid:post_id>/vote": "commenter",
+    "GET /api/posts/<objectid:post_id>/follow": "reader",
+    "PUT /api/posts/<objectid:post_id>/follow": "reader",
+    "DELETE /api/posts/<objectid:post_id>/follow": "reader",
     "POST /api/posts/<objectid:post_id>/pin": "topic-moderator",
     "POST /api/posts/<objectid:post_id>/unpin": "topic-moderator",
     "POST /api/posts/<objectid:post_id>/lock": "topic-moderator",
@@ -260,6 +274,7 @@ PATH_VALUES: dict[str, list[str]] = {
     "user_id": ["@target"],
     "emoji": ["\N{THUMBS UP SIGN}"], "username": ["mx_member"], "filename": ["matrix.txt"],
     "folder": ["avatars"], "name": ["matrix.png"],
+    "target_type": ["topic"], "target_id": ["@topic"],
 }
 
 PATH_OVERRIDES: dict[str, dict[str, list[str]]] = {
@@ -280,6 +295,7 @@ BODIES: dict[str, Any] = {
     "POST /api/posts": {"topic_id": "@topic", "title": "Matrix post", "body": "matrix"},
     "PATCH /api/posts/<objectid:post_id>": {"body": "edited"},
     "POST /api/posts/<objectid:post_id>/vote": {"value": 1},
+    "PATCH /api/notifications/settings": {"kinds": {"mention": {"email": False}}},
     "POST /api/posts/<objectid:post_id>/comments": {"body": "matrix comment"},
     "PATCH /api/comments/<objectid:comment_id>": {"body": "edited"},
     "POST /api/comments/<objectid:comment_id>/vote": {"value": 1},

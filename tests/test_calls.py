@@ -227,7 +227,9 @@ def test_invite_timeout_is_a_missed_call_with_a_notification(trio, monkeypatch):
     assert [(e["state"], e["reason"], e["by"]) for e in ended] == [
         ("missed", "invite_timeout", None)]
     got = b1.get_received()  # bob's devices stop ringing and learn about the miss
-    assert [e["name"] for e in got] == ["call_ended", "message", "unread", "notification"]
+    assert [e["name"] for e in got] == ["call_ended", "message", "unread", "notification",
+                                        "notification_count"]
+    assert got[4]["args"][0] == {"count": 1}
     note = got[3]["args"][0]
     assert note["kind"] == "missed_call"
     assert note["data"]["call_id"] == call_id and note["data"]["caller_id"] == alice.id

@@ -39,6 +39,8 @@ SHAPES = {
     "quotes": ">",
     "combining": "a\u0301\u0302\u0303",
     "mentions": "@mention ",
+    "at_signs": "@",
+    "mention_runs": "@a_",
     "spaced_letters": "s ",
 }
 

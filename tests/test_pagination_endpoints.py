@@ -41,6 +41,7 @@ def world(client):
     for name in ("banx", "bany", "banz"):
         _ok(walker.post(f"/api/topics/{topic['id']}/bans", {"user_id": p[name].id}))
         _ok(walker.post(f"/api/users/{p[name].id}/block"))
+        _ok(walker.call("PUT", f"/api/notifications/mutes/user/{p[name].id}"))
     for name in ("pagea", "pageb", "pagec"):
         _ok(walker.post(f"/api/users/{p[name].id}/friend-request"))
         request = _ok(p["paged"].post(f"/api/users/{p[name].id}/friend-request"))
@@ -99,7 +100,8 @@ def endpoints(p, topic, posts):
         "/api/admin/users": ("boss", "/api/admin/users", [{}]),
         "/api/admin/reports": ("boss", "/api/admin/reports", [{}]),
         "/api/admin/audit-log": ("boss", "/api/admin/audit-log", [{}]),
-        "/api/notifications/": ("walker", "/api/notifications/", [{}]),
+        "/api/notifications/": ("walker", "/api/notifications/", [{}, {"unread": "true"}]),
+        "/api/notifications/mutes": ("walker", "/api/notifications/mutes", [{}]),
         "/api/calls/": ("walker", "/api/calls/", [{}]),
     }
 

@@ -1,4 +1,4 @@
-"""Admin views of users, notifications, the content filter, the audit log, stats and
+"""Admin views of users, the content filter, the audit log, stats and
 reports."""
 from __future__ import annotations
 
@@ -21,15 +21,6 @@ class AdminUserSchema(PrivateUserSchema):
     banned = fields.Boolean(required=True)
     ban = fields.Nested(BanInfoSchema, allow_none=True, required=True)
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-
-
-class NotificationSchema(Schema):
-    id = fields.String(attribute="_id", required=True)
-    kind = fields.String(required=True)
-    data = StoredData(required=True)
-    read = fields.Boolean(required=True)
-    created_at = Timestamp(required=True)
-    read_at = Timestamp(allow_none=True, required=True, dump_default=None)
 
 
 class FilterRuleSchema(StrictSchema):
@@ -124,12 +115,10 @@ class ResolutionSchema(Schema):
 
 
 AdminUserPageSchema = page_schema(AdminUserSchema, "AdminUserPage")
-NotificationPageSchema = page_schema(NotificationSchema, "NotificationPage")
 AuditPageSchema = page_schema(AuditEntrySchema, "AuditPage")
 ReportPageSchema = page_schema(ReportSchema, "ReportPage")
 
 ADMIN_USER = AdminUserSchema()
-NOTIFICATION = NotificationSchema()
 CONTENT_FILTER = ContentFilterSchema()
 AUDIT_ENTRY = AuditEntrySchema()
 STATS = StatsSchema()

@@ -1,0 +1,49 @@
+"""What a user muted for notifications: a topic, a post, a chat room or a user, one
+document per (user, target type, target id)."""
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from models import registry
+from models.base import BaseModel
+from utils import clock
+from utils.pagination import paginate
+
+TARGET_TYPES = ("topic", "post", "room", "user")
+
+
+@registry.register
+class NotificationMute(BaseModel):
+    collection_name = "notification_mutes"
+    indexes = [
+        IndexModel([("user_id", ASCENDING), ("target_type", ASCENDING),
+                    ("target_id", ASCENDING)], unique=True, name="user_target_unique"),
+        IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="user_recent"),
+    ]
+
+    def add(self, user_id: ObjectId, target_type: str, target_id: ObjectId) -> None:
+        self.collection.update_one(
+            {"user_id": user_id, "target_type": target_type, "target_id": target_id},
+            {"$setOnInsert": {"created_at": clock.now()}}, upsert=True)
+
+    def remove(self, user_id: ObjectId, target_type: str, target_id: ObjectId) -> bool:
+        return self.collection.delete_one({"user_id": user_id, "target_type": target_type,
+                                           "target_id": target_id}).deleted_count == 1
+
+    def muting(self, user_ids: list[ObjectId], sources: dict[str, ObjectId]) -> set[ObjectId]:
+        """Which of `user_ids` muted any of `sources` ({target type: id})."""
+        if not user_ids or not sources:
+            return set()
+        found = self.collection.find(
+            {"user_id": {"$in": user_ids},
+             "$or": [{"target_type": kind, "target_id": oid} for kind, oid in sources.items()]},
+            {"user_id": 1})
+        return {doc["user_id"] for doc in found}
+
+    def page_for(self, user_id: ObjectId, limit: int, cursor: str | None
+                 ) -> tuple[list[dict[str, Any]], str | None]:
+        return paginate(self.collection, {"user_id": user_id}, [("_id", DESCENDING)],
+                        limit, cursor)

@@ -1,0 +1,19 @@
+"""Request schemas of /api/notifications."""
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from services.notify_prefs import KINDS
+from services.shapes.notifications import ChannelsSchema
+from utils.schemas import PageQuerySchema, StrictSchema
+
+
+class NotificationQuerySchema(PageQuerySchema):
+    unread = fields.Boolean(load_default=False)
+
+
+class SettingsPatchSchema(StrictSchema):
+    kinds = fields.Dict(keys=fields.String(validate=validate.OneOf(list(KINDS))),
+                        values=fields.Nested(ChannelsSchema), required=True)
+
+

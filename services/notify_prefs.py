@@ -1,0 +1,115 @@
+"""What a user wants to hear about: per kind and channel settings, mutes, post follows.
+
+Settings live in the user's `settings.notifications`: the account-wide switches of
+`PATCH /api/users/me` (`mentions`, `replies`, `direct_messages`, `friend_requests`,
+`email`) and, under `kinds`, one `{in_app, email}` pair per kind
+(`PATCH /api/notifications/settings`). A kind reaches a channel only when both allow it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+
+from models.base import to_object_id
+from models.notification import Notification
+from models.notification_mute import TARGET_TYPES, NotificationMute
+from models.post_follow import PostFollow
+from models.user import User, default_settings
+from services.shapes.notifications import MUTE
+from utils.pagination import page
+
+# Every kind, and the account-wide switch of PATCH /api/users/me that also gates it.
+KINDS: dict[str, str | None] = {
+    "post_reply": "replies", "comment_reply": "replies", "mention": "mentions",
+    "direct_message": "direct_messages", "friend_request": "friend_requests",
+    "friend_accepted": "friend_requests", "topic_invitation": None, "missed_call": None,
+    "post_activity": None, "warning": None, "content_removed": None, "topic_ban": None,
+}
+# A user is always told in-app what moderators did to their content or account: mutes,
+# blocks and the in-app switch do not apply (the email channel still does).
+MODERATION = frozenset({"warning", "content_removed", "topic_ban"})
+CHANNELS = ("in_app", "email")
+
+
+def _stored(user: dict[str, Any]) -> dict[str, Any]:
+    return {**default_settings()["notifications"],
+            **user.get("settings", {}).get("notifications", {})}
+
+
+def kind_settings(user: dict[str, Any]) -> dict[str, dict[str, bool]]:
+    """Each kind's channels as stored (a kind never set allows both)."""
+    stored = _stored(user).get("kinds", {})
+    return {kind: {channel: bool(stored.get(kind, {}).get(channel, True))
+                   for channel in CHANNELS} for kind in KINDS}
+
+
+def allows(user: dict[str, Any], kind: str, channel: str) -> bool:
+    if channel == "in_app" and kind in MODERATION:
+        return True
+    stored = _stored(user)
+    switch = KINDS[kind]
+    if switch is not None and not stored.get(switch, True):
+        return False
+    if channel == "email" and not stored.get("email", True):
+        return False
+    return kind_settings(user)[kind][channel]
+
+
+def settings_view(user: dict[str, Any]) -> dict[str, Any]:
+    return {"kinds": kind_settings(user)}
+
+
+def update_settings(user: dict[str, Any], kinds: dict[str, dict[str, bool]]) -> dict[str, Any]:
+    merged = kind_settings(user)
+    for kind, channels in kinds.items():
+        merged[kind].update(channels)
+    User().update(user["_id"], {"settings.notifications.kinds": merged})
+    return {"kinds": merged}
+
+
+# Mutes
+
+def mute(user: dict[str, Any], target_type: str, target_id: Any) -> None:
+    """Muting never tells whether the target exists: the answer is the same either way,
+    and a mute of nothing mutes nothing."""
+    NotificationMute().add(user["_id"], target_type, to_object_id(target_id, "Mute"))
+
+
+def unmute(user: dict[str, Any], target_type: str, target_id: Any) -> None:
+    NotificationMute().remove(user["_id"], target_type, to_object_id(target_id, "Mute"))
+
+
+def list_mutes(user: dict[str, Any], limit: int, cursor: str | None) -> dict[str, Any]:
+    items, next_cursor = NotificationMute().page_for(user["_id"], limit, cursor)
+    return page(items, next_cursor, MUTE.dump)
+
+
+def muted(user_ids: list[ObjectId], sources: dict[str, ObjectId]) -> set[ObjectId]:
+    return NotificationMute().muting(user_ids, {k: v for k, v in sources.items()
+                                                if k in TARGET_TYPES and v is not None})
+
+
+# Post follows
+
+def follow_by_default(post_id: ObjectId, user_id: ObjectId) -> None:
+    PostFollow().follow_by_default(post_id, user_id)
+
+
+def set_following(user: dict[str, Any], post_id: ObjectId, following: bool) -> None:
+    PostFollow().set(post_id, user["_id"], following)
+
+
+def is_following(post_id: ObjectId, user_id: ObjectId) -> bool:
+    return PostFollow().is_following(post_id, user_id)
+
+
+def followers(post_id: ObjectId) -> list[ObjectId]:
+    return PostFollow().followers(post_id)
+
+
+def forget_user(user_id: ObjectId) -> None:
+    """A deleted account keeps no notifications, mutes or follows."""
+    Notification().collection.delete_many({"user_id": user_id})
+    NotificationMute().collection.delete_many({"user_id": user_id})
+    PostFollow().collection.delete_many({"user_id": user_id})
