@@ -109,6 +109,9 @@ def _init_limiter(app: Flask) -> None:
         RATELIMIT_KEY_PREFIX="rt:limit",
         RATELIMIT_STRATEGY="moving-window",
     )
+    # Flask runs after_request hooks last-registered first: this one sees the limiter's
+    # headers.
+    app.after_request(utils.http.drop_stray_retry_after)
     limiter.init_app(app)
     # The limiter is a process-wide object bound to the newest app; that app's storage
     # starts out healthy even if an earlier app's Redis had died.

@@ -92,3 +92,43 @@ def test_rate_limit_answer_has_retry_after(make_app):
     assert response.status_code == 429
     assert response.get_json()["error"]["code"] == "rate_limited"
     assert 0 < int(response.headers["Retry-After"]) <= 60
+
+
+def test_preflight_is_cached_and_scripts_may_read_the_limit_headers(make_app):
+    client = make_app(CORS_ORIGINS=["https://app.example"], CORS_MAX_AGE=120).test_client()
+    preflight = client.options("/api/topics", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Content-Type, X-CSRF-Token"})
+    assert preflight.headers["Access-Control-Max-Age"] == "120"
+    response = client.get("/api/topics", headers={"Origin": "https://app.example"})
+    exposed = {name.strip().lower()
+               for name in response.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after",
+            "x-request-id"} <= exposed
+
+
+def test_retry_after_only_on_429_and_503(make_app):
+    client = make_app(RATELIMIT_DEFAULT="2 per minute").test_client()
+    address = {"REMOTE_ADDR": "198.51.100.9"}
+    first = client.get("/api/topics", environ_base=address)
+    assert first.status_code == 200 and first.headers["X-RateLimit-Limit"] == "2"
+    assert "Retry-After" not in first.headers
+    missing = client.get("/api/topics/000000000000000000000000", environ_base=address)
+    assert missing.status_code == 404 and "X-RateLimit-Limit" in missing.headers
+    assert "Retry-After" not in missing.headers
+    assert "Retry-After" not in client.get("/api/topics", environ_base=address).headers
+    limited = client.get("/api/topics", environ_base=address)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+
+
+def test_retry_after_on_503(make_app):
+    import pymongo.errors
+
+    application = make_app()
+
+    @application.route("/api/probe/database-down")
+    def database_down():
+        raise pymongo.errors.ServerSelectionTimeoutError("no server")
+
+    response = application.test_client().get("/api/probe/database-down")
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0

@@ -14,6 +14,11 @@ from utils.errors import UnsupportedMediaType
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Response headers a script on an allowed origin may read (fetch hides the others).
+EXPOSED_HEADERS = ["X-Request-ID", "Retry-After", "X-RateLimit-Limit",
+                   "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+# The statuses whose Retry-After means something: too many requests, unavailable.
+RETRY_AFTER_STATUSES = {429, 503}
 # A body the API accepts; form posts and text/plain (CSRF vectors) never reach a view.
 ACCEPTED_BODY_TYPES = {"application/json", "multipart/form-data"}
 
@@ -54,6 +59,15 @@ def add_response_headers(response):
     return response
 
 
+def drop_stray_retry_after(response):
+    """Flask-Limiter (RATELIMIT_HEADERS_ENABLED) sets Retry-After on every response of a
+    limited route, 200s included; it is kept only where it tells the client to wait.
+    Registered before the limiter so that it runs after it (app.py `_init_limiter`)."""
+    if response.status_code not in RETRY_AFTER_STATUSES:
+        response.headers.pop("Retry-After", None)
+    return response
+
+
 def _unversioned_server_header(handler: WSGIRequestHandler) -> str:
     return "Roundtable"
 
@@ -68,7 +82,8 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0)
     # An explicit allowlist with credentials; an empty list allows no cross-origin caller.
     CORS(app, resources={r"/*": {"origins": app.config["CORS_ORIGINS"]}},
-         supports_credentials=True, expose_headers=["X-Request-ID", "Retry-After"],
+         supports_credentials=True, expose_headers=EXPOSED_HEADERS,
+         max_age=app.config["CORS_MAX_AGE"],
          allow_headers=["Content-Type", "Authorization", "X-CSRF-Token", "X-Request-ID"])
     app.before_request(assign_request_id)
     app.before_request(require_json_body)
