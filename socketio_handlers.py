@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
+from flask_socketio import ConnectionRefusedError
 from marshmallow import fields
 
 from models.indexes import ensure_indexes
@@ -32,7 +33,7 @@ from services import (
     presence,
     room_entry,
 )
-from utils.auth import session_login_id, user_from_session
+from utils.auth import session_login_id, session_user_id, user_from_session
 from utils.extensions import socketio
 from utils.schemas import StrictSchema
 from utils.socket_events import SOCKET_IDENTITY, acknowledged, remember_socket_user, socket_user
@@ -51,10 +52,17 @@ def connecting_user(auth: Any) -> tuple[dict[str, Any] | None, str | None]:
 
 @socketio.on("connect")
 def connect(auth=None):
+    """Refusals reach the client as `connect_error` with `data: {code, message}`:
+    `unauthorized`, `session_expired`, `banned`, `rate_limited` (docs/CLIENTS.md). The
+    ConnectionRefusedError is flask_socketio's: python-socketio sends only its arguments
+    (Python's own arrives as "Connection refused by server")."""
     ensure_indexes()  # as before any HTTP request: never serve without them
+    claimed = session_user_id()  # before a dead session is cleared
     user, origin = connecting_user(auth)
     if user is None:
-        raise ConnectionRefusedError("unauthorized")
+        token = auth.get("token") if isinstance(auth, dict) else None
+        refusal = auth_login.socket_refusal(token, None if token else claimed)
+        raise ConnectionRefusedError(refusal["code"], refusal)
     remember_socket_user(user, origin)
     try:
         presence.connected(user, origin)
