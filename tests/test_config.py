@@ -125,7 +125,9 @@ def test_development_origins_reach_http_and_socketio(clean_env, tmp_path):
                              REDIS_URL=None, SOCKETIO_MESSAGE_QUEUE=None,
                              SESSION_DIR=str(tmp_path / "sessions"),
                              JOBS_SQLITE_PATH=str(tmp_path / "jobs.sqlite3"))
-    assert socketio.server.eio.cors_allowed_origins == DEV_ORIGINS
-    response = application.test_client().get("/version",
-                                             headers={"Origin": "http://127.0.0.1:5173"})
+    client = application.test_client()
+    response = client.get("/version", headers={"Origin": "http://127.0.0.1:5173"})
     assert response.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:5173"
+    for origin in DEV_ORIGINS:
+        assert socketio.server.eio.cors_allowed_origins(origin, {}) is True
+    assert socketio.server.eio.cors_allowed_origins("https://evil.example", {}) is False

@@ -38,13 +38,21 @@ def test_cors_never_wildcard_when_unset(client):
 
 
 def test_socketio_origins_follow_cors_list(make_app):
-    from utils.extensions import socketio
+    """The same list guards Socket.IO's handshake, and the API's own origin is always
+    allowed (python-engineio's default without a list; a list alone refused it)."""
+    handshake = "/socket.io/?EIO=4&transport=polling"
 
-    make_app(CORS_ORIGINS=["https://app.example"])
-    assert socketio.server.eio.cors_allowed_origins == ["https://app.example"]
-    make_app(CORS_ORIGINS=[])
-    # None is same-origin only; [] would disable the origin check altogether.
-    assert socketio.server.eio.cors_allowed_origins is None
+    def status(client, origin):
+        return client.get(handshake, headers={"Origin": origin}).status_code
+
+    listed = make_app(CORS_ORIGINS=["https://app.example"]).test_client()
+    assert status(listed, "https://app.example") == 200
+    assert status(listed, "http://localhost") == 200  # the test client's own host
+    assert status(listed, "https://evil.example") == 400
+    unlisted = make_app(CORS_ORIGINS=[]).test_client()
+    # An empty list must not switch the check off, as python-engineio's [] would.
+    assert status(unlisted, "https://evil.example") == 400
+    assert status(unlisted, "http://localhost") == 200
 
 
 def test_session_cookie_flags(make_app):

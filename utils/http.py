@@ -68,6 +68,30 @@ def drop_stray_retry_after(response):
     return response
 
 
+class SocketOrigins:
+    """The Origin check of Socket.IO handshakes (python-engineio calls it): the API's own
+    origin, as python-engineio allows when given no list, and CORS_ORIGINS. A list alone
+    would refuse pages served by the API itself (and clients that send its own origin)."""
+
+    def __init__(self, origins: list[str]) -> None:
+        self.origins = frozenset(origins)
+
+    def __call__(self, origin: str | None, environ: dict) -> bool:
+        return origin in self.origins or origin in _own_origins(environ)
+
+
+def _own_origins(environ: dict) -> set[str]:
+    scheme, host = environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST")
+    if not scheme or not host:
+        return set()
+    own = {f"{scheme}://{host}"}
+    if "HTTP_X_FORWARDED_PROTO" in environ or "HTTP_X_FORWARDED_HOST" in environ:
+        forwarded_scheme = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+        forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+        own.add(f"{forwarded_scheme}://{forwarded_host}")
+    return own
+
+
 def _unversioned_server_header(handler: WSGIRequestHandler) -> str:
     return "Roundtable"
 
