@@ -96,11 +96,22 @@ def _unversioned_server_header(handler: WSGIRequestHandler) -> str:
     return "Roundtable"
 
 
+def _close_dropped_connection(handler: WSGIRequestHandler, error: BaseException,
+                              environ: dict | None = None) -> None:
+    """A websocket on the Werkzeug development server ends with python-engineio raising
+    ConnectionError (simple-websocket's "werkzeug" mode). Werkzeug then kept the
+    connection and read the rest of the websocket stream (the close frame) as the next
+    HTTP request: an ERROR "Bad request syntax" and a 400 logged for every closed socket.
+    A dropped connection is closed instead."""
+    handler.close_connection = True
+
+
 def init_app(app: Flask) -> None:
     # The Werkzeug development server (`flask run`, `python app.py`) names its own and
     # Python's version in every `Server` header, Socket.IO responses included; `flask run`
     # takes no handler class, so the class itself is told. gunicorn sends no version.
     WSGIRequestHandler.version_string = _unversioned_server_header
+    WSGIRequestHandler.connection_dropped = _close_dropped_connection
     if app.config["TRUSTED_PROXIES"] > 0:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0)
