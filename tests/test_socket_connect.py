@@ -1,3 +1,5 @@
+import pytest
+
 from tests.helpers import bearer, register_and_login
 from utils.extensions import socketio
 
@@ -18,9 +20,16 @@ def test_connect_with_cookie_and_token(app, client):
     assert not sc3.is_connected()
 
 
-def test_events_see_the_connected_user_until_sessions_end(app, client):
-    from flask_socketio import SocketIO  # noqa: F401
+@pytest.fixture
+def forget_whoami():
+    """The handler below is registered on the process-wide SocketIO; it must not outlive
+    the test (the authorization matrix classifies every registered event)."""
+    yield
+    socketio.handlers[:] = [entry for entry in socketio.handlers if entry[0] != "whoami"]
+    socketio.server.handlers.get("/", {}).pop("whoami", None)
 
+
+def test_events_see_the_connected_user_until_sessions_end(app, client, forget_whoami):
     from utils.socket_events import acknowledged, socket_user
 
     @socketio.on("whoami")
