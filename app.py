@@ -109,6 +109,9 @@ def _init_limiter(app: Flask) -> None:
         RATELIMIT_KEY_PREFIX="rt:limit",
         RATELIMIT_STRATEGY="moving-window",
     )
+    # Flask runs after_request hooks last-registered first: this one sees the limiter's
+    # headers.
+    app.after_request(utils.http.drop_stray_retry_after)
     limiter.init_app(app)
     # The limiter is a process-wide object bound to the newest app; that app's storage
     # starts out healthy even if an earlier app's Redis had died.
@@ -118,15 +121,14 @@ def _init_limiter(app: Flask) -> None:
 def _init_socketio(app: Flask) -> None:
     import socketio_calls  # noqa: F401  (registers the call events)
     import socketio_handlers  # noqa: F401  (registers the event handlers)
-    origins = app.config["CORS_ORIGINS"]
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         # The library's manager for the queue (or none), counting for /metrics.
         client_manager=utils.socket_manager.make(app.config["SOCKETIO_MESSAGE_QUEUE"],
                                                  "flask-socketio"),
-        # None means same-origin only; an empty list would switch the check off.
-        cors_allowed_origins=origins or None,
+        # Its own origin and CORS_ORIGINS; never an empty list (that switches the check off).
+        cors_allowed_origins=utils.http.SocketOrigins(app.config["CORS_ORIGINS"]),
         cors_credentials=True,
         max_http_buffer_size=app.config["SOCKETIO_MAX_MESSAGE_BYTES"],
         # Sessions live server-side (Flask-Session), shared with HTTP requests.

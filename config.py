@@ -44,9 +44,19 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _env_list(name: str) -> list[str]:
-    raw = _env(name, "") or ""
+def _env_list(name: str, default: tuple[str, ...] = ()) -> list[str]:
+    raw = _env(name)
+    if raw is None:
+        return list(default)
+    if raw.strip().lower() == "none":
+        return []
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# The documented frontend dev servers (Vite, Create React App / Next): allowed by default
+# in development only, so `make run` works from a page on another origin.
+DEVELOPMENT_ORIGINS = ("http://localhost:5173", "http://localhost:3000",
+                       "http://127.0.0.1:5173", "http://127.0.0.1:3000")
 
 
 class Config:
@@ -89,7 +99,10 @@ class Config:
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
 
         # HTTP hardening.
-        self.CORS_ORIGINS = _env_list("CORS_ORIGINS")
+        # Origins allowed to call the API and open sockets with credentials; "none": none.
+        self.CORS_ORIGINS = _env_list("CORS_ORIGINS", self.default_cors_origins())
+        # How long (seconds) a browser may reuse a preflight's answer.
+        self.CORS_MAX_AGE = _env_int("CORS_MAX_AGE", 600)
         self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 4 * 1024 * 1024)
         self.HSTS_ENABLED = _env_bool("HSTS_ENABLED", self.ENV_NAME == "production")
@@ -258,6 +271,9 @@ class Config:
     def default_mail_backend(self) -> str:
         return "console"
 
+    def default_cors_origins(self) -> tuple[str, ...]:
+        return ()
+
     def default_async_mode(self) -> str:
         return "threading"
 
@@ -273,6 +289,9 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+
+    def default_cors_origins(self) -> tuple[str, ...]:
+        return DEVELOPMENT_ORIGINS
 
 
 class TestingConfig(Config):

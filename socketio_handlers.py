@@ -2,9 +2,11 @@
 the REST routes; state about sockets lives in Redis or the database, never here."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import current_app, request
+from flask_socketio import ConnectionRefusedError
 from marshmallow import fields
 
 from models.indexes import ensure_indexes
@@ -32,10 +34,19 @@ from services import (
     presence,
     room_entry,
 )
-from utils.auth import session_login_id, user_from_session
+from utils.auth import session_login_id, session_user_id, user_from_session
 from utils.extensions import socketio
 from utils.schemas import StrictSchema
-from utils.socket_events import SOCKET_IDENTITY, acknowledged, remember_socket_user, socket_user
+from utils.socket_events import (
+    LITERAL_STAR_EVENT,
+    SOCKET_IDENTITY,
+    acknowledged,
+    failed,
+    remember_socket_user,
+    socket_user,
+)
+
+log = logging.getLogger(__name__)
 
 
 def connecting_user(auth: Any) -> tuple[dict[str, Any] | None, str | None]:
@@ -51,10 +62,17 @@ def connecting_user(auth: Any) -> tuple[dict[str, Any] | None, str | None]:
 
 @socketio.on("connect")
 def connect(auth=None):
+    """Refusals reach the client as `connect_error` with `data: {code, message}`:
+    `unauthorized`, `session_expired`, `banned`, `rate_limited` (docs/CLIENTS.md). The
+    ConnectionRefusedError is flask_socketio's: python-socketio sends only its arguments
+    (Python's own arrives as "Connection refused by server")."""
     ensure_indexes()  # as before any HTTP request: never serve without them
+    claimed = session_user_id()  # before a dead session is cleared
     user, origin = connecting_user(auth)
     if user is None:
-        raise ConnectionRefusedError("unauthorized")
+        token = auth.get("token") if isinstance(auth, dict) else None
+        refusal = auth_login.socket_refusal(token, None if token else claimed)
+        raise ConnectionRefusedError(refusal["code"], refusal)
     remember_socket_user(user, origin)
     try:
         presence.connected(user, origin)
@@ -71,6 +89,17 @@ def disconnect(reason=None):
         presence.disconnected(saved["user_id"], request.sid)
         # Its calls keep its place for the reconnect grace (docs/CALLS.md).
         calls_service.socket_gone(request.sid)
+
+
+@socketio.on("*")
+def on_unknown_event(event: str, *_args: Any) -> dict[str, Any]:
+    """Any event without a handler of its own (python-socketio calls the catch-all only
+    then, and never for connect/disconnect). The answer is an ack, so it reaches the
+    client only when it asked for one; a silent timeout was all it got before."""
+    name = "*" if event == LITERAL_STAR_EVENT or not isinstance(event, str) else event
+    shown = name[:64] + ("..." if len(name) > 64 else "")
+    log.info("unknown socket event %r", shown)
+    return failed("unknown_event", f"There is no event named {shown!r}.")
 
 
 # Chat rooms

@@ -44,7 +44,9 @@ def _limit(setting: str):
 
 @blp.route("/register", methods=["POST"])
 @csrf_exempt
-@limiter.limit(_limit("RATELIMIT_REGISTER"))
+# Only a created account spends one of the attempts: a refused form (400) costs nothing.
+@limiter.limit(_limit("RATELIMIT_REGISTER"),
+               deduct_when=lambda response: response.status_code < 400)
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserEnvelopeSchema)
 def register(body):

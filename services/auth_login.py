@@ -19,7 +19,7 @@ from models.user import User
 from services import live_rooms, login_throttle, passwords, site_bans, totp
 from utils import clock
 from utils.auth import UserLoaders
-from utils.errors import BadRequest, EmailNotVerified, InvalidCredentials, OtpRequired
+from utils.errors import BadRequest, EmailNotVerified, Forbidden, InvalidCredentials, OtpRequired
 from utils.identity import normalize_login
 
 
@@ -100,6 +100,34 @@ def user_for_token(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         return None
     # A ban deletes the tokens; this also covers one issued while the ban was being set.
     return (user, document) if not site_bans.active_ban(user) else None
+
+
+# Why a socket is refused at connect; the client reads `{code, message}` as the data of
+# its `connect_error` (docs/CLIENTS.md). `rate_limited` (too many sockets) is room_entry's.
+SOCKET_REFUSALS = {
+    "unauthorized": "Log in first: send the session cookie or auth={token: ...}.",
+    "session_expired": "This session or token has ended; log in again.",
+}
+
+
+def socket_refusal(token: Any, session_user_id: str | None) -> dict[str, str]:
+    """`{code, message}` for a socket whose credentials prove nobody: `unauthorized`
+    without any, `banned` while the account they name is banned, else `session_expired`
+    (logged out, revoked, expired, or never valid: in every case, log in again)."""
+    if not token and not session_user_id:
+        return {"code": "unauthorized", "message": SOCKET_REFUSALS["unauthorized"]}
+    user = None
+    if isinstance(token, str) and token and len(token) <= 200:
+        found = AuthToken().find_valid_with_user(_token_hash(token), clock.now())
+        user = found[1] if found else None
+    elif not token and ObjectId.is_valid(session_user_id):
+        user = User().find_active(session_user_id)
+    if user is not None and not user.get("deleted"):
+        try:
+            site_bans.refuse_if_banned(user)
+        except Forbidden as exc:
+            return {"code": "banned", "message": exc.message}
+    return {"code": "session_expired", "message": SOCKET_REFUSALS["session_expired"]}
 
 
 def revoke_token(user: dict[str, Any], token_id: ObjectId | None) -> None:

@@ -130,6 +130,15 @@ def verify_email(token: str) -> dict[str, Any]:
     return user
 
 
+def mark_verified(username: str) -> dict[str, Any] | None:
+    """An operator confirms an address by hand (`flask users verify NAME`); pending links
+    stop working. None when there is no such account."""
+    user = User().find_by_username(username)
+    if user is None:
+        return None
+    return User().update(user["_id"], {"email_verified": True, "verify_nonce": None})
+
+
 def resend_verification(email: str) -> None:
     """Queues the same job for any address; the job does nothing for an unknown or
     verified one, so neither the answer nor its timing tells them apart."""

@@ -67,8 +67,14 @@ class SmtpBackend:
 
 
 class ConsoleBackend:
+    """Logs the headers and the decoded text part: a link in it is on one line and can be
+    copied as it is (the raw mail is quoted-printable, `=3D` and soft line breaks)."""
+
     def send(self, message: EmailMessage) -> None:
-        log.info("mail (console backend):\n%s", message.as_string())
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else message.as_string()
+        log.info("mail (console backend)\nTo: %s\nSubject: %s\n\n%s",
+                 message["To"], message["Subject"], text.rstrip())
 
 
 class FileBackend:

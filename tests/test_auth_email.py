@@ -163,3 +163,37 @@ def test_console_backend_logs_the_mail(make_app, caplog):
         register(app.test_client())
         run_jobs(app)
     assert "verify-email?token=" in caplog.text.replace("=\n", "")
+
+
+def test_console_backend_prints_the_decoded_link_on_one_line(make_app, caplog):
+    import logging
+    import re
+
+    app = make_app(MAIL_BACKEND="console")
+    client = app.test_client()
+    with caplog.at_level(logging.INFO):
+        register(client)
+        run_jobs(app)
+    # Copied from the log as it is (no `=3D`, no soft line break), the link works.
+    [token] = re.findall(r"^http://localhost:5173/verify-email\?token=(\S+)$", caplog.text,
+                         re.MULTILINE)
+    assert "=3D" not in caplog.text
+    response = client.post("/api/auth/verify-email", json={"token": token})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["user"]["email_verified"] is True
+
+
+def test_flask_users_verify_marks_the_address_verified(app):
+    client = app.test_client()
+    assert register(client, "carol").status_code == 201
+    credentials = {"login": "carol", "password": DEFAULT_PASSWORD}
+    refused = client.post("/api/auth/login", json=credentials, environ_base=fresh_address())
+    assert refused.status_code == 403, refused.get_json()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "verify", "Carol"])
+    assert result.exit_code == 0, result.output
+    assert "carol <carol@example.com>: email verified." in result.output
+    allowed = client.post("/api/auth/login", json=credentials, environ_base=fresh_address())
+    assert allowed.status_code == 200, allowed.get_json()
+    missing = runner.invoke(args=["users", "verify", "nobody_here"])
+    assert missing.exit_code != 0 and "No account named nobody_here" in missing.output

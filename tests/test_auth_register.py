@@ -192,3 +192,20 @@ def test_bcrypt_cost_is_12_outside_tests(app):
         stored = hash_password("correct horse battery staple")
     assert stored.startswith("$2b$12$")
     assert bcrypt.checkpw(b"x", stored.encode()) is False
+
+
+def test_register_limit_counts_only_created_accounts(make_app):
+    app = make_app(RATELIMIT_REGISTER="2 per hour")
+    client = app.test_client()
+    address = {"REMOTE_ADDR": "203.0.113.77"}
+
+    def attempt(number, **body):
+        payload = {"username": f"user{number}", "email": f"user{number}@example.com",
+                   "password": "correct horse battery staple", **body}
+        return client.post("/api/auth/register", json=payload, environ_base=address)
+
+    for number in range(5):  # typos: refused, and none of them spends an attempt
+        assert attempt(number, password="short").status_code == 400
+    assert attempt(10).status_code == 201
+    assert attempt(11).status_code == 201
+    assert attempt(12).status_code == 429

@@ -332,6 +332,9 @@ QUERIES: dict[str, list[dict[str, str]]] = {
 EVENTS: dict[str, str] = {
     "connect": "connection",
     "disconnect": "connection",
+    # Flask-SocketIO's catch-all: any event name without a handler of its own gets the
+    # same `unknown_event` ack from every role (emit_matrix; tests/test_socket_unknown_event.py).
+    "*": "catch-all",
     "join_room": "reader",
     "leave_room": "leave",
     "send_message": "participant",
@@ -446,8 +449,8 @@ def test_every_route_and_event_is_classified(app):
     assert {"connect", "join_room", "send_message", "join_topic"} <= events
     assert not sorted(events - set(EVENTS)), f"classify these events: {events - set(EVENTS)}"
     assert not sorted(set(EVENTS) - events), f"EVENTS names unknown events: {set(EVENTS) - events}"
-    assert set(EVENTS.values()) <= set(OBJECT_CLASSES) | set(SITE_CLASSES) | {"connection",
-                                                                             "leave"}
+    assert set(EVENTS.values()) <= set(OBJECT_CLASSES) | set(SITE_CLASSES) | {
+        "connection", "leave", "catch-all"}
     params = {name for _m, rule in discovered_routes(app) for name in ARGUMENT.findall(rule)}
     assert params <= set(PATH_VALUES), f"no value for path parameters {params - set(PATH_VALUES)}"
 
@@ -686,6 +689,9 @@ def emit_matrix(app, world: World, sockets: dict[str, Any]) -> tuple[list[str], 
     for event in sorted(discovered_events(), key=lambda name: EVENTS[name] != "leave"):
         if EVENTS[event] == "connection":
             continue
+        if EVENTS[event] == "catch-all":
+            failures += unknown_event_answers(app, baseline, sockets)
+            continue
         for variant in emit_variants(world, event):
             plan = {role: socket_expected(variant, role, world) for role in SOCKET_ROLES}
             quiet = [role for role in SOCKET_ROLES if plan[role] in REFUSALS | {ANY}]
@@ -726,6 +732,22 @@ def emit_matrix(app, world: World, sockets: dict[str, Any]) -> tuple[list[str], 
                 failures.append(f"{variant}: a moderator of another topic gets "
                                 f"{acks['other_mod']}, an outsider {acks['outsider']}")
     return failures, relayed
+
+
+def unknown_event_answers(app, baseline, sockets: dict[str, Any]) -> list[str]:
+    """An event name nobody handles (a typo of join_room): every role gets the same
+    `unknown_event` ack, and nothing is written."""
+    failures = []
+    wanted = {"ok": False, "error": {"code": "unknown_event",
+                                     "message": "There is no event named 'join_rooms'."}}
+    for role in SOCKET_ROLES:
+        ack = sockets[role].emit("join_rooms", {"room_id": "@room"}, callback=True)
+        if ack != wanted:
+            failures.append(f"EMIT join_rooms (no such event) as {role}: {ack}")
+    changed = written(app, baseline)
+    if changed:
+        failures.append(f"EMIT join_rooms (no such event) wrote: {changed}")
+    return failures
 
 
 def drained(world: World, sc, role: str, room: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ PRODUCTION_ENV = {"SECRET_KEY": "x" * 40, "MONGO_URI": "mongodb://db:27017",
 @pytest.fixture
 def clean_env(monkeypatch):
     for name in ("FLASK_ENV", "SECRET_KEY", "MONGO_URI", "REDIS_URL", "SOCKETIO_ASYNC_MODE",
-                 "SOCKETIO_MESSAGE_QUEUE"):
+                 "SOCKETIO_MESSAGE_QUEUE", "CORS_ORIGINS", "CORS_MAX_AGE"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -93,3 +93,41 @@ def test_message_queue_follows_redis_url_unless_disabled(clean_env):
     assert load_config().SOCKETIO_MESSAGE_QUEUE == "redis://cache:6379/0"
     clean_env.setenv("SOCKETIO_MESSAGE_QUEUE", "none")
     assert load_config().SOCKETIO_MESSAGE_QUEUE is None
+
+
+DEV_ORIGINS = ["http://localhost:5173", "http://localhost:3000",
+               "http://127.0.0.1:5173", "http://127.0.0.1:3000"]
+
+
+def test_development_allows_the_frontend_dev_servers_by_default(clean_env):
+    assert load_config("development").CORS_ORIGINS == DEV_ORIGINS
+    assert load_config("testing").CORS_ORIGINS == []
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    assert load_config("production").CORS_ORIGINS == []
+
+
+def test_cors_origins_setting_replaces_the_development_default(clean_env):
+    clean_env.setenv("CORS_ORIGINS", "https://app.example, https://admin.example")
+    assert load_config("development").CORS_ORIGINS == ["https://app.example",
+                                                       "https://admin.example"]
+    clean_env.setenv("CORS_ORIGINS", "none")
+    assert load_config("development").CORS_ORIGINS == []
+
+
+def test_development_origins_reach_http_and_socketio(clean_env, tmp_path):
+    """The development app answers a page on localhost:5173, and the same list guards
+    Socket.IO's Origin check."""
+    from app import create_app
+    from utils.extensions import socketio
+
+    application = create_app("development", MONGO_URI="mongodb://127.0.0.1:1",
+                             REDIS_URL=None, SOCKETIO_MESSAGE_QUEUE=None,
+                             SESSION_DIR=str(tmp_path / "sessions"),
+                             JOBS_SQLITE_PATH=str(tmp_path / "jobs.sqlite3"))
+    client = application.test_client()
+    response = client.get("/version", headers={"Origin": "http://127.0.0.1:5173"})
+    assert response.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:5173"
+    for origin in DEV_ORIGINS:
+        assert socketio.server.eio.cors_allowed_origins(origin, {}) is True
+    assert socketio.server.eio.cors_allowed_origins("https://evil.example", {}) is False

@@ -38,13 +38,21 @@ def test_cors_never_wildcard_when_unset(client):
 
 
 def test_socketio_origins_follow_cors_list(make_app):
-    from utils.extensions import socketio
+    """The same list guards Socket.IO's handshake, and the API's own origin is always
+    allowed (python-engineio's default without a list; a list alone refused it)."""
+    handshake = "/socket.io/?EIO=4&transport=polling"
 
-    make_app(CORS_ORIGINS=["https://app.example"])
-    assert socketio.server.eio.cors_allowed_origins == ["https://app.example"]
-    make_app(CORS_ORIGINS=[])
-    # None is same-origin only; [] would disable the origin check altogether.
-    assert socketio.server.eio.cors_allowed_origins is None
+    def status(client, origin):
+        return client.get(handshake, headers={"Origin": origin}).status_code
+
+    listed = make_app(CORS_ORIGINS=["https://app.example"]).test_client()
+    assert status(listed, "https://app.example") == 200
+    assert status(listed, "http://localhost") == 200  # the test client's own host
+    assert status(listed, "https://evil.example") == 400
+    unlisted = make_app(CORS_ORIGINS=[]).test_client()
+    # An empty list must not switch the check off, as python-engineio's [] would.
+    assert status(unlisted, "https://evil.example") == 400
+    assert status(unlisted, "http://localhost") == 200
 
 
 def test_session_cookie_flags(make_app):
@@ -92,3 +100,43 @@ def test_rate_limit_answer_has_retry_after(make_app):
     assert response.status_code == 429
     assert response.get_json()["error"]["code"] == "rate_limited"
     assert 0 < int(response.headers["Retry-After"]) <= 60
+
+
+def test_preflight_is_cached_and_scripts_may_read_the_limit_headers(make_app):
+    client = make_app(CORS_ORIGINS=["https://app.example"], CORS_MAX_AGE=120).test_client()
+    preflight = client.options("/api/topics", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Content-Type, X-CSRF-Token"})
+    assert preflight.headers["Access-Control-Max-Age"] == "120"
+    response = client.get("/api/topics", headers={"Origin": "https://app.example"})
+    exposed = {name.strip().lower()
+               for name in response.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after",
+            "x-request-id"} <= exposed
+
+
+def test_retry_after_only_on_429_and_503(make_app):
+    client = make_app(RATELIMIT_DEFAULT="2 per minute").test_client()
+    address = {"REMOTE_ADDR": "198.51.100.9"}
+    first = client.get("/api/topics", environ_base=address)
+    assert first.status_code == 200 and first.headers["X-RateLimit-Limit"] == "2"
+    assert "Retry-After" not in first.headers
+    missing = client.get("/api/topics/000000000000000000000000", environ_base=address)
+    assert missing.status_code == 404 and "X-RateLimit-Limit" in missing.headers
+    assert "Retry-After" not in missing.headers
+    assert "Retry-After" not in client.get("/api/topics", environ_base=address).headers
+    limited = client.get("/api/topics", environ_base=address)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+
+
+def test_retry_after_on_503(make_app):
+    import pymongo.errors
+
+    application = make_app()
+
+    @application.route("/api/probe/database-down")
+    def database_down():
+        raise pymongo.errors.ServerSelectionTimeoutError("no server")
+
+    response = application.test_client().get("/api/probe/database-down")
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0

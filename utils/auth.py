@@ -92,6 +92,12 @@ def user_from_session() -> dict[str, Any] | None:
     return user
 
 
+def session_user_id() -> str | None:
+    """The user id the session cookie names, alive or not (read it before
+    `user_from_session`, which clears a dead session)."""
+    return session.get("user_id")
+
+
 def session_login_id() -> str | None:
     """The id of this browser login: set at login, kept when the session id is renewed,
     gone at logout. The sockets a login opened end with it (services.live_rooms)."""

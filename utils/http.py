@@ -14,6 +14,11 @@ from utils.errors import UnsupportedMediaType
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Response headers a script on an allowed origin may read (fetch hides the others).
+EXPOSED_HEADERS = ["X-Request-ID", "Retry-After", "X-RateLimit-Limit",
+                   "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+# The statuses whose Retry-After means something: too many requests, unavailable.
+RETRY_AFTER_STATUSES = {429, 503}
 # A body the API accepts; form posts and text/plain (CSRF vectors) never reach a view.
 ACCEPTED_BODY_TYPES = {"application/json", "multipart/form-data"}
 
@@ -54,8 +59,51 @@ def add_response_headers(response):
     return response
 
 
+def drop_stray_retry_after(response):
+    """Flask-Limiter (RATELIMIT_HEADERS_ENABLED) sets Retry-After on every response of a
+    limited route, 200s included; it is kept only where it tells the client to wait.
+    Registered before the limiter so that it runs after it (app.py `_init_limiter`)."""
+    if response.status_code not in RETRY_AFTER_STATUSES:
+        response.headers.pop("Retry-After", None)
+    return response
+
+
+class SocketOrigins:
+    """The Origin check of Socket.IO handshakes (python-engineio calls it): the API's own
+    origin, as python-engineio allows when given no list, and CORS_ORIGINS. A list alone
+    would refuse pages served by the API itself (and clients that send its own origin)."""
+
+    def __init__(self, origins: list[str]) -> None:
+        self.origins = frozenset(origins)
+
+    def __call__(self, origin: str | None, environ: dict) -> bool:
+        return origin in self.origins or origin in _own_origins(environ)
+
+
+def _own_origins(environ: dict) -> set[str]:
+    scheme, host = environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST")
+    if not scheme or not host:
+        return set()
+    own = {f"{scheme}://{host}"}
+    if "HTTP_X_FORWARDED_PROTO" in environ or "HTTP_X_FORWARDED_HOST" in environ:
+        forwarded_scheme = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+        forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+        own.add(f"{forwarded_scheme}://{forwarded_host}")
+    return own
+
+
 def _unversioned_server_header(handler: WSGIRequestHandler) -> str:
     return "Roundtable"
+
+
+def _close_dropped_connection(handler: WSGIRequestHandler, error: BaseException,
+                              environ: dict | None = None) -> None:
+    """A websocket on the Werkzeug development server ends with python-engineio raising
+    ConnectionError (simple-websocket's "werkzeug" mode). Werkzeug then kept the
+    connection and read the rest of the websocket stream (the close frame) as the next
+    HTTP request: an ERROR "Bad request syntax" and a 400 logged for every closed socket.
+    A dropped connection is closed instead."""
+    handler.close_connection = True
 
 
 def init_app(app: Flask) -> None:
@@ -63,12 +111,14 @@ def init_app(app: Flask) -> None:
     # Python's version in every `Server` header, Socket.IO responses included; `flask run`
     # takes no handler class, so the class itself is told. gunicorn sends no version.
     WSGIRequestHandler.version_string = _unversioned_server_header
+    WSGIRequestHandler.connection_dropped = _close_dropped_connection
     if app.config["TRUSTED_PROXIES"] > 0:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0)
     # An explicit allowlist with credentials; an empty list allows no cross-origin caller.
     CORS(app, resources={r"/*": {"origins": app.config["CORS_ORIGINS"]}},
-         supports_credentials=True, expose_headers=["X-Request-ID", "Retry-After"],
+         supports_credentials=True, expose_headers=EXPOSED_HEADERS,
+         max_age=app.config["CORS_MAX_AGE"],
          allow_headers=["Content-Type", "Authorization", "X-CSRF-Token", "X-Request-ID"])
     app.before_request(assign_request_id)
     app.before_request(require_json_body)

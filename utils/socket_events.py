@@ -54,6 +54,9 @@ class NestedTooDeeply:
 
 
 NESTED_TOO_DEEPLY = NestedTooDeeply()
+# A client event literally named "*" would reach the catch-all handler without its name
+# and fail inside Flask-SocketIO with a traceback; it is decoded under this name instead.
+LITERAL_STAR_EVENT = "\x00*"
 
 
 class ContractPacket(Packet):
@@ -64,7 +67,7 @@ class ContractPacket(Packet):
 
     def decode(self, encoded_packet):
         try:
-            return super().decode(encoded_packet)
+            attachments = super().decode(encoded_packet)
         except RecursionError:
             if self.packet_type != EVENT:
                 raise ValueError("packet nested too deeply") from None
@@ -78,6 +81,9 @@ class ContractPacket(Packet):
                 raise ValueError("packet nested too deeply") from None
             self.data = [name, NESTED_TOO_DEEPLY]
             return 0
+        if self.packet_type == EVENT and isinstance(self.data, list) and self.data[:1] == ["*"]:
+            self.data[0] = LITERAL_STAR_EVENT
+        return attachments
 
 
 def remember_socket_user(user: dict[str, Any], origin: str | None = None) -> None:
