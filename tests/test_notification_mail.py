@@ -244,3 +244,9 @@ def test_the_digest_link_turns_the_digest_off(app, people):
     response = anonymous.post("/api/notifications/unsubscribe", query_string={"token": token})
     assert response.get_json() == {"kind": "digest", "subscribed": False}
     assert alice.get("/api/notifications/settings").get_json()["digest"] == "off"
+    assert anonymous.get("/api/notifications/unsubscribe",
+                         query_string={"token": token + "x"}).status_code == 400
+    # Form bodies stay refused everywhere else (a CSRF vector).
+    refused = anonymous.post("/api/auth/login", data="login=alice",
+                             content_type="application/x-www-form-urlencoded")
+    assert refused.status_code == 415
