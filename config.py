@@ -249,6 +249,16 @@ class Config:
         # window of this many seconds coalesce into one notification.
         self.NOTIFY_MAX_MENTIONS = _env_int("NOTIFY_MAX_MENTIONS", 10)
         self.NOTIFY_COALESCE_SECONDS = _env_int("NOTIFY_COALESCE_SECONDS", 900)
+        # A notification still unread this many seconds after its last change is mailed
+        # (if the user allows email for its kind); digests go out at this UTC hour.
+        self.NOTIFY_EMAIL_DELAY_SECONDS = _env_int("NOTIFY_EMAIL_DELAY_SECONDS", 900)
+        self.NOTIFY_DIGEST_HOUR = _env_int("NOTIFY_DIGEST_HOUR", 7)
+        self.NOTIFY_DIGEST_MAX_ITEMS = _env_int("NOTIFY_DIGEST_MAX_ITEMS", 20)
+        # The public URL of this API (the one-click unsubscribe link in every mail's
+        # List-Unsubscribe header); unset: FRONTEND_URL (nginx serves /api on that origin).
+        self.API_PUBLIC_URL = _env("API_PUBLIC_URL") or self.FRONTEND_URL
+        # An address that takes unsubscribe mails (List-Unsubscribe mailto:), optional.
+        self.MAIL_UNSUBSCRIBE_ADDRESS = _env("MAIL_UNSUBSCRIBE_ADDRESS")
 
     def _init_calls(self) -> None:
         # WebRTC calls (docs/CALLS.md). An unanswered invite rings this long, then the

@@ -32,6 +32,8 @@ class Notification(BaseModel):
         IndexModel([("user_id", ASCENDING), ("read", ASCENDING)], name="user_read"),
         IndexModel([("user_id", ASCENDING), ("kind", ASCENDING)], name="user_kind"),
         IndexModel([("group_key", ASCENDING)], unique=True, name="group_key_unique"),
+        IndexModel([("mail_pending", ASCENDING), ("read", ASCENDING),
+                    ("updated_at", ASCENDING)], name="mail_due"),
     ]
 
     @classmethod
@@ -59,8 +61,9 @@ class Notification(BaseModel):
         now = clock.now()
         update: dict[str, Any] = {
             "$inc": {"count": 1},
+            # mail_pending: this change is still to be mailed if unseen (notify_mail).
             "$set": {"data": data, "read": False, "read_at": None, "updated_at": now,
-                     "email": email},
+                     "email": email, "mail_pending": email},
             "$setOnInsert": {"user_id": user_id, "kind": kind, "subject": subject,
                              "created_at": now, "emailed_at": None},
         }
@@ -111,3 +114,31 @@ class Notification(BaseModel):
         if kind:
             query["kind"] = kind
         return self.collection.count_documents(query)
+
+    # Mail (services/notify_mail.py, notify_digest.py)
+
+    def mail_due(self, before: Any, limit: int) -> list[dict[str, Any]]:
+        """Unread notifications with a change still to mail, unchanged since `before`."""
+        return list(self.collection.find(
+            {"mail_pending": True, "read": False, "updated_at": {"$lte": before}}
+        ).sort("updated_at", ASCENDING).limit(limit))
+
+    def claim_mail(self, notification: dict[str, Any]) -> dict[str, Any] | None:
+        """Mark `notification`'s change mailed, only while it is still unread, pending and
+        unchanged since it was read: of several consumers racing, exactly one gets it
+        back (the one that sends); a later change makes it pending again."""
+        return self.collection.find_one_and_update(
+            {"_id": notification["_id"], "read": False, "mail_pending": True,
+             "updated_at": notification["updated_at"]},
+            {"$set": {"mail_pending": False, "emailed_at": clock.now()}},
+            return_document=ReturnDocument.AFTER)
+
+    def unread_since(self, user_id: ObjectId, since: Any, limit: int
+                     ) -> tuple[list[dict[str, Any]], int]:
+        """A user's unread notifications changed after `since` (all unread if None), the
+        most recent first, at most `limit`, and how many there are in all."""
+        query: dict[str, Any] = {"user_id": user_id, "read": False}
+        if since is not None:
+            query["updated_at"] = {"$gt": since}
+        items = list(self.collection.find(query).sort(NOTIFICATION_SORT).limit(limit))
+        return items, self.collection.count_documents(query)

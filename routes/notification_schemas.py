@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from services.notify_prefs import KINDS
+from services.notify_prefs import DIGESTS, KINDS
 from services.shapes.notifications import ChannelsSchema
 from utils.schemas import PageQuerySchema, StrictSchema
 
@@ -14,6 +14,11 @@ class NotificationQuerySchema(PageQuerySchema):
 
 class SettingsPatchSchema(StrictSchema):
     kinds = fields.Dict(keys=fields.String(validate=validate.OneOf(list(KINDS))),
-                        values=fields.Nested(ChannelsSchema), required=True)
+                        values=fields.Nested(ChannelsSchema))
+    digest = fields.String(validate=validate.OneOf(DIGESTS))
+
+
+class UnsubscribeQuerySchema(StrictSchema):
+    token = fields.String(required=True, validate=validate.Length(max=2000))
 
 

@@ -1,17 +1,23 @@
 """My notifications, their settings and my mutes."""
 from __future__ import annotations
 
-from routes.notification_schemas import NotificationQuerySchema, SettingsPatchSchema
-from services import notifications_service, notify_prefs
+from routes.notification_schemas import (
+    NotificationQuerySchema,
+    SettingsPatchSchema,
+    UnsubscribeQuerySchema,
+)
+from services import notifications_service, notify_mail, notify_prefs
 from services.shapes.notifications import (
     KindSettingsSchema,
     MutePageSchema,
     NotificationPageSchema,
     NotificationSchema,
     UnreadCountSchema,
+    UnsubscribeSchema,
 )
 from utils.api import Blueprint
-from utils.auth import current_user, login_required
+from utils.auth import csrf_exempt, current_user, login_required
+from utils.http import accepts_form_body
 from utils.pagination import page
 from utils.schemas import PageQuerySchema
 
@@ -77,8 +83,29 @@ def get_settings():
 @blp.arguments(SettingsPatchSchema)
 @blp.response(200, KindSettingsSchema)
 def patch_settings(body):
-    """Change some kinds' channels (`{kinds: {mention: {email: false}}}`)."""
-    return notify_prefs.update_settings(current_user(), body["kinds"])
+    """Change some kinds' channels (`{kinds: {mention: {email: false}}}`) and the digest
+    (`{digest: "off" | "daily" | "weekly"}`)."""
+    return notify_prefs.update_settings(current_user(), body.get("kinds"), body.get("digest"))
+
+
+@blp.route("/unsubscribe")
+@blp.arguments(UnsubscribeQuerySchema, location="query")
+@blp.response(200, UnsubscribeSchema)
+def describe_unsubscribe(query):
+    """No login: what the unsubscribe link of a mail turns off (a notification kind's
+    email, or `digest`) and whether it is still on. A forged token is a 400."""
+    return notify_mail.describe_link(query["token"])
+
+
+@blp.route("/unsubscribe", methods=["POST"])
+@accepts_form_body
+@csrf_exempt
+@blp.arguments(UnsubscribeQuerySchema, location="query")
+@blp.response(200, UnsubscribeSchema)
+def unsubscribe(query):
+    """No login, one click (RFC 8058: the body `List-Unsubscribe=One-Click`, form-encoded
+    or JSON, is not needed): turn off the mails the link names. A forged token is a 400."""
+    return notify_mail.unsubscribe(query["token"])
 
 
 @blp.route("/mutes")

@@ -101,14 +101,18 @@ def make_backend(config: dict[str, Any]) -> Backend:
     raise ValueError(f"MAIL_BACKEND must be smtp, console or file, got {name!r}")
 
 
-def compose(to: str, template: str, **context: Any) -> EmailMessage:
-    """The mail, text and HTML parts rendered from templates/email/ (needs an app context)."""
+def compose(to: str, template: str, subject: str | None = None,
+            headers: dict[str, str] | None = None, **context: Any) -> EmailMessage:
+    """The mail, text and HTML parts rendered from templates/email/ (needs an app context);
+    `subject` defaults to the template's, `headers` are added as they are."""
     message = EmailMessage()
-    message["Subject"] = SUBJECTS[template]
+    message["Subject"] = subject or SUBJECTS[template]
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = to
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain="roundtable")
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(render_template(f"email/{template}.txt", **context))
     message.add_alternative(render_template(f"email/{template}.html", **context),
                             subtype="html")

@@ -11,9 +11,12 @@ from typing import Any
 
 from bson import ObjectId
 
+from models.comment import Comment
+from models.post import Post
 from models.user import User
 from services import notify_core, notify_prefs, topic_access
 from services.notify_mentions import notify_mentions
+from utils import jobs
 from utils.errors import NotFound
 
 
@@ -74,11 +77,29 @@ def comment_created(author: dict[str, Any], comment: dict[str, Any], post: dict[
                             sources=sources)
     told |= notify_mentions(author, [comment["body"]], can_read, data, f"post:{post['_id']}",
                             sources, skip=told)
-    # Followers of a busy post: the durable job queue (issue 15, point 1) is where this
-    # fan-out should go once it lands; until then it runs here, after the write.
-    others = [uid for uid in notify_prefs.followers(post["_id"]) if uid not in told]
+    # Followers of a busy post may be many: told by a job, after the write, so the
+    # request takes the same time whatever their number.
+    fan_out_to_followers.enqueue(str(post["_id"]), str(comment["_id"]), str(author["_id"]),
+                                 [str(uid) for uid in told])
+
+
+@jobs.task(retries=3, retry_delay=2)
+def fan_out_to_followers(post_id: str, comment_id: str, author_id: str,
+                         told: list[str]) -> None:
+    """`post_activity` to the post's followers who were not told of the comment already
+    (as a reply or a mention) and may still read it. A post or comment deleted, or an
+    author gone, before the job runs tells nobody."""
+    post = Post().find_by_id(post_id)
+    author = User().find_active(author_id)
+    comment = Comment().find_by_id(comment_id)
+    if post is None or post.get("deleted") or author is None or comment is None \
+            or comment.get("deleted"):
+        return
+    skip = {ObjectId(uid) for uid in told} | {author["_id"]}
+    data, sources = _about(post, comment_id=comment_id), _sources(post)
+    can_read = _reader(post["topic_id"])
+    others = [uid for uid in notify_prefs.followers(post["_id"]) if uid not in skip]
     for follower in User().find_by_ids(others).values():
         if not follower.get("deleted") and can_read(follower):
             notify_core.deliver(follower["_id"], "post_activity", data, actor=author,
                                 subject=f"post:{post['_id']}", sources=sources)
-

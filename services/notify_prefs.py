@@ -30,6 +30,8 @@ KINDS: dict[str, str | None] = {
 # blocks and the in-app switch do not apply (the email channel still does).
 MODERATION = frozenset({"warning", "content_removed", "topic_ban"})
 CHANNELS = ("in_app", "email")
+# How often a user gets a digest mail of their unread activity (services/notify_digest.py).
+DIGESTS = ("off", "daily", "weekly")
 
 
 def _stored(user: dict[str, Any]) -> dict[str, Any]:
@@ -56,16 +58,25 @@ def allows(user: dict[str, Any], kind: str, channel: str) -> bool:
     return kind_settings(user)[kind][channel]
 
 
+def digest(user: dict[str, Any]) -> str:
+    value = _stored(user).get("digest", "off")
+    return value if value in DIGESTS else "off"
+
+
 def settings_view(user: dict[str, Any]) -> dict[str, Any]:
-    return {"kinds": kind_settings(user)}
+    return {"kinds": kind_settings(user), "digest": digest(user)}
 
 
-def update_settings(user: dict[str, Any], kinds: dict[str, dict[str, bool]]) -> dict[str, Any]:
+def update_settings(user: dict[str, Any], kinds: dict[str, dict[str, bool]] | None = None,
+                    digest_every: str | None = None) -> dict[str, Any]:
     merged = kind_settings(user)
-    for kind, channels in kinds.items():
+    for kind, channels in (kinds or {}).items():
         merged[kind].update(channels)
-    User().update(user["_id"], {"settings.notifications.kinds": merged})
-    return {"kinds": merged}
+    changes: dict[str, Any] = {"settings.notifications.kinds": merged}
+    if digest_every is not None:
+        changes["settings.notifications.digest"] = digest_every
+    updated = User().update(user["_id"], changes)
+    return settings_view(updated or user)
 
 
 # Mutes

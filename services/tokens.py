@@ -1,4 +1,5 @@
-"""Signed, expiring, single-use links (email verification, password reset).
+"""Signed, expiring, single-use links (email verification, password reset), and signed
+non-expiring ones (`sign`/`unsign`: the unsubscribe links of notification mails).
 
 The signed payload names the user, an expiry and a nonce; the nonce is also stored on the
 user and cleared when the link is used, so a link works once, and a newer link (or a
@@ -43,6 +44,20 @@ def read(purpose: str, token: str) -> dict[str, Any] | None:
     if not isinstance(payload["exp"], int) or payload["exp"] <= clock.now().timestamp():
         return None
     return payload
+
+
+def sign(purpose: str, payload: dict[str, Any]) -> str:
+    """A signed, non-expiring token carrying `payload` (unsubscribe links)."""
+    return _serializer(purpose).dumps(payload)
+
+
+def unsign(purpose: str, token: str) -> dict[str, Any] | None:
+    """The payload of a token `sign` made for `purpose`, else None (forged, altered)."""
+    try:
+        payload = _serializer(purpose).loads(token)
+    except BadSignature:
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def frontend_link(path: str, token: str) -> str:

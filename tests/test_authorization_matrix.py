@@ -177,6 +177,9 @@ ROUTES: dict[str, str] = {
     "POST /api/notifications/read-all": "signed-in",
     "GET /api/notifications/settings": "signed-in",
     "PATCH /api/notifications/settings": "signed-in",
+    # The signed token in the query is the authority (mail unsubscribe links): no login.
+    "GET /api/notifications/unsubscribe": "public",
+    "POST /api/notifications/unsubscribe": "public",
     "GET /api/notifications/mutes": "signed-in",
     # A mute answers the same whether its target exists or may be read (it tells nothing).
     "PUT /api/notifications/mutes/<any(topic, post, room, user):target_type>"

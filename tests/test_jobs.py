@@ -133,6 +133,9 @@ def test_a_periodic_job_is_enqueued_once_per_minute_by_several_consumers(app, ma
     run_jobs(app)
     first = jobs.get_huey(app).read_periodic(minute)
     second = jobs.get_huey(other).read_periodic(minute.replace(second=40))
-    assert [t.name for t in first] == ["tests.test_jobs.morning_sweep"] and second == []
+    # The application's own periodic jobs (the mail sweep, every minute) are due too,
+    # and likewise claimed by the first consumer only.
+    assert "tests.test_jobs.morning_sweep" in [t.name for t in first] and second == []
     # The next day's 7:30 is due again.
-    assert jobs.get_huey(other).read_periodic(minute + datetime.timedelta(days=1))
+    assert "tests.test_jobs.morning_sweep" in [
+        t.name for t in jobs.get_huey(other).read_periodic(minute + datetime.timedelta(days=1))]

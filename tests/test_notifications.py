@@ -13,7 +13,7 @@ from bson import ObjectId
 
 from services import notify_core
 from services.notify_mentions import mentioned_names
-from tests.helpers import DEFAULT_PASSWORD
+from tests.helpers import DEFAULT_PASSWORD, run_jobs
 from tests.topic_helpers import Person, join, make_post, make_topic
 from utils.extensions import socketio
 
@@ -50,6 +50,7 @@ def comment(person: Person, post_id: str, body: str = "nice", parent: str | None
     payload = {"body": body, **({"parent_id": parent} if parent else {})}
     response = person.post(f"/api/posts/{post_id}/comments", payload)
     assert response.status_code == 201, response.get_json()
+    run_jobs(person.client.application)  # followers are told by a job (the fan-out)
     return response.get_json()
 
 
@@ -99,6 +100,30 @@ def test_a_reply_to_my_comment_and_follow_activity_are_each_told_once(people, fo
     # carol commented, so she follows: a later top-level comment is activity for her.
     comment(people["dave"], post["id"], "late")
     assert [n["kind"] for n in mine(carol)] == ["post_activity", "comment_reply"]
+
+
+def test_followers_are_told_by_a_job_after_the_request(app, people, forum):
+    _topic, post = forum
+    alice, bob, carol, dave = (people[n] for n in ("alice", "bob", "carol", "dave"))
+    for follower in (carol, dave):
+        assert follower.call("PUT", f"/api/posts/{post['id']}/follow").status_code == 200
+    sc = live(app, carol)
+    response = bob.post(f"/api/posts/{post['id']}/comments", {"body": "news"})
+    assert response.status_code == 201
+    # The request told the author (the reply) but queued the followers' fan-out.
+    assert [n["kind"] for n in mine(alice)] == ["post_reply"]
+    assert mine(carol) == [] and mine(dave) == []
+    assert named(sc, "notification") == []
+    run_jobs(app)
+    for follower in (carol, dave):
+        (note,) = mine(follower)
+        assert note["kind"] == "post_activity"
+        assert note["data"]["comment_id"] == response.get_json()["id"]
+    got = [(e["name"], e["args"][0]) for e in sc.get_received()]
+    assert [data["kind"] for name, data in got if name == "notification"] == ["post_activity"]
+    assert [data for name, data in got if name == "notification_count"] == [{"count": 1}]
+    assert [n["kind"] for n in mine(alice)] == ["post_reply"]  # the author once
+    sc.disconnect()
 
 
 def test_ten_replies_are_one_notification_re_surfaced(app, people, forum, clock):

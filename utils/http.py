@@ -28,6 +28,22 @@ def assign_request_id() -> None:
     g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
 
 
+def accepts_form_body(view):
+    """Let one view take an application/x-www-form-urlencoded body (RFC 8058 one-click
+    unsubscribe POSTs `List-Unsubscribe=One-Click` that way); put it under the route."""
+    view._accepts_form_body = True
+    return view
+
+
+def _view_accepts_form() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    while view is not None:
+        if getattr(view, "_accepts_form_body", False):
+            return True
+        view = getattr(view, "__wrapped__", None)
+    return False
+
+
 def require_json_body() -> None:
     if request.method not in UNSAFE_METHODS:
         return
@@ -38,6 +54,8 @@ def require_json_body() -> None:
     if limit and request.content_length and request.content_length > limit:
         # Refuse before any view (or form parser) reads a byte of an oversize body.
         raise RequestEntityTooLarge()
+    if request.mimetype == "application/x-www-form-urlencoded" and _view_accepts_form():
+        return
     if request.mimetype not in ACCEPTED_BODY_TYPES and not request.mimetype.endswith("+json"):
         raise UnsupportedMediaType("Send the body as application/json.")
 

@@ -78,6 +78,14 @@ class ChannelsSchema(StrictSchema):
 class KindSettingsSchema(Schema):
     kinds = fields.Dict(keys=fields.String(), values=fields.Nested(ChannelsSchema),
                         required=True)
+    digest = fields.String(required=True, metadata={"enum": ["off", "daily", "weekly"]})
+
+
+class UnsubscribeSchema(Schema):
+    """What an unsubscribe link names (a notification kind, or `digest`) and whether its
+    mails are still on."""
+    kind = fields.String(required=True)
+    subscribed = fields.Boolean(required=True)
 
 
 class MuteSchema(Schema):

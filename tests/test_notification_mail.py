@@ -1,0 +1,252 @@
+"""Notification mail (docs/NOTIFICATIONS.md "Mail"): a notification still unread after
+NOTIFY_EMAIL_DELAY_SECONDS is mailed once (also with consumers racing), never when read in
+time or when the user turned email off for its kind; digests; one-click unsubscribe links
+(RFC 8058 headers, a signed token, no login)."""
+from __future__ import annotations
+
+import email
+import threading
+from email import policy
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from services import notify_digest, notify_mail
+from tests.helpers import read_mails, run_jobs
+from tests.test_auth_email import Recorder
+from tests.topic_helpers import Person, join, make_post, make_topic
+from utils.embedded_db import free_port
+
+DELAY = 60
+
+
+@pytest.fixture
+def app(make_app, tmp_path):
+    return make_app(RATELIMIT_ENABLED=False, MAIL_BACKEND="file",
+                    MAIL_FILE_DIR=str(tmp_path / "mail"), NOTIFY_EMAIL_DELAY_SECONDS=DELAY,
+                    API_PUBLIC_URL="https://api.example.test")
+
+
+@pytest.fixture
+def people(client):
+    return {name: Person(client, name) for name in ("alice", "bob", "carol")}
+
+
+def sweep(app) -> int:
+    with app.app_context():
+        sent = notify_mail.mail_sweep()
+    run_jobs(app)
+    return sent
+
+
+def notification_mails(app) -> list:
+    return [m for m in read_mails(app.config["MAIL_FILE_DIR"]) if m["List-Unsubscribe"]]
+
+
+def befriend(requester: Person, addressee: Person) -> None:
+    response = requester.post(f"/api/users/{addressee.id}/friend-request")
+    assert response.status_code in (200, 201), response.get_json()
+
+
+def one_click_url(mail) -> str:
+    header = str(mail["List-Unsubscribe"])
+    return header.split(",")[0].strip().strip("<>")
+
+
+def token_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["token"][0]
+
+
+def test_an_unread_notification_is_mailed_once_after_the_delay(app, people, clock):
+    alice, bob = people["alice"], people["bob"]
+    run_jobs(app)  # the registration mails
+    befriend(bob, alice)
+    assert sweep(app) == 0  # not yet due
+    clock.advance(DELAY - 5)
+    assert sweep(app) == 0
+    clock.advance(10)
+    assert sweep(app) == 1
+    [mail] = notification_mails(app)
+    assert mail["To"] == "alice@example.com"
+    assert mail["Subject"] == "bob sent you a friend request"
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert "bob sent you a friend request" in text and "bob sent you a friend request" in html
+    assert "http://localhost:5173/unsubscribe?token=" in text
+    # Later sweeps find nothing more to mail.
+    clock.advance(DELAY * 10)
+    assert sweep(app) == 0
+    assert len(notification_mails(app)) == 1
+
+
+def test_a_notification_read_before_the_delay_is_not_mailed(app, people, clock):
+    alice, bob = people["alice"], people["bob"]
+    befriend(bob, alice)
+    clock.advance(DELAY - 1)
+    assert alice.post("/api/notifications/read-all").status_code == 200
+    clock.advance(DELAY * 2)
+    assert sweep(app) == 0
+    assert notification_mails(app) == []
+
+
+def test_email_turned_off_for_the_kind_sends_nothing(app, people, clock):
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    response = alice.patch("/api/notifications/settings",
+                           {"kinds": {"friend_request": {"email": False}}})
+    assert response.status_code == 200
+    befriend(bob, alice)
+    # Turned off after the notification was made: checked again when it is due.
+    befriend(bob, carol)
+    carol.patch("/api/notifications/settings", {"kinds": {"friend_request": {"email": False}}})
+    clock.advance(DELAY + 1)
+    assert sweep(app) == 0
+    assert notification_mails(app) == []
+
+
+def test_consumers_racing_send_one_mail(app, people, clock):
+    alice, bob = people["alice"], people["bob"]
+    befriend(bob, alice)
+    clock.advance(DELAY + 1)
+    barrier = threading.Barrier(6)
+    results: list[int] = []
+
+    def consume() -> None:
+        with app.app_context():
+            barrier.wait()
+            results.append(notify_mail.mail_sweep())
+
+    threads = [threading.Thread(target=consume) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(results) == 1
+    run_jobs(app)
+    assert sweep(app) == 0  # a second consumer's later sweep
+    assert [m["To"] for m in notification_mails(app)] == ["alice@example.com"]
+
+
+def test_a_coalesced_notification_is_mailed_again_only_after_a_new_event(app, people, clock):
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    topic = make_topic(alice, "Gardening")
+    for person in (bob, carol):
+        join(person, topic["id"])
+    post = make_post(alice, topic["id"], "Tomatoes")
+    app.config["NOTIFY_COALESCE_SECONDS"] = 10**8  # no slot boundary within the test
+    bob.post(f"/api/posts/{post['id']}/comments", {"body": "first"})
+    clock.advance(DELAY + 1)
+    assert sweep(app) == 1
+    clock.advance(DELAY + 1)
+    assert sweep(app) == 0  # no change since its mail
+    carol.post(f"/api/posts/{post['id']}/comments", {"body": "second"})
+    assert sweep(app) == 0  # re-surfaced, but not unseen for a full delay yet
+    clock.advance(DELAY + 1)
+    assert sweep(app) == 2  # alice's replies again, and bob's activity (he follows now)
+    subjects = [(m["To"], m["Subject"]) for m in notification_mails(app)]
+    assert subjects[0] == ("alice@example.com", "bob replied to your post \u201cTomatoes\u201d")
+    assert sorted(subjects[1:]) == [
+        ("alice@example.com", "2 new replies on \u201cTomatoes\u201d"),
+        ("bob@example.com", "carol commented on \u201cTomatoes\u201d")]
+
+
+def test_the_digest_lists_unread_activity_once_per_user(app, people, clock):
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    for person in (alice, carol):
+        response = person.patch("/api/notifications/settings", {"digest": "daily"})
+        assert response.get_json()["digest"] == "daily"
+    befriend(bob, alice)
+    befriend(bob, carol)
+    with app.app_context():
+        assert notify_digest.send_digests() == 2
+        assert notify_digest.send_digests() == 0  # once per period
+    run_jobs(app)
+    digests = {str(m["To"]): m for m in notification_mails(app)
+               if "digest" in str(m["Subject"])}
+    assert sorted(digests) == ["alice@example.com", "carol@example.com"]
+    text = digests["alice@example.com"].get_body(preferencelist=("plain",)).get_content()
+    assert "bob sent you a friend request" in text
+    assert digests["alice@example.com"]["Subject"] == \
+        "Your Roundtable digest: 1 unread notification"
+    # A day later only what changed since the last digest counts; nothing: no mail.
+    clock.advance(hours=24)
+    with app.app_context():
+        assert notify_digest.send_digests() == 0
+    befriend(alice, carol)  # new for carol; alice has nothing new
+    with app.app_context():
+        assert notify_digest.send_digests() == 0  # carol had hers for today
+    clock.advance(hours=24)
+    with app.app_context():
+        assert notify_digest.send_digests() == 1
+    run_jobs(app)
+    last = [m for m in notification_mails(app) if "digest" in str(m["Subject"])][-1]
+    assert last["To"] == "carol@example.com"
+    assert "alice sent you a friend request" in \
+        last.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_one_click_unsubscribe_headers_over_smtp(make_app, clock):
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        app = make_app(RATELIMIT_ENABLED=False, MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1",
+                       MAIL_PORT=controller.port, MAIL_USE_TLS=False, MAIL_TIMEOUT_SECONDS=2,
+                       NOTIFY_EMAIL_DELAY_SECONDS=DELAY,
+                       API_PUBLIC_URL="https://api.example.test",
+                       MAIL_UNSUBSCRIBE_ADDRESS="unsubscribe@example.test")
+        client = app.test_client()
+        alice, bob = Person(client, "alice"), Person(client, "bob")
+        run_jobs(app)
+        recorder.messages.clear()
+        befriend(bob, alice)
+        clock.advance(DELAY + 1)
+        assert sweep(app) == 1
+        [raw] = recorder.messages
+    finally:
+        controller.stop()
+    mail = email.message_from_bytes(raw, policy=policy.default)
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url, mailto = [part.strip().strip("<>") for part in str(mail["List-Unsubscribe"]).split(",")]
+    assert url.startswith("https://api.example.test/api/notifications/unsubscribe?token=")
+    assert mailto.startswith("mailto:unsubscribe@example.test?subject=unsubscribe")
+    assert mail.get_body(preferencelist=("html",)) is not None
+    token = token_of(url)
+    path = urlsplit(url).path + "?" + urlsplit(url).query
+    # The browser's GET says what the link turns off; the mail client's POST turns it off.
+    anonymous = app.test_client()
+    assert anonymous.get(path).get_json() == {"kind": "friend_request", "subscribed": True}
+    response = anonymous.post(path, data="List-Unsubscribe=One-Click",
+                              content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"kind": "friend_request", "subscribed": False}
+    kinds = alice.get("/api/notifications/settings").get_json()["kinds"]
+    assert kinds["friend_request"] == {"in_app": True, "email": False}
+    assert kinds["mention"]["email"] is True  # only the kind the link names
+    # Forged or altered tokens are refused, and change nothing.
+    for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "forged"):
+        answer = anonymous.post("/api/notifications/unsubscribe",
+                                query_string={"token": bad})
+        assert answer.status_code == 400
+        assert answer.get_json()["error"]["message"] == "This unsubscribe link is not valid."
+
+
+def test_the_digest_link_turns_the_digest_off(app, people):
+    alice = people["alice"]
+    alice.patch("/api/notifications/settings", {"digest": "weekly"})
+    befriend(people["bob"], alice)
+    with app.app_context():
+        assert notify_digest.send_digests() == 1
+    run_jobs(app)
+    [digest] = [m for m in notification_mails(app) if "digest" in str(m["Subject"])]
+    token = token_of(one_click_url(digest))
+    anonymous = app.test_client()
+    response = anonymous.post("/api/notifications/unsubscribe", query_string={"token": token})
+    assert response.get_json() == {"kind": "digest", "subscribed": False}
+    assert alice.get("/api/notifications/settings").get_json()["digest"] == "off"
+    assert anonymous.get("/api/notifications/unsubscribe",
+                         query_string={"token": token + "x"}).status_code == 400
+    # Form bodies stay refused everywhere else (a CSRF vector).
+    refused = anonymous.post("/api/auth/login", data="login=alice",
+                             content_type="application/x-www-form-urlencoded")
+    assert refused.status_code == 415
