@@ -89,6 +89,10 @@ def _wait_for_transports(server: Any, deadline: float) -> None:
         return [s for s in list(server.eio.sockets.values()) if not s.closed]
 
     while open_sessions() and time.monotonic() < deadline:
+        # A client that reconnected here meanwhile (sticky routing) is told too, rather
+        # than cut without a word at the deadline.
+        for sid, _ in list(server.manager.get_participants(NAMESPACE, None)):
+            _notify_and_close(server, sid)
         gevent.sleep(0.05)
     for socket in open_sessions():
         socket.close(wait=False, abort=True)
