@@ -3,6 +3,7 @@ without the debugger: `flask run`, `python app.py` (what `make run` runs) and gu
 each on a new, empty database with nobody having run `flask init-db`."""
 from __future__ import annotations
 
+import signal
 import sys
 import uuid
 
@@ -24,21 +25,24 @@ STARTS = {
 }
 
 
-@pytest.fixture(params=list(STARTS))
-def started(request, mongo_server, mongo_admin, redis_url, tmp_path, monkeypatch):
-    """(server, database) for one way of starting, on a database nobody initialised."""
-    for name in ("FLASK_DEBUG", "FLASK_APP"):
-        monkeypatch.delenv(name, raising=False)
+@pytest.fixture(scope="module", params=list(STARTS))
+def started(request, mongo_server, mongo_admin, redis_server, tmp_path_factory):
+    """(server, database) for one way of starting, on a database nobody initialised; one
+    server serves the module's tests, and is killed at the end (its shutdown is tested
+    elsewhere)."""
     command, settings = STARTS[request.param]
     database = f"start_{uuid.uuid4().hex[:12]}"
-    env = {**settings, "MONGO_URI": mongo_server.uri, "MONGO_DB_NAME": database,
-           "REDIS_URL": redis_url}
-    server = AppServer(env, tmp_path, command=command)
+    # Explicitly off and unset-alike, whatever the environment running the tests says.
+    env = {**settings, "FLASK_DEBUG": "0", "FLASK_APP": "app", "MONGO_URI": mongo_server.uri,
+           "MONGO_DB_NAME": database, "REDIS_URL": redis_server.url,
+           # One Redis for the three servers: six registrations from one address.
+           "RATELIMIT_REGISTER": "100 per hour"}
+    server = AppServer(env, tmp_path_factory.mktemp("start"), command=command)
     try:
         server.wait_ready()
         yield server, mongo_admin[database]
     finally:
-        server.stop()
+        server.stop(signal.SIGKILL)
         mongo_admin.drop_database(database)
 
 
