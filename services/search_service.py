@@ -28,7 +28,7 @@ def search(user: dict[str, Any] | None, q: str, kind: str, limit: int,
            cursor: str | None) -> dict[str, Any]:
     if kind == "users":
         documents, next_cursor = users_service.search(user, q, limit, cursor)
-        return {"items": [{"type": "user", "user": users_service.serialize_public_user(d)}
+        return {"items": [{"type": "user", **users_service.serialize_public_user(d)}
                           for d in documents], "next_cursor": next_cursor}
     whole, prefix = query_terms(q)
     if not whole and not prefix:
@@ -36,11 +36,11 @@ def search(user: dict[str, Any] | None, q: str, kind: str, limit: int,
     if kind == "topics":
         ranked, next_cursor = _ranked(Topic().collection, _topic_scope(user), whole, prefix,
                                       limit, cursor)
-        return {"items": [{"type": "topic", "topic": view}
+        return {"items": [{"type": "topic", **view}
                           for view in _topic_views(user, ranked)], "next_cursor": next_cursor}
     ranked, next_cursor = _ranked(Post().collection, _post_scope(user), whole, prefix,
                                   limit, cursor)
-    return {"items": [{"type": "post", "post": view}
+    return {"items": [{"type": "post", **view}
                       for view in posts_service.post_views(user, ranked)],
             "next_cursor": next_cursor}
 

@@ -16,8 +16,9 @@ from flask_smorest.utils import unpack_tuple_response
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import BaseConverter, ValidationError
 
+from utils.auth import security_doc
 from utils.errors import BadRequest, ValidationFailed
-from utils.schemas import ErrorSchema
+from utils.schemas import ErrorSchema, TaggedUnion
 
 LOCATIONS = {"json", "query", "querystring", "form", "files", "path", "headers", "cookies",
              "json_or_form"}
@@ -64,6 +65,17 @@ class JSONProvider(DefaultJSONProvider):
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = ContractParser()
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_security_doc)
+
+    @staticmethod
+    def _prepare_security_doc(doc, doc_info, *, method, **kwargs):
+        """Each operation names the credentials it needs (`security: []` when none), as
+        `login_required`, the role decorators and `csrf_exempt` marked the view."""
+        doc["security"] = security_doc(method, doc_info)
+        return doc
+
     def response(self, status_code, schema=None, **kwargs):
         """Document `schema` for this status; the body is sent as the view returns it.
 
@@ -101,6 +113,23 @@ class NullableRefConverter(OpenAPIConverter):
                 ret["allOf"] = [{"$ref": ret.pop("$ref")}]
             return {"nullable": True}
         return super().field2nullable(field, ret)
+
+
+    def init_attribute_functions(self):
+        super().init_attribute_functions()
+        self.add_attribute_function(tagged_union2properties)
+
+
+def tagged_union2properties(self, field, **kwargs) -> dict:
+    """A TaggedUnion as `oneOf` its shapes with a `discriminator` mapping each value of
+    the key to its shape (the generated clients narrow on it)."""
+    if not isinstance(field, TaggedUnion):
+        return {}
+    refs = {value: self.resolve_nested_schema(schema)
+            for value, schema in field.choices.items()}
+    return {"oneOf": list(refs.values()),
+            "discriminator": {"propertyName": field.key,
+                              "mapping": {value: ref["$ref"] for value, ref in refs.items()}}}
 
 
 class ContractPlugin(MarshmallowPlugin):

@@ -117,23 +117,32 @@ def login_required(view: Callable) -> Callable:
             raise Unauthorized()
         return view(*args, **kwargs)
 
-    _document(wrapper, SECURITY_REQUIREMENT)
+    mark_for_doc(wrapper, "login_required")
     return wrapper
 
 
-SECURITY_REQUIREMENT = [{"cookieAuth": []}, {"bearerAuth": []}]
+def mark_for_doc(view: Callable, mark: str) -> None:
+    """Note on the view what `security_doc` reads (flask-smorest keeps `_apidoc`)."""
+    view._apidoc = {**getattr(view, "_apidoc", {}), mark: True}
 
 
-def _document(view: Callable, security: list[dict[str, list]]) -> None:
-    """Same effect as flask-smorest's `@blp.doc(security=...)` on the view."""
-    doc = dict(getattr(view, "_apidoc", {}))
-    doc["manual_doc"] = {**doc.get("manual_doc", {}), "security": security}
-    view._apidoc = doc
+def security_doc(method: str, doc_info: dict[str, Any]) -> list[dict[str, list]]:
+    """An operation's OpenAPI `security`: for one that needs a user, the session cookie
+    (with `X-CSRF-Token` on an unsafe method that checks it) or a bearer token; none for
+    a public one, except that a public unsafe one that checks CSRF (logout) needs the
+    header when it is called with the cookie."""
+    csrf = method.upper() in UNSAFE_METHODS and not doc_info.get("csrf_exempt")
+    cookie: dict[str, list] = {"cookieAuth": [], "csrfToken": []} if csrf else \
+        {"cookieAuth": []}
+    if doc_info.get("login_required"):
+        return [cookie, {"bearerAuth": []}]
+    return [{}, cookie, {"bearerAuth": []}] if csrf else []
 
 
 def csrf_exempt(view: Callable) -> Callable:
     """For views that act on credentials in the body, not on the session's identity."""
     view._csrf_exempt = True
+    mark_for_doc(view, "csrf_exempt")
     return view
 
 
@@ -204,6 +213,11 @@ def document_security(api) -> None:
         "cookieAuth", {"type": "apiKey", "in": "cookie", "name": "roundtable_session",
                        "description": "Session cookie from POST /api/auth/login; unsafe "
                                       "requests also need the X-CSRF-Token header."})
+    api.spec.components.security_scheme(
+        "csrfToken", {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+                      "description": "With the session cookie, on POST/PUT/PATCH/DELETE: "
+                                     "the csrf_token of POST /api/auth/login (or GET "
+                                     "/api/auth/csrf)."})
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer",
                        "description": "Opaque token from POST /api/auth/token."})

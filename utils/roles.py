@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from utils.auth import SECURITY_REQUIREMENT, _document, current_user
+from utils.auth import current_user, mark_for_doc
 from utils.errors import Forbidden, Unauthorized
 
 SITE_MODERATOR_ROLES = frozenset({"moderator", "admin"})
@@ -35,7 +35,7 @@ def roles_required(roles: Iterable[str]) -> Callable[[Callable], Callable]:
                 raise Forbidden()
             return view(*args, **kwargs)
 
-        _document(wrapper, SECURITY_REQUIREMENT)
+        mark_for_doc(wrapper, "login_required")
         return wrapper
 
     return decorator

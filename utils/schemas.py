@@ -26,10 +26,24 @@ class PageQuerySchema(StrictSchema):
     cursor = fields.String(load_default=None, validate=validate.Length(max=512))
 
 
-def page_schema(item_schema: type[Schema] | Schema, name: str) -> type[Schema]:
-    """`{"items": [...], "next_cursor": str | null}` around an item schema."""
+class TaggedUnion(fields.Field):
+    """One of several shapes, told apart by a string field (`type`) that each of them
+    declares with its one value. Sent as the service built it; documented as `oneOf`
+    with a `discriminator` (utils.api)."""
+
+    def __init__(self, choices: dict[str, type[Schema]], key: str = "type",
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.choices, self.key = choices, key
+
+
+def page_schema(item_schema: type[Schema] | Schema | fields.Field,
+                name: str) -> type[Schema]:
+    """`{"items": [...], "next_cursor": str | null}` around an item schema (or field)."""
+    item = item_schema if isinstance(item_schema, fields.Field) else \
+        fields.Nested(item_schema)
     return Schema.from_dict(
-        {"items": fields.List(fields.Nested(item_schema), required=True),
+        {"items": fields.List(item, required=True),
          "next_cursor": fields.String(allow_none=True, required=True)},
         name=name,
     )

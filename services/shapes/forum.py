@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from models.topic_member import ROLES
 from services.shapes.fields import Timestamp
 from services.shapes.users import PublicUserSchema
-from utils.schemas import page_schema
+from utils.schemas import TaggedUnion, page_schema
 
 
 class TopicSchema(Schema):
@@ -90,11 +90,21 @@ class VoteResultSchema(Schema):
     my_vote = fields.Integer(required=True)
 
 
-class SearchResultSchema(Schema):
-    type = fields.String(required=True, validate=validate.OneOf(["post", "topic", "user"]))
-    post = fields.Nested(PostSchema)
-    topic = fields.Nested(TopicSchema)
-    user = fields.Nested(PublicUserSchema)
+# A search hit is the shape every other list of its kind sends, plus `type`.
+class SearchPostSchema(PostSchema):
+    type = fields.String(required=True, validate=validate.OneOf(["post"]))
+
+
+class SearchTopicSchema(TopicSchema):
+    type = fields.String(required=True, validate=validate.OneOf(["topic"]))
+
+
+class SearchUserSchema(PublicUserSchema):
+    type = fields.String(required=True, validate=validate.OneOf(["user"]))
+
+
+SEARCH_ITEM_SHAPES = {"post": SearchPostSchema, "topic": SearchTopicSchema,
+                      "user": SearchUserSchema}
 
 
 TopicPageSchema = page_schema(TopicSchema, "TopicPage")
@@ -103,7 +113,7 @@ BanPageSchema = page_schema(BanSchema, "BanPage")
 ModerationPageSchema = page_schema(ModerationEntrySchema, "ModerationPage")
 PostPageSchema = page_schema(PostSchema, "PostPage")
 CommentPageSchema = page_schema(CommentSchema, "CommentPage")
-SearchPageSchema = page_schema(SearchResultSchema, "SearchPage")
+SearchPageSchema = page_schema(TaggedUnion(SEARCH_ITEM_SHAPES), "SearchPage")
 
 TOPIC = TopicSchema()
 TOPIC_MEMBER = MemberSchema()
