@@ -8,7 +8,7 @@ import re
 
 from openapi_spec_validator import validate
 
-from tests.helpers import register
+from tests.helpers import register, register_and_login
 
 TIME_FIELDS = {"at", "since"}
 
@@ -87,3 +87,57 @@ def test_times_keep_their_wire_format():
     east = at.astimezone(timezone(timedelta(hours=2)))
     assert field.serialize("t", {"t": east}) == "2026-11-25T23:18:48.208Z"
     assert field.serialize("t", {"t": None}) is None
+
+
+def _operations(document: dict):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                yield path, method, operation
+
+
+COOKIE_OR_BEARER = [{"cookieAuth": []}, {"bearerAuth": []}]
+COOKIE_CSRF_OR_BEARER = [{"cookieAuth": [], "csrfToken": []}, {"bearerAuth": []}]
+
+
+def test_operations_declare_their_credentials(app, client):
+    """Public operations need none; the others name the session cookie (with the
+    X-CSRF-Token header on an unsafe method that checks it) or a bearer token."""
+    document = _document(client)
+    assert document["components"]["securitySchemes"]["csrfToken"] == {
+        "type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+        "description": document["components"]["securitySchemes"]["csrfToken"]["description"]}
+    security = {(method.upper(), path): operation.get("security", "missing")
+                for path, method, operation in _operations(document)}
+    assert "missing" not in security.values()
+    assert security["POST", "/api/auth/register"] == []
+    assert security["POST", "/api/auth/login"] == []
+    assert security["GET", "/api/posts/{post_id}"] == []
+    assert security["POST", "/api/auth/token"] == []
+    assert security["GET", "/api/auth/me"] == COOKIE_OR_BEARER
+    assert security["POST", "/api/posts"] == COOKIE_CSRF_OR_BEARER
+    assert security["DELETE", "/api/posts/{post_id}"] == COOKIE_CSRF_OR_BEARER
+    assert security["GET", "/api/admin/users"] == COOKIE_OR_BEARER
+    assert security["POST", "/api/auth/logout"] == [{}, *COOKIE_CSRF_OR_BEARER]
+    assert sum(value == COOKIE_CSRF_OR_BEARER for value in security.values()) > 40
+
+
+def test_declared_credentials_are_the_enforced_ones(client):
+    """Every read that declares credentials refuses an anonymous caller (401), and every
+    unsafe one that declares the CSRF header refuses a cookie session without it (403)."""
+    document = _document(client)
+    register_and_login(client, "cookie_user")  # a cookie session from here on
+    reads = writes = 0
+    for path, method, operation in _operations(document):
+        url = re.sub(r"\{[^}]*_id\}", "0" * 24, path).replace("{username}", "nobody")
+        url = re.sub(r"\{[^}]*\}", "x", url)
+        if method == "get" and operation["security"] == COOKIE_OR_BEARER:
+            reads += 1
+            answer = client.application.test_client().get(url)
+            assert answer.status_code == 401, (path, answer.get_json())
+        if operation["security"] == COOKIE_CSRF_OR_BEARER:
+            writes += 1
+            answer = client.open(url, method=method.upper(), json={})
+            assert answer.status_code == 403, (method, path, answer.get_json())
+            assert answer.get_json()["error"]["code"] == "csrf_failed"
+    assert reads > 15 and writes > 40
