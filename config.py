@@ -103,6 +103,10 @@ class Config:
         self.CORS_ORIGINS = _env_list("CORS_ORIGINS", self.default_cors_origins())
         # How long (seconds) a browser may reuse a preflight's answer.
         self.CORS_MAX_AGE = _env_int("CORS_MAX_AGE", 600)
+        # Say so (X-Roundtable-Warning and a log line) when a login from a page on another
+        # site sets a SameSite cookie the browser will not send back (docs/CLIENTS.md).
+        self.CROSS_SITE_COOKIE_WARNING = _env_bool("CROSS_SITE_COOKIE_WARNING",
+                                                   self.ENV_NAME == "development")
         self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 4 * 1024 * 1024)
         self.HSTS_ENABLED = _env_bool("HSTS_ENABLED", self.ENV_NAME == "production")

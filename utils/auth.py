@@ -24,7 +24,7 @@ from typing import Any
 from flask import Flask, current_app, request, session
 
 from utils.errors import CsrfFailed, Unauthorized
-from utils.http import UNSAFE_METHODS
+from utils.http import UNSAFE_METHODS, warn_cross_site_cookie
 
 _NOT_LOADED = object()
 # Cached on the request, not on `g`: an app context (and its `g`) outlives a request when
@@ -156,6 +156,7 @@ def start_session(user: dict[str, Any]) -> str:
     # A new id at login: an id planted before login (fixation) never becomes logged in.
     current_app.session_interface.regenerate(session)
     request.environ[USER_KEY] = user
+    warn_cross_site_cookie()
     return session["csrf_token"]
 
 

@@ -1,22 +1,30 @@
 """Request plumbing: request ids, security headers, CORS, proxies and body types."""
 from __future__ import annotations
 
+import functools
+import ipaddress
+import logging
 import re
 import uuid
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, request
+from flask import Flask, after_this_request, current_app, g, request
 from flask_cors import CORS
+from publicsuffixlist import PublicSuffixList
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import WSGIRequestHandler
 
 from utils.errors import UnsupportedMediaType
 
+log = logging.getLogger("roundtable")
+
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Response headers a script on an allowed origin may read (fetch hides the others).
+WARNING_HEADER = "X-Roundtable-Warning"
 EXPOSED_HEADERS = ["X-Request-ID", "Retry-After", "X-RateLimit-Limit",
-                   "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+                   "X-RateLimit-Remaining", "X-RateLimit-Reset", WARNING_HEADER]
 # The statuses whose Retry-After means something: too many requests, unavailable.
 RETRY_AFTER_STATUSES = {429, 503}
 # A body the API accepts; form posts and text/plain (CSRF vectors) never reach a view.
@@ -84,6 +92,62 @@ def drop_stray_retry_after(response):
     if response.status_code not in RETRY_AFTER_STATUSES:
         response.headers.pop("Retry-After", None)
     return response
+
+
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    return PublicSuffixList()  # the list the package ships: no download
+
+
+def site_of(scheme: str, host: str) -> tuple[str, str]:
+    """The site a browser sees for SameSite cookies: the scheme and the registrable domain
+    (`api.example.co.uk` -> `example.co.uk`); an IP address or a name without one
+    (`localhost`) is a site of its own."""
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return scheme, str(ipaddress.ip_address(host))
+    except ValueError:
+        return scheme, _public_suffixes().privatesuffix(host) or host
+
+
+def _is_cross_site() -> bool:
+    """Whether the page that sent this request is on another site than the API. A
+    browser's own verdict (`Sec-Fetch-Site`, right behind a dev-server proxy too) wins;
+    without one the `Origin` is compared with the host the request was sent to."""
+    verdict = request.headers.get("Sec-Fetch-Site")
+    if verdict:
+        return verdict == "cross-site"
+    try:
+        origin, here = urlsplit(request.headers.get("Origin", "")), urlsplit(request.host_url)
+    except ValueError:
+        return False
+    if not origin.scheme or not origin.hostname or not here.hostname:
+        return False
+    return site_of(origin.scheme, origin.hostname) != site_of(here.scheme, here.hostname)
+
+
+def warn_cross_site_cookie() -> None:
+    """Called where a login sets the session cookie: from a page on another site, a
+    SameSite=Lax/Strict cookie is stored but never sent back, so every later request
+    answers 401. Development says so, in a response header and one log line."""
+    config = current_app.config
+    if not config["CROSS_SITE_COOKIE_WARNING"] or \
+            str(config["SESSION_COOKIE_SAMESITE"]).lower() not in {"lax", "strict"}:
+        return
+    if not _is_cross_site():
+        return
+    message = (f"The page on {request.headers.get('Origin', 'another site')} is on another "
+               f"site than this API ({request.host_url.rstrip('/')}): the browser will not "
+               f"send the SameSite={config['SESSION_COOKIE_SAMESITE']} session cookie back, "
+               "so requests after this login answer 401. Use one host name for both (a "
+               "dev-server proxy) or bearer tokens; see docs/CLIENTS.md.")
+    log.warning("cross-site login: %s", message)
+
+    @after_this_request
+    def add_warning(response):
+        response.headers[WARNING_HEADER] = message
+        return response
 
 
 class SocketOrigins:
