@@ -491,11 +491,13 @@ def variants(world: World, method: str, rule: str) -> list[Variant]:
 
 
 def protected_operations(app) -> set[tuple[str, str]]:
-    """(METHOD, openapi path) of every operation the OpenAPI document says needs a login."""
+    """(METHOD, openapi path) of every operation the OpenAPI document says needs a login
+    (credentials named, and no `{}` alternative that makes them optional, as logout's)."""
     document = app.test_client().get("/api/openapi.json").get_json()
     return {(method.upper(), path) for path, item in document["paths"].items()
             for method, operation in item.items()
-            if isinstance(operation, dict) and operation.get("security")}
+            if isinstance(operation, dict) and operation.get("security")
+            and {} not in operation["security"]}
 
 
 def openapi_path(rule: str) -> str:
