@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
+from models.user import MESSAGE_POLICIES
 from services import passwords
 from services.auth_signup import USERNAME_PATTERN
-from services.shapes.users import SettingsSchema
 from utils.identity import clean
 from utils.schemas import PageQuerySchema, StrictSchema
 
@@ -97,10 +97,25 @@ class RecoveryCodesSchema(Schema):
     recovery_codes = fields.List(fields.String(), required=True)
 
 
+class NotificationSettingsUpdateSchema(StrictSchema):
+    email = fields.Boolean()
+    mentions = fields.Boolean()
+    replies = fields.Boolean()
+    direct_messages = fields.Boolean()
+    friend_requests = fields.Boolean()
+
+
+class SettingsUpdateSchema(StrictSchema):
+    """Any of the settings PrivateUser.settings shows; the others stay."""
+
+    notifications = fields.Nested(NotificationSettingsUpdateSchema)
+    allow_messages_from = fields.String(validate=validate.OneOf(MESSAGE_POLICIES))
+
+
 class ProfileUpdateSchema(StrictSchema):
     display_name = fields.String(allow_none=True, validate=validate.Length(max=50))
     bio = fields.String(allow_none=True, validate=validate.Length(max=500))
-    settings = fields.Nested(SettingsSchema)
+    settings = fields.Nested(SettingsUpdateSchema)
 
 
 class AvatarUploadSchema(Schema):

@@ -141,3 +141,73 @@ def test_declared_credentials_are_the_enforced_ones(client):
             assert answer.status_code == 403, (method, path, answer.get_json())
             assert answer.get_json()["error"]["code"] == "csrf_failed"
     assert reads > 15 and writes > 40
+
+
+def _conforms_fully(document: dict, body, schema: dict, where: str) -> list[str]:
+    """Where `body` sends a key its schema does not declare, or declares but not as
+    `required` (a generated client would type it `T | undefined`), or a null its schema
+    does not allow; nested shapes, lists and the search union included."""
+    schemas = document["components"]["schemas"]
+    while "$ref" in schema or "allOf" in schema:
+        nullable = schema.get("nullable", False)
+        schema = schemas[(schema.get("$ref") or schema["allOf"][0]["$ref"]).rsplit("/", 1)[-1]]
+        schema = {**schema, "nullable": nullable or schema.get("nullable", False)}
+    if body is None:
+        return [] if schema.get("nullable") else [f"{where}: null"]
+    if "oneOf" in schema:
+        tag = schema["discriminator"]["propertyName"]
+        chosen = {"$ref": schema["discriminator"]["mapping"][body[tag]]}
+        return _conforms_fully(document, body, chosen, where)
+    if schema.get("type") == "array":
+        return [problem for index, item in enumerate(body)
+                for problem in _conforms_fully(document, item, schema["items"],
+                                               f"{where}[{index}]")]
+    if not isinstance(body, dict) or "properties" not in schema:
+        return []
+    properties, required = schema["properties"], set(schema.get("required", []))
+    problems = [f"{where}.{key}: not declared" for key in set(body) - set(properties)]
+    problems += [f"{where}.{key}: sent but not required" for key in set(body) - required
+                 if key in properties]
+    return problems + [problem for key, value in body.items() if key in properties
+                       for problem in _conforms_fully(document, value, properties[key],
+                                                      f"{where}.{key}")]
+
+
+def test_every_sent_field_is_declared_required(client):
+    """The answers of the main reads, walked field by field against their documented
+    200 shape: whatever fields the shapes carry, a field that is sent is `required`."""
+    from tests.topic_helpers import Person, make_post, make_topic
+
+    document = _document(client)
+    owner, reader = Person(client, "olivia"), Person(client, "oscar")
+    topic = make_topic(owner, "Quince jam")
+    post = make_post(owner, topic["id"], "Quince paste", "slow cooked")
+    comment = reader.post(f"/api/posts/{post['id']}/comments", {"body": "yum"}).get_json()
+    reader.post(f"/api/posts/{post['id']}/comments", {"body": "me too",
+                                                     "parent_id": comment["id"]})
+    room = owner.post("/api/messages/groups", {"title": "Jam", "member_ids": [reader.id]})
+    room_id = room.get_json()["id"]
+    assert owner.post(f"/api/messages/rooms/{room_id}/messages",
+                      {"body": "hi", "client_id": "c-1"}).status_code == 201
+    reads = {"/api/posts/{post_id}": f"/api/posts/{post['id']}",
+             "/api/posts": "/api/posts",
+             "/api/posts/{post_id}/comments": f"/api/posts/{post['id']}/comments",
+             "/api/topics/{topic_id}": f"/api/topics/{topic['id']}",
+             "/api/topics": "/api/topics",
+             "/api/messages/rooms": "/api/messages/rooms",
+             "/api/messages/rooms/{room_id}/messages": f"/api/messages/rooms/{room_id}/messages",
+             "/api/auth/me": "/api/auth/me",
+             "/api/users/{username}": "/api/users/oscar",
+             "/api/notifications/": "/api/notifications/"}
+    searches = [f"/api/search?q={q}&type={kind}" for q, kind in
+                (("quince", "posts"), ("quince", "topics"), ("oscar", "users"))]
+    problems, checked = [], 0
+    for template, url in [*reads.items(), *(("/api/search", url) for url in searches)]:
+        answer = owner.get(url)
+        assert answer.status_code == 200, (url, answer.get_json())
+        operation = document["paths"].get(template) or document["paths"][template.rstrip("/")]
+        schema = operation["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        problems += _conforms_fully(document, answer.get_json(), schema, url)
+        checked += 1
+    assert not problems, "\n".join(sorted(problems))
+    assert checked == 13

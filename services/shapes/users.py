@@ -5,10 +5,10 @@ from typing import Any
 
 from marshmallow import Schema, fields, pre_dump, validate
 
-from models.user import MESSAGE_POLICIES
+from models.user import MESSAGE_POLICIES, default_settings
 from services import file_storage
 from services.shapes.fields import Timestamp
-from utils.schemas import StrictSchema, page_schema
+from utils.schemas import page_schema
 
 DELETED_NAME = "deleted user"
 
@@ -39,17 +39,28 @@ class PublicUserSchema(Schema):
                 "deleted": False}
 
 
-class NotificationSettingsSchema(StrictSchema):
-    email = fields.Boolean()
-    mentions = fields.Boolean()
-    replies = fields.Boolean()
-    direct_messages = fields.Boolean()
-    friend_requests = fields.Boolean()
+_DEFAULTS = default_settings()
 
 
-class SettingsSchema(StrictSchema):
-    notifications = fields.Nested(NotificationSettingsSchema)
-    allow_messages_from = fields.String(validate=validate.OneOf(MESSAGE_POLICIES))
+class NotificationSettingsSchema(Schema):
+    """The owner's settings as stored, every one present (a setting never stored shows
+    its default); PATCH /api/users/me takes any of them (routes/account_schemas.py)."""
+
+    email = fields.Boolean(required=True, dump_default=_DEFAULTS["notifications"]["email"])
+    mentions = fields.Boolean(required=True,
+                              dump_default=_DEFAULTS["notifications"]["mentions"])
+    replies = fields.Boolean(required=True, dump_default=_DEFAULTS["notifications"]["replies"])
+    direct_messages = fields.Boolean(
+        required=True, dump_default=_DEFAULTS["notifications"]["direct_messages"])
+    friend_requests = fields.Boolean(
+        required=True, dump_default=_DEFAULTS["notifications"]["friend_requests"])
+
+
+class SettingsSchema(Schema):
+    notifications = fields.Nested(NotificationSettingsSchema, required=True,
+                                  dump_default=dict)
+    allow_messages_from = fields.String(required=True, validate=validate.OneOf(
+        MESSAGE_POLICIES), dump_default=_DEFAULTS["allow_messages_from"])
 
 
 class PrivateUserSchema(PublicUserSchema):
