@@ -295,3 +295,21 @@ def own_cluster(app, mongo_server, redis_server, _database_name, tmp_path):
         yield app, servers
     finally:
         _discard(servers)
+
+
+# A local HTTP server standing for the outside world (GIF providers, linked pages)
+
+@pytest.fixture(scope="session")
+def _stub_http():
+    from tests.http_stub import StubServer
+
+    server = StubServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stub_http(_stub_http):
+    """tests/http_stub.py's server, with no routes and no requests seen yet."""
+    _stub_http.reset()
+    return _stub_http
