@@ -38,6 +38,8 @@ class _Server(ThreadingHTTPServer):
 class StubServer:
     def __init__(self) -> None:
         self.routes: dict[str, Answer | Callable[[Seen], Answer]] = {}
+        # What every test starts with (tests/gif_stub.py installs the GIF providers).
+        self.defaults: dict[str, Answer | Callable[[Seen], Answer]] = {}
         self.requests: list[Seen] = []
         stub = self
 
@@ -86,6 +88,7 @@ class StubServer:
 
     def reset(self) -> None:
         self.routes.clear()
+        self.routes.update(self.defaults)
         self.requests.clear()
 
     def html(self, path: str, text: str, **headers: str) -> None:

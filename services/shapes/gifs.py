@@ -23,8 +23,8 @@ class GifSchema(Schema):
 class GifPageSchema(Schema):
     provider = fields.String(required=True)
     items = fields.List(fields.Nested(GifSchema), required=True)
-    next = fields.String(allow_none=True, required=True, metadata={
-        "description": "Opaque; pass as `next` for the following page; null at the end."})
+    next_cursor = fields.String(allow_none=True, required=True, metadata={
+        "description": "Opaque; pass as `cursor` for the following page; null at the end."})
 
 
 GIF = GifSchema()
