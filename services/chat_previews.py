@@ -26,7 +26,7 @@ def audience(room: dict[str, Any]) -> list[str]:
 def message_written(message: dict[str, Any], before: dict[str, Any] | None = None) -> None:
     """After a send or an edit has been stored and announced."""
     if link_previews.wanted(message["body"], before):
-        attach_message_previews.enqueue(str(message["_id"]))
+        link_previews.queue(attach_message_previews, message["_id"])
 
 
 @jobs.task(retries=1, retry_delay=5)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sqlite3
 from typing import Any
 
 from bson import ObjectId
 from flask import current_app
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
+from redis.exceptions import RedisError
 
 from services import link_meta
 from utils import safe_fetch
@@ -95,6 +97,15 @@ def wanted(body: str, before: dict[str, Any] | None = None) -> bool:
     if not current_app.config["LINK_PREVIEWS_ENABLED"]:
         return False
     return bool(urls_in(body, 1)) or bool(before and before.get("previews"))
+
+
+def queue(job: Any, document_id: Any) -> None:
+    """Queue the preview job of a document just written. The write succeeded and was
+    announced; a queue outage costs the previews, never the write's answer."""
+    try:
+        job.enqueue(str(document_id))
+    except (RedisError, sqlite3.Error) as exc:
+        log.warning("link previews of %s not queued: %s", document_id, exc)
 
 
 def refresh(collection: Collection, document_id: str) -> dict[str, Any] | None:

@@ -105,7 +105,7 @@ def emit_post(event: str, post: dict[str, Any]) -> None:
 
 def _post_written(post: dict[str, Any], before: dict[str, Any] | None = None) -> None:
     if link_previews.wanted(post["body"], before):
-        attach_post_previews.enqueue(str(post["_id"]))
+        link_previews.queue(attach_post_previews, post["_id"])
 
 
 @jobs.task(retries=1, retry_delay=5)

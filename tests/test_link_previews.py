@@ -9,6 +9,7 @@ import ipaddress
 import socket
 
 import pytest
+import redis
 
 from services import link_previews
 from tests.helpers import run_jobs
@@ -234,3 +235,17 @@ def test_with_the_switch_off_a_loopback_link_gets_no_preview(app, client, stub_h
     run_jobs(app)
     assert alice.get(f"/api/posts/{post['id']}").get_json()["previews"] == []
     assert stub_http.requests == []
+
+
+def test_a_queue_outage_costs_the_preview_not_the_send(app, client, monkeypatch):
+    from services import chat_previews
+
+    def down(*args):
+        raise redis.exceptions.ConnectionError("queue down")
+
+    monkeypatch.setattr(chat_previews.attach_message_previews, "enqueue", down)
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    room = alice.post("/api/messages/direct", {"user_id": bob.id}).get_json()
+    sent = alice.post(f"/api/messages/rooms/{room['id']}/messages",
+                      {"body": "see https://example.org/", "client_id": "q1"})
+    assert sent.status_code == 201 and sent.get_json()["previews"] == []
