@@ -36,7 +36,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class StubServer:
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
+        """`tls`: (certificate, key) files to serve https."""
         self.routes: dict[str, Answer | Callable[[Seen], Answer]] = {}
         # What every test starts with (tests/gif_stub.py installs the GIF providers).
         self.defaults: dict[str, Answer | Callable[[Seen], Answer]] = {}
@@ -71,12 +72,20 @@ class StubServer:
                 pass
 
         self.server = _Server(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> StubServer:
         self.thread.start()

@@ -13,7 +13,7 @@ import redis
 
 from services import link_previews
 from tests.helpers import run_jobs
-from tests.http_stub import Answer
+from tests.http_stub import Answer, StubServer
 from tests.topic_helpers import Person, make_post, make_topic
 from utils import safe_fetch
 from utils.extensions import socketio
@@ -151,6 +151,32 @@ def test_the_checked_address_is_the_one_connected_to(stub_http, monkeypatch):
     page = safe_fetch.fetch(f"http://rebind.test:{stub_http.port}/article", LOOPBACK)
     assert page.status == 200
     assert stub_http.requests[-1].headers["Host"] == f"rebind.test:{stub_http.port}"
+
+
+@pytest.fixture(scope="module")
+def tls_stub(tmp_path_factory):
+    """An https stand-in whose certificate names `localhost` only (no IP address)."""
+    import subprocess
+
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    server = StubServer(tls=(cert, key)).start()
+    server.html("/article", PAGE)
+    yield server, cert
+    server.stop()
+
+
+def test_https_checks_the_certificate_against_the_name_not_the_address(tls_stub):
+    server, cert = tls_stub
+    url = f"https://localhost:{server.port}/article"
+    trusting = safe_fetch.Policy(allow_loopback=True, timeout=3, ca_certs=cert)
+    assert safe_fetch.fetch(url, trusting).status == 200
+    assert server.requests[-1].headers["Host"] == f"localhost:{server.port}"
+    with pytest.raises(safe_fetch.FetchFailed, match="CERTIFICATE_VERIFY_FAILED"):
+        safe_fetch.fetch(url, LOOPBACK)  # the system's CAs do not know it
 
 
 def _socket(app, person):

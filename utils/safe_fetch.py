@@ -48,6 +48,8 @@ class Policy:
     allow_loopback: bool = False
     user_agent: str = "RoundtableBot/1.0 (link previews)"
     accept: str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
+    # CA bundle for https; None: the system's (tests pass their own).
+    ca_certs: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def _open(target: _Target, address: str, policy: Policy, deadline: float):
     if target.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
             address, target.port, timeout=timeout, retries=False, maxsize=1,
-            cert_reqs="CERT_REQUIRED", server_hostname=target.host,
+            cert_reqs="CERT_REQUIRED", ca_certs=policy.ca_certs, server_hostname=target.host,
             assert_hostname=target.host)
     else:
         pool = urllib3.HTTPConnectionPool(address, target.port, timeout=timeout,
