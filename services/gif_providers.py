@@ -87,8 +87,9 @@ class Giphy:
         offset = number * PAGE_SIZE
         if offset > GIPHY_MAX_OFFSET:
             return Page([], False)
+        # No `random_id`: GIPHY accepts only ids made by its own /v1/randomid endpoint.
         params = {"api_key": self.api_key, "limit": PAGE_SIZE, "offset": offset,
-                  "rating": rating, "random_id": customer}
+                  "rating": rating}
         endpoint = "trending" if query is None else "search"
         if query is not None:
             params.update(q=query, lang="en")
