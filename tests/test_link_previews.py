@@ -275,3 +275,18 @@ def test_a_queue_outage_costs_the_preview_not_the_send(app, client, monkeypatch)
     sent = alice.post(f"/api/messages/rooms/{room['id']}/messages",
                       {"body": "see https://example.org/", "client_id": "q1"})
     assert sent.status_code == 201 and sent.get_json()["previews"] == []
+
+
+def test_a_consumer_process_knows_both_preview_jobs():
+    """A worker (`flask jobs worker`) registers the jobs imported with `app`, before any
+    route module is: both preview jobs must be among them."""
+    import subprocess
+    import sys
+
+    from config import BASE_DIR
+
+    names = subprocess.run(
+        [sys.executable, "-c", "import app, utils.jobs as j; print(' '.join(j.JOBS))"],
+        cwd=BASE_DIR, check=True, capture_output=True, text=True).stdout.split()
+    assert {"services.chat_previews.attach_message_previews",
+            "services.posts_service.attach_post_previews"} <= set(names)
