@@ -135,6 +135,20 @@ def test_oversize_pages_are_refused_announced_or_not(stub_http):
             safe_fetch.fetch(f"{stub_http.url}{path}", LOOPBACK)
 
 
+def test_a_page_that_does_not_answer_in_time_is_given_up(stub_http):
+    import time
+
+    def late(seen):
+        time.sleep(1)
+        return Answer(200, PAGE.encode(), {"Content-Type": "text/html"})
+
+    stub_http.routes["/late"] = late
+    quick = safe_fetch.Policy(allow_loopback=True, timeout=0.3)
+    # The page does come, a second later: only the time limit refuses it.
+    with pytest.raises(safe_fetch.FetchFailed, match="timed out"):
+        safe_fetch.fetch(f"{stub_http.url}/late", quick)
+
+
 def test_the_checked_address_is_the_one_connected_to(stub_http, monkeypatch):
     """DNS rebinding: the name answers a loopback address once, then the metadata
     address. The fetch must connect to the first, checked answer, never resolve again."""
