@@ -18,6 +18,10 @@ INSTANCE_DIR = BASE_DIR / "instance"
 DEFAULT_SECRET_KEYS = {"", "dev", "change-me", "dev-secret-change-me"}
 
 
+# Content ratings GIPHY and KLIPY both take, mildest first.
+GIF_RATINGS = ("g", "pg", "pg-13", "r")
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or unsafe; the message names it in one line."""
 
@@ -290,6 +294,9 @@ class Config:
         self.KLIPY_BASE_URL = _env("KLIPY_BASE_URL", "https://api.klipy.com")
         # Highest content rating served: g, pg, pg-13 or r (both providers use these).
         self.GIF_RATING = (_env("GIF_RATING", "g") or "g").strip().lower()
+        if self.GIF_RATING not in GIF_RATINGS:
+            raise ConfigError(f"GIF_RATING must be one of {', '.join(GIF_RATINGS)}, "
+                              f"got {self.GIF_RATING!r}")
         # Hosts a GIF attachment's URL may point at (https only, exact names); empty:
         # the chosen provider's own media hosts (services/gif_providers.py).
         self.GIF_MEDIA_HOSTS = _env_list("GIF_MEDIA_HOSTS")
