@@ -67,6 +67,18 @@ def test_title_and_meta_description_without_opengraph_and_unsafe_images():
                                 "https://x.example/") is None
 
 
+def test_the_pages_own_charset_is_used_when_the_server_names_none():
+    from services import link_meta
+
+    html = '<html><head><meta charset="iso-8859-1"><title>Caf\u00e9 cr\u00e8me</title>'
+    body = html.encode("iso-8859-1")
+    assert link_meta.parse_page(body, "text/html", "https://x.example/")["title"] == \
+        "Caf\u00e9 cr\u00e8me"
+    # A charset from the server wins over the page's.
+    assert link_meta.parse_page(body, "text/html; charset=utf-8",
+                                "https://x.example/")["title"] == "Caf\ufffd cr\ufffdme"
+
+
 def test_loopback_is_refused_unless_the_test_switch_allows_it(stub_http):
     stub_http.html("/article", PAGE)
     for url in (f"{stub_http.url}/article", f"http://localhost:{stub_http.port}/article"):
