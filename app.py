@@ -15,6 +15,7 @@ import models.indexes
 import routes
 import routes.commands
 import routes.metrics
+import services.chat_previews  # defines a job the consumers run, before utils.jobs.init_app
 import services.notify_digest  # noqa: F401  (defines periodic jobs the consumers run)
 import utils.auth
 import utils.cache

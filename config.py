@@ -18,6 +18,10 @@ INSTANCE_DIR = BASE_DIR / "instance"
 DEFAULT_SECRET_KEYS = {"", "dev", "change-me", "dev-secret-change-me"}
 
 
+# Content ratings GIPHY and KLIPY both take, mildest first.
+GIF_RATINGS = ("g", "pg", "pg-13", "r")
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or unsafe; the message names it in one line."""
 
@@ -118,6 +122,8 @@ class Config:
         self.CACHE_DEFAULT_TTL = _env_int("CACHE_DEFAULT_TTL", 30)
         self._init_topics()
         self._init_calls()
+        self._init_gifs()
+        self._init_link_previews()
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
         # json: one object per line (production default); text: for people (development).
         self.LOG_FORMAT = _env("LOG_FORMAT", self.default_log_format())
@@ -282,6 +288,40 @@ class Config:
         self.TURN_SECRET = _env("TURN_SECRET")
         self.TURN_CREDENTIAL_SECONDS = _env_int("TURN_CREDENTIAL_SECONDS", 6 * 3600)
 
+    def _init_gifs(self) -> None:
+        # GIF search (docs/MEDIA.md "GIF search"): giphy or klipy, with its key; unset
+        # (or no key): the GIF routes answer 503 service_unavailable.
+        self.GIF_PROVIDER = (_env("GIF_PROVIDER", "") or "").strip().lower()
+        self.GIPHY_API_KEY = _env("GIPHY_API_KEY")
+        self.GIPHY_BASE_URL = _env("GIPHY_BASE_URL", "https://api.giphy.com")
+        self.KLIPY_API_KEY = _env("KLIPY_API_KEY")
+        self.KLIPY_BASE_URL = _env("KLIPY_BASE_URL", "https://api.klipy.com")
+        # Highest content rating served: g, pg, pg-13 or r (both providers use these).
+        self.GIF_RATING = (_env("GIF_RATING", "g") or "g").strip().lower()
+        if self.GIF_RATING not in GIF_RATINGS:
+            raise ConfigError(f"GIF_RATING must be one of {', '.join(GIF_RATINGS)}, "
+                              f"got {self.GIF_RATING!r}")
+        # Hosts a GIF attachment's URL may point at (https only, exact names); empty:
+        # the chosen provider's own media hosts (services/gif_providers.py).
+        self.GIF_MEDIA_HOSTS = _env_list("GIF_MEDIA_HOSTS")
+        self.GIF_CACHE_SECONDS = _env_int("GIF_CACHE_SECONDS", 300)
+        self.GIF_TIMEOUT_SECONDS = float(_env("GIF_TIMEOUT_SECONDS", "5"))
+        # Per signed-in user (Flask-Limiter syntax), over search and featured together.
+        self.RATELIMIT_GIFS = _env("RATELIMIT_GIFS", "30 per minute")
+
+    def _init_link_previews(self) -> None:
+        # Link previews (docs/MEDIA.md "Link previews"): fetched by a job after the write.
+        self.LINK_PREVIEWS_ENABLED = _env_bool("LINK_PREVIEWS_ENABLED", True)
+        self.LINK_PREVIEW_MAX_URLS = _env_int("LINK_PREVIEW_MAX_URLS", 3)
+        self.LINK_PREVIEW_MAX_BYTES = _env_int("LINK_PREVIEW_MAX_BYTES", 512 * 1024)
+        # The whole fetch of one URL, redirects included, ends after this many seconds.
+        self.LINK_PREVIEW_TIMEOUT_SECONDS = float(_env("LINK_PREVIEW_TIMEOUT_SECONDS", "5"))
+        self.LINK_PREVIEW_MAX_REDIRECTS = _env_int("LINK_PREVIEW_MAX_REDIRECTS", 3)
+        self.LINK_PREVIEW_CACHE_SECONDS = _env_int("LINK_PREVIEW_CACHE_SECONDS", 6 * 3600)
+        # Tests only: let previews fetch from 127.0.0.0/8 and ::1 (every other private,
+        # link-local or reserved address stays refused).
+        self.LINK_PREVIEW_ALLOW_LOOPBACK = _env_bool("LINK_PREVIEW_ALLOW_LOOPBACK", False)
+
     def default_mail_backend(self) -> str:
         return "console"
 
@@ -346,6 +386,9 @@ class ProductionConfig(Config):
         for name in ("SECRET_KEY", "MONGO_URI", "REDIS_URL"):
             if not _env(name):
                 raise ConfigError(f"{name} must be set in production")
+        if self.LINK_PREVIEW_ALLOW_LOOPBACK:
+            raise ConfigError("LINK_PREVIEW_ALLOW_LOOPBACK is for tests; "
+                              "it must be off in production")
         if self.SECRET_KEY in DEFAULT_SECRET_KEYS or len(self.SECRET_KEY) < 16:
             raise ConfigError("SECRET_KEY is a default or too short; "
                               "set a random value of 32+ characters")

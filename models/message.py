@@ -71,5 +71,6 @@ class Message(BaseModel):
         """The body goes, the seq stays (history keeps no gap)."""
         return self.collection.find_one_and_update(
             {"_id": message_id, "deleted": False},
-            {"$set": {"deleted": True, "body": "", "reactions": {}, "deleted_at": utcnow()}},
+            {"$set": {"deleted": True, "body": "", "reactions": {}, "previews": [],
+                      "deleted_at": utcnow()}},
             return_document=ReturnDocument.AFTER)

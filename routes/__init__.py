@@ -13,6 +13,7 @@ def register(app: Flask, api: Api) -> None:
         calls,
         docs,
         files,
+        gifs,
         health,
         messages,
         notifications,
@@ -38,4 +39,5 @@ def register(app: Flask, api: Api) -> None:
     api.register_blueprint(admin.blp, url_prefix="/api/admin")
     api.register_blueprint(notifications.blp, url_prefix="/api/notifications")
     api.register_blueprint(calls.blp, url_prefix="/api/calls")
+    api.register_blueprint(gifs.blp, url_prefix="/api/gifs")
     app.register_blueprint(docs.bp)

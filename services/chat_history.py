@@ -11,7 +11,7 @@ from models.base import id_str
 from models.message import Message
 from models.room import Room
 from models.user import User
-from services import audit_service, notify_chat, notify_moderation, realtime
+from services import audit_service, chat_previews, notify_chat, notify_moderation, realtime
 from services.chat_access import (
     can_moderate_room,
     readable_message,
@@ -68,6 +68,7 @@ def edit_message(user: dict[str, Any], message_id: str, body: str) -> dict[str, 
     Room().refresh_snapshot(room["_id"], updated["seq"], snapshot(updated))
     realtime.emit("message_updated", payload, to=_audience(room))
     notify_chat.message_sent(user, room, updated, before=message)
+    chat_previews.message_written(updated, before=message)
     return payload
 
 

@@ -24,7 +24,14 @@ from models.message import Message
 from models.room import Room
 from models.room_member import RoomMember
 from models.user import User
-from services import chat_limits, content_filter, notify_chat, realtime, topic_activity
+from services import (
+    chat_limits,
+    chat_previews,
+    content_filter,
+    notify_chat,
+    realtime,
+    topic_activity,
+)
 from services.chat_access import writable_room
 from services.chat_views import serialize_message, snapshot, unread_count
 from services.live_rooms import chat_room, user_room
@@ -138,6 +145,7 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
             _deliver(room, message, user)
     if created:
         notify_chat.message_sent(user, room, message)
+        chat_previews.message_written(message)
     if created and room["kind"] == "topic" and _topic_activity_stale(room, message):
         topic_activity.touch_activity(room["topic_id"], message["created_at"])
     return serialize_message(message, user), created

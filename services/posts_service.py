@@ -19,6 +19,7 @@ from models.vote import Vote
 from services import (
     audit_service,
     content_filter,
+    link_previews,
     live_rooms,
     notify_content,
     notify_moderation,
@@ -28,7 +29,7 @@ from services import (
 )
 from services.shapes.forum import POST, POST_BROADCAST
 from services.users_service import public_users
-from utils import clock, roles
+from utils import clock, jobs, roles
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.pagination import paginate
@@ -61,7 +62,7 @@ def posts_changed(topic_id: Any) -> None:
 # What serialize_post shows, plus hot_rank for the page cursor: never search_terms.
 VIEW_FIELDS = {field: 1 for field in (
     "topic_id", "author_id", "title", "body", "body_html", "score", "hot_rank",
-    "comment_count", "pinned", "locked", "deleted", "created_at", "edited_at")}
+    "comment_count", "pinned", "locked", "deleted", "created_at", "edited_at", "previews")}
 
 
 def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
@@ -75,7 +76,7 @@ def _shown(post: dict[str, Any], author: dict[str, Any] | None,
            my_vote: int | None) -> dict[str, Any]:
     if post.get("deleted", False):
         return {**post, "title": DELETED_TEXT, "body": "", "body_html": "", "author": None,
-                "my_vote": my_vote, "deleted": True}
+                "my_vote": my_vote, "deleted": True, "previews": []}
     return {**post, "body_html": stored_html(post), "author": author, "my_vote": my_vote,
             "deleted": False}
 
@@ -100,6 +101,20 @@ def my_votes(user: dict[str, Any] | None, target_type: str,
 
 def emit_post(event: str, post: dict[str, Any]) -> None:
     realtime.emit(event, public_view(post), to=live_rooms.topic_room(post["topic_id"]))
+
+
+def _post_written(post: dict[str, Any], before: dict[str, Any] | None = None) -> None:
+    if link_previews.wanted(post["body"], before):
+        link_previews.queue(attach_post_previews, post["_id"])
+
+
+@jobs.task(retries=1, retry_delay=5)
+def attach_post_previews(post_id: str) -> None:
+    """Link previews of a post's body (docs/MEDIA.md), announced as `post_updated`."""
+    updated = link_previews.refresh(Post().collection, post_id)
+    if updated is not None:
+        posts_changed(updated["topic_id"])
+        emit_post("post_updated", updated)
 
 
 # Reading
@@ -216,6 +231,7 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
     posts_changed(topic["_id"])
     emit_post("new_post", post)
     notify_content.post_created(user, post)
+    _post_written(post)
     return post_views(user, [post])[0]
 
 
@@ -247,6 +263,7 @@ def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
     posts_changed(updated["topic_id"])
     emit_post("post_updated", updated)
     notify_content.post_edited(user, post, updated)
+    _post_written(updated, before=post)
     return post_views(user, [updated])[0]
 
 

@@ -27,6 +27,8 @@ from flask_socketio.test_client import SocketIOTestClient
 
 from app import create_app
 from models import indexes, registry
+from tests import gif_stub
+from tests.http_stub import StubServer
 from tests.servers import (
     CLUSTER_SETTINGS,
     INSTALL_HINT,
@@ -135,9 +137,11 @@ class SharedApp:
             table.clear()
 
 
-def _settings(mongo_server, redis_server, database: str) -> dict:
+def _settings(mongo_server, redis_server, database: str, stub: StubServer) -> dict:
+    # GIF search goes to the GIPHY stand-in (tests/gif_stub.py) unless a test says not.
     return {"MONGO_URI": mongo_server.uri, "MONGO_DB_NAME": database,
-            "REDIS_URL": redis_server.url, "SOCKETIO_MESSAGE_QUEUE": None}
+            "REDIS_URL": redis_server.url, "SOCKETIO_MESSAGE_QUEUE": None,
+            **gif_stub.settings(stub)}
 
 
 @pytest.fixture(scope="session")
@@ -146,9 +150,9 @@ def _database_name() -> str:
 
 
 @pytest.fixture(scope="session")
-def _shared(mongo_server, redis_server, _database_name) -> Iterator[SharedApp]:
+def _shared(mongo_server, redis_server, _database_name, _stub_http) -> Iterator[SharedApp]:
     application = create_app("testing", **_settings(mongo_server, redis_server,
-                                                     _database_name))
+                                                     _database_name, _stub_http))
     with application.app_context():
         indexes.init_indexes()
     # Handled a request: from now on Flask refuses new routes and hooks on it (a test
@@ -191,7 +195,8 @@ def app(_shared, _clean_state) -> Flask:
 
 
 @pytest.fixture
-def make_app(request, mongo_server, mongo_admin, redis_server, _database_name, _clean_state):
+def make_app(request, mongo_server, mongo_admin, redis_server, _database_name, _clean_state,
+             _stub_http):
     """Build an app of its own on the test servers; several calls share one database and
     Redis, like several server processes would. With `init_db=False` first (and no `app`
     in the test), the database is a new, empty one without indexes."""
@@ -203,7 +208,7 @@ def make_app(request, mongo_server, mongo_admin, redis_server, _database_name, _
         if database is None:
             fresh = not init_db and "app" not in request.fixturenames
             database = f"test_{uuid.uuid4().hex[:12]}" if fresh else _database_name
-        settings = _settings(mongo_server, redis_server, database)
+        settings = _settings(mongo_server, redis_server, database, _stub_http)
         settings.update(overrides)
         application = create_app("testing", **settings)
         indexed = (settings["MONGO_URI"] == mongo_server.uri
@@ -295,3 +300,24 @@ def own_cluster(app, mongo_server, redis_server, _database_name, tmp_path):
         yield app, servers
     finally:
         _discard(servers)
+
+
+# A local HTTP server standing for the outside world (GIF providers, linked pages)
+
+@pytest.fixture(scope="session")
+def _stub_http():
+    server = StubServer().start()
+    gif_stub.install(server)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stub_http(_stub_http):
+    """tests/http_stub.py's server with only its default routes (the GIF providers of
+    tests/gif_stub.py) and no requests seen yet."""
+    _stub_http.reset()
+    gif_stub.DATA.reset()
+    yield _stub_http
+    _stub_http.reset()
+    gif_stub.DATA.reset()

@@ -261,6 +261,9 @@ ROUTES: dict[str, str] = {
     # Calls
     "GET /api/calls/": "own-list",
     "GET /api/calls/ice-servers": "signed-in",
+    # GIF search through the provider (the tests' GIPHY stand-in); nothing private.
+    "GET /api/gifs/search": "signed-in",
+    "GET /api/gifs/featured": "signed-in",
     "GET /api/calls/<objectid:call_id>": "reader",
 }
 
@@ -330,6 +333,7 @@ QUERIES: dict[str, list[dict[str, str]]] = {
                         {"q": "xylotopic", "type": "topics"}],
     "GET /api/users/": [{"q": "mx_"}],
     "GET /api/calls/": [{"limit": "50"}] + [{"room_id": room} for room in PATH_VALUES["room_id"]],
+    "GET /api/gifs/search": [{"q": "cat"}],
 }
 
 EVENTS: dict[str, str] = {

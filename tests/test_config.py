@@ -69,6 +69,24 @@ def test_production_refuses_a_default_secret(clean_env, secret):
         load_config("production")
 
 
+def test_production_refuses_the_link_preview_loopback_switch(clean_env):
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    assert load_config("production").LINK_PREVIEW_ALLOW_LOOPBACK is False
+    clean_env.setenv("LINK_PREVIEW_ALLOW_LOOPBACK", "true")
+    with pytest.raises(ConfigError, match="LINK_PREVIEW_ALLOW_LOOPBACK"):
+        load_config("production")
+
+
+def test_gif_rating_is_one_the_providers_know(clean_env):
+    assert load_config("development").GIF_RATING == "g"
+    clean_env.setenv("GIF_RATING", "PG-13")
+    assert load_config("development").GIF_RATING == "pg-13"
+    clean_env.setenv("GIF_RATING", "nc-17")
+    with pytest.raises(ConfigError, match="GIF_RATING"):
+        load_config("development")
+
+
 def test_debugger_only_when_asked_for(clean_env):
     assert load_config("development").DEBUG is False
     clean_env.setenv("FLASK_DEBUG", "1")

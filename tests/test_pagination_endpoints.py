@@ -103,6 +103,9 @@ def endpoints(p, topic, posts):
         "/api/notifications/": ("walker", "/api/notifications/", [{}, {"unread": "true"}]),
         "/api/notifications/mutes": ("walker", "/api/notifications/mutes", [{}]),
         "/api/calls/": ("walker", "/api/calls/", [{}]),
+        # Pages of the provider's results (the tests' GIPHY stand-in, tests/gif_stub.py).
+        "/api/gifs/search": ("walker", "/api/gifs/search", [{"q": "cat"}]),
+        "/api/gifs/featured": ("walker", "/api/gifs/featured", [{}]),
     }
 
 

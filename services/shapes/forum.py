@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from models.topic_member import ROLES
 from services.shapes.fields import Timestamp
+from services.shapes.previews import previews_field
 from services.shapes.users import PublicUserSchema
 from utils.schemas import TaggedUnion, page_schema
 
@@ -64,6 +65,7 @@ class PostSchema(Schema):
     deleted = fields.Boolean(required=True)
     created_at = Timestamp(required=True)
     edited_at = Timestamp(allow_none=True, required=True, dump_default=None)
+    previews = previews_field()
 
 
 class CommentSchema(Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from services.shapes.fields import Timestamp
+from services.shapes.previews import previews_field
 from services.shapes.users import PublicUserSchema
 from utils.schemas import page_schema
 
@@ -54,6 +55,7 @@ class MessageSchema(Schema):
     deleted = fields.Boolean(required=True)
     # Set on messages the server wrote (docs/CALLS.md: `{type: "call", event, call_id, ...}`).
     system = fields.Dict(allow_none=True, required=True, dump_default=None)
+    previews = previews_field()
 
 
 class MessagePageSchema(Schema):

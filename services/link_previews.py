@@ -1,0 +1,123 @@
+"""Link previews: the first LINK_PREVIEW_MAX_URLS http(s) URLs of a text, each fetched
+through utils.safe_fetch (the SSRF rules) and read by services.link_meta, cached per URL.
+
+The jobs that attach previews to a message or a post live beside their areas
+(services/chat_previews.py, services/posts_service.py); they call `refresh` after the
+write that may have added links, and emit `message_updated` / `post_updated` when the
+stored previews changed. Images are linked, never fetched or proxied by the server.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import sqlite3
+from typing import Any
+
+from bson import ObjectId
+from flask import current_app
+from pymongo import ReturnDocument
+from pymongo.collection import Collection
+from redis.exceptions import RedisError
+
+from services import link_meta
+from utils import safe_fetch
+from utils.cache import get_cache
+
+log = logging.getLogger(__name__)
+
+CACHE_NAMESPACE = "link_preview"
+# Plain text (markdown included): a URL runs to the next space or bracket-like delimiter.
+URL_PATTERN = re.compile(r"(?i)\bhttps?://[^\s<>\"'`]+")
+TRAILING = ".,;:!?'\"*_~"
+# Failures are remembered for a shorter time than previews: a page may come back.
+FAILURE_CACHE_SECONDS = 300
+
+
+def urls_in(text: str, limit: int) -> list[str]:
+    """The first `limit` distinct URLs of `text`, in order, without trailing punctuation
+    (and without a closing bracket the URL did not open)."""
+    found: list[str] = []
+    for match in URL_PATTERN.finditer(text or ""):
+        url = match.group(0)
+        while url and (url[-1] in TRAILING
+                       or (url[-1] in ")]}" and url.count(url[-1]) > url.count(
+                           {")": "(", "]": "[", "}": "{"}[url[-1]]))):
+            url = url[:-1]
+        if len(url) <= safe_fetch.MAX_URL_LENGTH and url not in found:
+            found.append(url)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def policy() -> safe_fetch.Policy:
+    config = current_app.config
+    return safe_fetch.Policy(max_bytes=config["LINK_PREVIEW_MAX_BYTES"],
+                             timeout=config["LINK_PREVIEW_TIMEOUT_SECONDS"],
+                             max_redirects=config["LINK_PREVIEW_MAX_REDIRECTS"],
+                             allow_loopback=config["LINK_PREVIEW_ALLOW_LOOPBACK"])
+
+
+def fetch_preview(url: str) -> dict[str, Any] | None:
+    """The preview of one URL, fetched now (no cache); None when refused or unusable."""
+    try:
+        page = safe_fetch.fetch(url, policy())
+    except safe_fetch.UnsafeURL as exc:
+        log.info("link preview refused for %s: %s", url, exc)
+        return None
+    except safe_fetch.FetchFailed as exc:
+        log.info("link preview failed for %s: %s", url, exc)
+        return None
+    parsed = link_meta.parse_page(page.body, page.content_type, page.url)
+    return None if parsed is None else {**parsed, "url": url}
+
+
+def preview(url: str) -> dict[str, Any] | None:
+    """The preview of one URL, from the cache (Redis; skipped while Redis is down)."""
+    cache = get_cache()
+    key = hashlib.sha256(url.encode()).hexdigest()
+    cached = cache.get(CACHE_NAMESPACE, key)
+    if cached is not None:
+        return cached.get("preview")
+    found = fetch_preview(url)
+    ttl = current_app.config["LINK_PREVIEW_CACHE_SECONDS"] if found else FAILURE_CACHE_SECONDS
+    cache.set(CACHE_NAMESPACE, key, {"preview": found}, ttl=ttl)
+    return found
+
+
+def previews_for(text: str) -> list[dict[str, Any]]:
+    limit = current_app.config["LINK_PREVIEW_MAX_URLS"]
+    return [found for found in map(preview, urls_in(text, limit)) if found is not None]
+
+
+def wanted(body: str, before: dict[str, Any] | None = None) -> bool:
+    """Whether a write of `body` needs the preview job: it names a URL, or an edit took
+    away links whose previews are stored."""
+    if not current_app.config["LINK_PREVIEWS_ENABLED"]:
+        return False
+    return bool(urls_in(body, 1)) or bool(before and before.get("previews"))
+
+
+def queue(job: Any, document_id: Any) -> None:
+    """Queue the preview job of a document just written. The write succeeded and was
+    announced; a queue outage costs the previews, never the write's answer."""
+    try:
+        job.enqueue(str(document_id))
+    except (RedisError, sqlite3.Error) as exc:
+        log.warning("link previews of %s not queued: %s", document_id, exc)
+
+
+def refresh(collection: Collection, document_id: str) -> dict[str, Any] | None:
+    """Store the previews of the document's current body; the updated document when
+    they changed, else None. An edit or a deletion meanwhile wins: the update applies
+    only to the body the previews were made from, on a document not deleted."""
+    document = collection.find_one({"_id": ObjectId(document_id)})
+    if document is None or document.get("deleted"):
+        return None
+    found = previews_for(document["body"])
+    if found == (document.get("previews") or []):
+        return None
+    return collection.find_one_and_update(
+        {"_id": document["_id"], "body": document["body"], "deleted": False},
+        {"$set": {"previews": found}}, return_document=ReturnDocument.AFTER)
