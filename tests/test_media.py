@@ -373,6 +373,12 @@ def test_quota_and_file_size_limits(trio, app, clock):
     assert over.get_json()["error"]["code"] == "quota_exceeded"
     clock.advance(hours=25)
     assert alice.upload(b"b" * 600, "two.txt").status_code == 201
+    # This route's body limit follows UPLOAD_MAX_BYTES, not MAX_CONTENT_LENGTH.
+    app.config["UPLOAD_QUOTA_BYTES_PER_DAY"] = 10**9
+    app.config["MAX_CONTENT_LENGTH"] = 50_000
+    assert alice.upload(b"e" * 100_000, "long.txt").status_code == 201
+    assert alice.post("/api/uploads/presign", {"name": "x" * 60_000, "size": 1}
+                      ).status_code == 413
     app.config["UPLOAD_MAX_BYTES"] = 1000
     big = alice.upload(b"c" * 1001, "big.txt")
     assert big.status_code == 413 and big.get_json()["error"]["code"] == "payload_too_large"
