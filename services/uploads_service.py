@@ -19,6 +19,7 @@ from services.shapes.media import ATTACHMENT
 from utils import clock
 from utils import storage as backends
 from utils.errors import (
+    APIError,
     BadRequest,
     NotFound,
     PayloadTooLarge,
@@ -134,12 +135,13 @@ def complete(user: dict[str, Any], upload_id: str) -> dict[str, Any]:
     if size is None:
         raise ValidationFailed("Nothing was uploaded yet.",
                                details={"file": ["No object at the presigned key."]})
-    if size > pending["size"]:
-        storage.delete(raw_key)
-        raise _too_large(pending["size"])
-    data = storage.read(raw_key) or b""
     try:
-        fields = _store(data, pending["name"])
+        if size > pending["size"]:
+            raise _too_large(pending["size"])
+        fields = _store(storage.read(raw_key) or b"", pending["name"])
+    except APIError:
+        uploads.mark_deleted([pending["_id"]])  # refused for good; the sweep removes it
+        raise
     finally:
         storage.delete(raw_key)  # what is kept is the checked copy, under its own key
     done = uploads.finish(pending["_id"], {**fields, "raw_key": None})

@@ -502,8 +502,12 @@ def test_presigned_upload_bigger_than_announced_is_refused(trio, backend, app):
     requests.post(form["url"], data=form["fields"], files={"file": ("f.txt", b"x" * 50)},
                   timeout=10)
     refused = alice.post(f"/api/uploads/{form['upload_id']}/complete")
-    assert refused.status_code in (400, 413)
+    assert refused.status_code == 413, refused.get_json()
+    # Refused for good: not retried, never served, and the raw object is gone.
+    assert alice.post(f"/api/uploads/{form['upload_id']}/complete").status_code == 404
     assert alice.client.get(f"/api/uploads/{form['upload_id']}").status_code == 404
+    with app.app_context():
+        assert _keys_in(app) == []
     app.config["UPLOAD_DIRECT_MAX_BYTES"] = 100
     too_big = alice.post("/api/uploads/presign", {"name": "g.txt", "size": 101})
     assert too_big.status_code == 413
