@@ -1,8 +1,9 @@
 """The world the authorization matrix (tests/test_authorization_matrix.py) acts on: a
 private topic with a post, a comment, a chat room and a message, a group and a direct
-conversation with a message each (each message with an image attached), a live call in each of the three rooms (`add_calls`),
-a report, a notification and a friend request, and the people who try to reach them:
-anonymous, an outsider, a moderator of another topic, a member, and a site admin.
+conversation with a message each (each message with an image attached), a live call in
+each of the three rooms (`add_calls`), a report, a notification and a friend request,
+and the people who try to reach them: anonymous, an outsider, a moderator of another
+topic, a member, and a site admin.
 
 Every private thing carries a marker word of its scope (`xylotopic`, `xylogroup`,
 `xylodirect`) in its text; a response or a socket event that contains the marker or the
