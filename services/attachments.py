@@ -95,7 +95,8 @@ def remove_uploads(upload_ids: list[str]) -> int:
 
 def _remove(uploads: Upload, upload: dict[str, Any]) -> int:
     storage = file_storage.get_storage()
-    for key in (upload.get("key"), upload.get("thumb_key")):
+    # raw_key: what a presigned POST stored and nobody confirmed.
+    for key in (upload.get("key"), upload.get("thumb_key"), upload.get("raw_key")):
         if key:
             storage.delete(key)
     uploads.remove(upload["_id"])

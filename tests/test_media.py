@@ -514,6 +514,20 @@ def test_presigned_upload_bigger_than_announced_is_refused(trio, backend, app):
 
 
 @pytest.mark.parametrize("backend", ["s3"], indirect=True)
+def test_sweep_removes_presigned_uploads_never_confirmed(trio, backend, app, clock):
+    alice = trio[0]
+    form = alice.post("/api/uploads/presign", {"name": "f.txt", "size": 5}).get_json()
+    requests.post(form["url"], data=form["fields"], files={"file": ("f.txt", b"words")},
+                  timeout=10)
+    with app.app_context():
+        assert len(_keys_in(app)) == 1
+    clock.advance(hours=25)
+    assert "Removed 1 uploads" in app.test_cli_runner().invoke(args=["uploads", "sweep"]).output
+    with app.app_context():
+        assert _keys_in(app) == [] and get_db().uploads.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("backend", ["s3"], indirect=True)
 def test_avatars_use_the_same_storage(trio, backend, app):
     alice = trio[0]
     response = alice.client.put("/api/users/me/avatar", headers=alice.headers,
