@@ -1,4 +1,4 @@
-"""Uploaded files (avatars), served from the storage directory."""
+"""Avatars, served from the storage backend (attachments: routes/uploads.py)."""
 from __future__ import annotations
 
 from services import file_storage
