@@ -253,9 +253,12 @@ def test_post_and_comment_attachments(trio, backend, app):
                                      "attachments": [first["id"]]})
     assert post.status_code == 201 and post.get_json()["attachments"] == [first]
     post_id = post.get_json()["id"]
+    watcher = alice.socket()
+    assert watcher.emit("join_post", {"post_id": post_id}, callback=True)["ok"]
     comment = bob.post(f"/api/posts/{post_id}/comments",
                        {"body": "notes", "attachments": [second["id"]]})
     assert comment.status_code == 201 and comment.get_json()["attachments"] == [second]
+    assert [c["attachments"] for c in events(watcher, "new_comment")] == [[second]]
     assert bob.client.get(f"/api/posts/{post_id}").get_json()["attachments"] == [first]
     listed = bob.client.get(f"/api/posts/{post_id}/comments").get_json()["items"]
     assert listed[0]["attachments"] == [second]
