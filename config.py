@@ -124,6 +124,7 @@ class Config:
         self._init_calls()
         self._init_gifs()
         self._init_link_previews()
+        self._init_media()
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
         # json: one object per line (production default); text: for people (development).
         self.LOG_FORMAT = _env("LOG_FORMAT", self.default_log_format())
@@ -208,8 +209,6 @@ class Config:
         # `python app.py` runs a consumer in the server process (development); 0 turns it off.
         self.JOBS_IN_PROCESS_CONSUMER = _env_bool("JOBS_IN_PROCESS_CONSUMER", True)
 
-        # Uploads (avatars) on a local directory, served under /api/files/.
-        self.UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
         self.AVATAR_MAX_BYTES = _env_int("AVATAR_MAX_BYTES", 2 * 1024 * 1024)
 
     def _init_messaging(self) -> None:
@@ -321,6 +320,39 @@ class Config:
         # Tests only: let previews fetch from 127.0.0.0/8 and ::1 (every other private,
         # link-local or reserved address stays refused).
         self.LINK_PREVIEW_ALLOW_LOOPBACK = _env_bool("LINK_PREVIEW_ALLOW_LOOPBACK", False)
+    def _init_media(self) -> None:
+        # Stored files (avatars, attachments; docs/MEDIA.md): `local` keeps them under
+        # UPLOAD_DIR, `s3` in S3_BUCKET of any S3-compatible store. Objects are private.
+        self.STORAGE_BACKEND = (_env("STORAGE_BACKEND", "local") or "local").lower()
+        self.UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+        # Local backend behind nginx: the `internal` location serving UPLOAD_DIR; the app
+        # then answers downloads with an X-Accel-Redirect to it instead of the bytes.
+        self.STORAGE_LOCAL_ACCEL_PREFIX = _env("STORAGE_LOCAL_ACCEL_PREFIX")
+        self.S3_BUCKET = _env("S3_BUCKET")
+        self.S3_PREFIX = _env("S3_PREFIX", "")
+        self.S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL")  # unset: AWS
+        self.S3_REGION = _env("S3_REGION")
+        # Unset: boto3's own chain (AWS_* variables, instance roles, ~/.aws).
+        self.S3_ACCESS_KEY_ID = _env("S3_ACCESS_KEY_ID")
+        self.S3_SECRET_ACCESS_KEY = _env("S3_SECRET_ACCESS_KEY")
+        # Presigned download and upload URLs live this many seconds.
+        self.S3_PRESIGN_SECONDS = _env_int("S3_PRESIGN_SECONDS", 300)
+        # One file sent through POST /api/uploads, one sent to S3 with a presigned POST,
+        # the bytes one user may upload in 24 hours, attachments per message/post/comment.
+        self.UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 8 * 1024 * 1024)
+        self.UPLOAD_DIRECT_MAX_BYTES = _env_int("UPLOAD_DIRECT_MAX_BYTES", 100 * 1024 * 1024)
+        self.UPLOAD_QUOTA_BYTES_PER_DAY = _env_int("UPLOAD_QUOTA_BYTES_PER_DAY",
+                                                   200 * 1024 * 1024)
+        self.UPLOAD_MAX_ATTACHMENTS = _env_int("UPLOAD_MAX_ATTACHMENTS", 10)
+        # Images larger than this many pixels are refused (decompression bombs).
+        self.UPLOAD_IMAGE_MAX_PIXELS = _env_int("UPLOAD_IMAGE_MAX_PIXELS", 40_000_000)
+        # Types accepted, as sniffed from the bytes (never the client's word).
+        self.UPLOAD_ALLOWED_TYPES = _env_list("UPLOAD_ALLOWED_TYPES", (
+            "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf",
+            "text/plain", "video/mp4", "video/webm", "audio/mpeg", "audio/ogg",
+            "application/zip"))
+        # Uploads never attached are removed this long after they were made.
+        self.UPLOAD_UNATTACHED_SECONDS = _env_int("UPLOAD_UNATTACHED_SECONDS", 86400)
 
     def default_mail_backend(self) -> str:
         return "console"
@@ -339,6 +371,10 @@ class Config:
 
     def validate(self) -> None:
         """Refuse settings that are unsafe for this environment."""
+        if self.STORAGE_BACKEND not in ("local", "s3"):
+            raise ConfigError(f"STORAGE_BACKEND must be local or s3, got {self.STORAGE_BACKEND!r}")
+        if self.STORAGE_BACKEND == "s3" and not self.S3_BUCKET:
+            raise ConfigError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
 
 
 class DevelopmentConfig(Config):
@@ -381,6 +417,7 @@ class ProductionConfig(Config):
         return "smtp"
 
     def validate(self) -> None:
+        super().validate()
         if self.DEBUG:
             raise ConfigError("FLASK_DEBUG must be off in production")
         for name in ("SECRET_KEY", "MONGO_URI", "REDIS_URL"):

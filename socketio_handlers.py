@@ -127,7 +127,8 @@ def on_leave_room(payload):
 @acknowledged(SendEventSchema(), "write")
 def on_send_message(payload):
     message, _created = chat_send.send_message(socket_user(), payload["room_id"], payload["body"],
-                                          payload["client_id"], payload["reply_to"])
+                                          payload["client_id"], payload["reply_to"],
+                                          payload["attachments"], payload["gif"])
     return message
 
 

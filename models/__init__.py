@@ -22,6 +22,7 @@ from models import (  # noqa: F401
     topic_ban,
     topic_invitation,
     topic_member,
+    upload,
     user,
     vote,
 )

@@ -26,10 +26,16 @@ class Message(BaseModel):
 
     def new_document(self, room_id: ObjectId, seq: int, author_id: ObjectId, body: str,
                      client_id: str, reply_to: ObjectId | None,
-                     system: dict[str, Any] | None = None) -> dict[str, Any]:
+                     system: dict[str, Any] | None = None,
+                     attachments: list[dict[str, Any]] | None = None,
+                     message_id: ObjectId | None = None) -> dict[str, Any]:
         document = {"room_id": room_id, "seq": seq, "author_id": author_id, "body": body,
                     "client_id": client_id, "reply_to": reply_to, "reactions": {},
                     "created_at": utcnow(), "edited_at": None, "deleted": False}
+        if message_id is not None:
+            document["_id"] = message_id
+        if attachments:
+            document["attachments"] = attachments
         if system is not None:
             document["system"] = system  # written by the server (a call started or ended)
         return document
@@ -72,5 +78,6 @@ class Message(BaseModel):
         return self.collection.find_one_and_update(
             {"_id": message_id, "deleted": False},
             {"$set": {"deleted": True, "body": "", "reactions": {}, "previews": [],
+                      "attachments": [],
                       "deleted_at": utcnow()}},
             return_document=ReturnDocument.AFTER)

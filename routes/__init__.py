@@ -21,6 +21,7 @@ def register(app: Flask, api: Api) -> None:
         reports,
         search,
         topics,
+        uploads,
         users,
     )
 
@@ -28,6 +29,7 @@ def register(app: Flask, api: Api) -> None:
     api.register_blueprint(auth.blp, url_prefix="/api/auth")
     api.register_blueprint(users.blp, url_prefix="/api/users")
     api.register_blueprint(files.blp, url_prefix="/api/files")
+    api.register_blueprint(uploads.blp, url_prefix="/api/uploads")
     api.register_blueprint(topics.blp, url_prefix="/api/topics")
     api.register_blueprint(posts.blp, url_prefix="/api/posts")
     api.register_blueprint(posts.comments_blp, url_prefix="/api/comments")

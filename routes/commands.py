@@ -1,15 +1,16 @@
 """Command-line entry points, the CLI's routes: `flask create-admin` (the first
 administrator, with a password typed at the prompt) and `flask seed` (demo content for a
 fresh database), `flask jobs worker|failed` (the job queue's consumer and its
-dead-letter list) and `flask users verify NAME` (confirm an address without
-the mail). Each parses its options and calls one service."""
+dead-letter list), `flask users verify NAME` (confirm an address without
+the mail) and `flask uploads sweep` (remove uploads never attached). Each parses its
+options and calls one service."""
 from __future__ import annotations
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from services import auth_signup, seed
+from services import attachments, auth_signup, seed
 from utils import jobs
 from utils.errors import APIError
 
@@ -108,7 +109,21 @@ def jobs_failed_command(forget: tuple[str, ...]) -> None:
     click.echo(f"{len(failed)} failed job(s).")
 
 
+@click.group("uploads")
+def uploads_group() -> None:
+    """Uploaded files."""
+
+
+@uploads_group.command("sweep")
+@with_appcontext
+def uploads_sweep_command() -> None:
+    """Remove uploads never attached within UPLOAD_UNATTACHED_SECONDS, and the files of
+    deleted messages, posts and comments (the hourly job does the same)."""
+    click.echo(f"Removed {attachments.sweep()} uploads.")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(uploads_group)
     app.cli.add_command(jobs_group)
     app.cli.add_command(users_group)
     app.cli.add_command(create_admin_command)

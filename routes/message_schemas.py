@@ -8,8 +8,23 @@ from utils.schemas import PageQuerySchema, StrictSchema
 
 ObjectIdField = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{24}$"))
 Seq = fields.Integer(validate=validate.Range(min=0, max=2**53))
-# Generous bound; the service applies CHAT_MESSAGE_MAX_LENGTH after trimming.
-Body = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+# Generous bound; the service applies CHAT_MESSAGE_MAX_LENGTH after trimming (and lets
+# a message with attachments have no words).
+Body = fields.String(required=True, validate=validate.Length(max=20000))
+# Upload ids (POST /api/uploads); the service applies UPLOAD_MAX_ATTACHMENTS.
+Attachments = fields.List(fields.String(validate=validate.Regexp(r"^[0-9a-f]{24}$")),
+                          load_default=list, validate=validate.Length(max=50))
+
+
+class GifItemSchema(StrictSchema):
+    """A GIF picked from GET /api/gifs/search: its `full` URL (and sizes, and the
+    `preview` URL as thumbnail); only the provider's media hosts are accepted."""
+    url = fields.String(required=True, validate=validate.Length(min=1, max=2048))
+    width = fields.Integer(validate=validate.Range(min=1, max=10000))
+    height = fields.Integer(validate=validate.Range(min=1, max=10000))
+    thumbnail_url = fields.String(validate=validate.Length(min=1, max=2048))
+
+
 ClientId = fields.String(required=True, validate=validate.Length(min=1, max=64))
 Title = fields.String(validate=validate.Length(min=1, max=100))
 
@@ -53,6 +68,8 @@ class SendBodySchema(StrictSchema):
     client_id = ClientId
     reply_to = fields.String(load_default=None, allow_none=True,
                              validate=validate.Regexp(r"^[0-9a-f]{24}$"))
+    attachments = Attachments
+    gif = fields.Nested(GifItemSchema, load_default=None, allow_none=True)
 
 
 class EditBodySchema(StrictSchema):

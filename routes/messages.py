@@ -125,7 +125,8 @@ def history(query, room_id):
 def send(body, room_id):
     """Send a message; repeating a client_id returns the first message (200)."""
     message, created = chat_send.send_message(current_user(), room_id, body["body"],
-                                         body["client_id"], body["reply_to"])
+                                         body["client_id"], body["reply_to"],
+                                         body["attachments"], body["gif"])
     return message, 201 if created else 200
 
 

@@ -42,7 +42,7 @@ def list_posts(query):
 def create_post(body):
     """Post in a topic I am a member of; `body` is markdown."""
     return posts_service.create_post(current_user(), body["topic_id"], body["title"],
-                                     body["body"])
+                                     body["body"], body["attachments"])
 
 
 @blp.route("/<objectid:post_id>")
@@ -134,7 +134,7 @@ def list_comments(query, post_id):
 def create_comment(body, post_id):
     """Comment on a post, or reply to a comment with `parent_id`."""
     return comments_service.create_comment(current_user(), post_id, body["body"],
-                                           body["parent_id"])
+                                           body["parent_id"], body["attachments"])
 
 
 @comments_blp.route("/<objectid:comment_id>", methods=["PATCH"])

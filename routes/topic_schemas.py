@@ -58,6 +58,9 @@ class PostCreateSchema(StrictSchema):
     topic_id = fields.String(required=True, validate=ObjectIdString)
     title = fields.String(required=True, validate=validate.Length(min=3, max=300))
     body = fields.String(load_default="", validate=validate.Length(max=40000))
+    # Upload ids (POST /api/uploads); the service applies UPLOAD_MAX_ATTACHMENTS.
+    attachments = fields.List(fields.String(validate=ObjectIdString), load_default=list,
+                              validate=validate.Length(max=50))
 
 
 class PostUpdateSchema(StrictSchema):
@@ -78,6 +81,9 @@ class CommentQuerySchema(PageQuerySchema):
 class CommentCreateSchema(StrictSchema):
     body = fields.String(required=True, validate=validate.Length(min=1, max=10000))
     parent_id = fields.String(load_default=None, allow_none=True, validate=ObjectIdString)
+    # Upload ids (POST /api/uploads); the service applies UPLOAD_MAX_ATTACHMENTS.
+    attachments = fields.List(fields.String(validate=ObjectIdString), load_default=list,
+                              validate=validate.Length(max=50))
 
 
 class CommentUpdateSchema(StrictSchema):

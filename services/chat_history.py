@@ -11,7 +11,14 @@ from models.base import id_str
 from models.message import Message
 from models.room import Room
 from models.user import User
-from services import audit_service, chat_previews, notify_chat, notify_moderation, realtime
+from services import (
+    attachments,
+    audit_service,
+    chat_previews,
+    notify_chat,
+    notify_moderation,
+    realtime,
+)
 from services.chat_access import (
     can_moderate_room,
     readable_message,
@@ -79,6 +86,7 @@ def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
     deleted = Message().soft_delete(message["_id"])
     if deleted is None:
         raise NotFound("Message not found.")
+    attachments.discard(deleted["_id"])
     Room().refresh_snapshot(room["_id"], deleted["seq"], snapshot(deleted))
     if message["author_id"] != user["_id"]:
         # Someone else's message: a moderator acted, so the audit trail records it.

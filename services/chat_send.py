@@ -25,6 +25,7 @@ from models.room import Room
 from models.room_member import RoomMember
 from models.user import User
 from services import (
+    attachments,
     chat_limits,
     chat_previews,
     content_filter,
@@ -55,9 +56,12 @@ _last_stored: list[tuple[ObjectId, int] | None] = [None] * len(_process_locks)
 _send_slots = threading.BoundedSemaphore(16)
 
 
-def clean_body(body: str, author: dict[str, Any]) -> str:
+def clean_body(body: str, author: dict[str, Any], empty_ok: bool = False) -> str:
+    """The body to store; empty only where `empty_ok` (a message with attachments)."""
     body = body.strip()
     limit = current_app.config["CHAT_MESSAGE_MAX_LENGTH"]
+    if not body and empty_ok:
+        return body
     if not body or len(body) > limit:
         raise ValidationFailed(details={"body": [f"Use 1-{limit} characters."]})
     # The text to store (maybe masked), or ContentRejected; a fully masked body stays.
@@ -115,15 +119,18 @@ def _redis_lock(client: Any, room_id: ObjectId) -> Iterator[None]:
 
 
 def send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
-                 reply_to: str | None = None) -> tuple[dict[str, Any], bool]:
+                 reply_to: str | None = None, files: list[Any] | None = None,
+                 gif: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
     """Store and deliver a message; (message, created). The same client_id again
-    returns the stored message and creates nothing."""
+    returns the stored message and creates nothing. `files`: upload ids to attach;
+    `gif`: a GIF picked from the provider ({url, width?, height?, thumbnail_url?})."""
     with _send_slots:
-        return _send_message(user, room_id, body, client_id, reply_to)
+        return _send_message(user, room_id, body, client_id, reply_to, files or [], gif)
 
 
 def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
-                  reply_to: str | None) -> tuple[dict[str, Any], bool]:
+                  reply_to: str | None, files: list[Any], gif: dict[str, Any] | None
+                  ) -> tuple[dict[str, Any], bool]:
     room = writable_room(user, room_id)
     # A resend is recognised by the unique (room, author, client_id) index when its
     # insert fails, so a new message does not pay a lookup first. A resend refused
@@ -132,17 +139,27 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
         # The flood limit first: the filter's work is paid only for sends it lets through.
         chat_limits.hit("send", str(user["_id"]), "CHAT_RATE_LIMIT",
                         "Too many messages; slow down.")
-        body = clean_body(body, user)
+        body = clean_body(body, user, empty_ok=bool(files) or gif is not None)
         reply = _reply_target(room, reply_to)
+        message_id = ObjectId()
+        # Claimed before the insert (under the message's own id), so two sends cannot
+        # both attach one upload; released below if no message is created.
+        stored_files = attachments.claim(user, files, "message", message_id, gif=gif)
     except APIError:
         existing = Message().find_by_client_id(room["_id"], user["_id"], client_id)
         if existing is None:
             raise
         return serialize_message(existing, user), False
-    with _ordered(room["_id"]):
-        message, created = _store(room, user["_id"], body, client_id, reply)
-        if created:
-            _deliver(room, message, user)
+    created = False
+    try:
+        with _ordered(room["_id"]):
+            message, created = _store(room, user["_id"], body, client_id, reply,
+                                      files=stored_files, message_id=message_id)
+            if created:
+                _deliver(room, message, user)
+    finally:
+        if stored_files and not created:  # a resend, or the insert failed
+            attachments.release(message_id)
     if created:
         notify_chat.message_sent(user, room, message)
         chat_previews.message_written(message)
@@ -174,14 +191,15 @@ def _topic_activity_stale(room: dict[str, Any], message: dict[str, Any]) -> bool
 
 
 def _store(room: dict[str, Any], author_id: ObjectId, body: str, client_id: str,
-           reply: ObjectId | None, system: dict[str, Any] | None = None
-           ) -> tuple[dict[str, Any], bool]:
+           reply: ObjectId | None, system: dict[str, Any] | None = None,
+           files: list[dict[str, Any]] | None = None,
+           message_id: ObjectId | None = None) -> tuple[dict[str, Any], bool]:
     """Called under the room's ordering lock."""
     messages, room_id = Message(), room["_id"]
     seq = _next_seq(room_id)
     for _ in range(20):
         document = messages.new_document(room_id, seq, author_id, body, client_id, reply,
-                                         system)
+                                         system, files, message_id)
         try:
             messages.collection.insert_one(document)
         except DuplicateKeyError:

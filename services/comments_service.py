@@ -15,6 +15,7 @@ from flask import current_app
 from models.comment import SORTS, Comment
 from models.post import Post
 from services import (
+    attachments,
     audit_service,
     content_filter,
     live_rooms,
@@ -34,14 +35,14 @@ from utils.text import render_markdown, stored_html
 # What serialize_comment shows (the tree is built from parent_id): not path, not topic_id.
 VIEW_FIELDS = {field: 1 for field in (
     "post_id", "parent_id", "author_id", "body", "body_html", "score", "depth",
-    "reply_count", "deleted", "created_at", "edited_at")}
+    "reply_count", "deleted", "created_at", "edited_at", "attachments")}
 
 
 def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
                       my_vote: int | None) -> dict[str, Any]:
     if comment.get("deleted", False):
         shown = {**comment, "author": None, "body": posts_service.DELETED_TEXT,
-                 "body_html": "", "deleted": True}
+                 "body_html": "", "deleted": True, "attachments": []}
     else:
         shown = {**comment, "author": author, "body_html": stored_html(comment),
                  "deleted": False}
@@ -71,7 +72,8 @@ def get_readable_comment(user: dict[str, Any] | None, comment_id: Any
 
 
 def create_comment(user: dict[str, Any], post_id: Any, body: str,
-                   parent_id: str | None = None) -> dict[str, Any]:
+                   parent_id: str | None = None, files: list[Any] | None = None
+                   ) -> dict[str, Any]:
     post, topic = posts_service.get_readable_post(user, post_id)
     topic_access.require_not_banned(user, topic)
     posts_service.require_open(post)
@@ -80,11 +82,14 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     body = content_filter.apply(body, "comment", user)
     parent = _parent(post, parent_id) if parent_id else None
     path = [*parent["path"], parent["_id"]] if parent else []
-    comment = Comment().insert({
-        "post_id": post["_id"], "topic_id": topic["_id"], "author_id": user["_id"],
-        "parent_id": parent["_id"] if parent else None, "path": path, "depth": len(path),
-        "body": body, "body_html": render_markdown(body), "score": 0, "reply_count": 0,
-        "deleted": False, "created_at": clock.now(), "edited_at": None})
+    comment_id = ObjectId()
+    stored_files = attachments.claim(user, files, "comment", comment_id)
+    try:
+        comment = _insert_comment(comment_id, post, topic, user, parent, path, body,
+                                  stored_files)
+    except BaseException:
+        attachments.release(comment_id)
+        raise
     if parent:
         Comment().add_replies(parent["_id"], 1)
     Post().add_comments(post["_id"], 1)
@@ -94,6 +99,17 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
                   to=live_rooms.post_room(post["_id"]))
     notify_content.comment_created(user, comment, post, parent)
     return {**view, "replies": []}
+
+
+def _insert_comment(comment_id: ObjectId, post: dict[str, Any], topic: dict[str, Any],
+                    user: dict[str, Any], parent: dict[str, Any] | None, path: list,
+                    body: str, files: list[dict[str, Any]]) -> dict[str, Any]:
+    return Comment().insert({
+        "_id": comment_id, "attachments": files,
+        "post_id": post["_id"], "topic_id": topic["_id"], "author_id": user["_id"],
+        "parent_id": parent["_id"] if parent else None, "path": path, "depth": len(path),
+        "body": body, "body_html": render_markdown(body), "score": 0, "reply_count": 0,
+        "deleted": False, "created_at": clock.now(), "edited_at": None})
 
 
 def _parent(post: dict[str, Any], parent_id: str) -> dict[str, Any]:
@@ -135,6 +151,7 @@ def delete_comment(user: dict[str, Any], comment_id: Any) -> None:
                                {"deleted": False})
     if deleted is None:
         return
+    attachments.discard(comment["_id"])
     Post().add_comments(post["_id"], -1)
     posts_service.posts_changed(topic["_id"])
     if not is_author:

@@ -17,6 +17,7 @@ from models.post import HIDDEN, SORTS, Post, hot_rank
 from models.topic import PUBLIC, Topic
 from models.vote import Vote
 from services import (
+    attachments,
     audit_service,
     content_filter,
     link_previews,
@@ -62,7 +63,8 @@ def posts_changed(topic_id: Any) -> None:
 # What serialize_post shows, plus hot_rank for the page cursor: never search_terms.
 VIEW_FIELDS = {field: 1 for field in (
     "topic_id", "author_id", "title", "body", "body_html", "score", "hot_rank",
-    "comment_count", "pinned", "locked", "deleted", "created_at", "edited_at", "previews")}
+    "comment_count", "pinned", "locked", "deleted", "created_at", "edited_at", "previews",
+    "attachments")}
 
 
 def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
@@ -76,7 +78,7 @@ def _shown(post: dict[str, Any], author: dict[str, Any] | None,
            my_vote: int | None) -> dict[str, Any]:
     if post.get("deleted", False):
         return {**post, "title": DELETED_TEXT, "body": "", "body_html": "", "author": None,
-                "my_vote": my_vote, "deleted": True, "previews": []}
+                "my_vote": my_vote, "deleted": True, "previews": [], "attachments": []}
     return {**post, "body_html": stored_html(post), "author": author, "my_vote": my_vote,
             "deleted": False}
 
@@ -215,17 +217,18 @@ def _clean_body(body: str, author: dict[str, Any]) -> str:
     return content_filter.apply(body, "post_body", author)
 
 
-def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
-                ) -> dict[str, Any]:
+def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str,
+                files: list[Any] | None = None) -> dict[str, Any]:
     topic = topic_access.require_participant(user, topic_id)
     now = clock.now()
     title, body = _clean_title(title, user), _clean_body(body, user)
-    post = Post().insert({
-        "topic_id": topic["_id"], "author_id": user["_id"], "title": title, "body": body,
-        "body_html": render_markdown(body), "score": 0, "hot_rank": hot_rank(0, now),
-        "comment_count": 0, "pinned": False, "locked": False, "deleted": False,
-        "audience": _audience(topic), "created_at": now, "edited_at": None,
-        "search_terms": search_terms(title, body)})
+    post_id = ObjectId()
+    stored_files = attachments.claim(user, files, "post", post_id)
+    try:
+        post = _insert_post(post_id, topic, user, title, body, stored_files, now)
+    except BaseException:
+        attachments.release(post_id)
+        raise
     Topic().add_posts(topic["_id"], 1)
     topic_activity.touch_activity(topic["_id"], now)
     posts_changed(topic["_id"])
@@ -233,6 +236,17 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
     notify_content.post_created(user, post)
     _post_written(post)
     return post_views(user, [post])[0]
+
+
+def _insert_post(post_id: ObjectId, topic: dict[str, Any], user: dict[str, Any], title: str,
+                 body: str, files: list[dict[str, Any]], now: Any) -> dict[str, Any]:
+    return Post().insert({
+        "_id": post_id, "attachments": files,
+        "topic_id": topic["_id"], "author_id": user["_id"], "title": title, "body": body,
+        "body_html": render_markdown(body), "score": 0, "hot_rank": hot_rank(0, now),
+        "comment_count": 0, "pinned": False, "locked": False, "deleted": False,
+        "audience": _audience(topic), "created_at": now, "edited_at": None,
+        "search_terms": search_terms(title, body)})
 
 
 def _audience(topic: dict[str, Any]) -> str:
@@ -277,6 +291,7 @@ def delete_post(user: dict[str, Any], post_id: Any) -> None:
                                           "deleted_by": user["_id"]}, {"deleted": False})
     if deleted is None:
         return  # already deleted: deleting is idempotent
+    attachments.discard(post["_id"])
     if not is_author:
         audit_service.record_moderation(user, "delete_post", topic["_id"], "post",
                                          post["_id"])

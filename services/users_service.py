@@ -90,10 +90,9 @@ def get_public_profile(viewer: dict[str, Any] | None, username: str) -> dict[str
 
 def set_avatar(user: dict[str, Any], data: bytes) -> dict[str, Any]:
     image = avatars.normalize(data, current_app.config["AVATAR_MAX_BYTES"])
-    storage = file_storage.get_storage()
-    key = storage.save(storage.new_key("avatars", "png"), image)
+    key = file_storage.save_avatar(image)
     updated = User().update(user["_id"], {"avatar_key": key})
-    storage.delete(user.get("avatar_key"))
+    file_storage.get_storage().delete(user.get("avatar_key"))
     return updated
 
 

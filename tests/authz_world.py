@@ -1,8 +1,9 @@
 """The world the authorization matrix (tests/test_authorization_matrix.py) acts on: a
 private topic with a post, a comment, a chat room and a message, a group and a direct
-conversation with a message each, a live call in each of the three rooms (`add_calls`),
-a report, a notification and a friend request, and the people who try to reach them:
-anonymous, an outsider, a moderator of another topic, a member, and a site admin.
+conversation with a message each (each message with an image attached), a live call in
+each of the three rooms (`add_calls`), a report, a notification and a friend request,
+and the people who try to reach them: anonymous, an outsider, a moderator of another
+topic, a member, and a site admin.
 
 Every private thing carries a marker word of its scope (`xylotopic`, `xylogroup`,
 `xylodirect`) in its text; a response or a socket event that contains the marker or the
@@ -10,10 +11,12 @@ id of something in a scope the caller may not read is a leak.
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
 from bson import ObjectId
+from PIL import Image
 
 from tests.helpers import bearer
 from utils.db import get_db
@@ -53,6 +56,16 @@ class Actor:
     def call(self, method: str, path: str, body: Any = None, query: dict | None = None):
         return self.client.open(path, method=method, headers=self.headers, json=body,
                                 query_string=query)
+
+    def upload_image(self) -> str:
+        """The id of a new upload of mine: an image large enough to have a thumbnail."""
+        data = io.BytesIO()
+        Image.new("RGB", (400, 300), (10, 20, 30)).save(data, format="PNG")
+        response = self.client.post("/api/uploads", headers=self.headers,
+                                    data={"file": (io.BytesIO(data.getvalue()), "w.png")},
+                                    content_type="multipart/form-data")
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
 
     def ok(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         response = self.call(method, path, body)
@@ -122,21 +135,27 @@ def build_world(app) -> World:
     world.add("comment", "topic", comment["id"])
     room = owner.ok("POST", f"/api/topics/{topic_id}/rooms", {"name": "xylotopic chat"})
     world.add("topic_room", "topic", room["id"])
+    upload = world.add("topic_upload", "topic", member.upload_image())
     message = member.ok("POST", f"/api/messages/rooms/{room['id']}/messages",
-                        {"body": "xylotopic words", "client_id": "w-topic"})
+                        {"body": "xylotopic words", "client_id": "w-topic",
+                         "attachments": [upload]})
     world.add("topic_message", "topic", message["id"])
 
     group = owner.ok("POST", "/api/messages/groups", {"title": "xylogroup crew",
                                                       "member_ids": [member.id]})
     world.add("group", "group", group["id"])
+    upload = world.add("group_upload", "group", member.upload_image())
     message = member.ok("POST", f"/api/messages/rooms/{group['id']}/messages",
-                        {"body": "xylogroup words", "client_id": "w-group"})
+                        {"body": "xylogroup words", "client_id": "w-group",
+                         "attachments": [upload]})
     world.add("group_message", "group", message["id"])
 
     direct = owner.ok("POST", "/api/messages/direct", {"user_id": member.id})
     world.add("direct", "direct", direct["id"])
+    upload = world.add("direct_upload", "direct", member.upload_image())
     message = member.ok("POST", f"/api/messages/rooms/{direct['id']}/messages",
-                        {"body": "xylodirect words", "client_id": "w-direct"})
+                        {"body": "xylodirect words", "client_id": "w-direct",
+                         "attachments": [upload]})
     world.add("direct_message", "direct", message["id"])
 
     report = owner.ok("POST", "/api/reports", {"target_type": "post", "target_id": post["id"],

@@ -77,6 +77,9 @@ OBJECT_CLASSES: dict[str, tuple[Any, Any]] = {
     "author-or-moderator": (OK, OK),
     "topic-moderator": (REFUSED, OK),
     "topic-owner": (REFUSED, REFUSED),
+    # Confirming a presigned upload: only its uploader (the member); to anyone else an
+    # upload is the 404 of a missing one, even to an admin who may read where it is.
+    "uploader": (OK, HIDDEN),
     "owner-or-admin": (REFUSED, OK),
     "joiner": (OK, REFUSED),         # private topics are joined by invitation only
     "invitee": (HIDDEN, HIDDEN),     # neither has an invitation
@@ -265,6 +268,12 @@ ROUTES: dict[str, str] = {
     "GET /api/gifs/search": "signed-in",
     "GET /api/gifs/featured": "signed-in",
     "GET /api/calls/<objectid:call_id>": "reader",
+    # Uploads (docs/MEDIA.md): the world's uploads are attached to the three messages.
+    "POST /api/uploads": "signed-in",
+    "POST /api/uploads/presign": "signed-in",
+    "POST /api/uploads/<objectid:upload_id>/complete": "uploader",
+    "GET /api/uploads/<objectid:upload_id>": "reader",
+    "GET /api/uploads/<objectid:upload_id>/thumbnail": "reader",
 }
 
 # What fills each path parameter: `@name` is an object of the world (or a person's id).
@@ -276,6 +285,7 @@ PATH_VALUES: dict[str, list[str]] = {
     "report_id": ["@report"], "notification_id": ["@notification"],
     "call_id": ["@topic_call", "@group_call", "@direct_call"],
     "request_id": ["@friend_request"],
+    "upload_id": ["@topic_upload", "@group_upload", "@direct_upload"],
     # A user outside everything (banned from the private topic): admin actions, blocks.
     "user_id": ["@target"],
     "emoji": ["\N{THUMBS UP SIGN}"], "username": ["mx_member"], "filename": ["matrix.txt"],

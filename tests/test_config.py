@@ -149,3 +149,15 @@ def test_development_origins_reach_http_and_socketio(clean_env, tmp_path):
     for origin in DEV_ORIGINS:
         assert socketio.server.eio.cors_allowed_origins(origin, {}) is True
     assert socketio.server.eio.cors_allowed_origins("https://evil.example", {}) is False
+
+
+def test_storage_backend_settings_are_checked(clean_env):
+    clean_env.setenv("STORAGE_BACKEND", "ftp")
+    with pytest.raises(ConfigError, match="STORAGE_BACKEND"):
+        load_config("testing")
+    clean_env.setenv("STORAGE_BACKEND", "s3")
+    clean_env.delenv("S3_BUCKET", raising=False)
+    with pytest.raises(ConfigError, match="S3_BUCKET"):
+        load_config("testing")
+    clean_env.setenv("S3_BUCKET", "media")
+    assert load_config("testing").S3_BUCKET == "media"

@@ -70,6 +70,10 @@ class PayloadTooLarge(APIError):
     status, code, message = 413, "payload_too_large", "The upload is too large."
 
 
+class QuotaExceeded(APIError):
+    status, code, message = 413, "quota_exceeded", "The upload quota is used up."
+
+
 class UnsupportedMediaType(APIError):
     status, code, message = 415, "unsupported_media_type", "This media type is not accepted."
 

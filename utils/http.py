@@ -43,13 +43,36 @@ def accepts_form_body(view):
     return view
 
 
-def _view_accepts_form() -> bool:
+def body_limit(setting: str, slack: int = 64 * 1024):
+    """Let one view take bodies up to config[setting] + `slack` bytes (multipart
+    framing) instead of MAX_CONTENT_LENGTH; put it under the route."""
+    def mark(view):
+        view._body_limit_setting = (setting, slack)
+        return view
+    return mark
+
+
+def _view_mark(name: str):
     view = current_app.view_functions.get(request.endpoint or "")
     while view is not None:
-        if getattr(view, "_accepts_form_body", False):
-            return True
+        if getattr(view, name, None):
+            return getattr(view, name)
         view = getattr(view, "__wrapped__", None)
-    return False
+    return None
+
+
+def _view_accepts_form() -> bool:
+    return bool(_view_mark("_accepts_form_body"))
+
+
+def _body_limit() -> int | None:
+    mark = _view_mark("_body_limit_setting")
+    if mark is None:
+        return current_app.config["MAX_CONTENT_LENGTH"]
+    setting, slack = mark
+    limit = current_app.config[setting] + slack
+    request.max_content_length = limit  # what the form parser enforces too
+    return limit
 
 
 def require_json_body() -> None:
@@ -58,7 +81,7 @@ def require_json_body() -> None:
     has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
     if not has_body:
         return
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    limit = _body_limit()
     if limit and request.content_length and request.content_length > limit:
         # Refuse before any view (or form parser) reads a byte of an oversize body.
         raise RequestEntityTooLarge()

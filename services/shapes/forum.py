@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from models.topic_member import ROLES
 from services.shapes.fields import Timestamp
+from services.shapes.media import AttachmentSchema
 from services.shapes.previews import previews_field
 from services.shapes.users import PublicUserSchema
 from utils.schemas import TaggedUnion, page_schema
@@ -63,6 +64,8 @@ class PostSchema(Schema):
     pinned = fields.Boolean(required=True)
     locked = fields.Boolean(required=True)
     deleted = fields.Boolean(required=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema), required=True,
+                              dump_default=list)
     created_at = Timestamp(required=True)
     edited_at = Timestamp(allow_none=True, required=True, dump_default=None)
     previews = previews_field()
@@ -80,6 +83,8 @@ class CommentSchema(Schema):
     depth = fields.Integer(required=True)
     reply_count = fields.Integer(required=True)
     deleted = fields.Boolean(required=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema), required=True,
+                              dump_default=list)
     created_at = Timestamp(required=True)
     edited_at = Timestamp(allow_none=True, required=True, dump_default=None)
     # Filled by the tree builder after the dump, so never read from the document.

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from services.shapes.fields import Timestamp
+from services.shapes.media import AttachmentSchema
 from services.shapes.previews import previews_field
 from services.shapes.users import PublicUserSchema
 from utils.schemas import page_schema
@@ -53,6 +54,8 @@ class MessageSchema(Schema):
     created_at = Timestamp(required=True)
     edited_at = Timestamp(allow_none=True, required=True, dump_default=None)
     deleted = fields.Boolean(required=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema), required=True,
+                              dump_default=list)
     # Set on messages the server wrote (docs/CALLS.md: `{type: "call", event, call_id, ...}`).
     system = fields.Dict(allow_none=True, required=True, dump_default=None)
     previews = previews_field()

@@ -15,7 +15,7 @@ DELETED_NAME = "deleted user"
 
 def avatar_url(user: dict[str, Any]) -> str | None:
     key = user.get("avatar_key")
-    return file_storage.get_storage().url_for(key) if key else None
+    return file_storage.url_for(key) if key else None
 
 
 class PublicUserSchema(Schema):
