@@ -7,6 +7,7 @@ from models.comment import SORTS as COMMENT_SORTS
 from models.post import SORTS as POST_SORTS
 from models.topic import SORTS as TOPIC_SORTS
 from models.topic import VISIBILITIES
+from models.topic_member import ROLES
 from services.posts_service import TOP_WINDOWS
 from utils.schemas import PageQuerySchema, StrictSchema
 
@@ -34,6 +35,10 @@ class TopicQuerySchema(PageQuerySchema):
     q = fields.String(load_default=None, validate=validate.Length(max=200))
     tag = fields.String(load_default=None, validate=validate.Length(max=30))
     sort = fields.String(load_default="active", validate=validate.OneOf(list(TOPIC_SORTS)))
+
+
+class MyTopicsQuerySchema(PageQuerySchema):
+    role = fields.String(load_default=None, validate=validate.OneOf(ROLES))
 
 
 class UserIdSchema(StrictSchema):

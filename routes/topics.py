@@ -8,7 +8,7 @@ from routes.topic_schemas import (
     TopicUpdateSchema,
     UserIdSchema,
 )
-from services import topic_access, topic_members, topic_moderation, topics_service
+from services import my_lists, topic_access, topic_members, topic_moderation, topics_service
 from services.shapes.forum import (
     BanPageSchema,
     BanSchema,
@@ -42,6 +42,13 @@ def create_topic(body):
     """Create a topic; I become its owner."""
     topic = topics_service.create_topic(current_user(), **body)
     return topics_service.topic_view(current_user(), topic)
+
+
+@blp.route("/by-slug/<string:slug>")
+@blp.response(200, TopicSchema)
+def get_topic_by_slug(slug):
+    """One topic by its slug (a private one only for its members)."""
+    return topics_service.topic_view(current_user(), my_lists.topic_by_slug(current_user(), slug))
 
 
 @blp.route("/<objectid:topic_id>")

@@ -10,7 +10,9 @@ from routes.account_schemas import (
     ProfileUpdateSchema,
     UserSearchQuerySchema,
 )
-from services import users_service
+from routes.topic_schemas import MyTopicsQuerySchema
+from services import my_lists, users_service
+from services.shapes.forum import TopicInvitationPageSchema, TopicPageSchema
 from services.shapes.users import (
     AvatarSchema,
     BlockedPageSchema,
@@ -161,3 +163,21 @@ def list_friends(query):
 def remove_friend(user_id):
     """Remove a friend."""
     users_service.remove_friend(current_user(), user_id)
+
+
+@blp.route("/me/topics")
+@login_required
+@blp.arguments(MyTopicsQuerySchema, location="query")
+@blp.response(200, TopicPageSchema)
+def my_topics(query):
+    """Topics I belong to with my role (`my_role`), latest joined first; filter by `role`."""
+    return my_lists.my_topics(current_user(), query["role"], query["limit"], query["cursor"])
+
+
+@blp.route("/me/topic-invitations")
+@login_required
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, TopicInvitationPageSchema)
+def my_topic_invitations(query):
+    """Invitations to private topics waiting for my answer, newest first."""
+    return my_lists.my_invitations(current_user(), query["limit"], query["cursor"])

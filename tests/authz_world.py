@@ -109,6 +109,7 @@ def build_world(app) -> World:
                                               "description": "xylotopic plans",
                                               "visibility": "private"})
     topic_id = world.add("topic", "topic", topic["id"])
+    world.add("topic_slug", "topic", topic["slug"])
     owner.ok("POST", f"/api/topics/{topic_id}/invitations", {"user_id": member.id})
     member.ok("POST", f"/api/topics/{topic_id}/invitations/accept")
     owner.ok("POST", f"/api/topics/{topic_id}/bans", {"user_id": people["target"].id,

@@ -190,6 +190,9 @@ ROUTES: dict[str, str] = {
     "GET /api/topics": "visibility-list",
     "POST /api/topics": "signed-in",
     "GET /api/topics/<objectid:topic_id>": "reader",
+    "GET /api/topics/by-slug/<string:slug>": "reader",
+    "GET /api/users/me/topics": "signed-in",
+    "GET /api/users/me/topic-invitations": "signed-in",
     "PATCH /api/topics/<objectid:topic_id>": "topic-moderator",
     "DELETE /api/topics/<objectid:topic_id>": "owner-or-admin",
     "POST /api/topics/<objectid:topic_id>/join": "joiner",
@@ -248,6 +251,7 @@ ROUTES: dict[str, str] = {
     # Reports and administration
     "POST /api/reports": "reporter",
     "POST /api/reports/<objectid:report_id>/resolve": "topic-moderator",
+    "GET /api/reports/mine": "signed-in",
     "GET /api/admin/users": "site-moderator",
     "PATCH /api/admin/users/<objectid:user_id>": "admin",
     "POST /api/admin/users/<objectid:user_id>/ban": "site-moderator",
@@ -277,7 +281,7 @@ PATH_VALUES: dict[str, list[str]] = {
     "user_id": ["@target"],
     "emoji": ["\N{THUMBS UP SIGN}"], "username": ["mx_member"], "filename": ["matrix.txt"],
     "folder": ["avatars"], "name": ["matrix.png"],
-    "target_type": ["topic"], "target_id": ["@topic"],
+    "target_type": ["topic"], "target_id": ["@topic"], "slug": ["@topic_slug"],
 }
 
 PATH_OVERRIDES: dict[str, dict[str, list[str]]] = {

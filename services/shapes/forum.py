@@ -25,6 +25,12 @@ class TopicSchema(Schema):
     my_role = fields.String(allow_none=True, required=True, dump_default=None)
 
 
+class TopicInvitationSchema(Schema):
+    topic = fields.Nested(TopicSchema, required=True)
+    invited_by = fields.Nested(PublicUserSchema, allow_none=True, required=True)
+    created_at = Timestamp(required=True)
+
+
 class MemberSchema(Schema):
     user = fields.Nested(PublicUserSchema, required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
@@ -99,6 +105,7 @@ class SearchResultSchema(Schema):
 
 TopicPageSchema = page_schema(TopicSchema, "TopicPage")
 MemberPageSchema = page_schema(MemberSchema, "MemberPage")
+TopicInvitationPageSchema = page_schema(TopicInvitationSchema, "TopicInvitationPage")
 BanPageSchema = page_schema(BanSchema, "BanPage")
 ModerationPageSchema = page_schema(ModerationEntrySchema, "ModerationPage")
 PostPageSchema = page_schema(PostSchema, "PostPage")
@@ -107,6 +114,7 @@ SearchPageSchema = page_schema(SearchResultSchema, "SearchPage")
 
 TOPIC = TopicSchema()
 TOPIC_MEMBER = MemberSchema()
+TOPIC_INVITATION = TopicInvitationSchema()
 BAN = BanSchema()
 MODERATION_ENTRY = ModerationEntrySchema()
 POST = PostSchema()
