@@ -11,22 +11,24 @@ id of something in a scope the caller may not read is a leak.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bson import ObjectId
 
+from services import data_export, tokens
 from tests.helpers import bearer
 from utils.db import get_db
 from utils.redis_client import get_redis
 
 # Who may read what: the topic scope holds the private topic, its post, comment, chat
 # room and message; `report` is the report about the post (its topic's moderators and
-# site staff); `notification` and `friend_request` belong to the member.
+# site staff); `notification`, `friend_request` and the data `export` belong to the member.
 READS = {
     "anonymous": set(),
     "outsider": set(),
     "other_mod": set(),
-    "member": {"topic", "group", "direct", "notification", "friend_request"},
+    "member": {"topic", "group", "direct", "notification", "friend_request", "export"},
     # Site admins read every topic (and handle every report), never others' conversations.
     "admin": {"topic", "report", "turned"},
 }
@@ -148,6 +150,12 @@ def build_world(app) -> World:
     world.add("notification", "notification", invitation["id"])
     request = owner.ok("POST", f"/api/users/{member.id}/friend-request")
     world.add("friend_request", "friend_request", request["id"])
+    export = member.call("POST", "/api/users/me/export").get_json()
+    world.add("export", "export", export["id"])
+    with app.app_context():
+        data_export.build_export(export["id"])  # what the queued job does
+        world.add("export_token", None, tokens.make("export", member.id, export["id"],
+                                                    timedelta(hours=1)))
     return world
 
 

@@ -160,6 +160,9 @@ ROUTES: dict[str, str] = {
     "GET /api/users/me": "signed-in",
     "PATCH /api/users/me": "signed-in",
     "DELETE /api/users/me": "own-account",
+    "POST /api/users/me/export": "signed-in",
+    # The owner's export, with the mailed link's token; nobody else's, admins included.
+    "GET /api/users/me/exports/<objectid:export_id>": "recipient",
     "PUT /api/users/me/avatar": "own-account",
     "GET /api/users/me/blocked": "signed-in",
     "POST /api/users/<objectid:user_id>/block": "signed-in",
@@ -276,7 +279,7 @@ PATH_VALUES: dict[str, list[str]] = {
     "message_id": ["@topic_message", "@group_message", "@direct_message"],
     "report_id": ["@report"], "notification_id": ["@notification"],
     "call_id": ["@topic_call", "@group_call", "@direct_call"],
-    "request_id": ["@friend_request"],
+    "request_id": ["@friend_request"], "export_id": ["@export"],
     # A user outside everything (banned from the private topic): admin actions, blocks.
     "user_id": ["@target"],
     "emoji": ["\N{THUMBS UP SIGN}"], "username": ["mx_member"], "filename": ["matrix.txt"],
@@ -333,6 +336,7 @@ QUERIES: dict[str, list[dict[str, str]]] = {
     "GET /api/search": [{"q": "xylotopic", "type": "posts"},
                         {"q": "xylotopic", "type": "topics"}],
     "GET /api/users/": [{"q": "mx_"}],
+    "GET /api/users/me/exports/<objectid:export_id>": [{"token": "@export_token"}],
     "GET /api/calls/": [{"limit": "50"}] + [{"room_id": room} for room in PATH_VALUES["room_id"]],
 }
 

@@ -116,3 +116,15 @@ TWO_FACTOR_SETUP = TwoFactorSetupSchema()
 
 class AvatarSchema(Schema):
     avatar_url = fields.String(required=True)
+
+
+class DataExportSchema(Schema):
+    id = fields.String(attribute="_id", required=True)
+    status = fields.String(required=True,
+                           metadata={"description": "pending, then ready (mailed) or failed"})
+    created_at = Timestamp(required=True)
+    expires_at = Timestamp(required=True,
+                           metadata={"description": "when the link and archive go"})
+
+
+DATA_EXPORT = DataExportSchema()
