@@ -22,6 +22,7 @@ class TopicCreateSchema(StrictSchema):
     description = fields.String(load_default="", validate=validate.Length(max=2000))
     tags = fields.List(Tag, load_default=list, validate=validate.Length(max=5))
     visibility = fields.String(load_default="public", validate=validate.OneOf(VISIBILITIES))
+    allow_anonymous = fields.Boolean(load_default=False)
 
 
 class TopicUpdateSchema(StrictSchema):
@@ -29,6 +30,7 @@ class TopicUpdateSchema(StrictSchema):
     description = fields.String(validate=validate.Length(max=2000))
     tags = fields.List(Tag, validate=validate.Length(max=5))
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
+    allow_anonymous = fields.Boolean()
 
 
 class TopicQuerySchema(PageQuerySchema):
@@ -63,6 +65,7 @@ class PostCreateSchema(StrictSchema):
     topic_id = fields.String(required=True, validate=ObjectIdString)
     title = fields.String(required=True, validate=validate.Length(min=3, max=300))
     body = fields.String(load_default="", validate=validate.Length(max=40000))
+    anonymous = fields.Boolean(load_default=False)
 
 
 class PostUpdateSchema(StrictSchema):
@@ -83,6 +86,7 @@ class CommentQuerySchema(PageQuerySchema):
 class CommentCreateSchema(StrictSchema):
     body = fields.String(required=True, validate=validate.Length(min=1, max=10000))
     parent_id = fields.String(load_default=None, allow_none=True, validate=ObjectIdString)
+    anonymous = fields.Boolean(load_default=False)
 
 
 class CommentUpdateSchema(StrictSchema):

@@ -21,6 +21,7 @@ from services import (
     notify_content,
     notify_moderation,
     posts_service,
+    pseudonyms,
     realtime,
     topic_access,
 )
@@ -34,7 +35,7 @@ from utils.text import render_markdown, stored_html
 # What serialize_comment shows (the tree is built from parent_id): not path, not topic_id.
 VIEW_FIELDS = {field: 1 for field in (
     "post_id", "parent_id", "author_id", "body", "body_html", "score", "depth",
-    "reply_count", "deleted", "created_at", "edited_at")}
+    "reply_count", "deleted", "created_at", "edited_at", "anonymous", "pseudonym")}
 
 
 def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
@@ -43,8 +44,8 @@ def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
         shown = {**comment, "author": None, "body": posts_service.DELETED_TEXT,
                  "body_html": "", "deleted": True}
     else:
-        shown = {**comment, "author": author, "body_html": stored_html(comment),
-                 "deleted": False}
+        shown = {**comment, "author": pseudonyms.shown_author(comment, author),
+                 "body_html": stored_html(comment), "deleted": False}
     shown["my_vote"] = my_vote
     return COMMENT.dump(shown)
 
@@ -71,16 +72,18 @@ def get_readable_comment(user: dict[str, Any] | None, comment_id: Any
 
 
 def create_comment(user: dict[str, Any], post_id: Any, body: str,
-                   parent_id: str | None = None) -> dict[str, Any]:
+                   parent_id: str | None = None, anonymous: bool = False) -> dict[str, Any]:
+    """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
     post, topic = posts_service.get_readable_post(user, post_id)
     topic_access.require_not_banned(user, topic)
     posts_service.require_open(post)
+    hidden = pseudonyms.fields_for(user, topic, anonymous)
     if not body.strip() or len(body) > 10000:
         raise ValidationFailed(details={"body": ["Length must be between 1 and 10000."]})
     body = content_filter.apply(body, "comment", user)
     parent = _parent(post, parent_id) if parent_id else None
     path = [*parent["path"], parent["_id"]] if parent else []
-    comment = Comment().insert({
+    comment = Comment().insert({**hidden,
         "post_id": post["_id"], "topic_id": topic["_id"], "author_id": user["_id"],
         "parent_id": parent["_id"] if parent else None, "path": path, "depth": len(path),
         "body": body, "body_html": render_markdown(body), "score": 0, "reply_count": 0,
@@ -92,7 +95,7 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     view = _views(user, [comment])[comment["_id"]]
     realtime.emit("new_comment", {**view, "my_vote": None, "replies": []},
                   to=live_rooms.post_room(post["_id"]))
-    notify_content.comment_created(user, comment, post, parent)
+    notify_content.comment_created(pseudonyms.actor(comment, user), comment, post, parent)
     return {**view, "replies": []}
 
 
@@ -120,7 +123,7 @@ def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str
                                {"deleted": False})
     if updated is None:
         raise Forbidden("This comment was deleted.")
-    notify_content.comment_edited(user, comment, updated, post)
+    notify_content.comment_edited(pseudonyms.actor(updated, user), comment, updated, post)
     return {**_views(user, [updated])[updated["_id"]], "replies": []}
 
 

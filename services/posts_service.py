@@ -22,6 +22,7 @@ from services import (
     live_rooms,
     notify_content,
     notify_moderation,
+    pseudonyms,
     realtime,
     topic_access,
     topic_activity,
@@ -61,7 +62,8 @@ def posts_changed(topic_id: Any) -> None:
 # What serialize_post shows, plus hot_rank for the page cursor: never search_terms.
 VIEW_FIELDS = {field: 1 for field in (
     "topic_id", "author_id", "title", "body", "body_html", "score", "hot_rank",
-    "comment_count", "pinned", "locked", "deleted", "created_at", "edited_at")}
+    "comment_count", "pinned", "locked", "deleted", "created_at", "edited_at", "anonymous",
+    "pseudonym")}
 
 
 def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
@@ -76,8 +78,9 @@ def _shown(post: dict[str, Any], author: dict[str, Any] | None,
     if post.get("deleted", False):
         return {**post, "title": DELETED_TEXT, "body": "", "body_html": "", "author": None,
                 "my_vote": my_vote, "deleted": True}
-    return {**post, "body_html": stored_html(post), "author": author, "my_vote": my_vote,
-            "deleted": False}
+    return {**post, "body_html": stored_html(post),
+            "author": pseudonyms.shown_author(post, author), "my_vote": my_vote,
+            "anonymous": bool(post.get("anonymous")), "deleted": False}
 
 
 def public_view(post: dict[str, Any]) -> dict[str, Any]:
@@ -200,12 +203,14 @@ def _clean_body(body: str, author: dict[str, Any]) -> str:
     return content_filter.apply(body, "post_body", author)
 
 
-def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
-                ) -> dict[str, Any]:
+def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str,
+                anonymous: bool = False) -> dict[str, Any]:
+    """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
     topic = topic_access.require_participant(user, topic_id)
     now = clock.now()
+    hidden = pseudonyms.fields_for(user, topic, anonymous)
     title, body = _clean_title(title, user), _clean_body(body, user)
-    post = Post().insert({
+    post = Post().insert({**hidden,
         "topic_id": topic["_id"], "author_id": user["_id"], "title": title, "body": body,
         "body_html": render_markdown(body), "score": 0, "hot_rank": hot_rank(0, now),
         "comment_count": 0, "pinned": False, "locked": False, "deleted": False,
@@ -215,7 +220,7 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
     topic_activity.touch_activity(topic["_id"], now)
     posts_changed(topic["_id"])
     emit_post("new_post", post)
-    notify_content.post_created(user, post)
+    notify_content.post_created(pseudonyms.actor(post, user), post)
     return post_views(user, [post])[0]
 
 
@@ -246,7 +251,7 @@ def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
         raise Forbidden("This post was deleted.")
     posts_changed(updated["topic_id"])
     emit_post("post_updated", updated)
-    notify_content.post_edited(user, post, updated)
+    notify_content.post_edited(pseudonyms.actor(updated, user), post, updated)
     return post_views(user, [updated])[0]
 
 

@@ -109,7 +109,8 @@ def build_world(app) -> World:
 
     topic = owner.ok("POST", "/api/topics/", {"title": "Hidden xylotopic circle",
                                               "description": "xylotopic plans",
-                                              "visibility": "private"})
+                                              "visibility": "private",
+                                              "allow_anonymous": True})
     topic_id = world.add("topic", "topic", topic["id"])
     world.add("topic_slug", "topic", topic["slug"])
     owner.ok("POST", f"/api/topics/{topic_id}/invitations", {"user_id": member.id})
@@ -121,8 +122,9 @@ def build_world(app) -> World:
                                              "body": "xylotopic body"})
     world.add("post", "topic", post["id"])
     comment = member.ok("POST", f"/api/posts/{post['id']}/comments",
-                        {"body": "a xylotopic comment"})
+                        {"body": "a xylotopic comment", "anonymous": True})
     world.add("comment", "topic", comment["id"])
+    world.add("pseudonym", "topic", comment["author"]["username"])
     room = owner.ok("POST", f"/api/topics/{topic_id}/rooms", {"name": "xylotopic chat"})
     world.add("topic_room", "topic", room["id"])
     message = member.ok("POST", f"/api/messages/rooms/{room['id']}/messages",

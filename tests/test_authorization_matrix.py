@@ -208,6 +208,7 @@ ROUTES: dict[str, str] = {
     "GET /api/topics/<objectid:topic_id>/bans": "topic-moderator",
     "DELETE /api/topics/<objectid:topic_id>/bans/<objectid:user_id>": "topic-moderator",
     "GET /api/topics/<objectid:topic_id>/moderation-log": "topic-moderator",
+    "GET /api/topics/<objectid:topic_id>/pseudonyms/<string:pseudonym>": "topic-moderator",
     "POST /api/topics/<objectid:topic_id>/invitations": "topic-moderator",
     "POST /api/topics/<objectid:topic_id>/invitations/accept": "invitee",
     "POST /api/topics/<objectid:topic_id>/invitations/decline": "invitee",
@@ -285,6 +286,7 @@ PATH_VALUES: dict[str, list[str]] = {
     "emoji": ["\N{THUMBS UP SIGN}"], "username": ["mx_member"], "filename": ["matrix.txt"],
     "folder": ["avatars"], "name": ["matrix.png"],
     "target_type": ["topic"], "target_id": ["@topic"], "slug": ["@topic_slug"],
+    "pseudonym": ["@pseudonym"],
 }
 
 PATH_OVERRIDES: dict[str, dict[str, list[str]]] = {

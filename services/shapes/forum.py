@@ -16,6 +16,7 @@ class TopicSchema(Schema):
     description = fields.String(required=True)
     tags = fields.List(fields.String(), required=True)
     visibility = fields.String(required=True)
+    allow_anonymous = fields.Boolean(required=True, dump_default=False)
     owner = fields.Nested(PublicUserSchema, allow_none=True, required=True, dump_default=None)
     member_count = fields.Integer(required=True)
     post_count = fields.Integer(required=True, dump_default=0)
@@ -29,6 +30,11 @@ class TopicInvitationSchema(Schema):
     topic = fields.Nested(TopicSchema, required=True)
     invited_by = fields.Nested(PublicUserSchema, allow_none=True, required=True)
     created_at = Timestamp(required=True)
+
+
+class PseudonymSchema(Schema):
+    pseudonym = fields.String(required=True)
+    user = fields.Nested(PublicUserSchema, required=True)
 
 
 class MemberSchema(Schema):
@@ -61,7 +67,9 @@ class PostSchema(Schema):
     body = fields.String(required=True, metadata={"description": "Raw markdown, as text."})
     body_html = fields.String(required=True,
                               metadata={"description": "Rendered and sanitised HTML."})
-    author = fields.Nested(PublicUserSchema, allow_none=True, required=True)
+    author = fields.Nested(PublicUserSchema, allow_none=True, required=True, metadata={
+        "description": "For an anonymous post, the stand-in of its pseudonym."})
+    anonymous = fields.Boolean(required=True, dump_default=False)
     score = fields.Integer(required=True)
     my_vote = fields.Integer(allow_none=True, required=True)
     comment_count = fields.Integer(required=True)
@@ -76,7 +84,9 @@ class CommentSchema(Schema):
     id = fields.String(attribute="_id", required=True)
     post_id = fields.String(required=True)
     parent_id = fields.String(allow_none=True, required=True)
-    author = fields.Nested(PublicUserSchema, allow_none=True, required=True)
+    author = fields.Nested(PublicUserSchema, allow_none=True, required=True, metadata={
+        "description": "For an anonymous comment, the stand-in of its pseudonym."})
+    anonymous = fields.Boolean(required=True, dump_default=False)
     body = fields.String(required=True)
     body_html = fields.String(required=True)
     score = fields.Integer(required=True)
@@ -114,6 +124,7 @@ SearchPageSchema = page_schema(SearchResultSchema, "SearchPage")
 
 TOPIC = TopicSchema()
 TOPIC_MEMBER = MemberSchema()
+PSEUDONYM = PseudonymSchema()
 TOPIC_INVITATION = TopicInvitationSchema()
 BAN = BanSchema()
 MODERATION_ENTRY = ModerationEntrySchema()

@@ -32,6 +32,9 @@ class PublicUserSchema(Schema):
 
     @pre_dump
     def present(self, user: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if user.get("pseudonym"):
+            # The stand-in for an anonymous author (services/pseudonyms.py): no account.
+            return {**user, "avatar_url": None, "deleted": False}
         if user.get("deleted"):
             return {"_id": user["_id"], "username": DELETED_NAME, "display_name": DELETED_NAME,
                     "bio": "", "created_at": user["created_at"], "deleted": True}
