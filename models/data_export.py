@@ -1,5 +1,5 @@
 """Data exports: one document per archive a user asked for (`pending`, then `ready` with
-the archive's storage key, or `failed`). The archive itself lives in the export storage
+the archive's storage key). The archive itself lives in the export storage
 (services/data_export.py), not in the database."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 from models import registry
 from models.base import BaseModel
 
-PENDING, READY, FAILED = "pending", "ready", "failed"
+PENDING, READY = "pending", "ready"
 
 
 @registry.register

@@ -61,7 +61,8 @@ def _comment_target(user: dict[str, Any], oid: ObjectId) -> dict[str, Any]:
     if comment["deleted"]:
         raise NotFound("Comment not found.")
     return {"id": oid, "topic_id": topic["_id"], "author_id": comment["author_id"],
-            "anonymous": bool(comment.get("anonymous")), "snapshot": {"post_id": str(post["_id"]),
+            "anonymous": bool(comment.get("anonymous")),
+            "snapshot": {"post_id": str(post["_id"]),
                          "text": comment["body"][:SNAPSHOT_CHARS]}}
 
 

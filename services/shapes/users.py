@@ -124,7 +124,7 @@ class AvatarSchema(Schema):
 class DataExportSchema(Schema):
     id = fields.String(attribute="_id", required=True)
     status = fields.String(required=True,
-                           metadata={"description": "pending, then ready (mailed) or failed"})
+                           metadata={"description": "pending, then ready (and mailed)"})
     created_at = Timestamp(required=True)
     expires_at = Timestamp(required=True,
                            metadata={"description": "when the link and archive go"})
