@@ -67,9 +67,9 @@ class PostSchema(Schema):
     body = fields.String(required=True, metadata={"description": "Raw markdown, as text."})
     body_html = fields.String(required=True,
                               metadata={"description": "Rendered and sanitised HTML."})
-    author = fields.Nested(PublicUserSchema, allow_none=True, required=True, metadata={
-        "description": "For an anonymous post, the stand-in of its pseudonym."})
-    anonymous = fields.Boolean(required=True, dump_default=False)
+    author = fields.Nested(PublicUserSchema, allow_none=True, required=True)
+    anonymous = fields.Boolean(required=True, dump_default=False, metadata={
+        "description": "Posted under a pseudonym: `author` is its stand-in."})
     score = fields.Integer(required=True)
     my_vote = fields.Integer(allow_none=True, required=True)
     comment_count = fields.Integer(required=True)
@@ -84,9 +84,9 @@ class CommentSchema(Schema):
     id = fields.String(attribute="_id", required=True)
     post_id = fields.String(required=True)
     parent_id = fields.String(allow_none=True, required=True)
-    author = fields.Nested(PublicUserSchema, allow_none=True, required=True, metadata={
-        "description": "For an anonymous comment, the stand-in of its pseudonym."})
-    anonymous = fields.Boolean(required=True, dump_default=False)
+    author = fields.Nested(PublicUserSchema, allow_none=True, required=True)
+    anonymous = fields.Boolean(required=True, dump_default=False, metadata={
+        "description": "Posted under a pseudonym: `author` is its stand-in."})
     body = fields.String(required=True)
     body_html = fields.String(required=True)
     score = fields.Integer(required=True)
