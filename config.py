@@ -210,6 +210,11 @@ class Config:
         self.JOBS_IN_PROCESS_CONSUMER = _env_bool("JOBS_IN_PROCESS_CONSUMER", True)
 
         self.AVATAR_MAX_BYTES = _env_int("AVATAR_MAX_BYTES", 2 * 1024 * 1024)
+        # Data exports (services/data_export.py): archives on a local directory, one
+        # export per user per interval, download links valid for EXPORT_LINK_HOURS.
+        self.EXPORT_DIR = _env("EXPORT_DIR", str(INSTANCE_DIR / "exports"))
+        self.EXPORT_INTERVAL_HOURS = _env_int("EXPORT_INTERVAL_HOURS", 24)
+        self.EXPORT_LINK_HOURS = _env_int("EXPORT_LINK_HOURS", 72)
 
     def _init_messaging(self) -> None:
         # Chat: per-user flood limit for sends (limits syntax, e.g. "10 per 5 seconds"),
@@ -396,6 +401,7 @@ class TestingConfig(Config):
         self.BCRYPT_ROUNDS = 4
         self.MAIL_RETRY_BASE_SECONDS = 0.05
         self.UPLOAD_DIR = _env("UPLOAD_DIR", str(Path(tempfile.gettempdir()) / "rt-test-uploads"))
+        self.EXPORT_DIR = _env("EXPORT_DIR", str(Path(tempfile.gettempdir()) / "rt-test-exports"))
         # Tests drive heartbeats and sweeps by hand instead of a background loop.
         self.REALTIME_MAINTENANCE = _env_bool("REALTIME_MAINTENANCE", False)
 

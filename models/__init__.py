@@ -9,6 +9,7 @@ from models import (  # noqa: F401
     block,
     call,
     comment,
+    data_export,
     friendship,
     message,
     notification,

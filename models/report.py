@@ -47,6 +47,8 @@ class Report(BaseModel):
         IndexModel([("target_type", ASCENDING), ("target_id", ASCENDING), ("status", ASCENDING)],
                    name="target_status"),
         IndexModel([("claim", ASCENDING)], sparse=True, name="claim"),
+        IndexModel([("reporter_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+                   name="reporter_created"),
     ]
 
     def find_open(self, reporter_id: ObjectId, target_type: str, target_id: ObjectId

@@ -40,6 +40,9 @@ class Topic(BaseModel):
         topic = self.find_by_id(topic_id, {**projection, "deleted": 1} if projection else None)
         return None if topic is None or topic.get("deleted") else topic
 
+    def find_live_by_slug(self, slug: str) -> dict[str, Any] | None:
+        return self.collection.find_one({"slug": slug, "deleted": False})
+
     def update(self, topic_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:
         return self.collection.find_one_and_update(
             {"_id": topic_id, "deleted": False}, {"$set": changes},

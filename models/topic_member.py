@@ -22,6 +22,7 @@ class TopicMember(BaseModel):
                    name="topic_user_unique"),
         IndexModel([("user_id", ASCENDING), ("topic_id", ASCENDING)], name="user_topics"),
         IndexModel([("topic_id", ASCENDING), ("_id", ASCENDING)], name="topic_members"),
+        IndexModel([("user_id", ASCENDING), ("_id", ASCENDING)], name="user_memberships"),
     ]
 
     def add(self, topic_id: ObjectId, user_id: ObjectId, role: str = MEMBER) -> bool:

@@ -85,6 +85,18 @@ class PasswordBodySchema(StrictSchema):
     password = Password
 
 
+class DeleteAccountSchema(StrictSchema):
+    password = Password
+    content = fields.String(
+        load_default="keep", validate=validate.OneOf(["keep", "remove"]),
+        metadata={"description": "keep: my posts, comments and messages stay, by "
+                                 "\"deleted user\"; remove: they become deleted markers"})
+
+
+class ExportDownloadQuerySchema(StrictSchema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=512))
+
+
 class AcceptedSchema(Schema):
     status = fields.String(required=True)
 

@@ -33,9 +33,15 @@ def create_admin_command(username: str, email: str, password: str) -> None:
 
 
 @click.command("seed")
+@click.option("--clear", is_flag=True,
+              help="Empty the development database instead (every collection; asks first).")
+@click.option("--yes", is_flag=True, help="With --clear: do not ask for confirmation.")
 @with_appcontext
-def seed_command() -> None:
+def seed_command(clear: bool, yes: bool) -> None:
     """Fill an empty database with demo content (does nothing if topics exist)."""
+    if clear:
+        _clear_database(yes)
+        return
     counts = seed.seed()
     if not any(counts.values()):
         click.echo("The database already has topics; nothing seeded.")
@@ -43,6 +49,21 @@ def seed_command() -> None:
     click.echo(", ".join(f"{count} {name}" for name, count in counts.items()) + " created.")
     click.echo(f"Log in as ada (admin), grace, linus or margaret with the password "
                f"{current_app.config['SEED_PASSWORD']!r}.")
+
+
+def _clear_database(yes: bool) -> None:
+    environment = current_app.config["ENV_NAME"]
+    if environment not in seed.CLEARABLE:
+        raise click.ClickException(f"Refusing to empty the database of the {environment} "
+                                   "configuration (FLASK_ENV=development only).")
+    if not yes:
+        click.confirm(f"Delete every user, topic, post and message in the {environment} "
+                      f"database {current_app.config['MONGO_DB_NAME']!r}?", abort=True)
+    try:
+        counts = seed.clear()
+    except APIError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Deleted {sum(counts.values())} documents. Run `flask seed` to seed again.")
 
 
 @click.group("users")

@@ -40,9 +40,10 @@ def list_posts(query):
 @blp.arguments(PostCreateSchema)
 @blp.response(201, PostSchema)
 def create_post(body):
-    """Post in a topic I am a member of; `body` is markdown."""
+    """Post in a topic I am a member of; `body` is markdown; `anonymous` under my
+    pseudonym in that topic, where it allows anonymous posts."""
     return posts_service.create_post(current_user(), body["topic_id"], body["title"],
-                                     body["body"], body["attachments"])
+                                     body["body"], body["attachments"], body["anonymous"])
 
 
 @blp.route("/<objectid:post_id>")
@@ -132,9 +133,10 @@ def list_comments(query, post_id):
 @blp.arguments(CommentCreateSchema)
 @blp.response(201, CommentSchema)
 def create_comment(body, post_id):
-    """Comment on a post, or reply to a comment with `parent_id`."""
+    """Comment on a post, or reply to a comment with `parent_id`; `anonymous` as for posts."""
     return comments_service.create_comment(current_user(), post_id, body["body"],
-                                           body["parent_id"], body["attachments"])
+                                           body["parent_id"], body["attachments"],
+                                           body["anonymous"])
 
 
 @comments_blp.route("/<objectid:comment_id>", methods=["PATCH"])

@@ -6,9 +6,10 @@ from routes.admin_schemas import (
     ReportQuerySchema,
     ResolveBodySchema,
 )
-from services import reports_service
+from services import my_lists, reports_service
 from services.reports_service import serialize_report
 from services.shapes.admin import (
+    MyReportPageSchema,
     ReportPageSchema,
     ReportSchema,
     ResolutionSchema,
@@ -16,6 +17,7 @@ from services.shapes.admin import (
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 from utils.pagination import page
+from utils.schemas import PageQuerySchema
 
 blp = Blueprint("reports", __name__, description="Reporting content and resolving reports")
 topic_reports_blp = Blueprint("topic_reports", __name__,
@@ -32,7 +34,16 @@ def create_report(body):
     report, created = reports_service.create_report(
         current_user(), body["target_type"], body["target_id"], body["reason"],
         body.get("details"))
-    return serialize_report(report), 201 if created else 200
+    return reports_service.serialize_for_reporter(report), 201 if created else 200
+
+
+@blp.route("/mine")
+@login_required
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, MyReportPageSchema)
+def my_reports(query):
+    """Reports I filed and their outcome (status, action taken, when), newest first."""
+    return my_lists.my_reports(current_user(), query["limit"], query["cursor"])
 
 
 @blp.route("/<objectid:report_id>/resolve", methods=["POST"])

@@ -7,6 +7,7 @@ from models.comment import SORTS as COMMENT_SORTS
 from models.post import SORTS as POST_SORTS
 from models.topic import SORTS as TOPIC_SORTS
 from models.topic import VISIBILITIES
+from models.topic_member import ROLES
 from services.posts_service import TOP_WINDOWS
 from utils.schemas import PageQuerySchema, StrictSchema
 
@@ -21,6 +22,7 @@ class TopicCreateSchema(StrictSchema):
     description = fields.String(load_default="", validate=validate.Length(max=2000))
     tags = fields.List(Tag, load_default=list, validate=validate.Length(max=5))
     visibility = fields.String(load_default="public", validate=validate.OneOf(VISIBILITIES))
+    allow_anonymous = fields.Boolean(load_default=False)
 
 
 class TopicUpdateSchema(StrictSchema):
@@ -28,12 +30,17 @@ class TopicUpdateSchema(StrictSchema):
     description = fields.String(validate=validate.Length(max=2000))
     tags = fields.List(Tag, validate=validate.Length(max=5))
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
+    allow_anonymous = fields.Boolean()
 
 
 class TopicQuerySchema(PageQuerySchema):
     q = fields.String(load_default=None, validate=validate.Length(max=200))
     tag = fields.String(load_default=None, validate=validate.Length(max=30))
     sort = fields.String(load_default="active", validate=validate.OneOf(list(TOPIC_SORTS)))
+
+
+class MyTopicsQuerySchema(PageQuerySchema):
+    role = fields.String(load_default=None, validate=validate.OneOf(ROLES))
 
 
 class UserIdSchema(StrictSchema):
@@ -61,6 +68,7 @@ class PostCreateSchema(StrictSchema):
     # Upload ids (POST /api/uploads); the service applies UPLOAD_MAX_ATTACHMENTS.
     attachments = fields.List(fields.String(validate=ObjectIdString), load_default=list,
                               validate=validate.Length(max=50))
+    anonymous = fields.Boolean(load_default=False)
 
 
 class PostUpdateSchema(StrictSchema):
@@ -84,6 +92,7 @@ class CommentCreateSchema(StrictSchema):
     # Upload ids (POST /api/uploads); the service applies UPLOAD_MAX_ATTACHMENTS.
     attachments = fields.List(fields.String(validate=ObjectIdString), load_default=list,
                               validate=validate.Length(max=50))
+    anonymous = fields.Boolean(load_default=False)
 
 
 class CommentUpdateSchema(StrictSchema):

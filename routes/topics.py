@@ -8,13 +8,22 @@ from routes.topic_schemas import (
     TopicUpdateSchema,
     UserIdSchema,
 )
-from services import topic_access, topic_members, topic_moderation, topics_service
+from services import (
+    my_lists,
+    pseudonyms,
+    topic_access,
+    topic_members,
+    topic_moderation,
+    topics_service,
+)
 from services.shapes.forum import (
+    PSEUDONYM,
     BanPageSchema,
     BanSchema,
     MemberPageSchema,
     MemberSchema,
     ModerationPageSchema,
+    PseudonymSchema,
     TopicPageSchema,
     TopicSchema,
 )
@@ -42,6 +51,13 @@ def create_topic(body):
     """Create a topic; I become its owner."""
     topic = topics_service.create_topic(current_user(), **body)
     return topics_service.topic_view(current_user(), topic)
+
+
+@blp.route("/by-slug/<string:slug>")
+@blp.response(200, TopicSchema)
+def get_topic_by_slug(slug):
+    """One topic by its slug (a private one only for its members)."""
+    return topics_service.topic_view(current_user(), my_lists.topic_by_slug(current_user(), slug))
 
 
 @blp.route("/<objectid:topic_id>")
@@ -184,3 +200,12 @@ def accept_invitation(topic_id):
 def decline_invitation(topic_id):
     """Decline my invitation."""
     topic_members.decline_invitation(current_user(), topic_id)
+
+
+@blp.route("/<objectid:topic_id>/pseudonyms/<string:pseudonym>")
+@login_required
+@blp.response(200, PseudonymSchema)
+def resolve_pseudonym(topic_id, pseudonym):
+    """Who posts under this pseudonym in the topic (its moderators and site staff; the
+    lookup is written to the moderation log)."""
+    return PSEUDONYM.dump(pseudonyms.resolve(current_user(), topic_id, pseudonym))

@@ -1,19 +1,25 @@
 """Users: profiles, avatar, account deletion, search, friends and blocks."""
 from __future__ import annotations
 
+from flask import send_file
 from flask_limiter.util import get_remote_address
 
 from routes.account_schemas import (
     AvatarUploadSchema,
+    DeleteAccountSchema,
+    ExportDownloadQuerySchema,
     FriendRequestQuerySchema,
-    PasswordBodySchema,
     ProfileUpdateSchema,
     UserSearchQuerySchema,
 )
-from services import users_service
+from routes.topic_schemas import MyTopicsQuerySchema
+from services import account_deletion, data_export, my_lists, users_service
+from services.shapes.forum import TopicInvitationPageSchema, TopicPageSchema
 from services.shapes.users import (
+    DATA_EXPORT,
     AvatarSchema,
     BlockedPageSchema,
+    DataExportSchema,
     FriendPageSchema,
     FriendRequestPageSchema,
     FriendRequestSchema,
@@ -52,12 +58,34 @@ def update_me(body):
 
 @blp.route("/me", methods=["DELETE"])
 @login_required
-@blp.arguments(PasswordBodySchema)
+@blp.arguments(DeleteAccountSchema)
 @blp.response(204)
 def delete_me(body):
-    """Delete my account (needs the password); my posts stay, as "deleted user"."""
-    users_service.delete_account(current_user(), body["password"], get_remote_address())
+    """Delete my account (needs the password); `content=keep` leaves my posts, comments
+    and messages by "deleted user", `content=remove` turns them into deleted markers."""
+    account_deletion.delete_account(current_user(), body["password"], get_remote_address(),
+                                    body["content"])
     auth.end_session()
+
+
+@blp.route("/me/export", methods=["POST"])
+@login_required
+@blp.response(202, DataExportSchema)
+def request_export():
+    """Export my data: a JSON archive is built and a download link mailed (one a day)."""
+    return DATA_EXPORT.dump(data_export.request_export(current_user()))
+
+
+@blp.route("/me/exports/<objectid:export_id>")
+@login_required
+@blp.arguments(ExportDownloadQuerySchema, location="query")
+@blp.response(200, content_type="application/json", description="The JSON archive.")
+def download_export(query, export_id):
+    """Download my export with the mailed link's token (its owner only, until it expires)."""
+    path, export = data_export.archive_for_download(current_user(), export_id, query["token"])
+    return send_file(path, mimetype="application/json", as_attachment=True,
+                     download_name=f"roundtable-export-{export['created_at']:%Y-%m-%d}.json",
+                     max_age=0)
 
 
 @blp.route("/me/avatar", methods=["PUT"])
@@ -161,3 +189,21 @@ def list_friends(query):
 def remove_friend(user_id):
     """Remove a friend."""
     users_service.remove_friend(current_user(), user_id)
+
+
+@blp.route("/me/topics")
+@login_required
+@blp.arguments(MyTopicsQuerySchema, location="query")
+@blp.response(200, TopicPageSchema)
+def my_topics(query):
+    """Topics I belong to with my role (`my_role`), latest joined first; filter by `role`."""
+    return my_lists.my_topics(current_user(), query["role"], query["limit"], query["cursor"])
+
+
+@blp.route("/me/topic-invitations")
+@login_required
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, TopicInvitationPageSchema)
+def my_topic_invitations(query):
+    """Invitations to private topics waiting for my answer, newest first."""
+    return my_lists.my_invitations(current_user(), query["limit"], query["cursor"])

@@ -22,6 +22,7 @@ from services import (
     notify_content,
     notify_moderation,
     posts_service,
+    pseudonyms,
     realtime,
     topic_access,
 )
@@ -35,7 +36,8 @@ from utils.text import render_markdown, stored_html
 # What serialize_comment shows (the tree is built from parent_id): not path, not topic_id.
 VIEW_FIELDS = {field: 1 for field in (
     "post_id", "parent_id", "author_id", "body", "body_html", "score", "depth",
-    "reply_count", "deleted", "created_at", "edited_at", "attachments")}
+    "reply_count", "deleted", "created_at", "edited_at", "attachments", "anonymous",
+    "pseudonym")}
 
 
 def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
@@ -44,8 +46,8 @@ def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
         shown = {**comment, "author": None, "body": posts_service.DELETED_TEXT,
                  "body_html": "", "deleted": True, "attachments": []}
     else:
-        shown = {**comment, "author": author, "body_html": stored_html(comment),
-                 "deleted": False}
+        shown = {**comment, "author": pseudonyms.shown_author(comment, author),
+                 "body_html": stored_html(comment), "deleted": False}
     shown["my_vote"] = my_vote
     return COMMENT.dump(shown)
 
@@ -72,11 +74,13 @@ def get_readable_comment(user: dict[str, Any] | None, comment_id: Any
 
 
 def create_comment(user: dict[str, Any], post_id: Any, body: str,
-                   parent_id: str | None = None, files: list[Any] | None = None
-                   ) -> dict[str, Any]:
+                   parent_id: str | None = None, files: list[Any] | None = None,
+                   anonymous: bool = False) -> dict[str, Any]:
+    """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
     post, topic = posts_service.get_readable_post(user, post_id)
     topic_access.require_not_banned(user, topic)
     posts_service.require_open(post)
+    hidden = pseudonyms.fields_for(user, topic, anonymous)
     if not body.strip() or len(body) > 10000:
         raise ValidationFailed(details={"body": ["Length must be between 1 and 10000."]})
     body = content_filter.apply(body, "comment", user)
@@ -86,7 +90,7 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     stored_files = attachments.claim(user, files, "comment", comment_id)
     try:
         comment = _insert_comment(comment_id, post, topic, user, parent, path, body,
-                                  stored_files)
+                                  stored_files, hidden)
     except BaseException:
         attachments.release(comment_id)
         raise
@@ -97,14 +101,15 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     view = _views(user, [comment])[comment["_id"]]
     realtime.emit("new_comment", {**view, "my_vote": None, "replies": []},
                   to=live_rooms.post_room(post["_id"]))
-    notify_content.comment_created(user, comment, post, parent)
+    notify_content.comment_created(pseudonyms.actor(comment, user), comment, post, parent)
     return {**view, "replies": []}
 
 
 def _insert_comment(comment_id: ObjectId, post: dict[str, Any], topic: dict[str, Any],
                     user: dict[str, Any], parent: dict[str, Any] | None, path: list,
-                    body: str, files: list[dict[str, Any]]) -> dict[str, Any]:
-    return Comment().insert({
+                    body: str, files: list[dict[str, Any]],
+                    hidden: dict[str, Any]) -> dict[str, Any]:
+    return Comment().insert({**hidden,
         "_id": comment_id, "attachments": files,
         "post_id": post["_id"], "topic_id": topic["_id"], "author_id": user["_id"],
         "parent_id": parent["_id"] if parent else None, "path": path, "depth": len(path),
@@ -136,7 +141,7 @@ def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str
                                {"deleted": False})
     if updated is None:
         raise Forbidden("This comment was deleted.")
-    notify_content.comment_edited(user, comment, updated, post)
+    notify_content.comment_edited(pseudonyms.actor(updated, user), comment, updated, post)
     return {**_views(user, [updated])[updated["_id"]], "replies": []}
 
 

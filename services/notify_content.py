@@ -14,7 +14,7 @@ from bson import ObjectId
 from models.comment import Comment
 from models.post import Post
 from models.user import User
-from services import notify_core, notify_prefs, topic_access
+from services import notify_core, notify_prefs, pseudonyms, topic_access
 from services.notify_mentions import notify_mentions
 from utils import jobs
 from utils.errors import NotFound
@@ -96,6 +96,7 @@ def fan_out_to_followers(post_id: str, comment_id: str, author_id: str,
             or comment.get("deleted"):
         return
     skip = {ObjectId(uid) for uid in told} | {author["_id"]}
+    author = pseudonyms.actor(comment, author)
     data, sources = _about(post, comment_id=comment_id), _sources(post)
     can_read = _reader(post["topic_id"])
     others = [uid for uid in notify_prefs.followers(post["_id"]) if uid not in skip]

@@ -26,7 +26,9 @@ COALESCED = frozenset({"post_reply", "comment_reply", "mention", "post_activity"
 
 
 def actor_of(user: dict[str, Any]) -> dict[str, str]:
-    return {"id": str(user["_id"]), "username": user["username"]}
+    # An anonymous author is recorded as their pseudonym's stand-in, never as themselves.
+    shown = user.get("shown_as") or user
+    return {"id": str(shown["_id"]), "username": shown["username"]}
 
 
 def deliver(recipient_id: ObjectId, kind: str, data: dict[str, Any],

@@ -24,6 +24,7 @@ from services import (
     live_rooms,
     notify_content,
     notify_moderation,
+    pseudonyms,
     realtime,
     topic_access,
     topic_activity,
@@ -64,7 +65,7 @@ def posts_changed(topic_id: Any) -> None:
 VIEW_FIELDS = {field: 1 for field in (
     "topic_id", "author_id", "title", "body", "body_html", "score", "hot_rank",
     "comment_count", "pinned", "locked", "deleted", "created_at", "edited_at", "previews",
-    "attachments")}
+    "attachments", "anonymous", "pseudonym")}
 
 
 def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
@@ -79,8 +80,9 @@ def _shown(post: dict[str, Any], author: dict[str, Any] | None,
     if post.get("deleted", False):
         return {**post, "title": DELETED_TEXT, "body": "", "body_html": "", "author": None,
                 "my_vote": my_vote, "deleted": True, "previews": [], "attachments": []}
-    return {**post, "body_html": stored_html(post), "author": author, "my_vote": my_vote,
-            "deleted": False}
+    return {**post, "body_html": stored_html(post),
+            "author": pseudonyms.shown_author(post, author), "my_vote": my_vote,
+            "anonymous": bool(post.get("anonymous")), "deleted": False}
 
 
 def public_view(post: dict[str, Any]) -> dict[str, Any]:
@@ -218,14 +220,16 @@ def _clean_body(body: str, author: dict[str, Any]) -> str:
 
 
 def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str,
-                files: list[Any] | None = None) -> dict[str, Any]:
+                files: list[Any] | None = None, anonymous: bool = False) -> dict[str, Any]:
+    """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
     topic = topic_access.require_participant(user, topic_id)
     now = clock.now()
+    hidden = pseudonyms.fields_for(user, topic, anonymous)
     title, body = _clean_title(title, user), _clean_body(body, user)
     post_id = ObjectId()
     stored_files = attachments.claim(user, files, "post", post_id)
     try:
-        post = _insert_post(post_id, topic, user, title, body, stored_files, now)
+        post = _insert_post(post_id, topic, user, title, body, stored_files, now, hidden)
     except BaseException:
         attachments.release(post_id)
         raise
@@ -233,14 +237,15 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str,
     topic_activity.touch_activity(topic["_id"], now)
     posts_changed(topic["_id"])
     emit_post("new_post", post)
-    notify_content.post_created(user, post)
+    notify_content.post_created(pseudonyms.actor(post, user), post)
     _post_written(post)
     return post_views(user, [post])[0]
 
 
 def _insert_post(post_id: ObjectId, topic: dict[str, Any], user: dict[str, Any], title: str,
-                 body: str, files: list[dict[str, Any]], now: Any) -> dict[str, Any]:
-    return Post().insert({
+                 body: str, files: list[dict[str, Any]], now: Any,
+                 hidden: dict[str, Any]) -> dict[str, Any]:
+    return Post().insert({**hidden,
         "_id": post_id, "attachments": files,
         "topic_id": topic["_id"], "author_id": user["_id"], "title": title, "body": body,
         "body_html": render_markdown(body), "score": 0, "hot_rank": hot_rank(0, now),
@@ -276,7 +281,7 @@ def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
         raise Forbidden("This post was deleted.")
     posts_changed(updated["topic_id"])
     emit_post("post_updated", updated)
-    notify_content.post_edited(user, post, updated)
+    notify_content.post_edited(pseudonyms.actor(updated, user), post, updated)
     _post_written(updated, before=post)
     return post_views(user, [updated])[0]
 

@@ -52,6 +52,7 @@ def _post_target(user: dict[str, Any], oid: ObjectId) -> dict[str, Any]:
     if post["deleted"]:
         raise NotFound("Post not found.")
     return {"id": oid, "topic_id": topic["_id"], "author_id": post["author_id"],
+            "anonymous": bool(post.get("anonymous")),
             "snapshot": {"title": post["title"], "text": post["body"][:SNAPSHOT_CHARS]}}
 
 
@@ -60,6 +61,7 @@ def _comment_target(user: dict[str, Any], oid: ObjectId) -> dict[str, Any]:
     if comment["deleted"]:
         raise NotFound("Comment not found.")
     return {"id": oid, "topic_id": topic["_id"], "author_id": comment["author_id"],
+            "anonymous": bool(comment.get("anonymous")),
             "snapshot": {"post_id": str(post["_id"]),
                          "text": comment["body"][:SNAPSHOT_CHARS]}}
 
@@ -108,6 +110,7 @@ def create_report(user: dict[str, Any], target_type: str, target_id: str, reason
             "open_key": open_key(user["_id"], target_type, target["id"]),
             "target_type": target_type, "target_id": target["id"],
             "topic_id": target["topic_id"], "target_author_id": target["author_id"],
+            "target_anonymous": target.get("anonymous", False),
             "reporter_id": user["_id"], "reason": reason, "details": details or "",
             "snapshot": target["snapshot"], "status": "open", "created_at": clock.now(),
             "resolved_at": None, "resolved_by": None, "resolution": None, "note": None})
@@ -168,6 +171,13 @@ def can_handle(user: dict[str, Any], report: dict[str, Any]) -> bool:
     except NotFound:
         return False
     return topic_access.can_moderate(user, topic)
+
+
+def serialize_for_reporter(report: dict[str, Any]) -> dict[str, Any]:
+    """The reporter's copy: the author of anonymous content stays unnamed (its id)."""
+    if report.get("target_anonymous"):
+        report = {**report, "target_author_id": None}
+    return serialize_report(report)
 
 
 def serialize_report(report: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Demo content for a fresh database: a few users, topics, posts, comments and votes, made
 through the same services as the API (so counts, hot ranks and search terms are right).
 
-Idempotent: seeding a database that already has topics changes nothing.
+Idempotent: seeding a database that already has topics changes nothing. `clear()` empties
+a development database again (refused in production).
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from flask import current_app
 
+from models import registry
 from models.topic import Topic
 from models.user import User
 from services import (
@@ -19,6 +21,13 @@ from services import (
     topics_service,
     votes_service,
 )
+from services.posts_service import FRONT_PAGE
+from services.topic_activity import TOPIC_LISTS
+from utils.cache import get_cache
+from utils.errors import Forbidden
+
+# Configurations whose database may be emptied by `flask seed --clear`.
+CLEARABLE = ("development", "testing")
 
 USERS = [("ada", "admin"), ("grace", "user"), ("linus", "user"), ("margaret", "user")]
 TOPICS = [
@@ -92,3 +101,19 @@ def _votes(users: dict[str, dict[str, Any]], posts: list[dict[str, Any]]) -> int
     for name, index, value in ballots:
         votes_service.vote_post(users[name], posts[index]["id"], value)
     return len(ballots)
+
+
+def clear() -> dict[str, int]:
+    """Delete every document of every collection the app owns (indexes stay), so the next
+    `seed()` starts from nothing; {collection: documents deleted}. Only in development
+    or testing: a production database is never emptied by a command typed in the wrong
+    shell."""
+    environment = current_app.config["ENV_NAME"]
+    if environment not in CLEARABLE:
+        raise Forbidden(f"Refusing to empty the database of the {environment} configuration.")
+    counts = {model.collection_name: model().collection.delete_many({}).deleted_count
+              for model in registry.all_models()}
+    # Cached lists would show the deleted topics and posts until their TTL.
+    for namespace in (TOPIC_LISTS, FRONT_PAGE):
+        get_cache().invalidate(namespace)
+    return counts

@@ -44,7 +44,8 @@ def is_banned(topic_id: Any, user_id: Any) -> bool:
 
 
 # What deciding access reads of a topic; callers that only check access load just these.
-ACCESS_FIELDS = {"visibility": 1, "deleted": 1, "owner_id": 1}
+# (`allow_anonymous`: whether posting and commenting under a pseudonym is allowed.)
+ACCESS_FIELDS = {"visibility": 1, "deleted": 1, "owner_id": 1, "allow_anonymous": 1}
 
 
 def get_readable_topic(user: dict[str, Any] | None, topic_id: Any,

@@ -41,7 +41,8 @@ MAX_TAGS = 5
 
 # What serialize_topic shows (the list sorts are among them): never search_terms.
 VIEW_FIELDS = {field: 1 for field in (
-    "slug", "title", "description", "tags", "visibility", "owner_id", "member_count",
+    "slug", "title", "description", "tags", "visibility", "allow_anonymous", "owner_id",
+    "member_count",
     "post_count", "created_at", "updated_at", "last_activity_at")}
 
 
@@ -81,11 +82,13 @@ def _terms(topic: dict[str, Any]) -> list[str]:
 
 
 def create_topic(user: dict[str, Any], title: str, description: str = "",
-                 tags: list[str] | None = None, visibility: str = PUBLIC) -> dict[str, Any]:
+                 tags: list[str] | None = None, visibility: str = PUBLIC,
+                 allow_anonymous: bool = False) -> dict[str, Any]:
     now = clock.now()
     topic = {"title": _clean_title(title, user),
              "description": _clean_description(description, user),
              "tags": _clean_tags(tags or []), "visibility": visibility,
+             "allow_anonymous": allow_anonymous,
              "owner_id": user["_id"], "member_count": 1, "post_count": 0,
              "created_at": now, "updated_at": now, "last_activity_at": now,
              "deleted": False, "deleted_at": None}
@@ -125,6 +128,9 @@ def update_topic(user: dict[str, Any], topic_id: Any, changes: dict[str, Any]
         updates["tags"] = _clean_tags(changes["tags"])
     if "visibility" in changes:
         updates["visibility"] = changes["visibility"]
+    if "allow_anonymous" in changes:
+        # Turning it off later leaves what was posted anonymously anonymous.
+        updates["allow_anonymous"] = changes["allow_anonymous"]
     if not updates:
         return topic
     merged = {**topic, **updates}

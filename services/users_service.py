@@ -12,18 +12,15 @@ from typing import Any
 from bson import ObjectId
 from flask import current_app
 
-from models.base import to_object_id, utcnow
+from models.base import to_object_id
 from models.block import Block
 from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
 from services import (
-    auth_2fa,
-    auth_login,
     avatars,
     content_filter,
     file_storage,
     notify_core,
-    notify_prefs,
 )
 from services.shapes.users import (
     BLOCKED,
@@ -94,28 +91,6 @@ def set_avatar(user: dict[str, Any], data: bytes) -> dict[str, Any]:
     updated = User().update(user["_id"], {"avatar_key": key})
     file_storage.get_storage().delete(user.get("avatar_key"))
     return updated
-
-
-def delete_account(user: dict[str, Any], password: str, address: str) -> None:
-    """Remove personal data but keep the document, so posts and messages stay attributed
-    (to "deleted user"); the username and email become free again. Wrong passwords are
-    throttled like logins (per account and client `address`)."""
-    auth_login.verify_password(user, password, address)
-    placeholder = f"deleted_{user['_id']}"
-    User().update(user["_id"], {
-        "deleted": True, "deleted_at": utcnow(),
-        "username": placeholder, "username_lower": placeholder,
-        "email": f"{placeholder}@deleted.invalid", "email_lower": f"{placeholder}@deleted.invalid",
-        "password_hash": None, "display_name": None, "display_name_lower": None, "bio": "",
-        "avatar_key": None, "settings": default_settings(), "email_verified": False,
-        **auth_2fa.TOTP_OFF, "totp_pending_secret": None, "verify_nonce": None,
-        "reset_nonce": None,
-    })
-    file_storage.get_storage().delete(user.get("avatar_key"))
-    Friendship().delete_all_of(user["_id"])
-    Block().delete_all_of(user["_id"])
-    notify_prefs.forget_user(user["_id"])
-    auth_login.end_all_sessions(user["_id"], reason="account_deleted")
 
 
 def search(viewer: dict[str, Any] | None, query: str, limit: int,

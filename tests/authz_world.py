@@ -13,23 +13,25 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bson import ObjectId
 from PIL import Image
 
+from services import data_export, tokens
 from tests.helpers import bearer
 from utils.db import get_db
 from utils.redis_client import get_redis
 
 # Who may read what: the topic scope holds the private topic, its post, comment, chat
 # room and message; `report` is the report about the post (its topic's moderators and
-# site staff); `notification` and `friend_request` belong to the member.
+# site staff); `notification`, `friend_request` and the data `export` belong to the member.
 READS = {
     "anonymous": set(),
     "outsider": set(),
     "other_mod": set(),
-    "member": {"topic", "group", "direct", "notification", "friend_request"},
+    "member": {"topic", "group", "direct", "notification", "friend_request", "export"},
     # Site admins read every topic (and handle every report), never others' conversations.
     "admin": {"topic", "report", "turned"},
 }
@@ -120,8 +122,10 @@ def build_world(app) -> World:
 
     topic = owner.ok("POST", "/api/topics/", {"title": "Hidden xylotopic circle",
                                               "description": "xylotopic plans",
-                                              "visibility": "private"})
+                                              "visibility": "private",
+                                              "allow_anonymous": True})
     topic_id = world.add("topic", "topic", topic["id"])
+    world.add("topic_slug", "topic", topic["slug"])
     owner.ok("POST", f"/api/topics/{topic_id}/invitations", {"user_id": member.id})
     member.ok("POST", f"/api/topics/{topic_id}/invitations/accept")
     owner.ok("POST", f"/api/topics/{topic_id}/bans", {"user_id": people["target"].id,
@@ -131,8 +135,9 @@ def build_world(app) -> World:
                                              "body": "xylotopic body"})
     world.add("post", "topic", post["id"])
     comment = member.ok("POST", f"/api/posts/{post['id']}/comments",
-                        {"body": "a xylotopic comment"})
+                        {"body": "a xylotopic comment", "anonymous": True})
     world.add("comment", "topic", comment["id"])
+    world.add("pseudonym", "topic", comment["author"]["username"])
     room = owner.ok("POST", f"/api/topics/{topic_id}/rooms", {"name": "xylotopic chat"})
     world.add("topic_room", "topic", room["id"])
     upload = world.add("topic_upload", "topic", member.upload_image())
@@ -166,6 +171,12 @@ def build_world(app) -> World:
     world.add("notification", "notification", invitation["id"])
     request = owner.ok("POST", f"/api/users/{member.id}/friend-request")
     world.add("friend_request", "friend_request", request["id"])
+    export = member.call("POST", "/api/users/me/export").get_json()
+    world.add("export", "export", export["id"])
+    with app.app_context():
+        data_export.build_export(export["id"])  # what the queued job does
+        world.add("export_token", None, tokens.make("export", member.id, export["id"],
+                                                    timedelta(hours=1)))
     return world
 
 

@@ -163,6 +163,9 @@ ROUTES: dict[str, str] = {
     "GET /api/users/me": "signed-in",
     "PATCH /api/users/me": "signed-in",
     "DELETE /api/users/me": "own-account",
+    "POST /api/users/me/export": "signed-in",
+    # The owner's export, with the mailed link's token; nobody else's, admins included.
+    "GET /api/users/me/exports/<objectid:export_id>": "recipient",
     "PUT /api/users/me/avatar": "own-account",
     "GET /api/users/me/blocked": "signed-in",
     "POST /api/users/<objectid:user_id>/block": "signed-in",
@@ -193,6 +196,9 @@ ROUTES: dict[str, str] = {
     "GET /api/topics": "visibility-list",
     "POST /api/topics": "signed-in",
     "GET /api/topics/<objectid:topic_id>": "reader",
+    "GET /api/topics/by-slug/<string:slug>": "reader",
+    "GET /api/users/me/topics": "signed-in",
+    "GET /api/users/me/topic-invitations": "signed-in",
     "PATCH /api/topics/<objectid:topic_id>": "topic-moderator",
     "DELETE /api/topics/<objectid:topic_id>": "owner-or-admin",
     "POST /api/topics/<objectid:topic_id>/join": "joiner",
@@ -205,6 +211,7 @@ ROUTES: dict[str, str] = {
     "GET /api/topics/<objectid:topic_id>/bans": "topic-moderator",
     "DELETE /api/topics/<objectid:topic_id>/bans/<objectid:user_id>": "topic-moderator",
     "GET /api/topics/<objectid:topic_id>/moderation-log": "topic-moderator",
+    "GET /api/topics/<objectid:topic_id>/pseudonyms/<string:pseudonym>": "topic-moderator",
     "POST /api/topics/<objectid:topic_id>/invitations": "topic-moderator",
     "POST /api/topics/<objectid:topic_id>/invitations/accept": "invitee",
     "POST /api/topics/<objectid:topic_id>/invitations/decline": "invitee",
@@ -251,6 +258,7 @@ ROUTES: dict[str, str] = {
     # Reports and administration
     "POST /api/reports": "reporter",
     "POST /api/reports/<objectid:report_id>/resolve": "topic-moderator",
+    "GET /api/reports/mine": "signed-in",
     "GET /api/admin/users": "site-moderator",
     "PATCH /api/admin/users/<objectid:user_id>": "admin",
     "POST /api/admin/users/<objectid:user_id>/ban": "site-moderator",
@@ -284,13 +292,14 @@ PATH_VALUES: dict[str, list[str]] = {
     "message_id": ["@topic_message", "@group_message", "@direct_message"],
     "report_id": ["@report"], "notification_id": ["@notification"],
     "call_id": ["@topic_call", "@group_call", "@direct_call"],
-    "request_id": ["@friend_request"],
+    "request_id": ["@friend_request"], "export_id": ["@export"],
     "upload_id": ["@topic_upload", "@group_upload", "@direct_upload"],
     # A user outside everything (banned from the private topic): admin actions, blocks.
     "user_id": ["@target"],
     "emoji": ["\N{THUMBS UP SIGN}"], "username": ["mx_member"], "filename": ["matrix.txt"],
     "folder": ["avatars"], "name": ["matrix.png"],
-    "target_type": ["topic"], "target_id": ["@topic"],
+    "target_type": ["topic"], "target_id": ["@topic"], "slug": ["@topic_slug"],
+    "pseudonym": ["@pseudonym"],
 }
 
 PATH_OVERRIDES: dict[str, dict[str, list[str]]] = {
@@ -342,6 +351,7 @@ QUERIES: dict[str, list[dict[str, str]]] = {
     "GET /api/search": [{"q": "xylotopic", "type": "posts"},
                         {"q": "xylotopic", "type": "topics"}],
     "GET /api/users/": [{"q": "mx_"}],
+    "GET /api/users/me/exports/<objectid:export_id>": [{"token": "@export_token"}],
     "GET /api/calls/": [{"limit": "50"}] + [{"room_id": room} for room in PATH_VALUES["room_id"]],
     "GET /api/gifs/search": [{"q": "cat"}],
 }

@@ -284,7 +284,7 @@ def test_force_logout_on_password_reset_and_deletion(app, trio):
     token = bearer(app.test_client(), "dave")["Authorization"].split()[1]
     bot = socketio.test_client(app, auth={"token": token})
     assert bot.is_connected()
-    from services import auth_passwords, users_service
+    from services import account_deletion, auth_passwords
 
     with app.app_context():
         auth_passwords.forgot_password("alice@example.com")
@@ -300,6 +300,6 @@ def test_force_logout_on_password_reset_and_deletion(app, trio):
         ("force_logout", {"reason": "password_reset"})]
     with app.app_context():
         dave = get_db().users.find_one({"username": "dave"})
-        users_service.delete_account(dave, "correct horse battery staple", "127.0.0.1")
+        account_deletion.delete_account(dave, "correct horse battery staple", "127.0.0.1")
     assert not bot.is_connected()
     assert not socketio.test_client(app, auth={"token": token}).is_connected()

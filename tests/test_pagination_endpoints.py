@@ -30,6 +30,9 @@ def world(client):
     topic = make_topic(walker, "Paging gardens")
     make_topic(walker, "Paging orchards")
     make_topic(walker, "Paging meadows")
+    for n in range(3):
+        hidden = make_topic(p["boss"], f"Paging hideout {n}", visibility="private")
+        _ok(p["boss"].post(f"/api/topics/{hidden['id']}/invitations", {"user_id": walker.id}))
     for name in ("pagea", "pageb", "pagec", "paged"):
         join(p[name], topic["id"])
     posts = [make_post(walker, topic["id"], f"Paging post {n}", "text") for n in range(3)]
@@ -50,6 +53,10 @@ def world(client):
     for name in ("pagea", "pageb", "pagec"):
         _ok(p[name].post("/api/reports", {"target_type": "post", "target_id": target["id"],
                                           "reason": "spam"}))
+    comments = _ok(walker.get(f"/api/posts/{posts[0]['id']}/comments"))["items"]
+    for comment in comments:  # pagea's own reports, with the post's: four
+        _ok(p["pagea"].post("/api/reports", {"target_type": "comment",
+                                             "target_id": comment["id"], "reason": "spam"}))
     for n in range(3):
         _ok(p["boss"].post(f"/api/admin/users/{walker.id}/warn", {"reason": f"warning {n}"}))
     _three_calls(client, walker, p["pagea"])
@@ -80,6 +87,9 @@ def endpoints(p, topic, posts):
         "/api/users/me/friend-requests": ("walker", "/api/users/me/friend-requests",
                                           [{}, {"direction": "outgoing"}]),
         "/api/users/me/friends": ("paged", "/api/users/me/friends", [{}]),
+        "/api/users/me/topics": ("walker", "/api/users/me/topics", [{}, {"role": "owner"}]),
+        "/api/users/me/topic-invitations": ("walker", "/api/users/me/topic-invitations", [{}]),
+        "/api/reports/mine": ("pagea", "/api/reports/mine", [{}]),
         "/api/topics": ("walker", "/api/topics", [{"sort": s} for s in
                                                   ("active", "new", "popular")]),
         "/api/topics/{topic_id}/members": ("walker", f"/api/topics/{t}/members", [{}]),

@@ -28,3 +28,33 @@ def test_seed_command_fills_once(app, client):
     assert anonymous[0]["title"] == "Crème brûlée without a torch"
     assert anonymous[0]["score"] == 3 and anonymous[0]["comment_count"] == 3
     assert "Release plan" not in [p["title"] for p in anonymous]
+
+
+def test_seed_clear_empties_the_dev_database_after_confirmation(app, client, monkeypatch):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    db = get_db(app)
+    assert len(client.get("/api/topics").get_json()["items"]) == 2  # now cached
+
+    declined = runner.invoke(args=["seed", "--clear"], input="n\n")
+    assert declined.exit_code == 1 and "Aborted" in declined.output
+    assert db.topics.count_documents({}) == 3 and db.users.count_documents({}) == 4
+
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    refused = runner.invoke(args=["seed", "--clear", "--yes"])
+    assert refused.exit_code == 1 and "Refusing" in refused.output
+    assert db.topics.count_documents({}) == 3 and db.users.count_documents({}) == 4
+    monkeypatch.setitem(app.config, "ENV_NAME", "development")
+
+    cleared = runner.invoke(args=["seed", "--clear"], input="y\n")
+    assert cleared.exit_code == 0, cleared.output
+    assert "Deleted" in cleared.output
+    for name in ("users", "topics", "posts", "comments", "votes", "topic_members"):
+        assert db[name].count_documents({}) == 0, name
+    assert client.get("/api/topics").get_json()["items"] == []  # the cache was dropped
+    login = client.post("/api/auth/login", environ_base=fresh_address(),
+                        json={"login": "grace", "password": app.config["SEED_PASSWORD"]})
+    assert login.status_code == 401
+    assert "slug_unique" in db.topics.index_information()  # indexes stay
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    assert db.topics.count_documents({}) == 3

@@ -108,6 +108,22 @@ class ReportSchema(Schema):
     snapshot = fields.Dict(required=True)
 
 
+class MyReportSchema(Schema):
+    """A report as its reporter sees it: the outcome, never who handled it or their note."""
+    id = fields.String(attribute="_id", required=True)
+    target_type = fields.String(required=True)
+    target_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    details = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "open, resolved or dismissed"})
+    action_taken = fields.String(attribute="resolution", allow_none=True, required=True,
+                                 dump_default=None,
+                                 metadata={"description": "dismiss, remove_content, warn_user "
+                                                          "or ban_user; null while open"})
+    created_at = Timestamp(required=True)
+    resolved_at = Timestamp(allow_none=True, required=True, dump_default=None)
+
+
 class ResolutionSchema(Schema):
     action = fields.String(required=True)
     resolved = fields.Integer(required=True)
@@ -117,9 +133,11 @@ class ResolutionSchema(Schema):
 AdminUserPageSchema = page_schema(AdminUserSchema, "AdminUserPage")
 AuditPageSchema = page_schema(AuditEntrySchema, "AuditPage")
 ReportPageSchema = page_schema(ReportSchema, "ReportPage")
+MyReportPageSchema = page_schema(MyReportSchema, "MyReportPage")
 
 ADMIN_USER = AdminUserSchema()
 CONTENT_FILTER = ContentFilterSchema()
 AUDIT_ENTRY = AuditEntrySchema()
 STATS = StatsSchema()
 REPORT = ReportSchema()
+MY_REPORT = MyReportSchema()

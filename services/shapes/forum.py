@@ -18,6 +18,7 @@ class TopicSchema(Schema):
     description = fields.String(required=True)
     tags = fields.List(fields.String(), required=True)
     visibility = fields.String(required=True)
+    allow_anonymous = fields.Boolean(required=True, dump_default=False)
     owner = fields.Nested(PublicUserSchema, allow_none=True, required=True, dump_default=None)
     member_count = fields.Integer(required=True)
     post_count = fields.Integer(required=True, dump_default=0)
@@ -25,6 +26,17 @@ class TopicSchema(Schema):
     updated_at = Timestamp(required=True)
     last_activity_at = Timestamp(required=True)
     my_role = fields.String(allow_none=True, required=True, dump_default=None)
+
+
+class TopicInvitationSchema(Schema):
+    topic = fields.Nested(TopicSchema, required=True)
+    invited_by = fields.Nested(PublicUserSchema, allow_none=True, required=True)
+    created_at = Timestamp(required=True)
+
+
+class PseudonymSchema(Schema):
+    pseudonym = fields.String(required=True)
+    user = fields.Nested(PublicUserSchema, required=True)
 
 
 class MemberSchema(Schema):
@@ -58,6 +70,8 @@ class PostSchema(Schema):
     body_html = fields.String(required=True,
                               metadata={"description": "Rendered and sanitised HTML."})
     author = fields.Nested(PublicUserSchema, allow_none=True, required=True)
+    anonymous = fields.Boolean(required=True, dump_default=False, metadata={
+        "description": "Posted under a pseudonym: `author` is its stand-in."})
     score = fields.Integer(required=True)
     my_vote = fields.Integer(allow_none=True, required=True)
     comment_count = fields.Integer(required=True)
@@ -76,6 +90,8 @@ class CommentSchema(Schema):
     post_id = fields.String(required=True)
     parent_id = fields.String(allow_none=True, required=True)
     author = fields.Nested(PublicUserSchema, allow_none=True, required=True)
+    anonymous = fields.Boolean(required=True, dump_default=False, metadata={
+        "description": "Posted under a pseudonym: `author` is its stand-in."})
     body = fields.String(required=True)
     body_html = fields.String(required=True)
     score = fields.Integer(required=True)
@@ -116,6 +132,7 @@ SEARCH_ITEM_SHAPES = {"post": SearchPostSchema, "topic": SearchTopicSchema,
 
 TopicPageSchema = page_schema(TopicSchema, "TopicPage")
 MemberPageSchema = page_schema(MemberSchema, "MemberPage")
+TopicInvitationPageSchema = page_schema(TopicInvitationSchema, "TopicInvitationPage")
 BanPageSchema = page_schema(BanSchema, "BanPage")
 ModerationPageSchema = page_schema(ModerationEntrySchema, "ModerationPage")
 PostPageSchema = page_schema(PostSchema, "PostPage")
@@ -124,6 +141,8 @@ SearchPageSchema = page_schema(TaggedUnion(SEARCH_ITEM_SHAPES), "SearchPage")
 
 TOPIC = TopicSchema()
 TOPIC_MEMBER = MemberSchema()
+PSEUDONYM = PseudonymSchema()
+TOPIC_INVITATION = TopicInvitationSchema()
 BAN = BanSchema()
 MODERATION_ENTRY = ModerationEntrySchema()
 POST = PostSchema()

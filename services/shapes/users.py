@@ -32,6 +32,9 @@ class PublicUserSchema(Schema):
 
     @pre_dump
     def present(self, user: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if user.get("pseudonym"):
+            # The stand-in for an anonymous author (services/pseudonyms.py): no account.
+            return {**user, "avatar_url": None, "deleted": False}
         if user.get("deleted"):
             return {"_id": user["_id"], "username": DELETED_NAME, "display_name": DELETED_NAME,
                     "bio": "", "created_at": user["created_at"], "deleted": True}
@@ -127,3 +130,15 @@ TWO_FACTOR_SETUP = TwoFactorSetupSchema()
 
 class AvatarSchema(Schema):
     avatar_url = fields.String(required=True)
+
+
+class DataExportSchema(Schema):
+    id = fields.String(attribute="_id", required=True)
+    status = fields.String(required=True,
+                           metadata={"description": "pending, then ready (and mailed)"})
+    created_at = Timestamp(required=True)
+    expires_at = Timestamp(required=True,
+                           metadata={"description": "when the link and archive go"})
+
+
+DATA_EXPORT = DataExportSchema()

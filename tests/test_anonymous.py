@@ -1,0 +1,138 @@
+"""Anonymous identity per topic: where the topic allows it, posts and comments show a
+stable pseudonym per user and topic; nothing a normal member can reach (lists, the post,
+comments, search, live events, notifications, a report they file) names the author;
+the topic's moderators and site admins resolve it, and that is logged."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.helpers import run_jobs
+from tests.topic_helpers import Person, join, make_post, make_topic
+from utils.extensions import socketio
+
+PSEUDONYM = re.compile(r"^[a-z]+-[a-z]+-\d{4}$")
+
+
+@pytest.fixture
+def forum(client):
+    people = {name: Person(client, name) for name in (
+        "owner_anon", "zork_writer", "plain_reader", "topic_mod", "site_boss", "stranger")}
+    people["site_boss"].set_role("admin")
+    topic = make_topic(people["owner_anon"], "Confessions")
+    for name in ("zork_writer", "plain_reader", "topic_mod"):
+        join(people[name], topic["id"])
+    assert people["owner_anon"].post(f"/api/topics/{topic['id']}/moderators",
+                                     {"user_id": people["topic_mod"].id}).status_code == 200
+    return people, topic
+
+
+def _anonymous_post(person, topic_id, title, body="text"):
+    return person.post("/api/posts/", {"topic_id": topic_id, "title": title, "body": body,
+                                       "anonymous": True})
+
+
+def test_only_topics_that_allow_it_take_anonymous_posts(forum):
+    people, topic = forum
+    writer, reader = people["zork_writer"], people["plain_reader"]
+    refused = _anonymous_post(writer, topic["id"], "Too early")
+    assert refused.status_code == 403
+    post = make_post(reader, topic["id"], "Open post")
+    assert writer.post(f"/api/posts/{post['id']}/comments",
+                       {"body": "hi", "anonymous": True}).status_code == 403
+    # A plain member may not switch it on; the owner (or a moderator) may.
+    assert reader.patch(f"/api/topics/{topic['id']}",
+                        {"allow_anonymous": True}).status_code == 403
+    assert people["stranger"].patch(f"/api/topics/{topic['id']}",
+                                    {"allow_anonymous": True}).status_code == 403
+    assert people["topic_mod"].get(f"/api/topics/{topic['id']}").get_json()[
+        "allow_anonymous"] is False
+    changed = people["topic_mod"].patch(f"/api/topics/{topic['id']}", {"allow_anonymous": True})
+    assert changed.status_code == 200 and changed.get_json()["allow_anonymous"] is True
+    assert _anonymous_post(writer, topic["id"], "Now allowed").status_code == 201
+
+
+def test_the_author_never_leaks_to_a_normal_member(app, forum):
+    people, topic = forum
+    owner, writer, reader = people["owner_anon"], people["zork_writer"], people["plain_reader"]
+    assert owner.patch(f"/api/topics/{topic['id']}", {"allow_anonymous": True}).status_code == 200
+    other = make_topic(owner, "Second Confessions", allow_anonymous=True)
+    join(writer, other["id"])
+    readers_post = make_post(reader, topic["id"], "Reader asks")
+    reader_socket = socketio.test_client(app, auth={
+        "token": reader.headers["Authorization"].split()[1]})
+    assert reader_socket.emit("join_topic", {"topic_id": topic["id"]}, callback=True)["ok"]
+    assert reader_socket.emit("join_post", {"post_id": readers_post["id"]}, callback=True)["ok"]
+    reader_socket.get_received()
+
+    created = _anonymous_post(writer, topic["id"], "Secret thoughts quokka",
+                              "asking @plain_reader about quokka")
+    assert created.status_code == 201
+    post = created.get_json()
+    name = post["author"]["username"]
+    assert PSEUDONYM.match(name) and post["anonymous"] is True
+    assert post["author"]["id"] != writer.id and post["author"]["display_name"] == name
+    reply = writer.post(f"/api/posts/{readers_post['id']}/comments",
+                        {"body": "anonymous answer", "anonymous": True}).get_json()
+    assert reply["author"] == post["author"]  # one pseudonym per user in a topic
+    elsewhere = _anonymous_post(writer, other["id"], "Another place").get_json()
+    assert elsewhere["author"]["username"] != name
+    # The follower of the anonymous post hears of the writer's next comment by a job.
+    assert reader.post(f"/api/posts/{post['id']}/comments", {"body": "following"}
+                       ).status_code == 201
+    assert writer.post(f"/api/posts/{post['id']}/comments",
+                       {"body": "more from me", "anonymous": True}).status_code == 201
+    run_jobs(app)
+
+    seen = [reader_socket.get_received()]
+    assert {"new_post", "new_comment", "notification"} <= {e["name"] for e in seen[0]}
+    for path, query in [(f"/api/posts/{post['id']}", {}),
+                        ("/api/posts/", {"topic_id": topic["id"]}), ("/api/posts/", {}),
+                        (f"/api/posts/{post['id']}/comments", {}),
+                        (f"/api/posts/{readers_post['id']}/comments", {}),
+                        ("/api/search", {"q": "quokka", "type": "posts"}),
+                        ("/api/notifications/", {})]:
+        response = reader.get(path, query_string=query)
+        assert response.status_code == 200, path
+        seen.append(response.get_json())
+    report = reader.post("/api/reports", {"target_type": "post", "target_id": post["id"],
+                                          "reason": "spam"})
+    assert report.status_code == 201
+    seen.append(report.get_json())
+    text = json.dumps(seen, default=str)
+    assert name in text and "quokka" in text
+    kinds = {n["kind"] for n in seen[-2]["items"]}
+    assert {"mention", "post_reply", "post_activity"} <= kinds
+    assert all(a["username"] == name for n in seen[-2]["items"] for a in n["actors"])
+    assert writer.id not in text and "zork_writer" not in text
+
+    # Without `anonymous`, the same writer is named: the checks above can see a leak.
+    plain = writer.post(f"/api/posts/{post['id']}/comments", {"body": "signed"}).get_json()
+    assert plain["author"]["username"] == "zork_writer" and plain["anonymous"] is False
+    reader_socket.disconnect()
+
+
+def test_moderators_and_admins_resolve_a_pseudonym(forum):
+    people, topic = forum
+    owner, writer = people["owner_anon"], people["zork_writer"]
+    assert owner.patch(f"/api/topics/{topic['id']}", {"allow_anonymous": True}).status_code == 200
+    name = _anonymous_post(writer, topic["id"], "Who am I").get_json()["author"]["username"]
+    path = f"/api/topics/{topic['id']}/pseudonyms/{name}"
+    for person in (people["plain_reader"], people["stranger"]):
+        assert person.get(path).status_code == 403
+    assert people["plain_reader"].get(path.replace(name, "no-such-name-0000")).status_code \
+        == 403
+    for person in (people["topic_mod"], owner, people["site_boss"]):
+        resolved = person.get(path)
+        assert resolved.status_code == 200, resolved.get_json()
+        assert resolved.get_json()["user"]["username"] == "zork_writer"
+    assert people["topic_mod"].get(path.replace(name, "no-such-name-0000")).status_code == 404
+    log = people["topic_mod"].get(f"/api/topics/{topic['id']}/moderation-log").get_json()
+    assert [e["action"] for e in log["items"]].count("resolve_pseudonym") == 3
+    # Turning anonymity off keeps old posts anonymous.
+    assert owner.patch(f"/api/topics/{topic['id']}", {"allow_anonymous": False}
+                       ).status_code == 200
+    listed = people["plain_reader"].get("/api/posts/", query_string={"topic_id": topic["id"]})
+    assert listed.get_json()["items"][0]["author"]["username"] == name
