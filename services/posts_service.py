@@ -99,7 +99,11 @@ def my_votes(user: dict[str, Any] | None, target_type: str,
 
 
 def emit_post(event: str, post: dict[str, Any]) -> None:
-    realtime.emit(event, public_view(post), to=live_rooms.topic_room(post["topic_id"]))
+    """To the topic's room, and the post's own room (`join_post`) for its updates."""
+    rooms = [live_rooms.topic_room(post["topic_id"])]
+    if event != "new_post":
+        rooms.append(live_rooms.post_room(post["_id"]))
+    realtime.emit(event, public_view(post), to=rooms)
 
 
 # Reading
