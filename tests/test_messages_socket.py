@@ -303,3 +303,25 @@ def test_force_logout_on_password_reset_and_deletion(app, trio):
         users_service.delete_account(dave, "correct horse battery staple", "127.0.0.1")
     assert not bot.is_connected()
     assert not socketio.test_client(app, auth={"token": token}).is_connected()
+
+
+def test_read_receipts_reach_partners_who_did_not_join_the_room(trio):
+    """A direct or group room's `read` goes to every member's user room, like `message`:
+    the partner's socket, connected but never in `join_room`, gets it after `mark_read`
+    and after `POST /rooms/<id>/read`; someone outside the room does not."""
+    alice, bob, carol = trio
+    room_id = open_direct(alice, bob)
+    a_sock, c_sock = alice.socket(), carol.socket()
+    for i in range(3):
+        send(a_sock, room_id, f"m{i}", f"p{i}")
+    b_sock = bob.socket()
+    for sock in (a_sock, b_sock, c_sock):
+        sock.get_received()
+    assert b_sock.emit("mark_read", {"room_id": room_id, "seq": 1}, callback=True)["ok"]
+    assert events(a_sock, "read") == [{"room_id": room_id, "user_id": bob.id, "seq": 1}]
+    assert bob.post(f"/api/messages/rooms/{room_id}/read", {"seq": 3}).status_code == 200
+    assert events(a_sock, "read") == [{"room_id": room_id, "user_id": bob.id, "seq": 3}]
+    # carol hears nothing of it; a later event of her own shows her queue was read.
+    send(c_sock, open_direct(carol, alice), "hi", "c1")
+    names = [name for name, _ in received(c_sock)]
+    assert "message" in names and "read" not in names
