@@ -162,8 +162,13 @@ def test_typing_goes_to_others_and_expires(make_app, clock):
     answer = a_sock.emit("typing", {"room_id": room_id, "typing": True}, callback=True)
     assert answer["ok"] and answer["data"]["expires_in"] == 1
     assert events(a_sock, "typing") == []
-    assert events(b_sock, "typing") == [{"room_id": room_id, "user_id": alice.id,
-                                         "typing": True, "expires_in": 1}]
+    started = events(b_sock, "typing")
+    assert [{k: v for k, v in t.items() if k != "user"} for t in started] == [
+        {"room_id": room_id, "user_id": alice.id, "typing": True, "expires_in": 1}]
+    # The typist's public fields come along, so "alice is typing" needs no lookup.
+    assert {k: started[0]["user"][k] for k in ("id", "username", "display_name")} == {
+        "id": alice.id, "username": "alice", "display_name": "alice"}
+    assert started[0]["user"]["avatar_url"].startswith(f"/api/users/{alice.id}/avatar.svg")
     a_sock.emit("typing", {"room_id": room_id, "typing": True}, callback=True)
     assert events(b_sock, "typing") == []  # a renewal is not news
     with app.app_context():
@@ -172,7 +177,8 @@ def test_typing_goes_to_others_and_expires(make_app, clock):
     clock.advance(1.1)
     with app.app_context():
         presence.expire_typing()
-    assert [t["typing"] for t in events(b_sock, "typing")] == [False]
+    assert [(t["typing"], t["user"]["id"]) for t in events(b_sock, "typing")] == [
+        (False, alice.id)]
 
 
 def test_typing_is_throttled(make_app):

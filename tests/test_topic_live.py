@@ -120,6 +120,8 @@ def test_comment_counts_reach_the_topic_room_and_the_post_room(app, client):
         assert [(u["id"], u["comment_count"]) for u in updates] == [
             (post["id"], 1), (post["id"], 2)]
         assert "my_vote" not in updates[0]
+        assert updates[0]["topic"] == {"id": topic["id"], "slug": topic["slug"],
+                                       "title": topic["title"]}
     owner.delete(f"/api/comments/{comment['id']}")
     received = post_viewer.get_received()
     assert [(e["name"], e["args"][0]["comment_count"]) for e in received] == [
