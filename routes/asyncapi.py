@@ -184,7 +184,13 @@ def _ack(reply_ref: dict[str, Any] | None) -> dict[str, Any]:
     return {"oneOf": [success, {"$ref": "#/components/schemas/AckFailure"}]}
 
 
-def build(title: str, version: str, host: str | None = None) -> dict[str, Any]:
+def servers(host: str) -> dict[str, Any]:
+    """The server the document was fetched from (its Host header)."""
+    return {"api": {"host": host, "protocol": "ws", "pathname": "/socket.io",
+                    "description": "Socket.IO over websocket or long-polling (Engine.IO 4)."}}
+
+
+def build(title: str, version: str) -> dict[str, Any]:
     plugin = MarshmallowPlugin(schema_name_resolver=_Names())
     spec = APISpec(title=title, version=version, openapi_version="3.1.0", plugins=[plugin])
     converter = plugin.converter
@@ -250,11 +256,6 @@ def build(title: str, version: str, host: str | None = None) -> dict[str, Any]:
         "operations": operations,
         "components": {"schemas": schemas, "messages": messages},
     }
-    if host:
-        document["servers"] = {"api": {"host": host, "protocol": "ws",
-                                       "pathname": "/socket.io",
-                                       "description": "Socket.IO over websocket or "
-                                       "long-polling (Engine.IO 4)."}}
     return document
 
 
