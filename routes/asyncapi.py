@@ -7,7 +7,8 @@ schemas are the ones the services dump the payloads with (services/shapes). apis
 marshmallow converter turns them into JSON Schema (OpenAPI 3.1 flavour: a nullable field
 is `type: [..., "null"]`, a nullable nested shape `anyOf: [{$ref}, {type: null}]`).
 
-Layout (docs/CLIENTS.md):
+Written from the client's side (the application it describes is a client): `send` is
+what a client emits, `receive` what it is sent. Layout (docs/CLIENTS.md):
 - `channels`: one per room kind (`user`, `topic`, `post`, `chat_room`, `voip`: address
   `user_{user_id}`, ...) with the server events sent there, and `socket` (no address:
   the connection itself) for client events and events sent to one socket.
@@ -248,9 +249,12 @@ def build(title: str, version: str) -> dict[str, Any]:
     document: dict[str, Any] = {
         "asyncapi": "3.0.0",
         "info": {"title": f"{title}: Socket.IO events", "version": version,
-                 "description": "Socket.IO (namespace `/`) events of the API. Connect to "
-                 "`/socket.io` with the session cookie or `auth: {token}`; every client "
-                 "event is acknowledged. The REST API is /api/openapi.json."},
+                 "description": "Socket.IO (namespace `/`) events of the API, described "
+                 "from a client's side: `send` operations are the events a client emits "
+                 "(each acknowledged, its ack the operation's reply), `receive` operations "
+                 "the events the server sends to a room kind. Connect to `/socket.io` with "
+                 "the session cookie or `auth: {token}`. The REST API is "
+                 "/api/openapi.json."},
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,
