@@ -215,8 +215,9 @@ def build(title: str, version: str) -> dict[str, Any]:
         reply_schema = getattr(handler, "reply_schema", None)
         request_payload = ref(event_schema) if event_schema is not None else {
             "description": "Any payload, or none."}
+        summary = _summary(handler)
         messages[request_key] = {"name": event, "title": f"{event} (client event)",
-                                 "summary": _summary(handler), "payload": request_payload}
+                                 "payload": request_payload, **summary}
         messages[reply_key] = {
             "name": event, "title": f"{event} acknowledgement",
             "summary": "The ack: `{ok: true, data}` or `{ok: false, error}`.",
@@ -224,8 +225,7 @@ def build(title: str, version: str) -> dict[str, Any]:
         channels[SOCKET]["messages"][request_key] = {"$ref": f"#/components/messages/{request_key}"}
         channels[SOCKET]["messages"][reply_key] = {"$ref": f"#/components/messages/{reply_key}"}
         operations[f"send.{event}"] = {
-            "action": "send", "channel": {"$ref": "#/channels/socket"},
-            "summary": _summary(handler),
+            "action": "send", "channel": {"$ref": "#/channels/socket"}, **summary,
             "messages": [{"$ref": f"#/channels/socket/messages/{request_key}"}],
             "reply": {"channel": {"$ref": "#/channels/socket"},
                       "messages": [{"$ref": f"#/channels/socket/messages/{reply_key}"}]}}
@@ -263,6 +263,7 @@ def build(title: str, version: str) -> dict[str, Any]:
     return document
 
 
-def _summary(handler: Any) -> str:
+def _summary(handler: Any) -> dict[str, str]:
+    """`{summary}`: the first paragraph of the handler's docstring, if it has one."""
     doc = (getattr(handler, "__doc__", None) or "").strip()
-    return " ".join(doc.split("\n\n")[0].split())
+    return {"summary": " ".join(doc.split("\n\n")[0].split())} if doc else {}
