@@ -21,6 +21,7 @@ from routes.call_schemas import (
     StartCallSchema,
 )
 from services import call_signals, calls_service
+from services.shapes import events
 from utils.extensions import socketio
 from utils.socket_events import acknowledged, socket_user
 
@@ -28,14 +29,14 @@ Payload = dict[str, Any]
 
 
 @socketio.on("call_start")
-@acknowledged(StartCallSchema())
+@acknowledged(StartCallSchema(), reply=events.CallJoinAckSchema)
 def on_call_start(payload: Payload) -> Payload:
     return calls_service.start_call(socket_user(), payload["room_id"], payload["kind"],
                                     payload.get("party_id"), request.sid)
 
 
 @socketio.on("call_accept")
-@acknowledged(AcceptCallSchema())
+@acknowledged(AcceptCallSchema(), reply=events.CallJoinAckSchema)
 def on_call_accept(payload: Payload) -> Payload:
     """Answer a ringing call, or join a group or topic room's live call."""
     return calls_service.accept_call(socket_user(), payload["call_id"],
@@ -43,71 +44,71 @@ def on_call_accept(payload: Payload) -> Payload:
 
 
 @socketio.on("call_rejoin")
-@acknowledged(RejoinCallSchema())
+@acknowledged(RejoinCallSchema(), reply=events.CallJoinAckSchema)
 def on_call_rejoin(payload: Payload) -> Payload:
     return calls_service.rejoin_call(socket_user(), payload["call_id"], payload["party_id"],
                                      request.sid)
 
 
 @socketio.on("call_reject")
-@acknowledged(RejectCallSchema())
+@acknowledged(RejectCallSchema(), reply=events.CallRejectAckSchema)
 def on_call_reject(payload: Payload) -> Payload:
     return calls_service.reject_call(socket_user(), payload["call_id"], payload["reason"])
 
 
 @socketio.on("call_cancel")
-@acknowledged(CallRefSchema())
+@acknowledged(CallRefSchema(), reply=events.CallAckSchema)
 def on_call_cancel(payload: Payload) -> Payload:
     return calls_service.cancel_call(socket_user(), payload["call_id"], request.sid)
 
 
 @socketio.on("call_hangup")
-@acknowledged(HangupSchema())
+@acknowledged(HangupSchema(), reply=events.CallAckSchema)
 def on_call_hangup(payload: Payload) -> Payload:
     return calls_service.hangup(socket_user(), payload["call_id"], request.sid,
                                 payload["reason"])
 
 
 @socketio.on("call_offer")
-@acknowledged(DescriptionEventSchema())
+@acknowledged(DescriptionEventSchema(), reply=events.CallRelayAckSchema)
 def on_call_offer(payload: Payload) -> Payload:
     return call_signals.relay(socket_user(), request.sid, "call_offer", payload)
 
 
 @socketio.on("call_answer")
-@acknowledged(DescriptionEventSchema())
+@acknowledged(DescriptionEventSchema(), reply=events.CallRelayAckSchema)
 def on_call_answer(payload: Payload) -> Payload:
     return call_signals.relay(socket_user(), request.sid, "call_answer", payload)
 
 
 @socketio.on("call_candidates")
-@acknowledged(CandidatesSchema())
+@acknowledged(CandidatesSchema(), reply=events.CallRelayAckSchema)
 def on_call_candidates(payload: Payload) -> Payload:
     return call_signals.relay(socket_user(), request.sid, "call_candidates", payload)
 
 
 @socketio.on("call_mute")
-@acknowledged(MuteSchema())
+@acknowledged(MuteSchema(), reply=events.CallMuteEventSchema)
 def on_call_mute(payload: Payload) -> Payload:
     changes = {k: payload[k] for k in ("audio_muted", "video_muted") if k in payload}
     return call_signals.set_mute(socket_user(), request.sid, payload["call_id"], changes)
 
 
 @socketio.on("call_speaking")
-@acknowledged(SpeakingSchema())
+@acknowledged(SpeakingSchema(), reply=events.CallSpeakingEventSchema)
 def on_call_speaking(payload: Payload) -> Payload:
     return call_signals.speaking(socket_user(), request.sid, payload["call_id"],
                                  payload["speaking"])
 
 
 @socketio.on("call_heartbeat")
-@acknowledged(CallRefSchema())
+@acknowledged(CallRefSchema(), reply=events.CallHeartbeatAckSchema)
 def on_call_heartbeat(payload: Payload) -> Payload:
     return call_signals.heartbeat(socket_user(), request.sid, payload["call_id"])
 
 
 @socketio.on("call_active")
-@acknowledged(RoomRefSchema())
+@acknowledged(RoomRefSchema(), reply=events.CallActiveAckSchema)
 def on_call_active(payload: Payload) -> Payload:
     """The room's live call, or null."""
     return {"room_id": payload["room_id"],
@@ -115,7 +116,7 @@ def on_call_active(payload: Payload) -> Payload:
 
 
 @socketio.on("call_mine")
-@acknowledged()
+@acknowledged(reply=events.CallMineAckSchema)
 def on_call_mine(payload: Any = None) -> Payload:
     """Live calls ringing for me or that I am in."""
     return {"calls": calls_service.my_live_calls(socket_user())}

@@ -34,6 +34,8 @@ from services import (
     presence,
     room_entry,
 )
+from services.shapes import events
+from services.shapes.messages import MessageSchema, ReactionsSchema
 from utils.auth import session_login_id, session_user_id, user_from_session
 from utils.extensions import socketio
 from utils.schemas import StrictSchema
@@ -105,7 +107,7 @@ def on_unknown_event(event: str, *_args: Any) -> dict[str, Any]:
 # Chat rooms
 
 @socketio.on("join_room")
-@acknowledged(JoinRoomSchema(), "read")
+@acknowledged(JoinRoomSchema(), "read", reply=events.JoinRoomAckSchema)
 def on_join_room(payload):
     """Checked, then entered, then the catch-up is read: a message stored after the read
     is published after the join and arrives live, so nothing falls in between (a live
@@ -116,7 +118,7 @@ def on_join_room(payload):
 
 
 @socketio.on("leave_room")
-@acknowledged(RoomRefSchema(), "read")
+@acknowledged(RoomRefSchema(), "read", reply=events.RoomLeftAckSchema)
 def on_leave_room(payload):
     socket_user()
     room_entry.leave(live_rooms.CHAT, payload["room_id"])
@@ -124,7 +126,7 @@ def on_leave_room(payload):
 
 
 @socketio.on("send_message")
-@acknowledged(SendEventSchema(), "write")
+@acknowledged(SendEventSchema(), "write", reply=MessageSchema)
 def on_send_message(payload):
     message, _created = chat_send.send_message(socket_user(), payload["room_id"], payload["body"],
                                           payload["client_id"], payload["reply_to"],
@@ -133,35 +135,35 @@ def on_send_message(payload):
 
 
 @socketio.on("edit_message")
-@acknowledged(EditEventSchema(), "write")
+@acknowledged(EditEventSchema(), "write", reply=MessageSchema)
 def on_edit_message(payload):
     return chat_history.edit_message(socket_user(), payload["message_id"], payload["body"])
 
 
 @socketio.on("delete_message")
-@acknowledged(MessageRefSchema(), "write")
+@acknowledged(MessageRefSchema(), "write", reply=MessageSchema)
 def on_delete_message(payload):
     return chat_history.delete_message(socket_user(), payload["message_id"])
 
 
 @socketio.on("react")
-@acknowledged(ReactEventSchema(), "write")
+@acknowledged(ReactEventSchema(), "write", reply=ReactionsSchema)
 def on_react(payload):
     return chat_history.react(socket_user(), payload["message_id"], payload["emoji"], payload["on"])
 
 
 @socketio.on("typing")
-@acknowledged(TypingEventSchema(), "typing")
+@acknowledged(TypingEventSchema(), "typing", reply=events.TypingAckSchema)
 def on_typing(payload):
     user = socket_user()
     chat_access.writable_room(user, payload["room_id"])
-    presence.typing(payload["room_id"], str(user["_id"]), payload["typing"])
+    presence.typing(payload["room_id"], user, payload["typing"])
     return {"room_id": payload["room_id"], "typing": payload["typing"],
             "expires_in": current_app.config["CHAT_TYPING_EXPIRY_SECONDS"]}
 
 
 @socketio.on("mark_read")
-@acknowledged(MarkReadEventSchema(), "write")
+@acknowledged(MarkReadEventSchema(), "write", reply=events.MarkReadAckSchema)
 def on_mark_read(payload):
     unread = chat_reads.mark_read(socket_user(), payload["room_id"], payload["seq"],
                             skip_sid=request.sid)
@@ -169,7 +171,7 @@ def on_mark_read(payload):
 
 
 @socketio.on("get_online_users")
-@acknowledged(OnlineQuerySchema(), "read")
+@acknowledged(OnlineQuerySchema(), "read", reply=events.OnlineUsersAckSchema)
 def on_get_online_users(payload):
     user = socket_user()
     if "room_id" in payload:
@@ -190,7 +192,7 @@ class PostRefSchema(StrictSchema):
 
 
 @socketio.on("join_topic")
-@acknowledged(TopicRefSchema(), "read")
+@acknowledged(TopicRefSchema(), "read", reply=events.TopicJoinedAckSchema)
 def on_join_topic(payload: dict[str, Any]) -> dict[str, Any]:
     """Follow a topic's `new_post` / `post_updated`; a private topic needs membership."""
     room = room_entry.enter(socket_user(), live_rooms.TOPIC, payload["topic_id"])
@@ -198,14 +200,14 @@ def on_join_topic(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @socketio.on("leave_topic")
-@acknowledged(TopicRefSchema(), "read")
+@acknowledged(TopicRefSchema(), "read", reply=events.TopicLeftAckSchema)
 def on_leave_topic(payload: dict[str, Any]) -> dict[str, Any]:
     room_entry.leave(live_rooms.TOPIC, payload["topic_id"])
     return {"topic_id": payload["topic_id"]}
 
 
 @socketio.on("join_post")
-@acknowledged(PostRefSchema(), "read")
+@acknowledged(PostRefSchema(), "read", reply=events.PostJoinedAckSchema)
 def on_join_post(payload: dict[str, Any]) -> dict[str, Any]:
     """Follow a post's `new_comment` events."""
     room = room_entry.enter(socket_user(), live_rooms.POST, payload["post_id"])
@@ -213,7 +215,7 @@ def on_join_post(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @socketio.on("leave_post")
-@acknowledged(PostRefSchema(), "read")
+@acknowledged(PostRefSchema(), "read", reply=events.PostLeftAckSchema)
 def on_leave_post(payload: dict[str, Any]) -> dict[str, Any]:
     room_entry.leave(live_rooms.POST, payload["post_id"])
     return {"post_id": payload["post_id"]}

@@ -134,12 +134,16 @@ def socket_user() -> dict[str, Any]:
     return dict(user)
 
 
-def acknowledged(schema: Schema | None = None, event_class: str | None = None) -> Callable:
+def acknowledged(schema: Schema | None = None, event_class: str | None = None,
+                 reply: type[Schema] | Schema | None = None) -> Callable:
     """Count the event against its user's `event_class` limit (the `hit_event` hook),
     validate the payload with `schema`, call the handler with it, and turn the result
     or any error into the acknowledgement shape (`rate_limited` past the limit). Every
     event, whatever its outcome, is counted for /metrics and logged on one line
-    (utils.metrics, utils.logs)."""
+    (utils.metrics, utils.logs).
+
+    `schema` and `reply` (the shape of the ack's `data`) stay on the handler as
+    `event_schema` / `reply_schema`: /api/asyncapi.json is generated from them."""
 
     def decorator(handler: Callable) -> Callable:
         def answer(payload: Any) -> dict[str, Any]:
@@ -185,6 +189,10 @@ def acknowledged(schema: Schema | None = None, event_class: str | None = None) -
                                   getattr(request, "sid", None))
             return result
 
+        # Flask-SocketIO's registration wraps this function with functools.wraps, which
+        # copies these onto the handler python-socketio holds.
+        wrapper.event_schema = schema
+        wrapper.reply_schema = reply
         return wrapper
 
     return decorator
