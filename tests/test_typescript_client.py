@@ -4,6 +4,7 @@ chat, reconnect catch-up, resends with client_id, generated types current) runs 
 `python app.py` started here, with the base URL and the server's log in its environment."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -27,9 +28,12 @@ DEVELOPMENT = {"FLASK_ENV": "development", "FLASK_DEBUG": "0", "BCRYPT_ROUNDS": 
 def ensure_node_modules() -> None:
     if shutil.which("npm") is None:
         pytest.fail("needs node and npm: `apt-get install -y nodejs npm` (.ci/run installs them)")
-    if not (CLIENT_DIR / "node_modules" / ".package-lock.json").is_file():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=CLIENT_DIR,
-                       check=True, timeout=600)
+    # One install at a time: pytest-xdist workers may get here together.
+    with open(CLIENT_DIR / "package-lock.json") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (CLIENT_DIR / "node_modules" / ".package-lock.json").is_file():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=CLIENT_DIR,
+                           check=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
