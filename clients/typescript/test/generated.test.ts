@@ -14,9 +14,8 @@ test("src/generated/* is what `npm run generate` makes from the running server's
       const fresh = path.join(GENERATED_DIR, "..", "..", "dist", "fresh", name);
       await mkdir(path.dirname(fresh), { recursive: true });
       await writeFile(fresh, content);
-      assert.fail(`src/generated/${name} is stale (the current one: ${fresh}): run \`npm run generate\` ` +
-        "against a server of this revision (or `flask docs dump DIR`, then `npm run generate -- --dir DIR`) " +
-        "and commit the result");
+      assert.fail(`src/generated/${name} is stale (the current one: ${fresh}): run \`make clients\` ` +
+        "at the repository root (or `npm run generate` against a running server of this revision) and commit the result");
     }
   }
 });
