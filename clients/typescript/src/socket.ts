@@ -59,22 +59,32 @@ export class Realtime {
   private readonly pending = new Map<string, PendingSend>();
   private readonly messageListeners = new Set<Listener<Message>>();
   private connectedOnce = false;
+  private beforeConnect: () => void = () => undefined;
   /** Resolves when the rooms of the latest (re)connect are joined again. */
   private rejoined: Promise<void> = Promise.resolve();
 
   constructor(http: Http, options: RealtimeOptions = {}) {
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.sendAttempts = options.sendAttempts ?? 5;
-    const cookie = http.cookieHeader();
     this.socket = io(http.baseUrl, {
       autoConnect: false,
       // A browser sends the session cookie only with credentials; in Node the Cookie header
       // is ours (engine.io-client's own jar would add a second one).
       withCredentials: http.mode === "browser",
-      ...(http.token ? { auth: { token: http.token } } : {}),
-      ...(cookie && !http.token ? { extraHeaders: { Cookie: cookie } } : {}),
+      // Read at every (re)connect: the Http's current token, if it has one.
+      auth: (send) => send(http.token ? { token: http.token } : {}),
       ...options.io,
     });
+    if (http.mode === "jar") {
+      // Node: the session cookie the Http holds now, on every (re)connect.
+      const withCookie = () => {
+        const cookie = http.token ? undefined : http.cookieHeader();
+        this.socket.io.opts.extraHeaders = cookie ? { Cookie: cookie } : {};
+      };
+      withCookie();
+      this.socket.io.on("reconnect_attempt", withCookie);
+      this.beforeConnect = withCookie;
+    }
     this.socket.on("connect", () => this.onConnect());
     this.socket.on("message", (message: Message) => this.receive(message));
   }
@@ -98,6 +108,7 @@ export class Realtime {
       };
       this.socket.on("connect", done);
       this.socket.on("connect_error", failed);
+      this.beforeConnect();
       this.socket.connect();
     });
   }

@@ -64,6 +64,19 @@ test("a refused socket says why: connect_error {code, message} as RoundtableErro
     error instanceof RoundtableError && error.code === "unauthorized" && error.message.length > 0);
 });
 
+test("a socket made before login uses the credentials its Http holds when it connects", async () => {
+  const { username } = await verifiedUser("late");
+  const cookie = new Http({ baseUrl: BASE_URL });
+  const byCookie = realtime(cookie);
+  await cookie.login(username, PASSWORD);
+  await byCookie.connect();
+  const bearer = new Http({ baseUrl: BASE_URL });
+  const byToken = realtime(bearer);
+  await bearer.createToken(username, PASSWORD);
+  await byToken.connect();
+  assert.ok(byCookie.socket.connected && byToken.socket.connected);
+});
+
 test("chat: join through an ack, send with a client_id, receive once", async () => {
   const a = realtime(alice.http);
   const b = realtime(bob.http);
