@@ -156,7 +156,7 @@ def on_react(payload):
 def on_typing(payload):
     user = socket_user()
     chat_access.writable_room(user, payload["room_id"])
-    presence.typing(payload["room_id"], str(user["_id"]), payload["typing"])
+    presence.typing(payload["room_id"], user, payload["typing"])
     return {"room_id": payload["room_id"], "typing": payload["typing"],
             "expires_in": current_app.config["CHAT_TYPING_EXPIRY_SECONDS"]}
 

@@ -76,8 +76,11 @@ class Post(BaseModel):
         post["hot_rank"] = rank
         return post
 
-    def add_comments(self, post_id: ObjectId, delta: int) -> None:
-        self.collection.update_one({"_id": post_id}, {"$inc": {"comment_count": delta}})
+    def add_comments(self, post_id: ObjectId, delta: int) -> dict[str, Any] | None:
+        """The post with its new comment_count (None if it is gone)."""
+        return self.collection.find_one_and_update(
+            {"_id": post_id}, {"$inc": {"comment_count": delta}},
+            return_document=ReturnDocument.AFTER)
 
     def set_audience(self, topic_id: ObjectId, audience: str) -> None:
         self.collection.update_many({"topic_id": topic_id}, {"$set": {"audience": audience}})

@@ -1,6 +1,7 @@
 """Users: profiles, avatar, account deletion, search, friends and blocks."""
 from __future__ import annotations
 
+from flask import Response
 from flask_limiter.util import get_remote_address
 
 from routes.account_schemas import (
@@ -85,6 +86,21 @@ def search(query):
 def get_user(username):
     """A public profile (never the email)."""
     return serialize_public_user(users_service.get_public_profile(current_user(), username))
+
+
+@blp.route("/<objectid:user_id>/avatar.svg")
+@blp.response(200, content_type="image/svg+xml",
+              description="The user's initials on a colour of their own.")
+def generated_avatar(user_id):
+    """The picture `avatar_url` names for a user who uploaded none: an SVG of the
+    initials, generated here (no third-party service, works offline). Only shapes and
+    escaped text; served with `Content-Security-Policy: default-src 'none'` and
+    `nosniff` like every response, cacheable for a day (the URL's `v` follows renames)."""
+    response = Response(users_service.generated_avatar(user_id), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    # Pages of the listed frontend origins show it in <img>, whatever their site.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
 
 
 @blp.route("/<objectid:user_id>/block", methods=["POST"])

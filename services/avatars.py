@@ -2,6 +2,8 @@
 the upload but its pixels survives (no metadata, no polyglot payload)."""
 from __future__ import annotations
 
+import hashlib
+import html
 import io
 import warnings
 
@@ -38,3 +40,37 @@ def normalize(data: bytes, max_bytes: int) -> bytes:
     output = io.BytesIO()
     ImageOps.fit(image, SIZE, method=Image.Resampling.LANCZOS).save(output, format="PNG")
     return output.getvalue()
+
+
+# Generated avatars: what a user without an uploaded picture shows
+
+PALETTE = ("#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+           "#bc5a00", "#3b6e8f", "#5b7f26", "#a83e6b", "#4e5ba6")
+UNKNOWN_COLOR = "#7f7f7f"
+
+
+def initials(name: str) -> str:
+    """Up to two letters: the first of the first two words (`Ada Lovelace` -> `AL`), or
+    the first two of a single word (`bob_smith` -> `BS`, `alice` -> `AL`)."""
+    words = ["".join(c for c in part if c.isalnum()) for part in name.replace("_", " ")
+             .replace("-", " ").replace(".", " ").split()]
+    words = [w for w in words if w]
+    if not words:
+        return "?"
+    if len(words) == 1:
+        return words[0][:2].upper()
+    return (words[0][0] + words[1][0]).upper()
+
+
+def initials_svg(name: str, seed: str, known: bool = True) -> str:
+    """A 128x128 SVG: the name's initials on a colour chosen by `seed` (the user id, so
+    it never changes with the name). Text is escaped; nothing but shapes and text."""
+    color = PALETTE[int(hashlib.sha256(seed.encode()).hexdigest(), 16) % len(PALETTE)] \
+        if known else UNKNOWN_COLOR
+    letters = html.escape(initials(name) if known else "?")
+    return ('<svg xmlns="http://www.w3.org/2000/svg" width="128" height="128" '
+            'viewBox="0 0 128 128" role="img">'
+            f'<rect width="128" height="128" fill="{color}"/>'
+            '<text x="64" y="64" dy=".35em" text-anchor="middle" fill="#ffffff" '
+            'font-family="Helvetica, Arial, sans-serif" font-size="52" font-weight="600">'
+            f'{letters}</text></svg>')

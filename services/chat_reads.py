@@ -16,7 +16,8 @@ from utils.errors import BadRequest
 def mark_read(user: dict[str, Any], room_id: str, seq: int,
               skip_sid: str | None = None) -> int:
     """Move my cursor forward to `seq` (never back, never past the last message);
-    returns my unread count. The room hears `read`; my other devices hear `unread`."""
+    returns my unread count. The room, and a direct or group room's members, hear
+    `read`; my other devices hear `unread`."""
     room = readable_room(user, room_id)
     members, messages = RoomMember(), Message()
     members.ensure(room["_id"], user["_id"])
@@ -33,8 +34,12 @@ def mark_read(user: dict[str, Any], room_id: str, seq: int,
     else:
         raise BadRequest("The read cursor is busy; try again.")
     unread = unread_of(room, members.find(room["_id"], user["_id"]))
+    # Like messages: direct and group members hear it without joining the room.
+    audience = [chat_room(room["_id"])]
+    if room["kind"] != "topic":
+        audience += [user_room(uid) for uid in room["member_ids"]]
     realtime.emit("read", {"room_id": str(room["_id"]), "user_id": str(user["_id"]),
-                           "seq": target}, to=chat_room(room["_id"]))
+                           "seq": target}, to=audience)
     realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread},
                   to=user_room(user["_id"]), skip_sid=skip_sid)
     return unread

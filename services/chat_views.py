@@ -52,12 +52,16 @@ def unread_of(room: dict[str, Any], member: dict[str, Any] | None) -> int:
 
 def serialize_room(room: dict[str, Any], member: dict[str, Any] | None,
                    people: dict[ObjectId, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`people`: the members and the last message's author (`_room_people`)."""
     if people is None:
-        people = _users_by_id(room["member_ids"])
+        people = _users_by_id(_room_people([room]))
+    last = room["last_message"] or None
+    if last is not None:
+        last = {**last, "author": people.get(last["author_id"])}
     return ROOM.dump({
         **room, "description": room.get("description") or "",
         "members": [people[uid] for uid in room["member_ids"] if uid in people],
-        "last_message": room["last_message"] or None,
+        "last_message": last,
         "unread_count": unread_of(room, member),
         "last_read_seq": member["last_read_seq"] if member else 0})
 
@@ -66,11 +70,19 @@ def _users_by_id(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
     return public_users(ids)
 
 
+def _room_people(rooms: list[dict[str, Any]]) -> list[ObjectId]:
+    """Whom the rooms show: their members and the authors of their last messages (a
+    topic room has no members; someone who left a group may have written last)."""
+    ids = {uid for room in rooms for uid in room["member_ids"]}
+    ids.update(room["last_message"]["author_id"] for room in rooms if room.get("last_message"))
+    return list(ids)
+
+
 def room_view(user: dict[str, Any], room: dict[str, Any]) -> dict[str, Any]:
     return serialize_room(room, RoomMember().find(room["_id"], user["_id"]))
 
 
 def rooms_view(user: dict[str, Any], rooms: list[dict[str, Any]]) -> list[dict[str, Any]]:
     members = RoomMember().of_user_in(user["_id"], [r["_id"] for r in rooms])
-    people = _users_by_id(list({uid for r in rooms for uid in r["member_ids"]}))
+    people = _users_by_id(_room_people(rooms))
     return [serialize_room(r, members.get(r["_id"]), people) for r in rooms]

@@ -87,11 +87,13 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
         "deleted": False, "created_at": clock.now(), "edited_at": None})
     if parent:
         Comment().add_replies(parent["_id"], 1)
-    Post().add_comments(post["_id"], 1)
+    counted = Post().add_comments(post["_id"], 1)
     posts_service.posts_changed(topic["_id"])  # comment_count shows in post lists
     view = _views(user, [comment])[comment["_id"]]
     realtime.emit("new_comment", {**view, "my_vote": None, "replies": []},
                   to=live_rooms.post_room(post["_id"]))
+    if counted is not None:  # the topic's room and the post's learn the new comment_count
+        posts_service.emit_post("post_updated", counted)
     notify_content.comment_created(user, comment, post, parent)
     return {**view, "replies": []}
 
@@ -135,8 +137,10 @@ def delete_comment(user: dict[str, Any], comment_id: Any) -> None:
                                {"deleted": False})
     if deleted is None:
         return
-    Post().add_comments(post["_id"], -1)
+    counted = Post().add_comments(post["_id"], -1)
     posts_service.posts_changed(topic["_id"])
+    if counted is not None:
+        posts_service.emit_post("post_updated", counted)
     if not is_author:
         audit_service.record_moderation(user, "delete_comment", topic["_id"], "comment",
                                          comment["_id"])

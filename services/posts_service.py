@@ -65,32 +65,47 @@ VIEW_FIELDS = {field: 1 for field in (
 
 
 def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
-                   my_vote: int | None = 0) -> dict[str, Any]:
+                   my_vote: int | None = 0,
+                   topic: dict[str, Any] | None = None) -> dict[str, Any]:
     """Raw markdown comes back as text in `body`; `body_html` is rendered and sanitised.
-    A deleted post keeps its place, counts and comments but loses its words and author."""
-    return POST.dump(_shown(post, author, my_vote))
+    A deleted post keeps its place, counts and comments but loses its words and author.
+    `topic` is the post's topic with TOPIC_REF_FIELDS (`topics_of`)."""
+    return POST.dump(_shown(post, author, my_vote, topic))
+
+
+# What a post shows of its topic: `{id, slug, title}`.
+TOPIC_REF_FIELDS = {"slug": 1, "title": 1}
+
+
+def topics_of(posts: list[dict[str, Any]]) -> dict[ObjectId, dict[str, Any]]:
+    """The topics of `posts` with TOPIC_REF_FIELDS, in one query for the whole page."""
+    return Topic().find_by_ids([p["topic_id"] for p in posts], TOPIC_REF_FIELDS)
 
 
 def _shown(post: dict[str, Any], author: dict[str, Any] | None,
-           my_vote: int | None) -> dict[str, Any]:
+           my_vote: int | None, topic: dict[str, Any] | None = None) -> dict[str, Any]:
+    # A topic document that is gone still leaves its id (never seen in practice: topics
+    # are deleted softly).
+    topic = topic or {"_id": post["topic_id"], "slug": "", "title": ""}
     if post.get("deleted", False):
         return {**post, "title": DELETED_TEXT, "body": "", "body_html": "", "author": None,
-                "my_vote": my_vote, "deleted": True}
+                "my_vote": my_vote, "deleted": True, "topic": topic}
     return {**post, "body_html": stored_html(post), "author": author, "my_vote": my_vote,
-            "deleted": False}
+            "deleted": False, "topic": topic}
 
 
 def public_view(post: dict[str, Any]) -> dict[str, Any]:
     """What a room broadcast carries: no viewer, so no `my_vote`."""
     author = public_users([post["author_id"]]).get(post["author_id"])
-    return POST_BROADCAST.dump(_shown(post, author, None))
+    return POST_BROADCAST.dump(_shown(post, author, None, topics_of([post]).get(post["topic_id"])))
 
 
 def post_views(user: dict[str, Any] | None, posts: list[dict[str, Any]]) -> list[dict]:
     authors = public_users([p["author_id"] for p in posts])
+    topics = topics_of(posts)
     votes = my_votes(user, "post", [p["_id"] for p in posts])
     return [serialize_post(p, authors.get(p["author_id"]), votes.get(p["_id"], 0) if user
-                           else None) for p in posts]
+                           else None, topics.get(p["topic_id"])) for p in posts]
 
 
 def my_votes(user: dict[str, Any] | None, target_type: str,
@@ -99,7 +114,11 @@ def my_votes(user: dict[str, Any] | None, target_type: str,
 
 
 def emit_post(event: str, post: dict[str, Any]) -> None:
-    realtime.emit(event, public_view(post), to=live_rooms.topic_room(post["topic_id"]))
+    """To the topic's room, and the post's own room (`join_post`) for its updates."""
+    rooms = [live_rooms.topic_room(post["topic_id"])]
+    if event != "new_post":
+        rooms.append(live_rooms.post_room(post["_id"]))
+    realtime.emit(event, public_view(post), to=rooms)
 
 
 # Reading

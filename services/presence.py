@@ -17,6 +17,7 @@ from models.friendship import ACCEPTED, Friendship
 from models.topic_member import TopicMember
 from services import live_rooms, realtime, room_entry, topic_access, typing_state
 from services.chat_access import readable_room
+from services.users_service import public_users, serialize_public_user
 
 # Whose presence one request may ask about, at most.
 MAX_PRESENCE_LOOKUP = 1000
@@ -66,24 +67,33 @@ def online_among(viewer: dict[str, Any], user_ids: list[ObjectId]) -> list[str]:
     return [uid for uid, online in states.items() if online]
 
 
-def typing(room_id: str, user_id: str, is_typing: bool) -> None:
+def typing(room_id: str, user: dict[str, Any], is_typing: bool) -> None:
     """Tell the room (not the typist's own sockets) when the state changes."""
-    if typing_state.set_typing(room_id, user_id, is_typing):
-        _emit_typing(room_id, user_id, is_typing)
+    if typing_state.set_typing(room_id, str(user["_id"]), is_typing):
+        _emit_typing(room_id, user, is_typing)
 
 
 def expire_typing() -> None:
-    for room_id, user_id in typing_state.sweep_typing():
-        _emit_typing(room_id, user_id, False)
+    expired = typing_state.sweep_typing()
+    if not expired:
+        return
+    users = public_users([ObjectId(user_id) for _room, user_id in expired
+                          if ObjectId.is_valid(user_id)])
+    for room_id, user_id in expired:
+        user = users.get(ObjectId(user_id)) if ObjectId.is_valid(user_id) else None
+        if user is not None:
+            _emit_typing(room_id, user, False)
 
 
-def _emit_typing(room_id: str, user_id: str, is_typing: bool) -> None:
+def _emit_typing(room_id: str, user: dict[str, Any], is_typing: bool) -> None:
     from flask import current_app
 
     expires_in = current_app.config["CHAT_TYPING_EXPIRY_SECONDS"] if is_typing else 0
     # Sent to the room; every socket of the typist is skipped client-side by user_id,
-    # and the typist's own socket is skipped here.
-    realtime.emit("typing", {"room_id": room_id, "user_id": user_id, "typing": is_typing,
+    # and the typist's own socket is skipped here. `user` (public fields) lets a client
+    # show "Ada is typing" without looking the user up.
+    realtime.emit("typing", {"room_id": room_id, "user_id": str(user["_id"]),
+                             "user": serialize_public_user(user), "typing": is_typing,
                              "expires_in": expires_in},
                   to=live_rooms.chat_room(room_id), skip_sid=_current_sid())
 

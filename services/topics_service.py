@@ -137,6 +137,8 @@ def update_topic(user: dict[str, Any], topic_id: Any, changes: dict[str, Any]
         # Turned private: whoever follows it live without being a member stops now.
         live_rooms.evict_outsiders(topic["_id"])
     get_cache().invalidate(TOPIC_LISTS)
+    if "title" in updates:
+        posts_service.posts_changed(topic["_id"])  # cached post lists show the title
     if user["_id"] != topic["owner_id"]:
         # A moderator changing someone else's topic is a moderation action.
         audit_service.record_moderation(user, "update_topic", topic["_id"], "topic", topic["_id"])

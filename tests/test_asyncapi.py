@@ -159,3 +159,131 @@ def test_server_events_name_their_rooms_and_payloads(client):
     for event in ("call_invite", "call_ended", "notification", "notification_count"):
         assert f"receive.{event}.user" in document["operations"], event
     assert "receive.call_mute.voip" in document["operations"]
+
+
+def _validator(document: dict, payload: dict) -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator({"allOf": [payload],
+                                       "components": document["components"]})
+
+
+class Session:
+    """Records what the server emits (services.realtime.emit) and what it acknowledges,
+    for checking both against the document."""
+
+    def __init__(self, app, monkeypatch) -> None:
+        from services import realtime
+
+        self.app, self.sent, self.acks = app, [], []
+        original = realtime.emit
+
+        def recorded(event, data, to, skip_sid=None):
+            self.sent.append((event, json.loads(json.dumps(data))))
+            return original(event, data, to, skip_sid)
+
+        monkeypatch.setattr(realtime, "emit", recorded)
+
+    def person(self, name):
+        from tests.helpers import csrf, register_and_login
+
+        web = self.app.test_client()
+        user, token = register_and_login(web, name)
+        return web, user, csrf(token), socketio.test_client(self.app, flask_test_client=web)
+
+    def emit(self, sc, event, payload):
+        answer = sc.emit(event, payload, callback=True)
+        self.acks.append((event, answer))
+        assert answer["ok"], (event, answer)
+        return answer["data"]
+
+    def check(self, document: dict) -> None:
+        messages = document["components"]["messages"]
+        for event, data in self.sent:
+            errors = list(_validator(document, messages[event]["payload"]).iter_errors(data))
+            assert not errors, (event, data, [e.message for e in errors])
+        for event, answer in self.acks:
+            errors = list(_validator(document, messages[f"{event}.reply"]["payload"])
+                          .iter_errors(answer))
+            assert not errors, (event, answer, [e.message for e in errors])
+
+
+def test_payloads_sent_and_acks_received_match_the_document(app, client, monkeypatch):
+    """What the server really sends in a chat, topic and notification session, and what
+    it acknowledges, validates against the document's schemas (so a shape the code
+    changed without its schema fails here)."""
+    from tests.topic_helpers import Person, make_post, make_topic
+
+    session = Session(app, monkeypatch)
+    sent, emit = session.sent, session.emit
+    document = _document(client)
+    messages = document["components"]["messages"]
+    a_web, _alice, a_csrf, a_sock = session.person("alice")
+    _b_web, bob, _b_csrf, b_sock = session.person("bob")
+    room = a_web.post("/api/messages/direct", json={"user_id": bob["id"]},
+                      headers=a_csrf).get_json()
+    emit(a_sock, "join_room", {"room_id": room["id"]})
+    emit(b_sock, "join_room", {"room_id": room["id"], "after_seq": 0})
+    message = emit(a_sock, "send_message", {"room_id": room["id"], "body": "hi @bob",
+                                            "client_id": "c1"})
+    emit(a_sock, "edit_message", {"message_id": message["id"], "body": "hello"})
+    emit(b_sock, "react", {"message_id": message["id"], "emoji": "👍"})
+    emit(b_sock, "typing", {"room_id": room["id"], "typing": True})
+    emit(b_sock, "mark_read", {"room_id": room["id"], "seq": 1})
+    emit(b_sock, "get_online_users", {"room_id": room["id"]})
+    emit(a_sock, "delete_message", {"message_id": message["id"]})
+    group = a_web.post("/api/messages/groups", json={"title": "Pair", "member_ids": [
+        bob["id"]]}, headers=a_csrf)
+    assert group.status_code == 201, group.get_json()
+    emit(a_sock, "leave_room", {"room_id": room["id"]})
+
+    owner = Person(client, "olivia")
+    topic = make_topic(owner)
+    emit(a_sock, "join_topic", {"topic_id": topic["id"]})
+    post = make_post(owner, topic["id"])
+    emit(a_sock, "join_post", {"post_id": post["id"]})
+    owner.post(f"/api/posts/{post['id']}/comments", {"body": "first"})
+    owner.post(f"/api/posts/{post['id']}/vote", {"value": 1})
+    emit(a_sock, "leave_post", {"post_id": post["id"]})
+    emit(a_sock, "leave_topic", {"topic_id": topic["id"]})
+    emit(a_sock, "call_mine", {})
+    emit(a_sock, "call_active", {"room_id": room["id"]})
+
+    a_web.post(f"/api/users/{bob['id']}/friend-request", headers=a_csrf)  # a notification
+    events = {event for event, _data in sent}
+    assert {"message", "message_updated", "reaction_updated", "typing", "read", "unread",
+            "message_deleted", "room_updated", "new_post", "post_updated", "new_comment",
+            "notification", "notification_count"} <= events, events
+    session.check(document)
+    # The schemas are strict enough to notice a changed shape.
+    message_data = next(data for event, data in sent if event == "message")
+    for wrong in ({**message_data, "extra": 1}, {**message_data, "author": {"id": "x"}},
+                  {k: v for k, v in message_data.items() if k != "seq"}):
+        assert list(_validator(document, messages["message"]["payload"]).iter_errors(wrong))
+
+
+def test_call_payloads_match_the_document(app, client, monkeypatch):
+    session = Session(app, monkeypatch)
+    emit = session.emit
+    a_web, _alice, a_csrf, a_sock = session.person("alice")
+    _b_web, bob, _b_csrf, b_sock = session.person("bob")
+    room = a_web.post("/api/messages/direct", json={"user_id": bob["id"]},
+                      headers=a_csrf).get_json()
+    call = emit(a_sock, "call_start", {"room_id": room["id"], "kind": "video",
+                                       "party_id": "a"})["call"]
+    emit(b_sock, "call_accept", {"call_id": call["id"], "party_id": "b"})
+    offer = {"type": "offer", "sdp": "v=0\r\n"}
+    emit(b_sock, "call_offer", {"call_id": call["id"], "to_party_id": "a", "description": offer})
+    emit(a_sock, "call_answer", {"call_id": call["id"], "to_party_id": "b",
+                                 "description": {"type": "answer", "sdp": "v=0\r\n"}})
+    emit(a_sock, "call_candidates", {"call_id": call["id"], "to_party_id": "b", "candidates": [
+        {"candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0",
+         "sdpMLineIndex": 0}]})
+    emit(a_sock, "call_mute", {"call_id": call["id"], "audio_muted": True})
+    emit(a_sock, "call_speaking", {"call_id": call["id"], "speaking": True})
+    emit(a_sock, "call_heartbeat", {"call_id": call["id"]})
+    emit(a_sock, "call_active", {"room_id": room["id"]})
+    emit(b_sock, "call_mine", {})
+    emit(b_sock, "call_hangup", {"call_id": call["id"]})
+    assert {"call_invite", "call_accepted", "call_answered_elsewhere", "call_offer",
+            "call_answer", "call_candidates", "call_mute", "call_speaking", "call_left",
+            "call_ended"} <= {event for event, _ in session.sent}
+    session.check(_document(client))

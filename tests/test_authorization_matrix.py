@@ -134,6 +134,7 @@ ROUTES: dict[str, str] = {
     "GET /static/<path:filename>": "public",
     "GET /api/openapi.json": "public",
     "GET /api/asyncapi.json": "public",
+    "GET /api/users/<objectid:user_id>/avatar.svg": "public",
     "GET /api/docs": "public",
     "GET /api/docs/assets/<path:filename>": "public",
     "GET /api/files/<string:folder>/<string:name>": "public",

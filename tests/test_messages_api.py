@@ -248,3 +248,26 @@ def test_emoji_rules():
         assert valid_emoji(good), good
     for bad in ("a", "👍👍", "<b>", "", "1"):
         assert not valid_emoji(bad), bad
+
+
+def test_rooms_list_last_message_carries_its_author(people):
+    """`last_message.author` has the author's public fields, in direct rooms and in topic
+    rooms (which have no member list to find the author in)."""
+    alice, bob = people["alice"], people["bob"]
+    room_id = direct(people).get_json()["id"]
+    bob[0].patch("/api/users/me", json={"display_name": "Bobby"}, headers=bob[2])
+    assert send(bob, room_id, "hi alice", "b1").status_code == 201
+    topic = post(alice, "/api/topics", {"title": "Open chat"}).get_json()
+    lobby = post(alice, f"/api/topics/{topic['id']}/rooms", {"name": "lobby"}).get_json()
+    assert post(bob, f"/api/topics/{topic['id']}/join").status_code == 200
+    assert send(alice, lobby["id"], "welcome", "a1").status_code == 201
+    assert send(bob, lobby["id"], "hello lobby", "b2").status_code == 201
+    items = {r["id"]: r for r in alice[0].get("/api/messages/rooms").get_json()["items"]}
+    author = items[room_id]["last_message"]["author"]
+    assert {k: author[k] for k in ("id", "username", "display_name")} == {
+        "id": bob[1]["id"], "username": "bob", "display_name": "Bobby"}
+    assert author["avatar_url"].startswith(f"/api/users/{bob[1]['id']}/avatar.svg?v=")
+    assert "email" not in author
+    assert items[lobby["id"]]["last_message"]["author"]["display_name"] == "Bobby"
+    single = alice[0].get(f"/api/messages/rooms/{lobby['id']}").get_json()
+    assert single["last_message"]["author"]["id"] == bob[1]["id"]

@@ -162,8 +162,13 @@ def test_typing_goes_to_others_and_expires(make_app, clock):
     answer = a_sock.emit("typing", {"room_id": room_id, "typing": True}, callback=True)
     assert answer["ok"] and answer["data"]["expires_in"] == 1
     assert events(a_sock, "typing") == []
-    assert events(b_sock, "typing") == [{"room_id": room_id, "user_id": alice.id,
-                                         "typing": True, "expires_in": 1}]
+    started = events(b_sock, "typing")
+    assert [{k: v for k, v in t.items() if k != "user"} for t in started] == [
+        {"room_id": room_id, "user_id": alice.id, "typing": True, "expires_in": 1}]
+    # The typist's public fields come along, so "alice is typing" needs no lookup.
+    assert {k: started[0]["user"][k] for k in ("id", "username", "display_name")} == {
+        "id": alice.id, "username": "alice", "display_name": "alice"}
+    assert started[0]["user"]["avatar_url"].startswith(f"/api/users/{alice.id}/avatar.svg")
     a_sock.emit("typing", {"room_id": room_id, "typing": True}, callback=True)
     assert events(b_sock, "typing") == []  # a renewal is not news
     with app.app_context():
@@ -172,7 +177,8 @@ def test_typing_goes_to_others_and_expires(make_app, clock):
     clock.advance(1.1)
     with app.app_context():
         presence.expire_typing()
-    assert [t["typing"] for t in events(b_sock, "typing")] == [False]
+    assert [(t["typing"], t["user"]["id"]) for t in events(b_sock, "typing")] == [
+        (False, alice.id)]
 
 
 def test_typing_is_throttled(make_app):
@@ -303,3 +309,25 @@ def test_force_logout_on_password_reset_and_deletion(app, trio):
         users_service.delete_account(dave, "correct horse battery staple", "127.0.0.1")
     assert not bot.is_connected()
     assert not socketio.test_client(app, auth={"token": token}).is_connected()
+
+
+def test_read_receipts_reach_partners_who_did_not_join_the_room(trio):
+    """A direct or group room's `read` goes to every member's user room, like `message`:
+    the partner's socket, connected but never in `join_room`, gets it after `mark_read`
+    and after `POST /rooms/<id>/read`; someone outside the room does not."""
+    alice, bob, carol = trio
+    room_id = open_direct(alice, bob)
+    a_sock, c_sock = alice.socket(), carol.socket()
+    for i in range(3):
+        send(a_sock, room_id, f"m{i}", f"p{i}")
+    b_sock = bob.socket()
+    for sock in (a_sock, b_sock, c_sock):
+        sock.get_received()
+    assert b_sock.emit("mark_read", {"room_id": room_id, "seq": 1}, callback=True)["ok"]
+    assert events(a_sock, "read") == [{"room_id": room_id, "user_id": bob.id, "seq": 1}]
+    assert bob.post(f"/api/messages/rooms/{room_id}/read", {"seq": 3}).status_code == 200
+    assert events(a_sock, "read") == [{"room_id": room_id, "user_id": bob.id, "seq": 3}]
+    # carol hears nothing of it; a later event of her own shows her queue was read.
+    send(c_sock, open_direct(carol, alice), "hi", "c1")
+    names = [name for name, _ in received(c_sock)]
+    assert "message" in names and "read" not in names

@@ -20,7 +20,8 @@ from services import auth_login
 from tests.helpers import register
 
 # Routes that serve the documentation itself rather than the API.
-DOC_ROUTES = {"/api/openapi.json", "/api/docs", "/api/docs/assets/{filename}"}
+DOC_ROUTES = {"/api/openapi.json", "/api/asyncapi.json", "/api/docs",
+              "/api/docs/assets/{filename}"}
 
 
 def openapi_path(rule: str) -> str:

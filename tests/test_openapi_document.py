@@ -51,7 +51,10 @@ def test_nullable_nested_shapes_are_the_shape_or_null(client):
     assert schemas["Room"]["properties"]["last_message"]["nullable"] is True
     assert schemas["Post"]["properties"]["edited_at"] == {
         "type": "string", "format": "date-time", "nullable": True}
-    assert schemas["PublicUser"]["properties"]["avatar_url"]["nullable"] is True
+    # Never null: the username and a generated picture stand in (services/shapes/users.py).
+    for field in ("display_name", "avatar_url"):
+        assert schemas["PublicUser"]["properties"][field]["type"] == "string"
+        assert "nullable" not in schemas["PublicUser"]["properties"][field]
 
 
 def test_sent_fields_are_required_and_match_the_body(app, client):

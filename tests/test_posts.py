@@ -296,3 +296,40 @@ def test_views_need_only_the_fields_reads_load(app, member, topic, client, db):
         assert topics_service.serialize_topic(
             only(full_topic, topics_service.VIEW_FIELDS), "owner", slim_author
         ) == topics_service.serialize_topic(full_topic, "owner", author)
+
+
+def test_posts_carry_their_topic_from_one_query_per_page(owner, member, topic, client,
+                                                         monkeypatch):
+    """Every post, in lists, single views, the front page, search and live events, shows
+    `topic: {id, slug, title}`; a page of posts reads its topics in one query, and the
+    cached lists follow a renamed topic."""
+    from models.topic import Topic
+
+    other = make_topic(owner, "Cooking")
+    for n in range(3):
+        make_post(member, topic["id"], f"Garden post {n}")
+    make_post(owner, other["id"], "Soup post")
+    calls = []
+    original = Topic.find_by_ids
+
+    def counted(self, ids, projection=None):
+        calls.append(sorted(set(map(str, ids))))
+        return original(self, ids, projection)
+
+    monkeypatch.setattr(Topic, "find_by_ids", counted)
+    front = client.get("/api/posts/").get_json()["items"]
+    assert calls == [sorted({topic["id"], other["id"]})]  # one query for the whole page
+    refs = {p["title"]: p["topic"] for p in front}
+    assert refs["Soup post"] == {"id": other["id"], "slug": other["slug"], "title": "Cooking"}
+    assert refs["Garden post 0"] == {"id": topic["id"], "slug": topic["slug"],
+                                     "title": "Gardening"}
+    listed = client.get(f"/api/posts/?topic_id={topic['id']}").get_json()["items"]
+    assert {p["topic"]["title"] for p in listed} == {"Gardening"}
+    single = client.get(f"/api/posts/{listed[0]['id']}").get_json()
+    assert single["topic"] == refs["Garden post 0"]
+    found = member.get("/api/search/?q=soup&type=posts").get_json()["items"]
+    assert found[0].get("post", found[0])["topic"]["slug"] == other["slug"]
+
+    assert owner.patch(f"/api/topics/{topic['id']}", {"title": "Gardens"}).status_code == 200
+    listed = client.get(f"/api/posts/?topic_id={topic['id']}").get_json()["items"]
+    assert {p["topic"]["title"] for p in listed} == {"Gardens"}

@@ -97,3 +97,33 @@ def test_other_members_keep_receiving(app, client):
     sc.emit("join_topic", {"topic_id": topic["id"]}, callback=True)
     make_post(member, topic["id"], "Still flowing")
     assert [p["title"] for p in _events(sc, "new_post")] == ["Still flowing"]
+
+
+def test_comment_counts_reach_the_topic_room_and_the_post_room(app, client):
+    """Someone viewing a topic (`join_topic`) sees a post's new comment_count as a
+    `post_updated`; someone viewing the post (`join_post` only) gets the comment and the
+    count, and a deleted comment lowers it for both."""
+    owner = Person(client, "olivia")
+    topic = make_topic(owner)
+    post = make_post(owner, topic["id"])
+    _web, topic_viewer, _u, _t = _socket(app, "topicviewer")
+    _web2, post_viewer, _u2, _t2 = _socket(app, "postviewer")
+    assert topic_viewer.emit("join_topic", {"topic_id": topic["id"]}, callback=True)["ok"]
+    assert post_viewer.emit("join_post", {"post_id": post["id"]}, callback=True)["ok"]
+    topic_viewer.get_received()
+    post_viewer.get_received()
+
+    comment = owner.post(f"/api/posts/{post['id']}/comments", {"body": "first!"}).get_json()
+    owner.post(f"/api/posts/{post['id']}/comments", {"body": "second"})
+    for sc in (topic_viewer, post_viewer):
+        updates = _events(sc, "post_updated")
+        assert [(u["id"], u["comment_count"]) for u in updates] == [
+            (post["id"], 1), (post["id"], 2)]
+        assert "my_vote" not in updates[0]
+        assert updates[0]["topic"] == {"id": topic["id"], "slug": topic["slug"],
+                                       "title": topic["title"]}
+    owner.delete(f"/api/comments/{comment['id']}")
+    received = post_viewer.get_received()
+    assert [(e["name"], e["args"][0]["comment_count"]) for e in received] == [
+        ("post_updated", 1)]
+    assert [u["comment_count"] for u in _events(topic_viewer, "post_updated")] == [1]

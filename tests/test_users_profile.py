@@ -87,7 +87,8 @@ def test_avatar_type_is_judged_by_content_not_name(client):
     assert bmp.status_code == 415
     truncated = upload(client, token, image_bytes("PNG")[:60], name="a.png")
     assert truncated.status_code in (400, 415)
-    assert client.get("/api/users/me").get_json()["avatar_url"] is None
+    me = client.get("/api/users/me").get_json()  # still the generated picture
+    assert me["avatar_url"].startswith(f"/api/users/{me['id']}/avatar.svg?v=")
 
 
 def test_avatar_over_2mb_is_refused(client):
@@ -136,3 +137,56 @@ def test_delete_me_removes_personal_data_and_ends_sessions(client, db):
     assert serialize_public_user(stored)["username"] == "deleted user"
     # The name and address are free again.
     register(client, "alice")
+
+
+def test_display_name_and_avatar_url_are_never_null(client, db):
+    """Unset, `display_name` is the username and `avatar_url` a generated picture; a
+    chosen name replaces both the name and the picture's initials (and its URL's `v`),
+    an uploaded picture replaces the generated one, clearing the name brings it back."""
+    user, token = register_and_login(client)
+    me = client.get("/api/users/me").get_json()
+    assert me["display_name"] == "alice"
+    generated = f"/api/users/{user['id']}/avatar.svg?v="
+    assert me["avatar_url"].startswith(generated)
+    public = client.application.test_client().get("/api/users/alice").get_json()
+    assert public["display_name"] == "alice" and public["avatar_url"] == me["avatar_url"]
+
+    renamed = client.patch("/api/users/me", headers=csrf(token),
+                           json={"display_name": "Ada Lovelace"}).get_json()
+    assert renamed["display_name"] == "Ada Lovelace"
+    assert renamed["avatar_url"].startswith(generated)
+    assert renamed["avatar_url"] != me["avatar_url"]  # a new URL: caches follow the rename
+    svg = client.get(renamed["avatar_url"])
+    assert ">AL</text>" in svg.get_data(as_text=True)
+
+    assert upload(client, token, image_bytes()).status_code == 200
+    assert client.get("/api/users/me").get_json()["avatar_url"].startswith("/api/files/")
+    cleared = client.patch("/api/users/me", headers=csrf(token),
+                           json={"display_name": None}).get_json()
+    assert cleared["display_name"] == "alice"
+    assert db.users.find_one({"username": "alice"})["display_name"] is None
+
+
+def test_generated_avatar_is_a_safe_svg(client, db):
+    """GET /api/users/<id>/avatar.svg: an SVG of the initials, escaped, served with a
+    CSP that forbids everything and nosniff, cacheable; 404 in the error shape for an
+    unknown id; a deleted account shows "?"."""
+    user, token = register_and_login(client)
+    client.patch("/api/users/me", headers=csrf(token),
+                 json={"display_name": "<script>alert(1)</script> & co"})
+    response = client.get(f"/api/users/{user['id']}/avatar.svg")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert "max-age=86400" in response.headers["Cache-Control"]
+    body = response.get_data(as_text=True)
+    assert body.startswith("<svg ") and "<script" not in body and ">SC</text>" in body
+    missing = client.get(f"/api/users/{'0' * 24}/avatar.svg")
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+    assert client.get("/api/users/nope/avatar.svg").status_code == 404
+
+    assert client.delete("/api/users/me", headers=csrf(token),
+                         json={"password": DEFAULT_PASSWORD}).status_code == 204
+    gone = client.application.test_client().get(f"/api/users/{user['id']}/avatar.svg")
+    assert gone.status_code == 200 and ">?</text>" in gone.get_data(as_text=True)

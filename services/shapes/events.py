@@ -9,6 +9,7 @@ from marshmallow import Schema, fields
 
 from services.shapes.calls import CallSchema
 from services.shapes.messages import MessageSchema
+from services.shapes.users import PublicUserSchema
 
 Id = fields.String
 
@@ -35,6 +36,7 @@ class MessageDeletedEventSchema(Schema):
 class TypingStateSchema(Schema):
     room_id = Id(required=True)
     user_id = Id(required=True)
+    user = fields.Nested(PublicUserSchema, required=True)
     typing = fields.Boolean(required=True)
     expires_in = fields.Float(required=True, metadata={
         "description": "Seconds until the indicator lapses without a refresh; 0 when stopped."})

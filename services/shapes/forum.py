@@ -48,9 +48,18 @@ class ModerationEntrySchema(Schema):
     created_at = Timestamp(attribute="at", required=True)
 
 
+class PostTopicSchema(Schema):
+    """The topic a post belongs to, as a post list shows it."""
+
+    id = fields.String(attribute="_id", required=True)
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+
+
 class PostSchema(Schema):
     id = fields.String(attribute="_id", required=True)
     topic_id = fields.String(required=True)
+    topic = fields.Nested(PostTopicSchema, required=True)
     title = fields.String(required=True)
     body = fields.String(required=True, metadata={"description": "Raw markdown, as text."})
     body_html = fields.String(required=True,

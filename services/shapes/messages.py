@@ -18,6 +18,8 @@ class SnapshotSchema(Schema):
     id = fields.String(required=True)
     seq = fields.Integer(required=True)
     author_id = fields.String(required=True)
+    author = fields.Nested(PublicUserSchema, allow_none=True, required=True,
+                           dump_default=None)
     body = fields.String(required=True)
     created_at = Timestamp(required=True)
     deleted = fields.Boolean(required=True)

@@ -1,6 +1,7 @@
 """Users as others see them, as their owner sees them, and their friends and blocks."""
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from marshmallow import Schema, fields, pre_dump, validate
@@ -13,20 +14,36 @@ from utils.schemas import StrictSchema, page_schema
 DELETED_NAME = "deleted user"
 
 
-def avatar_url(user: dict[str, Any]) -> str | None:
-    key = user.get("avatar_key")
-    return file_storage.get_storage().url_for(key) if key else None
+def avatar_url(user: dict[str, Any]) -> str:
+    """The uploaded picture, else the generated one (GET /api/users/<id>/avatar.svg,
+    services.avatars.initials_svg): never null. `v` changes with the name the picture
+    shows, so the URL can be cached for a day and still follow a rename."""
+    key = None if user.get("deleted") else user.get("avatar_key")
+    if key:
+        return file_storage.get_storage().url_for(key)
+    version = hashlib.sha256(display_name(user).encode()).hexdigest()[:8]
+    return f"/api/users/{user['_id']}/avatar.svg?v={version}"
+
+
+def display_name(user: dict[str, Any]) -> str:
+    """The name to show: the chosen display name, else the username."""
+    if user.get("deleted"):
+        return DELETED_NAME
+    return user.get("display_name") or user["username"]
 
 
 class PublicUserSchema(Schema):
     """What anyone may see of a user (never the email). A deleted account shows as
-    "deleted user" wherever its posts remain."""
+    "deleted user" wherever its posts remain. `display_name` and `avatar_url` are never
+    null: the username and a generated initials picture stand in."""
 
     id = fields.String(attribute="_id", required=True)
     username = fields.String(required=True)
-    display_name = fields.String(allow_none=True, required=True, dump_default=None)
+    display_name = fields.String(required=True, metadata={
+        "description": "The chosen display name, else the username."})
     bio = fields.String(required=True)
-    avatar_url = fields.String(allow_none=True, required=True, dump_default=None)
+    avatar_url = fields.String(required=True, metadata={
+        "description": "The uploaded picture, else a generated SVG of the initials."})
     created_at = Timestamp(required=True)
     deleted = fields.Boolean(required=True)
 
@@ -34,9 +51,10 @@ class PublicUserSchema(Schema):
     def present(self, user: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         if user.get("deleted"):
             return {"_id": user["_id"], "username": DELETED_NAME, "display_name": DELETED_NAME,
-                    "bio": "", "created_at": user["created_at"], "deleted": True}
-        return {**user, "bio": user.get("bio") or "", "avatar_url": avatar_url(user),
-                "deleted": False}
+                    "bio": "", "avatar_url": avatar_url(user), "created_at": user["created_at"],
+                    "deleted": True}
+        return {**user, "display_name": display_name(user), "bio": user.get("bio") or "",
+                "avatar_url": avatar_url(user), "deleted": False}
 
 
 class NotificationSettingsSchema(StrictSchema):

@@ -325,11 +325,17 @@ export interface Comment {
  * via the `definition` "PublicUser".
  */
 export interface PublicUser {
-  avatar_url: string | null;
+  /**
+   * The uploaded picture, else a generated SVG of the initials.
+   */
+  avatar_url: string;
   bio: string;
   created_at: string;
   deleted: boolean;
-  display_name: string | null;
+  /**
+   * The chosen display name, else the username.
+   */
+  display_name: string;
   id: string;
   username: string;
 }
@@ -554,6 +560,15 @@ export interface PostRef {
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "PostTopic".
+ */
+export interface PostTopic {
+  id: string;
+  slug: string;
+  title: string;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
  * via the `definition` "PostWithoutMyVote".
  */
 export interface PostWithoutMyVote {
@@ -575,6 +590,7 @@ export interface PostWithoutMyVote {
   pinned: boolean;
   score: number;
   title: string;
+  topic: PostTopic;
   topic_id: string;
 }
 /**
@@ -655,6 +671,7 @@ export interface Room {
  * via the `definition` "Snapshot".
  */
 export interface Snapshot {
+  author: PublicUser | null;
   author_id: string;
   body: string;
   created_at: string;
@@ -770,6 +787,7 @@ export interface TypingState {
   expires_in: number;
   room_id: string;
   typing: boolean;
+  user: PublicUser;
   user_id: string;
 }
 /**

@@ -3897,6 +3897,50 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/users/{user_id}/avatar.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The picture `avatar_url` names for a user who uploaded none: an SVG of the
+         *     initials, generated here (no third-party service, works offline). Only shapes and
+         *     escaped text; served with `Content-Security-Policy: default-src 'none'` and
+         *     `nosniff` like every response, cacheable for a day (the URL's `v` follows renames).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The user's initials on a colour of their own. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users/{user_id}/block": {
         parameters: {
             query?: never;
@@ -4534,7 +4578,8 @@ export type components = {
             username: string;
         };
         AdminUser: {
-            avatar_url: string | null;
+            /** @description The uploaded picture, else a generated SVG of the initials. */
+            avatar_url: string;
             ban: components["schemas"]["BanInfo"] | null;
             banned: boolean;
             bio: string;
@@ -4544,7 +4589,8 @@ export type components = {
             /** Format: date-time */
             created_at: string;
             deleted: boolean;
-            display_name: string | null;
+            /** @description The chosen display name, else the username. */
+            display_name: string;
             email: string;
             email_verified: boolean;
             id: string;
@@ -4957,6 +5003,7 @@ export type components = {
             pinned: boolean;
             score: number;
             title: string;
+            topic: components["schemas"]["PostTopic"];
             topic_id: string;
         };
         PostCreate: {
@@ -4969,17 +5016,24 @@ export type components = {
             items: components["schemas"]["Post"][];
             next_cursor: string | null;
         };
+        PostTopic: {
+            id: string;
+            slug: string;
+            title: string;
+        };
         PostUpdate: {
             body?: string;
             title?: string;
         };
         PrivateUser: {
-            avatar_url: string | null;
+            /** @description The uploaded picture, else a generated SVG of the initials. */
+            avatar_url: string;
             bio: string;
             /** Format: date-time */
             created_at: string;
             deleted: boolean;
-            display_name: string | null;
+            /** @description The chosen display name, else the username. */
+            display_name: string;
             email: string;
             email_verified: boolean;
             id: string;
@@ -4994,12 +5048,14 @@ export type components = {
             settings?: components["schemas"]["Settings"];
         };
         PublicUser: {
-            avatar_url: string | null;
+            /** @description The uploaded picture, else a generated SVG of the initials. */
+            avatar_url: string;
             bio: string;
             /** Format: date-time */
             created_at: string;
             deleted: boolean;
-            display_name: string | null;
+            /** @description The chosen display name, else the username. */
+            display_name: string;
             id: string;
             username: string;
         };
@@ -5140,6 +5196,7 @@ export type components = {
             };
         };
         Snapshot: {
+            author: components["schemas"]["PublicUser"] | null;
             author_id: string;
             body: string;
             /** Format: date-time */
