@@ -140,7 +140,7 @@ def run(page, method: str, *args):
 
 def verification_token(server: AppServer, email: str) -> str:
     """The link the in-process job consumer logged (console mail: decoded, one line)."""
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         log = server.log_path.read_text(errors="replace")
         at = log.rfind(f"To: {email}")

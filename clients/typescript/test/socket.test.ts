@@ -11,7 +11,7 @@ const sockets: Realtime[] = [];
 
 function realtime(http: Http): Realtime {
   // Websocket only: a packet written before a transport is closed reached the server.
-  const rt = new Realtime(http, { ackTimeoutMs: 5000, io: { transports: ["websocket"], reconnectionDelay: 100, reconnectionDelayMax: 200 } });
+  const rt = new Realtime(http, { ackTimeoutMs: 10_000, io: { transports: ["websocket"], reconnectionDelay: 100, reconnectionDelayMax: 200 } });
   sockets.push(rt);
   return rt;
 }

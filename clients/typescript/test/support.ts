@@ -21,7 +21,7 @@ export function uniqueName(prefix: string): string {
  * backend: the decoded link on one line). Polls the log: the mail is sent by a job.
  */
 export async function verificationToken(email: string): Promise<string> {
-  for (let tries = 0; tries < 200; tries += 1) {
+  for (let tries = 0; tries < 600; tries += 1) {
     const log = await readFile(LOG, "utf8");
     const at = log.lastIndexOf(`To: ${email}`);
     if (at >= 0) {
@@ -45,7 +45,7 @@ export async function verifiedUser(prefix: string): Promise<{ http: Http; id: st
 }
 
 /** Wait until `check()` holds (events arrive on their own time), or fail naming `what`. */
-export async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
