@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -35,24 +36,45 @@ UNSET = ("FLASK_ENV", "FLASK_DEBUG", "MONGO_URI", "MONGO_DB_NAME", "REDIS_URL",
          "FRONTEND_URL", "LOG_LEVEL", "RATELIMIT_ENABLED", "SESSION_COOKIE_SECURE")
 
 
+class MakeRun:
+    """`python app.py` with the development defaults; its instance directory is a temporary
+    one, kept across a restart (the database and the session files live there)."""
+
+    def __init__(self, instance: Path) -> None:
+        self.instance = instance
+        self.db_port = free_port()
+        self.env = {name: "" for name in UNSET}
+        self.env.update({
+            "EMBEDDED_DB_PORT": str(self.db_port), "EMBEDDED_DB_PATH": str(instance / "db"),
+            "SESSION_DIR": str(instance / "sessions"), "MAIL_FILE_DIR": str(instance / "mail"),
+            "JOBS_SQLITE_PATH": str(instance / "jobs.sqlite3"),
+            "UPLOAD_DIR": str(instance / "uploads")})
+        self.server = self._start(None)
+
+    def _start(self, port: int | None) -> AppServer:
+        server = AppServer(self.env, self.instance, port=port, command=[sys.executable, "app.py"])
+        server.wait_ready(timeout=60)
+        return server
+
+    def stop(self) -> None:
+        self.server.stop()  # SIGTERM: the app stops its embedded database on the way out
+        deadline = time.monotonic() + 10
+        while port_answers(self.db_port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def restart(self) -> None:
+        """Stop it and start it again on the same port (as after `make run` is restarted)."""
+        self.stop()
+        self.server = self._start(self.server.port)
+
+
 @pytest.fixture(scope="module")
 def make_run_server(tmp_path_factory):
-    """`python app.py` with the development defaults; its instance directory is a temporary one."""
-    instance = tmp_path_factory.mktemp("instance")
-    env = {name: "" for name in UNSET}
-    env.update({"EMBEDDED_DB_PORT": str(free_port()), "EMBEDDED_DB_PATH": str(instance / "db"),
-                "SESSION_DIR": str(instance / "sessions"), "MAIL_FILE_DIR": str(instance / "mail"),
-                "JOBS_SQLITE_PATH": str(instance / "jobs.sqlite3"),
-                "UPLOAD_DIR": str(instance / "uploads")})
-    server = AppServer(env, instance, command=[sys.executable, "app.py"])
+    started = MakeRun(tmp_path_factory.mktemp("instance"))
     try:
-        server.wait_ready(timeout=60)
-        yield server
+        yield started
     finally:
-        server.stop()  # SIGTERM: the app stops its embedded database on the way out
-        deadline = time.monotonic() + 10
-        while port_answers(int(env["EMBEDDED_DB_PORT"])) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        started.stop()
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -138,11 +160,11 @@ def run(page, method: str, *args):
     return page.evaluate("([method, args]) => window.client[method](...args)", [method, list(args)])
 
 
-def verification_token(server: AppServer, email: str) -> str:
+def verification_token(started: MakeRun, email: str) -> str:
     """The link the in-process job consumer logged (console mail: decoded, one line)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        log = server.log_path.read_text(errors="replace")
+        log = started.server.log_path.read_text(errors="replace")
         at = log.rfind(f"To: {email}")
         found = re.search(r"/verify-email\?token=([A-Za-z0-9._\-]+)", log[at:]) if at >= 0 else None
         if found:
@@ -152,7 +174,7 @@ def verification_token(server: AppServer, email: str) -> str:
 
 
 def test_first_day_in_chromium_against_make_run_defaults(make_run_server, page_site, browser):
-    api = f"http://localhost:{make_run_server.port}"
+    api = f"http://localhost:{make_run_server.server.port}"
     alice_ctx, alice = open_page(browser, page_site, api)
     bob_ctx, bob = open_page(browser, page_site, api)
     try:
@@ -196,6 +218,20 @@ def test_first_day_in_chromium_against_make_run_defaults(make_run_server, page_s
             "(room) => window.report.messages.filter((m) => m.room_id === room).map((m) => m.id)",
             direct["id"])
         assert delivered == [dm["id"]] + [m["id"] for m in missed]
+
+        # The server restarts (sessions and data are in its instance directory): the
+        # sockets reconnect by themselves and are back in their rooms, so a message written
+        # after the restart reaches bob in the topic's chat room, once.
+        run(bob, "joinRoom", chat["id"])
+        make_run_server.restart()
+        for page in (alice, bob):
+            wait_until(page, "window.client.connected()", timeout=30000)
+        after = run(alice, "postMessage", chat["id"], "after the restart")
+        wait_until(bob, "(id) => window.report.messages.some((m) => m.id === id)", after["id"])
+        in_chat = bob.evaluate(
+            "(room) => window.report.messages.filter((m) => m.room_id === room).map((m) => m.seq)",
+            chat["id"])
+        assert in_chat == [1, 2], in_chat  # caught up on joining, then live after the restart
         assert alice.evaluate("window.report.errors") == []
         assert bob.evaluate("window.report.errors") == []
     finally:
