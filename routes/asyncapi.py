@@ -7,7 +7,8 @@ schemas are the ones the services dump the payloads with (services/shapes). apis
 marshmallow converter turns them into JSON Schema (OpenAPI 3.1 flavour: a nullable field
 is `type: [..., "null"]`, a nullable nested shape `anyOf: [{$ref}, {type: null}]`).
 
-Layout (docs/CLIENTS.md):
+Written from the client's side (the application it describes is a client): `send` is
+what a client emits, `receive` what it is sent. Layout (docs/CLIENTS.md):
 - `channels`: one per room kind (`user`, `topic`, `post`, `chat_room`, `voip`: address
   `user_{user_id}`, ...) with the server events sent there, and `socket` (no address:
   the connection itself) for client events and events sent to one socket.
@@ -184,7 +185,13 @@ def _ack(reply_ref: dict[str, Any] | None) -> dict[str, Any]:
     return {"oneOf": [success, {"$ref": "#/components/schemas/AckFailure"}]}
 
 
-def build(title: str, version: str, host: str | None = None) -> dict[str, Any]:
+def servers(host: str) -> dict[str, Any]:
+    """The server the document was fetched from (its Host header)."""
+    return {"api": {"host": host, "protocol": "ws", "pathname": "/socket.io",
+                    "description": "Socket.IO over websocket or long-polling (Engine.IO 4)."}}
+
+
+def build(title: str, version: str) -> dict[str, Any]:
     plugin = MarshmallowPlugin(schema_name_resolver=_Names())
     spec = APISpec(title=title, version=version, openapi_version="3.1.0", plugins=[plugin])
     converter = plugin.converter
@@ -208,8 +215,9 @@ def build(title: str, version: str, host: str | None = None) -> dict[str, Any]:
         reply_schema = getattr(handler, "reply_schema", None)
         request_payload = ref(event_schema) if event_schema is not None else {
             "description": "Any payload, or none."}
+        summary = _summary(handler)
         messages[request_key] = {"name": event, "title": f"{event} (client event)",
-                                 "summary": _summary(handler), "payload": request_payload}
+                                 "payload": request_payload, **summary}
         messages[reply_key] = {
             "name": event, "title": f"{event} acknowledgement",
             "summary": "The ack: `{ok: true, data}` or `{ok: false, error}`.",
@@ -217,8 +225,7 @@ def build(title: str, version: str, host: str | None = None) -> dict[str, Any]:
         channels[SOCKET]["messages"][request_key] = {"$ref": f"#/components/messages/{request_key}"}
         channels[SOCKET]["messages"][reply_key] = {"$ref": f"#/components/messages/{reply_key}"}
         operations[f"send.{event}"] = {
-            "action": "send", "channel": {"$ref": "#/channels/socket"},
-            "summary": _summary(handler),
+            "action": "send", "channel": {"$ref": "#/channels/socket"}, **summary,
             "messages": [{"$ref": f"#/channels/socket/messages/{request_key}"}],
             "reply": {"channel": {"$ref": "#/channels/socket"},
                       "messages": [{"$ref": f"#/channels/socket/messages/{reply_key}"}]}}
@@ -242,22 +249,21 @@ def build(title: str, version: str, host: str | None = None) -> dict[str, Any]:
     document: dict[str, Any] = {
         "asyncapi": "3.0.0",
         "info": {"title": f"{title}: Socket.IO events", "version": version,
-                 "description": "Socket.IO (namespace `/`) events of the API. Connect to "
-                 "`/socket.io` with the session cookie or `auth: {token}`; every client "
-                 "event is acknowledged. The REST API is /api/openapi.json."},
+                 "description": "Socket.IO (namespace `/`) events of the API, described "
+                 "from a client's side: `send` operations are the events a client emits "
+                 "(each acknowledged, its ack the operation's reply), `receive` operations "
+                 "the events the server sends to a room kind. Connect to `/socket.io` with "
+                 "the session cookie or `auth: {token}`. The REST API is "
+                 "/api/openapi.json."},
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,
         "components": {"schemas": schemas, "messages": messages},
     }
-    if host:
-        document["servers"] = {"api": {"host": host, "protocol": "ws",
-                                       "pathname": "/socket.io",
-                                       "description": "Socket.IO over websocket or "
-                                       "long-polling (Engine.IO 4)."}}
     return document
 
 
-def _summary(handler: Any) -> str:
+def _summary(handler: Any) -> dict[str, str]:
+    """`{summary}`: the first paragraph of the handler's docstring, if it has one."""
     doc = (getattr(handler, "__doc__", None) or "").strip()
-    return " ".join(doc.split("\n\n")[0].split())
+    return {"summary": " ".join(doc.split("\n\n")[0].split())} if doc else {}

@@ -19,5 +19,9 @@ def swagger_asset(filename: str):
 @bp.route("/api/asyncapi.json")
 def asyncapi_document():
     """The Socket.IO events as an AsyncAPI 3.0.0 document (routes/asyncapi.py)."""
-    return jsonify(asyncapi.build(current_app.config["API_TITLE"],
-                                  current_app.config["API_VERSION"], request.host))
+    cached = current_app.extensions.get("roundtable_asyncapi")
+    if cached is None:  # built once per app: the handlers and shapes do not change
+        cached = asyncapi.build(current_app.config["API_TITLE"],
+                                current_app.config["API_VERSION"])
+        current_app.extensions["roundtable_asyncapi"] = cached
+    return jsonify({**cached, "servers": asyncapi.servers(request.host)})

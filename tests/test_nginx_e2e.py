@@ -91,8 +91,9 @@ def test_websocket_and_polling_clients_on_three_processes(edge):
         assert ws_carol.call("typing", {"room_id": room_id, "typing": True})["ok"]
         expected = {"room_id": room_id, "user_id": str(carol["_id"]), "typing": True,
                     "expires_in": 5}
-        assert ws_alice.wait_for("typing") == [expected]
-        assert poll_bob.wait_for("typing") == [expected]
+        for seen in (ws_alice.wait_for("typing"), poll_bob.wait_for("typing")):
+            assert [{k: v for k, v in t.items() if k != "user"} for t in seen] == [expected]
+            assert seen[0]["user"]["id"] == str(carol["_id"])  # and its public fields
 
         # Presence: dave comes online over long-polling on C, then leaves.
         dave_id = str(dave["_id"])

@@ -76,11 +76,16 @@ def test_a_changed_user_is_seen_at_the_next_event(app, client):
     def my_bio(_payload):
         return socket_user()["bio"]
 
-    sock, headers = token_socket(app, client, "carol")
-    assert sock.emit("my_bio", {}, callback=True)["data"] == ""
-    assert client.patch("/api/users/me", json={"bio": "chess"},
-                        headers=headers).status_code == 200
-    assert sock.emit("my_bio", {}, callback=True)["data"] == "chess"
+    try:
+        sock, headers = token_socket(app, client, "carol")
+        assert sock.emit("my_bio", {}, callback=True)["data"] == ""
+        assert client.patch("/api/users/me", json={"bio": "chess"},
+                            headers=headers).status_code == 200
+        assert sock.emit("my_bio", {}, callback=True)["data"] == "chess"
+    finally:
+        # The server is shared by the session: tests that list every handler (the
+        # authorization matrix, the AsyncAPI document) must not find this one.
+        socketio.server.handlers["/"].pop("my_bio", None)
 
 
 class UserReads(monitoring.CommandListener):
