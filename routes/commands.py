@@ -130,7 +130,8 @@ def docs_dump_command(directory: Path, host: str) -> None:
     /api/openapi.json and /api/asyncapi.json (clients/typescript: npm run generate -- --dir)."""
     config = current_app.config
     documents = {"openapi.json": api.spec.to_dict(),
-                 "asyncapi.json": asyncapi.build(config["API_TITLE"], config["API_VERSION"], host)}
+                 "asyncapi.json": {**asyncapi.build(config["API_TITLE"], config["API_VERSION"]),
+                                   "servers": asyncapi.servers(host)}}
     directory.mkdir(parents=True, exist_ok=True)
     for name, document in documents.items():
         (directory / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
