@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install init-db seed bench bench-ops bench-serialize clean
+.PHONY: run test lint format install init-db seed clients bench bench-ops bench-serialize clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ format: $(STAMP)
 
 init-db: $(STAMP)
 	$(VENV)/bin/flask init-db
+
+## Regenerate the TypeScript client's types (clients/typescript/src/generated) from this
+## revision's OpenAPI and AsyncAPI documents (no server needed); commit the result.
+clients: $(STAMP)
+	$(VENV)/bin/flask docs dump clients/typescript/dist/docs
+	cd clients/typescript && { test -d node_modules || npm ci --no-audit --no-fund --silent; } \
+		&& npm run --silent generate -- --dir dist/docs
 
 ## Fill an empty development database with demo users, topics, posts and votes.
 seed: $(STAMP)

@@ -2,17 +2,23 @@
 administrator, with a password typed at the prompt) and `flask seed` (demo content for a
 fresh database), `flask jobs worker|failed` (the job queue's consumer and its
 dead-letter list), `flask users verify NAME` (confirm an address without
-the mail) and `flask uploads sweep` (remove uploads never attached). Each parses its
-options and calls one service."""
+the mail), `flask uploads sweep` (remove uploads never attached) and `flask docs dump
+DIR` (the OpenAPI and AsyncAPI documents as files, for client generators, without a
+running server). Each parses its options and calls one service."""
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from routes import asyncapi
 from services import attachments, auth_signup, seed
 from utils import jobs
 from utils.errors import APIError
+from utils.extensions import api
 
 
 @click.command("create-admin")
@@ -143,7 +149,31 @@ def uploads_sweep_command() -> None:
     click.echo(f"Removed {attachments.sweep()} uploads.")
 
 
+@click.group("docs")
+def docs_group() -> None:
+    """The API's machine-readable documents."""
+
+
+@docs_group.command("dump")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--host", default="localhost:5000", show_default=True,
+              help="The Socket.IO server's host:port named in the AsyncAPI document.")
+@with_appcontext
+def docs_dump_command(directory: Path, host: str) -> None:
+    """Write DIRECTORY/openapi.json and DIRECTORY/asyncapi.json, the documents served at
+    /api/openapi.json and /api/asyncapi.json (clients/typescript: npm run generate -- --dir)."""
+    config = current_app.config
+    documents = {"openapi.json": api.spec.to_dict(),
+                 "asyncapi.json": {**asyncapi.build(config["API_TITLE"], config["API_VERSION"]),
+                                   "servers": asyncapi.servers(host)}}
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, document in documents.items():
+        (directory / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        click.echo(f"wrote {directory / name}")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(docs_group)
     app.cli.add_command(uploads_group)
     app.cli.add_command(jobs_group)
     app.cli.add_command(users_group)

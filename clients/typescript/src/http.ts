@@ -1,0 +1,135 @@
+/**
+ * REST over fetch, typed by the OpenAPI document (openapi-fetch over the generated `paths`).
+ *
+ * Two ways to authenticate, as the API offers them:
+ * - bearer token (`useToken`, or `createToken`): sent as `Authorization: Bearer`, no CSRF;
+ * - cookie session (`login`): in a browser the cookie travels with `credentials: "include"`;
+ *   outside a browser (Node) this client keeps the cookie itself. Every unsafe request then
+ *   carries `X-CSRF-Token` (the token from login, or from GET /api/auth/csrf when a page was
+ *   reloaded: a 403 csrf_failed is answered by fetching a fresh token and retrying once).
+ * Every answer that is not 2xx is thrown as a RoundtableError {code, message, details}.
+ */
+import createClient, { type Client } from "openapi-fetch";
+import { RoundtableError } from "./errors.js";
+import type { components, paths } from "./generated/openapi.js";
+
+export type Schemas = components["schemas"];
+export type ApiClient = Client<paths, `${string}/${string}`>;
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+export interface HttpOptions {
+  /** The API's origin, e.g. http://localhost:5000 */
+  baseUrl: string;
+  /** A bearer token from POST /api/auth/token. */
+  token?: string;
+  /**
+   * "browser": the browser keeps the session cookie (credentials: "include").
+   * "jar": this client keeps it (Node, tests, scripts). Default: "browser" when there is a
+   * `document`, "jar" otherwise.
+   */
+  cookies?: "browser" | "jar";
+  fetch?: typeof globalThis.fetch;
+}
+
+/** `const topic = await ok(rt.api.POST("/api/topics", {body}))`: the data, never undefined. */
+export async function ok<D>(call: Promise<{ data?: D; error?: unknown; response: Response }>): Promise<NonNullable<D>> {
+  const { data } = await call;
+  return data as NonNullable<D>;
+}
+
+export class Http {
+  readonly baseUrl: string;
+  readonly api: ApiClient;
+  token: string | undefined;
+  csrfToken: string | undefined;
+  /** Who keeps the session cookie: the browser, or this client (Node). */
+  readonly mode: "browser" | "jar";
+  private readonly jar = new Map<string, string>();
+  private readonly fetchImpl: typeof globalThis.fetch;
+
+  constructor(options: HttpOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.token = options.token;
+    this.mode = options.cookies ?? (typeof document === "undefined" ? "jar" : "browser");
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.api = createClient<paths>({ baseUrl: this.baseUrl, fetch: (request) => this.send(request) });
+  }
+
+  /** The Cookie header this client would send (jar mode), e.g. for a socket in Node. */
+  cookieHeader(): string | undefined {
+    if (this.jar.size === 0) return undefined;
+    return [...this.jar].map(([name, value]) => `${name}=${value}`).join("; ");
+  }
+
+  private async send(request: Request, retried = false): Promise<Response> {
+    const spare = UNSAFE.has(request.method) && !retried ? request.clone() : undefined;
+    const headers = new Headers(request.headers);
+    if (this.token) {
+      headers.set("Authorization", `Bearer ${this.token}`);
+    } else if (UNSAFE.has(request.method) && this.csrfToken) {
+      headers.set("X-CSRF-Token", this.csrfToken);
+    }
+    const cookie = this.mode === "jar" ? this.cookieHeader() : undefined;
+    if (cookie) headers.set("Cookie", cookie);
+    const response = await this.fetchImpl(new Request(request, {
+      headers,
+      ...(this.mode === "browser" ? { credentials: "include" as const } : {}),
+    }));
+    if (this.mode === "jar") this.keepCookies(response);
+    if (response.ok) return response;
+    const error = await RoundtableError.fromResponse(response);
+    if (error.code === "csrf_failed" && spare && !this.token) {
+      // A session without a known token (a reloaded page): ask for it once and retry.
+      await this.refreshCsrf();
+      return this.send(spare, true);
+    }
+    throw error;
+  }
+
+  private keepCookies(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = "", ...attributes] = line.split(";");
+      const at = pair.indexOf("=");
+      if (at <= 0) continue;
+      const name = pair.slice(0, at).trim();
+      const value = pair.slice(at + 1).trim();
+      const expired = attributes.some((a) => /^\s*max-age\s*=\s*0\s*$/i.test(a)) ||
+        attributes.some((a) => /^\s*expires\s*=/i.test(a) && Date.parse(a.split("=")[1] ?? "") < Date.now());
+      if (expired || value === "") this.jar.delete(name);
+      else this.jar.set(name, value);
+    }
+  }
+
+  /** GET /api/auth/csrf: the session's CSRF token, kept for later unsafe requests. */
+  async refreshCsrf(): Promise<string> {
+    const { csrf_token } = await ok(this.api.GET("/api/auth/csrf"));
+    this.csrfToken = csrf_token;
+    return csrf_token;
+  }
+
+  /** POST /api/auth/login: a cookie session; keeps its CSRF token. */
+  async login(login: string, password: string, otp?: string): Promise<Schemas["LoginResult"]> {
+    const result = await ok(this.api.POST("/api/auth/login", { body: { login, password, ...(otp ? { otp } : {}) } }));
+    this.token = undefined;
+    this.csrfToken = result.csrf_token;
+    return result;
+  }
+
+  async logout(): Promise<void> {
+    await this.api.POST("/api/auth/logout");
+    this.csrfToken = undefined;
+    this.jar.clear();
+  }
+
+  /** POST /api/auth/token, then use it for every later request (and sockets). */
+  async createToken(login: string, password: string, name?: string): Promise<Schemas["Token"]> {
+    const issued = await ok(this.api.POST("/api/auth/token", { body: { login, password, ...(name ? { name } : {}) } }));
+    this.token = issued.token;
+    return issued;
+  }
+
+  useToken(token: string | undefined): void {
+    this.token = token;
+  }
+}

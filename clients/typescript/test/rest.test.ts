@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Http, ok, RoundtableError } from "../src/index.js";
+import { BASE_URL, PASSWORD, uniqueName, verificationToken, verifiedUser } from "./support.js";
+
+test("register, verify from the logged mail, log in: a cookie session", async () => {
+  const http = new Http({ baseUrl: BASE_URL });
+  const username = uniqueName("reg");
+  const email = `${username}@example.com`;
+  const { user } = await ok(http.api.POST("/api/auth/register", { body: { username, email, password: PASSWORD } }));
+  assert.equal(user.username, username);
+
+  // Not verified yet: a typed error with the API's code.
+  await assert.rejects(http.login(username, PASSWORD), (error: unknown) => {
+    assert.ok(error instanceof RoundtableError);
+    assert.equal(error.status, 403);
+    assert.equal(error.code, "email_not_verified");
+    return true;
+  });
+
+  await ok(http.api.POST("/api/auth/verify-email", { body: { token: await verificationToken(email) } }));
+  const login = await http.login(username, PASSWORD);
+  assert.equal(login.user.email_verified, true);
+  assert.match(http.cookieHeader() ?? "", /roundtable_session=/);
+  const me = await ok(http.api.GET("/api/auth/me"));
+  assert.equal(me.user.id, user.id);
+});
+
+test("unsafe cookie requests carry X-CSRF-Token; a lost token is fetched again", async () => {
+  const { http } = await verifiedUser("csrf");
+  const title = `CSRF topic ${uniqueName("t")}`;
+  const topic = await ok(http.api.POST("/api/topics", { body: { title } }));
+  assert.equal(topic.title, title);
+
+  // Without the header the API refuses the cookie request...
+  const refused = await fetch(`${BASE_URL}/api/topics`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Cookie: http.cookieHeader() ?? "" },
+    body: JSON.stringify({ title: "no token" }),
+  });
+  assert.equal(refused.status, 403);
+  assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "csrf_failed");
+
+  // ...and a client that lost its token (a reloaded page) gets a fresh one and retries once.
+  http.csrfToken = "stale-token";
+  const again = await ok(http.api.POST("/api/topics", { body: { title: `${title} 2` } }));
+  assert.equal(again.title, `${title} 2`);
+  assert.notEqual(http.csrfToken, "stale-token");
+  assert.equal(http.csrfToken, await http.refreshCsrf());
+});
+
+test("errors are thrown as RoundtableError {code, message, details}", async () => {
+  const { http } = await verifiedUser("err");
+  await assert.rejects(
+    ok(http.api.POST("/api/topics", { body: { title: "x".repeat(500) } })),
+    (error: unknown) => {
+      assert.ok(error instanceof RoundtableError);
+      assert.equal(error.status, 400);
+      assert.equal(error.code, "validation_error");
+      assert.ok(error.details && "title" in error.details, JSON.stringify(error.details));
+      assert.ok(error.requestId, "X-Request-ID is readable");
+      assert.deepEqual(Object.keys(error.toJSON()).sort(), ["code", "details", "message"]);
+      return true;
+    },
+  );
+  await assert.rejects(
+    ok(http.api.GET("/api/topics/{topic_id}", { params: { path: { topic_id: "0".repeat(24) } } })),
+    (error: unknown) => error instanceof RoundtableError && error.status === 404 && error.code === "not_found",
+  );
+  const anonymous = new Http({ baseUrl: BASE_URL });
+  await assert.rejects(ok(anonymous.api.GET("/api/auth/me")),
+    (error: unknown) => error instanceof RoundtableError && error.code === "unauthorized");
+});
+
+test("a bearer token needs no CSRF header and no cookie", async () => {
+  const { username } = await verifiedUser("bearer");
+  const http = new Http({ baseUrl: BASE_URL });
+  const issued = await http.createToken(username, PASSWORD, "ts-client test");
+  assert.match(issued.token, /^rt_/);
+  const topic = await ok(http.api.POST("/api/topics", { body: { title: `Bearer ${uniqueName("t")}` } }));
+  assert.ok(topic.id);
+  assert.equal(http.cookieHeader(), undefined);
+  assert.equal(http.csrfToken, undefined);
+});
