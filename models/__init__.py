@@ -10,6 +10,7 @@ from models import (  # noqa: F401
     call,
     comment,
     friendship,
+    login_session,
     message,
     notification,
     notification_mute,

@@ -10,6 +10,7 @@ def register(app: Flask, api: Api) -> None:
     from routes import (
         admin,
         auth,
+        auth_sessions,
         calls,
         docs,
         files,
@@ -25,6 +26,7 @@ def register(app: Flask, api: Api) -> None:
 
     api.register_blueprint(health.blp)
     api.register_blueprint(auth.blp, url_prefix="/api/auth")
+    api.register_blueprint(auth_sessions.blp, url_prefix="/api/auth")
     api.register_blueprint(users.blp, url_prefix="/api/users")
     api.register_blueprint(files.blp, url_prefix="/api/files")
     api.register_blueprint(topics.blp, url_prefix="/api/topics")

@@ -1,7 +1,7 @@
 """Auth: registration, verification, login and logout, tokens, passwords, 2FA."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask_limiter.util import get_remote_address
 
 from routes.account_schemas import (
@@ -18,7 +18,7 @@ from routes.account_schemas import (
     ResetPasswordSchema,
     TokenRequestSchema,
 )
-from services import auth_2fa, auth_login, auth_passwords, auth_signup
+from services import auth_2fa, auth_login, auth_passwords, auth_sessions, auth_signup
 from services.shapes.users import (
     TOKEN,
     LoginResultSchema,
@@ -86,7 +86,14 @@ def login(body):
     account and client address (429 rate_limited)."""
     user = auth_login.authenticate(body["login"], body["password"], body.get("otp"),
                                      get_remote_address())
+    return _logged_in(user)
+
+
+def _logged_in(user):
+    """Start a browser session for `user` and list it among their sessions."""
     csrf_token = auth.start_session(user)
+    auth_sessions.record_login(user, auth.session_login_id(), request.user_agent.string,
+                               get_remote_address())
     return {"user": serialize_private_user(user), "csrf_token": csrf_token}
 
 

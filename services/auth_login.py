@@ -16,7 +16,7 @@ from flask import current_app
 
 from models.auth_token import AuthToken
 from models.user import User
-from services import live_rooms, login_throttle, passwords, site_bans, totp
+from services import auth_sessions, live_rooms, login_throttle, passwords, site_bans, totp
 from utils import clock
 from utils.auth import UserLoaders
 from utils.errors import BadRequest, EmailNotVerified, Forbidden, InvalidCredentials, OtpRequired
@@ -140,14 +140,11 @@ def revoke_token(user: dict[str, Any], token_id: ObjectId | None) -> None:
 
 # Browser sessions
 
-def user_for_session(user_id: str, epoch: int | None) -> dict[str, Any] | None:
-    """The user a browser session names, if that session is still alive: the account
-    exists, the session's `epoch` is the user's (bumping it ends every older session)
-    and no site ban is active (which also covers a login racing the ban)."""
-    user = User().find_active(user_id)
-    if user is None or user["session_epoch"] != epoch or site_bans.active_ban(user):
-        return None
-    return user
+def user_for_session(user_id: str, epoch: int | None, login_id: str | None,
+                     address: str | None) -> dict[str, Any] | None:
+    """The user a browser session names while that session lives
+    (services.auth_sessions.session_user)."""
+    return auth_sessions.session_user(user_id, epoch, login_id, address)
 
 
 def active_user(user_id: str) -> dict[str, Any] | None:
@@ -156,7 +153,9 @@ def active_user(user_id: str) -> dict[str, Any] | None:
 
 
 def logout(user: dict[str, Any] | None, login_id: str | None) -> None:
-    """After the browser session `login_id` was cleared: the sockets it opened close."""
+    """After the browser session `login_id` was cleared: its index entry goes and the
+    sockets it opened close."""
+    auth_sessions.forget_session(login_id)
     origin = live_rooms.session_origin(login_id)
     if user is not None and origin is not None:
         live_rooms.end_sockets(user["_id"], "logged_out", only=origin)
@@ -170,6 +169,7 @@ def end_all_sessions(user_id: ObjectId, keep_token: ObjectId | None = None,
     (`force_logout {reason}`, on every process)."""
     AuthToken().delete_for_user(user_id, keep=keep_token)
     updated = User().bump_session_epoch(user_id)
+    auth_sessions.forget_sessions(user_id, keep_login=keep_login)
     live_rooms.end_sockets(user_id, reason, keep=(live_rooms.token_origin(keep_token),
                                                   live_rooms.session_origin(keep_login)),
                            epoch=updated["session_epoch"] if updated else None)

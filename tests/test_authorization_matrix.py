@@ -154,6 +154,13 @@ ROUTES: dict[str, str] = {
     "POST /api/auth/2fa/setup": "own-account",
     "POST /api/auth/2fa/enable": "own-account",
     "POST /api/auth/2fa/disable": "own-account",
+    # My sessions and tokens: what the caller lists is their own; ending one could end
+    # the actor's own credentials.
+    "GET /api/auth/sessions": "signed-in",
+    "DELETE /api/auth/sessions/<objectid:session_id>": "own-account",
+    "POST /api/auth/sessions/revoke-others": "own-account",
+    "GET /api/auth/tokens": "signed-in",
+    "DELETE /api/auth/tokens/<objectid:token_id>": "own-account",
     # Users
     "GET /api/users/": "public",
     "GET /api/users/<string:username>": "public",
@@ -278,6 +285,8 @@ PATH_VALUES: dict[str, list[str]] = {
     "emoji": ["\N{THUMBS UP SIGN}"], "username": ["mx_member"], "filename": ["matrix.txt"],
     "folder": ["avatars"], "name": ["matrix.png"],
     "target_type": ["topic"], "target_id": ["@topic"],
+    # The caller's own credentials: no object of the world (classified own-account).
+    "session_id": ["0" * 24], "token_id": ["0" * 24],
 }
 
 PATH_OVERRIDES: dict[str, dict[str, list[str]]] = {

@@ -110,7 +110,43 @@ class TwoFactorSetupSchema(Schema):
     otpauth_uri = fields.String(required=True)
 
 
+class LoginSessionSchema(Schema):
+    """A browser session as its owner sees it (GET /api/auth/sessions)."""
+
+    id = fields.String(attribute="_id", required=True)
+    device = fields.String(required=True)
+    user_agent = fields.String(required=True)
+    address = fields.String(allow_none=True, required=True)
+    created_at = Timestamp(required=True)
+    last_seen_at = Timestamp(required=True)
+    current = fields.Boolean(required=True)
+
+
+class LoginSessionsSchema(Schema):
+    sessions = fields.List(fields.Nested(LoginSessionSchema), required=True)
+
+
+class EndedSessionsSchema(Schema):
+    ended = fields.Integer(required=True)
+
+
+class ApiTokenSchema(Schema):
+    """An API token as its owner sees it; never the token itself."""
+
+    id = fields.String(attribute="_id", required=True)
+    name = fields.String(required=True)
+    created_at = Timestamp(required=True)
+    expires_at = Timestamp(required=True)
+    current = fields.Boolean(required=True)
+
+
+class ApiTokensSchema(Schema):
+    tokens = fields.List(fields.Nested(ApiTokenSchema), required=True)
+
+
 TOKEN = TokenSchema()
+LOGIN_SESSION = LoginSessionSchema()
+API_TOKEN = ApiTokenSchema()
 TWO_FACTOR_SETUP = TwoFactorSetupSchema()
 
 
