@@ -173,6 +173,8 @@ class Config:
         self.RATELIMIT_FORGOT = _env("RATELIMIT_FORGOT", "5 per hour")
         self.RATELIMIT_FORGOT_PER_EMAIL = _env("RATELIMIT_FORGOT_PER_EMAIL", "3 per hour")
         self.RATELIMIT_RESEND_VERIFICATION = _env("RATELIMIT_RESEND_VERIFICATION", "5 per hour")
+        # Sign-up form checks (username availability, email syntax), per client address.
+        self.RATELIMIT_AVAILABILITY = _env("RATELIMIT_AVAILABILITY", "30 per minute")
 
         # Mail: smtp, console (logs the mail) or file (one .eml per mail in MAIL_FILE_DIR).
         self.MAIL_BACKEND = _env("MAIL_BACKEND", self.default_mail_backend())

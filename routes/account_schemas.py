@@ -54,6 +54,10 @@ class EmailBodySchema(StrictSchema):
     email = Email
 
 
+class UsernameQuerySchema(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
 class LinkTokenSchema(StrictSchema):
     token = LinkToken
 

@@ -17,14 +17,17 @@ from routes.account_schemas import (
     RegisterSchema,
     ResetPasswordSchema,
     TokenRequestSchema,
+    UsernameQuerySchema,
 )
 from services import auth_2fa, auth_login, auth_passwords, auth_sessions, auth_signup
 from services.shapes.users import (
     TOKEN,
+    EmailCheckSchema,
     LoginResultSchema,
     TokenSchema,
     TwoFactorSetupSchema,
     UserEnvelopeSchema,
+    UsernameAvailabilitySchema,
 )
 from services.users_service import serialize_private_user
 from utils import auth
@@ -36,10 +39,16 @@ from utils.ratelimits import email_key
 blp = Blueprint("auth", __name__, description="Accounts and authentication")
 
 ACCEPTED = {"status": "accepted"}
+EMAIL_CHECK_MESSAGE = ("If this address can be used, the mail sent when you register will "
+                       "reach it.")
 
 
 def _limit(setting: str):
     return lambda: current_app.config[setting]
+
+
+# One budget per client address for both sign-up checks.
+AVAILABILITY_LIMIT = limiter.shared_limit(_limit("RATELIMIT_AVAILABILITY"), scope="availability")
 
 
 @blp.route("/register", methods=["POST"])
@@ -54,6 +63,28 @@ def register(body):
     account gets the same answer, and its owner a mail instead; nothing is created."""
     user = auth_signup.sign_up(body["username"], body["email"], body["password"])
     return {"user": serialize_private_user(user)}
+
+
+@blp.route("/availability")
+@AVAILABILITY_LIMIT
+@blp.arguments(UsernameQuerySchema, location="query")
+@blp.response(200, UsernameAvailabilitySchema)
+def username_availability(query):
+    """Whether a username can be registered (`reason`: invalid or taken). Rate-limited
+    per client address."""
+    return auth_signup.username_availability(query["username"])
+
+
+@blp.route("/availability/email", methods=["POST"])
+@csrf_exempt
+@AVAILABILITY_LIMIT
+@blp.arguments(EmailBodySchema)
+@blp.response(202, EmailCheckSchema)
+def email_availability(body):
+    """Check an address's syntax (400 if wrong). Never says whether an account has it:
+    the answer is the same 202 for every well-formed address."""
+    return {"status": "accepted", "email": auth_signup.check_email(body["email"]),
+            "message": EMAIL_CHECK_MESSAGE}
 
 
 @blp.route("/verify-email", methods=["POST"])

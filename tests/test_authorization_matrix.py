@@ -148,6 +148,9 @@ ROUTES: dict[str, str] = {
     "POST /api/auth/password/forgot": "credentials",
     "POST /api/auth/password/reset": "credentials",
     "POST /api/auth/2fa/remove": "credentials",
+    # Sign-up checks: no login, nothing stored, the same answer for everyone.
+    "GET /api/auth/availability": "public",
+    "POST /api/auth/availability/email": "public",
     "GET /api/auth/me": "signed-in",
     "DELETE /api/auth/token": "own-account",
     "POST /api/auth/password/change": "own-account",

@@ -144,6 +144,20 @@ class ApiTokensSchema(Schema):
     tokens = fields.List(fields.Nested(ApiTokenSchema), required=True)
 
 
+class UsernameAvailabilitySchema(Schema):
+    username = fields.String(required=True)
+    available = fields.Boolean(required=True)
+    reason = fields.String(allow_none=True, required=True,
+                           validate=validate.OneOf(["invalid", "taken"]))
+    message = fields.String(allow_none=True, required=True)
+
+
+class EmailCheckSchema(Schema):
+    status = fields.String(required=True)
+    email = fields.String(required=True)
+    message = fields.String(required=True)
+
+
 TOKEN = TokenSchema()
 LOGIN_SESSION = LoginSessionSchema()
 API_TOKEN = ApiTokenSchema()
