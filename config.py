@@ -153,6 +153,11 @@ class Config:
         self.PASSWORD_RESET_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)
         self.API_TOKEN_LIFETIME_DAYS = _env_int("API_TOKEN_LIFETIME_DAYS", 30)
         self.TOTP_ISSUER = _env("TOTP_ISSUER", "Roundtable")
+        # The email-code second factor: how long a mailed code lives, how many wrong
+        # tries kill it, and how soon a retried login may mail a new one.
+        self.EMAIL_OTP_MINUTES = _env_int("EMAIL_OTP_MINUTES", 10)
+        self.EMAIL_OTP_MAX_ATTEMPTS = _env_int("EMAIL_OTP_MAX_ATTEMPTS", 5)
+        self.EMAIL_OTP_RESEND_SECONDS = _env_int("EMAIL_OTP_RESEND_SECONDS", 60)
         # A reset mail may remove 2FA turned on less than this many hours earlier (the
         # owner follows a second link in the mail); older enrolments stay.
         self.TOTP_RESET_REMOVAL_HOURS = _env_int("TOTP_RESET_REMOVAL_HOURS", 72)

@@ -13,6 +13,7 @@ from routes.account_schemas import (
     EnableTwoFactorSchema,
     LinkTokenSchema,
     LoginSchema,
+    PasswordBodySchema,
     RecoveryCodesSchema,
     RegisterSchema,
     ResetPasswordSchema,
@@ -242,6 +243,41 @@ def disable_2fa(body):
                              auth.session_login_id())
     auth.adopt_current_epoch()
     return {"status": "ok"}
+
+
+@blp.route("/2fa/email/enable", methods=["POST"])
+@login_required
+@blp.arguments(PasswordBodySchema)
+@blp.response(200, RecoveryCodesSchema)
+def enable_email_2fa(body):
+    """Turn on the email code (for accounts without an authenticator app) with the
+    password; returns 10 single-use recovery codes. Every other session and token ends."""
+    codes = auth_2fa.enable_email_2fa(current_user(), body["password"], get_remote_address(),
+                                      auth.auth_token_id(), auth.session_login_id())
+    auth.adopt_current_epoch()
+    return {"recovery_codes": codes}
+
+
+@blp.route("/2fa/email/disable", methods=["POST"])
+@login_required
+@blp.arguments(PasswordBodySchema)
+@blp.response(200, AcceptedSchema)
+def disable_email_2fa(body):
+    """Turn the email code off with the password. Every other session and token ends."""
+    auth_2fa.disable_email_2fa(current_user(), body["password"], get_remote_address(),
+                               auth.auth_token_id(), auth.session_login_id())
+    auth.adopt_current_epoch()
+    return {"status": "ok"}
+
+
+@blp.route("/2fa/recovery-codes", methods=["POST"])
+@login_required
+@blp.arguments(PasswordBodySchema)
+@blp.response(200, RecoveryCodesSchema)
+def regenerate_recovery_codes(body):
+    """10 new recovery codes (two-factor must be on); the old ones stop working."""
+    return {"recovery_codes": auth_2fa.regenerate_recovery_codes(
+        current_user(), body["password"], get_remote_address())}
 
 
 @blp.route("/2fa/remove", methods=["POST"])

@@ -16,7 +16,15 @@ from flask import current_app
 
 from models.auth_token import AuthToken
 from models.user import User
-from services import auth_sessions, live_rooms, login_throttle, passwords, site_bans, totp
+from services import (
+    auth_sessions,
+    email_otp,
+    live_rooms,
+    login_throttle,
+    passwords,
+    site_bans,
+    totp,
+)
 from utils import clock
 from utils.auth import UserLoaders
 from utils.errors import BadRequest, EmailNotVerified, Forbidden, InvalidCredentials, OtpRequired
@@ -36,9 +44,11 @@ def authenticate(login: str, password: str, otp: str | None,
     if not passwords.check_password(password, user["password_hash"] if user else None):
         login_throttle.record_failure(account, address, user)
         raise InvalidCredentials()
-    if user["totp_enabled"]:
+    if two_factor_methods(user):
         if not otp:
-            raise OtpRequired()
+            if email_otp.is_on(user):
+                email_otp.send_login_code(user)
+            raise OtpRequired(details={"methods": two_factor_methods(user)})
         if not check_second_factor(user, otp):
             login_throttle.record_failure(account, address, user)
             raise OtpRequired("The two-factor code is wrong or was already used.")
@@ -62,14 +72,22 @@ def verify_password(user: dict[str, Any], password: str, address: str,
     login_throttle.clear(account, address)
 
 
+def two_factor_methods(user: dict[str, Any]) -> list[str]:
+    """The second factors the account takes at login (`details.methods` of otp_required):
+    `totp` or `email`; recovery codes go wherever either does."""
+    return ["totp"] * bool(user["totp_enabled"]) + ["email"] * email_otp.is_on(user)
+
+
 def check_second_factor(user: dict[str, Any], code: str) -> bool:
-    """A TOTP code newer than the last one used, or an unused recovery code; either is
-    spent by the same atomic update that accepts it."""
+    """A TOTP code newer than the last one used, a live mailed code, or an unused
+    recovery code; each is spent by the same atomic update that accepts it."""
     users = User()
     step = totp.matching_step(user["totp_secret"] or "", code) if user["totp_secret"] else None
     if step is not None:
         return users.update_if(user["_id"], {"totp_last_step": {"$lt": step}},
                                {"$set": {"totp_last_step": step}}) is not None
+    if email_otp.is_on(user) and email_otp.CODE.fullmatch(code.strip()):
+        return email_otp.check_code(user, code)
     code_hash = totp.hash_recovery_code(code)
     return users.update_if(user["_id"], {"recovery_code_hashes": code_hash},
                            {"$pull": {"recovery_code_hashes": code_hash}}) is not None

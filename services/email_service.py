@@ -37,6 +37,7 @@ SUBJECTS = {
     "reset_password": "Reset your password",
     "registration_attempt": "Someone tried to register with your email address",
     "login_alert": "Someone is trying to sign in to your account",
+    "login_code": "Your sign-in code",
 }
 
 

@@ -157,6 +157,9 @@ ROUTES: dict[str, str] = {
     "POST /api/auth/2fa/setup": "own-account",
     "POST /api/auth/2fa/enable": "own-account",
     "POST /api/auth/2fa/disable": "own-account",
+    "POST /api/auth/2fa/email/enable": "own-account",
+    "POST /api/auth/2fa/email/disable": "own-account",
+    "POST /api/auth/2fa/recovery-codes": "own-account",
     # My sessions and tokens: what the caller lists is their own; ending one could end
     # the actor's own credentials.
     "GET /api/auth/sessions": "signed-in",
