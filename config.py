@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -59,6 +60,11 @@ DEVELOPMENT_ORIGINS = ("http://localhost:5173", "http://localhost:3000",
                        "http://127.0.0.1:5173", "http://127.0.0.1:3000")
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 class Config:
     ENV_NAME = "base"
     TESTING = False
@@ -103,6 +109,15 @@ class Config:
         self.CORS_ORIGINS = _env_list("CORS_ORIGINS", self.default_cors_origins())
         # How long (seconds) a browser may reuse a preflight's answer.
         self.CORS_MAX_AGE = _env_int("CORS_MAX_AGE", 600)
+        # Passkeys (WebAuthn): the relying party's id (a domain: the site's, or a parent
+        # of it) and the page origins a ceremony may come from. Defaults: FRONTEND_URL's
+        # host, and its origin with the CORS origins (in development, the dev servers').
+        self.WEBAUTHN_RP_ID = _env("WEBAUTHN_RP_ID", urlsplit(self.FRONTEND_URL).hostname
+                                   or "localhost")
+        self.WEBAUTHN_RP_NAME = _env("WEBAUTHN_RP_NAME", "Roundtable")
+        self.WEBAUTHN_ORIGINS = _env_list("WEBAUTHN_ORIGINS", tuple(dict.fromkeys(
+            [_origin(self.FRONTEND_URL), *self.CORS_ORIGINS])))
+        self.WEBAUTHN_CHALLENGE_SECONDS = _env_int("WEBAUTHN_CHALLENGE_SECONDS", 300)
         self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 4 * 1024 * 1024)
         self.HSTS_ENABLED = _env_bool("HSTS_ENABLED", self.ENV_NAME == "production")

@@ -14,6 +14,7 @@ from models import (  # noqa: F401
     message,
     notification,
     notification_mute,
+    passkey,
     post,
     post_follow,
     room,

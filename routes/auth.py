@@ -118,10 +118,10 @@ def login(body):
     account and client address (429 rate_limited)."""
     user = auth_login.authenticate(body["login"], body["password"], body.get("otp"),
                                      get_remote_address())
-    return _logged_in(user)
+    return logged_in(user)
 
 
-def _logged_in(user):
+def logged_in(user):
     """Start a browser session for `user` and list it among their sessions."""
     csrf_token = auth.start_session(user)
     auth_sessions.record_login(user, auth.session_login_id(), request.user_agent.string,

@@ -15,6 +15,7 @@ from bson import ObjectId
 from flask import current_app
 
 from models.auth_token import AuthToken
+from models.passkey import Passkey
 from models.user import User
 from services import (
     auth_sessions,
@@ -37,6 +38,28 @@ def authenticate(login: str, password: str, otp: str | None,
     passwords answer alike and cost the same bcrypt work. Failures are throttled per
     (account, client `address`) and per address (services.login_throttle), so guessing
     from one address never locks the owner out of another."""
+    user, account = _password_user(login, password, address)
+    methods = two_factor_methods(user)
+    if methods:
+        if not otp:
+            if email_otp.is_on(user):
+                email_otp.send_login_code(user)
+            raise OtpRequired(details={"methods": methods})
+        if not check_second_factor(user, otp):
+            login_throttle.record_failure(account, address, user)
+            raise OtpRequired("The two-factor code is wrong or was already used.")
+    may_log_in(user)
+    login_throttle.clear(account, address)
+    return user
+
+
+def password_proven(login: str, password: str, address: str) -> dict[str, Any]:
+    """The user a login name and password prove (throttled like a login), before any
+    second factor: the first step of a passkey as the second factor."""
+    return _password_user(login, password, address)[0]
+
+
+def _password_user(login: str, password: str, address: str) -> tuple[dict[str, Any], str]:
     login = normalize_login(login)
     user = User().find_by_login(login) if login else None
     account = str(user["_id"]) if user else "login:" + login.lower()
@@ -44,20 +67,15 @@ def authenticate(login: str, password: str, otp: str | None,
     if not passwords.check_password(password, user["password_hash"] if user else None):
         login_throttle.record_failure(account, address, user)
         raise InvalidCredentials()
-    if two_factor_methods(user):
-        if not otp:
-            if email_otp.is_on(user):
-                email_otp.send_login_code(user)
-            raise OtpRequired(details={"methods": two_factor_methods(user)})
-        if not check_second_factor(user, otp):
-            login_throttle.record_failure(account, address, user)
-            raise OtpRequired("The two-factor code is wrong or was already used.")
-    # Only after the credentials proved the account: the ban's reason is for its owner.
+    return user, account
+
+
+def may_log_in(user: dict[str, Any]) -> None:
+    """Refuse a proven user who may not log in now. Only after the credentials proved the
+    account: the ban's reason is for its owner."""
     site_bans.refuse_if_banned(user)
     if current_app.config["REQUIRE_EMAIL_VERIFICATION"] and not user["email_verified"]:
         raise EmailNotVerified()
-    login_throttle.clear(account, address)
-    return user
 
 
 def verify_password(user: dict[str, Any], password: str, address: str,
@@ -74,8 +92,12 @@ def verify_password(user: dict[str, Any], password: str, address: str,
 
 def two_factor_methods(user: dict[str, Any]) -> list[str]:
     """The second factors the account takes at login (`details.methods` of otp_required):
-    `totp` or `email`; recovery codes go wherever either does."""
-    return ["totp"] * bool(user["totp_enabled"]) + ["email"] * email_otp.is_on(user)
+    `totp` or `email`, and `passkey` beside either when the account has one; recovery
+    codes go wherever `totp` or `email` does."""
+    methods = ["totp"] * bool(user["totp_enabled"]) + ["email"] * email_otp.is_on(user)
+    if methods and Passkey().count_for_user(user["_id"]):
+        methods.append("passkey")
+    return methods
 
 
 def check_second_factor(user: dict[str, Any], code: str) -> bool:

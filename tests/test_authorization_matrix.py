@@ -167,6 +167,16 @@ ROUTES: dict[str, str] = {
     "POST /api/auth/sessions/revoke-others": "own-account",
     "GET /api/auth/tokens": "signed-in",
     "DELETE /api/auth/tokens/<objectid:token_id>": "own-account",
+    # Passkeys: the caller's own; registering needs the password (own-account); logging
+    # in acts on credentials in the body.
+    "GET /api/auth/passkeys/": "signed-in",
+    "POST /api/auth/passkeys/register/options": "own-account",
+    "POST /api/auth/passkeys/register": "own-account",
+    "PATCH /api/auth/passkeys/<objectid:passkey_id>": "own-account",
+    "DELETE /api/auth/passkeys/<objectid:passkey_id>": "own-account",
+    "POST /api/auth/passkeys/login/options": "credentials",
+    "POST /api/auth/passkeys/second-factor/options": "credentials",
+    "POST /api/auth/passkeys/login": "credentials",
     # Users
     "GET /api/users/": "public",
     "GET /api/users/<string:username>": "public",
@@ -292,7 +302,7 @@ PATH_VALUES: dict[str, list[str]] = {
     "folder": ["avatars"], "name": ["matrix.png"],
     "target_type": ["topic"], "target_id": ["@topic"],
     # The caller's own credentials: no object of the world (classified own-account).
-    "session_id": ["0" * 24], "token_id": ["0" * 24],
+    "session_id": ["0" * 24], "token_id": ["0" * 24], "passkey_id": ["0" * 24],
 }
 
 PATH_OVERRIDES: dict[str, dict[str, list[str]]] = {

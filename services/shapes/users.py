@@ -158,9 +158,30 @@ class EmailCheckSchema(Schema):
     message = fields.String(required=True)
 
 
+class PasskeySchema(Schema):
+    id = fields.String(attribute="_id", required=True)
+    name = fields.String(required=True)
+    transports = fields.List(fields.String(), required=True)
+    created_at = Timestamp(required=True)
+    last_used_at = Timestamp(allow_none=True, required=True)
+
+
+class PasskeysSchema(Schema):
+    passkeys = fields.List(fields.Nested(PasskeySchema), required=True)
+
+
+class PasskeyOptionsSchema(Schema):
+    """A ceremony's options for navigator.credentials.create() or .get() (WebAuthn JSON,
+    binary fields base64url), and the id that names its challenge in the answer."""
+
+    challenge_id = fields.String(required=True)
+    options = fields.Dict(required=True)
+
+
 TOKEN = TokenSchema()
 LOGIN_SESSION = LoginSessionSchema()
 API_TOKEN = ApiTokenSchema()
+PASSKEY = PasskeySchema()
 TWO_FACTOR_SETUP = TwoFactorSetupSchema()
 
 
