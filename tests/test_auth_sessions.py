@@ -174,3 +174,25 @@ def test_tokens_are_listed_without_their_secret_and_revoked_by_id(app):
     assert client.get("/api/auth/me", headers=second).status_code == 401
     assert [t["id"] for t in client.get("/api/auth/tokens", headers=first
                                         ).get_json()["tokens"]] == [mine["id"]]
+
+
+def test_sessions_are_listed_and_ended_without_redis(make_app, tmp_path):
+    """Development without Redis keeps sessions in files; the index in MongoDB still
+    lists them, and ending one kills it, a kept copy of its cookie included."""
+    app = make_app(REDIS_URL=None, SESSION_DIR=str(tmp_path / "sessions"))
+    register(app.test_client(), "alice")
+    laptop, laptop_csrf = _device(app, FIREFOX, "192.0.2.10")
+    phone, _ = _device(app, CHROME_MAC, "192.0.2.20")
+    phone_cookie = phone.get_cookie("roundtable_session").value
+    phone_socket = socketio.test_client(app, flask_test_client=phone)
+    assert phone_socket.is_connected()
+    phone_id = next(s["id"] for s in _sessions(laptop) if not s["current"])
+
+    assert laptop.delete(f"/api/auth/sessions/{phone_id}", headers=laptop_csrf
+                         ).status_code == 204
+    assert not phone_socket.is_connected()
+    assert _force_logouts(phone_socket) == [{"reason": "session_revoked"}]
+    replayed = app.test_client()
+    replayed.set_cookie("roundtable_session", phone_cookie)
+    assert replayed.get("/api/auth/me").status_code == 401
+    assert [s["current"] for s in _sessions(laptop)] == [True]
