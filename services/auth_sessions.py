@@ -32,11 +32,11 @@ def describe_device(user_agent: str) -> str:
     """"Firefox 128 on Ubuntu", "Python Requests 2", "Unknown device": what a person
     recognises in a list of their sessions."""
     parsed = parse_user_agent(user_agent[:USER_AGENT_MAX]) if user_agent else None
-    agent = parsed.user_agent if parsed else None
-    system = parsed.os if parsed else None
-    name = (f"{agent.family} {agent.major}".strip() if agent.major else agent.family) \
-        if agent and agent.family != "Other" else None
-    system_name = system.family if system and system.family != "Other" else None
+    agent, system = (parsed.user_agent, parsed.os) if parsed else (None, None)
+    name = None
+    if agent is not None and agent.family != "Other":
+        name = " ".join(part for part in (agent.family, agent.major) if part)
+    system_name = system.family if system is not None and system.family != "Other" else None
     if name and system_name:
         return f"{name} on {system_name}"
     return name or system_name or "Unknown device"
