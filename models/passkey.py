@@ -49,6 +49,9 @@ class Passkey(BaseModel):
     def delete_one_of(self, user_id: ObjectId, passkey_id: ObjectId) -> dict[str, Any] | None:
         return self.collection.find_one_and_delete({"_id": passkey_id, "user_id": user_id})
 
+    def delete_for_user(self, user_id: ObjectId) -> int:
+        return self.collection.delete_many({"user_id": user_id}).deleted_count
+
     def record_use(self, passkey_id: ObjectId, old_count: int, new_count: int) -> bool:
         """Store the new signature counter, only if no other login moved it meanwhile."""
         return self.collection.update_one(

@@ -24,6 +24,10 @@ TOTP_OFF = {"totp_enabled": False, "totp_secret": None, "totp_last_step": 0,
             "totp_enabled_at": None, "totp_enrolment": None, "recovery_code_hashes": []}
 
 
+# Every second factor off (account deletion).
+ALL_OFF = {**TOTP_OFF, "email_2fa_enabled": False, **email_otp.EMAIL_OTP_CLEARED}
+
+
 def setup_2fa(user: dict[str, Any]) -> dict[str, str]:
     if user["totp_enabled"] or email_otp.is_on(user):
         raise BadRequest("Two-factor authentication is already on; disable it first.")

@@ -145,6 +145,11 @@ def delete(user: dict[str, Any], passkey_id: str) -> None:
         raise NotFound("Passkey not found.")
 
 
+def forget_user(user_id: ObjectId) -> None:
+    """Delete every passkey of an account being deleted."""
+    Passkey().delete_for_user(user_id)
+
+
 # Logging in
 
 def login_options(login: str | None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from services import (
     file_storage,
     notify_core,
     notify_prefs,
+    passkeys,
 )
 from services.shapes.users import (
     BLOCKED,
@@ -109,13 +110,14 @@ def delete_account(user: dict[str, Any], password: str, address: str) -> None:
         "email": f"{placeholder}@deleted.invalid", "email_lower": f"{placeholder}@deleted.invalid",
         "password_hash": None, "display_name": None, "display_name_lower": None, "bio": "",
         "avatar_key": None, "settings": default_settings(), "email_verified": False,
-        **auth_2fa.TOTP_OFF, "totp_pending_secret": None, "verify_nonce": None,
+        **auth_2fa.ALL_OFF, "totp_pending_secret": None, "verify_nonce": None,
         "reset_nonce": None,
     })
     file_storage.get_storage().delete(user.get("avatar_key"))
     Friendship().delete_all_of(user["_id"])
     Block().delete_all_of(user["_id"])
     notify_prefs.forget_user(user["_id"])
+    passkeys.forget_user(user["_id"])
     auth_login.end_all_sessions(user["_id"], reason="account_deleted")
 
 

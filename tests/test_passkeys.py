@@ -223,3 +223,15 @@ def test_an_unverified_account_cannot_log_in_with_a_passkey(app, client, db):
     answer = _login(app.test_client(), challenge, authenticator.get(challenge["options"]))
     assert answer.status_code == 403
     assert answer.get_json()["error"]["code"] == "email_not_verified"
+
+
+def test_deleting_the_account_deletes_its_passkeys(app, client, db):
+    _, token = register_and_login(client)
+    authenticator = SoftAuthenticator()
+    _add_passkey(client, token, authenticator)
+    assert client.delete("/api/users/me", headers=csrf(token),
+                         json={"password": DEFAULT_PASSWORD}).status_code == 204
+    assert db.passkeys.count_documents({}) == 0
+    challenge = _login_options(app.test_client())
+    assert _login(app.test_client(), challenge,
+                  authenticator.get(challenge["options"])).status_code == 401
