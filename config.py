@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -63,6 +64,11 @@ DEVELOPMENT_ORIGINS = ("http://localhost:5173", "http://localhost:3000",
                        "http://127.0.0.1:5173", "http://127.0.0.1:3000")
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 class Config:
     ENV_NAME = "base"
     TESTING = False
@@ -111,6 +117,15 @@ class Config:
         # site sets a SameSite cookie the browser will not send back (docs/CLIENTS.md).
         self.CROSS_SITE_COOKIE_WARNING = _env_bool("CROSS_SITE_COOKIE_WARNING",
                                                    self.ENV_NAME == "development")
+        # Passkeys (WebAuthn): the relying party's id (a domain: the site's, or a parent
+        # of it) and the page origins a ceremony may come from. Defaults: FRONTEND_URL's
+        # host, and its origin with the CORS origins (in development, the dev servers').
+        self.WEBAUTHN_RP_ID = _env("WEBAUTHN_RP_ID", urlsplit(self.FRONTEND_URL).hostname
+                                   or "localhost")
+        self.WEBAUTHN_RP_NAME = _env("WEBAUTHN_RP_NAME", "Roundtable")
+        self.WEBAUTHN_ORIGINS = _env_list("WEBAUTHN_ORIGINS", tuple(dict.fromkeys(
+            [_origin(self.FRONTEND_URL), *self.CORS_ORIGINS])))
+        self.WEBAUTHN_CHALLENGE_SECONDS = _env_int("WEBAUTHN_CHALLENGE_SECONDS", 300)
         self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 4 * 1024 * 1024)
         self.HSTS_ENABLED = _env_bool("HSTS_ENABLED", self.ENV_NAME == "production")
@@ -164,6 +179,11 @@ class Config:
         self.PASSWORD_RESET_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)
         self.API_TOKEN_LIFETIME_DAYS = _env_int("API_TOKEN_LIFETIME_DAYS", 30)
         self.TOTP_ISSUER = _env("TOTP_ISSUER", "Roundtable")
+        # The email-code second factor: how long a mailed code lives, how many wrong
+        # tries kill it, and how soon a retried login may mail a new one.
+        self.EMAIL_OTP_MINUTES = _env_int("EMAIL_OTP_MINUTES", 10)
+        self.EMAIL_OTP_MAX_ATTEMPTS = _env_int("EMAIL_OTP_MAX_ATTEMPTS", 5)
+        self.EMAIL_OTP_RESEND_SECONDS = _env_int("EMAIL_OTP_RESEND_SECONDS", 60)
         # A reset mail may remove 2FA turned on less than this many hours earlier (the
         # owner follows a second link in the mail); older enrolments stay.
         self.TOTP_RESET_REMOVAL_HOURS = _env_int("TOTP_RESET_REMOVAL_HOURS", 72)
@@ -184,6 +204,8 @@ class Config:
         self.RATELIMIT_FORGOT = _env("RATELIMIT_FORGOT", "5 per hour")
         self.RATELIMIT_FORGOT_PER_EMAIL = _env("RATELIMIT_FORGOT_PER_EMAIL", "3 per hour")
         self.RATELIMIT_RESEND_VERIFICATION = _env("RATELIMIT_RESEND_VERIFICATION", "5 per hour")
+        # Sign-up form checks (username availability, email syntax), per client address.
+        self.RATELIMIT_AVAILABILITY = _env("RATELIMIT_AVAILABILITY", "30 per minute")
 
         # Mail: smtp, console (logs the mail) or file (one .eml per mail in MAIL_FILE_DIR).
         self.MAIL_BACKEND = _env("MAIL_BACKEND", self.default_mail_backend())

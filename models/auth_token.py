@@ -51,3 +51,12 @@ class AuthToken(BaseModel):
         if keep is not None:
             query["_id"] = {"$ne": keep}
         return self.collection.delete_many(query).deleted_count
+
+    def list_for_user(self, user_id: ObjectId, now: datetime, limit: int) -> list[dict[str, Any]]:
+        return list(self.collection.find({"user_id": user_id, "expires_at": {"$gt": now}},
+                                         {"token_hash": 0})
+                    .sort([("created_at", -1), ("_id", -1)]).limit(limit))
+
+    def delete_one_of(self, user_id: ObjectId, token_id: ObjectId) -> dict[str, Any] | None:
+        """Delete the user's token `token_id`; None when the user has no such token."""
+        return self.collection.find_one_and_delete({"_id": token_id, "user_id": user_id})

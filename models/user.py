@@ -67,6 +67,7 @@ class User(BaseModel):
             "totp_enabled_at": None,
             "totp_enrolment": None,
             "recovery_code_hashes": [],
+            "email_2fa_enabled": False,
             "verify_nonce": None,
             "reset_nonce": None,
             "deleted": False,

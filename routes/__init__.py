@@ -10,6 +10,7 @@ def register(app: Flask, api: Api) -> None:
     from routes import (
         admin,
         auth,
+        auth_sessions,
         calls,
         docs,
         files,
@@ -17,6 +18,7 @@ def register(app: Flask, api: Api) -> None:
         health,
         messages,
         notifications,
+        passkeys,
         posts,
         reports,
         search,
@@ -27,6 +29,8 @@ def register(app: Flask, api: Api) -> None:
 
     api.register_blueprint(health.blp)
     api.register_blueprint(auth.blp, url_prefix="/api/auth")
+    api.register_blueprint(auth_sessions.blp, url_prefix="/api/auth")
+    api.register_blueprint(passkeys.blp, url_prefix="/api/auth/passkeys")
     api.register_blueprint(users.blp, url_prefix="/api/users")
     api.register_blueprint(files.blp, url_prefix="/api/files")
     api.register_blueprint(uploads.blp, url_prefix="/api/uploads")

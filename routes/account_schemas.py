@@ -54,6 +54,10 @@ class EmailBodySchema(StrictSchema):
     email = Email
 
 
+class UsernameQuerySchema(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
 class LinkTokenSchema(StrictSchema):
     token = LinkToken
 
@@ -95,6 +99,37 @@ class DeleteAccountSchema(StrictSchema):
 
 class ExportDownloadQuerySchema(StrictSchema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=512))
+
+
+# Passkeys. The credential is the WebAuthn JSON a browser's PublicKeyCredential gives
+# (toJSON()); the `webauthn` library checks every part of it.
+ChallengeId = fields.String(required=True, validate=validate.Length(min=1, max=64))
+Credential = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), required=True)
+PasskeyName = CleanedString(validate=validate.Length(min=1, max=64))
+
+
+class PasskeyRegisterSchema(StrictSchema):
+    challenge_id = ChallengeId
+    credential = Credential
+    name = PasskeyName
+
+
+class PasskeyRenameSchema(StrictSchema):
+    name = CleanedString(required=True, validate=validate.Length(min=1, max=64))
+
+
+class PasskeyLoginOptionsSchema(StrictSchema):
+    login = fields.String(validate=validate.Length(min=1, max=254))
+
+
+class PasskeySecondFactorOptionsSchema(StrictSchema):
+    login = Login
+    password = Password
+
+
+class PasskeyLoginSchema(StrictSchema):
+    challenge_id = ChallengeId
+    credential = Credential
 
 
 class AcceptedSchema(Schema):

@@ -1,7 +1,7 @@
 """Auth: registration, verification, login and logout, tokens, passwords, 2FA."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask_limiter.util import get_remote_address
 
 from routes.account_schemas import (
@@ -13,18 +13,22 @@ from routes.account_schemas import (
     EnableTwoFactorSchema,
     LinkTokenSchema,
     LoginSchema,
+    PasswordBodySchema,
     RecoveryCodesSchema,
     RegisterSchema,
     ResetPasswordSchema,
     TokenRequestSchema,
+    UsernameQuerySchema,
 )
-from services import auth_2fa, auth_login, auth_passwords, auth_signup
+from services import auth_2fa, auth_login, auth_passwords, auth_sessions, auth_signup
 from services.shapes.users import (
     TOKEN,
+    EmailCheckSchema,
     LoginResultSchema,
     TokenSchema,
     TwoFactorSetupSchema,
     UserEnvelopeSchema,
+    UsernameAvailabilitySchema,
 )
 from services.users_service import serialize_private_user
 from utils import auth
@@ -36,10 +40,16 @@ from utils.ratelimits import email_key
 blp = Blueprint("auth", __name__, description="Accounts and authentication")
 
 ACCEPTED = {"status": "accepted"}
+EMAIL_CHECK_MESSAGE = ("If this address can be used, the mail sent when you register will "
+                       "reach it.")
 
 
 def _limit(setting: str):
     return lambda: current_app.config[setting]
+
+
+# One budget per client address for both sign-up checks.
+AVAILABILITY_LIMIT = limiter.shared_limit(_limit("RATELIMIT_AVAILABILITY"), scope="availability")
 
 
 @blp.route("/register", methods=["POST"])
@@ -54,6 +64,28 @@ def register(body):
     account gets the same answer, and its owner a mail instead; nothing is created."""
     user = auth_signup.sign_up(body["username"], body["email"], body["password"])
     return {"user": serialize_private_user(user)}
+
+
+@blp.route("/availability")
+@AVAILABILITY_LIMIT
+@blp.arguments(UsernameQuerySchema, location="query")
+@blp.response(200, UsernameAvailabilitySchema)
+def username_availability(query):
+    """Whether a username can be registered (`reason`: invalid or taken). Rate-limited
+    per client address."""
+    return auth_signup.username_availability(query["username"])
+
+
+@blp.route("/availability/email", methods=["POST"])
+@csrf_exempt
+@AVAILABILITY_LIMIT
+@blp.arguments(EmailBodySchema)
+@blp.response(202, EmailCheckSchema)
+def email_availability(body):
+    """Check an address's syntax (400 if wrong). Never says whether an account has it:
+    the answer is the same 202 for every well-formed address."""
+    return {"status": "accepted", "email": auth_signup.check_email(body["email"]),
+            "message": EMAIL_CHECK_MESSAGE}
 
 
 @blp.route("/verify-email", methods=["POST"])
@@ -86,7 +118,14 @@ def login(body):
     account and client address (429 rate_limited)."""
     user = auth_login.authenticate(body["login"], body["password"], body.get("otp"),
                                      get_remote_address())
+    return logged_in(user)
+
+
+def logged_in(user):
+    """Start a browser session for `user` and list it among their sessions."""
     csrf_token = auth.start_session(user)
+    auth_sessions.record_login(user, auth.session_login_id(), request.user_agent.string,
+                               get_remote_address())
     return {"user": serialize_private_user(user), "csrf_token": csrf_token}
 
 
@@ -204,6 +243,41 @@ def disable_2fa(body):
                              auth.session_login_id())
     auth.adopt_current_epoch()
     return {"status": "ok"}
+
+
+@blp.route("/2fa/email/enable", methods=["POST"])
+@login_required
+@blp.arguments(PasswordBodySchema)
+@blp.response(200, RecoveryCodesSchema)
+def enable_email_2fa(body):
+    """Turn on the email code (for accounts without an authenticator app) with the
+    password; returns 10 single-use recovery codes. Every other session and token ends."""
+    codes = auth_2fa.enable_email_2fa(current_user(), body["password"], get_remote_address(),
+                                      auth.auth_token_id(), auth.session_login_id())
+    auth.adopt_current_epoch()
+    return {"recovery_codes": codes}
+
+
+@blp.route("/2fa/email/disable", methods=["POST"])
+@login_required
+@blp.arguments(PasswordBodySchema)
+@blp.response(200, AcceptedSchema)
+def disable_email_2fa(body):
+    """Turn the email code off with the password. Every other session and token ends."""
+    auth_2fa.disable_email_2fa(current_user(), body["password"], get_remote_address(),
+                               auth.auth_token_id(), auth.session_login_id())
+    auth.adopt_current_epoch()
+    return {"status": "ok"}
+
+
+@blp.route("/2fa/recovery-codes", methods=["POST"])
+@login_required
+@blp.arguments(PasswordBodySchema)
+@blp.response(200, RecoveryCodesSchema)
+def regenerate_recovery_codes(body):
+    """10 new recovery codes (two-factor must be on); the old ones stop working."""
+    return {"recovery_codes": auth_2fa.regenerate_recovery_codes(
+        current_user(), body["password"], get_remote_address())}
 
 
 @blp.route("/2fa/remove", methods=["POST"])

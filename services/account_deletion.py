@@ -15,6 +15,7 @@ from services import (
     data_export,
     file_storage,
     notify_prefs,
+    passkeys,
 )
 
 KEEP, REMOVE = "keep", "remove"
@@ -37,7 +38,7 @@ def delete_account(user: dict[str, Any], password: str, address: str,
         "email": f"{placeholder}@deleted.invalid", "email_lower": f"{placeholder}@deleted.invalid",
         "password_hash": None, "display_name": None, "display_name_lower": None, "bio": "",
         "avatar_key": None, "settings": default_settings(), "email_verified": False,
-        **auth_2fa.TOTP_OFF, "totp_pending_secret": None, "verify_nonce": None,
+        **auth_2fa.ALL_OFF, "totp_pending_secret": None, "verify_nonce": None,
         "reset_nonce": None,
     })
     file_storage.get_storage().delete(user.get("avatar_key"))
@@ -45,4 +46,5 @@ def delete_account(user: dict[str, Any], password: str, address: str,
     Block().delete_all_of(user["_id"])
     notify_prefs.forget_user(user["_id"])
     data_export.forget_user(user["_id"])
+    passkeys.forget_user(user["_id"])
     auth_login.end_all_sessions(user["_id"], reason="account_deleted")

@@ -1,5 +1,7 @@
-"""Two-factor authentication (TOTP with recovery codes): setting it up, turning it on and
-off, and removing a recent enrolment from the link in a reset mail. Checking a code at
+"""Two-factor authentication: TOTP (an authenticator app) or a code mailed at login
+(services.email_otp), each with recovery codes; setting it up, turning it on and off,
+regenerating recovery codes, and removing a recent TOTP enrolment from the link in a
+reset mail. Checking a code at
 login is services.auth_login.check_second_factor.
 
 Functions take plain values, never `request`, and raise the contract's errors.
@@ -13,7 +15,7 @@ from flask import current_app
 
 from models.base import utcnow
 from models.user import User
-from services import login_throttle, tokens, totp
+from services import email_otp, login_throttle, tokens, totp
 from services.auth_login import check_second_factor, end_all_sessions, verify_password
 from services.shapes.users import TWO_FACTOR_SETUP
 from utils.errors import BadRequest, OtpRequired, ValidationFailed
@@ -22,8 +24,12 @@ TOTP_OFF = {"totp_enabled": False, "totp_secret": None, "totp_last_step": 0,
             "totp_enabled_at": None, "totp_enrolment": None, "recovery_code_hashes": []}
 
 
+# Every second factor off (account deletion).
+ALL_OFF = {**TOTP_OFF, "email_2fa_enabled": False, **email_otp.EMAIL_OTP_CLEARED}
+
+
 def setup_2fa(user: dict[str, Any]) -> dict[str, str]:
-    if user["totp_enabled"]:
+    if user["totp_enabled"] or email_otp.is_on(user):
         raise BadRequest("Two-factor authentication is already on; disable it first.")
     secret = totp.new_secret()
     User().update(user["_id"], {"totp_pending_secret": secret})
@@ -79,3 +85,46 @@ def remove_recent_2fa(token: str) -> dict[str, Any]:
         raise BadRequest("This link is invalid, used or expired.")
     # After the write: live sockets of every session close on every process.
     return end_all_sessions(updated["_id"], reason="2fa_removed")
+
+
+# The email code
+
+def enable_email_2fa(user: dict[str, Any], password: str, address: str,
+           keep_token: ObjectId | None = None, keep_login: str | None = None) -> list[str]:
+    """Turn the email code on (not beside an authenticator app); returns 10 new recovery
+    codes. Every other session and token ends (they were opened without it)."""
+    if user["totp_enabled"] or email_otp.is_on(user):
+        raise BadRequest("Two-factor authentication is already on; disable it first.")
+    verify_password(user, password, address)
+    codes = totp.new_recovery_codes()
+    updated = User().update_if(
+        user["_id"], {"totp_enabled": False, "email_2fa_enabled": {"$ne": True}},
+        {"$set": {"email_2fa_enabled": True, **email_otp.EMAIL_OTP_CLEARED,
+                  "recovery_code_hashes": [totp.hash_recovery_code(c) for c in codes]}})
+    if updated is None:
+        raise BadRequest("Two-factor settings changed meanwhile; start again.")
+    end_all_sessions(user["_id"], keep_token, keep_login, "2fa_enabled")
+    return codes
+
+
+def disable_email_2fa(user: dict[str, Any], password: str, address: str,
+            keep_token: ObjectId | None = None, keep_login: str | None = None) -> None:
+    """Turn the email code off with the password; every other session and token ends."""
+    if not email_otp.is_on(user):
+        raise BadRequest("The email code is not on.")
+    verify_password(user, password, address)
+    User().update(user["_id"], {"email_2fa_enabled": False, **email_otp.EMAIL_OTP_CLEARED,
+                                "recovery_code_hashes": []})
+    end_all_sessions(user["_id"], keep_token, keep_login, "2fa_disabled")
+
+
+def regenerate_recovery_codes(user: dict[str, Any], password: str, address: str) -> list[str]:
+    """10 new recovery codes for an account with two-factor on; the old ones stop
+    working. Needs the password."""
+    if not (user["totp_enabled"] or email_otp.is_on(user)):
+        raise BadRequest("Two-factor authentication is not on.")
+    verify_password(user, password, address)
+    codes = totp.new_recovery_codes()
+    User().update(user["_id"], {"recovery_code_hashes": [totp.hash_recovery_code(c)
+                                                         for c in codes]})
+    return codes

@@ -15,8 +15,17 @@ from bson import ObjectId
 from flask import current_app
 
 from models.auth_token import AuthToken
+from models.passkey import Passkey
 from models.user import User
-from services import live_rooms, login_throttle, passwords, site_bans, totp
+from services import (
+    auth_sessions,
+    email_otp,
+    live_rooms,
+    login_throttle,
+    passwords,
+    site_bans,
+    totp,
+)
 from utils import clock
 from utils.auth import UserLoaders
 from utils.errors import BadRequest, EmailNotVerified, Forbidden, InvalidCredentials, OtpRequired
@@ -29,6 +38,28 @@ def authenticate(login: str, password: str, otp: str | None,
     passwords answer alike and cost the same bcrypt work. Failures are throttled per
     (account, client `address`) and per address (services.login_throttle), so guessing
     from one address never locks the owner out of another."""
+    user, account = _password_user(login, password, address)
+    methods = two_factor_methods(user)
+    if methods:
+        if not otp:
+            if email_otp.is_on(user):
+                email_otp.send_login_code(user)
+            raise OtpRequired(details={"methods": methods})
+        if not check_second_factor(user, otp):
+            login_throttle.record_failure(account, address, user)
+            raise OtpRequired("The two-factor code is wrong or was already used.")
+    may_log_in(user)
+    login_throttle.clear(account, address)
+    return user
+
+
+def password_proven(login: str, password: str, address: str) -> dict[str, Any]:
+    """The user a login name and password prove (throttled like a login), before any
+    second factor: the first step of a passkey as the second factor."""
+    return _password_user(login, password, address)[0]
+
+
+def _password_user(login: str, password: str, address: str) -> tuple[dict[str, Any], str]:
     login = normalize_login(login)
     user = User().find_by_login(login) if login else None
     account = str(user["_id"]) if user else "login:" + login.lower()
@@ -36,18 +67,15 @@ def authenticate(login: str, password: str, otp: str | None,
     if not passwords.check_password(password, user["password_hash"] if user else None):
         login_throttle.record_failure(account, address, user)
         raise InvalidCredentials()
-    if user["totp_enabled"]:
-        if not otp:
-            raise OtpRequired()
-        if not check_second_factor(user, otp):
-            login_throttle.record_failure(account, address, user)
-            raise OtpRequired("The two-factor code is wrong or was already used.")
-    # Only after the credentials proved the account: the ban's reason is for its owner.
+    return user, account
+
+
+def may_log_in(user: dict[str, Any]) -> None:
+    """Refuse a proven user who may not log in now. Only after the credentials proved the
+    account: the ban's reason is for its owner."""
     site_bans.refuse_if_banned(user)
     if current_app.config["REQUIRE_EMAIL_VERIFICATION"] and not user["email_verified"]:
         raise EmailNotVerified()
-    login_throttle.clear(account, address)
-    return user
 
 
 def verify_password(user: dict[str, Any], password: str, address: str,
@@ -62,14 +90,26 @@ def verify_password(user: dict[str, Any], password: str, address: str,
     login_throttle.clear(account, address)
 
 
+def two_factor_methods(user: dict[str, Any]) -> list[str]:
+    """The second factors the account takes at login (`details.methods` of otp_required):
+    `totp` or `email`, and `passkey` beside either when the account has one; recovery
+    codes go wherever `totp` or `email` does."""
+    methods = ["totp"] * bool(user["totp_enabled"]) + ["email"] * email_otp.is_on(user)
+    if methods and Passkey().count_for_user(user["_id"]):
+        methods.append("passkey")
+    return methods
+
+
 def check_second_factor(user: dict[str, Any], code: str) -> bool:
-    """A TOTP code newer than the last one used, or an unused recovery code; either is
-    spent by the same atomic update that accepts it."""
+    """A TOTP code newer than the last one used, a live mailed code, or an unused
+    recovery code; each is spent by the same atomic update that accepts it."""
     users = User()
     step = totp.matching_step(user["totp_secret"] or "", code) if user["totp_secret"] else None
     if step is not None:
         return users.update_if(user["_id"], {"totp_last_step": {"$lt": step}},
                                {"$set": {"totp_last_step": step}}) is not None
+    if email_otp.is_on(user) and email_otp.CODE.fullmatch(code.strip()):
+        return email_otp.check_code(user, code)
     code_hash = totp.hash_recovery_code(code)
     return users.update_if(user["_id"], {"recovery_code_hashes": code_hash},
                            {"$pull": {"recovery_code_hashes": code_hash}}) is not None
@@ -140,14 +180,11 @@ def revoke_token(user: dict[str, Any], token_id: ObjectId | None) -> None:
 
 # Browser sessions
 
-def user_for_session(user_id: str, epoch: int | None) -> dict[str, Any] | None:
-    """The user a browser session names, if that session is still alive: the account
-    exists, the session's `epoch` is the user's (bumping it ends every older session)
-    and no site ban is active (which also covers a login racing the ban)."""
-    user = User().find_active(user_id)
-    if user is None or user["session_epoch"] != epoch or site_bans.active_ban(user):
-        return None
-    return user
+def user_for_session(user_id: str, epoch: int | None, login_id: str | None,
+                     address: str | None) -> dict[str, Any] | None:
+    """The user a browser session names while that session lives
+    (services.auth_sessions.session_user)."""
+    return auth_sessions.session_user(user_id, epoch, login_id, address)
 
 
 def active_user(user_id: str) -> dict[str, Any] | None:
@@ -156,7 +193,9 @@ def active_user(user_id: str) -> dict[str, Any] | None:
 
 
 def logout(user: dict[str, Any] | None, login_id: str | None) -> None:
-    """After the browser session `login_id` was cleared: the sockets it opened close."""
+    """After the browser session `login_id` was cleared: its index entry goes and the
+    sockets it opened close."""
+    auth_sessions.forget_session(login_id)
     origin = live_rooms.session_origin(login_id)
     if user is not None and origin is not None:
         live_rooms.end_sockets(user["_id"], "logged_out", only=origin)
@@ -170,6 +209,7 @@ def end_all_sessions(user_id: ObjectId, keep_token: ObjectId | None = None,
     (`force_logout {reason}`, on every process)."""
     AuthToken().delete_for_user(user_id, keep=keep_token)
     updated = User().bump_session_epoch(user_id)
+    auth_sessions.forget_sessions(user_id, keep_login=keep_login)
     live_rooms.end_sockets(user_id, reason, keep=(live_rooms.token_origin(keep_token),
                                                   live_rooms.session_origin(keep_login)),
                            epoch=updated["session_epoch"] if updated else None)

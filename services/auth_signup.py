@@ -15,7 +15,7 @@ from marshmallow import ValidationError, validate
 from models.user import User
 from services import content_filter, email_service, login_throttle, passwords, tokens
 from utils import jobs
-from utils.errors import BadRequest, Conflict, ValidationFailed
+from utils.errors import BadRequest, Conflict, ContentRejected, ValidationFailed
 from utils.identity import clean, normalize_email
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{3,32}$")
@@ -89,6 +89,37 @@ def sign_up(username: str, email: str, password: str) -> dict[str, Any]:
             return user
     _mail_registration_attempt.enqueue(email)
     return {**User.new_document(username, email, None), "_id": ObjectId()}
+
+
+def username_availability(username: str) -> dict[str, Any]:
+    """Whether `username` can be registered now: `reason` is `invalid` (format, reserved,
+    refused by the content filter) or `taken`. Usernames are public (profiles, mentions),
+    so saying one is taken tells nothing new; the route is rate-limited all the same."""
+    username = clean(username)
+    problems = _check_username(username)
+    if not problems:
+        try:
+            content_filter.apply(username, "username", None)
+        except ContentRejected as exc:
+            problems = [exc.message]
+    if problems:
+        return {"username": username, "available": False, "reason": "invalid",
+                "message": problems[0]}
+    if User().find_by_username(username) is not None:
+        return {"username": username, "available": False, "reason": "taken",
+                "message": "This username is taken."}
+    return {"username": username, "available": True, "reason": None, "message": None}
+
+
+def check_email(email: str) -> str:
+    """The address in its one spelling if its syntax is valid, else a 400 naming the
+    problem. Never looks the address up: whether an account has it is not told here any
+    more than at registration (see docs/ACCOUNTS.md, "Availability checks")."""
+    email = normalize_email(email)
+    problems = _check_email(email)
+    if problems:
+        raise ValidationFailed(details={"email": problems})
+    return email
 
 
 def _username_taken() -> Conflict:

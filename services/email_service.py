@@ -38,6 +38,7 @@ SUBJECTS = {
     "registration_attempt": "Someone tried to register with your email address",
     "login_alert": "Someone is trying to sign in to your account",
     "data_export": "Your Roundtable data export is ready",
+    "login_code": "Your sign-in code",
 }
 
 

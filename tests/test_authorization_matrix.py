@@ -153,12 +153,35 @@ ROUTES: dict[str, str] = {
     "POST /api/auth/password/forgot": "credentials",
     "POST /api/auth/password/reset": "credentials",
     "POST /api/auth/2fa/remove": "credentials",
+    # Sign-up checks: no login, nothing stored, the same answer for everyone.
+    "GET /api/auth/availability": "public",
+    "POST /api/auth/availability/email": "public",
     "GET /api/auth/me": "signed-in",
     "DELETE /api/auth/token": "own-account",
     "POST /api/auth/password/change": "own-account",
     "POST /api/auth/2fa/setup": "own-account",
     "POST /api/auth/2fa/enable": "own-account",
     "POST /api/auth/2fa/disable": "own-account",
+    "POST /api/auth/2fa/email/enable": "own-account",
+    "POST /api/auth/2fa/email/disable": "own-account",
+    "POST /api/auth/2fa/recovery-codes": "own-account",
+    # My sessions and tokens: what the caller lists is their own; ending one could end
+    # the actor's own credentials.
+    "GET /api/auth/sessions": "signed-in",
+    "DELETE /api/auth/sessions/<objectid:session_id>": "own-account",
+    "POST /api/auth/sessions/revoke-others": "own-account",
+    "GET /api/auth/tokens": "signed-in",
+    "DELETE /api/auth/tokens/<objectid:token_id>": "own-account",
+    # Passkeys: the caller's own; registering needs the password (own-account); logging
+    # in acts on credentials in the body.
+    "GET /api/auth/passkeys/": "signed-in",
+    "POST /api/auth/passkeys/register/options": "own-account",
+    "POST /api/auth/passkeys/register": "own-account",
+    "PATCH /api/auth/passkeys/<objectid:passkey_id>": "own-account",
+    "DELETE /api/auth/passkeys/<objectid:passkey_id>": "own-account",
+    "POST /api/auth/passkeys/login/options": "credentials",
+    "POST /api/auth/passkeys/second-factor/options": "credentials",
+    "POST /api/auth/passkeys/login": "credentials",
     # Users
     "GET /api/users/": "public",
     "GET /api/users/<string:username>": "public",
@@ -302,6 +325,8 @@ PATH_VALUES: dict[str, list[str]] = {
     "folder": ["avatars"], "name": ["matrix.png"],
     "target_type": ["topic"], "target_id": ["@topic"], "slug": ["@topic_slug"],
     "pseudonym": ["@pseudonym"],
+    # The caller's own credentials: no object of the world (classified own-account).
+    "session_id": ["0" * 24], "token_id": ["0" * 24], "passkey_id": ["0" * 24],
 }
 
 PATH_OVERRIDES: dict[str, dict[str, list[str]]] = {

@@ -125,6 +125,25 @@ def test_development_allows_the_frontend_dev_servers_by_default(clean_env):
     assert load_config("production").CORS_ORIGINS == []
 
 
+def test_passkey_origins_default_to_the_frontend_and_the_cors_origins(clean_env):
+    for name in ("FRONTEND_URL", "WEBAUTHN_RP_ID", "WEBAUTHN_ORIGINS"):
+        clean_env.delenv(name, raising=False)
+    development = load_config("development")
+    assert development.WEBAUTHN_RP_ID == "localhost"
+    assert development.WEBAUTHN_ORIGINS == DEV_ORIGINS
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    clean_env.setenv("FRONTEND_URL", "https://forum.example/app")
+    production = load_config("production")
+    assert (production.WEBAUTHN_RP_ID, production.WEBAUTHN_ORIGINS) == (
+        "forum.example", ["https://forum.example"])
+    clean_env.setenv("WEBAUTHN_RP_ID", "example")
+    clean_env.setenv("WEBAUTHN_ORIGINS", "https://a.example,https://b.example")
+    production = load_config("production")
+    assert (production.WEBAUTHN_RP_ID, production.WEBAUTHN_ORIGINS) == (
+        "example", ["https://a.example", "https://b.example"])
+
+
 def test_cors_origins_setting_replaces_the_development_default(clean_env):
     clean_env.setenv("CORS_ORIGINS", "https://app.example, https://admin.example")
     assert load_config("development").CORS_ORIGINS == ["https://app.example",

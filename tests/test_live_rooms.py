@@ -361,3 +361,54 @@ def test_revoking_a_token_closes_its_socket_on_another_process(client, cluster):
         for sock in (doomed, alive):
             if sock.connected:
                 sock.disconnect()
+
+
+def test_ending_a_session_closes_its_socket_on_another_process(cluster):
+    """Two real processes: a session ended through the first closes the socket that
+    session opened on the second, and only that one."""
+    import threading
+
+    import requests
+    import socketio as socketio_client
+
+    from tests.helpers import DEFAULT_PASSWORD
+    from utils.db import get_db
+
+    app, (first, second) = cluster
+    # Registered through a server: its password pepper is not the test app's.
+    created = requests.post(f"{first.url}/api/auth/register", timeout=10, json={
+        "username": "roamer", "email": "roamer@example.com", "password": DEFAULT_PASSWORD})
+    assert created.status_code == 201, created.text
+    with app.app_context():
+        get_db().users.update_one({"username": "roamer"}, {"$set": {"email_verified": True}})
+    browsers = [requests.Session() for _ in range(2)]
+    tokens = []
+    for browser in browsers:
+        answer = browser.post(f"{first.url}/api/auth/login", timeout=10,
+                              json={"login": "roamer", "password": DEFAULT_PASSWORD})
+        assert answer.status_code == 200, answer.text
+        tokens.append(answer.json()["csrf_token"])
+    logout, closed = threading.Event(), threading.Event()
+    doomed = socketio_client.Client(reconnection=False)
+    doomed.on("force_logout", lambda data: logout.set() if data == {
+        "reason": "session_revoked"} else None)
+    doomed.on("disconnect", lambda *args: closed.set())
+    alive = socketio_client.Client(reconnection=False)
+    for sock, browser in ((doomed, browsers[1]), (alive, browsers[0])):
+        cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+        sock.connect(second.url, headers={"Cookie": cookie}, transports=["websocket"],
+                     wait_timeout=10)
+    try:
+        listed = browsers[0].get(f"{first.url}/api/auth/sessions", timeout=10).json()
+        other = next(s["id"] for s in listed["sessions"] if not s["current"])
+        gone = browsers[0].delete(f"{first.url}/api/auth/sessions/{other}", timeout=10,
+                                  headers={"X-CSRF-Token": tokens[0]})
+        assert gone.status_code == 204, gone.text
+        assert logout.wait(10) and closed.wait(10)
+        # The kept session's socket still answers on the second process.
+        answer = alive.call("get_online_users", {"topic_id": "0" * 24}, timeout=10)
+        assert answer["error"]["code"] == "not_found" and alive.connected
+    finally:
+        for sock in (doomed, alive):
+            if sock.connected:
+                sock.disconnect()

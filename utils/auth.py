@@ -39,8 +39,9 @@ class UserLoaders:
 
     # A bearer token -> (user, token document) while the token is live, else None.
     by_token: Callable[[str], tuple[dict[str, Any], dict[str, Any]] | None]
-    # A session's (user id, session epoch) -> the user while that session is alive.
-    by_session: Callable[[str, Any], dict[str, Any] | None]
+    # A session's (user id, session epoch, login id, client address) -> the user while
+    # that session is alive (not ended, not logged out by an epoch bump).
+    by_session: Callable[[str, Any, str | None, str | None], dict[str, Any] | None]
     # A user id -> the user as stored now, unless deleted.
     by_id: Callable[[str], dict[str, Any] | None]
 
@@ -82,13 +83,13 @@ def user_from_session() -> dict[str, Any] | None:
     user_id = session.get("user_id")
     if not user_id:
         return None
-    # None for a deleted user, an older epoch or an active site ban.
-    user = _loaders().by_session(user_id, session.get("epoch"))
+    # None for an ended session, a deleted user, an older epoch or an active site ban.
+    # request.remote_addr is the address ProxyFix trusts (utils.http), never a raw header.
+    user = _loaders().by_session(user_id, session.get("epoch"), session.get("login_id"),
+                                 request.remote_addr)
     if user is None:
         session.clear()  # dead: Flask-Session deletes it from the store on save
         return None
-    if "login_id" not in session:  # a session started before login ids existed
-        session["login_id"] = secrets.token_urlsafe(16)
     return user
 
 

@@ -150,7 +150,78 @@ class TwoFactorSetupSchema(Schema):
     otpauth_uri = fields.String(required=True)
 
 
+class LoginSessionSchema(Schema):
+    """A browser session as its owner sees it (GET /api/auth/sessions)."""
+
+    id = fields.String(attribute="_id", required=True)
+    device = fields.String(required=True)
+    user_agent = fields.String(required=True)
+    address = fields.String(allow_none=True, required=True)
+    created_at = Timestamp(required=True)
+    last_seen_at = Timestamp(required=True)
+    current = fields.Boolean(required=True)
+
+
+class LoginSessionsSchema(Schema):
+    sessions = fields.List(fields.Nested(LoginSessionSchema), required=True)
+
+
+class EndedSessionsSchema(Schema):
+    ended = fields.Integer(required=True)
+
+
+class ApiTokenSchema(Schema):
+    """An API token as its owner sees it; never the token itself."""
+
+    id = fields.String(attribute="_id", required=True)
+    name = fields.String(required=True)
+    created_at = Timestamp(required=True)
+    expires_at = Timestamp(required=True)
+    current = fields.Boolean(required=True)
+
+
+class ApiTokensSchema(Schema):
+    tokens = fields.List(fields.Nested(ApiTokenSchema), required=True)
+
+
+class UsernameAvailabilitySchema(Schema):
+    username = fields.String(required=True)
+    available = fields.Boolean(required=True)
+    reason = fields.String(allow_none=True, required=True,
+                           validate=validate.OneOf(["invalid", "taken"]))
+    message = fields.String(allow_none=True, required=True)
+
+
+class EmailCheckSchema(Schema):
+    status = fields.String(required=True)
+    email = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class PasskeySchema(Schema):
+    id = fields.String(attribute="_id", required=True)
+    name = fields.String(required=True)
+    transports = fields.List(fields.String(), required=True)
+    created_at = Timestamp(required=True)
+    last_used_at = Timestamp(allow_none=True, required=True)
+
+
+class PasskeysSchema(Schema):
+    passkeys = fields.List(fields.Nested(PasskeySchema), required=True)
+
+
+class PasskeyOptionsSchema(Schema):
+    """A ceremony's options for navigator.credentials.create() or .get() (WebAuthn JSON,
+    binary fields base64url), and the id that names its challenge in the answer."""
+
+    challenge_id = fields.String(required=True)
+    options = fields.Dict(required=True)
+
+
 TOKEN = TokenSchema()
+LOGIN_SESSION = LoginSessionSchema()
+API_TOKEN = ApiTokenSchema()
+PASSKEY = PasskeySchema()
 TWO_FACTOR_SETUP = TwoFactorSetupSchema()
 
 
