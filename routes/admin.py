@@ -73,6 +73,27 @@ def unban(body, user_id):
                                                     body.get("reason")))
 
 
+@blp.route("/users/<objectid:user_id>/mute", methods=["POST"])
+@site_moderator_required
+@blp.arguments(BanBodySchema)
+@blp.response(200, AdminUserSchema)
+def mute(body, user_id):
+    """Mute site-wide: the account reads but cannot post, comment, send or react."""
+    user = admin_service.mute_user(current_user(), user_id, body["reason"],
+                                   body.get("expires_at"))
+    return admin_user_view(user)
+
+
+@blp.route("/users/<objectid:user_id>/unmute", methods=["POST"])
+@site_moderator_required
+@blp.arguments(ReasonBodySchema)
+@blp.response(200, AdminUserSchema)
+def unmute(body, user_id):
+    """Lift a site mute."""
+    return admin_user_view(admin_service.unmute_user(current_user(), user_id,
+                                                     body.get("reason")))
+
+
 @blp.route("/users/<objectid:user_id>/warn", methods=["POST"])
 @site_moderator_required
 @blp.arguments(WarnBodySchema)

@@ -22,6 +22,7 @@ from services import (
     notify_moderation,
     posts_service,
     realtime,
+    site_mutes,
     topic_access,
 )
 from services.shapes.forum import COMMENT
@@ -72,6 +73,7 @@ def get_readable_comment(user: dict[str, Any] | None, comment_id: Any
 
 def create_comment(user: dict[str, Any], post_id: Any, body: str,
                    parent_id: str | None = None) -> dict[str, Any]:
+    site_mutes.require_not_muted(user)
     post, topic = posts_service.get_readable_post(user, post_id)
     topic_access.require_not_banned(user, topic)
     posts_service.require_open(post)
@@ -109,6 +111,7 @@ def _parent(post: dict[str, Any], parent_id: str) -> dict[str, Any]:
 
 
 def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str, Any]:
+    site_mutes.require_not_muted(user)
     comment, post, _topic = get_readable_comment(user, comment_id)
     if comment["author_id"] != user["_id"]:
         raise Forbidden("Only the author may edit this comment.")

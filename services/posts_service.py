@@ -23,6 +23,7 @@ from services import (
     notify_content,
     notify_moderation,
     realtime,
+    site_mutes,
     topic_access,
     topic_activity,
 )
@@ -202,6 +203,7 @@ def _clean_body(body: str, author: dict[str, Any]) -> str:
 
 def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
                 ) -> dict[str, Any]:
+    site_mutes.require_not_muted(user)
     topic = topic_access.require_participant(user, topic_id)
     now = clock.now()
     title, body = _clean_title(title, user), _clean_body(body, user)
@@ -231,6 +233,7 @@ def topic_audience_changed(topic: dict[str, Any]) -> None:
 
 def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
                 ) -> dict[str, Any]:
+    site_mutes.require_not_muted(user)
     post, _topic = get_readable_post(user, post_id)
     if post["author_id"] != user["_id"]:
         raise Forbidden("Only the author may edit this post.")

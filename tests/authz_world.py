@@ -98,6 +98,8 @@ def build_world(app) -> World:
                                   {"$set": {"role": "admin"}})
     people["admin"].ok("POST", f"/api/admin/users/{people['exile'].id}/ban",
                        {"reason": "matrix"})
+    people["admin"].ok("POST", f"/api/admin/users/{people['exile'].id}/mute",
+                       {"reason": "matrix"})
 
     # A public topic of the owner's that other_mod moderates (and nothing else).
     other = owner.ok("POST", "/api/topics/", {"title": "Open garden"})

@@ -253,6 +253,8 @@ ROUTES: dict[str, str] = {
     "POST /api/admin/users/<objectid:user_id>/ban": "site-moderator",
     "POST /api/admin/users/<objectid:user_id>/unban": "site-moderator",
     "POST /api/admin/users/<objectid:user_id>/warn": "site-moderator",
+    "POST /api/admin/users/<objectid:user_id>/mute": "site-moderator",
+    "POST /api/admin/users/<objectid:user_id>/unmute": "site-moderator",
     "GET /api/admin/reports": "site-moderator",
     "GET /api/admin/stats": "admin",
     "GET /api/admin/audit-log": "admin",
@@ -283,6 +285,8 @@ PATH_VALUES: dict[str, list[str]] = {
 PATH_OVERRIDES: dict[str, dict[str, list[str]]] = {
     # Only a banned user can be unbanned.
     "POST /api/admin/users/<objectid:user_id>/unban": {"user_id": ["@exile"]},
+    # Only a muted user can be unmuted.
+    "POST /api/admin/users/<objectid:user_id>/unmute": {"user_id": ["@exile"]},
 }
 
 # Plausible bodies; a list tries each. Routes not named here send no body.
@@ -320,6 +324,8 @@ BODIES: dict[str, Any] = {
     "POST /api/admin/users/<objectid:user_id>/ban": {"reason": "matrix"},
     "POST /api/admin/users/<objectid:user_id>/unban": {},
     "POST /api/admin/users/<objectid:user_id>/warn": {"reason": "matrix"},
+    "POST /api/admin/users/<objectid:user_id>/mute": {"reason": "matrix"},
+    "POST /api/admin/users/<objectid:user_id>/unmute": {},
     "PUT /api/admin/content-filter": {"rules": [], "new_account_link_limit": 2},
 }
 
