@@ -77,3 +77,30 @@ class Room(BaseModel):
         """Keep `last_message` true after its message was edited or deleted."""
         self.collection.update_one({"_id": room_id, "last_seq": seq},
                                    {"$set": {"last_message": snapshot}})
+
+    def put_sanction(self, room_id: ObjectId, kind: str, entry: dict[str, Any],
+                     now: Any) -> dict[str, Any] | None:
+        """Replace `entry["user_id"]`'s entry in the `kind` list ("bans" or "mutes"),
+        dropping expired entries on the way."""
+        self.collection.update_one({"_id": room_id}, {"$pull": {kind: {"$or": [
+            {"user_id": entry["user_id"]}, {"expires_at": {"$lte": now}}]}}})
+        return self.collection.find_one_and_update(
+            {"_id": room_id}, {"$push": {kind: entry}}, return_document=ReturnDocument.AFTER)
+
+    def drop_sanction(self, room_id: ObjectId, kind: str, user_id: ObjectId) -> bool:
+        return self.collection.update_one(
+            {"_id": room_id}, {"$pull": {kind: {"user_id": user_id}}}).modified_count > 0
+
+    def set_moderator(self, room_id: ObjectId, user_id: ObjectId, on: bool) -> None:
+        operator = "$addToSet" if on else "$pull"
+        self.collection.update_one({"_id": room_id}, {operator: {"moderator_ids": user_id}})
+
+    def update_if_owner(self, room_id: ObjectId, owner: ObjectId, new_owner: ObjectId
+                        ) -> dict[str, Any] | None:
+        """Hand the room over while `owner` still owns it (two transfers at once: one)."""
+        self.collection.update_one({"_id": room_id, "created_by": owner},
+                                   {"$pull": {"moderator_ids": new_owner}})
+        return self.collection.find_one_and_update(
+            {"_id": room_id, "created_by": owner},
+            {"$set": {"created_by": new_owner, "updated_at": utcnow()},
+             "$addToSet": {"moderator_ids": owner}}, return_document=ReturnDocument.AFTER)

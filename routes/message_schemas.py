@@ -37,6 +37,13 @@ class MemberBodySchema(StrictSchema):
     user_id = ObjectIdField
 
 
+class SanctionBodySchema(StrictSchema):
+    user_id = ObjectIdField
+    reason = fields.String(validate=validate.Length(min=1, max=1000))
+    # Until when (ISO 8601 with offset, in the future); none: until lifted.
+    expires_at = fields.AwareDateTime(format="iso", allow_none=True, load_default=None)
+
+
 class HistoryQuerySchema(StrictSchema):
     after_seq = Seq
     before_seq = Seq

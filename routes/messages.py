@@ -11,10 +11,19 @@ from routes.message_schemas import (
     ReadBodySchema,
     RoomsQuerySchema,
     RoomUpdateSchema,
+    SanctionBodySchema,
     SendBodySchema,
     TopicRoomBodySchema,
 )
-from services import chat_access, chat_history, chat_reads, chat_rooms, chat_send, chat_views
+from services import (
+    chat_access,
+    chat_history,
+    chat_moderation,
+    chat_reads,
+    chat_rooms,
+    chat_send,
+    chat_views,
+)
 from services.shapes.messages import (
     MessagePageSchema,
     MessageSchema,
@@ -94,8 +103,77 @@ def add_member(body, room_id):
 @login_required
 @blp.response(200, RoomSchema)
 def remove_member(room_id, user_id):
-    """Remove a member from my group; their sockets leave the room at once."""
-    room = chat_rooms.remove_member(current_user(), room_id, user_id)
+    """Kick: the room's owner or moderators take a member out; their sockets leave at once."""
+    room = chat_moderation.kick(current_user(), room_id, user_id)
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/bans", methods=["POST"])
+@login_required
+@blp.arguments(SanctionBodySchema)
+@blp.response(200, RoomSchema)
+def ban_member(body, room_id):
+    """Ban from the room until `expires_at` (or until lifted): out now, and kept out."""
+    room = chat_moderation.ban(current_user(), room_id, body["user_id"], body.get("reason"),
+                               body["expires_at"])
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/bans/<objectid:user_id>", methods=["DELETE"])
+@login_required
+@blp.response(200, RoomSchema)
+def unban_member(room_id, user_id):
+    """Lift a room ban (answers the room whether or not there was one)."""
+    room = chat_moderation.lift(current_user(), room_id, "bans", user_id)
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/mutes", methods=["POST"])
+@login_required
+@blp.arguments(SanctionBodySchema)
+@blp.response(200, RoomSchema)
+def mute_member(body, room_id):
+    """Mute a member until `expires_at` (or until lifted): they read but cannot write."""
+    room = chat_moderation.mute(current_user(), room_id, body["user_id"], body.get("reason"),
+                                body["expires_at"])
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/mutes/<objectid:user_id>", methods=["DELETE"])
+@login_required
+@blp.response(200, RoomSchema)
+def unmute_member(room_id, user_id):
+    """Lift a room mute (answers the room whether or not there was one)."""
+    room = chat_moderation.lift(current_user(), room_id, "mutes", user_id)
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/moderators", methods=["POST"])
+@login_required
+@blp.arguments(MemberBodySchema)
+@blp.response(200, RoomSchema)
+def add_moderator(body, room_id):
+    """Make a member of my group a moderator (the owner)."""
+    room = chat_moderation.set_moderator(current_user(), room_id, body["user_id"], True)
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/moderators/<objectid:user_id>", methods=["DELETE"])
+@login_required
+@blp.response(200, RoomSchema)
+def remove_moderator(room_id, user_id):
+    """A moderator of my group back to a plain member (the owner)."""
+    room = chat_moderation.set_moderator(current_user(), room_id, user_id, False)
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/transfer", methods=["POST"])
+@login_required
+@blp.arguments(MemberBodySchema)
+@blp.response(200, RoomSchema)
+def transfer(body, room_id):
+    """Hand my group to another member; I stay as a moderator."""
+    room = chat_moderation.transfer(current_user(), room_id, body["user_id"])
     return chat_views.room_view(current_user(), room)
 
 

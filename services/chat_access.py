@@ -88,7 +88,8 @@ def can_moderate_room(user: dict[str, Any], room: dict[str, Any]) -> bool:
     if room["kind"] == "topic":
         topic = topic_access.get_readable_topic(user, room["topic_id"])
         return topic_access.can_moderate(user, topic)
-    return room["kind"] == "group" and room["created_by"] == user["_id"]
+    return room["kind"] == "group" and (room["created_by"] == user["_id"]
+                                        or user["_id"] in room.get("moderator_ids", []))
 
 
 def check_can_message(sender: dict[str, Any], recipient: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from bson import ObjectId
 
 from models.room_member import RoomMember
 from models.user import User
+from services import room_roles
 from services.shapes.messages import MESSAGE, ROOM, SNAPSHOT
 from services.users_service import public_users
 
@@ -59,7 +60,10 @@ def serialize_room(room: dict[str, Any], member: dict[str, Any] | None,
         "members": [people[uid] for uid in room["member_ids"] if uid in people],
         "last_message": room["last_message"] or None,
         "unread_count": unread_of(room, member),
-        "last_read_seq": member["last_read_seq"] if member else 0})
+        "last_read_seq": member["last_read_seq"] if member else 0,
+        "moderator_ids": room.get("moderator_ids") or [],
+        "mutes": [entry for entry in room.get("mutes") or []
+                  if room_roles.sanction_of(room, "mutes", entry["user_id"]) is entry]})
 
 
 def _users_by_id(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:

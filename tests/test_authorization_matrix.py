@@ -235,8 +235,18 @@ ROUTES: dict[str, str] = {
     "GET /api/messages/rooms/<objectid:room_id>": "reader",
     "PATCH /api/messages/rooms/<objectid:room_id>": "room-moderator",
     "POST /api/messages/rooms/<objectid:room_id>/members": "group-manager",
+    # Kick, ban and mute: the room's owner and moderators (site moderators everywhere).
     "DELETE /api/messages/rooms/<objectid:room_id>/members/<objectid:user_id>":
+        "room-moderator",
+    "POST /api/messages/rooms/<objectid:room_id>/bans": "room-moderator",
+    "DELETE /api/messages/rooms/<objectid:room_id>/bans/<objectid:user_id>": "room-moderator",
+    "POST /api/messages/rooms/<objectid:room_id>/mutes": "room-moderator",
+    "DELETE /api/messages/rooms/<objectid:room_id>/mutes/<objectid:user_id>": "room-moderator",
+    # A group's owner only (topic rooms take the topic's moderators).
+    "POST /api/messages/rooms/<objectid:room_id>/moderators": "group-manager",
+    "DELETE /api/messages/rooms/<objectid:room_id>/moderators/<objectid:user_id>":
         "group-manager",
+    "POST /api/messages/rooms/<objectid:room_id>/transfer": "group-manager",
     "POST /api/messages/rooms/<objectid:room_id>/leave": "room-leaver",
     "GET /api/messages/rooms/<objectid:room_id>/messages": "reader",
     "POST /api/messages/rooms/<objectid:room_id>/messages": "participant",
@@ -285,6 +295,11 @@ PATH_VALUES: dict[str, list[str]] = {
 PATH_OVERRIDES: dict[str, dict[str, list[str]]] = {
     # Only a banned user can be unbanned.
     "POST /api/admin/users/<objectid:user_id>/unban": {"user_id": ["@exile"]},
+    # Kicking someone who is in the room (a member of all three).
+    "DELETE /api/messages/rooms/<objectid:room_id>/members/<objectid:user_id>":
+        {"user_id": ["@member"]},
+    "DELETE /api/messages/rooms/<objectid:room_id>/moderators/<objectid:user_id>":
+        {"user_id": ["@member"]},
     # Only a muted user can be unmuted.
     "POST /api/admin/users/<objectid:user_id>/unmute": {"user_id": ["@exile"]},
 }
@@ -310,6 +325,11 @@ BODIES: dict[str, Any] = {
     "POST /api/messages/groups": {"title": "Matrix group", "member_ids": ["@newcomer"]},
     "PATCH /api/messages/rooms/<objectid:room_id>": {"title": "renamed"},
     "POST /api/messages/rooms/<objectid:room_id>/members": {"user_id": "@newcomer"},
+    "POST /api/messages/rooms/<objectid:room_id>/bans": {"user_id": "@newcomer",
+                                                         "reason": "matrix"},
+    "POST /api/messages/rooms/<objectid:room_id>/mutes": {"user_id": "@newcomer"},
+    "POST /api/messages/rooms/<objectid:room_id>/moderators": {"user_id": "@member"},
+    "POST /api/messages/rooms/<objectid:room_id>/transfer": {"user_id": "@member"},
     "POST /api/messages/rooms/<objectid:room_id>/messages": {"body": "matrix",
                                                              "client_id": "matrix-1"},
     "POST /api/messages/rooms/<objectid:room_id>/read": {"seq": 1},

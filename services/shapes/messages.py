@@ -23,6 +23,11 @@ class SnapshotSchema(Schema):
     deleted = fields.Boolean(required=True)
 
 
+class RoomMuteSchema(Schema):
+    user_id = fields.String(required=True)
+    expires_at = Timestamp(allow_none=True, required=True, dump_default=None)
+
+
 class RoomSchema(Schema):
     id = fields.String(attribute="_id", required=True)
     kind = fields.String(required=True)
@@ -37,6 +42,10 @@ class RoomSchema(Schema):
     unread_count = fields.Integer(required=True)
     last_read_seq = fields.Integer(required=True)
     created_at = Timestamp(required=True)
+    # `created_by` is the group's owner (ownership moves with a transfer or when the
+    # owner leaves); moderators and the mutes in force (docs/MESSAGING.md "Room roles").
+    moderator_ids = fields.List(fields.String(), required=True)
+    mutes = fields.List(fields.Nested(RoomMuteSchema), required=True)
 
 
 class MessageSchema(Schema):
