@@ -16,6 +16,7 @@ from models import (  # noqa: F401
     post,
     post_follow,
     room,
+    room_invitation,
     room_member,
     setting,
     topic,

@@ -71,6 +71,7 @@ class ReadBodySchema(StrictSchema):
 
 
 RoomsQuerySchema = PageQuerySchema
+InvitationQuerySchema = PageQuerySchema
 
 
 # Socket.IO payloads

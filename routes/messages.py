@@ -7,6 +7,7 @@ from routes.message_schemas import (
     EditBodySchema,
     GroupBodySchema,
     HistoryQuerySchema,
+    InvitationQuerySchema,
     MemberBodySchema,
     ReadBodySchema,
     RoomsQuerySchema,
@@ -18,6 +19,7 @@ from routes.message_schemas import (
 from services import (
     chat_access,
     chat_history,
+    chat_invitations,
     chat_moderation,
     chat_reads,
     chat_rooms,
@@ -25,6 +27,8 @@ from services import (
     chat_views,
 )
 from services.shapes.messages import (
+    InvitationPageSchema,
+    InvitationSchema,
     MessagePageSchema,
     MessageSchema,
     ReactionsSchema,
@@ -92,11 +96,49 @@ def update_room(body, room_id):
 @blp.route("/rooms/<objectid:room_id>/members", methods=["POST"])
 @login_required
 @blp.arguments(MemberBodySchema)
-@blp.response(200, RoomSchema)
+@blp.response(202, InvitationSchema)
 def add_member(body, room_id):
-    """Add a member to my group."""
-    room = chat_rooms.add_member(current_user(), room_id, body["user_id"])
+    """Invite to my group (202: the user becomes a member when they accept)."""
+    return chat_invitations.invite(current_user(), room_id, body["user_id"])[0]
+
+
+@blp.route("/rooms/<objectid:room_id>/invitations", methods=["POST"])
+@login_required
+@blp.arguments(MemberBodySchema)
+@blp.response(201, InvitationSchema)
+@blp.alt_response(200, schema=InvitationSchema, description="Already invited: the pending one")
+def invite(body, room_id):
+    """Invite someone to a group I own or moderate."""
+    invitation, created = chat_invitations.invite(current_user(), room_id, body["user_id"])
+    return invitation, 201 if created else 200
+
+
+@blp.route("/invitations")
+@login_required
+@blp.arguments(InvitationQuerySchema, location="query")
+@blp.response(200, InvitationPageSchema)
+def my_invitations(query):
+    """My pending invitations into groups, newest first."""
+    items, next_cursor = chat_invitations.list_mine(current_user(), query["limit"],
+                                                    query["cursor"])
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/invitations/<objectid:invitation_id>/accept", methods=["POST"])
+@login_required
+@blp.response(200, RoomSchema)
+def accept_invitation(invitation_id):
+    """Accept an invitation: I join the group (its members get `room_updated`)."""
+    room = chat_invitations.accept(current_user(), invitation_id)
     return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/invitations/<objectid:invitation_id>/decline", methods=["POST"])
+@login_required
+@blp.response(204)
+def decline_invitation(invitation_id):
+    """Decline an invitation; it is gone."""
+    chat_invitations.decline(current_user(), invitation_id)
 
 
 @blp.route("/rooms/<objectid:room_id>/members/<objectid:user_id>", methods=["DELETE"])

@@ -9,7 +9,7 @@ from bson import ObjectId
 from models.base import utcnow
 from models.room import Room, direct_key
 from models.room_member import RoomMember
-from services import live_rooms, realtime, room_roles, topic_access
+from services import live_rooms, realtime, topic_access
 from services.chat_access import active_user, can_moderate_room, check_can_message, readable_room
 from services.chat_views import serialize_room
 from services.live_rooms import chat_room, user_room
@@ -108,31 +108,6 @@ def update_room(user: dict[str, Any], room_id: str, changes: dict[str, Any]) -> 
 def announce_room(room: dict[str, Any], extra: list[str] | None = None) -> None:
     targets = [chat_room(room["_id"])] + [user_room(u) for u in room["member_ids"]]
     realtime.emit("room_updated", serialize_room(room, None), to=targets + (extra or []))
-
-
-def _group_for_manager(user: dict[str, Any], room_id: str) -> dict[str, Any]:
-    room = readable_room(user, room_id)
-    if room["kind"] != "group":
-        raise BadRequest("Only group conversations have managed members.")
-    if room["created_by"] != user["_id"]:
-        raise Forbidden("Only the creator manages the members.")
-    return room
-
-
-def add_member(user: dict[str, Any], room_id: str, target_id: str) -> dict[str, Any]:
-    room = _group_for_manager(user, room_id)
-    target = active_user(target_id)
-    if target["_id"] not in room["member_ids"]:
-        room_roles.require_not_room_banned(target, room)
-        check_can_message(user, target)
-    if target["_id"] not in room["member_ids"] and len(room["member_ids"]) >= MAX_GROUP_MEMBERS:
-        raise BadRequest(f"A group has at most {MAX_GROUP_MEMBERS} members.")
-    # New members start reading at the present: earlier history is not "unread" for them.
-    RoomMember().ensure(room["_id"], target["_id"], last_read_seq=room["last_seq"])
-    Room().add_member(room["_id"], target["_id"])
-    room = Room().get(room["_id"])
-    announce_room(room)
-    return room
 
 
 def leave_room(user: dict[str, Any], room_id: str) -> None:

@@ -131,6 +131,10 @@ def build_world(app) -> World:
     group = owner.ok("POST", "/api/messages/groups", {"title": "xylogroup crew",
                                                       "member_ids": [member.id]})
     world.add("group", "group", group["id"])
+    # An invitation of someone outside every role: nobody in the matrix may see or use it.
+    invitation = owner.ok("POST", f"/api/messages/rooms/{group['id']}/invitations",
+                          {"user_id": people["newcomer"].id})
+    world.add("room_invitation", "invitation", invitation["id"])
     message = member.ok("POST", f"/api/messages/rooms/{group['id']}/messages",
                         {"body": "xylogroup words", "client_id": "w-group"})
     world.add("group_message", "group", message["id"])

@@ -234,7 +234,12 @@ ROUTES: dict[str, str] = {
     "POST /api/messages/groups": "signed-in",
     "GET /api/messages/rooms/<objectid:room_id>": "reader",
     "PATCH /api/messages/rooms/<objectid:room_id>": "room-moderator",
+    # Invitations (and the old add route, which now invites): owner and moderators.
     "POST /api/messages/rooms/<objectid:room_id>/members": "group-manager",
+    "POST /api/messages/rooms/<objectid:room_id>/invitations": "group-manager",
+    "GET /api/messages/invitations": "signed-in",
+    "POST /api/messages/invitations/<objectid:invitation_id>/accept": "invitee",
+    "POST /api/messages/invitations/<objectid:invitation_id>/decline": "invitee",
     # Kick, ban and mute: the room's owner and moderators (site moderators everywhere).
     "DELETE /api/messages/rooms/<objectid:room_id>/members/<objectid:user_id>":
         "room-moderator",
@@ -285,6 +290,7 @@ PATH_VALUES: dict[str, list[str]] = {
     "report_id": ["@report"], "notification_id": ["@notification"],
     "call_id": ["@topic_call", "@group_call", "@direct_call"],
     "request_id": ["@friend_request"],
+    "invitation_id": ["@room_invitation"],
     # A user outside everything (banned from the private topic): admin actions, blocks.
     "user_id": ["@target"],
     "emoji": ["\N{THUMBS UP SIGN}"], "username": ["mx_member"], "filename": ["matrix.txt"],
@@ -325,6 +331,7 @@ BODIES: dict[str, Any] = {
     "POST /api/messages/groups": {"title": "Matrix group", "member_ids": ["@newcomer"]},
     "PATCH /api/messages/rooms/<objectid:room_id>": {"title": "renamed"},
     "POST /api/messages/rooms/<objectid:room_id>/members": {"user_id": "@newcomer"},
+    "POST /api/messages/rooms/<objectid:room_id>/invitations": {"user_id": "@newcomer"},
     "POST /api/messages/rooms/<objectid:room_id>/bans": {"user_id": "@newcomer",
                                                          "reason": "matrix"},
     "POST /api/messages/rooms/<objectid:room_id>/mutes": {"user_id": "@newcomer"},

@@ -53,6 +53,10 @@ def world(client):
     for n in range(3):
         _ok(p["boss"].post(f"/api/admin/users/{walker.id}/warn", {"reason": f"warning {n}"}))
     _three_calls(client, walker, p["pagea"])
+    for n in range(3):  # three groups inviting pagea
+        group = _ok(walker.post("/api/messages/groups", {"title": f"g{n}", "member_ids": []}))
+        _ok(walker.post(f"/api/messages/rooms/{group['id']}/invitations",
+                        {"user_id": p["pagea"].id}))
     return p, topic, posts
 
 
@@ -95,6 +99,7 @@ def endpoints(p, topic, posts):
                                                   {"q": "paging", "type": "topics"},
                                                   {"q": "page", "type": "users"}]),
         "/api/messages/rooms": ("walker", "/api/messages/rooms", [{}]),
+        "/api/messages/invitations": ("pagea", "/api/messages/invitations", [{}]),
         "/api/topics/{topic_id}/rooms": ("walker", f"/api/topics/{t}/rooms", [{}]),
         "/api/topics/{topic_id}/reports": ("walker", f"/api/topics/{t}/reports", [{}]),
         "/api/admin/users": ("boss", "/api/admin/users", [{}]),

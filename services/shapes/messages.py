@@ -80,7 +80,22 @@ class ReactionsSchema(Schema):
 
 RoomPageSchema = page_schema(RoomSchema, "RoomPage")
 
+class InvitationSchema(Schema):
+    """A pending invitation into a group, as its invitee sees it."""
+
+    id = fields.String(attribute="_id", required=True)
+    room_id = fields.String(required=True)
+    room_title = fields.String(allow_none=True, required=True)
+    member_count = fields.Integer(required=True)
+    inviter = fields.Nested(PublicUserSchema, allow_none=True, required=True)
+    created_at = Timestamp(required=True)
+
+
+InvitationPageSchema = page_schema(InvitationSchema, "RoomInvitationPage")
+
+
 SNAPSHOT = SnapshotSchema()
 ROOM = RoomSchema()
+INVITATION = InvitationSchema()
 MESSAGE = MessageSchema()
 REACTIONS = ReactionsSchema()
