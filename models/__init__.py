@@ -24,5 +24,6 @@ from models import (  # noqa: F401
     topic_invitation,
     topic_member,
     user,
+    user_hide,
     vote,
 )

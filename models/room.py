@@ -104,3 +104,10 @@ class Room(BaseModel):
             {"_id": room_id, "created_by": owner},
             {"$set": {"created_by": new_owner, "updated_at": utcnow()},
              "$addToSet": {"moderator_ids": owner}}, return_document=ReturnDocument.AFTER)
+
+    def set_archived(self, room_id: ObjectId, user_id: ObjectId, archived: bool) -> None:
+        operator = "$addToSet" if archived else "$pull"
+        self.collection.update_one({"_id": room_id}, {operator: {"archived_by": user_id}})
+
+    def unarchive_all(self, room_id: ObjectId) -> None:
+        self.collection.update_one({"_id": room_id}, {"$set": {"archived_by": []}})

@@ -71,6 +71,12 @@ class ReadBodySchema(StrictSchema):
 
 
 RoomsQuerySchema = PageQuerySchema
+
+
+class MyRoomsQuerySchema(PageQuerySchema):
+    archived = fields.Boolean(load_default=False)
+
+
 InvitationQuerySchema = PageQuerySchema
 
 

@@ -9,6 +9,7 @@ from routes.message_schemas import (
     HistoryQuerySchema,
     InvitationQuerySchema,
     MemberBodySchema,
+    MyRoomsQuerySchema,
     ReadBodySchema,
     RoomsQuerySchema,
     RoomUpdateSchema,
@@ -21,6 +22,7 @@ from services import (
     chat_history,
     chat_invitations,
     chat_moderation,
+    chat_personal,
     chat_reads,
     chat_rooms,
     chat_send,
@@ -45,12 +47,14 @@ topic_rooms_blp = Blueprint("topic_rooms", __name__, description="Topic chat roo
 
 @blp.route("/rooms")
 @login_required
-@blp.arguments(RoomsQuerySchema, location="query")
+@blp.arguments(MyRoomsQuerySchema, location="query")
 @blp.response(200, RoomPageSchema)
 def list_rooms(query):
-    """Rooms I belong to, newest activity first, with unread counts."""
+    """Rooms I belong to, newest activity first, with unread counts (`archived=true`:
+    only the ones I archived)."""
     user = current_user()
-    rooms, next_cursor = chat_rooms.list_my_rooms(user, query["limit"], query["cursor"])
+    rooms, next_cursor = chat_rooms.list_my_rooms(user, query["limit"], query["cursor"],
+                                                  query["archived"])
     return {"items": chat_views.rooms_view(user, rooms), "next_cursor": next_cursor}
 
 
@@ -264,6 +268,30 @@ def edit(body, message_id):
 def delete(message_id):
     """Delete a message (author or moderators); its seq stays, its body goes."""
     return chat_history.delete_message(current_user(), message_id)
+
+
+@blp.route("/<objectid:message_id>/for-me", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_for_me(message_id):
+    """Delete a message for me only: everyone else keeps it."""
+    chat_personal.delete_for_me(current_user(), message_id)
+
+
+@blp.route("/rooms/<objectid:room_id>/archive", methods=["PUT"])
+@login_required
+@blp.response(204)
+def archive(room_id):
+    """Archive a conversation of mine: out of my room list until a new message arrives."""
+    chat_personal.set_archived(current_user(), room_id, True)
+
+
+@blp.route("/rooms/<objectid:room_id>/archive", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def unarchive(room_id):
+    """Bring an archived conversation back to my room list."""
+    chat_personal.set_archived(current_user(), room_id, False)
 
 
 @blp.route("/<objectid:message_id>/reactions/<string:emoji>", methods=["PUT"])

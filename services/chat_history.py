@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from bson import ObjectId
 from flask import current_app
 
 from models.base import id_str
@@ -30,11 +31,11 @@ def history(user: dict[str, Any], room_id: str, after_seq: int | None,
     """`{items, has_more}`: seq ascending, after `after_seq` (oldest first from there) or
     before `before_seq` (the newest before it); the latest page when neither is given."""
     room = readable_room(user, room_id)
-    return _page(room, after_seq, before_seq, limit)
+    return _page(room, after_seq, before_seq, limit, user["_id"])
 
 
 def _page(room: dict[str, Any], after_seq: int | None, before_seq: int | None,
-          limit: int) -> dict[str, Any]:
+          limit: int, viewer_id: ObjectId) -> dict[str, Any]:
     messages = Message()
     if after_seq is not None:
         found = messages.page_after(room["_id"], after_seq, limit + 1)
@@ -45,7 +46,7 @@ def _page(room: dict[str, Any], after_seq: int | None, before_seq: int | None,
         found = messages.page_before(room["_id"], before, limit + 1)
         has_more = len(found) > limit
         found = found[-limit:] if has_more else found
-    return {"items": serialize_messages(found), "has_more": has_more}
+    return {"items": serialize_messages(found, viewer_id), "has_more": has_more}
 
 
 def catch_up(user: dict[str, Any], room_id: str, after_seq: int | None) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def catch_up(user: dict[str, Any], room_id: str, after_seq: int | None) -> dict[
     `after_seq` (the latest page without it) plus the room's `last_seq`."""
     room = readable_room(user, room_id)
     limit = current_app.config["CHAT_CATCHUP_LIMIT"]
-    page = _page(room, after_seq, None, limit)
+    page = _page(room, after_seq, None, limit, user["_id"])
     return {"room_id": str(room["_id"]), "messages": page["items"],
             "has_more": page["has_more"], "last_seq": room["last_seq"]}
 

@@ -6,7 +6,7 @@ from typing import Any
 from models.message import Message
 from models.room import Room
 from models.room_member import RoomMember
-from services import realtime
+from services import notify_prefs, realtime
 from services.chat_access import readable_room
 from services.chat_views import unread_of
 from services.live_rooms import chat_room, user_room
@@ -35,6 +35,7 @@ def mark_read(user: dict[str, Any], room_id: str, seq: int,
     unread = unread_of(room, members.find(room["_id"], user["_id"]))
     realtime.emit("read", {"room_id": str(room["_id"]), "user_id": str(user["_id"]),
                            "seq": target}, to=chat_room(room["_id"]))
-    realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread},
-                  to=user_room(user["_id"]), skip_sid=skip_sid)
+    muted = room["_id"] in notify_prefs.muted_rooms(user["_id"], [room])
+    realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread,
+                             "muted": muted}, to=user_room(user["_id"]), skip_sid=skip_sid)
     return unread

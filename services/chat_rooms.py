@@ -85,11 +85,13 @@ def list_topic_rooms(user: dict[str, Any], topic_id: str, limit: int,
                     [("activity_at", -1), ("_id", -1)], limit, cursor)
 
 
-def list_my_rooms(user: dict[str, Any], limit: int,
-                  cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    """Rooms I belong to (or joined, for topic rooms), newest activity first."""
+def list_my_rooms(user: dict[str, Any], limit: int, cursor: str | None,
+                  archived: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+    """Rooms I belong to (or joined, for topic rooms), newest activity first: those I
+    have not archived, or (`archived`) only those I have."""
     room_ids = RoomMember().room_ids_of(user["_id"])
-    return paginate(Room().collection, {"_id": {"$in": room_ids}},
+    mine = {"archived_by": user["_id"]} if archived else {"archived_by": {"$ne": user["_id"]}}
+    return paginate(Room().collection, {"_id": {"$in": room_ids}, **mine},
                     [("activity_at", -1), ("_id", -1)], limit, cursor)
 
 

@@ -26,7 +26,7 @@ from services import (
     topic_access,
 )
 from services.shapes.forum import COMMENT
-from services.users_service import public_users
+from services.users_service import hidden_ids, public_users
 from utils import clock
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.pagination import paginate
@@ -159,6 +159,12 @@ def list_comments(user: dict[str, Any] | None, post_id: Any, sort: str, limit: i
                                       current_app.config["COMMENT_TREE_MAX_REPLIES"],
                                       VIEW_FIELDS) if top else []
     views = _views(user, top + replies)
+    hidden = hidden_ids(user)
+    for comment in top + replies:
+        if comment["author_id"] in hidden and not comment.get("deleted"):
+            # Kept in place (its replies hang under it), emptied, and flagged.
+            views[comment["_id"]] = {**views[comment["_id"]], "body": "", "body_html": "",
+                                     "author_hidden": True}
     children: dict[ObjectId, list[dict[str, Any]]] = {}
     for reply in _sorted(replies, sort):
         children.setdefault(reply["parent_id"], []).append(reply)

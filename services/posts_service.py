@@ -28,7 +28,7 @@ from services import (
     topic_activity,
 )
 from services.shapes.forum import POST, POST_BROADCAST
-from services.users_service import public_users
+from services.users_service import hidden_ids, public_users
 from utils import clock, roles
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
@@ -150,6 +150,12 @@ def _topic_posts(topic_id: ObjectId, sort: str, t: str, limit: int, cursor: str 
 
 
 def _with_my_votes(user: dict[str, Any] | None, page: dict[str, Any]) -> dict[str, Any]:
+    """Per reader, after the shared cache: `my_vote`, and posts by authors the reader
+    hides left out (the page may hold fewer items; its cursor stays right)."""
+    hidden = {str(uid) for uid in hidden_ids(user)}
+    if hidden:
+        page = {**page, "items": [item for item in page["items"]
+                                  if (item.get("author") or {}).get("id") not in hidden]}
     votes = my_votes(user, "post", [ObjectId(item["id"]) for item in page["items"]])
     for item in page["items"]:
         item["my_vote"] = votes.get(ObjectId(item["id"]), 0) if user else None

@@ -164,6 +164,9 @@ ROUTES: dict[str, str] = {
     "GET /api/users/me/blocked": "signed-in",
     "POST /api/users/<objectid:user_id>/block": "signed-in",
     "DELETE /api/users/<objectid:user_id>/block": "signed-in",
+    "PUT /api/users/<objectid:user_id>/hide": "signed-in",
+    "DELETE /api/users/<objectid:user_id>/hide": "signed-in",
+    "GET /api/users/me/hidden": "signed-in",
     "POST /api/users/<objectid:user_id>/friend-request": "signed-in",
     "GET /api/users/me/friend-requests": "signed-in",
     "POST /api/users/me/friend-requests/<objectid:request_id>/accept": "recipient",
@@ -258,6 +261,10 @@ ROUTES: dict[str, str] = {
     "POST /api/messages/rooms/<objectid:room_id>/read": "reader",
     "PATCH /api/messages/<objectid:message_id>": "author",
     "DELETE /api/messages/<objectid:message_id>": "author-or-moderator",
+    # Personal controls: only what the caller sees changes.
+    "DELETE /api/messages/<objectid:message_id>/for-me": "reader",
+    "PUT /api/messages/rooms/<objectid:room_id>/archive": "reader",
+    "DELETE /api/messages/rooms/<objectid:room_id>/archive": "reader",
     "PUT /api/messages/<objectid:message_id>/reactions/<string:emoji>": "participant",
     "DELETE /api/messages/<objectid:message_id>/reactions/<string:emoji>": "participant",
     # Reports and administration

@@ -42,6 +42,7 @@ def world(client):
         _ok(walker.post(f"/api/topics/{topic['id']}/bans", {"user_id": p[name].id}))
         _ok(walker.post(f"/api/users/{p[name].id}/block"))
         _ok(walker.call("PUT", f"/api/notifications/mutes/user/{p[name].id}"))
+        _ok(walker.call("PUT", f"/api/users/{p[name].id}/hide"))
     for name in ("pagea", "pageb", "pagec"):
         _ok(walker.post(f"/api/users/{p[name].id}/friend-request"))
         request = _ok(p["paged"].post(f"/api/users/{p[name].id}/friend-request"))
@@ -81,6 +82,7 @@ def endpoints(p, topic, posts):
     return {
         "/api/users/": ("walker", "/api/users/", [{"q": "page"}]),
         "/api/users/me/blocked": ("walker", "/api/users/me/blocked", [{}]),
+        "/api/users/me/hidden": ("walker", "/api/users/me/hidden", [{}]),
         "/api/users/me/friend-requests": ("walker", "/api/users/me/friend-requests",
                                           [{}, {"direction": "outgoing"}]),
         "/api/users/me/friends": ("paged", "/api/users/me/friends", [{}]),

@@ -44,6 +44,9 @@ class RoomSchema(Schema):
     created_at = Timestamp(required=True)
     # `created_by` is the group's owner (ownership moves with a transfer or when the
     # owner leaves); moderators and the mutes in force (docs/MESSAGING.md "Room roles").
+    # Mine: the room (or its topic) muted in /api/notifications/mutes, and archived.
+    muted = fields.Boolean(required=True)
+    archived = fields.Boolean(required=True)
     moderator_ids = fields.List(fields.String(), required=True)
     mutes = fields.List(fields.Nested(RoomMuteSchema), required=True)
 
@@ -63,6 +66,10 @@ class MessageSchema(Schema):
     deleted = fields.Boolean(required=True)
     # Set on messages the server wrote (docs/CALLS.md: `{type: "call", event, call_id, ...}`).
     system = fields.Dict(allow_none=True, required=True, dump_default=None)
+    # In history and catch-up, as the reader sees it: a message they deleted for
+    # themselves, or by an author they hide, is an empty placeholder with one of these.
+    deleted_for_me = fields.Boolean(dump_default=False)
+    author_hidden = fields.Boolean(dump_default=False)
 
 
 class MessagePageSchema(Schema):
