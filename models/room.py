@@ -111,3 +111,15 @@ class Room(BaseModel):
 
     def unarchive_all(self, room_id: ObjectId) -> None:
         self.collection.update_one({"_id": room_id}, {"$set": {"archived_by": []}})
+
+    def pin(self, room_id: ObjectId, entry: dict[str, Any], limit: int) -> bool:
+        """Add a pin unless the message is pinned already or `limit` pins exist."""
+        return self.collection.update_one(
+            {"_id": room_id, "pins.message_id": {"$ne": entry["message_id"]},
+             f"pins.{limit - 1}": {"$exists": False}},
+            {"$push": {"pins": entry}}).modified_count > 0
+
+    def unpin(self, room_id: ObjectId, message_id: ObjectId) -> bool:
+        return self.collection.update_one(
+            {"_id": room_id}, {"$pull": {"pins": {"message_id": message_id}}}
+        ).modified_count > 0

@@ -23,6 +23,7 @@ from services import (
     chat_invitations,
     chat_moderation,
     chat_personal,
+    chat_pins,
     chat_reads,
     chat_rooms,
     chat_send,
@@ -33,6 +34,7 @@ from services.shapes.messages import (
     InvitationSchema,
     MessagePageSchema,
     MessageSchema,
+    PinListSchema,
     ReactionsSchema,
     RoomPageSchema,
     RoomSchema,
@@ -268,6 +270,30 @@ def edit(body, message_id):
 def delete(message_id):
     """Delete a message (author or moderators); its seq stays, its body goes."""
     return chat_history.delete_message(current_user(), message_id)
+
+
+@blp.route("/rooms/<objectid:room_id>/pins")
+@login_required
+@blp.response(200, PinListSchema)
+def pins(room_id):
+    """The room's pinned messages, most recently pinned first."""
+    return chat_pins.list_pins(current_user(), room_id)
+
+
+@blp.route("/<objectid:message_id>/pin", methods=["PUT"])
+@login_required
+@blp.response(204)
+def pin(message_id):
+    """Pin a message (the room's moderators; in a direct room either member)."""
+    chat_pins.pin(current_user(), message_id)
+
+
+@blp.route("/<objectid:message_id>/pin", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def unpin(message_id):
+    """Unpin a message (who may pin it)."""
+    chat_pins.unpin(current_user(), message_id)
 
 
 @blp.route("/<objectid:message_id>/for-me", methods=["DELETE"])

@@ -67,7 +67,7 @@ def edit_message(user: dict[str, Any], message_id: str, body: str) -> dict[str, 
     updated = Message().edit(message["_id"], clean_body(body, user))
     payload = serialize_message(updated, user)
     Room().refresh_snapshot(room["_id"], updated["seq"], snapshot(updated))
-    realtime.emit("message_updated", payload, to=_audience(room))
+    realtime.emit("message_updated", payload, to=audience(room))
     notify_chat.message_sent(user, room, updated, before=message)
     return payload
 
@@ -88,11 +88,16 @@ def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
             "room_id": str(room["_id"]), "message_id": str(deleted["_id"])})
     realtime.emit("message_deleted", {"id": id_str(deleted["_id"]),
                                       "room_id": id_str(room["_id"]), "seq": deleted["seq"]},
-                  to=_audience(room))
+                  to=audience(room))
+    if Room().unpin(room["_id"], deleted["_id"]):
+        # A deleted message drops out of the pins (services.chat_pins).
+        realtime.emit("message_unpinned", {"room_id": id_str(room["_id"]),
+                                           "message_id": id_str(deleted["_id"])},
+                      to=audience(room))
     return serialize_message(deleted, User().find_by_id(deleted["author_id"]))
 
 
-def _audience(room: dict[str, Any]) -> list[str]:
+def audience(room: dict[str, Any]) -> list[str]:
     targets = [chat_room(room["_id"])]
     if room["kind"] != "topic":
         targets += [user_room(uid) for uid in room["member_ids"]]
@@ -130,5 +135,5 @@ def react(user: dict[str, Any], message_id: str, emoji: str, on: bool) -> dict[s
     updated = Message().update(message["_id"], operation)
     payload = REACTIONS.dump({**updated, "room_id": room["_id"],
                               "reactions": reactions_of(updated)})
-    realtime.emit("reaction_updated", payload, to=_audience(room))
+    realtime.emit("reaction_updated", payload, to=audience(room))
     return payload

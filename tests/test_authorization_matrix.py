@@ -81,6 +81,8 @@ OBJECT_CLASSES: dict[str, tuple[Any, Any]] = {
     "joiner": (OK, REFUSED),         # private topics are joined by invitation only
     "invitee": (HIDDEN, HIDDEN),     # neither has an invitation
     "room-moderator": (REFUSED, OK),
+    # Pins: the room's moderators; in a direct room either member.
+    "pinner": ({"topic": REFUSED, "group": REFUSED, "direct": OK}, OK),
     "group-manager": (REFUSED, REFUSED),
     "room-leaver": ({"topic": OK, "group": OK, "direct": REFUSED}, OK),
     "reporter": (VISIBLE, OK),       # reporting one's own content is refused
@@ -261,6 +263,9 @@ ROUTES: dict[str, str] = {
     "POST /api/messages/rooms/<objectid:room_id>/read": "reader",
     "PATCH /api/messages/<objectid:message_id>": "author",
     "DELETE /api/messages/<objectid:message_id>": "author-or-moderator",
+    "GET /api/messages/rooms/<objectid:room_id>/pins": "reader",
+    "PUT /api/messages/<objectid:message_id>/pin": "pinner",
+    "DELETE /api/messages/<objectid:message_id>/pin": "pinner",
     # Personal controls: only what the caller sees changes.
     "DELETE /api/messages/<objectid:message_id>/for-me": "reader",
     "PUT /api/messages/rooms/<objectid:room_id>/archive": "reader",

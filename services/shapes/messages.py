@@ -77,6 +77,10 @@ class MessagePageSchema(Schema):
     has_more = fields.Boolean(required=True)
 
 
+class PinListSchema(Schema):
+    items = fields.List(fields.Nested(MessageSchema), required=True)
+
+
 class ReactionsSchema(Schema):
     id = fields.String(attribute="_id", required=True)
     room_id = fields.String(required=True)
