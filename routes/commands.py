@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from services import auth_signup, seed
+from services import auth_signup, search_service, seed
 from utils import jobs
 from utils.errors import APIError
 
@@ -108,7 +108,15 @@ def jobs_failed_command(forget: tuple[str, ...]) -> None:
     click.echo(f"{len(failed)} failed job(s).")
 
 
+@click.command("reindex-messages")
+@with_appcontext
+def reindex_messages_command() -> None:
+    """Give message search terms to the messages stored before message search existed."""
+    click.echo(f"{search_service.reindex_messages()} message(s) indexed.")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(reindex_messages_command)
     app.cli.add_command(jobs_group)
     app.cli.add_command(users_group)
     app.cli.add_command(create_admin_command)

@@ -73,6 +73,11 @@ class ReadBodySchema(StrictSchema):
 RoomsQuerySchema = PageQuerySchema
 
 
+class MessageSearchQuerySchema(PageQuerySchema):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    room_id = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-f]{24}$"))
+
+
 class MyRoomsQuerySchema(PageQuerySchema):
     archived = fields.Boolean(load_default=False)
 

@@ -9,6 +9,7 @@ from routes.message_schemas import (
     HistoryQuerySchema,
     InvitationQuerySchema,
     MemberBodySchema,
+    MessageSearchQuerySchema,
     MyRoomsQuerySchema,
     ReadBodySchema,
     RoomsQuerySchema,
@@ -28,12 +29,14 @@ from services import (
     chat_rooms,
     chat_send,
     chat_views,
+    search_service,
 )
 from services.shapes.messages import (
     InvitationPageSchema,
     InvitationSchema,
     MessagePageSchema,
     MessageSchema,
+    MessageSearchPageSchema,
     PinListSchema,
     ReactionsSchema,
     RoomPageSchema,
@@ -58,6 +61,16 @@ def list_rooms(query):
     rooms, next_cursor = chat_rooms.list_my_rooms(user, query["limit"], query["cursor"],
                                                   query["archived"])
     return {"items": chat_views.rooms_view(user, rooms), "next_cursor": next_cursor}
+
+
+@blp.route("/search")
+@login_required
+@blp.arguments(MessageSearchQuerySchema, location="query")
+@blp.response(200, MessageSearchPageSchema)
+def search(query):
+    """Messages matching `q` in the rooms I may read (or in `room_id`), best first."""
+    return search_service.search_messages(current_user(), query["q"], query["room_id"],
+                                          query["limit"], query["cursor"])
 
 
 @blp.route("/direct", methods=["POST"])

@@ -235,6 +235,8 @@ ROUTES: dict[str, str] = {
     "GET /api/search": "visibility-list",
     # Messages
     "GET /api/messages/rooms": "signed-in",
+    # Narrowed to one room by the query (QUERIES): read like that room.
+    "GET /api/messages/search": "visibility-list",
     "POST /api/messages/direct": "signed-in",
     "POST /api/messages/groups": "signed-in",
     "GET /api/messages/rooms/<objectid:room_id>": "reader",
@@ -374,6 +376,8 @@ QUERIES: dict[str, list[dict[str, str]]] = {
     "GET /api/search": [{"q": "xylotopic", "type": "posts"},
                         {"q": "xylotopic", "type": "topics"}],
     "GET /api/users/": [{"q": "mx_"}],
+    "GET /api/messages/search": [{"q": "xylotopic words", "room_id": room}
+                                 for room in PATH_VALUES["room_id"]],
     "GET /api/calls/": [{"limit": "50"}] + [{"room_id": room} for room in PATH_VALUES["room_id"]],
 }
 

@@ -37,7 +37,9 @@ def world(client):
     _ok(p["pagea"].post(f"/api/posts/{posts[2]['id']}/vote", {"value": 1}))
     for n in range(3):
         _ok(walker.post(f"/api/posts/{posts[0]['id']}/comments", {"body": f"comment {n}"}))
-        _ok(walker.post(f"/api/topics/{topic['id']}/rooms", {"name": f"room {n}"}))
+        room = _ok(walker.post(f"/api/topics/{topic['id']}/rooms", {"name": f"room {n}"}))
+        _ok(walker.post(f"/api/messages/rooms/{room['id']}/messages",
+                        {"body": f"paging words {n}", "client_id": f"p{n}"}))
     for name in ("banx", "bany", "banz"):
         _ok(walker.post(f"/api/topics/{topic['id']}/bans", {"user_id": p[name].id}))
         _ok(walker.post(f"/api/users/{p[name].id}/block"))
@@ -102,6 +104,7 @@ def endpoints(p, topic, posts):
                                                   {"q": "page", "type": "users"}]),
         "/api/messages/rooms": ("walker", "/api/messages/rooms", [{}]),
         "/api/messages/invitations": ("pagea", "/api/messages/invitations", [{}]),
+        "/api/messages/search": ("walker", "/api/messages/search", [{"q": "paging"}]),
         "/api/topics/{topic_id}/rooms": ("walker", f"/api/topics/{t}/rooms", [{}]),
         "/api/topics/{topic_id}/reports": ("walker", f"/api/topics/{t}/reports", [{}]),
         "/api/admin/users": ("boss", "/api/admin/users", [{}]),

@@ -77,6 +77,9 @@ class MessagePageSchema(Schema):
     has_more = fields.Boolean(required=True)
 
 
+MessageSearchPageSchema = page_schema(MessageSchema, "MessageSearchPage")
+
+
 class PinListSchema(Schema):
     items = fields.List(fields.Nested(MessageSchema), required=True)
 
