@@ -14,6 +14,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from models import registry
 from models.base import BaseModel, utcnow
+from utils.errors import Conflict
 
 KINDS = ("topic", "group", "direct")
 
@@ -82,10 +83,20 @@ class Room(BaseModel):
                      now: Any) -> dict[str, Any] | None:
         """Replace `entry["user_id"]`'s entry in the `kind` list ("bans" or "mutes"),
         dropping expired entries on the way."""
-        self.collection.update_one({"_id": room_id}, {"$pull": {kind: {"$or": [
-            {"user_id": entry["user_id"]}, {"expires_at": {"$lte": now}}]}}})
-        return self.collection.find_one_and_update(
-            {"_id": room_id}, {"$push": {kind: entry}}, return_document=ReturnDocument.AFTER)
+        for _ in range(10):
+            room = self.collection.find_one({"_id": room_id}, {kind: 1})
+            if room is None:
+                return None
+            before = room.get(kind) or []
+            kept = [e for e in before if e["user_id"] != entry["user_id"]
+                    and (e["expires_at"] is None or e["expires_at"] > now)]
+            # Compare-and-set on the whole list: a concurrent change makes us retry.
+            updated = self.collection.find_one_and_update(
+                {"_id": room_id, kind: before if room.get(kind) is not None else None},
+                {"$set": {kind: [*kept, entry]}}, return_document=ReturnDocument.AFTER)
+            if updated is not None:
+                return updated
+        raise Conflict("The room changed meanwhile; try again.")
 
     def drop_sanction(self, room_id: ObjectId, kind: str, user_id: ObjectId) -> bool:
         return self.collection.update_one(

@@ -73,6 +73,16 @@ def test_a_muted_room_counts_unread_but_says_muted(app, trio, client):
     send(alice, room, "again", "a2")
     assert events(device, "unread") == [{"room_id": room, "unread_count": 2, "muted": False}]
     device.disconnect()
+    # No notification from a muted room: a mention in a muted group reaches nobody.
+    group = alice.post("/api/messages/groups", {"title": "g", "member_ids": [bob.id]}
+                       ).get_json()["id"]
+    assert bob.call("PUT", f"/api/notifications/mutes/room/{group}").status_code == 204
+    send(alice, group, "@bob are you there", "g1")
+    assert bob.get("/api/notifications/").get_json()["items"] == []
+    bob.call("DELETE", f"/api/notifications/mutes/room/{group}")
+    send(alice, group, "@bob now?", "g2")
+    assert [n["kind"] for n in bob.get("/api/notifications/").get_json()["items"]] == [
+        "mention"]
     # A muted topic mutes its chat rooms.
     owner = Person(client, "tom")
     topic = make_topic(owner)

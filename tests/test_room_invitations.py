@@ -103,3 +103,17 @@ def test_blocks_and_settings_apply_when_inviting_and_accepting(crew):
     refused = carol.post(f"/api/messages/invitations/{made['id']}/accept")
     assert refused.status_code == 403
     assert carol.get(f"/api/messages/rooms/{room}").status_code == 404
+
+
+def test_a_room_ban_refuses_the_invitation_and_its_acceptance(crew):
+    people, room = crew
+    alice, carol, dave = people["alice"], people["carol"], people["dave"]
+    made = invite(alice, room, carol).get_json()
+    assert alice.post(f"/api/messages/rooms/{room}/bans", {"user_id": carol.id}
+                      ).status_code == 200
+    refused = carol.post(f"/api/messages/invitations/{made['id']}/accept")
+    assert refused.status_code == 403, refused.get_json()
+    assert carol.get(f"/api/messages/rooms/{room}").status_code == 404
+    assert alice.post(f"/api/messages/rooms/{room}/bans", {"user_id": dave.id}
+                      ).status_code == 200
+    assert invite(alice, room, dave).status_code == 403
