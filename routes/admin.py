@@ -37,7 +37,7 @@ blp = Blueprint("admin", __name__, description="Site administration and moderati
 @blp.arguments(AdminUserQuerySchema, location="query")
 @blp.response(200, AdminUserPageSchema)
 def list_users(query):
-    """Users with their role, ban and counts; filter by q, role, banned."""
+    """Users with their role, ban, mute and counts; filter by q, role, banned, muted."""
     users, next_cursor = admin_service.list_users(query, query["limit"], query["cursor"])
     return {"items": admin_service.admin_user_page(users), "next_cursor": next_cursor}
 

@@ -113,6 +113,9 @@ def list_users(filters: dict[str, Any], limit: int, cursor: str | None
         query["role"] = filters["role"]
     if filters.get("banned") is not None:
         clauses.append(site_bans.active_ban_query(filters["banned"]))
+    if filters.get("muted") is not None:
+        muted = site_mutes.active_mute_query()
+        clauses.append(muted if filters["muted"] else {"$nor": [muted]})
     if clauses:
         query["$and"] = clauses
     return paginate(User().collection, query, USER_SORT, limit, cursor)

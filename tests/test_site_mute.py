@@ -53,6 +53,10 @@ def test_a_muted_account_reads_but_cannot_write_until_unmuted(client, scene):
     assert view["mute"]["expires_at"] == isoformat(until) and view["banned"] is False
     listed = admin.get("/api/admin/users", query_string={"q": "loud"}).get_json()["items"]
     assert listed[0]["muted"] is True
+    muted_only = admin.get("/api/admin/users", query_string={"muted": "true"}).get_json()
+    assert [u["id"] for u in muted_only["items"]] == [loud.id]
+    others = admin.get("/api/admin/users", query_string={"muted": "false"}).get_json()
+    assert sorted(u["id"] for u in others["items"]) == sorted([admin.id, _owner.id])
     for name, response in writes(loud, topic, post, room, said).items():
         assert response.status_code == 403, (name, response.get_json())
         error = response.get_json()["error"]
