@@ -36,3 +36,6 @@ class RoomInvitation(BaseModel):
 
     def drop_room_user(self, room_id: ObjectId, invitee_id: ObjectId) -> None:
         self.collection.delete_one({"room_id": room_id, "invitee_id": invitee_id})
+
+    def delete_all_of(self, user_id: ObjectId) -> None:
+        self.collection.delete_many({"$or": [{"invitee_id": user_id}, {"inviter_id": user_id}]})

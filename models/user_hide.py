@@ -36,3 +36,6 @@ class UserHide(BaseModel):
                  ) -> tuple[list[dict[str, Any]], str | None]:
         return paginate(self.collection, {"user_id": user_id}, [("_id", DESCENDING)],
                         limit, cursor)
+
+    def delete_all_of(self, user_id: ObjectId) -> None:
+        self.collection.delete_many({"$or": [{"user_id": user_id}, {"hidden_id": user_id}]})

@@ -15,6 +15,7 @@ from flask import current_app
 from models.base import to_object_id, utcnow
 from models.block import Block
 from models.friendship import ACCEPTED, PENDING, Friendship
+from models.room_invitation import RoomInvitation
 from models.user import User, default_settings
 from models.user_hide import UserHide
 from services import (
@@ -116,6 +117,8 @@ def delete_account(user: dict[str, Any], password: str, address: str) -> None:
     file_storage.get_storage().delete(user.get("avatar_key"))
     Friendship().delete_all_of(user["_id"])
     Block().delete_all_of(user["_id"])
+    UserHide().delete_all_of(user["_id"])
+    RoomInvitation().delete_all_of(user["_id"])
     notify_prefs.forget_user(user["_id"])
     auth_login.end_all_sessions(user["_id"], reason="account_deleted")
 

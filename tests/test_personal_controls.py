@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
+from tests.helpers import DEFAULT_PASSWORD
 from tests.topic_helpers import Person, join, make_post, make_topic
 from utils.extensions import socketio
 
@@ -143,3 +144,17 @@ def test_hiding_a_user_filters_my_lists_only(client, trio):
     assert history(bob, room)[0]["body"] == "hello bob"
     assert len(bob.get("/api/posts/", query_string={"topic_id": topic["id"]}
                        ).get_json()["items"]) == 2
+
+
+def test_a_deleted_account_leaves_no_hides_or_invitations(client, db):
+    alice, bob, carol = Person(client, "alice"), Person(client, "bob"), Person(client, "carol")
+    group = alice.post("/api/messages/groups", {"title": "g", "member_ids": [carol.id]}
+                       ).get_json()["id"]
+    assert alice.post(f"/api/messages/rooms/{group}/invitations", {"user_id": bob.id}
+                      ).status_code == 201
+    assert bob.call("PUT", f"/api/users/{carol.id}/hide").status_code == 204
+    assert carol.call("PUT", f"/api/users/{bob.id}/hide").status_code == 204
+    gone = bob.call("DELETE", "/api/users/me", json={"password": DEFAULT_PASSWORD})
+    assert gone.status_code == 204, gone.get_json()
+    assert db.user_hides.count_documents({}) == 0
+    assert db.room_invitations.count_documents({}) == 0
