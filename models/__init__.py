@@ -19,6 +19,7 @@ from models import (  # noqa: F401
     post,
     post_follow,
     room,
+    room_invitation,
     room_member,
     setting,
     topic,
@@ -27,5 +28,6 @@ from models import (  # noqa: F401
     topic_member,
     upload,
     user,
+    user_hide,
     vote,
 )

@@ -10,6 +10,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from models import registry
 from models.base import BaseModel, utcnow
+from utils.text import search_terms
 
 
 @registry.register
@@ -22,6 +23,8 @@ class Message(BaseModel):
                    unique=True, name="room_author_client_unique"),
         IndexModel([("room_id", ASCENDING), ("author_id", ASCENDING), ("seq", ASCENDING)],
                    name="room_author_seq"),
+        # Message search (services.search_service), the same term index posts have.
+        IndexModel([("search_terms", ASCENDING)], name="search_terms"),
     ]
 
     def new_document(self, room_id: ObjectId, seq: int, author_id: ObjectId, body: str,
@@ -31,7 +34,8 @@ class Message(BaseModel):
                      message_id: ObjectId | None = None) -> dict[str, Any]:
         document = {"room_id": room_id, "seq": seq, "author_id": author_id, "body": body,
                     "client_id": client_id, "reply_to": reply_to, "reactions": {},
-                    "created_at": utcnow(), "edited_at": None, "deleted": False}
+                    "created_at": utcnow(), "edited_at": None, "deleted": False,
+                    "search_terms": search_terms(body)}
         if message_id is not None:
             document["_id"] = message_id
         if attachments:
@@ -71,13 +75,13 @@ class Message(BaseModel):
                                                    return_document=ReturnDocument.AFTER)
 
     def edit(self, message_id: ObjectId, body: str) -> dict[str, Any] | None:
-        return self.update(message_id, {"$set": {"body": body, "edited_at": utcnow()}})
+        return self.update(message_id, {"$set": {"body": body, "edited_at": utcnow(),
+                                                 "search_terms": search_terms(body)}})
 
     def soft_delete(self, message_id: ObjectId) -> dict[str, Any] | None:
         """The body goes, the seq stays (history keeps no gap)."""
         return self.collection.find_one_and_update(
             {"_id": message_id, "deleted": False},
             {"$set": {"deleted": True, "body": "", "reactions": {}, "previews": [],
-                      "attachments": [],
-                      "deleted_at": utcnow()}},
+                      "attachments": [], "deleted_at": utcnow(), "search_terms": []}},
             return_document=ReturnDocument.AFTER)

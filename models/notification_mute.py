@@ -43,6 +43,15 @@ class NotificationMute(BaseModel):
             {"user_id": 1})
         return {doc["user_id"] for doc in found}
 
+    def targets_of(self, user_id: ObjectId, target_type: str, ids: list[ObjectId]
+                   ) -> set[ObjectId]:
+        """Which of `ids` (of `target_type`) `user_id` muted."""
+        if not ids:
+            return set()
+        return {doc["target_id"] for doc in self.collection.find(
+            {"user_id": user_id, "target_type": target_type, "target_id": {"$in": ids}},
+            {"target_id": 1})}
+
     def page_for(self, user_id: ObjectId, limit: int, cursor: str | None
                  ) -> tuple[list[dict[str, Any]], str | None]:
         return paginate(self.collection, {"user_id": user_id}, [("_id", DESCENDING)],

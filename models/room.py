@@ -14,6 +14,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from models import registry
 from models.base import BaseModel, utcnow
+from utils.errors import Conflict
 
 KINDS = ("topic", "group", "direct")
 
@@ -77,3 +78,59 @@ class Room(BaseModel):
         """Keep `last_message` true after its message was edited or deleted."""
         self.collection.update_one({"_id": room_id, "last_seq": seq},
                                    {"$set": {"last_message": snapshot}})
+
+    def put_sanction(self, room_id: ObjectId, kind: str, entry: dict[str, Any],
+                     now: Any) -> dict[str, Any] | None:
+        """Replace `entry["user_id"]`'s entry in the `kind` list ("bans" or "mutes"),
+        dropping expired entries on the way."""
+        for _ in range(10):
+            room = self.collection.find_one({"_id": room_id}, {kind: 1})
+            if room is None:
+                return None
+            before = room.get(kind) or []
+            kept = [e for e in before if e["user_id"] != entry["user_id"]
+                    and (e["expires_at"] is None or e["expires_at"] > now)]
+            # Compare-and-set on the whole list: a concurrent change makes us retry.
+            updated = self.collection.find_one_and_update(
+                {"_id": room_id, kind: before if room.get(kind) is not None else None},
+                {"$set": {kind: [*kept, entry]}}, return_document=ReturnDocument.AFTER)
+            if updated is not None:
+                return updated
+        raise Conflict("The room changed meanwhile; try again.")
+
+    def drop_sanction(self, room_id: ObjectId, kind: str, user_id: ObjectId) -> bool:
+        return self.collection.update_one(
+            {"_id": room_id}, {"$pull": {kind: {"user_id": user_id}}}).modified_count > 0
+
+    def set_moderator(self, room_id: ObjectId, user_id: ObjectId, on: bool) -> None:
+        operator = "$addToSet" if on else "$pull"
+        self.collection.update_one({"_id": room_id}, {operator: {"moderator_ids": user_id}})
+
+    def update_if_owner(self, room_id: ObjectId, owner: ObjectId, new_owner: ObjectId
+                        ) -> dict[str, Any] | None:
+        """Hand the room over while `owner` still owns it (two transfers at once: one)."""
+        self.collection.update_one({"_id": room_id, "created_by": owner},
+                                   {"$pull": {"moderator_ids": new_owner}})
+        return self.collection.find_one_and_update(
+            {"_id": room_id, "created_by": owner},
+            {"$set": {"created_by": new_owner, "updated_at": utcnow()},
+             "$addToSet": {"moderator_ids": owner}}, return_document=ReturnDocument.AFTER)
+
+    def set_archived(self, room_id: ObjectId, user_id: ObjectId, archived: bool) -> None:
+        operator = "$addToSet" if archived else "$pull"
+        self.collection.update_one({"_id": room_id}, {operator: {"archived_by": user_id}})
+
+    def unarchive_all(self, room_id: ObjectId) -> None:
+        self.collection.update_one({"_id": room_id}, {"$set": {"archived_by": []}})
+
+    def pin(self, room_id: ObjectId, entry: dict[str, Any], limit: int) -> bool:
+        """Add a pin unless the message is pinned already or `limit` pins exist."""
+        return self.collection.update_one(
+            {"_id": room_id, "pins.message_id": {"$ne": entry["message_id"]},
+             f"pins.{limit - 1}": {"$exists": False}},
+            {"$push": {"pins": entry}}).modified_count > 0
+
+    def unpin(self, room_id: ObjectId, message_id: ObjectId) -> bool:
+        return self.collection.update_one(
+            {"_id": room_id}, {"$pull": {"pins": {"message_id": message_id}}}
+        ).modified_count > 0

@@ -37,7 +37,7 @@ blp = Blueprint("admin", __name__, description="Site administration and moderati
 @blp.arguments(AdminUserQuerySchema, location="query")
 @blp.response(200, AdminUserPageSchema)
 def list_users(query):
-    """Users with their role, ban and counts; filter by q, role, banned."""
+    """Users with their role, ban, mute and counts; filter by q, role, banned, muted."""
     users, next_cursor = admin_service.list_users(query, query["limit"], query["cursor"])
     return {"items": admin_service.admin_user_page(users), "next_cursor": next_cursor}
 
@@ -71,6 +71,27 @@ def unban(body, user_id):
     """Lift a site ban."""
     return admin_user_view(admin_service.unban_user(current_user(), user_id,
                                                     body.get("reason")))
+
+
+@blp.route("/users/<objectid:user_id>/mute", methods=["POST"])
+@site_moderator_required
+@blp.arguments(BanBodySchema)
+@blp.response(200, AdminUserSchema)
+def mute(body, user_id):
+    """Mute site-wide: the account reads but cannot post, comment, send or react."""
+    user = admin_service.mute_user(current_user(), user_id, body["reason"],
+                                   body.get("expires_at"))
+    return admin_user_view(user)
+
+
+@blp.route("/users/<objectid:user_id>/unmute", methods=["POST"])
+@site_moderator_required
+@blp.arguments(ReasonBodySchema)
+@blp.response(200, AdminUserSchema)
+def unmute(body, user_id):
+    """Lift a site mute."""
+    return admin_user_view(admin_service.unmute_user(current_user(), user_id,
+                                                     body.get("reason")))
 
 
 @blp.route("/users/<objectid:user_id>/warn", methods=["POST"])

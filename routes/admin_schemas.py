@@ -18,6 +18,7 @@ class AdminUserQuerySchema(PageQuerySchema):
     q = fields.String(validate=validate.Length(min=1, max=100))
     role = fields.String(validate=validate.OneOf(ROLES))
     banned = fields.Boolean()
+    muted = fields.Boolean()
 
 
 class RoleChangeSchema(StrictSchema):

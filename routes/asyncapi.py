@@ -31,7 +31,12 @@ from marshmallow import Schema
 
 from services.shapes import events as ev
 from services.shapes.forum import CommentSchema, PostSchema
-from services.shapes.messages import MessageSchema, ReactionsSchema, RoomSchema
+from services.shapes.messages import (
+    InvitationSchema,
+    MessageSchema,
+    ReactionsSchema,
+    RoomSchema,
+)
 from services.shapes.notifications import NotificationSchema
 from utils.extensions import socketio
 from utils.schemas import ErrorBodySchema
@@ -94,6 +99,20 @@ SERVER_EVENTS: dict[str, ServerEvent] = {
                             "went offline."),
     "room_updated": ServerEvent(RoomSchema, (USER, CHAT, TOPIC),
                                 "A room was created or changed (title, members)."),
+    "message_pinned": ServerEvent(ev.MessagePinnedEventSchema, (CHAT, USER),
+                                  "A message was pinned in the room."),
+    "message_unpinned": ServerEvent(ev.MessageUnpinnedEventSchema, (CHAT, USER),
+                                    "A message was unpinned (or deleted while pinned)."),
+    "message_hidden": ServerEvent(ev.MessageHiddenEventSchema, (USER,),
+                                  "I deleted a message for myself (to my other devices)."),
+    "room_invitation": ServerEvent(InvitationSchema, (USER,),
+                                   "I was invited to a group."),
+    "room_muted": ServerEvent(ev.RoomMutedEventSchema, (USER,),
+                              "A room's moderators muted me there until `expires_at`."),
+    "account_muted": ServerEvent(ev.AccountMutedEventSchema, (USER,),
+                                 "An admin muted my account (read only) until `expires_at`."),
+    "account_unmuted": ServerEvent(ev.AccountUnmutedEventSchema, (USER,),
+                                   "My account's mute was lifted."),
     "removed_from_room": ServerEvent(ev.RoomRefEventSchema, (USER,),
                                      "I was removed from a room or left it."),
     "force_logout": ServerEvent(ev.ForceLogoutEventSchema, (SOCKET,),

@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from routes import asyncapi
-from services import attachments, auth_signup, seed
+from services import attachments, auth_signup, search_service, seed
 from utils import jobs
 from utils.errors import APIError
 from utils.extensions import api
@@ -172,7 +172,15 @@ def docs_dump_command(directory: Path, host: str) -> None:
         click.echo(f"wrote {directory / name}")
 
 
+@click.command("reindex-messages")
+@with_appcontext
+def reindex_messages_command() -> None:
+    """Give message search terms to the messages stored before message search existed."""
+    click.echo(f"{search_service.reindex_messages()} message(s) indexed.")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(reindex_messages_command)
     app.cli.add_command(docs_group)
     app.cli.add_command(uploads_group)
     app.cli.add_command(jobs_group)

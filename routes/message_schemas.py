@@ -52,6 +52,13 @@ class MemberBodySchema(StrictSchema):
     user_id = ObjectIdField
 
 
+class SanctionBodySchema(StrictSchema):
+    user_id = ObjectIdField
+    reason = fields.String(validate=validate.Length(min=1, max=1000))
+    # Until when (ISO 8601 with offset, in the future); none: until lifted.
+    expires_at = fields.AwareDateTime(format="iso", allow_none=True, load_default=None)
+
+
 class HistoryQuerySchema(StrictSchema):
     after_seq = Seq
     before_seq = Seq
@@ -81,6 +88,18 @@ class ReadBodySchema(StrictSchema):
 
 
 RoomsQuerySchema = PageQuerySchema
+
+
+class MessageSearchQuerySchema(PageQuerySchema):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    room_id = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-f]{24}$"))
+
+
+class MyRoomsQuerySchema(PageQuerySchema):
+    archived = fields.Boolean(load_default=False)
+
+
+InvitationQuerySchema = PageQuerySchema
 
 
 # Socket.IO payloads

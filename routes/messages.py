@@ -7,17 +7,37 @@ from routes.message_schemas import (
     EditBodySchema,
     GroupBodySchema,
     HistoryQuerySchema,
+    InvitationQuerySchema,
     MemberBodySchema,
+    MessageSearchQuerySchema,
+    MyRoomsQuerySchema,
     ReadBodySchema,
     RoomsQuerySchema,
     RoomUpdateSchema,
+    SanctionBodySchema,
     SendBodySchema,
     TopicRoomBodySchema,
 )
-from services import chat_access, chat_history, chat_reads, chat_rooms, chat_send, chat_views
+from services import (
+    chat_access,
+    chat_history,
+    chat_invitations,
+    chat_moderation,
+    chat_personal,
+    chat_pins,
+    chat_reads,
+    chat_rooms,
+    chat_send,
+    chat_views,
+    search_service,
+)
 from services.shapes.messages import (
+    InvitationPageSchema,
+    InvitationSchema,
     MessagePageSchema,
     MessageSchema,
+    MessageSearchPageSchema,
+    PinListSchema,
     ReactionsSchema,
     RoomPageSchema,
     RoomSchema,
@@ -32,13 +52,25 @@ topic_rooms_blp = Blueprint("topic_rooms", __name__, description="Topic chat roo
 
 @blp.route("/rooms")
 @login_required
-@blp.arguments(RoomsQuerySchema, location="query")
+@blp.arguments(MyRoomsQuerySchema, location="query")
 @blp.response(200, RoomPageSchema)
 def list_rooms(query):
-    """Rooms I belong to, newest activity first, with unread counts."""
+    """Rooms I belong to, newest activity first, with unread counts (`archived=true`:
+    only the ones I archived)."""
     user = current_user()
-    rooms, next_cursor = chat_rooms.list_my_rooms(user, query["limit"], query["cursor"])
+    rooms, next_cursor = chat_rooms.list_my_rooms(user, query["limit"], query["cursor"],
+                                                  query["archived"])
     return {"items": chat_views.rooms_view(user, rooms), "next_cursor": next_cursor}
+
+
+@blp.route("/search")
+@login_required
+@blp.arguments(MessageSearchQuerySchema, location="query")
+@blp.response(200, MessageSearchPageSchema)
+def search(query):
+    """Messages matching `q` in the rooms I may read (or in `room_id`), best first."""
+    return search_service.search_messages(current_user(), query["q"], query["room_id"],
+                                          query["limit"], query["cursor"])
 
 
 @blp.route("/direct", methods=["POST"])
@@ -83,19 +115,126 @@ def update_room(body, room_id):
 @blp.route("/rooms/<objectid:room_id>/members", methods=["POST"])
 @login_required
 @blp.arguments(MemberBodySchema)
-@blp.response(200, RoomSchema)
+@blp.response(202, InvitationSchema)
 def add_member(body, room_id):
-    """Add a member to my group."""
-    room = chat_rooms.add_member(current_user(), room_id, body["user_id"])
+    """Invite to my group (202: the user becomes a member when they accept)."""
+    return chat_invitations.invite(current_user(), room_id, body["user_id"])[0]
+
+
+@blp.route("/rooms/<objectid:room_id>/invitations", methods=["POST"])
+@login_required
+@blp.arguments(MemberBodySchema)
+@blp.response(201, InvitationSchema)
+@blp.alt_response(200, schema=InvitationSchema, description="Already invited: the pending one")
+def invite(body, room_id):
+    """Invite someone to a group I own or moderate."""
+    invitation, created = chat_invitations.invite(current_user(), room_id, body["user_id"])
+    return invitation, 201 if created else 200
+
+
+@blp.route("/invitations")
+@login_required
+@blp.arguments(InvitationQuerySchema, location="query")
+@blp.response(200, InvitationPageSchema)
+def my_invitations(query):
+    """My pending invitations into groups, newest first."""
+    items, next_cursor = chat_invitations.list_mine(current_user(), query["limit"],
+                                                    query["cursor"])
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/invitations/<objectid:invitation_id>/accept", methods=["POST"])
+@login_required
+@blp.response(200, RoomSchema)
+def accept_invitation(invitation_id):
+    """Accept an invitation: I join the group (its members get `room_updated`)."""
+    room = chat_invitations.accept(current_user(), invitation_id)
     return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/invitations/<objectid:invitation_id>/decline", methods=["POST"])
+@login_required
+@blp.response(204)
+def decline_invitation(invitation_id):
+    """Decline an invitation; it is gone."""
+    chat_invitations.decline(current_user(), invitation_id)
 
 
 @blp.route("/rooms/<objectid:room_id>/members/<objectid:user_id>", methods=["DELETE"])
 @login_required
 @blp.response(200, RoomSchema)
 def remove_member(room_id, user_id):
-    """Remove a member from my group; their sockets leave the room at once."""
-    room = chat_rooms.remove_member(current_user(), room_id, user_id)
+    """Kick: the room's owner or moderators take a member out; their sockets leave at once."""
+    room = chat_moderation.kick(current_user(), room_id, user_id)
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/bans", methods=["POST"])
+@login_required
+@blp.arguments(SanctionBodySchema)
+@blp.response(200, RoomSchema)
+def ban_member(body, room_id):
+    """Ban from the room until `expires_at` (or until lifted): out now, and kept out."""
+    room = chat_moderation.ban(current_user(), room_id, body["user_id"], body.get("reason"),
+                               body["expires_at"])
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/bans/<objectid:user_id>", methods=["DELETE"])
+@login_required
+@blp.response(200, RoomSchema)
+def unban_member(room_id, user_id):
+    """Lift a room ban (answers the room whether or not there was one)."""
+    room = chat_moderation.lift(current_user(), room_id, "bans", user_id)
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/mutes", methods=["POST"])
+@login_required
+@blp.arguments(SanctionBodySchema)
+@blp.response(200, RoomSchema)
+def mute_member(body, room_id):
+    """Mute a member until `expires_at` (or until lifted): they read but cannot write."""
+    room = chat_moderation.mute(current_user(), room_id, body["user_id"], body.get("reason"),
+                                body["expires_at"])
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/mutes/<objectid:user_id>", methods=["DELETE"])
+@login_required
+@blp.response(200, RoomSchema)
+def unmute_member(room_id, user_id):
+    """Lift a room mute (answers the room whether or not there was one)."""
+    room = chat_moderation.lift(current_user(), room_id, "mutes", user_id)
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/moderators", methods=["POST"])
+@login_required
+@blp.arguments(MemberBodySchema)
+@blp.response(200, RoomSchema)
+def add_moderator(body, room_id):
+    """Make a member of my group a moderator (the owner)."""
+    room = chat_moderation.set_moderator(current_user(), room_id, body["user_id"], True)
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/moderators/<objectid:user_id>", methods=["DELETE"])
+@login_required
+@blp.response(200, RoomSchema)
+def remove_moderator(room_id, user_id):
+    """A moderator of my group back to a plain member (the owner)."""
+    room = chat_moderation.set_moderator(current_user(), room_id, user_id, False)
+    return chat_views.room_view(current_user(), room)
+
+
+@blp.route("/rooms/<objectid:room_id>/transfer", methods=["POST"])
+@login_required
+@blp.arguments(MemberBodySchema)
+@blp.response(200, RoomSchema)
+def transfer(body, room_id):
+    """Hand my group to another member; I stay as a moderator."""
+    room = chat_moderation.transfer(current_user(), room_id, body["user_id"])
     return chat_views.room_view(current_user(), room)
 
 
@@ -145,6 +284,54 @@ def edit(body, message_id):
 def delete(message_id):
     """Delete a message (author or moderators); its seq stays, its body goes."""
     return chat_history.delete_message(current_user(), message_id)
+
+
+@blp.route("/rooms/<objectid:room_id>/pins")
+@login_required
+@blp.response(200, PinListSchema)
+def pins(room_id):
+    """The room's pinned messages, most recently pinned first."""
+    return chat_pins.list_pins(current_user(), room_id)
+
+
+@blp.route("/<objectid:message_id>/pin", methods=["PUT"])
+@login_required
+@blp.response(204)
+def pin(message_id):
+    """Pin a message (the room's moderators; in a direct room either member)."""
+    chat_pins.pin(current_user(), message_id)
+
+
+@blp.route("/<objectid:message_id>/pin", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def unpin(message_id):
+    """Unpin a message (who may pin it)."""
+    chat_pins.unpin(current_user(), message_id)
+
+
+@blp.route("/<objectid:message_id>/for-me", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_for_me(message_id):
+    """Delete a message for me only: everyone else keeps it."""
+    chat_personal.delete_for_me(current_user(), message_id)
+
+
+@blp.route("/rooms/<objectid:room_id>/archive", methods=["PUT"])
+@login_required
+@blp.response(204)
+def archive(room_id):
+    """Archive a conversation of mine: out of my room list until a new message arrives."""
+    chat_personal.set_archived(current_user(), room_id, True)
+
+
+@blp.route("/rooms/<objectid:room_id>/archive", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def unarchive(room_id):
+    """Bring an archived conversation back to my room list."""
+    chat_personal.set_archived(current_user(), room_id, False)
 
 
 @blp.route("/<objectid:message_id>/reactions/<string:emoji>", methods=["PUT"])

@@ -155,6 +155,31 @@ def list_blocked(query):
     return users_service.list_blocked(current_user(), query["limit"], query["cursor"])
 
 
+@blp.route("/<objectid:user_id>/hide", methods=["PUT"])
+@login_required
+@blp.response(204)
+def hide(user_id):
+    """Hide a user's content from me without blocking (they are not told)."""
+    users_service.hide(current_user(), user_id)
+
+
+@blp.route("/<objectid:user_id>/hide", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def unhide(user_id):
+    """Show a hidden user's content again."""
+    users_service.unhide(current_user(), user_id)
+
+
+@blp.route("/me/hidden")
+@login_required
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, BlockedPageSchema)
+def list_hidden(query):
+    """Users whose content I hide, newest first."""
+    return users_service.list_hidden(current_user(), query["limit"], query["cursor"])
+
+
 @blp.route("/<objectid:user_id>/friend-request", methods=["POST"])
 @login_required
 @blp.response(201, FriendRequestSchema)

@@ -7,7 +7,9 @@ from typing import Any
 from models.base import utcnow
 from models.block import Block
 from models.friendship import Friendship
+from models.room_invitation import RoomInvitation
 from models.user import User, default_settings
+from models.user_hide import UserHide
 from services import (
     account_erasure,
     auth_2fa,
@@ -44,6 +46,8 @@ def delete_account(user: dict[str, Any], password: str, address: str,
     file_storage.get_storage().delete(user.get("avatar_key"))
     Friendship().delete_all_of(user["_id"])
     Block().delete_all_of(user["_id"])
+    UserHide().delete_all_of(user["_id"])
+    RoomInvitation().delete_all_of(user["_id"])
     notify_prefs.forget_user(user["_id"])
     data_export.forget_user(user["_id"])
     passkeys.forget_user(user["_id"])

@@ -47,8 +47,10 @@ def erase_content(user_id: ObjectId) -> dict[str, int]:
 
     messages = Message().collection.update_many(
         {**mine, "deleted": False},
-        {"$set": {"body": "", "reactions": {}, "deleted": True, "deleted_at": now}})
-    Message().collection.update_many(mine, {"$set": {"body": ""}})
+        {"$set": {"body": "", "reactions": {}, "deleted": True, "deleted_at": now,
+                  "search_terms": [], "previews": []}})
+    # Words go from the message search index too.
+    Message().collection.update_many(mine, {"$set": {"body": "", "search_terms": []}})
     # A conversation list shows each room's last message: not theirs any more.
     Room().collection.update_many({"last_message.author_id": user_id},
                                   {"$set": {"last_message.body": "",

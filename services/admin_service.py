@@ -13,9 +13,18 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING
 
-from models.base import id_str, to_object_id
+from models.base import id_str, isoformat, to_object_id
 from models.user import User
-from services import audit_service, auth_login, content_filter, notifications_service, site_bans
+from services import (
+    audit_service,
+    auth_login,
+    content_filter,
+    notifications_service,
+    realtime,
+    site_bans,
+    site_mutes,
+)
+from services.live_rooms import user_room
 from services.shapes.admin import ADMIN_USER, CONTENT_FILTER
 from utils import clock
 from utils.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -58,8 +67,11 @@ def admin_user_view(user: dict[str, Any], counts: dict[str, int] | None = None
 
 def serialize_admin_user(user: dict[str, Any], ban: dict[str, Any] | None,
                          counts: dict[str, int] | None = None) -> dict[str, Any]:
-    """`ban` is the one in force (None when there is none), not the stored field."""
+    """`ban` is the one in force (None when there is none), not the stored field; the
+    mute likewise."""
+    mute = site_mutes.mute_in_force(user)
     return ADMIN_USER.dump({**user, "banned": ban is not None, "ban": ban,
+                            "muted": mute is not None, "mute": mute,
                             "counts": counts or {}})
 
 
@@ -101,6 +113,9 @@ def list_users(filters: dict[str, Any], limit: int, cursor: str | None
         query["role"] = filters["role"]
     if filters.get("banned") is not None:
         clauses.append(site_bans.active_ban_query(filters["banned"]))
+    if filters.get("muted") is not None:
+        muted = site_mutes.active_mute_query()
+        clauses.append(muted if filters["muted"] else {"$nor": [muted]})
     if clauses:
         query["$and"] = clauses
     return paginate(User().collection, query, USER_SORT, limit, cursor)
@@ -172,6 +187,45 @@ def unban_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict[
         raise Conflict("The ban changed meanwhile; reload and try again.")
     audit_service.record(actor, "user.unban", "user", target["_id"], reason,
                          {"ban_reason": ban["reason"]})
+    return updated
+
+
+def mute_user(actor: dict[str, Any], user_id: str, reason: str,
+              expires_at: datetime | None) -> dict[str, Any]:
+    """Site mute: the account keeps reading but writes nothing until `expires_at`
+    (services.site_mutes). Sessions stay; the user is told live (`account_muted`)."""
+    if not is_site_moderator(actor):
+        raise Forbidden()
+    if expires_at is not None and expires_at <= clock.now():
+        raise ValidationFailed(details={"expires_at": ["must be in the future"]})
+    target = get_target_user(user_id)
+    _require_outranks(actor, target, "mute")
+    mute = {"reason": reason, "expires_at": expires_at, "muted_by": actor["_id"],
+            "muted_at": clock.now()}
+    updated = User().update(target["_id"], {"mute": mute})
+    if updated is None:
+        raise NotFound("User not found.")
+    audit_service.record(actor, "user.mute", "user", target["_id"], reason,
+                         {"expires_at": expires_at})
+    realtime.emit("account_muted", {"reason": reason, "expires_at": isoformat(expires_at)},
+                  to=user_room(target["_id"]))
+    return updated
+
+
+def unmute_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict[str, Any]:
+    if not is_site_moderator(actor):
+        raise Forbidden()
+    target = get_target_user(user_id)
+    mute = site_mutes.mute_in_force(target)
+    if mute is None:
+        raise Conflict("This user is not muted.")
+    updated = User().update_if(target["_id"], {"mute.muted_at": mute["muted_at"]},
+                               {"$set": {"mute": None}})
+    if updated is None:
+        raise Conflict("The mute changed meanwhile; reload and try again.")
+    audit_service.record(actor, "user.unmute", "user", target["_id"], reason,
+                         {"mute_reason": mute["reason"]})
+    realtime.emit("account_unmuted", {}, to=user_room(target["_id"]))
     return updated
 
 

@@ -14,7 +14,7 @@ from models.base import to_object_id
 from models.message import Message
 from models.room import Room
 from models.user import User
-from services import topic_access
+from services import room_roles, site_mutes, topic_access
 from services.users_service import are_friends, is_blocked_between
 from utils.errors import Forbidden, NotFound
 from utils.roles import is_site_moderator
@@ -32,6 +32,7 @@ def readable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
             topic = topic_access.get_readable_topic(user, room["topic_id"],
                                                     topic_access.ACCESS_FIELDS)
         topic_access.require_not_banned(user, topic)
+        room_roles.require_not_room_banned(user, room)
     elif user["_id"] not in room["member_ids"]:
         raise NotFound("Room not found.")
     return room
@@ -50,6 +51,15 @@ def _room_not_found() -> Iterator[None]:
 def writable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
     """The room if `user` may post in it: NotFound when they may not even read it,
     Forbidden when they may read but not write (banned, blocked, not a member)."""
+    room = _writable(user, room_id)
+    # Muted (site-wide or in this room): may read, may not write. After the access
+    # checks, so a room the user may not read stays "not found".
+    site_mutes.require_not_muted(user)
+    room_roles.require_not_room_muted(user, room)
+    return room
+
+
+def _writable(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
     room = Room().find_by_id(room_id)
     if room is None:
         raise NotFound("Room not found.")
@@ -57,6 +67,7 @@ def writable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
         # Read and write access in one pass: the topic is read once, not twice.
         with _room_not_found():
             topic_access.require_participant(user, room["topic_id"])
+        room_roles.require_not_room_banned(user, room)
         return room
     if user["_id"] not in room["member_ids"]:
         raise NotFound("Room not found.")
@@ -77,7 +88,8 @@ def can_moderate_room(user: dict[str, Any], room: dict[str, Any]) -> bool:
     if room["kind"] == "topic":
         topic = topic_access.get_readable_topic(user, room["topic_id"])
         return topic_access.can_moderate(user, topic)
-    return room["kind"] == "group" and room["created_by"] == user["_id"]
+    return room["kind"] == "group" and (room["created_by"] == user["_id"]
+                                        or user["_id"] in room.get("moderator_ids", []))
 
 
 def check_can_message(sender: dict[str, Any], recipient: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from bson import ObjectId
 from flask import current_app
 
 from models.base import id_str
@@ -37,11 +38,11 @@ def history(user: dict[str, Any], room_id: str, after_seq: int | None,
     """`{items, has_more}`: seq ascending, after `after_seq` (oldest first from there) or
     before `before_seq` (the newest before it); the latest page when neither is given."""
     room = readable_room(user, room_id)
-    return _page(room, after_seq, before_seq, limit)
+    return _page(room, after_seq, before_seq, limit, user["_id"])
 
 
 def _page(room: dict[str, Any], after_seq: int | None, before_seq: int | None,
-          limit: int) -> dict[str, Any]:
+          limit: int, viewer_id: ObjectId) -> dict[str, Any]:
     messages = Message()
     if after_seq is not None:
         found = messages.page_after(room["_id"], after_seq, limit + 1)
@@ -52,7 +53,7 @@ def _page(room: dict[str, Any], after_seq: int | None, before_seq: int | None,
         found = messages.page_before(room["_id"], before, limit + 1)
         has_more = len(found) > limit
         found = found[-limit:] if has_more else found
-    return {"items": serialize_messages(found), "has_more": has_more}
+    return {"items": serialize_messages(found, viewer_id), "has_more": has_more}
 
 
 def catch_up(user: dict[str, Any], room_id: str, after_seq: int | None) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def catch_up(user: dict[str, Any], room_id: str, after_seq: int | None) -> dict[
     `after_seq` (the latest page without it) plus the room's `last_seq`."""
     room = readable_room(user, room_id)
     limit = current_app.config["CHAT_CATCHUP_LIMIT"]
-    page = _page(room, after_seq, None, limit)
+    page = _page(room, after_seq, None, limit, user["_id"])
     return {"room_id": str(room["_id"]), "messages": page["items"],
             "has_more": page["has_more"], "last_seq": room["last_seq"]}
 
@@ -73,7 +74,7 @@ def edit_message(user: dict[str, Any], message_id: str, body: str) -> dict[str, 
     updated = Message().edit(message["_id"], clean_body(body, user))
     payload = serialize_message(updated, user)
     Room().refresh_snapshot(room["_id"], updated["seq"], snapshot(updated))
-    realtime.emit("message_updated", payload, to=_audience(room))
+    realtime.emit("message_updated", payload, to=audience(room))
     notify_chat.message_sent(user, room, updated, before=message)
     chat_previews.message_written(updated, before=message)
     return payload
@@ -96,11 +97,16 @@ def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
             "room_id": str(room["_id"]), "message_id": str(deleted["_id"])})
     realtime.emit("message_deleted", {"id": id_str(deleted["_id"]),
                                       "room_id": id_str(room["_id"]), "seq": deleted["seq"]},
-                  to=_audience(room))
+                  to=audience(room))
+    if Room().unpin(room["_id"], deleted["_id"]):
+        # A deleted message drops out of the pins (services.chat_pins).
+        realtime.emit("message_unpinned", {"room_id": id_str(room["_id"]),
+                                           "message_id": id_str(deleted["_id"])},
+                      to=audience(room))
     return serialize_message(deleted, User().find_by_id(deleted["author_id"]))
 
 
-def _audience(room: dict[str, Any]) -> list[str]:
+def audience(room: dict[str, Any]) -> list[str]:
     targets = [chat_room(room["_id"])]
     if room["kind"] != "topic":
         targets += [user_room(uid) for uid in room["member_ids"]]
@@ -138,5 +144,5 @@ def react(user: dict[str, Any], message_id: str, emoji: str, on: bool) -> dict[s
     updated = Message().update(message["_id"], operation)
     payload = REACTIONS.dump({**updated, "room_id": room["_id"],
                               "reactions": reactions_of(updated)})
-    realtime.emit("reaction_updated", payload, to=_audience(room))
+    realtime.emit("reaction_updated", payload, to=audience(room))
     return payload

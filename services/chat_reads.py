@@ -6,7 +6,7 @@ from typing import Any
 from models.message import Message
 from models.room import Room
 from models.room_member import RoomMember
-from services import realtime
+from services import notify_prefs, realtime
 from services.chat_access import readable_room
 from services.chat_views import unread_of
 from services.live_rooms import chat_room, user_room
@@ -40,6 +40,7 @@ def mark_read(user: dict[str, Any], room_id: str, seq: int,
         audience += [user_room(uid) for uid in room["member_ids"]]
     realtime.emit("read", {"room_id": str(room["_id"]), "user_id": str(user["_id"]),
                            "seq": target}, to=audience)
-    realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread},
-                  to=user_room(user["_id"]), skip_sid=skip_sid)
+    muted = room["_id"] in notify_prefs.muted_rooms(user["_id"], [room])
+    realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread,
+                             "muted": muted}, to=user_room(user["_id"]), skip_sid=skip_sid)
     return unread

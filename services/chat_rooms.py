@@ -6,14 +6,14 @@ from typing import Any
 
 from bson import ObjectId
 
-from models.base import to_object_id, utcnow
+from models.base import utcnow
 from models.room import Room, direct_key
 from models.room_member import RoomMember
 from services import live_rooms, realtime, topic_access
 from services.chat_access import active_user, can_moderate_room, check_can_message, readable_room
 from services.chat_views import serialize_room
 from services.live_rooms import chat_room, user_room
-from utils.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from utils.errors import BadRequest, Conflict, Forbidden, ValidationFailed
 from utils.pagination import paginate
 
 MAX_GROUP_MEMBERS = 100
@@ -85,11 +85,13 @@ def list_topic_rooms(user: dict[str, Any], topic_id: str, limit: int,
                     [("activity_at", -1), ("_id", -1)], limit, cursor)
 
 
-def list_my_rooms(user: dict[str, Any], limit: int,
-                  cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    """Rooms I belong to (or joined, for topic rooms), newest activity first."""
+def list_my_rooms(user: dict[str, Any], limit: int, cursor: str | None,
+                  archived: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+    """Rooms I belong to (or joined, for topic rooms), newest activity first: those I
+    have not archived, or (`archived`) only those I have."""
     room_ids = RoomMember().room_ids_of(user["_id"])
-    return paginate(Room().collection, {"_id": {"$in": room_ids}},
+    mine = {"archived_by": user["_id"]} if archived else {"archived_by": {"$ne": user["_id"]}}
+    return paginate(Room().collection, {"_id": {"$in": room_ids}, **mine},
                     [("activity_at", -1), ("_id", -1)], limit, cursor)
 
 
@@ -101,48 +103,13 @@ def update_room(user: dict[str, Any], room_id: str, changes: dict[str, Any]) -> 
     if not updates:
         return room
     room = Room().update_fields(room["_id"], updates)
-    _announce_room(room)
+    announce_room(room)
     return room
 
 
-def _announce_room(room: dict[str, Any], extra: list[str] | None = None) -> None:
+def announce_room(room: dict[str, Any], extra: list[str] | None = None) -> None:
     targets = [chat_room(room["_id"])] + [user_room(u) for u in room["member_ids"]]
     realtime.emit("room_updated", serialize_room(room, None), to=targets + (extra or []))
-
-
-def _group_for_manager(user: dict[str, Any], room_id: str) -> dict[str, Any]:
-    room = readable_room(user, room_id)
-    if room["kind"] != "group":
-        raise BadRequest("Only group conversations have managed members.")
-    if room["created_by"] != user["_id"]:
-        raise Forbidden("Only the creator manages the members.")
-    return room
-
-
-def add_member(user: dict[str, Any], room_id: str, target_id: str) -> dict[str, Any]:
-    room = _group_for_manager(user, room_id)
-    target = active_user(target_id)
-    if target["_id"] not in room["member_ids"]:
-        check_can_message(user, target)
-    if target["_id"] not in room["member_ids"] and len(room["member_ids"]) >= MAX_GROUP_MEMBERS:
-        raise BadRequest(f"A group has at most {MAX_GROUP_MEMBERS} members.")
-    # New members start reading at the present: earlier history is not "unread" for them.
-    RoomMember().ensure(room["_id"], target["_id"], last_read_seq=room["last_seq"])
-    Room().add_member(room["_id"], target["_id"])
-    room = Room().get(room["_id"])
-    _announce_room(room)
-    return room
-
-
-def remove_member(user: dict[str, Any], room_id: str, target_id: str) -> dict[str, Any]:
-    room = _group_for_manager(user, room_id)
-    target_oid = to_object_id(target_id, "Member")
-    if target_oid == user["_id"]:
-        raise BadRequest("Use leave to leave the conversation.")
-    if target_oid not in room["member_ids"]:
-        raise NotFound("Member not found.")
-    _drop_member(room, target_oid)
-    return Room().get(room["_id"])
 
 
 def leave_room(user: dict[str, Any], room_id: str) -> None:
@@ -153,18 +120,21 @@ def leave_room(user: dict[str, Any], room_id: str) -> None:
         RoomMember().remove(room["_id"], user["_id"])
         live_rooms.evict(user["_id"], chat_room(room["_id"]))
         return
-    _drop_member(room, user["_id"])
+    Room().set_moderator(room["_id"], user["_id"], False)
     if room["created_by"] == user["_id"]:
-        # The group keeps a manager: the longest-standing remaining member.
+        # The group keeps an owner: the longest-standing remaining member (`member_ids`
+        # keeps the order members joined in), before the others are told.
         remaining = [uid for uid in room["member_ids"] if uid != user["_id"]]
         if remaining:
             Room().update_fields(room["_id"], {"created_by": remaining[0]})
+            Room().set_moderator(room["_id"], remaining[0], False)
+    drop_member(room, user["_id"])
 
 
-def _drop_member(room: dict[str, Any], user_id: ObjectId) -> None:
+def drop_member(room: dict[str, Any], user_id: ObjectId) -> None:
     """Take `user_id` out of a group: stored membership, then every socket, then tell
     them and the others."""
     Room().remove_member(room["_id"], user_id)
     RoomMember().remove(room["_id"], user_id)
     live_rooms.evict_from_chat_room(user_id, room["_id"])
-    _announce_room(Room().get(room["_id"]))
+    announce_room(Room().get(room["_id"]))

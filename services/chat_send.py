@@ -30,6 +30,7 @@ from services import (
     chat_previews,
     content_filter,
     notify_chat,
+    notify_prefs,
     realtime,
     topic_activity,
 )
@@ -160,6 +161,9 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
     finally:
         if stored_files and not created:  # a resend, or the insert failed
             attachments.release(message_id)
+    if created and room.get("archived_by"):
+        # A new message brings an archived conversation back (WhatsApp, Slack).
+        Room().unarchive_all(room["_id"])
     if created:
         notify_chat.message_sent(user, room, message)
         chat_previews.message_written(message)
@@ -245,9 +249,12 @@ def _deliver(room: dict[str, Any], message: dict[str, Any], author: dict[str, An
     if room["kind"] == "topic":
         return
     seq = message["seq"]
-    for member in RoomMember().of_room(room["_id"]):
-        if member["user_id"] == author["_id"]:
-            continue
+    members = [m for m in RoomMember().of_room(room["_id"]) if m["user_id"] != author["_id"]]
+    # Muted rooms still count (the room shows its count) but say so: clients leave them
+    # out of their total badge (docs/MESSAGING.md "Personal controls").
+    muted = notify_prefs.muted([m["user_id"] for m in members], {"room": room["_id"]})
+    for member in members:
         unread = unread_count(seq, member)
-        realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread},
+        realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread,
+                                 "muted": member["user_id"] in muted},
                       to=user_room(member["user_id"]))

@@ -8,6 +8,8 @@ from bson import ObjectId
 
 from models.room_member import RoomMember
 from models.user import User
+from models.user_hide import UserHide
+from services import notify_prefs, room_roles
 from services.shapes.messages import MESSAGE, ROOM, SNAPSHOT
 from services.users_service import public_users
 
@@ -33,10 +35,25 @@ def reactions_of(message: dict[str, Any]) -> dict[str, list[str]]:
     return {emoji: users for emoji, users in (message.get("reactions") or {}).items() if users}
 
 
-def serialize_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def serialize_messages(messages: list[dict[str, Any]],
+                       viewer_id: ObjectId | None = None) -> list[dict[str, Any]]:
+    """Messages as `viewer_id` reads them: one they deleted for themselves, or by an
+    author they hide, keeps its place (its seq: clients find gaps by seq) as an empty
+    placeholder flagged `deleted_for_me` or `author_hidden`."""
     authors = {u["_id"]: u for u in User().collection.find(
         {"_id": {"$in": list({m["author_id"] for m in messages})}})}
-    return [serialize_message(m, authors.get(m["author_id"])) for m in messages]
+    hidden = UserHide().hidden_ids(viewer_id) if viewer_id is not None else set()
+    return [personal_view(serialize_message(m, authors.get(m["author_id"])), m, viewer_id,
+                          hidden) for m in messages]
+
+
+def personal_view(view: dict[str, Any], message: dict[str, Any], viewer_id: ObjectId | None,
+                  hidden: set[ObjectId]) -> dict[str, Any]:
+    mine_gone = viewer_id is not None and viewer_id in (message.get("hidden_for") or [])
+    author_hidden = message["author_id"] in hidden
+    if mine_gone or author_hidden:
+        view = {**view, "body": "", "reactions": {}, "reply_to": None, "system": None}
+    return {**view, "deleted_for_me": mine_gone, "author_hidden": author_hidden}
 
 
 def unread_count(last_seq: int, member: dict[str, Any] | None) -> int:
@@ -51,8 +68,11 @@ def unread_of(room: dict[str, Any], member: dict[str, Any] | None) -> int:
 
 
 def serialize_room(room: dict[str, Any], member: dict[str, Any] | None,
-                   people: dict[ObjectId, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """`people`: the members and the last message's author (`_room_people`)."""
+                   people: dict[ObjectId, dict[str, Any]] | None = None,
+                   muted: bool = False) -> dict[str, Any]:
+    """`people`: the members and the last message's author (`_room_people`).
+    `muted` and `archived` are the viewer's own (the member's); broadcasts of the
+    room (`room_updated`, member None) carry them false: clients keep their own."""
     if people is None:
         people = _users_by_id(_room_people([room]))
     last = room["last_message"] or None
@@ -63,7 +83,13 @@ def serialize_room(room: dict[str, Any], member: dict[str, Any] | None,
         "members": [people[uid] for uid in room["member_ids"] if uid in people],
         "last_message": last,
         "unread_count": unread_of(room, member),
-        "last_read_seq": member["last_read_seq"] if member else 0})
+        "last_read_seq": member["last_read_seq"] if member else 0,
+        "muted": muted,
+        "archived": member is not None and member["user_id"] in (room.get("archived_by")
+                                                                 or []),
+        "moderator_ids": room.get("moderator_ids") or [],
+        "mutes": [entry for entry in room.get("mutes") or []
+                  if room_roles.sanction_of(room, "mutes", entry["user_id"]) is entry]})
 
 
 def _users_by_id(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
@@ -79,10 +105,13 @@ def _room_people(rooms: list[dict[str, Any]]) -> list[ObjectId]:
 
 
 def room_view(user: dict[str, Any], room: dict[str, Any]) -> dict[str, Any]:
-    return serialize_room(room, RoomMember().find(room["_id"], user["_id"]))
+    muted = room["_id"] in notify_prefs.muted_rooms(user["_id"], [room])
+    return serialize_room(room, RoomMember().find(room["_id"], user["_id"]), muted=muted)
 
 
 def rooms_view(user: dict[str, Any], rooms: list[dict[str, Any]]) -> list[dict[str, Any]]:
     members = RoomMember().of_user_in(user["_id"], [r["_id"] for r in rooms])
     people = _users_by_id(_room_people(rooms))
-    return [serialize_room(r, members.get(r["_id"]), people) for r in rooms]
+    muted = notify_prefs.muted_rooms(user["_id"], rooms)
+    return [serialize_room(r, members.get(r["_id"]), people, r["_id"] in muted)
+            for r in rooms]

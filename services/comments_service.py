@@ -24,10 +24,11 @@ from services import (
     posts_service,
     pseudonyms,
     realtime,
+    site_mutes,
     topic_access,
 )
 from services.shapes.forum import COMMENT
-from services.users_service import public_users
+from services.users_service import hidden_ids, public_users
 from utils import clock
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.pagination import paginate
@@ -77,6 +78,7 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
                    parent_id: str | None = None, files: list[Any] | None = None,
                    anonymous: bool = False) -> dict[str, Any]:
     """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
+    site_mutes.require_not_muted(user)
     post, topic = posts_service.get_readable_post(user, post_id)
     topic_access.require_not_banned(user, topic)
     posts_service.require_open(post)
@@ -132,6 +134,7 @@ def _parent(post: dict[str, Any], parent_id: str) -> dict[str, Any]:
 
 
 def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str, Any]:
+    site_mutes.require_not_muted(user)
     comment, post, _topic = get_readable_comment(user, comment_id)
     if comment["author_id"] != user["_id"]:
         raise Forbidden("Only the author may edit this comment.")
@@ -182,6 +185,12 @@ def list_comments(user: dict[str, Any] | None, post_id: Any, sort: str, limit: i
                                       current_app.config["COMMENT_TREE_MAX_REPLIES"],
                                       VIEW_FIELDS) if top else []
     views = _views(user, top + replies)
+    hidden = hidden_ids(user)
+    for comment in top + replies:
+        if comment["author_id"] in hidden and not comment.get("deleted"):
+            # Kept in place (its replies hang under it), emptied, and flagged.
+            views[comment["_id"]] = {**views[comment["_id"]], "body": "", "body_html": "",
+                                     "author_hidden": True}
     children: dict[ObjectId, list[dict[str, Any]]] = {}
     for reply in _sorted(replies, sort):
         children.setdefault(reply["parent_id"], []).append(reply)

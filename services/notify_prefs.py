@@ -101,6 +101,15 @@ def muted(user_ids: list[ObjectId], sources: dict[str, ObjectId]) -> set[ObjectI
                                                 if k in TARGET_TYPES and v is not None})
 
 
+def muted_rooms(user_id: ObjectId, rooms: list[dict[str, Any]]) -> set[ObjectId]:
+    """Ids of `rooms` muted by `user_id`: the room itself, or (a topic room) its topic."""
+    mutes = NotificationMute()
+    by_room = mutes.targets_of(user_id, "room", [r["_id"] for r in rooms])
+    topics = mutes.targets_of(user_id, "topic", list({r["topic_id"] for r in rooms
+                                                      if r.get("topic_id")}))
+    return by_room | {r["_id"] for r in rooms if r.get("topic_id") in topics}
+
+
 # Post follows
 
 def follow_by_default(post_id: ObjectId, user_id: ObjectId) -> None:

@@ -26,11 +26,12 @@ from services import (
     notify_moderation,
     pseudonyms,
     realtime,
+    site_mutes,
     topic_access,
     topic_activity,
 )
 from services.shapes.forum import POST, POST_BROADCAST
-from services.users_service import public_users
+from services.users_service import hidden_ids, public_users
 from utils import clock, jobs, roles
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
@@ -188,6 +189,12 @@ def _topic_posts(topic_id: ObjectId, sort: str, t: str, limit: int, cursor: str 
 
 
 def _with_my_votes(user: dict[str, Any] | None, page: dict[str, Any]) -> dict[str, Any]:
+    """Per reader, after the shared cache: `my_vote`, and posts by authors the reader
+    hides left out (the page may hold fewer items; its cursor stays right)."""
+    hidden = {str(uid) for uid in hidden_ids(user)}
+    if hidden:
+        page = {**page, "items": [item for item in page["items"]
+                                  if (item.get("author") or {}).get("id") not in hidden]}
     votes = my_votes(user, "post", [ObjectId(item["id"]) for item in page["items"]])
     for item in page["items"]:
         item["my_vote"] = votes.get(ObjectId(item["id"]), 0) if user else None
@@ -242,6 +249,7 @@ def _clean_body(body: str, author: dict[str, Any]) -> str:
 def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str,
                 files: list[Any] | None = None, anonymous: bool = False) -> dict[str, Any]:
     """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
+    site_mutes.require_not_muted(user)
     topic = topic_access.require_participant(user, topic_id)
     now = clock.now()
     hidden = pseudonyms.fields_for(user, topic, anonymous)
@@ -286,6 +294,7 @@ def topic_audience_changed(topic: dict[str, Any]) -> None:
 
 def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
                 ) -> dict[str, Any]:
+    site_mutes.require_not_muted(user)
     post, _topic = get_readable_post(user, post_id)
     if post["author_id"] != user["_id"]:
         raise Forbidden("Only the author may edit this post.")

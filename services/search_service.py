@@ -6,6 +6,8 @@ terms exactly and its last word also as a prefix (`^prefix` on the same index), 
 "flask sock" finds "Flask-SocketIO". The most recent SEARCH_MAX_CANDIDATES documents
 matching any word are ranked by how many query words they match, then by recency.
 Visibility is applied in the query: nothing from a private topic reaches a non-member.
+Chat messages keep `search_terms` the same way (set at send and edit, emptied on
+delete) and are searched only within the rooms the searcher may read.
 """
 from __future__ import annotations
 
@@ -15,13 +17,26 @@ from typing import Any
 from bson import ObjectId
 from flask import current_app
 
+from models.block import Block
+from models.message import Message
 from models.post import HIDDEN, Post
+from models.room import Room
+from models.room_member import RoomMember
 from models.topic import PUBLIC, Topic
 from models.topic_member import TopicMember
-from services import posts_service, topic_access, topics_service, users_service
+from services import (
+    chat_access,
+    chat_views,
+    posts_service,
+    room_roles,
+    topic_access,
+    topics_service,
+    users_service,
+)
 from utils import roles
+from utils.errors import APIError
 from utils.pagination import decode_cursor, encode_cursor
-from utils.text import query_terms
+from utils.text import query_terms, search_terms
 
 
 def search(user: dict[str, Any] | None, q: str, kind: str, limit: int,
@@ -57,6 +72,65 @@ def _post_scope(user: dict[str, Any] | None) -> dict[str, Any]:
         return {"deleted": False, "audience": {"$ne": HIDDEN}}
     return {"deleted": False, "$or": [{"audience": PUBLIC}, {
         "topic_id": {"$in": topic_access.private_topic_ids(user)}}]}
+
+
+def search_messages(user: dict[str, Any], q: str, room_id: str | None, limit: int,
+                    cursor: str | None) -> dict[str, Any]:
+    """Messages matching `q` in one room I may read (`room_id`; 404 otherwise) or in all
+    my rooms: the groups and direct rooms I am a member of and the topic rooms I joined
+    whose topic I may still read. Never deleted messages, nor ones I deleted for myself,
+    nor ones by people I block, who block me, or whom I hide."""
+    if room_id is not None:
+        room_ids = [chat_access.readable_room(user, room_id)["_id"]]
+    else:
+        room_ids = _my_readable_rooms(user)
+    whole, prefix = query_terms(q)
+    if not (whole or prefix) or not room_ids:
+        return {"items": [], "next_cursor": None}
+    shunned = set(Block().related_ids(user["_id"])) | users_service.hidden_ids(user)
+    scope = {"room_id": {"$in": room_ids}, "deleted": False,
+             "hidden_for": {"$ne": user["_id"]}, "author_id": {"$nin": list(shunned)}}
+    ranked, next_cursor = _ranked(Message().collection, scope, whole, prefix, limit, cursor)
+    return {"items": chat_views.serialize_messages(ranked, user["_id"]),
+            "next_cursor": next_cursor}
+
+
+def reindex_messages(batch: int = 500) -> int:
+    """Fill `search_terms` of the messages that have none (stored before message search);
+    deleted ones get an empty list. Idempotent; returns how many it wrote."""
+    messages, written = Message(), 0
+    while True:
+        found = list(messages.collection.find({"search_terms": {"$exists": False}},
+                                              {"body": 1, "deleted": 1}).limit(batch))
+        if not found:
+            return written
+        for message in found:
+            terms = [] if message.get("deleted") else search_terms(message.get("body") or "")
+            messages.collection.update_one({"_id": message["_id"]},
+                                           {"$set": {"search_terms": terms}})
+        written += len(found)
+
+
+def _my_readable_rooms(user: dict[str, Any]) -> list[ObjectId]:
+    rooms = Room().collection.find({"_id": {"$in": RoomMember().room_ids_of(user["_id"])}},
+                                   {"kind": 1, "member_ids": 1, "topic_id": 1, "bans": 1})
+    readable, topics = [], {}
+    for room in rooms:
+        if room["kind"] != "topic":
+            if user["_id"] in room["member_ids"]:
+                readable.append(room["_id"])
+            continue
+        if room["topic_id"] not in topics:
+            try:  # once per topic: private, banned, deleted since I joined its room
+                chat_access.readable_room(user, room["_id"])
+                topics[room["topic_id"]] = True
+            except APIError:
+                topics[room["topic_id"]] = False
+                continue
+        if topics[room["topic_id"]] and room_roles.sanction_of(room, "bans",
+                                                               user["_id"]) is None:
+            readable.append(room["_id"])
+    return readable
 
 
 def _ranked(collection, scope: dict[str, Any], whole: list[str], prefix: str | None,

@@ -13,7 +13,7 @@ from flask import current_app
 
 from models.topic import PUBLIC, SORTS, Topic
 from models.topic_member import OWNER, TopicMember
-from services import audit_service, content_filter, live_rooms, posts_service
+from services import audit_service, content_filter, live_rooms, posts_service, site_mutes
 from services.shapes.forum import TOPIC
 from services.topic_access import (
     audience_key,
@@ -84,6 +84,7 @@ def _terms(topic: dict[str, Any]) -> list[str]:
 def create_topic(user: dict[str, Any], title: str, description: str = "",
                  tags: list[str] | None = None, visibility: str = PUBLIC,
                  allow_anonymous: bool = False) -> dict[str, Any]:
+    site_mutes.require_not_muted(user)
     now = clock.now()
     topic = {"title": _clean_title(title, user),
              "description": _clean_description(description, user),

@@ -16,6 +16,7 @@ from models.base import to_object_id
 from models.block import Block
 from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
+from models.user_hide import UserHide
 from services import (
     avatars,
     content_filter,
@@ -156,6 +157,28 @@ def list_blocked(user: dict[str, Any], limit: int, cursor: str | None) -> dict[s
     people = _users_by_id([d["blocked_id"] for d in documents])
     return page(documents, next_cursor,
                 lambda d: BLOCKED.dump({**d, "user": people[d["blocked_id"]]}))
+
+
+# Hiding: their content leaves my lists, without a block (they can still message me).
+
+def hide(user: dict[str, Any], target_id: str) -> None:
+    UserHide().add(user["_id"], _other_user(user, target_id)["_id"])
+
+
+def unhide(user: dict[str, Any], target_id: str) -> None:
+    UserHide().remove(user["_id"], _other_user(user, target_id)["_id"])
+
+
+def hidden_ids(user: dict[str, Any] | None) -> set[ObjectId]:
+    """Authors whose content `user` hides (none for the anonymous)."""
+    return UserHide().hidden_ids(user["_id"]) if user else set()
+
+
+def list_hidden(user: dict[str, Any], limit: int, cursor: str | None) -> dict[str, Any]:
+    documents, next_cursor = UserHide().page_for(user["_id"], limit, cursor)
+    people = _users_by_id([d["hidden_id"] for d in documents])
+    return page(documents, next_cursor,
+                lambda d: BLOCKED.dump({**d, "user": people[d["hidden_id"]]}))
 
 
 def _users_by_id(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:

@@ -113,6 +113,8 @@ def build_world(app) -> World:
                                   {"$set": {"role": "admin"}})
     people["admin"].ok("POST", f"/api/admin/users/{people['exile'].id}/ban",
                        {"reason": "matrix"})
+    people["admin"].ok("POST", f"/api/admin/users/{people['exile'].id}/mute",
+                       {"reason": "matrix"})
 
     # A public topic of the owner's that other_mod moderates (and nothing else).
     other = owner.ok("POST", "/api/topics/", {"title": "Open garden"})
@@ -150,6 +152,10 @@ def build_world(app) -> World:
                                                       "member_ids": [member.id]})
     world.add("group", "group", group["id"])
     upload = world.add("group_upload", "group", member.upload_image())
+    # An invitation of someone outside every role: nobody in the matrix may see or use it.
+    invitation = owner.ok("POST", f"/api/messages/rooms/{group['id']}/invitations",
+                          {"user_id": people["newcomer"].id})
+    world.add("room_invitation", "invitation", invitation["id"])
     message = member.ok("POST", f"/api/messages/rooms/{group['id']}/messages",
                         {"body": "xylogroup words", "client_id": "w-group",
                          "attachments": [upload]})

@@ -84,6 +84,8 @@ OBJECT_CLASSES: dict[str, tuple[Any, Any]] = {
     "joiner": (OK, REFUSED),         # private topics are joined by invitation only
     "invitee": (HIDDEN, HIDDEN),     # neither has an invitation
     "room-moderator": (REFUSED, OK),
+    # Pins: the room's moderators; in a direct room either member.
+    "pinner": ({"topic": REFUSED, "group": REFUSED, "direct": OK}, OK),
     "group-manager": (REFUSED, REFUSED),
     "room-leaver": ({"topic": OK, "group": OK, "direct": REFUSED}, OK),
     "reporter": (VISIBLE, OK),       # reporting one's own content is refused
@@ -195,6 +197,9 @@ ROUTES: dict[str, str] = {
     "GET /api/users/me/blocked": "signed-in",
     "POST /api/users/<objectid:user_id>/block": "signed-in",
     "DELETE /api/users/<objectid:user_id>/block": "signed-in",
+    "PUT /api/users/<objectid:user_id>/hide": "signed-in",
+    "DELETE /api/users/<objectid:user_id>/hide": "signed-in",
+    "GET /api/users/me/hidden": "signed-in",
     "POST /api/users/<objectid:user_id>/friend-request": "signed-in",
     "GET /api/users/me/friend-requests": "signed-in",
     "POST /api/users/me/friend-requests/<objectid:request_id>/accept": "recipient",
@@ -265,19 +270,43 @@ ROUTES: dict[str, str] = {
     "GET /api/search": "visibility-list",
     # Messages
     "GET /api/messages/rooms": "signed-in",
+    # Narrowed to one room by the query (QUERIES): read like that room.
+    "GET /api/messages/search": "visibility-list",
     "POST /api/messages/direct": "signed-in",
     "POST /api/messages/groups": "signed-in",
     "GET /api/messages/rooms/<objectid:room_id>": "reader",
     "PATCH /api/messages/rooms/<objectid:room_id>": "room-moderator",
+    # Invitations (and the old add route, which now invites): owner and moderators.
     "POST /api/messages/rooms/<objectid:room_id>/members": "group-manager",
+    "POST /api/messages/rooms/<objectid:room_id>/invitations": "group-manager",
+    "GET /api/messages/invitations": "signed-in",
+    "POST /api/messages/invitations/<objectid:invitation_id>/accept": "invitee",
+    "POST /api/messages/invitations/<objectid:invitation_id>/decline": "invitee",
+    # Kick, ban and mute: the room's owner and moderators (site moderators everywhere).
     "DELETE /api/messages/rooms/<objectid:room_id>/members/<objectid:user_id>":
+        "room-moderator",
+    "POST /api/messages/rooms/<objectid:room_id>/bans": "room-moderator",
+    "DELETE /api/messages/rooms/<objectid:room_id>/bans/<objectid:user_id>": "room-moderator",
+    "POST /api/messages/rooms/<objectid:room_id>/mutes": "room-moderator",
+    "DELETE /api/messages/rooms/<objectid:room_id>/mutes/<objectid:user_id>": "room-moderator",
+    # A group's owner only (topic rooms take the topic's moderators).
+    "POST /api/messages/rooms/<objectid:room_id>/moderators": "group-manager",
+    "DELETE /api/messages/rooms/<objectid:room_id>/moderators/<objectid:user_id>":
         "group-manager",
+    "POST /api/messages/rooms/<objectid:room_id>/transfer": "group-manager",
     "POST /api/messages/rooms/<objectid:room_id>/leave": "room-leaver",
     "GET /api/messages/rooms/<objectid:room_id>/messages": "reader",
     "POST /api/messages/rooms/<objectid:room_id>/messages": "participant",
     "POST /api/messages/rooms/<objectid:room_id>/read": "reader",
     "PATCH /api/messages/<objectid:message_id>": "author",
     "DELETE /api/messages/<objectid:message_id>": "author-or-moderator",
+    "GET /api/messages/rooms/<objectid:room_id>/pins": "reader",
+    "PUT /api/messages/<objectid:message_id>/pin": "pinner",
+    "DELETE /api/messages/<objectid:message_id>/pin": "pinner",
+    # Personal controls: only what the caller sees changes.
+    "DELETE /api/messages/<objectid:message_id>/for-me": "reader",
+    "PUT /api/messages/rooms/<objectid:room_id>/archive": "reader",
+    "DELETE /api/messages/rooms/<objectid:room_id>/archive": "reader",
     "PUT /api/messages/<objectid:message_id>/reactions/<string:emoji>": "participant",
     "DELETE /api/messages/<objectid:message_id>/reactions/<string:emoji>": "participant",
     # Reports and administration
@@ -289,6 +318,8 @@ ROUTES: dict[str, str] = {
     "POST /api/admin/users/<objectid:user_id>/ban": "site-moderator",
     "POST /api/admin/users/<objectid:user_id>/unban": "site-moderator",
     "POST /api/admin/users/<objectid:user_id>/warn": "site-moderator",
+    "POST /api/admin/users/<objectid:user_id>/mute": "site-moderator",
+    "POST /api/admin/users/<objectid:user_id>/unmute": "site-moderator",
     "GET /api/admin/reports": "site-moderator",
     "GET /api/admin/stats": "admin",
     "GET /api/admin/audit-log": "admin",
@@ -319,6 +350,7 @@ PATH_VALUES: dict[str, list[str]] = {
     "call_id": ["@topic_call", "@group_call", "@direct_call"],
     "request_id": ["@friend_request"], "export_id": ["@export"],
     "upload_id": ["@topic_upload", "@group_upload", "@direct_upload"],
+    "invitation_id": ["@room_invitation"],
     # A user outside everything (banned from the private topic): admin actions, blocks.
     "user_id": ["@target"],
     "emoji": ["\N{THUMBS UP SIGN}"], "username": ["mx_member"], "filename": ["matrix.txt"],
@@ -332,6 +364,13 @@ PATH_VALUES: dict[str, list[str]] = {
 PATH_OVERRIDES: dict[str, dict[str, list[str]]] = {
     # Only a banned user can be unbanned.
     "POST /api/admin/users/<objectid:user_id>/unban": {"user_id": ["@exile"]},
+    # Kicking someone who is in the room (a member of all three).
+    "DELETE /api/messages/rooms/<objectid:room_id>/members/<objectid:user_id>":
+        {"user_id": ["@member"]},
+    "DELETE /api/messages/rooms/<objectid:room_id>/moderators/<objectid:user_id>":
+        {"user_id": ["@member"]},
+    # Only a muted user can be unmuted.
+    "POST /api/admin/users/<objectid:user_id>/unmute": {"user_id": ["@exile"]},
 }
 
 # Plausible bodies; a list tries each. Routes not named here send no body.
@@ -355,6 +394,12 @@ BODIES: dict[str, Any] = {
     "POST /api/messages/groups": {"title": "Matrix group", "member_ids": ["@newcomer"]},
     "PATCH /api/messages/rooms/<objectid:room_id>": {"title": "renamed"},
     "POST /api/messages/rooms/<objectid:room_id>/members": {"user_id": "@newcomer"},
+    "POST /api/messages/rooms/<objectid:room_id>/invitations": {"user_id": "@newcomer"},
+    "POST /api/messages/rooms/<objectid:room_id>/bans": {"user_id": "@newcomer",
+                                                         "reason": "matrix"},
+    "POST /api/messages/rooms/<objectid:room_id>/mutes": {"user_id": "@newcomer"},
+    "POST /api/messages/rooms/<objectid:room_id>/moderators": {"user_id": "@member"},
+    "POST /api/messages/rooms/<objectid:room_id>/transfer": {"user_id": "@member"},
     "POST /api/messages/rooms/<objectid:room_id>/messages": {"body": "matrix",
                                                              "client_id": "matrix-1"},
     "POST /api/messages/rooms/<objectid:room_id>/read": {"seq": 1},
@@ -369,6 +414,8 @@ BODIES: dict[str, Any] = {
     "POST /api/admin/users/<objectid:user_id>/ban": {"reason": "matrix"},
     "POST /api/admin/users/<objectid:user_id>/unban": {},
     "POST /api/admin/users/<objectid:user_id>/warn": {"reason": "matrix"},
+    "POST /api/admin/users/<objectid:user_id>/mute": {"reason": "matrix"},
+    "POST /api/admin/users/<objectid:user_id>/unmute": {},
     "PUT /api/admin/content-filter": {"rules": [], "new_account_link_limit": 2},
 }
 
@@ -379,6 +426,8 @@ QUERIES: dict[str, list[dict[str, str]]] = {
                         {"q": "xylotopic", "type": "topics"}],
     "GET /api/users/": [{"q": "mx_"}],
     "GET /api/users/me/exports/<objectid:export_id>": [{"token": "@export_token"}],
+    "GET /api/messages/search": [{"q": "xylotopic words", "room_id": room}
+                                 for room in PATH_VALUES["room_id"]],
     "GET /api/calls/": [{"limit": "50"}] + [{"room_id": room} for room in PATH_VALUES["room_id"]],
     "GET /api/gifs/search": [{"q": "cat"}],
 }

@@ -180,7 +180,9 @@ def test_groups_members_and_leaving(people, db):
     assert post(bob, f"/api/messages/rooms/{room_id}/members",
                 {"user_id": carol[1]["id"]}).status_code == 403
     send(alice, room_id, "before carol", "g1")
-    added = post(alice, f"/api/messages/rooms/{room_id}/members", {"user_id": carol[1]["id"]})
+    invited = post(alice, f"/api/messages/rooms/{room_id}/members", {"user_id": carol[1]["id"]})
+    assert invited.status_code == 202 and invited.get_json()["room_id"] == room_id
+    added = post(carol, f"/api/messages/invitations/{invited.get_json()['id']}/accept")
     assert added.status_code == 200 and len(added.get_json()["members"]) == 3
     carol_view = carol[0].get(f"/api/messages/rooms/{room_id}").get_json()
     assert carol_view["unread_count"] == 0  # history before joining is not unread

@@ -89,7 +89,7 @@ def test_join_catch_up_and_live_delivery_once(trio):
     # In chat_room_<id> and user_<bob>, yet one `message`; then bob's unread count.
     assert [name for name, _ in got] == ["message", "unread"]
     assert got[0][1] == sent and sent["seq"] == 4 and sent["author"]["username"] == "alice"
-    assert got[1][1] == {"room_id": room_id, "unread_count": 4}
+    assert got[1][1] == {"room_id": room_id, "unread_count": 4, "muted": False}
     retry = send(a_sock, room_id, "live again", "c3")
     assert retry["data"]["id"] == sent["id"]
     assert events(b_sock, "message") == []
@@ -205,7 +205,7 @@ def test_mark_read_receipts_and_other_devices(trio):
     answer = phone.emit("mark_read", {"room_id": room_id, "seq": 2}, callback=True)
     assert answer["data"] == {"room_id": room_id, "unread_count": 1}
     assert events(a_sock, "read") == [{"room_id": room_id, "user_id": bob.id, "seq": 2}]
-    assert events(laptop, "unread") == [{"room_id": room_id, "unread_count": 1}]
+    assert events(laptop, "unread") == [{"room_id": room_id, "unread_count": 1, "muted": False}]
     assert events(phone, "unread") == []
 
 

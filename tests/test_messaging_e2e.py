@@ -177,7 +177,8 @@ def test_order_reconnect_catch_up_and_idempotent_retry(cluster):
         for i in range(5):
             send(sender, room_id, f"first {i}")
         assert seqs(reader.wait_for("message", 5)) == [1, 2, 3, 4, 5]
-        assert reader.wait_for("unread", 5)[-1] == {"room_id": room_id, "unread_count": 5}
+        assert reader.wait_for("unread", 5)[-1] == {"room_id": room_id, "unread_count": 5,
+                                                    "muted": False}
 
         reader.close()
         for i in range(3):
@@ -313,7 +314,8 @@ def test_presence_unread_across_processes_and_a_killed_process(own_cluster):
         assert laptop.wait_for("unread", 3)[-1]["unread_count"] == 3
         assert laptop.call("mark_read", {"room_id": room_id, "seq": 2})["data"][
             "unread_count"] == 1
-        assert phone.wait_for("unread", 4)[-1] == {"room_id": room_id, "unread_count": 1}
+        assert phone.wait_for("unread", 4)[-1] == {"room_id": room_id, "unread_count": 1,
+                                                   "muted": False}
         laptop.close()
         # A later event on the watcher's socket is the signal: once A has taken the
         # laptop's socket out of the registry, a message from the watcher (published by

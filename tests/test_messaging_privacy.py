@@ -79,8 +79,12 @@ def test_adding_to_a_group_respects_the_setting(people, db):
     assert ObjectId(bob.id) not in db.rooms.find_one({"_id": ObjectId(room["id"])})["member_ids"]
     assert db.room_members.count_documents({"user_id": ObjectId(bob.id)}) == 0
     befriend(bob, alice)
-    assert alice.post(f"/api/messages/rooms/{room['id']}/members",
-                      {"user_id": bob.id}).status_code == 200
+    invited = alice.post(f"/api/messages/rooms/{room['id']}/members", {"user_id": bob.id})
+    assert invited.status_code == 202
+    # Invited, not added: bob is a member only once he accepts.
+    assert ObjectId(bob.id) not in db.rooms.find_one({"_id": ObjectId(room["id"])})["member_ids"]
+    accepted = bob.post(f"/api/messages/invitations/{invited.get_json()['id']}/accept")
+    assert accepted.status_code == 200
 
 
 # allow_messages_from: an existing direct room

@@ -40,11 +40,14 @@ def world(client):
     _ok(p["pagea"].post(f"/api/posts/{posts[2]['id']}/vote", {"value": 1}))
     for n in range(3):
         _ok(walker.post(f"/api/posts/{posts[0]['id']}/comments", {"body": f"comment {n}"}))
-        _ok(walker.post(f"/api/topics/{topic['id']}/rooms", {"name": f"room {n}"}))
+        room = _ok(walker.post(f"/api/topics/{topic['id']}/rooms", {"name": f"room {n}"}))
+        _ok(walker.post(f"/api/messages/rooms/{room['id']}/messages",
+                        {"body": f"paging words {n}", "client_id": f"p{n}"}))
     for name in ("banx", "bany", "banz"):
         _ok(walker.post(f"/api/topics/{topic['id']}/bans", {"user_id": p[name].id}))
         _ok(walker.post(f"/api/users/{p[name].id}/block"))
         _ok(walker.call("PUT", f"/api/notifications/mutes/user/{p[name].id}"))
+        _ok(walker.call("PUT", f"/api/users/{p[name].id}/hide"))
     for name in ("pagea", "pageb", "pagec"):
         _ok(walker.post(f"/api/users/{p[name].id}/friend-request"))
         request = _ok(p["paged"].post(f"/api/users/{p[name].id}/friend-request"))
@@ -60,6 +63,10 @@ def world(client):
     for n in range(3):
         _ok(p["boss"].post(f"/api/admin/users/{walker.id}/warn", {"reason": f"warning {n}"}))
     _three_calls(client, walker, p["pagea"])
+    for n in range(3):  # three groups inviting pagea
+        group = _ok(walker.post("/api/messages/groups", {"title": f"g{n}", "member_ids": []}))
+        _ok(walker.post(f"/api/messages/rooms/{group['id']}/invitations",
+                        {"user_id": p["pagea"].id}))
     return p, topic, posts
 
 
@@ -84,6 +91,7 @@ def endpoints(p, topic, posts):
     return {
         "/api/users/": ("walker", "/api/users/", [{"q": "page"}]),
         "/api/users/me/blocked": ("walker", "/api/users/me/blocked", [{}]),
+        "/api/users/me/hidden": ("walker", "/api/users/me/hidden", [{}]),
         "/api/users/me/friend-requests": ("walker", "/api/users/me/friend-requests",
                                           [{}, {"direction": "outgoing"}]),
         "/api/users/me/friends": ("paged", "/api/users/me/friends", [{}]),
@@ -105,6 +113,8 @@ def endpoints(p, topic, posts):
                                                   {"q": "paging", "type": "topics"},
                                                   {"q": "page", "type": "users"}]),
         "/api/messages/rooms": ("walker", "/api/messages/rooms", [{}]),
+        "/api/messages/invitations": ("pagea", "/api/messages/invitations", [{}]),
+        "/api/messages/search": ("walker", "/api/messages/search", [{"q": "paging"}]),
         "/api/topics/{topic_id}/rooms": ("walker", f"/api/topics/{t}/rooms", [{}]),
         "/api/topics/{topic_id}/reports": ("walker", f"/api/topics/{t}/reports", [{}]),
         "/api/admin/users": ("boss", "/api/admin/users", [{}]),

@@ -82,6 +82,12 @@ class Forbidden(APIError):
     status, code, message = 403, "forbidden", "You may not do this."
 
 
+class Muted(Forbidden):
+    """A muted account (site mute) or member (room mute) tried to write; `details` names
+    the expiry so clients can say until when."""
+    code, message = "muted", "You are muted and cannot write."
+
+
 class NotFound(APIError):
     status, code, message = 404, "not_found", "Not found."
 

@@ -17,9 +17,18 @@ class BanInfoSchema(Schema):
     banned_by = fields.String(allow_none=True, required=True, dump_default=None)
 
 
+class MuteInfoSchema(Schema):
+    reason = fields.String(required=True)
+    expires_at = Timestamp(allow_none=True, required=True, dump_default=None)
+    muted_at = Timestamp(required=True)
+    muted_by = fields.String(allow_none=True, required=True, dump_default=None)
+
+
 class AdminUserSchema(PrivateUserSchema):
     banned = fields.Boolean(required=True)
     ban = fields.Nested(BanInfoSchema, allow_none=True, required=True)
+    muted = fields.Boolean(required=True)
+    mute = fields.Nested(MuteInfoSchema, allow_none=True, required=True)
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
 
 

@@ -19,6 +19,42 @@ Id = fields.String
 class UnreadEventSchema(Schema):
     room_id = Id(required=True)
     unread_count = fields.Integer(required=True)
+    muted = fields.Boolean(required=True, metadata={
+        "description": "I muted the room: leave it out of the total badge."})
+
+
+class MessagePinnedEventSchema(Schema):
+    room_id = Id(required=True)
+    message_id = Id(required=True)
+    seq = fields.Integer(required=True)
+    by = Id(required=True, metadata={"description": "Who pinned it."})
+
+
+class MessageUnpinnedEventSchema(Schema):
+    room_id = Id(required=True)
+    message_id = Id(required=True)
+
+
+class MessageHiddenEventSchema(Schema):
+    id = Id(required=True)
+    room_id = Id(required=True)
+    seq = fields.Integer(required=True)
+
+
+class RoomMutedEventSchema(Schema):
+    room_id = Id(required=True)
+    expires_at = fields.String(required=True, allow_none=True,
+                               metadata={"format": "date-time"})
+
+
+class AccountMutedEventSchema(Schema):
+    reason = fields.String(required=True)
+    expires_at = fields.String(required=True, allow_none=True,
+                               metadata={"format": "date-time"})
+
+
+class AccountUnmutedEventSchema(Schema):
+    pass
 
 
 class ReadEventSchema(Schema):
@@ -177,8 +213,9 @@ class TypingAckSchema(Schema):
     expires_in = fields.Float(required=True)
 
 
-class MarkReadAckSchema(UnreadEventSchema):
-    pass
+class MarkReadAckSchema(Schema):
+    room_id = Id(required=True)
+    unread_count = fields.Integer(required=True)
 
 
 class OnlineUsersAckSchema(Schema):

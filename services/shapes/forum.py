@@ -112,6 +112,8 @@ class CommentSchema(Schema):
                               dump_default=list)
     created_at = Timestamp(required=True)
     edited_at = Timestamp(allow_none=True, required=True, dump_default=None)
+    # True (body emptied) when the reader hides the author (`PUT /api/users/<id>/hide`).
+    author_hidden = fields.Boolean(required=True, dump_default=False)
     # Filled by the tree builder after the dump, so never read from the document.
     replies = fields.List(fields.Nested(lambda: CommentSchema()), required=True,
                           dump_only=True)

@@ -9,6 +9,19 @@ export interface AcceptCall {
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "AccountMutedEvent".
+ */
+export interface AccountMutedEvent {
+  expires_at: string | null;
+  reason: string;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "AccountUnmutedEvent".
+ */
+export interface AccountUnmutedEvent {}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
  * via the `definition` "AckFailure".
  */
 export interface AckFailure {
@@ -340,6 +353,7 @@ export interface Comment {
   anonymous: boolean;
   attachments: Attachment[];
   author: PublicUser | null;
+  author_hidden: boolean;
   body: string;
   body_html: string;
   created_at: string;
@@ -451,6 +465,18 @@ export interface Hangup {
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "Invitation".
+ */
+export interface Invitation {
+  created_at: string;
+  id: string;
+  inviter: PublicUser | null;
+  member_count: number;
+  room_id: string;
+  room_title: string | null;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
  * via the `definition` "JoinRoom".
  */
 export interface JoinRoom {
@@ -474,10 +500,12 @@ export interface JoinRoomAck {
 export interface Message {
   attachments: Attachment[];
   author: PublicUser | null;
+  author_hidden: boolean;
   body: string;
   client_id: string;
   created_at: string;
   deleted: boolean;
+  deleted_for_me: boolean;
   edited_at: string | null;
   id: string;
   /**
@@ -538,6 +566,28 @@ export interface MessageDeletedEvent {
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "MessageHiddenEvent".
+ */
+export interface MessageHiddenEvent {
+  id: string;
+  room_id: string;
+  seq: number;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "MessagePinnedEvent".
+ */
+export interface MessagePinnedEvent {
+  /**
+   * Who pinned it.
+   */
+  by: string;
+  message_id: string;
+  room_id: string;
+  seq: number;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
  * via the `definition` "MessageRef".
  */
 export interface MessageRef {
@@ -548,6 +598,14 @@ export interface MessageRef {
  * via the `definition` "MessageRoomRef".
  */
 export interface MessageRoomRef {
+  room_id: string;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "MessageUnpinnedEvent".
+ */
+export interface MessageUnpinnedEvent {
+  message_id: string;
   room_id: string;
 }
 /**
@@ -727,6 +785,7 @@ export interface RejoinCall {
  * via the `definition` "Room".
  */
 export interface Room {
+  archived: boolean;
   created_at: string;
   created_by: string;
   description: string;
@@ -737,6 +796,9 @@ export interface Room {
   last_read_seq: number;
   last_seq: number;
   members: PublicUser[];
+  moderator_ids: string[];
+  muted: boolean;
+  mutes: RoomMute[];
   title: string | null;
   topic_id: string | null;
   unread_count: number;
@@ -756,9 +818,25 @@ export interface Snapshot {
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "RoomMute".
+ */
+export interface RoomMute {
+  expires_at: string | null;
+  user_id: string;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
  * via the `definition` "RoomLeftAck".
  */
 export interface RoomLeftAck {
+  room_id: string;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "RoomMutedEvent".
+ */
+export interface RoomMutedEvent {
+  expires_at: string | null;
   room_id: string;
 }
 /**
@@ -875,6 +953,10 @@ export interface TypingState {
  * via the `definition` "UnreadEvent".
  */
 export interface UnreadEvent {
+  /**
+   * I muted the room: leave it out of the total badge.
+   */
+  muted: boolean;
   room_id: string;
   unread_count: number;
 }
@@ -952,6 +1034,8 @@ export interface ClientAcks {
 
 /** Server to client: event name -> payload. */
 export interface ServerEvents {
+  "account_muted": AccountMutedEvent;
+  "account_unmuted": AccountUnmutedEvent;
   "call_accepted": CallAcceptedEvent;
   "call_answer": CallDescriptionEvent;
   "call_answered_elsewhere": CallAnsweredElsewhereEvent;
@@ -968,6 +1052,9 @@ export interface ServerEvents {
   "force_logout": ForceLogoutEvent;
   "message": Message;
   "message_deleted": MessageDeletedEvent;
+  "message_hidden": MessageHiddenEvent;
+  "message_pinned": MessagePinnedEvent;
+  "message_unpinned": MessageUnpinnedEvent;
   "message_updated": Message;
   "new_comment": Comment;
   "new_post": PostWithoutMyVote;
@@ -978,6 +1065,8 @@ export interface ServerEvents {
   "reaction_updated": Reactions;
   "read": ReadEvent;
   "removed_from_room": RoomRefEvent;
+  "room_invitation": Invitation;
+  "room_muted": RoomMutedEvent;
   "room_updated": Room;
   "server_restarting": ServerRestartingEvent;
   "typing": TypingState;
