@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from models.user import MESSAGE_POLICIES
 from services import passwords
 from services.auth_signup import USERNAME_PATTERN
+from services.avatars import PALETTE
 from utils.identity import clean
 from utils.schemas import PageQuerySchema, StrictSchema
 
@@ -178,3 +179,8 @@ class FriendRequestQuerySchema(PageQuerySchema):
                               validate=validate.OneOf(["incoming", "outgoing"]))
 
 
+class InitialsQuerySchema(StrictSchema):
+    """GET /api/users/initials.svg: what PublicUser.avatar_url names (services.avatars)."""
+    text = fields.String(required=True, validate=validate.Length(min=1, max=2))
+    color = fields.Integer(required=True, validate=validate.Range(min=-1,
+                                                                  max=len(PALETTE) - 1))

@@ -9,6 +9,7 @@ from routes.account_schemas import (
     DeleteAccountSchema,
     ExportDownloadQuerySchema,
     FriendRequestQuerySchema,
+    InitialsQuerySchema,
     ProfileUpdateSchema,
     UserSearchQuerySchema,
 )
@@ -115,16 +116,19 @@ def get_user(username):
     return serialize_public_user(users_service.get_public_profile(current_user(), username))
 
 
-@blp.route("/<objectid:user_id>/avatar.svg")
+@blp.route("/initials.svg")
+@blp.arguments(InitialsQuerySchema, location="query")
 @blp.response(200, content_type="image/svg+xml",
-              description="The user's initials on a colour of their own.")
-def generated_avatar(user_id):
-    """The picture `avatar_url` names for a user who uploaded none: an SVG of the
-    initials, generated here (no third-party service, works offline). Only shapes and
-    escaped text; served with `Content-Security-Policy: default-src 'none'` and
-    `nosniff` like every response, cacheable for a day (the URL's `v` follows renames)."""
-    response = Response(users_service.generated_avatar(user_id), mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "public, max-age=86400"
+              description="Up to two letters on a colour of the palette.")
+def generated_avatar(query):
+    """The picture `avatar_url` names for a user who uploaded none: the letters and the
+    colour in its URL, drawn here (no third-party service, works offline, reads no
+    account, so it tells nothing about who exists). Only shapes and escaped text;
+    served with `Content-Security-Policy: default-src 'none'` and `nosniff` like every
+    response, cacheable for good (a rename is a new URL)."""
+    response = Response(users_service.generated_avatar(query["text"], query["color"]),
+                        mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     # Pages of the listed frontend origins show it in <img>, whatever their site.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response

@@ -62,15 +62,29 @@ def initials(name: str) -> str:
     return (words[0][0] + words[1][0]).upper()
 
 
-def initials_svg(name: str, seed: str, known: bool = True) -> str:
-    """A 128x128 SVG: the name's initials on a colour chosen by `seed` (the user id, so
-    it never changes with the name). Text is escaped; nothing but shapes and text."""
-    color = PALETTE[int(hashlib.sha256(seed.encode()).hexdigest(), 16) % len(PALETTE)] \
-        if known else UNKNOWN_COLOR
-    letters = html.escape(initials(name) if known else "?")
+def color_index(seed: str) -> int:
+    """The palette entry of a user (`seed`: the user id, so it never changes with the
+    name)."""
+    return int(hashlib.sha256(seed.encode()).hexdigest(), 16) % len(PALETTE)
+
+
+def picture_params(name: str, seed: str, known: bool = True) -> dict[str, str]:
+    """What the generated picture shows: its letters and colour (`color=-1`: the grey
+    of an account that is gone). They travel in the picture's URL, so serving it reads
+    nothing: the URL tells no more than the profile it came with."""
+    if not known:
+        return {"text": "?", "color": "-1"}
+    return {"text": initials(name), "color": str(color_index(seed))}
+
+
+def initials_svg(text: str, color: int) -> str:
+    """A 128x128 SVG of up to two characters on a palette colour (-1: grey). Text is
+    escaped; nothing but shapes and text."""
+    fill = PALETTE[color] if 0 <= color < len(PALETTE) else UNKNOWN_COLOR
+    letters = html.escape(text[:2] or "?")
     return ('<svg xmlns="http://www.w3.org/2000/svg" width="128" height="128" '
             'viewBox="0 0 128 128" role="img">'
-            f'<rect width="128" height="128" fill="{color}"/>'
+            f'<rect width="128" height="128" fill="{fill}"/>'
             '<text x="64" y="64" dy=".35em" text-anchor="middle" fill="#ffffff" '
             'font-family="Helvetica, Arial, sans-serif" font-size="52" font-weight="600">'
             f'{letters}</text></svg>')

@@ -29,7 +29,6 @@ from services.shapes.users import (
     FRIEND_REQUEST,
     PRIVATE_USER,
     PUBLIC_USER,
-    display_name,
 )
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound
 from utils.pagination import page, paginate
@@ -87,14 +86,11 @@ def get_public_profile(viewer: dict[str, Any] | None, username: str) -> dict[str
     return user
 
 
-def generated_avatar(user_id: str) -> str:
+def generated_avatar(text: str, color: int) -> str:
     """The initials picture of a user without an uploaded one (PublicUser.avatar_url):
-    an SVG made here, so it works offline and tells no third party who looks at whom."""
-    user = User().find_by_id(user_id, PUBLIC_FIELDS)
-    if user is None:
-        raise NotFound("User not found.")
-    return avatars.initials_svg(display_name(user), str(user["_id"]),
-                                known=not user.get("deleted"))
+    an SVG made here from its URL alone, so it works offline, tells no third party who
+    looks at whom, and reads no account."""
+    return avatars.initials_svg(text, color)
 
 
 def set_avatar(user: dict[str, Any], data: bytes) -> dict[str, Any]:

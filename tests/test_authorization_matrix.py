@@ -139,7 +139,7 @@ ROUTES: dict[str, str] = {
     "GET /static/<path:filename>": "public",
     "GET /api/openapi.json": "public",
     "GET /api/asyncapi.json": "public",
-    "GET /api/users/<objectid:user_id>/avatar.svg": "public",
+    "GET /api/users/initials.svg": "public",
     "GET /api/docs": "public",
     "GET /api/docs/assets/<path:filename>": "public",
     "GET /api/files/<string:folder>/<string:name>": "public",
@@ -425,6 +425,7 @@ QUERIES: dict[str, list[dict[str, str]]] = {
     "GET /api/search": [{"q": "xylotopic", "type": "posts"},
                         {"q": "xylotopic", "type": "topics"}],
     "GET /api/users/": [{"q": "mx_"}],
+    "GET /api/users/initials.svg": [{"text": "MX", "color": "0"}],
     "GET /api/users/me/exports/<objectid:export_id>": [{"token": "@export_token"}],
     "GET /api/messages/search": [{"q": "xylotopic words", "room_id": room}
                                  for room in PATH_VALUES["room_id"]],

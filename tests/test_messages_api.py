@@ -268,7 +268,7 @@ def test_rooms_list_last_message_carries_its_author(people):
     author = items[room_id]["last_message"]["author"]
     assert {k: author[k] for k in ("id", "username", "display_name")} == {
         "id": bob[1]["id"], "username": "bob", "display_name": "Bobby"}
-    assert author["avatar_url"].startswith(f"/api/users/{bob[1]['id']}/avatar.svg?v=")
+    assert author["avatar_url"].startswith("/api/users/initials.svg?text=BO&color=")
     assert "email" not in author
     assert items[lobby["id"]]["last_message"]["author"]["display_name"] == "Bobby"
     single = alice[0].get(f"/api/messages/rooms/{lobby['id']}").get_json()

@@ -168,7 +168,7 @@ def test_typing_goes_to_others_and_expires(make_app, clock):
     # The typist's public fields come along, so "alice is typing" needs no lookup.
     assert {k: started[0]["user"][k] for k in ("id", "username", "display_name")} == {
         "id": alice.id, "username": "alice", "display_name": "alice"}
-    assert started[0]["user"]["avatar_url"].startswith(f"/api/users/{alice.id}/avatar.svg")
+    assert started[0]["user"]["avatar_url"].startswith("/api/users/initials.svg?text=AL&")
     a_sock.emit("typing", {"room_id": room_id, "typing": True}, callback=True)
     assert events(b_sock, "typing") == []  # a renewal is not news
     with app.app_context():

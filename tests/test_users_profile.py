@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import io
 
+from bson import ObjectId
 from PIL import Image
 
+from services.shapes.users import avatar_url
 from tests.helpers import DEFAULT_PASSWORD, csrf, register, register_and_login
 
 
@@ -88,7 +90,7 @@ def test_avatar_type_is_judged_by_content_not_name(client):
     truncated = upload(client, token, image_bytes("PNG")[:60], name="a.png")
     assert truncated.status_code in (400, 415)
     me = client.get("/api/users/me").get_json()  # still the generated picture
-    assert me["avatar_url"].startswith(f"/api/users/{me['id']}/avatar.svg?v=")
+    assert me["avatar_url"].startswith("/api/users/initials.svg?")
 
 
 def test_avatar_over_2mb_is_refused(client):
@@ -141,23 +143,23 @@ def test_delete_me_removes_personal_data_and_ends_sessions(client, db):
 
 def test_display_name_and_avatar_url_are_never_null(client, db):
     """Unset, `display_name` is the username and `avatar_url` a generated picture; a
-    chosen name replaces both the name and the picture's initials (and its URL's `v`),
+    chosen name replaces both the name and the picture's initials (and so its URL),
     an uploaded picture replaces the generated one, clearing the name brings it back."""
     user, token = register_and_login(client)
     me = client.get("/api/users/me").get_json()
     assert me["display_name"] == "alice"
-    generated = f"/api/users/{user['id']}/avatar.svg?v="
+    generated = "/api/users/initials.svg?"
     assert me["avatar_url"].startswith(generated)
     public = client.application.test_client().get("/api/users/alice").get_json()
     assert public["display_name"] == "alice" and public["avatar_url"] == me["avatar_url"]
 
     renamed = client.patch("/api/users/me", headers=csrf(token),
-                           json={"display_name": "Ada Lovelace"}).get_json()
-    assert renamed["display_name"] == "Ada Lovelace"
+                           json={"display_name": "Zed Lovelace"}).get_json()
+    assert renamed["display_name"] == "Zed Lovelace"
     assert renamed["avatar_url"].startswith(generated)
     assert renamed["avatar_url"] != me["avatar_url"]  # a new URL: caches follow the rename
     svg = client.get(renamed["avatar_url"])
-    assert ">AL</text>" in svg.get_data(as_text=True)
+    assert ">ZL</text>" in svg.get_data(as_text=True)
 
     assert upload(client, token, image_bytes()).status_code == 200
     assert client.get("/api/users/me").get_json()["avatar_url"].startswith("/api/files/")
@@ -168,25 +170,32 @@ def test_display_name_and_avatar_url_are_never_null(client, db):
 
 
 def test_generated_avatar_is_a_safe_svg(client, db):
-    """GET /api/users/<id>/avatar.svg: an SVG of the initials, escaped, served with a
-    CSP that forbids everything and nosniff, cacheable; 404 in the error shape for an
-    unknown id; a deleted account shows "?"."""
+    """GET /api/users/initials.svg: the letters and colour its URL names, escaped, served
+    with a CSP that forbids everything and nosniff, cacheable for good; it reads no
+    account, so a registration's answer (a real account or the stand-in of a taken
+    address) names a picture that answers alike; a deleted account shows "?"."""
     user, token = register_and_login(client)
-    client.patch("/api/users/me", headers=csrf(token),
-                 json={"display_name": "<script>alert(1)</script> & co"})
-    response = client.get(f"/api/users/{user['id']}/avatar.svg")
+    renamed = client.patch("/api/users/me", headers=csrf(token),
+                           json={"display_name": "<script>alert(1)</script> & co"}).get_json()
+    response = client.get(renamed["avatar_url"])
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
-    assert "max-age=86400" in response.headers["Cache-Control"]
+    assert "max-age=31536000" in response.headers["Cache-Control"]
     body = response.get_data(as_text=True)
     assert body.startswith("<svg ") and "<script" not in body and ">SC</text>" in body
-    missing = client.get(f"/api/users/{'0' * 24}/avatar.svg")
-    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
-    assert client.get("/api/users/nope/avatar.svg").status_code == 404
+    hostile = client.get("/api/users/initials.svg", query_string={"text": "<s", "color": 0})
+    assert hostile.status_code == 200 and ">&lt;s</text>" in hostile.get_data(as_text=True)
+    for bad in ({"text": "abc", "color": 0}, {"text": "A", "color": 99}, {"text": "A"},
+                {"text": "", "color": 0}):
+        refused = client.get("/api/users/initials.svg", query_string=bad)
+        assert refused.status_code == 400
+        assert refused.get_json()["error"]["code"] == "validation_error"
 
     assert client.delete("/api/users/me", headers=csrf(token),
                          json={"password": DEFAULT_PASSWORD}).status_code == 204
-    gone = client.application.test_client().get(f"/api/users/{user['id']}/avatar.svg")
-    assert gone.status_code == 200 and ">?</text>" in gone.get_data(as_text=True)
+    with client.application.test_request_context():
+        shown = avatar_url(db.users.find_one({"_id": ObjectId(user["id"])}))
+    picture = client.application.test_client().get(shown)
+    assert picture.status_code == 200 and ">?</text>" in picture.get_data(as_text=True)

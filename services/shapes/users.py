@@ -1,9 +1,8 @@
 """Users as others see them, as their owner sees them, and their friends and blocks."""
 from __future__ import annotations
 
-import base64
-import hashlib
 from typing import Any
+from urllib.parse import urlencode
 
 from marshmallow import Schema, fields, pre_dump, validate
 
@@ -15,22 +14,22 @@ from utils.schemas import page_schema
 DELETED_NAME = "deleted user"
 
 
+INITIALS_PATH = "/api/users/initials.svg"
+
+
 def avatar_url(user: dict[str, Any]) -> str:
-    """The uploaded picture, else the generated one (GET /api/users/<id>/avatar.svg,
-    services.avatars.initials_svg): never null. `v` changes with the name the picture
-    shows, so the URL can be cached for a day and still follow a rename."""
+    """The uploaded picture, else the generated one (GET /api/users/initials.svg,
+    services.avatars): never null. Its letters and colour are in the URL, so a rename
+    is a new URL and the picture can be cached for good."""
     key = None if user.get("deleted") else user.get("avatar_key")
     if key:
         return file_storage.url_for(key)
-    version = hashlib.sha256(display_name(user).encode()).hexdigest()[:8]
-    return f"/api/users/{user['_id']}/avatar.svg?v={version}"
+    return generated_avatar_url(display_name(user), str(user["_id"]),
+                                known=not user.get("deleted"))
 
 
-def pseudonym_avatar_url(user: dict[str, Any]) -> str:
-    """A pseudonym has no account whose picture a URL could name: its initials picture
-    travels inline, so nothing (no id lookup, no 404) tells it apart from a user."""
-    svg = avatars.initials_svg(user["display_name"], str(user["_id"]))
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+def generated_avatar_url(name: str, seed: str, known: bool = True) -> str:
+    return f"{INITIALS_PATH}?{urlencode(avatars.picture_params(name, seed, known))}"
 
 
 def display_name(user: dict[str, Any]) -> str:
@@ -59,7 +58,10 @@ class PublicUserSchema(Schema):
     def present(self, user: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         if user.get("pseudonym"):
             # The stand-in for an anonymous author (services/pseudonyms.py): no account.
-            return {**user, "avatar_url": pseudonym_avatar_url(user), "deleted": False}
+            # Drawn like anyone's: the URL names the pseudonym's letters, never an account.
+            return {**user, "avatar_url": generated_avatar_url(user["display_name"],
+                                                               str(user["_id"])),
+                    "deleted": False}
         if user.get("deleted"):
             return {"_id": user["_id"], "username": DELETED_NAME, "display_name": DELETED_NAME,
                     "bio": "", "avatar_url": avatar_url(user), "created_at": user["created_at"],

@@ -5878,50 +5878,6 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
-    "/api/users/{user_id}/avatar.svg": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        /**
-         * The picture `avatar_url` names for a user who uploaded none: an SVG of the
-         *     initials, generated here (no third-party service, works offline). Only shapes and
-         *     escaped text; served with `Content-Security-Policy: default-src 'none'` and
-         *     `nosniff` like every response, cacheable for a day (the URL's `v` follows renames).
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    user_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The user's initials on a colour of their own. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                default: components["responses"]["DEFAULT_ERROR"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/users/{user_id}/block": {
         parameters: {
             query?: never;
@@ -6113,6 +6069,51 @@ export type paths = {
                         "application/json": components["schemas"]["PublicUser"];
                     };
                 };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/initials.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The picture `avatar_url` names for a user who uploaded none: the letters and the
+         *     colour in its URL, drawn here (no third-party service, works offline, reads no
+         *     account, so it tells nothing about who exists). Only shapes and escaped text;
+         *     served with `Content-Security-Policy: default-src 'none'` and `nosniff` like every
+         *     response, cacheable for good (a rename is a new URL).
+         */
+        get: {
+            parameters: {
+                query: {
+                    color: number;
+                    text: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Up to two letters on a colour of the palette. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                400: components["responses"]["BAD_REQUEST"];
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
