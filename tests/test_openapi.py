@@ -99,7 +99,7 @@ SHARD_SCHEMAS = [schemathesis.pytest.from_fixture("api_schema").include(
 
 def _fuzz_test(shard: int):
     @SHARD_SCHEMAS[shard].parametrize()
-    @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "25")), deadline=None,
+    @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "12")), deadline=None,
               suppress_health_check=list(HealthCheck))
     def test_fuzz_whole_api(case, app, fuzz_user):
         fuzz_one_case(case, app, fuzz_user)
