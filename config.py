@@ -78,6 +78,9 @@ class Config:
         self.MONGO_URI = _env("MONGO_URI")
         self.MONGO_DB_NAME = _env("MONGO_DB_NAME", "roundtable")
         self.MONGO_TIMEOUT_MS = _env_int("MONGO_TIMEOUT_MS", 2000)
+        # Count the commands sent to MongoDB (pymongo command monitoring, utils/db.py):
+        # for the benchmark and the command-budget tests only; off in production.
+        self.MONGO_COUNT_COMMANDS = _env_bool("MONGO_COUNT_COMMANDS", False)
         self.EMBEDDED_DB_PORT = _env_int("EMBEDDED_DB_PORT", 27018)
         self.EMBEDDED_DB_PATH = _env("EMBEDDED_DB_PATH", str(INSTANCE_DIR / "db"))
 
