@@ -237,6 +237,10 @@ class Config:
         # A live socket reuses its user this long while the user's version stamp in Redis
         # is unchanged (utils.socket_events.socket_user); any write to the user ends it.
         self.SOCKET_USER_CACHE_SECONDS = float(_env("SOCKET_USER_CACHE_SECONDS", "10"))
+        # Each process keeps the authenticated user, their topic roles and bans, and topics'
+        # access fields this long while their version stamps in Redis are unchanged
+        # (utils.local_copies); every write to them replaces a stamp. 0: no copies.
+        self.LOCAL_COPY_SECONDS = float(_env("LOCAL_COPY_SECONDS", "10"))
         # Per-user limits on socket events by class (services.chat_limits.EVENT_CLASSES;
         # typing uses CHAT_TYPING_RATE_LIMIT), answered with `rate_limited` acks, and the
         # most sockets one user may hold at once (one more is refused at connect).

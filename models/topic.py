@@ -10,6 +10,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from models import registry
 from models.base import BaseModel
+from utils import user_versions
 
 PUBLIC, PRIVATE = "public", "private"
 VISIBILITIES = (PUBLIC, PRIVATE)
@@ -40,10 +41,17 @@ class Topic(BaseModel):
         topic = self.find_by_id(topic_id, {**projection, "deleted": 1} if projection else None)
         return None if topic is None or topic.get("deleted") else topic
 
+    # What access decisions read; processes keep these under the topics' version stamp
+    # (services.topic_access), which a write to any of them replaces.
+    ACCESS = ("visibility", "deleted", "owner_id")
+
     def update(self, topic_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:
-        return self.collection.find_one_and_update(
+        updated = self.collection.find_one_and_update(
             {"_id": topic_id, "deleted": False}, {"$set": changes},
             return_document=ReturnDocument.AFTER)
+        if any(field in changes for field in self.ACCESS):
+            user_versions.topics_changed()
+        return updated
 
     def add_members(self, topic_id: ObjectId, delta: int) -> None:
         self.collection.update_one({"_id": topic_id}, {"$inc": {"member_count": delta}})

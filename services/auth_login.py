@@ -17,7 +17,7 @@ from flask import current_app
 from models.auth_token import AuthToken
 from models.user import User
 from services import live_rooms, login_throttle, passwords, site_bans, totp
-from utils import clock
+from utils import clock, local_copies, user_versions
 from utils.auth import UserLoaders
 from utils.errors import BadRequest, EmailNotVerified, Forbidden, InvalidCredentials, OtpRequired
 from utils.identity import normalize_login
@@ -88,14 +88,34 @@ def issue_token(user: dict[str, Any], name: str | None) -> dict[str, Any]:
     return {"token": token, "expires_at": expires_at}
 
 
+def _copy_seconds() -> float:
+    return current_app.config["LOCAL_COPY_SECONDS"]
+
+
 def user_for_token(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """(user, token document) for a live token, else None."""
+    """(user, token document) for a live token, else None.
+
+    Every bearer request asks this. The process keeps the token and its user under the
+    user's version stamp (utils.local_copies): deleting a token, and every write to the
+    user, replace the stamp, so a copy is used only while nothing changed, at the cost of
+    one Redis GET. The stamp is read before MongoDB, so the first request of a token in
+    this process only learns whose it is; the next one files the copy."""
     if not token or len(token) > 200:
         return None
-    found = AuthToken().find_valid_with_user(_token_hash(token), clock.now())
-    if found is None:
-        return None
-    document, user = found
+    token_hash, now = _token_hash(token), clock.now()
+    known = local_copies.of("tokens").peek(token_hash)
+    stamp = user_versions.current(known[0]["user_id"]) if known else None
+    found = local_copies.of("tokens").get(token_hash, stamp)
+    if found is None or found[0]["expires_at"] <= now:
+        found = AuthToken().find_valid_with_user(token_hash, now)
+        if found is None:
+            local_copies.of("tokens").drop(token_hash)
+            return None
+        # Under the stamp read before this read; at first sight under none that will
+        # ever match (only to know whose stamp to read next time).
+        local_copies.of("tokens").put(token_hash, stamp if known else "unread", found,
+                                _copy_seconds())
+    document, user = found[0], dict(found[1]) if found[1] is not None else None
     if user is None or user.get("deleted"):
         return None
     # A ban deletes the tokens; this also covers one issued while the ban was being set.
@@ -144,10 +164,21 @@ def user_for_session(user_id: str, epoch: int | None) -> dict[str, Any] | None:
     """The user a browser session names, if that session is still alive: the account
     exists, the session's `epoch` is the user's (bumping it ends every older session)
     and no site ban is active (which also covers a login racing the ban)."""
-    user = User().find_active(user_id)
+    user = _user_copy(user_id)
     if user is None or user["session_epoch"] != epoch or site_bans.active_ban(user):
         return None
     return user
+
+
+def _user_copy(user_id: str) -> dict[str, Any] | None:
+    """The user as stored, from this process's copy while their stamp is unchanged."""
+    stamp = user_versions.current(user_id) if ObjectId.is_valid(user_id) else None
+    user = local_copies.of("users").get(str(user_id), stamp)
+    if user is None:
+        user = User().find_active(user_id)
+        if user is not None:
+            local_copies.of("users").put(str(user_id), stamp, user, _copy_seconds())
+    return dict(user) if user is not None else None
 
 
 def active_user(user_id: str) -> dict[str, Any] | None:
