@@ -217,7 +217,11 @@ def _clean_body(body: str, author: dict[str, Any]) -> str:
 
 def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
                 ) -> dict[str, Any]:
-    topic = topic_access.require_participant(user, topic_id)
+    # MongoDB commands on the common path (issue 20, at most 4): the insert, the topic's
+    # count and activity in one update, the author's follow. Access comes from the
+    # process's copies (services.topic_access); the answer needs no read: its author
+    # is `user` and a new post has no votes.
+    topic = topic_access.require_participant(user, topic_id, topic_access.ACCESS_FIELDS)
     now = clock.now()
     title, body = _clean_title(title, user), _clean_body(body, user)
     post = Post().insert({
@@ -226,13 +230,13 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
         "comment_count": 0, "pinned": False, "locked": False, "deleted": False,
         "audience": _audience(topic), "created_at": now, "edited_at": None,
         "search_terms": search_terms(title, body)})
-    Topic().add_posts(topic["_id"], 1)
-    topic_activity.touch_activity(topic["_id"], now)
+    Topic().add_post(topic["_id"], now)
+    topic_activity.topic_lists_changed()
     posts_changed(topic["_id"])
     emit_post("new_post", post)
     notify_content.post_created(user, post)
     _post_written(post)
-    return post_views(user, [post])[0]
+    return serialize_post(post, user, 0)
 
 
 def _audience(topic: dict[str, Any]) -> str:

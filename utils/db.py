@@ -15,7 +15,7 @@ from utils.process_clients import shared_client
 
 
 class CommandCounter(monitoring.CommandListener):
-    """Counts the commands this process sends to MongoDB, by command name (pymongo
+    """Counts the commands this process sends to MongoDB, by command and collection (pymongo
     command monitoring). Attached only with MONGO_COUNT_COMMANDS (the benchmark, the
     command-budget tests): production pays nothing for it."""
 
@@ -23,7 +23,10 @@ class CommandCounter(monitoring.CommandListener):
         self.counts: Counter[str] = Counter()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.counts[event.command_name] += 1
+        # "find users", "insert messages", ...: the command and its collection.
+        target = event.command.get(event.command_name)
+        name = event.command_name
+        self.counts[f"{name} {target}" if isinstance(target, str) else name] += 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
