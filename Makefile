@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install init-db seed clients bench bench-ops bench-serialize clean
+.PHONY: run test lint format install init-db seed clients bench bench-ops bench-serialize bench-connections clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ bench: $(STAMP)
 ## 127.0.0.1 only); figures in docs/OPERATIONS.md.
 bench-ops: $(STAMP)
 	$(PY) -m bench.ops $(BENCH_ARGS)
+
+## 10,000 idle authenticated sockets on one process, a heartbeat, then broadcasts to all
+## (~3 min; 127.0.0.1 only); figures in docs/PERFORMANCE.md.
+bench-connections: $(STAMP)
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) -m bench.connections $(BENCH_ARGS)
 
 ## The in-process cost of serializing posts, comments and messages (a few seconds, no
 ## servers); figures in docs/PERFORMANCE.md.

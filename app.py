@@ -21,6 +21,7 @@ import utils.auth
 import utils.cache
 import utils.http
 import utils.jobs
+import utils.local_copies
 import utils.logs
 import utils.metrics
 import utils.socket_events
@@ -55,6 +56,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _init_limiter(app)
     utils.http.init_app(app)
     utils.cache.init_app(app)
+    utils.local_copies.init_app(app)
     content_filter.init_app(app)
     models.indexes.init_app(app)
     api.init_app(app)

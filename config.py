@@ -84,6 +84,9 @@ class Config:
         self.MONGO_URI = _env("MONGO_URI")
         self.MONGO_DB_NAME = _env("MONGO_DB_NAME", "roundtable")
         self.MONGO_TIMEOUT_MS = _env_int("MONGO_TIMEOUT_MS", 2000)
+        # Count the commands sent to MongoDB (pymongo command monitoring, utils/db.py):
+        # for the benchmark and the command-budget tests only; off in production.
+        self.MONGO_COUNT_COMMANDS = _env_bool("MONGO_COUNT_COMMANDS", False)
         self.EMBEDDED_DB_PORT = _env_int("EMBEDDED_DB_PORT", 27018)
         self.EMBEDDED_DB_PATH = _env("EMBEDDED_DB_PATH", str(INSTANCE_DIR / "db"))
 
@@ -260,6 +263,10 @@ class Config:
         # A live socket reuses its user this long while the user's version stamp in Redis
         # is unchanged (utils.socket_events.socket_user); any write to the user ends it.
         self.SOCKET_USER_CACHE_SECONDS = float(_env("SOCKET_USER_CACHE_SECONDS", "10"))
+        # Each process keeps the authenticated user, their topic roles and bans, and topics'
+        # access fields this long while their version stamps in Redis are unchanged
+        # (utils.local_copies); every write to them replaces a stamp. 0: no copies.
+        self.LOCAL_COPY_SECONDS = float(_env("LOCAL_COPY_SECONDS", "10"))
         # Per-user limits on socket events by class (services.chat_limits.EVENT_CLASSES;
         # typing uses CHAT_TYPING_RATE_LIMIT), answered with `rate_limited` acks, and the
         # most sockets one user may hold at once (one more is refused at connect).

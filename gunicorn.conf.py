@@ -3,6 +3,7 @@ for long-polling, so scale by running more processes behind a sticky load balanc
 sharing Redis as the Socket.IO message queue). docs/OPERATIONS.md has the whole story."""
 import glob
 import os
+import resource
 import shutil
 import tempfile
 
@@ -10,6 +11,12 @@ bind = os.environ.get("BIND", "0.0.0.0:8000")
 worker_class = "gevent"
 workers = 1
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "2000"))
+
+# Every socket is a file descriptor: raise the soft open-file limit to the hard one (the
+# default soft limit, often 1024, would cap a process far below worker_connections).
+_soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if _soft < _hard:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))
 timeout = 60
 # SIGTERM: stop accepting, finish requests, tell sockets to reconnect elsewhere
 # (utils/shutdown.py), and exit; what is still open after this many seconds is cut.

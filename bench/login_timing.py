@@ -35,7 +35,8 @@ def measure(mongo_uri: str, redis_url: str, rounds: int = 15,
     app = create_app("testing", MONGO_URI=mongo_uri, MONGO_DB_NAME=DB_NAME,
                      REDIS_URL=redis_url, SOCKETIO_MESSAGE_QUEUE=None,
                      BCRYPT_ROUNDS=bcrypt_rounds, RATELIMIT_ENABLED=False,
-                     LOGIN_MAX_FAILURES=10 ** 6)
+                     LOGIN_MAX_FAILURES=10 ** 6, LOGIN_ALERT_FAILURES=10 ** 6,
+                     RATELIMIT_LOGIN="1000000 per 1 second")
     with app.app_context():
         init_indexes()
         auth_signup.register("timing", "timing@example.com", PASSWORD, email_verified=True)

@@ -22,7 +22,15 @@ from typing import Any
 from pymongo import MongoClient
 
 from bench import login_timing, realtime, rest, scenarios
-from bench.servers import Backends, Gunicorn, cpu_seconds, make_workdir, our_env, remove_workdir
+from bench.servers import (
+    Backends,
+    Gunicorn,
+    cpu_seconds,
+    floor_env,
+    make_workdir,
+    our_env,
+    remove_workdir,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DB_NAME = "roundtable_bench"
@@ -97,6 +105,7 @@ def main() -> int:
         ours = start("ours", "bench.ours:app", our_env(backends, DB_NAME, queue=False))
         print(f"seeding ({'quick' if args.quick else 'full'}) ...", flush=True)
         data = scenarios.seed_all(ours.url, db, quick=args.quick)
+        scenarios.seed_extra(ours.url, db, data)
         for model in registry.all_models():
             if model.collection_name in bulk:
                 model.ensure_indexes(db)
@@ -110,6 +119,7 @@ def main() -> int:
         ours_queue = start("ours_queue", "bench.ours:app", our_env(backends, DB_NAME, True))
         bare_flask = start("bare_flask", "bench.baselines.bare_flask:app", {})
         bare_sio = start("bare_socketio", "bench.baselines.bare_socketio:app", {})
+        floor = start("floor", "bench.baselines.floor:app", floor_env(backends, DB_NAME))
 
         data["socket_messaging"] = scenarios.socket_messaging(
             ours.url, data["users"]["bench_sender"]["token"], data.get("fanout_room_id"))
@@ -119,10 +129,14 @@ def main() -> int:
             data["send_room_ids"][0] if data["socket_messaging"] is True else None)
         print("correctness (python-socketio):", report["correctness"], flush=True)
 
-        rest_plan = [] if args.skip_rest else scenarios.rest_plan(bare_flask, ours, data)
+        rest_plan = [] if args.skip_rest else scenarios.rest_plan(bare_flask, ours, data,
+                                                                     floor)
         report["rest_skipped"] = {s.name: s.missing for s in rest_plan if s.missing}
-        rest_plan = [s for s in rest_plan if not s.missing and
-                     (not args.rest or s.name in args.rest.split(",") or s.name == "bare_json")]
+        chosen = [s for s in rest_plan if not s.missing and
+                  (not args.rest or s.name in args.rest.split(","))]
+        # The bare endpoint always runs, and the floors the chosen scenarios need.
+        floors = {"bare_json"} | {s.floor for s in chosen if s.floor}
+        rest_plan = [s for s in rest_plan if s.name in floors or s in chosen]
         targets = [] if args.skip_realtime else scenarios.realtime_targets(
             bare_sio, ours, ours_queue, backends, data)
 
@@ -138,7 +152,7 @@ def main() -> int:
         if args.profile:
             report["profile"] = scenarios.profile(args.profile, rest_plan, targets, workdir,
                                                   args, RESULTS / f"profile-{args.profile}")
-        report["rest"] = summarize_rest(rest_rounds)
+        report["rest"] = summarize_rest(rest_rounds, {s.name: s.floor for s in rest_plan})
         report["realtime"] = summarize_realtime(rt_rounds, opened)
         report["rest_raw"], report["realtime_raw"] = rest_rounds, rt_rounds
         report["server_cpu_seconds"] = {s.name: s.cpu() for s in servers}
@@ -192,6 +206,8 @@ async def run_rounds(args, rest_plan: list, targets: list, workdir: str, db_cpu)
             shift = number % max(len(rest_plan), 1)
             for scenario in rest_plan[shift:] + rest_plan[:shift]:
                 await settle(db_cpu)
+                commands0 = (scenarios.commands_sent(scenario.server)
+                             if scenario.count_commands else None)
                 cpu0, db0 = scenario.server.cpu(), db_cpu()
                 figures = await asyncio.to_thread(rest.run_wrk, scenario.server.url,
                                                   scenario.script, workdir,
@@ -199,6 +215,12 @@ async def run_rounds(args, rest_plan: list, targets: list, workdir: str, db_cpu)
                 done = max(figures["requests"], 1)
                 figures["server_cpu_us_per_req"] = (scenario.server.cpu() - cpu0) / done * 1e6
                 figures["db_cpu_us_per_req"] = (db_cpu() - db0) / done * 1e6
+                if commands0 is not None:
+                    # Requests wrk abandoned at its end may still send a few: a slight
+                    # overestimate, never an underestimate.
+                    commands1 = scenarios.commands_sent(scenario.server)
+                    figures["db_commands_per_req"] = ((commands1 - commands0) / done
+                                                      if commands1 is not None else None)
                 rest_rounds[scenario.name].append(figures)
                 print(f"  round {number + 1} rest {scenario.name}: {figures['rps']:.0f} req/s "
                       f"p99 {figures['p99_ms']:.1f} ms errors {figures['errors']}", flush=True)
@@ -223,13 +245,22 @@ async def run_rounds(args, rest_plan: list, targets: list, workdir: str, db_cpu)
     return rest_rounds, rt_rounds, opened
 
 
-def summarize_rest(rounds: dict[str, list]) -> dict[str, Any]:
+def summarize_rest(rounds: dict[str, list], floors: dict[str, str]) -> dict[str, Any]:
     summary = {}
     bare = rounds.get("bare_json", [])
     for name, runs in rounds.items():
-        entry = {key: spread([r[key] for r in runs]) for key in
+        entry = {key: spread([r.get(key) for r in runs]) for key in
                  ("rps", "p50_ms", "p99_ms", "p999_ms", "server_cpu_us_per_req",
-                  "db_cpu_us_per_req")}
+                  "db_cpu_us_per_req", "db_commands_per_req")}
+        floor_runs = rounds.get(floors.get(name) or "", [])
+        if floor_runs:
+            # Our CPU per request over the floor's, both in the same round.
+            entry["floor"] = floors[name]
+            entry["cpu_ratio_to_floor"] = spread(
+                [r["server_cpu_us_per_req"] / f["server_cpu_us_per_req"]
+                 for r, f in zip(runs, floor_runs, strict=False)])
+            entry["rps_ratio_to_floor"] = spread([r["rps"] / f["rps"] for r, f in
+                                                  zip(runs, floor_runs, strict=False)])
         entry["errors"] = sum(r["errors"] for r in runs)
         entry["requests"] = sum(r["requests"] for r in runs)
         if bare and name != "bare_json":

@@ -36,14 +36,6 @@ def seed_all(base_url: str, db, quick: bool) -> dict[str, Any]:
     return data
 
 
-@dataclass
-class RestScenario:
-    name: str
-    server: Gunicorn
-    script: str
-    missing: str | None = None
-
-
 def _route_answers(base_url: str, path: str, token: str) -> str | None:
     """None when GET path answers 2xx (redirects not followed), else why not."""
     answer = requests.get(base_url + path, timeout=30, allow_redirects=False,
@@ -51,13 +43,73 @@ def _route_answers(base_url: str, path: str, token: str) -> str | None:
     return None if 200 <= answer.status_code < 300 else f"GET {path} answers {answer.status_code}"
 
 
-def rest_plan(bare: Gunicorn, ours: Gunicorn, data: dict[str, Any]) -> list[RestScenario]:
+@dataclass
+class RestScenario:
+    name: str
+    server: Gunicorn
+    script: str
+    missing: str | None = None
+    # The floor scenario of the round trips this endpoint needs (FLOORS), if any.
+    floor: str | None = None
+    # Read GET /bench/commands around the run (our server counts MongoDB commands).
+    count_commands: bool = False
+
+
+# The floors: the bare endpoint plus exactly the round trips each endpoint needs, run on
+# bench/baselines/floor.py against the same SecantusDB and Redis. (finds by _id, Redis GETs)
+FLOORS = {
+    "floor_g1": (0, 1),  # a Redis GET: the bearer user behind its version stamp
+    "floor_g3": (0, 3),  # the user, then a cached page (its namespace generation, the page)
+    "floor_f1": (1, 0),  # one find_one by _id
+    "floor_f1g1": (1, 1),
+    "floor_f1g3": (1, 3),
+    "floor_f2g1": (2, 1),
+    "floor_f4g1": (4, 1),  # a write path's budget: 4 MongoDB commands
+}
+# What each scenario needs, at least, per request:
+NEEDS = {
+    "users_me": "floor_g1",  # who is asking (1 Redis), nothing else
+    "me": "floor_g1",
+    "users_search": "floor_f1g1",  # + the search itself
+    "topics_list": "floor_g3",  # the user, the cached page (generation and entry)
+    "posts_hot": "floor_f1g3",  # + topic access stamp, cached page, my votes (1 find)
+    "posts_new": "floor_f1g3",
+    "posts_top": "floor_f1g3",
+    "post_with_comments": "floor_f2g1",  # the post or the comments, and my votes on them
+    "create_post": "floor_f4g1",  # at most 4 MongoDB commands (issue 20)
+    "post_message": "floor_f4g1",
+    "send_2_members": "floor_f4g1",
+    "send_50_members": "floor_f4g1",
+}
+
+
+def seed_extra(base_url: str, db, data: dict[str, Any]) -> None:
+    """A direct room (2 members) through the API and a 50-member topic room."""
+    users = data["users"]
+    answer = requests.post(f"{base_url}/api/messages/direct", timeout=30,
+                           json={"user_id": users["bench_reader"]["id"]},
+                           headers={"Authorization": f"Bearer {users['bench_sender']['token']}"})
+    data["direct_room_id"] = answer.json()["id"] if answer.status_code in (200, 201) else None
+    if data.get("room_ids"):
+        from bson import ObjectId
+        room = db.rooms.find_one({"_id": ObjectId(data["room_ids"][0])})
+        present = {m["user_id"] for m in db.room_members.find({"room_id": room["_id"]})}
+        fillers = [m["user_id"] for m in db.topic_members.find({"topic_id": room["topic_id"]})
+                   if m["user_id"] not in present][:50 - len(present)]
+        db.room_members.insert_many([{"room_id": room["_id"], "user_id": uid,
+                                      "joined_at": room["created_at"], "last_read_seq": 0,
+                                      "own_after_read": 0} for uid in fillers])
+        data["big_room_id"] = str(room["_id"])
+
+
+def rest_plan(bare: Gunicorn, ours: Gunicorn, data: dict[str, Any],
+              floor: Gunicorn | None = None) -> list[RestScenario]:
     token = data["users"]["bench_reader"]["token"]
-    plan = [RestScenario("bare_json", bare, rest.lua_script(["/json"])),
-            RestScenario("users_me", ours, rest.lua_script(["/api/users/me"], token)),
-            RestScenario("users_search", ours,
-                         rest.lua_script(["/api/users/?q=member0", "/api/users/?q=member1"],
-                                         token))]
+    sender = data["users"]["bench_sender"]["token"]
+    plan = [RestScenario("bare_json", bare, rest.lua_script(["/json"]))]
+    if floor is not None:
+        plan += [RestScenario(name, floor, rest.lua_script([f"/floor?finds={f}&gets={g}"]))
+                 for name, (f, g) in FLOORS.items()]
     topics, posts, rooms = data.get("topic_ids"), data.get("post_ids"), data.get("room_ids")
 
     def needs(ids, path, what):
@@ -65,26 +117,49 @@ def rest_plan(bare: Gunicorn, ours: Gunicorn, data: dict[str, Any]) -> list[Rest
             return f"no {what} seeded (branch not merged)"
         return _route_answers(ours.url, path, token)
 
-    plan.append(RestScenario("topics_list", ours, rest.lua_script(["/api/topics"], token),
-                             needs(topics, "/api/topics", "topics")))
-    plan.append(RestScenario(
-        "posts_hot", ours,
-        rest.lua_script([f"/api/posts?topic_id={t}&sort=hot" for t in topics or ["x"]], token),
-        needs(topics, f"/api/posts?topic_id={(topics or ['x'])[0]}&sort=hot", "topics")))
+    def add(name, script, missing=None):
+        plan.append(RestScenario(name, ours, script, missing, NEEDS.get(name), True))
+
+    add("users_me", rest.lua_script(["/api/users/me"], token))
+    add("me", rest.lua_script(["/api/auth/me"], token),
+        _route_answers(ours.url, "/api/auth/me", token))
+    add("users_search", rest.lua_script(["/api/users/?q=member0", "/api/users/?q=member1"],
+                                        token))
+    add("topics_list", rest.lua_script(["/api/topics"], token),
+        needs(topics, "/api/topics", "topics"))
+    for sort in ("hot", "new", "top"):
+        add(f"posts_{sort}",
+            rest.lua_script([f"/api/posts?topic_id={t}&sort={sort}" for t in topics or ["x"]],
+                            token),
+            needs(topics, f"/api/posts?topic_id={(topics or ['x'])[0]}&sort={sort}", "topics"))
     sample = (posts or ["x"])[:200]
-    plan.append(RestScenario(
-        "post_with_comments", ours,
-        # A post page is two requests: the post, then its comment tree.
+    # A post page is two requests: the post, then its comment tree.
+    add("post_with_comments",
         rest.lua_script([p for pid in sample
                          for p in (f"/api/posts/{pid}", f"/api/posts/{pid}/comments")], token),
-        needs(posts, f"/api/posts/{sample[0]}/comments", "posts")))
+        needs(posts, f"/api/posts/{sample[0]}/comments", "posts"))
+    post_body = json.dumps({"topic_id": (topics or ["x"])[-1], "title": "Bench post %s",
+                            "body": "A benchmark post " + "x" * 200})
+    add("create_post", rest.lua_script(["/api/posts"], token, "POST", post_body),
+        needs(topics, "/api/topics", "topics"))
     body = json.dumps({"body": "Benchmark message " + "x" * 60, "client_id": "%s"})
-    plan.append(RestScenario(
-        "post_message", ours,
-        rest.lua_script([f"/api/messages/rooms/{r}/messages" for r in rooms or ["x"]],
-                        data["users"]["bench_sender"]["token"], "POST", body),
-        needs(rooms, f"/api/messages/rooms/{(rooms or ['x'])[0]}/messages?limit=1", "rooms")))
+
+    def send(name, room_ids):
+        add(name, rest.lua_script([f"/api/messages/rooms/{r}/messages" for r in room_ids],
+                                  sender, "POST", body),
+            needs(room_ids, f"/api/messages/rooms/{room_ids[0]}/messages?limit=1", "rooms"))
+
+    send("post_message", rooms or ["x"])
+    send("send_2_members", [data.get("direct_room_id") or "x"])
+    send("send_50_members", [data.get("big_room_id") or "x"])
     return plan
+
+
+def commands_sent(server: Gunicorn) -> int | None:
+    try:
+        return requests.get(server.url + "/bench/commands", timeout=5).json()["total"]
+    except (requests.RequestException, ValueError, KeyError):
+        return None
 
 
 def realtime_targets(bare: Gunicorn, ours: Gunicorn, ours_queue: Gunicorn, backends: Backends,
@@ -235,16 +310,22 @@ def table(report: dict[str, Any]) -> str:
     """The console table: medians with [min-max] over the rounds."""
     lines = [f"\nRoundtable bench {report['date']}  rounds={report['rounds']}  "
              f"{report['versions']['cpu']}",
-             "", "REST (wrk, fixed concurrency; median [min-max])",
-             f"{'scenario':<20}{'req/s':>22}{'x bare':>18}{'p50 ms':>10}{'p99 ms':>10}"
-             f"{'p99.9 ms':>10}{'errors':>8}{'CPU us/req':>20}{'db us/req':>11}"]
+             "", "REST (wrk, fixed concurrency; median [min-max]; x floor = our CPU per "
+             "request over the floor's: the bare endpoint plus the round trips it needs)",
+             f"{'scenario':<20}{'req/s':>20}{'x bare':>8}{'floor':>12}{'x floor CPU':>18}"
+             f"{'p50 ms':>8}{'p99 ms':>9}{'err':>5}{'CPU us/req':>18}{'db us/req':>10}"
+             f"{'db cmd/req':>11}"]
     for name, e in report.get("rest", {}).items():
-        lines.append(f"{name:<20}{_fmt(e['rps']):>22}{_fmt(e.get('ratio_to_bare'), 2):>18}"
-                     f"{_fmt(e['p50_ms'], 1).split(' ')[0]:>10}"
-                     f"{_fmt(e['p99_ms'], 1).split(' ')[0]:>10}"
-                     f"{_fmt(e['p999_ms'], 1).split(' ')[0]:>10}{e['errors']:>8}"
-                     f"{_fmt(e['server_cpu_us_per_req']):>20}"
-                     f"{_fmt(e.get('db_cpu_us_per_req')).split(' ')[0]:>11}")
+        cmds = e.get("db_commands_per_req")
+        lines.append(f"{name:<20}{_fmt(e['rps']):>20}"
+                     f"{_fmt(e.get('ratio_to_bare'), 2).split(' ')[0]:>8}"
+                     f"{(e.get('floor') or '-').replace('floor_', ''):>12}"
+                     f"{_fmt(e.get('cpu_ratio_to_floor'), 2):>18}"
+                     f"{_fmt(e['p50_ms'], 1).split(' ')[0]:>8}"
+                     f"{_fmt(e['p99_ms'], 1).split(' ')[0]:>9}{e['errors']:>5}"
+                     f"{_fmt(e['server_cpu_us_per_req']):>18}"
+                     f"{_fmt(e.get('db_cpu_us_per_req')).split(' ')[0]:>10}"
+                     f"{_fmt(cmds, 2).split(' ')[0]:>11}")
     for name, why in report.get("rest_skipped", {}).items():
         lines.append(f"{name:<20}  not measured: {why}")
     realtime_summary = report.get("realtime", {})

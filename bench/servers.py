@@ -164,7 +164,16 @@ def our_env(backends: Backends, db_name: str, queue: bool) -> dict[str, str]:
         # Only registration and token issue hash passwords; no scenario measures them.
         "BCRYPT_ROUNDS": "4",
         "LOG_LEVEL": "WARNING",
+        # A thousand receivers over ten users (the default allows 20 sockets per user).
+        "SOCKET_MAX_PER_USER": "100000",
+        # The commands-per-request column (GET /bench/commands, bench/ours.py).
+        "MONGO_COUNT_COMMANDS": "true",
     }
+
+
+def floor_env(backends: Backends, db_name: str) -> dict[str, str]:
+    return {"MONGO_URI": backends.mongo.uri, "MONGO_DB_NAME": db_name,
+            "REDIS_URL": backends.redis.url}
 
 
 def make_workdir() -> str:

@@ -10,6 +10,7 @@ from pymongo import ASCENDING, IndexModel
 
 from models import registry
 from models.base import BaseModel, utcnow
+from utils import user_versions
 
 
 @registry.register
@@ -43,14 +44,21 @@ class AuthToken(BaseModel):
         users = found.pop("user")
         return found, (users[0] if users else None)
 
+    # Processes keep a token with its user under the user's version stamp
+    # (services.auth_login.user_for_token): deleting tokens replaces the stamp.
+
     def delete(self, token_id: ObjectId) -> None:
-        self.collection.delete_one({"_id": token_id})
+        deleted = self.collection.find_one_and_delete({"_id": token_id}, {"user_id": 1})
+        if deleted is not None:
+            user_versions.changed(deleted["user_id"])
 
     def delete_for_user(self, user_id: ObjectId, keep: ObjectId | None = None) -> int:
         query: dict[str, Any] = {"user_id": user_id}
         if keep is not None:
             query["_id"] = {"$ne": keep}
-        return self.collection.delete_many(query).deleted_count
+        count = self.collection.delete_many(query).deleted_count
+        user_versions.changed(user_id)
+        return count
 
     def list_for_user(self, user_id: ObjectId, now: datetime, limit: int) -> list[dict[str, Any]]:
         return list(self.collection.find({"user_id": user_id, "expires_at": {"$gt": now}},
@@ -59,4 +67,7 @@ class AuthToken(BaseModel):
 
     def delete_one_of(self, user_id: ObjectId, token_id: ObjectId) -> dict[str, Any] | None:
         """Delete the user's token `token_id`; None when the user has no such token."""
-        return self.collection.find_one_and_delete({"_id": token_id, "user_id": user_id})
+        deleted = self.collection.find_one_and_delete({"_id": token_id, "user_id": user_id})
+        if deleted is not None:
+            user_versions.changed(user_id)  # processes drop their copy of the token
+        return deleted

@@ -11,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from models import registry
 from models.base import BaseModel, utcnow
+from utils import user_versions
 
 # Bounds the list a user is shown; older sessions stay valid, they are only not listed.
 LIST_LIMIT = 200
@@ -66,10 +67,15 @@ class LoginSession(BaseModel):
     def delete_one_of(self, user_id: ObjectId, session_id: ObjectId) -> dict[str, Any] | None:
         """Delete the user's session `session_id`; the deleted document, or None when the
         user has no such session (someone else's answers the same)."""
-        return self.collection.find_one_and_delete({"_id": session_id, "user_id": user_id})
+        deleted = self.collection.find_one_and_delete({"_id": session_id, "user_id": user_id})
+        if deleted is not None:
+            user_versions.changed(user_id)  # processes drop their copy of the session
+        return deleted
 
     def delete_by_login(self, login_id: str) -> None:
-        self.collection.delete_one({"login_id": login_id})
+        deleted = self.collection.find_one_and_delete({"login_id": login_id}, {"user_id": 1})
+        if deleted is not None:
+            user_versions.changed(deleted["user_id"])
 
     def delete_for_user(self, user_id: ObjectId, keep_login: str | None = None
                         ) -> list[str]:
@@ -80,4 +86,5 @@ class LoginSession(BaseModel):
         login_ids = [d["login_id"] for d in self.collection.find(query, {"login_id": 1})]
         if login_ids:
             self.collection.delete_many({"user_id": user_id, "login_id": {"$in": login_ids}})
+            user_versions.changed(user_id)
         return login_ids

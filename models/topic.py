@@ -10,6 +10,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from models import registry
 from models.base import BaseModel
+from utils import user_versions
 
 PUBLIC, PRIVATE = "public", "private"
 VISIBILITIES = (PUBLIC, PRIVATE)
@@ -43,16 +44,29 @@ class Topic(BaseModel):
     def find_live_by_slug(self, slug: str) -> dict[str, Any] | None:
         return self.collection.find_one({"slug": slug, "deleted": False})
 
+    # What access decisions read; processes keep these under the topics' version stamp
+    # (services.topic_access), which a write to any of them replaces.
+    # `slug` and `title` too: a post is answered with its topic's `{id, slug, title}`.
+    ACCESS = ("visibility", "deleted", "owner_id", "allow_anonymous", "slug", "title")
+
     def update(self, topic_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:
-        return self.collection.find_one_and_update(
+        updated = self.collection.find_one_and_update(
             {"_id": topic_id, "deleted": False}, {"$set": changes},
             return_document=ReturnDocument.AFTER)
+        if any(field in changes for field in self.ACCESS):
+            user_versions.topics_changed()
+        return updated
 
     def add_members(self, topic_id: ObjectId, delta: int) -> None:
         self.collection.update_one({"_id": topic_id}, {"$inc": {"member_count": delta}})
 
     def add_posts(self, topic_id: ObjectId, delta: int) -> None:
         self.collection.update_one({"_id": topic_id}, {"$inc": {"post_count": delta}})
+
+    def add_post(self, topic_id: ObjectId, at: datetime) -> None:
+        """One more post, written at `at`: the count and the `active` sort in one write."""
+        self.collection.update_one({"_id": topic_id}, {"$inc": {"post_count": 1},
+                                                       "$max": {"last_activity_at": at}})
 
     def touch(self, topic_id: ObjectId, at: datetime) -> None:
         # $max: a late writer with an older time never moves the activity backwards.

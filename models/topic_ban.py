@@ -9,6 +9,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from models import registry
 from models.base import BaseModel
+from utils import user_versions
 
 
 def active_condition(now: datetime) -> dict[str, Any]:
@@ -26,16 +27,27 @@ class TopicBan(BaseModel):
 
     def put(self, topic_id: ObjectId, user_id: ObjectId, banned_by: ObjectId, reason: str,
             expires_at: datetime | None, now: datetime) -> dict[str, Any]:
-        """Ban, or replace the terms of an existing ban (reason, expiry)."""
-        return self.collection.find_one_and_update(
+        """Ban, or replace the terms of an existing ban (reason, expiry). Like every
+        write here, replaces the user's version stamp (services.topic_access keeps a
+        user's bans under it)."""
+        ban = self.collection.find_one_and_update(
             {"topic_id": topic_id, "user_id": user_id},
             {"$set": {"banned_by": banned_by, "reason": reason, "expires_at": expires_at,
                       "created_at": now}},
             upsert=True, return_document=ReturnDocument.AFTER)
+        user_versions.changed(user_id)
+        return ban
 
     def remove(self, topic_id: ObjectId, user_id: ObjectId) -> bool:
-        return self.collection.delete_one({"topic_id": topic_id,
-                                           "user_id": user_id}).deleted_count > 0
+        removed = self.collection.delete_one({"topic_id": topic_id,
+                                              "user_id": user_id}).deleted_count > 0
+        user_versions.changed(user_id)
+        return removed
+
+    def find(self, topic_id: ObjectId, user_id: ObjectId) -> dict[str, Any] | None:
+        """The ban, in force or expired."""
+        return self.collection.find_one({"topic_id": topic_id, "user_id": user_id},
+                                        {"expires_at": 1})
 
     def is_active(self, topic_id: ObjectId, user_id: ObjectId, now: datetime) -> bool:
         # A plain find, not count_documents: pymongo runs a count as an aggregation,

@@ -9,6 +9,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models import registry
 from models.base import BaseModel, utcnow
+from utils import user_versions
 
 OWNER, MODERATOR, MEMBER = "owner", "moderator", "member"
 ROLES = (OWNER, MODERATOR, MEMBER)
@@ -25,6 +26,9 @@ class TopicMember(BaseModel):
         IndexModel([("user_id", ASCENDING), ("_id", ASCENDING)], name="user_memberships"),
     ]
 
+    # Every write replaces the member's version stamp: processes keep a user's roles
+    # under it (services.topic_access).
+
     def add(self, topic_id: ObjectId, user_id: ObjectId, role: str = MEMBER) -> bool:
         """True when the membership is new (joining twice changes nothing)."""
         try:
@@ -32,20 +36,26 @@ class TopicMember(BaseModel):
                                         "joined_at": utcnow()})
         except DuplicateKeyError:
             return False
+        user_versions.changed(user_id)
         return True
 
     def remove(self, topic_id: ObjectId, user_id: ObjectId) -> dict[str, Any] | None:
         """The removed membership, or None when there was none."""
-        return self.collection.find_one_and_delete({"topic_id": topic_id, "user_id": user_id})
+        removed = self.collection.find_one_and_delete({"topic_id": topic_id,
+                                                       "user_id": user_id})
+        user_versions.changed(user_id)
+        return removed
 
     def find(self, topic_id: ObjectId, user_id: ObjectId) -> dict[str, Any] | None:
         return self.collection.find_one({"topic_id": topic_id, "user_id": user_id})
 
     def set_role(self, topic_id: ObjectId, user_id: ObjectId,
                  role: str) -> dict[str, Any] | None:
-        return self.collection.find_one_and_update(
+        updated = self.collection.find_one_and_update(
             {"topic_id": topic_id, "user_id": user_id}, {"$set": {"role": role}},
             return_document=ReturnDocument.AFTER)
+        user_versions.changed(user_id)
+        return updated
 
     def roles_of(self, user_id: ObjectId, topic_ids: list[ObjectId]) -> dict[ObjectId, str]:
         cursor = self.collection.find({"user_id": user_id, "topic_id": {"$in": topic_ids}})

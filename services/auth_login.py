@@ -26,7 +26,7 @@ from services import (
     site_bans,
     totp,
 )
-from utils import clock
+from utils import clock, local_copies, user_versions
 from utils.auth import UserLoaders
 from utils.errors import BadRequest, EmailNotVerified, Forbidden, InvalidCredentials, OtpRequired
 from utils.identity import normalize_login
@@ -128,14 +128,34 @@ def issue_token(user: dict[str, Any], name: str | None) -> dict[str, Any]:
     return {"token": token, "expires_at": expires_at}
 
 
+def _copy_seconds() -> float:
+    return current_app.config["LOCAL_COPY_SECONDS"]
+
+
 def user_for_token(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """(user, token document) for a live token, else None."""
+    """(user, token document) for a live token, else None.
+
+    Every bearer request asks this. The process keeps the token and its user under the
+    user's version stamp (utils.local_copies): deleting a token, and every write to the
+    user, replace the stamp, so a copy is used only while nothing changed, at the cost of
+    one Redis GET. The stamp is read before MongoDB, so the first request of a token in
+    this process only learns whose it is; the next one files the copy."""
     if not token or len(token) > 200:
         return None
-    found = AuthToken().find_valid_with_user(_token_hash(token), clock.now())
-    if found is None:
-        return None
-    document, user = found
+    token_hash, now = _token_hash(token), clock.now()
+    known = local_copies.of("tokens").peek(token_hash)
+    stamp = user_versions.current(known[0]["user_id"]) if known else None
+    found = local_copies.of("tokens").get(token_hash, stamp)
+    if found is None or found[0]["expires_at"] <= now:
+        found = AuthToken().find_valid_with_user(token_hash, now)
+        if found is None:
+            local_copies.of("tokens").drop(token_hash)
+            return None
+        # Under the stamp read before this read; at first sight under none that will
+        # ever match (only to know whose stamp to read next time).
+        local_copies.of("tokens").put(token_hash, stamp if known else "unread", found,
+                                _copy_seconds())
+    document, user = found[0], dict(found[1]) if found[1] is not None else None
     if user is None or user.get("deleted"):
         return None
     # A ban deletes the tokens; this also covers one issued while the ban was being set.

@@ -20,7 +20,7 @@ from models.auth_token import AuthToken
 from models.login_session import LIST_LIMIT, LoginSession
 from services import live_rooms, site_bans
 from services.shapes.users import API_TOKEN, LOGIN_SESSION
-from utils import clock
+from utils import clock, local_copies, user_versions
 from utils.errors import NotFound
 
 # `last_seen_at` moves at most once in this many seconds: one write a minute, not one a request.
@@ -63,7 +63,7 @@ def session_user(user_id: str, epoch: int | None, login_id: str | None,
     if not login_id:
         return None
     now = clock.now()
-    found = LoginSession().find_live_with_user(login_id, now)
+    found = _login_copy(user_id, login_id, now)
     if found is None:
         return None
     login, user = found
@@ -73,7 +73,27 @@ def session_user(user_id: str, epoch: int | None, login_id: str | None,
     if login["last_seen_at"] < now - timedelta(seconds=TOUCH_SECONDS):
         LoginSession().touch(login["_id"], now - timedelta(seconds=TOUCH_SECONDS), now,
                              address, now + _lifetime())
-    return user
+        # The copy learns it too (no stamp change: the session is as alive as it was).
+        login["last_seen_at"], login["expires_at"] = now, now + _lifetime()
+    return dict(user)
+
+
+def _login_copy(user_id: str, login_id: str, now: Any
+                ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """The session's login document and its user: from this process's copy while the
+    user's version stamp is unchanged (ending a session, and every write to the user,
+    replace it: models.login_session, utils.user_versions), else one aggregate."""
+    stamp = user_versions.current(user_id) if ObjectId.is_valid(user_id) else None
+    copies = local_copies.of("logins")
+    found = copies.get(login_id, stamp)
+    if found is not None and found[0]["expires_at"] > now:
+        return found
+    found = LoginSession().find_live_with_user(login_id, now)
+    if found is None:
+        copies.drop(login_id)
+        return None
+    copies.put(login_id, stamp, found, current_app.config["LOCAL_COPY_SECONDS"])
+    return found
 
 
 def list_sessions(user: dict[str, Any], current_login: str | None) -> list[dict[str, Any]]:

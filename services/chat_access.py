@@ -66,7 +66,8 @@ def _writable(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
     if room["kind"] == "topic":
         # Read and write access in one pass: the topic is read once, not twice.
         with _room_not_found():
-            topic_access.require_participant(user, room["topic_id"])
+            topic_access.require_participant(user, room["topic_id"],
+                                             topic_access.ACCESS_FIELDS)
         room_roles.require_not_room_banned(user, room)
         return room
     if user["_id"] not in room["member_ids"]:

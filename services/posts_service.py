@@ -101,10 +101,15 @@ def _shown(post: dict[str, Any], author: dict[str, Any] | None,
             "anonymous": bool(post.get("anonymous")), "deleted": False, "topic": topic}
 
 
-def public_view(post: dict[str, Any]) -> dict[str, Any]:
-    """What a room broadcast carries: no viewer, so no `my_vote`."""
-    author = public_users([post["author_id"]]).get(post["author_id"])
-    return POST_BROADCAST.dump(_shown(post, author, None, topics_of([post]).get(post["topic_id"])))
+def public_view(post: dict[str, Any], author: dict[str, Any] | None = None,
+                topic: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a room broadcast carries: no viewer, so no `my_vote`. `author` and `topic`
+    when the caller has them already (a new post: the writer and the topic it checked)."""
+    if author is None:
+        author = public_users([post["author_id"]]).get(post["author_id"])
+    if topic is None:
+        topic = topics_of([post]).get(post["topic_id"])
+    return POST_BROADCAST.dump(_shown(post, author, None, topic))
 
 
 def post_views(user: dict[str, Any] | None, posts: list[dict[str, Any]]) -> list[dict]:
@@ -120,12 +125,13 @@ def my_votes(user: dict[str, Any] | None, target_type: str,
     return Vote().values_of(user["_id"], target_type, ids) if user and ids else {}
 
 
-def emit_post(event: str, post: dict[str, Any]) -> None:
+def emit_post(event: str, post: dict[str, Any], author: dict[str, Any] | None = None,
+              topic: dict[str, Any] | None = None) -> None:
     """To the topic's room, and the post's own room (`join_post`) for its updates."""
     rooms = [live_rooms.topic_room(post["topic_id"])]
     if event != "new_post":
         rooms.append(live_rooms.post_room(post["_id"]))
-    realtime.emit(event, public_view(post), to=rooms)
+    realtime.emit(event, public_view(post, author, topic), to=rooms)
 
 
 def _post_written(post: dict[str, Any], before: dict[str, Any] | None = None) -> None:
@@ -249,8 +255,12 @@ def _clean_body(body: str, author: dict[str, Any]) -> str:
 def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str,
                 files: list[Any] | None = None, anonymous: bool = False) -> dict[str, Any]:
     """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
+    # MongoDB commands on the common path (issue 20, at most 4): the insert, the topic's
+    # count and activity in one update, the author's follow. Access comes from the
+    # process's copies (services.topic_access); the answer needs no read: its author
+    # is `user`, its topic the copy, and a new post has no votes.
     site_mutes.require_not_muted(user)
-    topic = topic_access.require_participant(user, topic_id)
+    topic = topic_access.require_participant(user, topic_id, topic_access.ACCESS_FIELDS)
     now = clock.now()
     hidden = pseudonyms.fields_for(user, topic, anonymous)
     title, body = _clean_title(title, user), _clean_body(body, user)
@@ -261,13 +271,13 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str,
     except BaseException:
         attachments.release(post_id)
         raise
-    Topic().add_posts(topic["_id"], 1)
-    topic_activity.touch_activity(topic["_id"], now)
+    Topic().add_post(topic["_id"], now)
+    topic_activity.topic_lists_changed()
     posts_changed(topic["_id"])
-    emit_post("new_post", post)
+    emit_post("new_post", post, user, topic)
     notify_content.post_created(pseudonyms.actor(post, user), post)
     _post_written(post)
-    return post_views(user, [post])[0]
+    return serialize_post(post, user, 0, topic)
 
 
 def _insert_post(post_id: ObjectId, topic: dict[str, Any], user: dict[str, Any], title: str,

@@ -16,12 +16,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from bson import ObjectId
+from flask import current_app
 
 from models.base import to_object_id
 from models.topic import PRIVATE, Topic
 from models.topic_ban import TopicBan
 from models.topic_member import MODERATOR, OWNER, TopicMember
-from utils import clock
+from utils import clock, local_copies, user_versions
 from utils.errors import Forbidden, NotFound
 from utils.roles import is_admin, is_site_moderator
 
@@ -30,28 +31,79 @@ def _oid(value: Any, what: str = "Topic") -> ObjectId:
     return to_object_id(value, what)
 
 
+# A user's roles and bans, and a topic's access fields, are read on almost every request.
+# Each process keeps them (utils.local_copies) under version stamps that every write to
+# them replaces: memberships and topic bans replace the user's stamp (models.topic_member,
+# models.topic_ban), writes to a topic's access fields the topics' stamp (models.topic).
+# Both stamps come in one Redis round trip per request, read before MongoDB.
+
+def _copy_seconds() -> float:
+    return current_app.config["LOCAL_COPY_SECONDS"]
+
+
+def _access_of(user_id: ObjectId) -> dict[str, Any]:
+    """{"roles": {topic_id: role}, "bans": {topic_id: ban expiry or None, or False for no
+    ban}} of the user, the bans filled as they are asked."""
+    stamp = user_versions.current(user_id)
+    copy = local_copies.of("topic_access").get(str(user_id), stamp)
+    if copy is None:
+        copy = {"roles": TopicMember().roles_of_user(user_id), "bans": {}}
+        local_copies.of("topic_access").put(str(user_id), stamp, copy, _copy_seconds())
+    return copy
+
+
 # Who may see and do what
 
 def member_role(topic_id: Any, user_id: Any) -> str | None:
     """`owner`, `moderator`, `member`, or None for a non-member."""
-    membership = TopicMember().find(_oid(topic_id), _oid(user_id, "User"))
-    return membership["role"] if membership else None
+    return _access_of(_oid(user_id, "User"))["roles"].get(_oid(topic_id))
 
 
 def is_banned(topic_id: Any, user_id: Any) -> bool:
     """True while a ban is in force (an expired ban no longer counts)."""
-    return TopicBan().is_active(_oid(topic_id), _oid(user_id, "User"), clock.now())
+    topic_oid, bans = _oid(topic_id), _access_of(_oid(user_id, "User"))["bans"]
+    if topic_oid not in bans:
+        ban = TopicBan().find(topic_oid, _oid(user_id, "User"))
+        bans[topic_oid] = (ban["expires_at"] or None) if ban else False
+    expiry = bans[topic_oid]
+    return expiry is None or (expiry is not False and expiry > clock.now())
 
 
 # What deciding access reads of a topic; callers that only check access load just these.
 # (`allow_anonymous`: whether posting and commenting under a pseudonym is allowed.)
-ACCESS_FIELDS = {"visibility": 1, "deleted": 1, "owner_id": 1, "allow_anonymous": 1}
+# (`slug`, `title`: what a post shows of its topic.) Topic.update replaces the topics'
+# stamp when one of them changes, so every process's copies follow.
+ACCESS_FIELDS = {field: 1 for field in Topic.ACCESS}
+
+
+def _topic_access(topic_ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
+    """The access fields of these topics (deleted ones included), from this process's
+    copies under the topics' stamp, the missing ones in one query."""
+    stamp = user_versions.topics_current()
+    found = {}
+    for topic_id in topic_ids:
+        copy = local_copies.of("topics").get(topic_id, stamp)
+        if copy is not None:
+            found[topic_id] = copy
+    missing = [topic_id for topic_id in topic_ids if topic_id not in found]
+    if missing:
+        for document in Topic().collection.find({"_id": {"$in": missing}}, ACCESS_FIELDS):
+            local_copies.of("topics").put(document["_id"], stamp, document, _copy_seconds())
+            found[document["_id"]] = document
+    return found
+
+
+def _find_live(topic_id: Any, fields: dict[str, Any] | None) -> dict[str, Any] | None:
+    if fields is not None and set(fields) <= set(ACCESS_FIELDS):
+        topic = _topic_access([_oid(topic_id)]).get(_oid(topic_id))
+        return None if topic is None or topic.get("deleted") else dict(topic)
+    return Topic().find_live(topic_id, fields)
 
 
 def get_readable_topic(user: dict[str, Any] | None, topic_id: Any,
                        fields: dict[str, Any] | None = None) -> dict[str, Any]:
     """The topic (with only `fields` when given); NotFound as described above."""
-    topic = Topic().find_live(topic_id, fields)
+    topic = _find_live(topic_id, fields)
     if topic is None:
         raise NotFound("Topic not found.")
     if topic["visibility"] == PRIVATE and not is_admin(user) and (
@@ -66,13 +118,13 @@ def require_not_banned(user: dict[str, Any], topic: dict[str, Any]) -> None:
         raise Forbidden("You are banned from this topic.")
 
 
-def require_participant(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
+def require_participant(user: dict[str, Any], topic_id: Any,
+                        fields: dict[str, Any] | None = None) -> dict[str, Any]:
     """`get_readable_topic`, then Forbidden when banned or not a member. Asked on every
-    chat send, so one membership read decides both whether a private topic is visible
-    and whether the user takes part (three reads, not four). The ban is read even for
-    a member: a ban and a membership coexist for a moment (the ban is stored before
-    the membership is dropped)."""
-    topic = Topic().find_live(topic_id)
+    chat send and new post; with `fields` = ACCESS_FIELDS it reads no MongoDB while the
+    copies are current. The ban is checked even for a member: a ban and a membership
+    coexist for a moment (the ban is stored before the membership is dropped)."""
+    topic = _find_live(topic_id, fields)
     if topic is None:
         raise NotFound("Topic not found.")
     role = member_role(topic["_id"], user["_id"])
@@ -108,7 +160,7 @@ def require_owner(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
 
 def memberships(user: dict[str, Any] | None) -> dict[ObjectId, str]:
     """{topic_id: role} of every topic the user belongs to, in one query."""
-    return TopicMember().roles_of_user(user["_id"]) if user else {}
+    return dict(_access_of(user["_id"])["roles"]) if user else {}
 
 
 def private_topic_ids(user: dict[str, Any] | None,
@@ -117,8 +169,9 @@ def private_topic_ids(user: dict[str, Any] | None,
     `member_of`: the user's topic ids when the caller has already loaded them."""
     if user is None:
         return []
-    ids = list(member_of) if member_of is not None else TopicMember().topic_ids_of(user["_id"])
-    return Topic().ids_of(ids, visibility=PRIVATE) if ids else []
+    ids = list(member_of) if member_of is not None else list(memberships(user))
+    return [topic_id for topic_id, topic in _topic_access(ids).items()
+            if topic["visibility"] == PRIVATE and not topic.get("deleted")] if ids else []
 
 
 def readable_private_ids(user: dict[str, Any] | None,

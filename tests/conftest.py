@@ -38,6 +38,7 @@ from tests.servers import (
 )
 from utils import clock as clock_module
 from utils import db as db_module
+from utils import local_copies
 from utils.embedded_db import EmbeddedDatabase, free_port
 from utils.extensions import api, limiter, server_session, socketio
 
@@ -168,6 +169,7 @@ def _clean_state(mongo_admin, redis_server, _database_name):
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
     client.close()
+    local_copies.clear()  # kept under stamps the flush just removed
     database = mongo_admin[_database_name]
     models = {model.collection_name for model in registry.all_models()}
     present = set(database.list_collection_names())

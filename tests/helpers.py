@@ -8,6 +8,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from utils import user_versions
 from utils.db import get_db
 
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -34,8 +35,17 @@ def register(client, username: str = "alice", email: str | None = None,
         with client.application.app_context():
             get_db().users.update_one({"_id": ObjectId(user["id"])},
                                       {"$set": {"email_verified": True}})
+            user_versions.changed(ObjectId(user["id"]))
         user["email_verified"] = True
     return user
+
+
+def user_written(app, user_id: Any) -> None:
+    """A test wrote a user (or their topic memberships, topic bans, tokens) straight to
+    MongoDB: replace their version stamp as the models do, so no process trusts the copy
+    it keeps (utils.local_copies)."""
+    with app.app_context():
+        user_versions.changed(ObjectId(str(user_id)))
 
 
 def login(client, login_name: str, password: str = DEFAULT_PASSWORD, **extra) -> str:

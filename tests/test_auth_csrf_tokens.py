@@ -1,7 +1,7 @@
 """CSRF for cookie sessions; bearer tokens for other clients."""
 from __future__ import annotations
 
-from tests.helpers import DEFAULT_PASSWORD, bearer, csrf, register, register_and_login
+from tests.helpers import DEFAULT_PASSWORD, bearer, csrf, register, register_and_login, user_written
 
 
 def test_cookie_unsafe_request_without_token_is_csrf_failed(client):
@@ -79,12 +79,17 @@ def test_live_token_of_a_deleted_or_banned_account_is_refused(client, db):
 
     headers = bearer(client, "bob")
     assert client.get("/api/auth/me", headers=headers).status_code == 200
+    bob = db.users.find_one({"username": "bob"})["_id"]
+    # Written straight to MongoDB, so the stamp is replaced as the models would.
     db.users.update_one({"username": "bob"}, {"$set": {"ban": {
         "reason": "spam", "expires_at": None, "banned_at": utcnow(), "banned_by": None}}})
+    user_written(client.application, bob)
     assert client.get("/api/auth/me", headers=headers).status_code == 401
     db.users.update_one({"username": "bob"}, {"$unset": {"ban": ""}})
+    user_written(client.application, bob)
     assert client.get("/api/auth/me", headers=headers).status_code == 200
     db.users.update_one({"username": "bob"}, {"$set": {"deleted": True}})
+    user_written(client.application, bob)
     assert client.get("/api/auth/me", headers=headers).status_code == 401
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from bson import ObjectId
 
-from tests.helpers import DEFAULT_PASSWORD, fresh_address
+from tests.helpers import DEFAULT_PASSWORD, fresh_address, user_written
 from tests.topic_helpers import Person, join, make_post, make_topic
 from utils import clock
 from utils.errors import ContentRejected
@@ -171,6 +171,7 @@ def test_new_accounts_are_link_limited_everywhere(client, admin, db, monkeypatch
     make_post(author, topic["id"], "One link", "https://a.example")
     db.users.update_one({"_id": ObjectId(author.id)},
                         {"$set": {"created_at": clock.now() - timedelta(hours=25)}})
+    user_written(client.application, author.id)
     assert make_post(author, topic["id"], "Links", spam)["body"] == spam
 
 

@@ -16,7 +16,7 @@ from services import (
     topic_moderation,
     topics_service,
 )
-from tests.helpers import register
+from tests.helpers import register, user_written
 from utils import clock
 from utils.errors import Forbidden, NotFound
 
@@ -27,6 +27,7 @@ def people(app, client, db):
     for name in ("owner", "member", "outsider", "staff"):
         found[name] = db.users.find_one({"_id": ObjectId(register(client, name)["id"])})
     db.users.update_one({"_id": found["staff"]["_id"]}, {"$set": {"role": "moderator"}})
+    user_written(app, found["staff"]["_id"])
     found["staff"]["role"] = "moderator"
     return found
 

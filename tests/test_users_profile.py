@@ -145,7 +145,7 @@ def test_display_name_and_avatar_url_are_never_null(client, db):
     """Unset, `display_name` is the username and `avatar_url` a generated picture; a
     chosen name replaces both the name and the picture's initials (and so its URL),
     an uploaded picture replaces the generated one, clearing the name brings it back."""
-    user, token = register_and_login(client)
+    _user, token = register_and_login(client)
     me = client.get("/api/users/me").get_json()
     assert me["display_name"] == "alice"
     generated = "/api/users/initials.svg?"

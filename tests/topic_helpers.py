@@ -7,6 +7,7 @@ from typing import Any
 from bson import ObjectId
 
 from tests.helpers import bearer
+from utils import user_versions
 from utils.db import get_db
 
 
@@ -37,6 +38,7 @@ class Person:
     def set_role(self, role: str) -> None:
         with self.client.application.app_context():
             get_db().users.update_one({"_id": ObjectId(self.id)}, {"$set": {"role": role}})
+            user_versions.changed(ObjectId(self.id))
 
 
 def make_topic(person: Person, title: str = "Gardening", **fields: Any) -> dict[str, Any]:

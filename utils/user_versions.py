@@ -14,7 +14,9 @@ import uuid
 from typing import Any
 
 import redis.exceptions
+from flask import g, has_request_context, request
 
+from utils import local_copies
 from utils.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -25,9 +27,40 @@ KEY_SECONDS = 24 * 3600
 NO_STAMP = "-"  # the user has no stamp yet (never written since the key expired)
 
 
+# One stamp for every topic's access fields (visibility, deleted, owner): replaced after
+# any write to them, so per-topic copies (utils.local_copies.TOPICS) stay exact. Such
+# writes are rare (create, edit of visibility, delete, ownership transfer).
+TOPICS_KEY = "rt:topicver"
+_MEMO = "_rt_stamps"
+
+
+def _memo() -> dict[str, str] | None:
+    """The stamps this request has read, kept for the rest of it (one Redis round trip
+    per request for the user's and the topics' stamps together). Tied to the request
+    object, not only to `g`: a socket event gets a new request (and `g` can outlive one
+    when an app context was already pushed)."""
+    if not has_request_context():
+        return None
+    current_request = request._get_current_object()
+    held = g.get(_MEMO)
+    if held is None or held[0] is not current_request:
+        held = (current_request, {})
+        setattr(g, _MEMO, held)
+    return held[1]
+
+
+def _forget(key: str) -> None:
+    memo = _memo()
+    if memo is not None:
+        memo.pop(key, None)
+
+
 def changed(user_id: Any) -> None:
-    """Call after a write to the user's document. An outage must not fail the request
-    whose write succeeded: copies then live out their own short lifetime."""
+    """Call after a write to the user's document, their topic memberships or topic bans,
+    or their bearer tokens. An outage must not fail the request whose write succeeded:
+    copies then live out their own short lifetime."""
+    local_copies.forget_user(user_id)
+    _forget(str(user_id))
     client = get_redis()
     if client is None:
         return
@@ -37,18 +70,58 @@ def changed(user_id: Any) -> None:
         log.warning("user %s version not replaced: %s", user_id, exc)
 
 
-def current(user_id: Any) -> str | None:
-    """The user's stamp now, or None when it cannot be known (no Redis, or Redis
-    failing): then nothing may be trusted from a copy."""
+def topics_changed() -> None:
+    """Call after a write to a topic's access fields (visibility, deleted, owner_id)."""
+    local_copies.forget_topics()
+    _forget(TOPICS_KEY)
+    client = get_redis()
+    if client is None:
+        return
+    try:
+        client.set(TOPICS_KEY, uuid.uuid4().hex, ex=KEY_SECONDS)
+    except redis.exceptions.RedisError as exc:
+        log.warning("topics' version not replaced: %s", exc)
+
+
+def _read(keys: list[str]) -> list[str] | None:
     client = get_redis()
     if client is None:
         return None
     try:
-        stamp = client.get(PREFIX + str(user_id))
+        values = client.mget(keys)
     except redis.exceptions.RedisError as exc:
-        log.warning("user version unreadable, reading the user: %s", exc)
+        log.warning("versions unreadable, reading MongoDB: %s", exc)
         return None
-    return stamp.decode() if stamp else NO_STAMP
+    return [value.decode() if value else NO_STAMP for value in values]
+
+
+def current(user_id: Any, fresh: bool = False) -> str | None:
+    """The user's stamp now (or as read earlier in this request, unless `fresh`), or
+    None when it cannot be known (no Redis, or Redis failing): then nothing may be
+    trusted from a copy. The topics' stamp comes along in the same round trip."""
+    key = str(user_id)
+    memo = _memo()
+    if memo is not None and not fresh and key in memo:
+        return memo[key]
+    values = _read([PREFIX + key, TOPICS_KEY])
+    if values is None:
+        return None
+    if memo is not None:
+        memo[key], memo[TOPICS_KEY] = values
+    return values[0]
+
+
+def topics_current() -> str | None:
+    """The topics' stamp as this request read it (with the user's), or now."""
+    memo = _memo()
+    if memo is not None and TOPICS_KEY in memo:
+        return memo[TOPICS_KEY]
+    values = _read([TOPICS_KEY])
+    if values is None:
+        return None
+    if memo is not None:
+        memo[TOPICS_KEY] = values[0]
+    return values[0]
 
 
 # Sockets that keep their session through an epoch bump
