@@ -11,7 +11,7 @@ from bson import ObjectId
 
 from tests.helpers import DEFAULT_PASSWORD, fresh_address, user_written
 from tests.topic_helpers import Person, join, make_post, make_topic
-from utils import clock
+from utils import clock, filter_rules
 from utils.errors import ContentRejected
 from utils.filter_rules import CompiledFilter, Rule
 
@@ -184,3 +184,28 @@ def test_a_filter_never_configured_is_not_read_from_the_database_each_time(app, 
         assert content_filter.apply("hello", "message", None) == "hello"
     # Version 0 is published like any other, so the next use reads only Redis.
     assert redis.Redis.from_url(redis_url).get(content_filter.VERSION_KEY) == b"0"
+
+
+def test_a_fast_pattern_delayed_once_by_a_busy_machine_is_still_accepted(monkeypatch):
+    """The speed check's budget is wall-clock time: one probe run past it (the process
+    descheduled) is tried again; a pattern that misses every try is refused."""
+    real_find, misses = filter_rules._Budget.find, []
+
+    def descheduled_once(self, pattern, text):
+        if not misses:
+            misses.append(text)
+            raise TimeoutError
+        return real_find(self, pattern, text)
+
+    monkeypatch.setattr(filter_rules._Budget, "find", descheduled_once)
+    rule = filter_rules.Rule.build({"kind": "regex", "value": r"free\s*money",
+                                    "action": "block"})
+    rule.check_speed(0.1)
+    assert len(misses) == 1
+
+    def always_late(self, pattern, text):
+        raise TimeoutError
+
+    monkeypatch.setattr(filter_rules._Budget, "find", always_late)
+    with pytest.raises(filter_rules.ContentFilterError, match="too slow"):
+        rule.check_speed(0.1)

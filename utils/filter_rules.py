@@ -183,16 +183,28 @@ class Rule:
             raise ContentFilterError(f"{raw['value']!r} is not a valid pattern: {exc}") from None
         return cls(raw["kind"], raw["value"], raw["action"], pattern)
 
+    # The budget is wall-clock time: on a busy machine a pattern that takes microseconds
+    # can be descheduled past it once, so it gets more tries; a backtracking pattern
+    # misses every one of them.
+    SPEED_ATTEMPTS = 3
+
     def check_speed(self, seconds: float) -> None:
         """ContentFilterError when the pattern cannot get through the probe texts."""
+        for _attempt in range(self.SPEED_ATTEMPTS):
+            if self._fits(seconds):
+                return
+        raise ContentFilterError(
+                f"{self.value!r} is too slow on long text (it backtracks); simplify it, "
+                "for example without nested or adjacent repeats like (a+)+ or a+a+.")
+
+    def _fits(self, seconds: float) -> bool:
         budget = _Budget(seconds)
         try:
             for probe in _probes(self.value):
                 budget.find(self.pattern, normalize(probe)[0])
         except TimeoutError:
-            raise ContentFilterError(
-                f"{self.value!r} is too slow on long text (it backtracks); simplify it, "
-                "for example without nested or adjacent repeats like (a+)+ or a+a+.") from None
+            return False
+        return True
 
 
 @dataclass
