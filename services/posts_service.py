@@ -81,9 +81,12 @@ def _shown(post: dict[str, Any], author: dict[str, Any] | None,
             "deleted": False}
 
 
-def public_view(post: dict[str, Any]) -> dict[str, Any]:
-    """What a room broadcast carries: no viewer, so no `my_vote`."""
-    author = public_users([post["author_id"]]).get(post["author_id"])
+def public_view(post: dict[str, Any], author: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
+    """What a room broadcast carries: no viewer, so no `my_vote`. `author`: the
+    post's author when the caller has the document (the schema dumps public fields)."""
+    if author is None:
+        author = public_users([post["author_id"]]).get(post["author_id"])
     return POST_BROADCAST.dump(_shown(post, author, None))
 
 
@@ -99,8 +102,10 @@ def my_votes(user: dict[str, Any] | None, target_type: str,
     return Vote().values_of(user["_id"], target_type, ids) if user and ids else {}
 
 
-def emit_post(event: str, post: dict[str, Any]) -> None:
-    realtime.emit(event, public_view(post), to=live_rooms.topic_room(post["topic_id"]))
+def emit_post(event: str, post: dict[str, Any], author: dict[str, Any] | None = None
+              ) -> None:
+    realtime.emit(event, public_view(post, author),
+                  to=live_rooms.topic_room(post["topic_id"]))
 
 
 def _post_written(post: dict[str, Any], before: dict[str, Any] | None = None) -> None:
@@ -219,8 +224,8 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
                 ) -> dict[str, Any]:
     # MongoDB commands on the common path (issue 20, at most 4): the insert, the topic's
     # count and activity in one update, the author's follow. Access comes from the
-    # process's copies (services.topic_access); the answer needs no read: its author
-    # is `user` and a new post has no votes.
+    # process's copies (services.topic_access); the answer and the `new_post` event
+    # need no read: their author is `user` and a new post has no votes.
     topic = topic_access.require_participant(user, topic_id, topic_access.ACCESS_FIELDS)
     now = clock.now()
     title, body = _clean_title(title, user), _clean_body(body, user)
@@ -233,7 +238,7 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str
     Topic().add_post(topic["_id"], now)
     topic_activity.topic_lists_changed()
     posts_changed(topic["_id"])
-    emit_post("new_post", post)
+    emit_post("new_post", post, user)
     notify_content.post_created(user, post)
     _post_written(post)
     return serialize_post(post, user, 0)
