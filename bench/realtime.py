@@ -361,7 +361,8 @@ class Swarm:
         return result
 
     async def close(self) -> None:
-        await asyncio.gather(*(s.close() for s in [*self.socks, self.emitter, *self.senders]),
+        opened = [*self.socks, getattr(self, "emitter", None), *getattr(self, "senders", [])]
+        await asyncio.gather(*(s.close() for s in opened if s is not None),
                              return_exceptions=True)
         await self.session.close()
 

@@ -69,7 +69,7 @@ def run_wrk(base_url: str, script: str, workdir: str, seconds: float, connection
     with open(path, "w") as handle:
         handle.write(script)
     # One wrk thread: the server has one worker, and the second core must stay for it.
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "5s",
                "-s", path, base_url]
     output = subprocess.run(command, capture_output=True, text=True,
                             timeout=seconds + 30).stdout

@@ -75,7 +75,8 @@ def main() -> int:
     parser.add_argument("--rest", metavar="NAMES", help="only these REST scenarios (a,b,...)")
     parser.add_argument("--skip-realtime", action="store_true")
     parser.add_argument("--profile", metavar="SCENARIO",
-                        help="py-spy the server during this REST scenario or 'fanout'")
+                        help="py-spy the server during these REST scenarios (a,b,...), "
+                             "'fanout' or 'send'")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.rest_seconds = 1, 2
@@ -150,8 +151,10 @@ def main() -> int:
         report["realtime_setup"] = opened
 
         if args.profile:
-            report["profile"] = scenarios.profile(args.profile, rest_plan, targets, workdir,
-                                                  args, RESULTS / f"profile-{args.profile}")
+            # One or several (a,b,...), one after the other.
+            report["profile"] = {name: scenarios.profile(name, rest_plan, targets, workdir,
+                                                         args, RESULTS / f"profile-{name}")
+                                 for name in args.profile.split(",")}
         report["rest"] = summarize_rest(rest_rounds, {s.name: s.floor for s in rest_plan})
         report["realtime"] = summarize_realtime(rt_rounds, opened)
         report["rest_raw"], report["realtime_raw"] = rest_rounds, rt_rounds

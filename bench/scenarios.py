@@ -59,7 +59,7 @@ class RestScenario:
 # bench/baselines/floor.py against the same SecantusDB and Redis. (finds by _id, Redis GETs)
 FLOORS = {
     "floor_g1": (0, 1),  # a Redis GET: the bearer user behind its version stamp
-    "floor_g3": (0, 3),  # the user, then a cached page (its namespace generation, the page)
+    "floor_g2": (0, 2),  # the user with the list cache's generation (one MGET), the page
     "floor_f1": (1, 0),  # one find_one by _id
     "floor_f1g1": (1, 1),
     "floor_f1g3": (1, 3),
@@ -71,7 +71,7 @@ NEEDS = {
     "users_me": "floor_g1",  # who is asking (1 Redis), nothing else
     "me": "floor_g1",
     "users_search": "floor_f1g1",  # + the search itself
-    "topics_list": "floor_g3",  # the user, the cached page (generation and entry)
+    "topics_list": "floor_g2",  # the stamps and the cache generation, the cached page
     "posts_hot": "floor_f1g3",  # + topic access stamp, cached page, my votes (1 find)
     "posts_new": "floor_f1g3",
     "posts_top": "floor_f1g3",

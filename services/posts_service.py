@@ -257,8 +257,9 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str,
     """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
     # MongoDB commands on the common path (issue 20, at most 4): the insert, the topic's
     # count and activity in one update, the author's follow. Access comes from the
-    # process's copies (services.topic_access); the answer needs no read: its author
-    # is `user`, its topic the copy, and a new post has no votes.
+    # process's copies (services.topic_access); the answer and the `new_post` event
+    # need no read: their author is `user`, their topic the copy, and a new post has no
+    # votes.
     site_mutes.require_not_muted(user)
     topic = topic_access.require_participant(user, topic_id, topic_access.ACCESS_FIELDS)
     now = clock.now()

@@ -8,9 +8,10 @@ from typing import Any
 from models.base import to_object_id
 from models.topic import Topic
 from utils import clock
-from utils.cache import get_cache
+from utils.cache import get_cache, read_along_stamps
 
 TOPIC_LISTS = "topic_lists"  # cache namespace of GET /api/topics pages
+read_along_stamps(TOPIC_LISTS)
 
 
 def topic_lists_changed() -> None:

@@ -81,3 +81,24 @@ def test_bearer_requests_read_no_mongodb_while_nothing_changed(make_app):
     before = db_module.COMMANDS.total()
     assert person.get("/api/auth/me").status_code == 200
     assert db_module.COMMANDS.total() == before  # the user: one Redis GET, no MongoDB
+
+
+def test_the_topic_lists_generation_comes_in_the_same_round_trip_as_the_stamps(app,
+                                                                                 redis_url):
+    from tests.helpers import RedisCommands
+
+    person = Person(app.test_client(), "alice")
+    _warm(person, "/api/topics", 2)
+    with RedisCommands(redis_url) as seen:
+        assert person.get("/api/topics").status_code == 200
+    generation = "rt:cache:gen:topic_lists"
+    assert [c for c in seen.commands if c.startswith("GET") and generation in c] == []
+    assert [c for c in seen.commands if c.startswith("MGET") and generation in c]
+
+
+def test_a_topic_created_elsewhere_is_listed_at_the_next_request(app, make_app):
+    reader = Person(app.test_client(), "reader")
+    _warm(reader, "/api/topics")
+    owner = Person(make_app().test_client(), "owner")
+    topic = make_topic(owner, "Fresh topic")
+    assert topic["id"] in [t["id"] for t in reader.get("/api/topics").get_json()["items"]]

@@ -15,6 +15,7 @@ import redis.exceptions
 from cachelib import SimpleCache
 from flask import Flask, current_app
 
+from utils import user_versions
 from utils.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,9 @@ class Cache:
         key = f"{PREFIX}gen:{namespace}"
         if self.redis is None:
             return int(self.local.get(key) or 0)
-        return int(self.redis.get(key) or 0)
+        # Read with the request's version stamps when registered (read_along_stamps).
+        known, raw = user_versions.read_along(key)
+        return int((raw if known else self.redis.get(key)) or 0)
 
     def _key(self, namespace: str, key: str) -> str:
         return f"{PREFIX}{namespace}:{self._generation(namespace)}:{key}"
@@ -98,6 +101,7 @@ class Cache:
             self.redis.incr(key)
         except redis.exceptions.RedisError as exc:
             log.warning("cache invalidation of %s failed: %s", namespace, exc)
+        user_versions.forget(key)
 
     def get_or_set(self, namespace: str, key: str, compute: Callable[[], Any],
                    ttl: int | None = None) -> Any:
@@ -114,6 +118,13 @@ class Cache:
         value = compute()
         self._set(full_key, value, ttl)
         return value
+
+
+def read_along_stamps(namespace: str) -> None:
+    """Fetch this namespace's generation in the per-request MGET of the version stamps
+    (utils.user_versions): for a namespace nearly every request reads, one Redis round
+    trip fewer. A generation read earlier in the request serves a page as of then."""
+    user_versions.also_read(f"{PREFIX}gen:{namespace}")
 
 
 def get_cache() -> Cache:

@@ -32,9 +32,30 @@ NO_STAMP = "-"  # the user has no stamp yet (never written since the key expired
 # writes are rare (create, edit of visibility, delete, ownership transfer).
 TOPICS_KEY = "rt:topicver"
 _MEMO = "_rt_stamps"
+# Other Redis keys almost every request reads next (a cache namespace's generation),
+# fetched in the same MGET as the stamps: `also_read` adds one, `read_along` answers it.
+_ALONG: list[str] = []
 
 
-def _memo() -> dict[str, str] | None:
+def also_read(key: str) -> None:
+    if key not in _ALONG:
+        _ALONG.append(key)
+
+
+def read_along(key: str) -> tuple[bool, bytes | None]:
+    """(True, raw value) when this request's MGET of the stamps read `key`."""
+    memo = _memo()
+    if memo is None or ("raw", key) not in memo:
+        return False, None
+    return True, memo[("raw", key)]  # type: ignore[return-value]
+
+
+def forget(key: str) -> None:
+    """This request changed `key`: read it afresh next time."""
+    _forget(("raw", key))  # type: ignore[arg-type]
+
+
+def _memo() -> dict[Any, Any] | None:
     """The stamps this request has read, kept for the rest of it (one Redis round trip
     per request for the user's and the topics' stamps together). Tied to the request
     object, not only to `g`: a socket event gets a new request (and `g` can outlive one
@@ -49,7 +70,7 @@ def _memo() -> dict[str, str] | None:
     return held[1]
 
 
-def _forget(key: str) -> None:
+def _forget(key: Any) -> None:
     memo = _memo()
     if memo is not None:
         memo.pop(key, None)
@@ -87,12 +108,17 @@ def _read(keys: list[str]) -> list[str] | None:
     client = get_redis()
     if client is None:
         return None
+    along = list(_ALONG)
     try:
-        values = client.mget(keys)
+        values = client.mget(keys + along)
     except redis.exceptions.RedisError as exc:
         log.warning("versions unreadable, reading MongoDB: %s", exc)
         return None
-    return [value.decode() if value else NO_STAMP for value in values]
+    memo = _memo()
+    if memo is not None:
+        for key, raw in zip(along, values[len(keys):], strict=True):
+            memo[("raw", key)] = raw
+    return [value.decode() if value else NO_STAMP for value in values[:len(keys)]]
 
 
 def current(user_id: Any, fresh: bool = False) -> str | None:
