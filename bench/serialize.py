@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from bson import ObjectId
 from flask import Flask
 
-from services import comments_service, file_storage, messages_service, posts_service
+from services import chat_views, comments_service, file_storage, posts_service
 
 _ids = itertools.count(1)
 
@@ -98,7 +98,7 @@ def main() -> int:
                 comments_service.serialize_comment(c, by_id[c["author_id"]], 0)
                 for c in comments]),
             "100 messages": (len(messages), lambda: [
-                messages_service.serialize_message(m, by_id[m["author_id"]])
+                chat_views.serialize_message(m, by_id[m["author_id"]])
                 for m in messages]),
         }
         with app.app_context():
