@@ -25,7 +25,6 @@ from routes.topic_schemas import ObjectIdString
 from services import (
     auth_login,
     calls_service,
-    chat_access,
     chat_history,
     chat_reads,
     chat_send,
@@ -155,9 +154,7 @@ def on_react(payload):
 @socketio.on("typing")
 @acknowledged(TypingEventSchema(), "typing", reply=events.TypingAckSchema)
 def on_typing(payload):
-    user = socket_user()
-    chat_access.writable_room(user, payload["room_id"])
-    presence.typing(payload["room_id"], user, payload["typing"])
+    presence.typing(payload["room_id"], socket_user(), payload["typing"])
     return {"room_id": payload["room_id"], "typing": payload["typing"],
             "expires_in": current_app.config["CHAT_TYPING_EXPIRY_SECONDS"]}
 

@@ -16,7 +16,7 @@ from models.block import Block
 from models.friendship import ACCEPTED, Friendship
 from models.topic_member import TopicMember
 from services import live_rooms, realtime, room_entry, topic_access, typing_state
-from services.chat_access import readable_room
+from services.chat_access import readable_room, writable_room
 from services.users_service import public_users, serialize_public_user
 
 # Whose presence one request may ask about, at most.
@@ -68,7 +68,10 @@ def online_among(viewer: dict[str, Any], user_ids: list[ObjectId]) -> list[str]:
 
 
 def typing(room_id: str, user: dict[str, Any], is_typing: bool) -> None:
-    """Tell the room (not the typist's own sockets) when the state changes."""
+    """Tell the room (not the typist's own sockets) when the state changes. Only someone
+    who may write in the room types in it (a muted or banned member, an outsider: the
+    same refusal as a send), checked here, before anything is recorded."""
+    writable_room(user, room_id)
     if typing_state.set_typing(room_id, str(user["_id"]), is_typing):
         _emit_typing(room_id, user, is_typing)
 

@@ -11,8 +11,12 @@ import json
 import pytest
 from bson import ObjectId
 
+from models.user import User
+from services import presence
 from tests.topic_helpers import Person, make_topic
+from utils.errors import NotFound
 from utils.extensions import socketio
+from utils.redis_client import get_redis
 
 THUMBS = "/reactions/%F0%9F%91%8D"  # 👍, quoted as a client sends it
 
@@ -188,3 +192,19 @@ def test_members_still_reach_their_messages(people, hidden_messages):
     assert response.status_code == 200 and response.get_json()["reactions"] == {"👍": [bob.id]}
     assert bob.patch(f"/api/messages/{hidden_messages['group']}", {"body": "x"}
                      ).status_code == 403  # readable, but not bob's
+
+
+def test_typing_is_refused_to_whoever_may_not_write_before_it_is_recorded(app, people):
+    """presence.typing is the one way to type (the socket handler only calls it): an
+    outsider gets the 404 of a missing room and nothing is recorded or sent."""
+    room = people["alice"].post("/api/messages/direct", {"user_id": people["bob"].id})
+    room_id = room.get_json()["id"]
+    with app.test_request_context():
+        carol = User().find_by_id(people["carol"].id)
+        with pytest.raises(NotFound):
+            presence.typing(room_id, carol, True)
+        assert get_redis().zscore("rt:typing", f"{room_id}|{carol['_id']}") is None
+        alice = User().find_by_id(people["alice"].id)
+        presence.typing(room_id, alice, True)
+        assert get_redis().zscore("rt:typing", f"{room_id}|{alice['_id']}") is not None
+        presence.typing(room_id, alice, False)
