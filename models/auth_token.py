@@ -33,16 +33,7 @@ class AuthToken(BaseModel):
         """(token, its user or None) for a live token, in one round trip: every bearer
         request asks this, so the user comes along through `$lookup` on users' `_id`
         index instead of a second query."""
-        found = next(self.collection.aggregate([
-            {"$match": {"token_hash": token_hash, "expires_at": {"$gt": now}}},
-            {"$limit": 1},
-            {"$lookup": {"from": "users", "localField": "user_id", "foreignField": "_id",
-                         "as": "user"}},
-        ]), None)
-        if found is None:
-            return None
-        users = found.pop("user")
-        return found, (users[0] if users else None)
+        return self.find_one_with_user({"token_hash": token_hash, "expires_at": {"$gt": now}})
 
     # Processes keep a token with its user under the user's version stamp
     # (services.auth_login.user_for_token): deleting tokens replaces the stamp.

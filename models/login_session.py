@@ -39,16 +39,7 @@ class LoginSession(BaseModel):
                             ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
         """(session, its user or None) in one round trip, like AuthToken's lookup: every
         cookie request asks this."""
-        found = next(self.collection.aggregate([
-            {"$match": {"login_id": login_id, "expires_at": {"$gt": now}}},
-            {"$limit": 1},
-            {"$lookup": {"from": "users", "localField": "user_id", "foreignField": "_id",
-                         "as": "user"}},
-        ]), None)
-        if found is None:
-            return None
-        users = found.pop("user")
-        return found, (users[0] if users else None)
+        return self.find_one_with_user({"login_id": login_id, "expires_at": {"$gt": now}})
 
     def touch(self, session_id: ObjectId, seen_before: datetime, now: datetime,
               address: str | None, expires_at: datetime) -> bool:
