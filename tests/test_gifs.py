@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import redis
 
 from services import gifs
 from tests import gif_stub
@@ -17,6 +16,7 @@ from tests.topic_helpers import Person
 from utils import cache as cache_module
 from utils.embedded_db import free_port
 from utils.errors import ValidationFailed
+from utils.redis_client import make_redis
 
 
 @pytest.fixture
@@ -101,7 +101,8 @@ def test_klipy_results_skip_ads_and_use_slugs(app, alice, stub_http):
 
 
 def test_without_redis_the_search_still_answers_uncached(app, alice, stub_http, monkeypatch):
-    dead = redis.Redis(port=free_port(), socket_timeout=0.2, socket_connect_timeout=0.2)
+    # Built like the app's own client (no retries), so the refusal is immediate.
+    dead = make_redis(f"redis://127.0.0.1:{free_port()}/0", 0.2)
     monkeypatch.setattr(cache_module.Cache, "redis", property(lambda self: dead))
     for _ in range(2):
         response = alice.get("/api/gifs/search", query_string={"q": "cat"})

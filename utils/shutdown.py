@@ -13,12 +13,22 @@ what was queued for it. A socket that connects meanwhile (sticky routing brings 
 reconnecting client back here) is drained the same way. Once no socket is left, the
 worker stops accepting (gunicorn closes the listener; reconnecting clients now land on
 another process), finishes the requests in flight and exits.
+
+Closing a listener resets the connections the kernel completed but the worker had not
+yet accepted. nginx has already sent its request on such a connection, so it may not
+pass a POST on to another process: a 502. So before it stops accepting, the worker has
+the kernel ignore new connection attempts (a socket filter that drops every packet):
+nginx's SYN then goes unanswered, its retry meets the closed port and goes to another
+process, while the connections already queued are still accepted and served.
 """
 from __future__ import annotations
 
+import ctypes
 import logging
 import random
 import signal
+import socket
+import sys
 import time
 from typing import Any
 
@@ -62,6 +72,8 @@ def _drain_when_stopped(worker: Any, stopping: Any) -> None:
                 _notify_and_close(server, sid)
         elif worker.alive:
             _wait_for_transports(server, started + worker.cfg.graceful_timeout / 2)
+            for listener in worker.sockets:
+                ignore_new_connections(getattr(listener, "sock", listener))
             log.info("shutting down: sockets drained, no longer accepting")
             worker.alive = False  # gunicorn closes the listener and waits for requests
         gevent.sleep(0.05)
@@ -96,3 +108,33 @@ def _wait_for_transports(server: Any, deadline: float) -> None:
         gevent.sleep(0.05)
     for socket in open_sessions():
         socket.close(wait=False, abort=True)
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+_SO_ATTACH_FILTER = 26  # <asm-generic/socket.h>
+_DROP_EVERYTHING = (_SockFilter * 1)(_SockFilter(0x06, 0, 0, 0))  # BPF_RET|BPF_K, accept 0 bytes
+
+
+def ignore_new_connections(listener: socket.socket) -> bool:
+    """Make the kernel drop new connection attempts to `listener` (Linux), so they are
+    neither accepted nor reset; connections already queued can still be accepted.
+    False where the platform has no socket filters."""
+    if not sys.platform.startswith("linux"):
+        return False
+    program = _SockFprog(1, _DROP_EVERYTHING)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER,
+                            ctypes.string_at(ctypes.addressof(program), ctypes.sizeof(program)))
+    except OSError:
+        log.warning("could not stop new connections before closing the listener",
+                    exc_info=True)
+        return False
+    return True
