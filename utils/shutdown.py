@@ -106,8 +106,8 @@ def _wait_for_transports(server: Any, deadline: float) -> None:
         for sid, _ in list(server.manager.get_participants(NAMESPACE, None)):
             _notify_and_close(server, sid)
         gevent.sleep(0.05)
-    for socket in open_sessions():
-        socket.close(wait=False, abort=True)
+    for session in open_sessions():
+        session.close(wait=False, abort=True)
 
 
 class _SockFilter(ctypes.Structure):
