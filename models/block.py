@@ -1,4 +1,7 @@
-"""Who blocked whom: one document per (blocker, blocked)."""
+"""Who blocked whom: one document per (blocker, blocked).
+
+Each process keeps everyone a user blocked or was blocked by under that user's version
+stamp (services.user_copies), so every write here replaces the stamps of BOTH people."""
 from __future__ import annotations
 
 from bson import ObjectId
@@ -6,6 +9,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from models import registry
 from models.base import BaseModel, utcnow
+from utils import user_versions
 
 
 @registry.register
@@ -23,23 +27,34 @@ class Block(BaseModel):
         self.collection.update_one(
             {"blocker_id": blocker_id, "blocked_id": blocked_id},
             {"$setOnInsert": {"created_at": utcnow()}}, upsert=True)
+        _changed(blocker_id, blocked_id)
 
     def remove(self, blocker_id: ObjectId, blocked_id: ObjectId) -> None:
         self.collection.delete_one({"blocker_id": blocker_id, "blocked_id": blocked_id})
+        _changed(blocker_id, blocked_id)
 
     def exists_between(self, a: ObjectId, b: ObjectId) -> bool:
         return self.collection.count_documents(
             {"$or": [{"blocker_id": a, "blocked_id": b}, {"blocker_id": b, "blocked_id": a}]},
             limit=1) > 0
 
-    def related_ids(self, user_id: ObjectId) -> list[ObjectId]:
-        """Everyone `user_id` blocked or was blocked by."""
+    def related_ids(self, user_id: ObjectId, limit: int = 0) -> list[ObjectId]:
+        """Everyone `user_id` blocked or was blocked by (at most `limit` of them, 0 for
+        no limit)."""
         ids = []
         for doc in self.collection.find({"$or": [{"blocker_id": user_id},
-                                                 {"blocked_id": user_id}]}):
+                                                 {"blocked_id": user_id}]},
+                                        {"blocker_id": 1, "blocked_id": 1}, limit=limit):
             ids.append(doc["blocked_id"] if doc["blocker_id"] == user_id else doc["blocker_id"])
         return ids
 
     def delete_all_of(self, user_id: ObjectId) -> None:
+        others = self.related_ids(user_id)
         self.collection.delete_many({"$or": [{"blocker_id": user_id},
                                              {"blocked_id": user_id}]})
+        _changed(user_id, *others)
+
+
+def _changed(*user_ids: ObjectId) -> None:
+    for user_id in user_ids:
+        user_versions.changed(user_id)

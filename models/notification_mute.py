@@ -1,5 +1,6 @@
 """What a user muted for notifications: a topic, a post, a chat room or a user, one
-document per (user, target type, target id)."""
+document per (user, target type, target id). Each process keeps a user's mutes under
+their version stamp (services.user_copies), so every write here replaces it."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +10,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from models import registry
 from models.base import BaseModel
-from utils import clock
+from utils import clock, user_versions
 from utils.pagination import paginate
 
 TARGET_TYPES = ("topic", "post", "room", "user")
@@ -28,10 +29,23 @@ class NotificationMute(BaseModel):
         self.collection.update_one(
             {"user_id": user_id, "target_type": target_type, "target_id": target_id},
             {"$setOnInsert": {"created_at": clock.now()}}, upsert=True)
+        user_versions.changed(user_id)
 
     def remove(self, user_id: ObjectId, target_type: str, target_id: ObjectId) -> bool:
-        return self.collection.delete_one({"user_id": user_id, "target_type": target_type,
-                                           "target_id": target_id}).deleted_count == 1
+        removed = self.collection.delete_one({"user_id": user_id, "target_type": target_type,
+                                              "target_id": target_id}).deleted_count == 1
+        user_versions.changed(user_id)
+        return removed
+
+    def delete_all_of(self, user_id: ObjectId) -> None:
+        self.collection.delete_many({"user_id": user_id})
+        user_versions.changed(user_id)
+
+    def targets_of_user(self, user_id: ObjectId, limit: int = 0) -> set[tuple[str, ObjectId]]:
+        """(target type, target id) of every mute of `user_id` (at most `limit`, 0 for
+        no limit)."""
+        return {(doc["target_type"], doc["target_id"]) for doc in self.collection.find(
+            {"user_id": user_id}, {"target_type": 1, "target_id": 1}, limit=limit)}
 
     def muting(self, user_ids: list[ObjectId], sources: dict[str, ObjectId]) -> set[ObjectId]:
         """Which of `user_ids` muted any of `sources` ({target type: id})."""

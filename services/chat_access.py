@@ -14,7 +14,7 @@ from models.base import to_object_id
 from models.message import Message
 from models.room import Room
 from models.user import User
-from services import room_roles, site_mutes, topic_access
+from services import room_roles, site_mutes, topic_access, user_copies
 from services.users_service import are_friends, is_blocked_between
 from utils.errors import Forbidden, NotFound
 from utils.roles import is_site_moderator
@@ -76,7 +76,8 @@ def _writable(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
         # Checked on every write, not only when the room was opened: a block or an
         # `allow_messages_from` changed since then applies to the next message.
         other = next((uid for uid in room["member_ids"] if uid != user["_id"]), None)
-        partner = User().find_active(other) if other else None
+        # The partner from this process's copy behind their version stamp.
+        partner = user_copies.active_user(other) if other else None
         if partner is None:
             raise Forbidden("You cannot message this user.")
         check_can_message(user, partner)

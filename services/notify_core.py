@@ -14,10 +14,8 @@ from typing import Any
 from bson import ObjectId
 from flask import current_app
 
-from models.block import Block
 from models.notification import Notification
-from models.user import User
-from services import live_rooms, notify_prefs, realtime
+from services import live_rooms, notify_prefs, realtime, user_copies
 from services.shapes.notifications import NOTIFICATION
 from utils import clock
 
@@ -37,7 +35,8 @@ def deliver(recipient_id: ObjectId, kind: str, data: dict[str, Any],
     """Notify one user of one event, or nothing when they would not want it: the actor
     themselves, a blocked actor, a muted source (`sources` is {target type: id}; the actor
     counts as a `user` source), a kind switched off. `data` must be JSON-ready."""
-    recipient = User().find_active(recipient_id)
+    # The recipient, their blocks and mutes: this process's copies (services.user_copies).
+    recipient = user_copies.active_user(recipient_id)
     if recipient is None or not wanted(recipient, kind, actor, sources or {}):
         return None
     group_key = str(ObjectId())
@@ -62,7 +61,7 @@ def wanted(recipient: dict[str, Any], kind: str, actor: dict[str, Any] | None,
     if not notify_prefs.allows(recipient, kind, "in_app"):
         return False
     if actor is not None:
-        if Block().exists_between(recipient["_id"], actor["_id"]):
+        if user_copies.is_blocked_between(actor["_id"], recipient["_id"]):
             return False
         sources = {**sources, "user": actor["_id"]}
     return not notify_prefs.muted([recipient["_id"]], sources)

@@ -16,6 +16,7 @@ from models.notification import Notification
 from models.notification_mute import TARGET_TYPES, NotificationMute
 from models.post_follow import PostFollow
 from models.user import User, default_settings
+from services import user_copies
 from services.shapes.notifications import MUTE
 from utils.pagination import page
 
@@ -97,16 +98,32 @@ def list_mutes(user: dict[str, Any], limit: int, cursor: str | None) -> dict[str
 
 
 def muted(user_ids: list[ObjectId], sources: dict[str, ObjectId]) -> set[ObjectId]:
-    return NotificationMute().muting(user_ids, {k: v for k, v in sources.items()
-                                                if k in TARGET_TYPES and v is not None})
+    """Which of `user_ids` muted any of `sources` ({target type: id}): from the copies
+    of their mutes (services.user_copies), MongoDB only for those without one."""
+    targets = {(kind, oid) for kind, oid in sources.items()
+               if kind in TARGET_TYPES and oid is not None}
+    if not user_ids or not targets:
+        return set()
+    copied = user_copies.mutes_of(user_ids)
+    found = {uid for uid, mutes in copied.items() if mutes is not None and mutes & targets}
+    ask = [uid for uid in user_ids if copied.get(uid) is None]
+    if ask:
+        found |= NotificationMute().muting(ask, dict(targets))
+    return found
 
 
 def muted_rooms(user_id: ObjectId, rooms: list[dict[str, Any]]) -> set[ObjectId]:
     """Ids of `rooms` muted by `user_id`: the room itself, or (a topic room) its topic."""
-    mutes = NotificationMute()
-    by_room = mutes.targets_of(user_id, "room", [r["_id"] for r in rooms])
-    topics = mutes.targets_of(user_id, "topic", list({r["topic_id"] for r in rooms
-                                                      if r.get("topic_id")}))
+    mutes = user_copies.mutes_of([user_id]).get(user_id)
+    if mutes is not None:
+        by_room = {r["_id"] for r in rooms if ("room", r["_id"]) in mutes}
+        topics = {r["topic_id"] for r in rooms
+                  if r.get("topic_id") and ("topic", r["topic_id"]) in mutes}
+    else:
+        stored = NotificationMute()
+        by_room = stored.targets_of(user_id, "room", [r["_id"] for r in rooms])
+        topics = stored.targets_of(user_id, "topic", list({r["topic_id"] for r in rooms
+                                                           if r.get("topic_id")}))
     return by_room | {r["_id"] for r in rooms if r.get("topic_id") in topics}
 
 
@@ -131,5 +148,5 @@ def followers(post_id: ObjectId) -> list[ObjectId]:
 def forget_user(user_id: ObjectId) -> None:
     """A deleted account keeps no notifications, mutes or follows."""
     Notification().collection.delete_many({"user_id": user_id})
-    NotificationMute().collection.delete_many({"user_id": user_id})
+    NotificationMute().delete_all_of(user_id)
     PostFollow().collection.delete_many({"user_id": user_id})

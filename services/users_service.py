@@ -22,6 +22,7 @@ from services import (
     content_filter,
     file_storage,
     notify_core,
+    user_copies,
 )
 from services.shapes.users import (
     BLOCKED,
@@ -117,8 +118,9 @@ def search(viewer: dict[str, Any] | None, query: str, limit: int,
 # Blocks
 
 def is_blocked_between(a: ObjectId, b: ObjectId) -> bool:
-    """True when either user blocked the other (messaging refuses then)."""
-    return Block().exists_between(a, b)
+    """True when either user blocked the other (messaging refuses then). `a` is the
+    acting user: the answer comes from their copy (services.user_copies)."""
+    return user_copies.is_blocked_between(a, b)
 
 
 def are_friends(a: ObjectId, b: ObjectId) -> bool:

@@ -5,6 +5,8 @@ shared `app` is the reader's process and `make_app()` the writer's (each app kee
 own copies, so only the stamp in Redis can tell the reader)."""
 from __future__ import annotations
 
+from bson import ObjectId
+
 from tests.topic_helpers import Person, join, make_post, make_topic
 from utils import db as db_module
 
@@ -102,3 +104,102 @@ def test_a_topic_created_elsewhere_is_listed_at_the_next_request(app, make_app):
     owner = Person(make_app().test_client(), "owner")
     topic = make_topic(owner, "Fresh topic")
     assert topic["id"] in [t["id"] for t in reader.get("/api/topics").get_json()["items"]]
+
+
+# A direct message reads its partner, the blocks either way and the partner's mutes from
+# these copies (services.user_copies): a block, an unblock or a mute made by another
+# process must reach the very next send.
+
+def _direct(app):
+    alice = Person(app.test_client(), "alice")
+    bob = Person(app.test_client(), "bob")
+    room_id = alice.post("/api/messages/direct", {"user_id": bob.id}).get_json()["id"]
+    return alice, bob, room_id
+
+
+def _send(person: Person, room_id: str, client_id: str):
+    return person.post(f"/api/messages/rooms/{room_id}/messages",
+                       {"body": "hello", "client_id": client_id})
+
+
+def test_a_block_elsewhere_stops_the_next_direct_message_and_an_unblock_lets_it_in(
+        app, make_app):
+    alice, bob, room_id = _direct(app)
+    for number in range(3):  # the copies of bob and of alice's blocks are filed
+        assert _send(alice, room_id, f"warm{number}").status_code == 201
+    elsewhere = make_app().test_client()
+    # Bob blocks alice: the check reads ALICE's copy, so her stamp must change too.
+    assert elsewhere.post(f"/api/users/{alice.id}/block",
+                          headers=bob.headers).status_code == 204
+    assert _send(alice, room_id, "blocked").status_code == 403
+    assert elsewhere.delete(f"/api/users/{alice.id}/block",
+                            headers=bob.headers).status_code == 204
+    assert _send(alice, room_id, "unblocked").status_code == 201
+    # And alice blocking bob elsewhere stops her own next send.
+    assert _send(alice, room_id, "warm again").status_code == 201
+    assert elsewhere.post(f"/api/users/{bob.id}/block",
+                          headers=alice.headers).status_code == 204
+    assert _send(alice, room_id, "mine blocked").status_code == 403
+
+
+def test_a_partner_who_stops_accepting_messages_elsewhere_refuses_the_next_one(app,
+                                                                               make_app):
+    alice, bob, room_id = _direct(app)
+    for number in range(3):
+        assert _send(alice, room_id, f"warm{number}").status_code == 201
+    assert make_app().test_client().patch(
+        "/api/users/me", json={"settings": {"allow_messages_from": "nobody"}},
+        headers=bob.headers).status_code == 200
+    assert _send(alice, room_id, "refused").status_code == 403
+
+
+def test_a_mute_elsewhere_silences_the_next_direct_message_and_an_unmute_does_not(
+        app, make_app, db):
+    alice, bob, room_id = _direct(app)
+
+    def told() -> int:
+        """How many direct messages bob (offline) was notified of."""
+        return sum(n["count"] for n in db.notifications.find(
+            {"user_id": ObjectId(bob.id), "kind": "direct_message"}))
+
+    for number in range(3):  # bob's copy and his (empty) mutes are filed
+        assert _send(alice, room_id, f"warm{number}").status_code == 201
+    assert told() == 3
+    rooms = bob.get("/api/messages/rooms").get_json()["items"]
+    assert [r["muted"] for r in rooms] == [False]
+    elsewhere = make_app().test_client()
+    mute = f"/api/notifications/mutes/room/{room_id}"
+    assert elsewhere.put(mute, headers=bob.headers).status_code == 204
+    assert _send(alice, room_id, "muted").status_code == 201
+    assert told() == 3
+    rooms = bob.get("/api/messages/rooms").get_json()["items"]
+    assert [r["muted"] for r in rooms] == [True]
+    assert elsewhere.delete(mute, headers=bob.headers).status_code == 204
+    assert _send(alice, room_id, "unmuted").status_code == 201
+    assert told() == 4
+
+
+def test_someone_with_more_blocks_and_mutes_than_a_copy_holds_is_checked_in_mongodb(
+        app, db, monkeypatch):
+    from services import user_copies
+
+    monkeypatch.setattr(user_copies, "COPY_LIMIT", 1)
+    alice, bob, room_id = _direct(app)
+    carol, dave = Person(app.test_client(), "carol"), Person(app.test_client(), "dave")
+    for other in (carol, dave):  # two each: more than the copy may hold
+        assert alice.post(f"/api/users/{other.id}/block").status_code == 204
+        assert bob.call("PUT", f"/api/notifications/mutes/user/{other.id}").status_code == 204
+    assert _send(alice, room_id, "still fine").status_code == 201
+    assert bob.call("PUT", f"/api/notifications/mutes/room/{room_id}").status_code == 204
+
+
+    def told() -> int:
+        return sum(n["count"] for n in db.notifications.find({"user_id": ObjectId(bob.id)}))
+
+    before = told()
+    assert before == 1
+    assert _send(alice, room_id, "muted").status_code == 201
+    assert told() == before
+    assert [r["muted"] for r in bob.get("/api/messages/rooms").get_json()["items"]] == [True]
+    assert bob.post(f"/api/users/{alice.id}/block").status_code == 204
+    assert _send(alice, room_id, "blocked").status_code == 403

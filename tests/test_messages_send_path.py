@@ -12,6 +12,7 @@ from pymongo import MongoClient, monitoring
 
 from tests.helpers import RedisCommands, csrf, register_and_login, user_written
 from utils import db as db_module
+from utils.extensions import socketio
 
 
 class Person:
@@ -180,3 +181,54 @@ def test_a_member_with_a_ban_in_force_may_not_send(app, db):
     outsider = Person(app, "carol")
     refused = outsider.send(room_id, "hi", "c1")
     assert refused.get_json()["error"]["message"] == "Join this topic first."
+
+
+
+def _warm_direct(app, online=None):
+    """alice and bob in a direct room, each having sent once, so this process holds its
+    copies of both (user, blocks, mutes). `online(bob)` runs first (a socket's connect
+    may write the user: its copy is filed after that)."""
+    alice, bob = Person(app, "alice"), Person(app, "bob")
+    held = online(bob) if online else None
+    room_id = alice.post("/api/messages/direct", {"user_id": bob.user["id"]}).get_json()["id"]
+    for who, client_id in ((alice, "a1"), (bob, "b1"), (alice, "a2")):
+        assert who.send(room_id, "warm", client_id).status_code == 201
+    return alice, room_id, held
+
+
+def test_a_direct_message_to_an_online_partner_stays_within_five_commands(make_app):
+    """5 commands: the room (membership), the insert, my own message counted as read,
+    the room's last_seq and snapshot, the members for the exact `unread` events (read
+    under the ordering lock). The partner, the blocks either way and the partner's mutes
+    come from the process's copies (was 8: plus user, blocks, mutes)."""
+    app = make_app(MONGO_COUNT_COMMANDS=True)
+
+    def connect(bob):
+        sc = socketio.test_client(app, flask_test_client=bob.client)
+        assert sc.is_connected()
+        return sc
+
+    alice, room_id, bob_socket = _warm_direct(app, connect)
+    bob_socket.get_received()
+    answer, sent = _commands_of(lambda: alice.send(room_id, "next", "a3"))
+    assert answer.status_code == 201 and answer.get_json()["seq"] == 4
+    names = [e["name"] for e in bob_socket.get_received()]
+    assert "message" in names and "unread" in names
+    assert sum(sent.values()) <= 5, sent
+
+
+def test_a_direct_message_to_an_offline_partner_stays_within_seven_commands(make_app, db):
+    """7 commands: the 5 of an online partner, then the `direct_message` notification
+    (one upsert that creates or folds it) and the exact unread notification count read
+    after it. The recipient, whether they blocked me and their mutes come from the
+    process's copies (was 13: plus user and blocks twice, mutes twice)."""
+    app = make_app(MONGO_COUNT_COMMANDS=True)
+    alice, room_id, _ = _warm_direct(app)
+    answer, sent = _commands_of(lambda: alice.send(room_id, "next", "a3"))
+    assert answer.status_code == 201 and answer.get_json()["seq"] == 4
+    bob = db.users.find_one({"username": "bob"})["_id"]
+    # Folded into one notification, or two across a coalescing window's edge.
+    told = list(db.notifications.find({"user_id": bob, "kind": "direct_message"}))
+    assert sum(n["count"] for n in told) == 3
+    assert all(n["data"]["room_id"] == room_id for n in told)
+    assert sum(sent.values()) <= 7, sent

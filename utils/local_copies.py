@@ -1,6 +1,7 @@
 """Copies kept in this process of what almost every request reads (the acting user, their
-topic roles, a topic's access fields), each filed under the version stamp it was read
-under (utils.user_versions) and trusted only while that stamp is still the current one.
+topic roles, a topic's access fields; the other people a message or a notification
+concerns, their blocks and mutes), each filed under the version stamp it was read under
+(utils.user_versions) and trusted only while that stamp is still the current one.
 
 Checking costs one Redis round trip per request (the stamps are read together and kept
 for the request), against a MongoDB read per item without the copies. A copy is also
@@ -70,6 +71,8 @@ KINDS = (
     "logins",  # a browser session's login id -> (its login_sessions document, user)
     "topic_access",  # user id (str) -> {"roles": {topic_id: role}, "bans": {...}}
     "topics",  # topic id -> access fields (visibility, deleted, owner_id); topics' stamp
+    "blocks",  # user id (str) -> ids they blocked or were blocked by (services.user_copies)
+    "mutes",  # user id (str) -> their notification mutes as (target type, target id)
 )
 # Every app's copies, so tests can drop them all when they flush Redis.
 _every: weakref.WeakSet[Copies] = weakref.WeakSet()
@@ -84,8 +87,8 @@ def of(kind: str) -> Copies:
 def forget_user(user_id: Any) -> None:
     """This process wrote to the user: its own copies go at once (others see the stamp)."""
     if has_app_context() and KEY in current_app.extensions:
-        of("users").drop(str(user_id))
-        of("topic_access").drop(str(user_id))
+        for kind in ("users", "topic_access", "blocks", "mutes"):
+            of(kind).drop(str(user_id))
 
 
 def forget_topics() -> None:

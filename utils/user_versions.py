@@ -104,11 +104,11 @@ def topics_changed() -> None:
         log.warning("topics' version not replaced: %s", exc)
 
 
-def _read(keys: list[str]) -> list[str] | None:
+def _read(keys: list[str], along_too: bool = True) -> list[str] | None:
     client = get_redis()
     if client is None:
         return None
-    along = list(_ALONG)
+    along = list(_ALONG) if along_too else []
     try:
         values = client.mget(keys + along)
     except redis.exceptions.RedisError as exc:
@@ -135,6 +135,23 @@ def current(user_id: Any, fresh: bool = False) -> str | None:
     if memo is not None:
         memo[key], memo[TOPICS_KEY] = values
     return values[0]
+
+
+def current_many(user_ids: list[Any]) -> dict[str, str | None]:
+    """{str(user id): stamp} of several users (other people than the acting one: a
+    message's recipients), those this request has not read yet in one MGET; None for
+    each when they cannot be known."""
+    keys = list(dict.fromkeys(str(user_id) for user_id in user_ids))
+    memo = _memo()
+    known = {key: memo[key] for key in keys if memo is not None and key in memo}
+    missing = [key for key in keys if key not in known]
+    if missing:
+        values = _read([PREFIX + key for key in missing], along_too=False)
+        for key, value in zip(missing, values or [None] * len(missing), strict=True):
+            known[key] = value
+            if memo is not None and value is not None:
+                memo[key] = value
+    return known
 
 
 def topics_current() -> str | None:
