@@ -104,11 +104,23 @@ def _copy_state(state: dict) -> dict:
             for name, value in state.items()}
 
 
+def _routes_and_hooks(app: Flask) -> tuple[int, ...]:
+    return (len(app.view_functions), len(list(app.url_map.iter_rules())),
+            sum(map(len, app.before_request_funcs.values())),
+            sum(map(len, app.after_request_funcs.values())),
+            sum(map(len, app.error_handler_spec.values())))
+
+
 class SharedApp:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.config = dict(app.config)
         self.bindings = [(ext, _copy_state(vars(ext))) for ext in BOUND_EXTENSIONS]
+        self.built_shape = _routes_and_hooks(app)
+
+    def as_built(self) -> bool:
+        """No route or hook was added since it was built (a test may add its own)."""
+        return _routes_and_hooks(self.app) == self.built_shape
 
     def reset(self) -> None:
         """Make the app as it was when built: its config, the extension bindings, and
@@ -185,6 +197,11 @@ def _clean_state(mongo_admin, redis_server, _database_name):
             model.ensure_indexes(database)
 
 
+@pytest.fixture(scope="session")
+def _app_pool() -> AppPool:
+    return AppPool()
+
+
 @pytest.fixture
 def redis_url(redis_server, _clean_state):
     return redis_server.url
@@ -198,31 +215,61 @@ def app(_shared, _clean_state) -> Flask:
 
 @pytest.fixture
 def make_app(request, mongo_server, mongo_admin, redis_server, _database_name, _clean_state,
-             _stub_http):
+             _stub_http, _app_pool):
     """Build an app of its own on the test servers; several calls share one database and
     Redis, like several server processes would. With `init_db=False` first (and no `app`
     in the test), the database is a new, empty one without indexes."""
     database: str | None = None
     fresh = False
+    handed_out: list[tuple[str | None, SharedApp]] = []
 
-    def factory(init_db: bool = True, **overrides) -> Flask:
+    def factory(init_db: bool = True, reuse: bool = True, **overrides) -> Flask:
+        """`reuse=False`: a new app, never kept (for a test that adds routes or hooks)."""
         nonlocal database, fresh
         if database is None:
             fresh = not init_db and "app" not in request.fixturenames
             database = f"test_{uuid.uuid4().hex[:12]}" if fresh else _database_name
         settings = _settings(mongo_server, redis_server, database, _stub_http)
         settings.update(overrides)
+        key = None if fresh or not reuse else repr((init_db, sorted(settings.items())))
+        kept = _app_pool.take(key)
+        if kept is not None:
+            kept.reset()
+            handed_out.append((key, kept))
+            return kept.app
         application = create_app("testing", **settings)
         indexed = (settings["MONGO_URI"] == mongo_server.uri
                    and settings["MONGO_DB_NAME"] == _database_name)
         if init_db and not indexed:
             with application.app_context():
                 indexes.init_indexes()
+        handed_out.append((key, SharedApp(application)))
         return application
 
     yield factory
+    for key, built in handed_out:
+        _app_pool.give(key, built)
     if fresh:
         mongo_admin.drop_database(database)
+
+
+class AppPool:
+    """Apps built by `make_app`, kept for later tests of this worker that ask for the
+    same settings: building one costs 0.15-0.3 s (blueprints, the OpenAPI document), and
+    about 160 tests ask for one. A kept app is put back as it was built (SharedApp.reset)
+    before it is handed out again; one a test added routes or hooks to is not kept, and
+    two calls in one test (two "processes") always get two apps."""
+
+    def __init__(self) -> None:
+        self.idle: dict[str, list[SharedApp]] = {}
+
+    def take(self, key: str | None) -> SharedApp | None:
+        found = self.idle.get(key) if key is not None else None
+        return found.pop() if found else None
+
+    def give(self, key: str | None, built: SharedApp) -> None:
+        if key is not None and built.as_built():
+            self.idle.setdefault(key, []).append(built)
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ def test_get_missing_or_malformed_is_not_found(app, db):
 def test_malformed_id_in_a_url_is_404(make_app):
     from utils.api import Blueprint
 
-    application = make_app()
+    application = make_app(reuse=False)  # adds routes
     blp = Blueprint("probe_ids", __name__, url_prefix="/api/probe")
 
     @blp.route("/things/<objectid:thing_id>")

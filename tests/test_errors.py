@@ -18,7 +18,7 @@ class EchoSchema(StrictSchema):
 @pytest.fixture
 def probe_app(make_app):
     """An app with a few probe routes that exercise the shared error machinery."""
-    application = make_app()
+    application = make_app(reuse=False)  # adds routes
     blp = Blueprint("probe", __name__, url_prefix="/api/probe")
 
     @blp.route("/echo", methods=["POST"])

@@ -75,7 +75,7 @@ def test_mongo_error_in_a_route_is_503(make_app):
     from utils.db import get_db
 
     dead = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
-    application = make_app(init_db=False, MONGO_URI=dead)
+    application = make_app(init_db=False, reuse=False, MONGO_URI=dead)  # adds routes
     blp = Blueprint("probe_db", __name__, url_prefix="/api/probe")
 
     @blp.route("/count")

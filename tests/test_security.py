@@ -56,7 +56,7 @@ def test_socketio_origins_follow_cors_list(make_app):
 
 
 def test_session_cookie_flags(make_app):
-    application = make_app()
+    application = make_app(reuse=False)  # adds routes
 
     @application.route("/api/probe/touch-session", methods=["POST"])
     def touch():
@@ -66,7 +66,7 @@ def test_session_cookie_flags(make_app):
     response = application.test_client().post("/api/probe/touch-session")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
-    secure = make_app(SESSION_COOKIE_SECURE=True)
+    secure = make_app(reuse=False, SESSION_COOKIE_SECURE=True)
     secure.add_url_rule("/api/probe/touch-session", view_func=touch, methods=["POST"])
     assert "Secure" in secure.test_client().post("/api/probe/touch-session").headers["Set-Cookie"]
 
@@ -132,7 +132,7 @@ def test_retry_after_only_on_429_and_503(make_app):
 def test_retry_after_on_503(make_app):
     import pymongo.errors
 
-    application = make_app()
+    application = make_app(reuse=False)  # adds routes
 
     @application.route("/api/probe/database-down")
     def database_down():
