@@ -18,7 +18,7 @@ from typing import Any
 from bson import ObjectId
 from flask import current_app
 from pymongo.errors import DuplicateKeyError
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
 from models.message import Message
 from models.room import Room
@@ -83,8 +83,9 @@ def _slot(room_id: ObjectId) -> int:
 
 
 @contextlib.contextmanager
-def _ordered(room_id: ObjectId) -> Iterator[None]:
-    """Serialize the sends of one room so their events are published in seq order."""
+def _ordered(room_id: ObjectId) -> Iterator[Any]:
+    """Serialize the sends of one room so their events are published in seq order.
+    Yields the Redis client holding the room's lock (None with one process)."""
     # Senders in this process queue on a process lock first, so at most one of them per
     # process polls the Redis lock (hundreds of polling greenlets would swamp Redis).
     # Without a message queue this process emits straight to its own sockets and no
@@ -92,10 +93,10 @@ def _ordered(room_id: ObjectId) -> Iterator[None]:
     with _process_locks[_slot(room_id)]:
         client = get_redis() if realtime.multi_process() else None
         if client is None:
-            yield
+            yield None
         else:
             with _redis_lock(client, room_id):
-                yield
+                yield client
 
 
 @contextlib.contextmanager
@@ -153,9 +154,10 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
         return serialize_message(existing, user), False
     created = False
     try:
-        with _ordered(room["_id"]):
+        with _ordered(room["_id"]) as shared:
             message, created = _store(room, user["_id"], body, client_id, reply,
-                                      files=stored_files, message_id=message_id)
+                                      files=stored_files, message_id=message_id,
+                                      shared=shared)
             if created:
                 _deliver(room, message, user)
     finally:
@@ -180,8 +182,9 @@ def post_system_message(room_id: ObjectId, author_id: ObjectId, body: str, clien
     room, author = Room().find_by_id(room_id), User().find_by_id(author_id)
     if room is None or author is None:
         return None
-    with _ordered(room["_id"]):
-        message, created = _store(room, author_id, body, client_id, None, system)
+    with _ordered(room["_id"]) as shared:
+        message, created = _store(room, author_id, body, client_id, None, system,
+                                  shared=shared)
         if created:
             _deliver(room, message, author)
     return serialize_message(message, author)
@@ -197,10 +200,11 @@ def _topic_activity_stale(room: dict[str, Any], message: dict[str, Any]) -> bool
 def _store(room: dict[str, Any], author_id: ObjectId, body: str, client_id: str,
            reply: ObjectId | None, system: dict[str, Any] | None = None,
            files: list[dict[str, Any]] | None = None,
-           message_id: ObjectId | None = None) -> tuple[dict[str, Any], bool]:
-    """Called under the room's ordering lock."""
+           message_id: ObjectId | None = None,
+           shared: Any = None) -> tuple[dict[str, Any], bool]:
+    """Called under the room's ordering lock (`shared`: the Redis client holding it)."""
     messages, room_id = Message(), room["_id"]
-    seq = _next_seq(room_id)
+    seq = _next_seq(room_id, shared)
     for _ in range(20):
         document = messages.new_document(room_id, seq, author_id, body, client_id, reply,
                                          system, files, message_id)
@@ -219,15 +223,43 @@ def _store(room: dict[str, Any], author_id: ObjectId, body: str, client_id: str,
         _count_own(room, author_id, seq)
         Room().advance(room_id, seq, snapshot(document))
         _last_stored[_slot(room_id)] = (room_id, seq)
+        _share_last_seq(shared, room_id, seq)
         return document, True
     raise BadRequest("The room is too busy; send again.")
 
 
-def _next_seq(room_id: ObjectId) -> int:
-    known = _last_stored[_slot(room_id)]
-    if known is not None and known[0] == room_id and not realtime.multi_process():
-        return known[1] + 1
+def _last_seq_key(room_id: ObjectId) -> str:
+    return f"rt:roomseq:{room_id}"
+
+
+def _next_seq(room_id: ObjectId, shared: Any) -> int:
+    """A guess of the next seq, checked by the unique index: the seq the previous lock
+    holder stored (this process's, or with several processes the one it left in Redis
+    beside the lock), else the room's `last_seq`."""
+    if shared is None:
+        known = _last_stored[_slot(room_id)]
+        if known is not None and known[0] == room_id:
+            return known[1] + 1
+    else:
+        try:
+            left = shared.get(_last_seq_key(room_id))
+        except RedisError:
+            left = None
+        if left is not None:
+            return int(left) + 1
     return Room().last_seq(room_id) + 1
+
+
+def _share_last_seq(shared: Any, room_id: ObjectId, seq: int) -> None:
+    """Left beside the room's lock for its next holder on any process: a Redis round
+    trip instead of reading the room from MongoDB. Only ever set after that seq was
+    stored, so a guess from it is never ahead of the room."""
+    if shared is None:
+        return
+    try:
+        shared.set(_last_seq_key(room_id), seq, ex=86400)
+    except RedisError:  # the next holder reads the room instead
+        log.warning("room %s: could not leave its last seq in Redis", room_id)
 
 
 def _count_own(room: dict[str, Any], author_id: ObjectId, seq: int) -> None:

@@ -641,7 +641,8 @@ METRICS_TOKEN = "matrix-metrics-token-" + "m" * 16
 
 
 def test_http_authorization_matrix(make_app):
-    app = make_app(RATELIMIT_ENABLED=False, CHAT_RATE_LIMIT="1000 per 5 seconds",
+    app = make_app(MONGO_COUNT_COMMANDS=True, RATELIMIT_ENABLED=False,
+                   CHAT_RATE_LIMIT="1000 per 5 seconds",
                    CONTENT_FILTER_NEW_ACCOUNT_LINKS=2, METRICS_TOKEN=METRICS_TOKEN)
     world = build_world(app)
     devices = [socketio.test_client(app, auth={"token": world.actor(role).token})
@@ -733,7 +734,8 @@ def emitted(sc, variant: Variant) -> Any:
 
 
 def test_socket_authorization_matrix(make_app):
-    app = make_app(RATELIMIT_ENABLED=False, CHAT_RATE_LIMIT="1000 per 5 seconds",
+    app = make_app(MONGO_COUNT_COMMANDS=True, RATELIMIT_ENABLED=False,
+                   CHAT_RATE_LIMIT="1000 per 5 seconds",
                    CHAT_TYPING_RATE_LIMIT="1000 per 10 seconds")
     world = build_world(app)
     add_turned_topic(world)

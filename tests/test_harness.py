@@ -37,3 +37,38 @@ def test_each_test_starts_with_empty_collections_and_redis(db, redis_url):
     assert [name for name in db.list_collection_names()
             if db[name].estimated_document_count()] == []
     assert redis.Redis.from_url(redis_url).dbsize() == 0
+
+
+def test_the_matrix_write_check_sees_a_write_it_did_not_read_for(make_app):
+    # tests/authz_checks.written skips re-reading the database after a call that sent
+    # no write command; a call that did write must still be found and put back.
+    from tests.authz_checks import _writes_sent, written
+    from tests.authz_world import snapshot
+    from tests.helpers import register
+
+    app = make_app(MONGO_COUNT_COMMANDS=True)
+    baseline = snapshot(app)
+    assert written(app, baseline) == []
+    before = _writes_sent()
+    register(app.test_client(), "zed")
+    assert _writes_sent() > before
+    assert any(change.startswith("users: ") for change in written(app, baseline))
+    assert written(app, baseline) == []  # put back as the baseline had it
+
+
+def test_a_kept_app_comes_back_as_built_and_one_given_routes_is_not_kept(make_app):
+    from tests.conftest import AppPool, SharedApp
+
+    pool = AppPool()
+    app = make_app(reuse=False)
+    built = SharedApp(app)
+    app.config["NOTIFY_MAX_MENTIONS"] = 99
+    pool.give("settings", built)
+    again = pool.take("settings")
+    assert again is built and pool.take("settings") is None  # one test, one holder
+    again.reset()
+    assert app.config["NOTIFY_MAX_MENTIONS"] == built.config["NOTIFY_MAX_MENTIONS"] != 99
+
+    app.register_blueprint(Blueprint("a_tests_own", __name__))
+    pool.give("settings", again)
+    assert pool.take("settings") is None
