@@ -105,7 +105,7 @@ def _copy_state(state: dict) -> dict:
 
 
 def _routes_and_hooks(app: Flask) -> tuple[int, ...]:
-    return (len(app.view_functions), len(list(app.url_map.iter_rules())),
+    return (len(app.blueprints), len(app.view_functions), len(list(app.url_map.iter_rules())),
             sum(map(len, app.before_request_funcs.values())),
             sum(map(len, app.after_request_funcs.values())),
             sum(map(len, app.error_handler_spec.values())))
