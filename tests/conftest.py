@@ -43,7 +43,7 @@ from utils.embedded_db import EmbeddedDatabase, free_port
 from utils.extensions import api, limiter, server_session, socketio
 
 # Modules whose tests share a two-process cluster: one xdist worker runs each of them
-# whole (`--dist loadgroup`), so the module's cluster starts once.
+# whole (`--dist loadgroup`); a worker's cluster starts once (`_worker_cluster`).
 CLUSTER_MODULES = ("test_messaging_e2e.py", "test_admin_live_ban.py")
 # The longest tests go first, so no worker is left with one of them at the end.
 LONG_TESTS = ("test_fuzz_whole_api_shard",)
@@ -319,8 +319,11 @@ def _discard(servers: list[AppServer]) -> None:
         server.discard()
 
 
-@pytest.fixture(scope="module")
-def _module_cluster(mongo_server, redis_server, _database_name, tmp_path_factory):
+@pytest.fixture(scope="session")
+def _worker_cluster(mongo_server, redis_server, _database_name, tmp_path_factory):
+    # Started when a worker's first cluster test runs, and kept for every later one:
+    # between tests the servers hold nothing the cleaned database and flushed Redis do
+    # not reset (their per-process copies are filed under stamps the flush removed).
     log_dir = tmp_path_factory.mktemp("cluster")
     servers = _start_servers(2, mongo_server, redis_server, _database_name, log_dir)
     yield servers, log_dir
@@ -328,11 +331,11 @@ def _module_cluster(mongo_server, redis_server, _database_name, tmp_path_factory
 
 
 @pytest.fixture
-def cluster(_module_cluster, app, mongo_server, redis_server, _database_name):
-    """(app, [server A, server B]): two gunicorn processes shared by the module's tests,
-    on the test's (cleaned) database and Redis. A test that kills one uses `own_cluster`;
-    a process found dead all the same is replaced before the next test."""
-    servers, log_dir = _module_cluster
+def cluster(_worker_cluster, app, mongo_server, redis_server, _database_name):
+    """(app, [server A, server B]): two gunicorn processes shared by the worker's cluster
+    tests, on the test's (cleaned) database and Redis. A test that kills one uses
+    `own_cluster`; a process found dead all the same is replaced before the next test."""
+    servers, log_dir = _worker_cluster
     for index, server in enumerate(servers):
         if server.process.poll() is not None:
             server.discard()

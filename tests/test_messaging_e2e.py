@@ -243,8 +243,8 @@ def test_burst_from_both_processes_arrives_complete_and_in_order(cluster):
     # order its server wrote them, so every receiver judges the order (python-socketio's
     # client costs several times the CPU per received event).
     clients = [WireClient(servers[i % 2], token) for i, (_, token) in enumerate(users)]
-    # The figure: 20 senders x 200 = 4000 messages; E2E_BURST_PER_SENDER shrinks it
-    # for a quick local run.
+    # The figure: 20 senders x 200 = 4000 messages, run by CI; `make test` sends
+    # 20 x 50 (E2E_BURST_PER_SENDER, Makefile).
     per_sender = int(os.environ.get("E2E_BURST_PER_SENDER", "200"))
     total = per_sender * len(clients)
     failures: list[dict] = []

@@ -76,17 +76,21 @@ def api_schema(app):
 
 @pytest.fixture
 def fuzz_user(app, client):
-    """A verified account the fuzzer acts as, so it reaches past the 401s."""
+    """A verified account the fuzzer acts as, so it reaches past the 401s, with the
+    bearer token its cases send (`token`, replaced when a case ended it)."""
     user = register(client, "fuzzer")
     with app.app_context():
-        return User().find_by_id(user["id"])
+        return {"user": User().find_by_id(user["id"]), "token": None}
 
 
 def fuzz_one_case(case, app, fuzz_user):
-    # A new token per case: a fuzzed DELETE /api/auth/token or password change must not
-    # leave the following cases anonymous.
+    # A fuzzed DELETE /api/auth/token, logout or password change must not leave the
+    # following cases anonymous: a token the app no longer accepts is replaced first.
     with app.app_context():
-        token = auth_login.issue_token(fuzz_user, "fuzz")["token"]
+        token = fuzz_user["token"]
+        if token is None or auth_login.user_for_token(token) is None:
+            token = fuzz_user["token"] = auth_login.issue_token(fuzz_user["user"],
+                                                                "fuzz")["token"]
     case.call_and_validate(
         headers={"Authorization": f"Bearer {token}"},
         checks=[not_a_server_error, response_schema_conformance, content_type_conformance])
