@@ -10,7 +10,7 @@ from routes.topic_schemas import (
     PostUpdateSchema,
     VoteBodySchema,
 )
-from services import comments_service, post_follows, posts_service, votes_service
+from services import comments_service, post_follows, post_lists, posts_service, votes_service
 from services.shapes.forum import (
     CommentPageSchema,
     CommentSchema,
@@ -31,7 +31,7 @@ comments_blp = Blueprint("comments", __name__, description="Comments")
 @blp.response(200, PostPageSchema)
 def list_posts(query):
     """Posts of a topic (pinned first), or without `topic_id` the front page."""
-    return posts_service.list_posts(current_user(), query["topic_id"], query["sort"],
+    return post_lists.list_posts(current_user(), query["topic_id"], query["sort"],
                                     query["t"], query["limit"], query["cursor"])
 
 
