@@ -9,7 +9,7 @@ from bson import ObjectId
 from models.base import utcnow
 from models.room import Room, direct_key
 from models.room_member import RoomMember
-from services import live_rooms, realtime, topic_access
+from services import content_filter, live_rooms, realtime, topic_access
 from services.chat_access import active_user, can_moderate_room, check_can_message, readable_room
 from services.chat_views import serialize_room
 from services.live_rooms import chat_room, user_room
@@ -56,7 +56,8 @@ def create_group(user: dict[str, Any], title: str, member_ids: list[str]) -> dic
     if len(members) > MAX_GROUP_MEMBERS:
         raise ValidationFailed(details={"member_ids": [
             f"A group has at most {MAX_GROUP_MEMBERS} members."]})
-    room = Room().create("group", user["_id"], [m["_id"] for m in members], title=title.strip())
+    title = _clean(title, "room_title", user)
+    room = Room().create("group", user["_id"], [m["_id"] for m in members], title=title)
     for member in members:
         RoomMember().ensure(room["_id"], member["_id"])
     targets = [user_room(m["_id"]) for m in members]
@@ -70,8 +71,9 @@ def create_topic_room(user: dict[str, Any], topic_id: str, name: str,
     """Topic members create chat rooms; whoever may read the topic may read them."""
     topic = topic_access.get_readable_topic(user, topic_id)
     topic_access.require_participant(user, topic["_id"])
-    room = Room().create("topic", user["_id"], [], title=name.strip(),
-                         description=description.strip(), topic_id=topic["_id"])
+    room = Room().create("topic", user["_id"], [], title=_clean(name, "room_title", user),
+                         description=_clean(description, "room_description", user),
+                         topic_id=topic["_id"])
     RoomMember().ensure(room["_id"], user["_id"])
     realtime.emit("room_updated", serialize_room(room, None, {}),
                   to=live_rooms.topic_room(topic["_id"]))
@@ -99,12 +101,19 @@ def update_room(user: dict[str, Any], room_id: str, changes: dict[str, Any]) -> 
     room = readable_room(user, room_id)
     if room["kind"] == "direct" or not can_moderate_room(user, room):
         raise Forbidden("You may not change this room.")
-    updates = {k: v.strip() for k, v in changes.items() if k in ("title", "description")}
+    updates = {k: _clean(v, f"room_{k}", user) for k, v in changes.items()
+               if k in ("title", "description")}
     if not updates:
         return room
     room = Room().update_fields(room["_id"], updates)
     announce_room(room)
     return room
+
+
+def _clean(text: str, field_name: str, author: dict[str, Any]) -> str:
+    """A room's name or description as it may be stored (the content filter masks, or
+    refuses with 422 `content_rejected`), checked after the caller's access."""
+    return content_filter.apply(text.strip(), field_name, author)
 
 
 def announce_room(room: dict[str, Any], extra: list[str] | None = None) -> None:

@@ -158,6 +158,19 @@ def test_every_text_field_is_filtered(client, admin):
     rejected = reader.post(f"/api/messages/rooms/{room['id']}/messages",
                            {"body": "a SCAM", "client_id": "m2"})
     assert rejected.status_code == 422
+    # Room names and descriptions: a group, a topic room, and a rename.
+    group = reader.post("/api/messages/groups", {"title": "Scam corner",
+                                                 "member_ids": [author.id]})
+    assert group.status_code == 422
+    assert group.get_json()["error"]["details"] == {"room_title": ["contains banned content"]}
+    group = reader.post("/api/messages/groups", {"title": "Hate club",
+                                                 "member_ids": [author.id]})
+    assert group.status_code == 201 and group.get_json()["title"] == "**** club"
+    chat = author.post(f"/api/topics/{topic['id']}/rooms",
+                       {"name": "Lobby", "description": "we hate spam"})
+    assert chat.status_code == 201 and chat.get_json()["description"] == "we **** spam"
+    renamed = author.patch(f"/api/messages/rooms/{chat.get_json()['id']}", {"title": "Scam"})
+    assert renamed.status_code == 422
 
 
 def test_new_accounts_are_link_limited_everywhere(client, admin, db, monkeypatch):

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 ACTIONS = ("reject", "mask")
 KINDS = ("word", "pattern")
 FIELDS = ("username", "display_name", "bio", "topic_title", "topic_description", "post_title",
-          "post_body", "comment", "message")
+          "post_body", "comment", "message", "room_title", "room_description")
 # Usernames cannot carry stars: a `mask` rule rejects them instead.
 UNMASKABLE = {"username"}
 
