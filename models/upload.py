@@ -45,6 +45,9 @@ class Upload(BaseModel):
     def of_target(self, target_id: ObjectId) -> list[dict[str, Any]]:
         return list(self.collection.find({"attached_to.id": target_id}))
 
+    def ids_of_owner(self, owner_id: ObjectId) -> list[ObjectId]:
+        return [u["_id"] for u in self.collection.find({"owner_id": owner_id}, {"_id": 1})]
+
     def mark_deleted(self, ids: list[ObjectId]) -> None:
         if ids:
             self.collection.update_many({"_id": {"$in": ids}}, {"$set": {"state": DELETED}})

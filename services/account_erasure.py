@@ -18,10 +18,12 @@ from models.comment import Comment
 from models.message import Message
 from models.post import Post
 from models.room import Room
-from services import posts_service
+from services import attachments, posts_service
 from utils import clock
 
-ERASED = {"body": "", "body_html": "", "search_terms": []}
+# The files' metadata (names, sizes) and link previews go with the words (the files
+# themselves are removed too).
+ERASED = {"body": "", "body_html": "", "search_terms": [], "attachments": [], "previews": []}
 
 
 def erase_content(user_id: ObjectId) -> dict[str, int]:
@@ -48,9 +50,11 @@ def erase_content(user_id: ObjectId) -> dict[str, int]:
     messages = Message().collection.update_many(
         {**mine, "deleted": False},
         {"$set": {"body": "", "reactions": {}, "deleted": True, "deleted_at": now,
-                  "search_terms": [], "previews": []}})
+                  "search_terms": [], "previews": [], "attachments": []}})
     # Words go from the message search index too.
-    Message().collection.update_many(mine, {"$set": {"body": "", "search_terms": []}})
+    Message().collection.update_many(mine, {"$set": {"body": "", "search_terms": [],
+                                                     "attachments": []}})
+    attachments.discard_all_of(user_id)
     # A conversation list shows each room's last message: not theirs any more.
     Room().collection.update_many({"last_message.author_id": user_id},
                                   {"$set": {"last_message.body": "",

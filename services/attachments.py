@@ -82,8 +82,19 @@ def release(target_id: ObjectId) -> None:
 def discard(target_id: ObjectId) -> None:
     """The message, post or comment was deleted: its uploads stop being served now and
     their objects are removed by a job (the sweep removes any the job missed)."""
+    _discard(Upload(), [u["_id"] for u in Upload().of_target(target_id)])
+
+
+def discard_all_of(owner_id: ObjectId) -> int:
+    """An account's content was erased: every file it uploaded goes the same way (the
+    words of its messages and posts are erased; their files must not outlive them)."""
     uploads = Upload()
-    ids = [u["_id"] for u in uploads.of_target(target_id)]
+    ids = uploads.ids_of_owner(owner_id)
+    _discard(uploads, ids)
+    return len(ids)
+
+
+def _discard(uploads: Upload, ids: list[ObjectId]) -> None:
     if ids:
         uploads.mark_deleted(ids)
         remove_uploads.enqueue([str(i) for i in ids])

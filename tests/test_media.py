@@ -5,6 +5,7 @@ catch-up and live events; who may download; image safety; limits; deletion and s
 from __future__ import annotations
 
 import io
+import json
 import struct
 import uuid
 import zlib
@@ -16,7 +17,7 @@ import requests
 from bson import ObjectId
 from PIL import Image
 
-from tests.helpers import csrf, register_and_login, run_jobs
+from tests.helpers import DEFAULT_PASSWORD, csrf, register_and_login, run_jobs
 from utils import storage as backends
 from utils.db import get_db
 from utils.embedded_db import free_port
@@ -578,3 +579,39 @@ def test_a_gif_from_the_provider_is_sent_as_an_attachment(trio, app):
         assert refused.get_json()["error"]["code"] == "validation_error"
     history = bob.client.get(f"/api/messages/rooms/{room_id}/messages").get_json()
     assert len(history["items"]) == 2
+
+
+def test_erasing_an_account_removes_its_files_and_their_names(trio, backend, app):
+    alice, bob, _ = trio
+    room_id = alice.post("/api/messages/direct", {"user_id": bob.id}).get_json()["id"]
+    topic = alice.post("/api/topics/", {"title": "Albums"}).get_json()
+    in_chat, in_post, never_used = (alice.upload(png(), f"alice-{n}.png").get_json()["id"]
+                                    for n in ("chat", "post", "spare"))
+    assert alice.post(f"/api/messages/rooms/{room_id}/messages",
+                      {"body": "look", "client_id": "c1",
+                       "attachments": [in_chat]}).status_code == 201
+    post = alice.post("/api/posts/", {"topic_id": topic["id"], "title": "Trip",
+                                      "body": "photos", "attachments": [in_post]})
+    assert post.status_code == 201, post.get_json()
+    bobs = bob.upload(png(), "bob.png").get_json()["id"]
+    with app.app_context():
+        alices_keys = [doc[field] for doc in get_db().uploads.find({"owner_id":
+                                                                    ObjectId(alice.id)})
+                       for field in ("key", "thumb_key") if doc.get(field)]
+    assert len(alices_keys) >= 3
+
+    gone = alice.client.delete("/api/users/me", headers=alice.headers,
+                               json={"password": DEFAULT_PASSWORD, "content": "remove"})
+    assert gone.status_code == 204
+    for upload_id in (in_chat, in_post, never_used):
+        assert bob.client.get(f"/api/uploads/{upload_id}").status_code == 404
+    run_jobs(app)
+    with app.app_context():
+        db = get_db()
+        assert [u["_id"] for u in db.uploads.find()] == [ObjectId(bobs)]
+        stored = json.dumps([list(db[name].find({}, {"_id": 0}))
+                             for name in ("messages", "posts")], default=str)
+    assert "alice-" not in stored  # no file name left behind either
+    assert stored_object(app, bobs) is not None
+    with app.app_context():
+        assert not any(backends.get_storage().exists(key) for key in alices_keys)
