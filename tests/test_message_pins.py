@@ -3,23 +3,7 @@ direct room either member), everyone who reads the room lists them, live
 `message_pinned` / `message_unpinned` go to the room, and a deleted message drops out."""
 from __future__ import annotations
 
-from tests.topic_helpers import Person, join, make_topic
-from utils.extensions import socketio
-
-
-def socket_of(app, person: Person):
-    return socketio.test_client(app, auth={"token": person.headers["Authorization"][7:]})
-
-
-def events(socket, name: str) -> list:
-    return [e["args"][0] for e in socket.get_received() if e["name"] == name]
-
-
-def send(person: Person, room_id: str, body: str, client_id: str) -> dict:
-    response = person.post(f"/api/messages/rooms/{room_id}/messages",
-                           {"body": body, "client_id": client_id})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
+from tests.topic_helpers import Person, events, join, make_topic, send_message, socket_of
 
 
 def pins(person: Person, room_id: str):
@@ -30,7 +14,7 @@ def test_group_pins_by_moderators_live_and_dropped_on_delete(app, client):
     alice, bob, eve = Person(client, "alice"), Person(client, "bob"), Person(client, "eve")
     room = alice.post("/api/messages/groups", {"title": "Crew", "member_ids": [bob.id]}
                       ).get_json()["id"]
-    first, second = send(bob, room, "first", "b1"), send(bob, room, "second", "b2")
+    first, second = send_message(bob, room, "first", "b1"), send_message(bob, room, "second", "b2")
     watcher = socket_of(app, bob)
     # A plain member may not pin; an outsider sees nothing.
     assert bob.call("PUT", f"/api/messages/{first['id']}/pin").status_code == 403
@@ -58,7 +42,7 @@ def test_group_pins_by_moderators_live_and_dropped_on_delete(app, client):
 def test_direct_rooms_either_member_and_topic_moderators(client):
     alice, bob = Person(client, "alice"), Person(client, "bob")
     room = alice.post("/api/messages/direct", {"user_id": bob.id}).get_json()["id"]
-    said = send(alice, room, "remember this", "a1")
+    said = send_message(alice, room, "remember this", "a1")
     assert bob.call("PUT", f"/api/messages/{said['id']}/pin").status_code == 204
     assert [m["id"] for m in pins(alice, room).get_json()["items"]] == [said["id"]]
     assert alice.call("DELETE", f"/api/messages/{said['id']}/pin").status_code == 204
@@ -66,7 +50,7 @@ def test_direct_rooms_either_member_and_topic_moderators(client):
     topic = make_topic(owner)
     join(member, topic["id"])
     lounge = owner.post(f"/api/topics/{topic['id']}/rooms", {"name": "lounge"}).get_json()["id"]
-    words = send(member, lounge, "rules here", "m1")
+    words = send_message(member, lounge, "rules here", "m1")
     assert member.call("PUT", f"/api/messages/{words['id']}/pin").status_code == 403
     assert owner.call("PUT", f"/api/messages/{words['id']}/pin").status_code == 204
     assert [m["id"] for m in pins(member, lounge).get_json()["items"]] == [words["id"]]

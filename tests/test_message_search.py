@@ -6,14 +6,7 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
-from tests.topic_helpers import Person, join, make_topic
-
-
-def send(person: Person, room_id: str, body: str, client_id: str) -> dict:
-    response = person.post(f"/api/messages/rooms/{room_id}/messages",
-                           {"body": body, "client_id": client_id})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
+from tests.topic_helpers import Person, join, make_topic, send_message
 
 
 def found(person: Person, q: str, **extra) -> list[str]:
@@ -28,9 +21,9 @@ def world(client):
     direct = alice.post("/api/messages/direct", {"user_id": bob.id}).get_json()["id"]
     group = alice.post("/api/messages/groups", {"title": "g", "member_ids": [bob.id, carol.id]}
                        ).get_json()["id"]
-    send(alice, direct, "the purple elephant", "a1")
-    send(carol, group, "Purple rain again", "c1")
-    send(bob, group, "nothing to see", "b1")
+    send_message(alice, direct, "the purple elephant", "a1")
+    send_message(carol, group, "Purple rain again", "c1")
+    send_message(bob, group, "nothing to see", "b1")
     return alice, bob, carol, eve, direct, group
 
 
@@ -54,7 +47,7 @@ def test_search_finds_words_and_prefixes_in_my_rooms_only(world, client):
     topic = make_topic(owner)
     join(bob, topic["id"])
     lounge = owner.post(f"/api/topics/{topic['id']}/rooms", {"name": "lounge"}).get_json()["id"]
-    send(bob, lounge, "purple lounge talk", "b2")
+    send_message(bob, lounge, "purple lounge talk", "b2")
     assert "purple lounge talk" in found(bob, "purple")
     owner.post(f"/api/topics/{topic['id']}/bans", {"user_id": bob.id, "reason": "x"})
     assert "purple lounge talk" not in found(bob, "purple")
@@ -62,12 +55,12 @@ def test_search_finds_words_and_prefixes_in_my_rooms_only(world, client):
 
 def test_edits_deletes_blocks_and_hides(world):
     alice, bob, carol, _eve, direct, _group = world
-    said = send(alice, direct, "orange juice", "a2")
+    said = send_message(alice, direct, "orange juice", "a2")
     assert alice.patch(f"/api/messages/{said['id']}", {"body": "green tea"}).status_code == 200
     assert found(bob, "orange") == [] and found(bob, "green") == ["green tea"]
     assert alice.delete(f"/api/messages/{said['id']}").status_code == 200
     assert found(bob, "green") == []
-    mine = send(alice, direct, "purple only for alice", "a3")
+    mine = send_message(alice, direct, "purple only for alice", "a3")
     assert bob.delete(f"/api/messages/{mine['id']}/for-me").status_code == 204
     assert "purple only for alice" not in found(bob, "purple")
     assert "purple only for alice" in found(alice, "purple")
@@ -81,7 +74,7 @@ def test_edits_deletes_blocks_and_hides(world):
 
 def test_reindex_gives_old_messages_their_terms(app, world, db):
     alice, bob, *_rest, direct, _group = world
-    said = send(alice, direct, "ancient scroll", "a9")
+    said = send_message(alice, direct, "ancient scroll", "a9")
     # As stored before message search existed.
     db.messages.update_one({"_id": ObjectId(said["id"])}, {"$unset": {"search_terms": ""}})
     assert found(bob, "scroll") == []

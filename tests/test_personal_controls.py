@@ -8,23 +8,7 @@ import pytest
 from bson import ObjectId
 
 from tests.helpers import DEFAULT_PASSWORD
-from tests.topic_helpers import Person, join, make_post, make_topic
-from utils.extensions import socketio
-
-
-def socket_of(app, person: Person):
-    return socketio.test_client(app, auth={"token": person.headers["Authorization"][7:]})
-
-
-def events(socket, name: str) -> list:
-    return [e["args"][0] for e in socket.get_received() if e["name"] == name]
-
-
-def send(person: Person, room_id: str, body: str, client_id: str) -> dict:
-    response = person.post(f"/api/messages/rooms/{room_id}/messages",
-                           {"body": body, "client_id": client_id})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
+from tests.topic_helpers import Person, events, join, make_post, make_topic, send_message, socket_of
 
 
 def history(person: Person, room_id: str) -> list[dict]:
@@ -42,8 +26,8 @@ def trio(client):
 
 def test_delete_for_me_only(app, trio):
     alice, bob, eve, room = trio
-    first = send(alice, room, "first", "a1")
-    send(alice, room, "second", "a2")
+    first = send_message(alice, room, "first", "a1")
+    send_message(alice, room, "second", "a2")
     other_device = socket_of(app, bob)
     assert eve.delete(f"/api/messages/{first['id']}/for-me").status_code == 404
     assert bob.delete(f"/api/messages/{first['id']}/for-me").status_code == 204
@@ -67,21 +51,21 @@ def test_a_muted_room_counts_unread_but_says_muted(app, trio, client):
     assert [(r["id"], r["muted"]) for r in listed] == [(room, True)]
     assert alice.get(f"/api/messages/rooms/{room}").get_json()["muted"] is False
     device = socket_of(app, bob)
-    send(alice, room, "psst", "a1")
+    send_message(alice, room, "psst", "a1")
     assert events(device, "unread") == [{"room_id": room, "unread_count": 1, "muted": True}]
     assert bob.get(f"/api/messages/rooms/{room}").get_json()["unread_count"] == 1
     assert bob.call("DELETE", f"/api/notifications/mutes/room/{room}").status_code == 204
-    send(alice, room, "again", "a2")
+    send_message(alice, room, "again", "a2")
     assert events(device, "unread") == [{"room_id": room, "unread_count": 2, "muted": False}]
     device.disconnect()
     # No notification from a muted room: a mention in a muted group reaches nobody.
     group = alice.post("/api/messages/groups", {"title": "g", "member_ids": [bob.id]}
                        ).get_json()["id"]
     assert bob.call("PUT", f"/api/notifications/mutes/room/{group}").status_code == 204
-    send(alice, group, "@bob are you there", "g1")
+    send_message(alice, group, "@bob are you there", "g1")
     assert bob.get("/api/notifications/").get_json()["items"] == []
     bob.call("DELETE", f"/api/notifications/mutes/room/{group}")
-    send(alice, group, "@bob now?", "g2")
+    send_message(alice, group, "@bob now?", "g2")
     assert [n["kind"] for n in bob.get("/api/notifications/").get_json()["items"]] == [
         "mention"]
     # A muted topic mutes its chat rooms.
@@ -89,7 +73,7 @@ def test_a_muted_room_counts_unread_but_says_muted(app, trio, client):
     topic = make_topic(owner)
     join(bob, topic["id"])
     topic_room = owner.post(f"/api/topics/{topic['id']}/rooms", {"name": "lounge"}).get_json()
-    send(bob, topic_room["id"], "hello", "b1")
+    send_message(bob, topic_room["id"], "hello", "b1")
     assert bob.call("PUT", f"/api/notifications/mutes/topic/{topic['id']}").status_code == 204
     assert bob.get(f"/api/messages/rooms/{topic_room['id']}").get_json()["muted"] is True
 
@@ -102,7 +86,7 @@ def test_archive_until_a_new_message(trio):
     archived = bob.get("/api/messages/rooms", query_string={"archived": "true"}).get_json()
     assert [(r["id"], r["archived"]) for r in archived["items"]] == [(room, True)]
     assert [r["id"] for r in alice.get("/api/messages/rooms").get_json()["items"]] == [room]
-    send(alice, room, "you there?", "a1")  # a new message brings it back
+    send_message(alice, room, "you there?", "a1")  # a new message brings it back
     listed = bob.get("/api/messages/rooms").get_json()["items"]
     assert [(r["id"], r["archived"]) for r in listed] == [(room, False)]
     bob.call("PUT", f"/api/messages/rooms/{room}/archive")
@@ -118,7 +102,7 @@ def test_hiding_a_user_filters_my_lists_only(client, trio):
     post = make_post(alice, topic["id"], "Alice speaks")
     make_post(eve, topic["id"], "Eve speaks")
     comment = alice.post(f"/api/posts/{post['id']}/comments", {"body": "alice here"}).get_json()
-    said = send(alice, room, "hello bob", "a1")
+    said = send_message(alice, room, "hello bob", "a1")
     assert bob.call("PUT", f"/api/users/{bob.id}/hide").status_code == 400
     assert bob.call("PUT", f"/api/users/{ObjectId()}/hide").status_code == 404
     assert bob.call("PUT", f"/api/users/{alice.id}/hide").status_code == 204

@@ -8,16 +8,7 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
-from tests.topic_helpers import Person
-from utils.extensions import socketio
-
-
-def socket_of(app, person: Person):
-    return socketio.test_client(app, auth={"token": person.headers["Authorization"][7:]})
-
-
-def events(socket, name: str) -> list:
-    return [e["args"][0] for e in socket.get_received() if e["name"] == name]
+from tests.topic_helpers import Person, events, socket_of
 
 
 @pytest.fixture

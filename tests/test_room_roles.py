@@ -10,17 +10,8 @@ from datetime import timedelta
 import pytest
 
 from models.base import isoformat
-from tests.topic_helpers import Person, join, make_topic
+from tests.topic_helpers import Person, events, join, make_topic, socket_of
 from utils import clock as app_clock
-from utils.extensions import socketio
-
-
-def socket_of(app, person: Person):
-    return socketio.test_client(app, auth={"token": person.headers["Authorization"][7:]})
-
-
-def events(socket, name: str) -> list:
-    return [e["args"][0] for e in socket.get_received() if e["name"] == name]
 
 
 @pytest.fixture

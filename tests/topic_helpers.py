@@ -9,6 +9,7 @@ from bson import ObjectId
 from tests.helpers import bearer
 from utils import user_versions
 from utils.db import get_db
+from utils.extensions import socketio
 
 
 class Person:
@@ -57,3 +58,20 @@ def make_post(person: Person, topic_id: str, title: str = "Hello there",
 def join(person: Person, topic_id: str) -> None:
     response = person.post(f"/api/topics/{topic_id}/join")
     assert response.status_code == 200, response.get_json()
+
+
+def socket_of(app, person: Person):
+    """A Socket.IO test client signed in with `person`'s bearer token."""
+    return socketio.test_client(app, auth={"token": person.headers["Authorization"][7:]})
+
+
+def events(socket, name: str) -> list:
+    """The payloads of the `name` events `socket` received since last asked."""
+    return [e["args"][0] for e in socket.get_received() if e["name"] == name]
+
+
+def send_message(person: Person, room_id: str, body: str, client_id: str) -> dict[str, Any]:
+    response = person.post(f"/api/messages/rooms/{room_id}/messages",
+                           {"body": body, "client_id": client_id})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
