@@ -12,6 +12,7 @@ so under their stamp): their checks ask MongoDB, so no copy grows without bound.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
 from bson import ObjectId
@@ -49,12 +50,7 @@ def is_blocked_between(a: ObjectId, b: ObjectId) -> bool:
     """True when either user blocked the other. Read from `a`'s copy (pass the acting
     user first: their stamp is already read for the request)."""
     stamp = user_versions.current_many([a])[str(a)]
-    copies = local_copies.of("blocks")
-    related = copies.get(str(a), stamp)
-    if related is None:
-        found = Block().related_ids(a, limit=COPY_LIMIT + 1)
-        related = frozenset(found) if len(found) <= COPY_LIMIT else TOO_MANY
-        copies.put(str(a), stamp, related, _copy_seconds())
+    related = _bounded_set("blocks", a, stamp, lambda limit: Block().related_ids(a, limit))
     if related == TOO_MANY:
         return Block().exists_between(a, b)
     return b in related
@@ -69,11 +65,25 @@ def mutes_of(user_ids: list[ObjectId]) -> dict[ObjectId, frozenset | None]:
     copies = local_copies.of("mutes")
     found: dict[ObjectId, frozenset | None] = {}
     for user_id in user_ids:
-        mutes = copies.get(str(user_id), stamps[str(user_id)])
-        if mutes is None and len(user_ids) == 1:
-            targets = NotificationMute().targets_of_user(user_id, limit=COPY_LIMIT + 1)
-            mutes = frozenset(targets) if len(targets) <= COPY_LIMIT else TOO_MANY
-            copies.put(str(user_id), stamps[str(user_id)], mutes, _copy_seconds())
+        stamp = stamps[str(user_id)]
+        if len(user_ids) == 1:
+            mutes = _bounded_set("mutes", user_id, stamp, lambda limit, user_id=user_id:
+                                 NotificationMute().targets_of_user(user_id, limit))
+        else:
+            mutes = copies.get(str(user_id), stamp)
         if mutes is not None:
             found[user_id] = None if mutes == TOO_MANY else mutes
+    return found
+
+
+def _bounded_set(kind: str, user_id: ObjectId, stamp: str | None,
+                 load: Callable[[int], Collection[Any]]) -> frozenset | str:
+    """The `kind` copy of `user_id` (read with `load(limit)` when missing), or TOO_MANY
+    when it holds more than COPY_LIMIT items."""
+    copies = local_copies.of(kind)
+    found = copies.get(str(user_id), stamp)
+    if found is None:
+        items = load(COPY_LIMIT + 1)
+        found = frozenset(items) if len(items) <= COPY_LIMIT else TOO_MANY
+        copies.put(str(user_id), stamp, found, _copy_seconds())
     return found
