@@ -136,3 +136,50 @@ def test_moderators_and_admins_resolve_a_pseudonym(forum):
                        ).status_code == 200
     listed = people["plain_reader"].get("/api/posts/", query_string={"topic_id": topic["id"]})
     assert listed.get_json()["items"][0]["author"]["username"] == name
+
+
+def test_hiding_a_user_never_marks_their_anonymous_items(forum):
+    """Hiding candidates one by one must not tell which of them wrote an anonymous
+    comment or post: a hide acts on the identity shown (the stand-in), like post lists."""
+    people, topic = forum
+    owner, writer, reader = people["owner_anon"], people["zork_writer"], people["plain_reader"]
+    assert owner.patch(f"/api/topics/{topic['id']}", {"allow_anonymous": True}).status_code == 200
+    post = make_post(owner, topic["id"], "Ask me")
+    secret = writer.post(f"/api/posts/{post['id']}/comments",
+                         {"body": "only a pseudonym", "anonymous": True}).get_json()
+    signed = writer.post(f"/api/posts/{post['id']}/comments", {"body": "signed"}).get_json()
+    anonymous_post = _anonymous_post(writer, topic["id"], "Anonymous post").get_json()
+    for candidate in (people["topic_mod"], writer):
+        assert reader.call("PUT", f"/api/users/{candidate.id}/hide").status_code == 204
+    comments = {c["id"]: c for c in reader.get(f"/api/posts/{post['id']}/comments"
+                                               ).get_json()["items"]}
+    assert comments[secret["id"]]["body"] == "only a pseudonym"
+    assert comments[secret["id"]].get("author_hidden", False) is False
+    # The same hide still empties what the writer signed with their name.
+    assert comments[signed["id"]]["author_hidden"] is True
+    listed = [p["id"] for p in reader.get("/api/posts/", query_string={
+        "topic_id": topic["id"]}).get_json()["items"]]
+    assert anonymous_post["id"] in listed
+
+
+def test_muting_a_user_never_silences_their_anonymous_comments(forum):
+    """The same probe through mutes: a mute acts on the actor shown, so muting the writer
+    leaves their pseudonym's notifications alone, and muting the stand-in silences them."""
+    people, topic = forum
+    owner, writer = people["owner_anon"], people["zork_writer"]
+    assert owner.patch(f"/api/topics/{topic['id']}", {"allow_anonymous": True}).status_code == 200
+    post = make_post(owner, topic["id"], "Tell me")
+
+    def replies_after(body):
+        assert writer.post(f"/api/posts/{post['id']}/comments",
+                           {"body": body, "anonymous": True}).status_code == 201
+        items = owner.get("/api/notifications/").get_json()["items"]
+        return sum(n["count"] for n in items if n["kind"] == "post_reply")
+
+    assert owner.call("PUT", f"/api/notifications/mutes/user/{writer.id}").status_code == 204
+    assert replies_after("first") == 1
+    stand_in = owner.get(f"/api/posts/{post['id']}/comments").get_json()["items"][0]["author"]
+    assert stand_in["id"] != writer.id
+    assert owner.call("PUT", f"/api/notifications/mutes/user/{stand_in['id']}"
+                      ).status_code == 204
+    assert replies_after("second") == 1
