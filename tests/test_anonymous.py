@@ -183,3 +183,41 @@ def test_muting_a_user_never_silences_their_anonymous_comments(forum):
     assert owner.call("PUT", f"/api/notifications/mutes/user/{stand_in['id']}"
                       ).status_code == 204
     assert replies_after("second") == 1
+
+
+def test_report_lists_show_the_stand_in_and_actions_still_reach_the_writer(forum):
+    """A report about anonymous content names its stand-in to the moderators who list it
+    (every unmasking goes through the audited resolve); its actions still reach the
+    writer, and resolving the name is the one logged way to learn who it is."""
+    people, topic = forum
+    owner, writer, reader = people["owner_anon"], people["zork_writer"], people["plain_reader"]
+    moderator, boss = people["topic_mod"], people["site_boss"]
+    assert owner.patch(f"/api/topics/{topic['id']}", {"allow_anonymous": True}).status_code == 200
+    post = _anonymous_post(writer, topic["id"], "Report me").get_json()
+    stand_in = post["author"]
+    assert reader.post("/api/reports", {"target_type": "post", "target_id": post["id"],
+                                        "reason": "spam"}).status_code == 201
+    topic_list = moderator.get(f"/api/topics/{topic['id']}/reports").get_json()["items"]
+    site_list = boss.get("/api/admin/reports").get_json()["items"]
+    for listed in (topic_list, site_list):
+        assert [(r["target_author_id"], r["target_pseudonym"]) for r in listed] == [
+            (stand_in["id"], stand_in["username"])]
+        assert writer.id not in json.dumps(listed)
+    log = moderator.get(f"/api/topics/{topic['id']}/moderation-log").get_json()["items"]
+    assert "resolve_pseudonym" not in [e["action"] for e in log]
+    # A signed report still names its author to the moderators.
+    plain = make_post(writer, topic["id"], "Signed post")
+    assert reader.post("/api/reports", {"target_type": "post", "target_id": plain["id"],
+                                        "reason": "spam"}).status_code == 201
+    named = {r["target_id"]: r for r in moderator.get(
+        f"/api/topics/{topic['id']}/reports").get_json()["items"]}
+    assert named[plain["id"]]["target_author_id"] == writer.id
+    assert named[plain["id"]]["target_pseudonym"] is None
+    # Warning from the report reaches the real writer, and its answer stays masked.
+    resolved = boss.post(f"/api/reports/{topic_list[0]['id']}/resolve",
+                         {"action": "warn_user", "note": "Be kind"})
+    assert resolved.status_code == 200, resolved.get_json()
+    assert writer.id not in json.dumps(resolved.get_json())
+    warnings = [n for n in writer.get("/api/notifications/").get_json()["items"]
+                if n["kind"] == "warning"]
+    assert len(warnings) == 1
