@@ -16,6 +16,7 @@ from services import (
     auth_login,
     data_export,
     file_storage,
+    name_copies,
     notify_prefs,
     passkeys,
 )
@@ -52,3 +53,5 @@ def delete_account(user: dict[str, Any], password: str, address: str,
     data_export.forget_user(user["_id"])
     passkeys.forget_user(user["_id"])
     auth_login.end_all_sessions(user["_id"], reason="account_deleted")
+    # Last: nothing the account still had in flight adds a copy of its name afterwards.
+    name_copies.erase(user)
