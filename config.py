@@ -349,6 +349,10 @@ class Config:
         self.LINK_PREVIEW_MAX_BYTES = _env_int("LINK_PREVIEW_MAX_BYTES", 512 * 1024)
         # The whole fetch of one URL, redirects included, ends after this many seconds.
         self.LINK_PREVIEW_TIMEOUT_SECONDS = float(_env("LINK_PREVIEW_TIMEOUT_SECONDS", "5"))
+        # One preview job fetches its URLs side by side and gives up on all of them this
+        # many seconds after it started (slow name lookups included).
+        self.LINK_PREVIEW_JOB_DEADLINE_SECONDS = float(
+            _env("LINK_PREVIEW_JOB_DEADLINE_SECONDS", "8"))
         self.LINK_PREVIEW_MAX_REDIRECTS = _env_int("LINK_PREVIEW_MAX_REDIRECTS", 3)
         self.LINK_PREVIEW_CACHE_SECONDS = _env_int("LINK_PREVIEW_CACHE_SECONDS", 6 * 3600)
         # Tests only: let previews fetch from 127.0.0.0/8 and ::1 (every other private,
