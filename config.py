@@ -229,6 +229,9 @@ class Config:
         self.JOBS_SQLITE_PATH = _env("JOBS_SQLITE_PATH", str(INSTANCE_DIR / "jobs.sqlite3"))
         # Threads (greenlets under gevent) of one consumer process.
         self.JOBS_WORKERS = _env_int("JOBS_WORKERS", 2)
+        # Threads of the same process for the best-effort queue (link previews), so
+        # that work never occupies the workers that send mail.
+        self.JOBS_BEST_EFFORT_WORKERS = _env_int("JOBS_BEST_EFFORT_WORKERS", 2)
         # An idle consumer polls the queue at most this many seconds apart.
         self.JOBS_POLL_MAX_SECONDS = float(_env("JOBS_POLL_MAX_SECONDS", "1"))
         # `python app.py` runs a consumer in the server process (development); 0 turns it off.
@@ -413,6 +416,9 @@ class Config:
             raise ConfigError(f"STORAGE_BACKEND must be local or s3, got {self.STORAGE_BACKEND!r}")
         if self.STORAGE_BACKEND == "s3" and not self.S3_BUCKET:
             raise ConfigError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
+        for name in ("JOBS_WORKERS", "JOBS_BEST_EFFORT_WORKERS"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1 (its queue would never run)")
 
 
 class DevelopmentConfig(Config):
