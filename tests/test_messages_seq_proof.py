@@ -2,7 +2,8 @@
 next-seq guess (issue 25). After a database restored under a running server the guess
 (Redis's `rt:roomseq:<room>` with a message queue, the process's memory without one)
 still holds a seq from after the dump: the send misses the room's move, takes its
-message back and retries after the room's true last seq (services/chat_seq.py)."""
+message back and retries after the room's true last seq (services/chat_seq.py). With
+two real processes: tests/test_messaging_e2e.py."""
 from __future__ import annotations
 
 import pytest
@@ -15,16 +16,16 @@ from tests.test_messages_send_path import _stored_elsewhere
 from tests.topic_helpers import Person, send_message
 
 
-def _dump(db, room_id: ObjectId) -> dict[str, list[dict]]:
+def dump_room(db, room_id: ObjectId) -> dict[str, list[dict]]:
     """The room's documents as mongodump would have saved them."""
     return {"rooms": list(db.rooms.find({"_id": room_id})),
             "messages": list(db.messages.find({"room_id": room_id})),
             "room_members": list(db.room_members.find({"room_id": room_id}))}
 
 
-def _restore(db, dump: dict[str, list[dict]], room_id: ObjectId) -> None:
+def restore_room(db, saved: dict[str, list[dict]], room_id: ObjectId) -> None:
     """As `mongorestore --drop` would leave them: what was written after the dump is gone."""
-    for name, documents in dump.items():
+    for name, documents in saved.items():
         field = "_id" if name == "rooms" else "room_id"
         db[name].delete_many({field: room_id})
         db[name].insert_many(documents)
@@ -40,12 +41,12 @@ def test_a_restore_under_a_running_server_leaves_no_gap(app, db, redis_url, queu
     room = ObjectId(room_id)
     for n in (1, 2):
         assert send_message(alice, room_id, "before", f"a{n}")["seq"] == n
-    dump = _dump(db, room)
+    saved = dump_room(db, room)
     for n in (3, 4, 5):
         assert send_message(alice, room_id, "lost", f"a{n}")["seq"] == n
     if queue:
         assert redis.Redis.from_url(redis_url).get(f"rt:roomseq:{room_id}") == b"5"
-    _restore(db, dump, room)  # the app and Redis still remember seq 5
+    restore_room(db, saved, room)  # the app and Redis still remember seq 5
 
     assert send_message(alice, room_id, "after", "a6")["seq"] == 3
     assert send_message(bob, room_id, "after", "b1")["seq"] == 4
@@ -90,3 +91,4 @@ def test_a_message_adopted_before_its_sender_takes_it_back_stays(app, db, redis_
     assert [(m["seq"], m["client_id"]) for m in stored] == [
         (1, "a1"), (2, "a2"), (3, "other"), (4, "a3")]
     assert db.rooms.find_one({"_id": room})["last_seq"] == 4
+
