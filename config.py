@@ -376,8 +376,10 @@ class Config:
         # Unset: boto3's own chain (AWS_* variables, instance roles, ~/.aws).
         self.S3_ACCESS_KEY_ID = _env("S3_ACCESS_KEY_ID")
         self.S3_SECRET_ACCESS_KEY = _env("S3_SECRET_ACCESS_KEY")
-        # Presigned download and upload URLs live this many seconds.
+        # Presigned upload forms live this many seconds; presigned download URLs live
+        # S3_DOWNLOAD_SECONDS (short: a URL keeps working after its holder loses access).
         self.S3_PRESIGN_SECONDS = _env_int("S3_PRESIGN_SECONDS", 300)
+        self.S3_DOWNLOAD_SECONDS = _env_int("S3_DOWNLOAD_SECONDS", 60)
         # One file sent through POST /api/uploads, one sent to S3 with a presigned POST,
         # the bytes one user may upload in 24 hours, attachments per message/post/comment.
         self.UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 8 * 1024 * 1024)
@@ -387,6 +389,12 @@ class Config:
         self.UPLOAD_MAX_ATTACHMENTS = _env_int("UPLOAD_MAX_ATTACHMENTS", 10)
         # Images larger than this many pixels are refused (decompression bombs).
         self.UPLOAD_IMAGE_MAX_PIXELS = _env_int("UPLOAD_IMAGE_MAX_PIXELS", 40_000_000)
+        # Frames x canvas of an animation, counted from its headers before any decoding
+        # (refused over it: 413 image_too_complex), and the CPU seconds and address space
+        # of the child process that re-encodes an image (docs/MEDIA.md).
+        self.UPLOAD_MAX_ANIMATION_PIXELS = _env_int("UPLOAD_MAX_ANIMATION_PIXELS", 50_000_000)
+        self.UPLOAD_IMAGE_SECONDS = _env_int("UPLOAD_IMAGE_SECONDS", 10)
+        self.UPLOAD_IMAGE_MEMORY_BYTES = _env_int("UPLOAD_IMAGE_MEMORY_BYTES", 1024 * 1024 * 1024)
         # Types accepted, as sniffed from the bytes (never the client's word).
         self.UPLOAD_ALLOWED_TYPES = _env_list("UPLOAD_ALLOWED_TYPES", (
             "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf",
