@@ -456,7 +456,7 @@ def test_losing_the_room_takes_the_device_out_of_its_call(trio):
 
 def test_a_deleted_callers_name_leaves_the_call_messages_and_missed_calls(trio, monkeypatch):
     alice, bob, _ = trio
-    room_id, started, *_ = start_direct(alice, bob, "video")
+    room_id, *_ = start_direct(alice, bob, "video")
     assert sweep_at(alice.app, monkeypatch, 46) == 1
     assert history(bob, room_id)[0]["body"] == "alice started a video call"
     monkeypatch.undo()

@@ -464,7 +464,7 @@ def test_notifications_stored_before_coalescing_still_index_and_list(make_app):
 def test_a_deleted_account_leaves_its_name_in_nobodys_notifications(people, forum):
     """Others' stored notifications name the actor (`actors`, a direct room's title, the
     staff member behind a warning): deleting the account erases the name from them."""
-    topic, post = forum
+    _, post = forum
     alice, bob, carol, dave = (people[n] for n in ("alice", "bob", "carol", "dave"))
     comment(bob, post["id"])
     room = bob.post("/api/messages/direct", {"user_id": alice.id}).get_json()
