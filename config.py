@@ -305,6 +305,9 @@ class Config:
         self.API_PUBLIC_URL = _env("API_PUBLIC_URL") or self.FRONTEND_URL
         # An address that takes unsubscribe mails (List-Unsubscribe mailto:), optional.
         self.MAIL_UNSUBSCRIBE_ADDRESS = _env("MAIL_UNSUBSCRIBE_ADDRESS")
+        # A mail's unsubscribe links work this many days (the law asks for at least 30
+        # after sending, e.g. CAN-SPAM), and only until the user re-subscribes that mail.
+        self.UNSUBSCRIBE_LINK_DAYS = _env_int("UNSUBSCRIBE_LINK_DAYS", 60)
 
     def _init_calls(self) -> None:
         # WebRTC calls (docs/CALLS.md). An unanswered invite rings this long, then the
