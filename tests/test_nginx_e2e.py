@@ -65,6 +65,7 @@ def test_no_spelling_of_metrics_gets_past_nginx(edge):
     spellings = ["/metrics", "/metrics/", "/metrics%2f", "/metrics%2F", "/metrics%2F%2F",
                  "//metrics", "/./metrics", "/x/../metrics", "/%6Detrics", "/METRICS",
                  "/Metrics/", "/metrics?x=1", "/metrics;x"]
+    seen = len(edge.edge.statuses())
     for method in ("GET", "OPTIONS", "POST", "HEAD"):
         for path in spellings:
             connection = http.client.HTTPConnection("127.0.0.1", edge.edge.port, timeout=10,
@@ -76,7 +77,7 @@ def test_no_spelling_of_metrics_gets_past_nginx(edge):
             connection.close()
             assert answer.status == 404, (method, path, answer.status)
             assert "X-Upstream" not in answer.headers, (method, path)
-    refused = [row for row in edge.edge.statuses() if "etrics" in row[2].lower()]
+    refused = edge.edge.statuses()[seen:]
     assert len(refused) == 4 * len(spellings)
     assert all(upstream == "-" for _status, upstream, _line in refused), refused
 
