@@ -17,6 +17,8 @@ RUN useradd --create-home --uid 10001 roundtable \
 USER roundtable
 
 EXPOSE 8000
+# Every interface of the container (its private network): nginx reaches it from there.
+ENV BIND=0.0.0.0:8000
 HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"
 # The app creates its indexes itself before serving (utils/db.ensure_indexes).

@@ -28,7 +28,7 @@ import utils.socket_events
 import utils.socket_manager
 from config import ConfigError, load_config
 from services import auth_login, chat_limits, content_filter, file_storage, passwords
-from utils.api import JSONProvider, register_converters
+from utils.api import ContractRequest, JSONProvider, register_converters
 from utils.embedded_db import ensure_embedded_database
 from utils.errors import register_error_handlers
 from utils.extensions import api, limiter, server_session, socketio
@@ -42,6 +42,7 @@ __all__ = ["create_app", "socketio"]
 def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.json = JSONProvider(app)
+    app.request_class = ContractRequest
     app.config.from_object(load_config(config_name))
     app.config.update(overrides)
     # `/api/topics` and `/api/topics/` both answer, never with a redirect that a JSON

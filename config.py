@@ -130,6 +130,10 @@ class Config:
             [_origin(self.FRONTEND_URL), *self.CORS_ORIGINS])))
         self.WEBAUTHN_CHALLENGE_SECONDS = _env_int("WEBAUTHN_CHALLENGE_SECONDS", 300)
         self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+        # The peers (addresses or networks) those proxies connect from; forwarded headers
+        # from any other peer are ignored (utils/proxies.py).
+        self.TRUSTED_PROXY_ADDRESSES = _env_list("TRUSTED_PROXY_ADDRESSES",
+                                                 ("127.0.0.1", "::1"))
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 4 * 1024 * 1024)
         self.HSTS_ENABLED = _env_bool("HSTS_ENABLED", self.ENV_NAME == "production")
 

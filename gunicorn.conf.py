@@ -7,7 +7,9 @@ import resource
 import shutil
 import tempfile
 
-bind = os.environ.get("BIND", "0.0.0.0:8000")
+# Loopback unless told: the app is meant to be reached only through the proxy (BIND=
+# a private address of the host, or 0.0.0.0:8000 inside a container, docs/OPERATIONS.md).
+bind = os.environ.get("BIND", "127.0.0.1:8000")
 worker_class = "gevent"
 workers = 1
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "2000"))

@@ -41,6 +41,7 @@ from utils.schemas import StrictSchema
 from utils.socket_events import (
     LITERAL_STAR_EVENT,
     SOCKET_IDENTITY,
+    NotText,
     acknowledged,
     failed,
     remember_socket_user,
@@ -64,9 +65,14 @@ def connecting_user(auth: Any) -> tuple[dict[str, Any] | None, str | None]:
 @socketio.on("connect")
 def connect(auth=None):
     """Refusals reach the client as `connect_error` with `data: {code, message}`:
-    `unauthorized`, `session_expired`, `banned`, `rate_limited` (docs/CLIENTS.md). The
+    `unauthorized`, `session_expired`, `banned`, `rate_limited` (docs/CLIENTS.md), and
+    `validation_error` for auth data that is no text (utils/json_text.py). The
     ConnectionRefusedError is flask_socketio's: python-socketio sends only its arguments
     (Python's own arrives as "Connection refused by server")."""
+    if isinstance(auth, NotText):
+        raise ConnectionRefusedError("validation_error", {
+            "code": "validation_error", "message": "The auth data has invalid fields.",
+            "details": auth.details})
     ensure_indexes()  # as before any HTTP request: never serve without them
     claimed = session_user_id()  # before a dead session is cleared
     user, origin = connecting_user(auth)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from models.user import MESSAGE_POLICIES
 from services import passwords
@@ -160,8 +160,22 @@ class SettingsUpdateSchema(StrictSchema):
     allow_messages_from = fields.String(validate=validate.OneOf(MESSAGE_POLICIES))
 
 
+# Embeddings, overrides and isolates with their pops make a name show other text than it
+# holds ("alice\u202egnp.exe" reads "aliceexe.png"): refused, so the sender sees why. The
+# marks (LRM, RLM, ALM) stay: right-to-left names need them and they reorder nothing past
+# their neighbours.
+BIDI_CONTROLS = frozenset(map(chr, (*range(0x202A, 0x202F), *range(0x2066, 0x206A))))
+
+
+def no_bidi_controls(value: str | None) -> None:
+    if value and not BIDI_CONTROLS.isdisjoint(value):
+        raise ValidationError("Bidirectional embedding, override and isolate characters "
+                              "(U+202A-U+202E, U+2066-U+2069) are not allowed.")
+
+
 class ProfileUpdateSchema(StrictSchema):
-    display_name = fields.String(allow_none=True, validate=validate.Length(max=50))
+    display_name = fields.String(allow_none=True,
+                                 validate=[validate.Length(max=50), no_bidi_controls])
     bio = fields.String(allow_none=True, validate=validate.Length(max=500))
     settings = fields.Nested(SettingsUpdateSchema)
 

@@ -1,11 +1,13 @@
 """`GET /metrics`: the Prometheus samples of utils.metrics, for a bearer of
-`METRICS_TOKEN` only; with no token configured it is a 404 like any unknown path."""
+`METRICS_TOKEN` only; to anyone else, and with no token configured, every method answers
+the 404 of a path that does not exist."""
 from __future__ import annotations
 
 import hmac
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from utils.extensions import limiter
 from utils.metrics import job_queue_registry, registry
@@ -13,13 +15,37 @@ from utils.metrics import job_queue_registry, registry
 bp = Blueprint("metrics", __name__)
 
 
-@bp.route("/metrics")
-def metrics() -> Response:
+def _scrape_allowed() -> bool:
     token = current_app.config["METRICS_TOKEN"]
     offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not token or not hmac.compare_digest(offered.encode(), token.encode()):
-        # Werkzeug's own 404, rendered like a routing miss: word for word what a path that
-        # does not exist answers (utils.errors.NotFound would say "Not found." instead).
+    return bool(token) and hmac.compare_digest(offered.encode(), token.encode())
+
+
+def _names_metrics() -> bool:
+    """Whether routing took the request to `metrics`, however the path was spelled
+    (`/metrics/`, `//metrics`), or refused only its method (a 405)."""
+    if isinstance(request.routing_exception, MethodNotAllowed):
+        try:
+            endpoint, _ = current_app.create_url_adapter(request).match(method="GET")
+        except HTTPException:
+            return False
+        return endpoint == "metrics.metrics"
+    return request.endpoint == "metrics.metrics"
+
+
+@bp.before_app_request
+def _hide_metrics() -> None:
+    # Before routing's own answers (OPTIONS 200, POST 405), which would tell the path
+    # exists: every method answers Werkzeug's own 404, rendered like a routing miss, word
+    # for word what a path that does not exist answers (utils.errors.NotFound would say
+    # "Not found." instead).
+    if _names_metrics() and not _scrape_allowed():
+        abort(404)
+
+
+@bp.route("/metrics")
+def metrics() -> Response:
+    if not _scrape_allowed():  # _hide_metrics already answered; kept for any other way in
         abort(404)
     samples = generate_latest(registry()) + generate_latest(
         job_queue_registry(current_app._get_current_object()))

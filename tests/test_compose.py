@@ -38,6 +38,7 @@ def test_app_runs_two_replicas_behind_the_shipped_nginx_config():
     assert re.search(r"^\s*server app:8000\b", shipped, re.M)
     env = app["environment"]
     assert env["TRUSTED_PROXIES"] == "1" and env["FLASK_ENV"] == "production"
+    assert env["TRUSTED_PROXY_ADDRESSES"].startswith("${TRUSTED_PROXY_ADDRESSES:-")
     assert int(app["stop_grace_period"].rstrip("s")) > int(
         env["GRACEFUL_TIMEOUT"].split(":-")[1].rstrip("}"))
 

@@ -3,6 +3,7 @@ in front of three gunicorn/gevent processes sharing one SecantusDB and one Redis
 connect from distinct loopback addresses, so ip_hash spreads them over the processes."""
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import uuid
@@ -55,6 +56,30 @@ def test_the_shipped_config_spreads_clients_and_keeps_each_on_one_process(edge):
     # /metrics is for Prometheus on the internal network, never through nginx.
     hidden = session.get(edge.edge.url + "/metrics", headers=bearer(METRICS_TOKEN), timeout=10)
     assert hidden.status_code == 404
+
+
+def test_no_spelling_of_metrics_gets_past_nginx(edge):
+    # nginx matches its locations on the decoded, normalized path but passes the request
+    # line on as the client wrote it: each of these reached the app before.
+    source = edge.source_for(edge.servers[0], 1)
+    spellings = ["/metrics", "/metrics/", "/metrics%2f", "/metrics%2F", "/metrics%2F%2F",
+                 "//metrics", "/./metrics", "/x/../metrics", "/%6Detrics", "/METRICS",
+                 "/Metrics/", "/metrics?x=1", "/metrics;x"]
+    seen = len(edge.edge.statuses())
+    for method in ("GET", "OPTIONS", "POST", "HEAD"):
+        for path in spellings:
+            connection = http.client.HTTPConnection("127.0.0.1", edge.edge.port, timeout=10,
+                                                    source_address=(source, 0))
+            connection.request(method, path, headers={
+                "Authorization": f"Bearer {METRICS_TOKEN}", "Content-Length": "0"})
+            answer = connection.getresponse()
+            answer.read()
+            connection.close()
+            assert answer.status == 404, (method, path, answer.status)
+            assert "X-Upstream" not in answer.headers, (method, path)
+    refused = edge.edge.statuses()[seen:]
+    assert len(refused) == 4 * len(spellings)
+    assert all(upstream == "-" for _status, upstream, _line in refused), refused
 
 
 def test_websocket_and_polling_clients_on_three_processes(edge):

@@ -3,6 +3,7 @@ scrapes real gunicorn processes in multi-process mode and reads their JSON logs)
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 
@@ -41,6 +42,20 @@ def test_metrics_answer_only_the_token(make_app):
     answer = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200 and answer.mimetype == "text/plain"
     assert "roundtable_http_requests_total" in answer.get_data(as_text=True)
+
+
+def test_metrics_answer_every_other_method_like_a_missing_path(make_app):
+    client = make_app(METRICS_TOKEN=TOKEN).test_client()
+    for method, path in itertools.product(("GET", "OPTIONS", "POST", "PUT", "DELETE", "HEAD"),
+                                          ("/metrics", "/metrics/", "//metrics")):
+        for headers in ({}, {"Authorization": "Bearer nope"}):
+            hidden = client.open(path, method=method, headers=headers)
+            missing = client.open("/metrics-missing", method=method, headers=headers)
+            assert hidden.status_code == missing.status_code == 404, (method, path)
+            assert hidden.get_data() == missing.get_data(), (method, path)
+            assert "Allow" not in hidden.headers
+    scrape_options = client.options("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert scrape_options.status_code == 200
 
 
 def test_requests_refusals_and_dependency_errors_are_counted(make_app):

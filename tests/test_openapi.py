@@ -2,6 +2,7 @@
 whole API survives a schemathesis fuzz run without a 5xx."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import zlib
@@ -123,3 +124,47 @@ def test_fuzz_shards_take_every_operation_once(api_schema):
                   if lazy.filter_set.applies_to(operation)]
         assert takers == [fuzz_shard(operation.label)], operation.label
     assert {fuzz_shard(op.label) for op in operations} == set(range(FUZZ_SHARDS))
+
+
+def with_lone_surrogates(body):
+    """`body` with an unpaired surrogate (utils/json_text.py) after every string, or in a
+    key when it holds no string: valid JSON, but no text."""
+    def spoil(value):
+        if isinstance(value, str):
+            return value + "\ud800"
+        if isinstance(value, list):
+            return [spoil(item) for item in value]
+        if isinstance(value, dict):
+            return {key: spoil(value) for key, value in value.items()}
+        return value
+
+    spoiled = spoil(body)
+    return spoiled if spoiled != body else {**body, "\udc00": "x"}
+
+
+SURROGATE_FUZZ = schemathesis.pytest.from_fixture("api_schema").include(
+    method=["POST", "PUT", "PATCH"])
+
+
+@SURROGATE_FUZZ.parametrize()
+@settings(max_examples=int(os.environ.get("FUZZ_SURROGATE_EXAMPLES", "2")), deadline=None,
+          suppress_health_check=list(HealthCheck))
+def test_fuzz_lone_surrogates_are_refused_everywhere(case, app, fuzz_user):
+    """Every JSON body, its strings and keys given an unpaired surrogate, is refused as
+    `validation_error` by whatever reads it first; nothing takes it, nothing answers 5xx.
+    A 401/403/404/429 means the request was refused before its body was read."""
+    if case.meta is None or not case.meta.generation.mode.is_positive or \
+            case.media_type != "application/json" or not isinstance(case.body, dict):
+        return  # a case built not to fit the document, or no JSON object to spoil
+    with app.app_context():
+        token = auth_login.issue_token(fuzz_user["user"], "fuzz")["token"]
+    # Sent as the JSON text a client writes (the surrogate escaped); schemathesis itself
+    # would encode the body as UTF-8, which has no surrogates.
+    response = case.call(headers={"Authorization": f"Bearer {token}",
+                                  "Content-Type": "application/json"},
+                         data=json.dumps(with_lone_surrogates(case.body)))
+    assert response.status_code in {400, 401, 403, 404, 429}, (
+        case.operation.label, response.status_code, response.text)
+    if response.status_code == 400:
+        assert response.json()["error"]["code"] == "validation_error", (
+            case.operation.label, response.text)

@@ -1,7 +1,11 @@
 """Security baseline: headers, CORS allowlist, cookies, trusted proxies."""
 from __future__ import annotations
 
-from flask import session
+import runpy
+
+from flask import request, session
+
+from tests.servers import ROOT
 
 
 def test_security_headers(client):
@@ -91,6 +95,45 @@ def test_forwarded_for_used_with_one_trusted_proxy(make_app):
     assert _limited_statuses(application, spoofed) == [200, 200, 200, 200]
     same_client = ["9.9.9.9, 10.0.0.7"] * 4
     assert _limited_statuses(application, same_client) == [200, 200, 200, 429]
+
+
+def test_a_direct_client_cannot_forward_its_own_address(make_app):
+    # TRUSTED_PROXIES=1, but this client reached the app itself (not from a proxy
+    # address): a new X-Forwarded-For each time changes nothing, the limit still bites.
+    application = make_app(RATELIMIT_DEFAULT="3 per minute", TRUSTED_PROXIES=1)
+    client = application.test_client()
+    statuses = [client.get("/version", headers={"X-Forwarded-For": f"10.0.0.{i}"},
+                           environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code
+                for i in range(24)]
+    assert statuses[:3] == [200, 200, 200] and set(statuses[3:]) == {429}
+
+
+def test_forwarded_address_only_from_a_configured_proxy(make_app):
+    application = make_app(reuse=False, TRUSTED_PROXIES=1,
+                           TRUSTED_PROXY_ADDRESSES=["10.0.0.0/8", "2001:db8::1"])
+    application.add_url_rule("/api/probe/address", "probe_address",
+                             lambda: {"address": request.remote_addr,
+                                      "scheme": request.scheme})
+    client = application.test_client()
+
+    def seen(remote: str) -> dict:
+        return client.get("/api/probe/address", environ_base={"REMOTE_ADDR": remote},
+                          headers={"X-Forwarded-For": "1.2.3.4, 203.0.113.9",
+                                   "X-Forwarded-Proto": "https"}).get_json()
+
+    assert seen("10.1.2.3") == {"address": "203.0.113.9", "scheme": "https"}
+    assert seen("2001:db8::1") == {"address": "203.0.113.9", "scheme": "https"}
+    assert seen("198.51.100.7") == {"address": "198.51.100.7", "scheme": "http"}
+    assert seen("127.0.0.1") == {"address": "127.0.0.1", "scheme": "http"}
+
+
+def test_gunicorn_binds_to_loopback_unless_told(monkeypatch, tmp_path):
+    monkeypatch.delenv("BIND", raising=False)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["bind"] == "127.0.0.1:8000"
+    monkeypatch.setenv("BIND", "10.0.0.5:8000")
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["bind"] == "10.0.0.5:8000"
 
 
 def test_rate_limit_answer_has_retry_after(make_app):

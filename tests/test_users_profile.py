@@ -55,6 +55,25 @@ def test_patch_me_refuses_other_fields_and_bad_values(client, db):
     assert db.users.find_one({"username": "alice"})["role"] == "user"
 
 
+def test_display_name_refuses_bidirectional_controls(client, db):
+    # "alice\u202egnp.exe" shows as "aliceexe.png": embeddings, overrides and isolates
+    # (and their pops) let a name show other text than it holds.
+    _, token = register_and_login(client)
+    controls = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+    for control in controls:
+        response = client.patch("/api/users/me", headers=csrf(token),
+                                json={"display_name": f"alice{control}gnp.exe"})
+        assert response.status_code == 400, hex(ord(control))
+        error = response.get_json()["error"]
+        assert error["code"] == "validation_error" and "display_name" in error["details"]
+    assert db.users.find_one({"username": "alice"})["display_name"] is None
+    # Right-to-left names and their marks (LRM, RLM), emoji joiners stay.
+    for name in ("\u05e9\u05dc\u05d5\u05dd \u200fAlice", "\U0001f468\u200d\U0001f469"):
+        response = client.patch("/api/users/me", headers=csrf(token), json={"display_name": name})
+        assert response.status_code == 200, name
+        assert db.users.find_one({"username": "alice"})["display_name"] == name
+
+
 def test_unknown_profile_is_404(client):
     assert client.get("/api/users/nobody").status_code == 404
 

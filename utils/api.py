@@ -1,6 +1,7 @@
 """flask-smorest wired to the contract: validation failures are 400 `validation_error`,
-malformed JSON (and JSON nested too deeply to parse) is 400 `bad_request`, ids in paths
-are ObjectIds, and the OpenAPI document names our error shape for every response."""
+malformed JSON (and JSON nested too deeply to parse) is 400 `bad_request`, a string that
+is no text (an unpaired surrogate, utils/json_text.py) is 400 `validation_error`, ids in
+paths are ObjectIds, and the OpenAPI document names our error shape for every response."""
 from __future__ import annotations
 
 import functools
@@ -10,7 +11,7 @@ import flask_smorest
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from bson import ObjectId
-from flask import Response, jsonify
+from flask import Request, Response, jsonify
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest.utils import unpack_tuple_response
 from webargs.flaskparser import FlaskParser
@@ -18,6 +19,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from utils.auth import security_doc
 from utils.errors import BadRequest, ValidationFailed
+from utils.json_text import surrogate_details
 from utils.schemas import ErrorSchema, TaggedUnion
 
 LOCATIONS = {"json", "query", "querystring", "form", "files", "path", "headers", "cookies",
@@ -42,24 +44,52 @@ class ContractParser(FlaskParser):
 
     def _raw_load_json(self, req):
         try:
-            return super()._raw_load_json(req)
+            data = super()._raw_load_json(req)
         except RecursionError:
             raise BadRequest(NESTED_TOO_DEEPLY) from None
+        details = surrogate_details(data)
+        if details:
+            raise ValidationFailed(details=details)
+        return data
 
 
 NESTED_TOO_DEEPLY = "The body is nested too deeply."
 
 
+class NotText(ValueError):
+    """A JSON document holding an unpaired surrogate (utils/json_text.py)."""
+
+    def __init__(self, details: dict) -> None:
+        super().__init__("The body holds an unpaired surrogate.")
+        self.details = details
+
+
 class JSONProvider(DefaultJSONProvider):
     """`request.get_json()` answers 400 `bad_request` (not 500) for a body nested deeper
     than Python's parser recurses: its RecursionError becomes the ValueError that Flask
-    treats as malformed JSON (and `silent=True` as no JSON)."""
+    treats as malformed JSON (and `silent=True` as no JSON). A document holding an
+    unpaired surrogate is a ValueError too (NotText), which ContractRequest answers
+    `validation_error`."""
 
     def loads(self, s, **kwargs):
         try:
-            return super().loads(s, **kwargs)
+            data = super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError(NESTED_TOO_DEEPLY) from None
+        details = surrogate_details(data)
+        if details:
+            raise NotText(details)
+        return data
+
+
+class ContractRequest(Request):
+    """`request.get_json()` refuses a body that is no text as the schemas refuse a bad
+    field (silently ignored with `silent=True`, as malformed JSON is)."""
+
+    def on_json_loading_failed(self, e):
+        if isinstance(e, NotText):
+            raise ValidationFailed(details=e.details)
+        return super().on_json_loading_failed(e)
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -12,10 +12,10 @@ from flask import Flask, after_this_request, current_app, g, request
 from flask_cors import CORS
 from publicsuffixlist import PublicSuffixList
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import WSGIRequestHandler
 
 from utils.errors import UnsupportedMediaType
+from utils.proxies import ForwardedOnlyFromProxies
 
 log = logging.getLogger("roundtable")
 
@@ -218,8 +218,8 @@ def init_app(app: Flask) -> None:
     WSGIRequestHandler.version_string = _unversioned_server_header
     WSGIRequestHandler.connection_dropped = _close_dropped_connection
     if app.config["TRUSTED_PROXIES"] > 0:
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0)
+        app.wsgi_app = ForwardedOnlyFromProxies(app.wsgi_app, app.config["TRUSTED_PROXIES"],
+                                                app.config["TRUSTED_PROXY_ADDRESSES"])
     # An explicit allowlist with credentials; an empty list allows no cross-origin caller.
     CORS(app, resources={r"/*": {"origins": app.config["CORS_ORIGINS"]}},
          supports_credentials=True, expose_headers=EXPOSED_HEADERS,

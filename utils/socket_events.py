@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import Flask, current_app, g, request
 from marshmallow import Schema, ValidationError
-from socketio.packet import EVENT, Packet
+from socketio.packet import BINARY_EVENT, CONNECT, EVENT, Packet
 
 from utils import logs, metrics, user_versions
 from utils.auth import load_user
@@ -31,6 +31,7 @@ from utils.errors import (
     Unauthorized,
     dependency_name,
 )
+from utils.json_text import surrogate_details
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,16 @@ class NestedTooDeeply:
 
 
 NESTED_TOO_DEEPLY = NestedTooDeeply()
+
+
+class NotText:
+    """Stands for an event payload holding an unpaired surrogate (see ContractPacket):
+    `details` name the field, as a schema's validation_error would."""
+
+    def __init__(self, details: dict) -> None:
+        self.details = details
+
+
 # A client event literally named "*" would reach the catch-all handler without its name
 # and fail inside Flask-SocketIO with a traceback; it is decoded under this name instead.
 LITERAL_STAR_EVENT = "\x00*"
@@ -63,7 +74,13 @@ class ContractPacket(Packet):
     """A client event whose JSON nests deeper than Python's parser recurses would raise
     RecursionError while being decoded: the event was dropped with a logged traceback and
     never acknowledged. Decoded here, it keeps its name and ack id and carries
-    NESTED_TOO_DEEPLY as its payload, which `acknowledged` answers `validation_error`."""
+    NESTED_TOO_DEEPLY as its payload, which `acknowledged` answers `validation_error`.
+
+    An event whose arguments hold an unpaired surrogate anywhere (utils/json_text.py:
+    no text, and a 500 wherever it is stored or hashed) carries a NotText payload
+    instead, answered the same way before any handler reads it (a surrogate in the
+    event's name matches no handler: the catch-all answers `unknown_event`). A connect
+    packet's auth data holding one becomes a NotText that `connect` refuses."""
 
     def decode(self, encoded_packet):
         try:
@@ -81,8 +98,14 @@ class ContractPacket(Packet):
                 raise ValueError("packet nested too deeply") from None
             self.data = [name, NESTED_TOO_DEEPLY]
             return 0
-        if self.packet_type == EVENT and isinstance(self.data, list) and self.data[:1] == ["*"]:
-            self.data[0] = LITERAL_STAR_EVENT
+        if self.packet_type in (EVENT, BINARY_EVENT) and isinstance(self.data, list):
+            if self.data[:1] == ["*"]:
+                self.data[0] = LITERAL_STAR_EVENT
+            details = surrogate_details(self.data[1:])
+            if details:
+                self.data = [*self.data[:1], NotText(surrogate_details(self.data[1]) or details)]
+        elif self.packet_type == CONNECT and surrogate_details(self.data):
+            self.data = NotText(surrogate_details(self.data))
         return attachments
 
 
@@ -159,6 +182,9 @@ def acknowledged(schema: Schema | None = None, event_class: str | None = None,
                     current_app.extensions[EVENT_LIMITS_KEY](event_class, user_id)
                 if payload is NESTED_TOO_DEEPLY:
                     return failed("validation_error", "The payload is nested too deeply.")
+                if isinstance(payload, NotText):
+                    return failed("validation_error", "The event has invalid fields.",
+                                  payload.details)
                 if schema is not None:
                     if not isinstance(payload, dict):
                         return failed("validation_error", "The payload must be an object.")

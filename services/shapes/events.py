@@ -189,9 +189,12 @@ class ConnectErrorDataSchema(Schema):
     """`connect_error`'s `data` when the server refuses a connection (docs/CLIENTS.md)."""
 
     code = fields.String(required=True, metadata={
-        "enum": ["unauthorized", "session_expired", "banned", "rate_limited"]})
+        "enum": ["unauthorized", "session_expired", "banned", "rate_limited",
+                 "validation_error"]})
     message = fields.String(required=True)
     retry_after = fields.Float(metadata={"description": "Seconds; with rate_limited."})
+    details = fields.Dict(metadata={"description": "With validation_error: the auth "
+                                                   "fields that are no text."})
 
 
 # Acknowledgement data of client events
