@@ -23,6 +23,7 @@ from services import (
     realtime,
     site_bans,
     site_mutes,
+    write_gate,
 )
 from services.live_rooms import user_room
 from services.shapes.admin import ADMIN_USER, CONTENT_FILTER
@@ -130,6 +131,7 @@ def admin_user_page(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def change_role(actor: dict[str, Any], user_id: str, role: str, reason: str | None
                 ) -> dict[str, Any]:
+    write_gate.admit(actor, "admin")
     target = get_target_user(user_id)
     if target["role"] == role:
         return target
@@ -153,6 +155,7 @@ def ban_user(actor: dict[str, Any], user_id: str, reason: str,
              expires_at: datetime | None, source: dict[str, Any] | None = None
              ) -> dict[str, Any]:
     """Site ban: sessions and tokens end at once and live sockets are logged out."""
+    write_gate.admit(actor, "admin")
     if not is_site_moderator(actor):
         raise Forbidden()
     if expires_at is not None and expires_at <= clock.now():
@@ -175,6 +178,7 @@ def ban_user(actor: dict[str, Any], user_id: str, reason: str,
 
 
 def unban_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict[str, Any]:
+    write_gate.admit(actor, "admin")
     if not is_site_moderator(actor):
         raise Forbidden()
     target = get_target_user(user_id)
@@ -194,6 +198,7 @@ def mute_user(actor: dict[str, Any], user_id: str, reason: str,
               expires_at: datetime | None) -> dict[str, Any]:
     """Site mute: the account keeps reading but writes nothing until `expires_at`
     (services.site_mutes). Sessions stay; the user is told live (`account_muted`)."""
+    write_gate.admit(actor, "admin")
     if not is_site_moderator(actor):
         raise Forbidden()
     if expires_at is not None and expires_at <= clock.now():
@@ -213,6 +218,7 @@ def mute_user(actor: dict[str, Any], user_id: str, reason: str,
 
 
 def unmute_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict[str, Any]:
+    write_gate.admit(actor, "admin")
     if not is_site_moderator(actor):
         raise Forbidden()
     target = get_target_user(user_id)
@@ -231,6 +237,7 @@ def unmute_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict
 
 def warn_user(actor: dict[str, Any], user_id: str, reason: str) -> dict[str, Any]:
     """A warning from site staff; the user sees it as a `warning` notification."""
+    write_gate.admit(actor, "admin")
     return issue_warning(actor, to_object_id(user_id, "User"), reason)
 
 
@@ -273,6 +280,7 @@ def get_content_filter() -> dict[str, Any]:
 
 
 def put_content_filter(actor: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    write_gate.admit(actor, "admin")
     value = {"rules": body["rules"], "new_account_link_limit": body["new_account_link_limit"]}
     before = content_filter.load_config()
     stored = content_filter.save_config(value, actor["_id"], body.get("expected_version"))

@@ -33,6 +33,7 @@ from services import (
     notify_prefs,
     realtime,
     topic_activity,
+    write_gate,
 )
 from services.chat_access import writable_room
 from services.chat_views import serialize_message, snapshot, unread_count
@@ -139,6 +140,7 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
     # here (over the flood limit, a body no longer accepted) still gets its message.
     try:
         # The flood limit first: the filter's work is paid only for sends it lets through.
+        write_gate.admit(user, "message", room=room)
         chat_limits.hit("send", str(user["_id"]), "CHAT_RATE_LIMIT",
                         "Too many messages; slow down.")
         body = clean_body(body, user, empty_ok=bool(files) or gif is not None)

@@ -24,8 +24,8 @@ from services import (
     posts_service,
     pseudonyms,
     realtime,
-    site_mutes,
     topic_access,
+    write_gate,
 )
 from services.shapes.forum import COMMENT
 from services.users_service import hidden_ids, public_users
@@ -78,7 +78,7 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
                    parent_id: str | None = None, files: list[Any] | None = None,
                    anonymous: bool = False) -> dict[str, Any]:
     """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
-    site_mutes.require_not_muted(user)
+    write_gate.admit(user, "comment")
     post, topic = posts_service.get_readable_post(user, post_id)
     topic_access.require_not_banned(user, topic)
     posts_service.require_open(post)
@@ -134,7 +134,7 @@ def _parent(post: dict[str, Any], parent_id: str) -> dict[str, Any]:
 
 
 def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str, Any]:
-    site_mutes.require_not_muted(user)
+    write_gate.admit(user, "edit")
     comment, post, _topic = get_readable_comment(user, comment_id)
     if comment["author_id"] != user["_id"]:
         raise Forbidden("Only the author may edit this comment.")

@@ -1,0 +1,56 @@
+"""The write gate: the one check every write of a signed-in user passes before it writes
+(docs/ADMIN.md "What a sanctioned account may still do").
+
+`admit(user, action, topic_id=..., room=...)` refuses, in this order:
+1. a site ban in force (403) and a site mute (403 `muted`), unless the action is
+   account self-care (`SELF_CARE`, the short list of what a sanctioned account may still
+   do: the list lives here and nowhere else);
+2. a ban from the topic the write is in (403), for writes in a topic.
+
+Every write service calls it first, with its action; `tests/test_write_gate.py` walks
+every unsafe route and socket event of the app with a muted account, so a new write that
+forgets the gate fails there the day it is written.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from services import site_bans, site_mutes, topic_access
+
+# What a muted (or, for a request under way when the ban lands, banned) account may still
+# do: look after its own account and protect itself, never reach anyone else.
+SELF_CARE = frozenset({
+    "account",        # log in and out, password, 2FA, passkeys, sessions, tokens, data
+                      # export, deleting the account
+    "notifications",  # notification settings and mutes, marking notifications read
+    "read",           # read positions in chat rooms
+    "leave",          # leaving topics and rooms, hanging up, refusing or ending a call
+    "decline",        # declining invitations and friend requests
+    "block",          # blocking, hiding, ending a friendship
+    "personal",       # following posts, archiving rooms, deleting a message for oneself
+    "delete",         # deleting what one wrote (or, as a moderator, removing content)
+    "report",         # reporting abuse (still under the per-user report limit)
+})
+
+# Every other action a write service names: each is refused while muted.
+ACTIONS = frozenset({
+    "topic", "topic_room", "group", "direct", "post", "comment", "message", "edit",
+    "reaction", "vote", "friend_request", "befriend", "invitation", "join", "upload",
+    "finish_upload",
+    "profile", "typing", "call", "moderate", "manage", "admin",
+}) | SELF_CARE
+
+
+def admit(user: dict[str, Any], action: str, *, topic_id: Any = None,
+          room: dict[str, Any] | None = None) -> None:
+    """Raise the refusal `user` gets for `action` (in the topic `topic_id`, or the chat
+    `room`), or return: the write may go on."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown write action {action!r}")
+    if room is not None and room.get("kind") == "topic":
+        topic_id = room["topic_id"]
+    if action not in SELF_CARE:
+        site_bans.refuse_if_banned(user)
+        site_mutes.require_not_muted(user)
+        if topic_id is not None:
+            topic_access.require_not_banned(user, {"_id": topic_id})
