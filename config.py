@@ -23,6 +23,23 @@ DEFAULT_SECRET_KEYS = {"", "dev", "change-me", "dev-secret-change-me"}
 GIF_RATINGS = ("g", "pg", "pg-13", "r")
 
 
+# Per-user write limits (docs/ADMIN.md "Write limits and trust levels").
+WRITE_LIMIT_DEFAULTS = {
+    "WRITE_LIMIT_TOPICS": "5 per hour",
+    "WRITE_LIMIT_TOPIC_ROOMS": "10 per hour",
+    "WRITE_LIMIT_GROUPS": "10 per hour",
+    "WRITE_LIMIT_POSTS": "10 per 10 minutes",
+    "WRITE_LIMIT_COMMENTS": "30 per 10 minutes",
+    "WRITE_LIMIT_REACTIONS": "60 per minute",
+    "WRITE_LIMIT_VOTES": "60 per minute",
+    "WRITE_LIMIT_FRIEND_REQUESTS": "20 per hour",
+    "WRITE_LIMIT_INVITATIONS": "30 per hour",
+    "WRITE_LIMIT_REPORTS": "20 per hour",
+    "WRITE_LIMIT_UPLOADS": "30 per 10 minutes",
+    "WRITE_LIMIT_PROFILE_EDITS": "20 per hour",
+}
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or unsafe; the message names it in one line."""
 
@@ -273,6 +290,11 @@ class Config:
         self.SOCKET_READ_RATE_LIMIT = _env("SOCKET_READ_RATE_LIMIT", "120 per minute")
         self.SOCKET_WRITE_RATE_LIMIT = _env("SOCKET_WRITE_RATE_LIMIT", "120 per minute")
         self.SOCKET_MAX_PER_USER = _env_int("SOCKET_MAX_PER_USER", 20)
+        # Per-user limits on every write class (services.write_gate.LIMITS; limits syntax),
+        # over REST and Socket.IO alike: 429 `rate_limited` with Retry-After. Chat sends
+        # use CHAT_RATE_LIMIT. A topic's owner and moderators are not limited in it.
+        for name, default in WRITE_LIMIT_DEFAULTS.items():
+            setattr(self, name, _env(name, default))
 
     def _init_topics(self) -> None:
         # Topic lists and the front page are cached this long; writes invalidate them.
@@ -433,6 +455,10 @@ class TestingConfig(Config):
         self.EXPORT_DIR = _env("EXPORT_DIR", str(Path(tempfile.gettempdir()) / "rt-test-exports"))
         # Tests drive heartbeats and sweeps by hand instead of a background loop.
         self.REALTIME_MAINTENANCE = _env_bool("REALTIME_MAINTENANCE", False)
+        # Tests create many items quickly with one account; the write limits' own tests
+        # set small limits (tests/test_write_limits.py).
+        for name in WRITE_LIMIT_DEFAULTS:
+            setattr(self, name, _env(name, "10000 per minute"))
 
 
 class ProductionConfig(Config):

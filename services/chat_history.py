@@ -137,10 +137,10 @@ def _regional_pair(emoji: str) -> bool:
 
 
 def react(user: dict[str, Any], message_id: str, emoji: str, on: bool) -> dict[str, Any]:
-    write_gate.admit(user, "reaction")
     if not valid_emoji(emoji):
         raise ValidationFailed(details={"emoji": ["Use a single emoji."]})
     message, room = readable_message(user, message_id)
+    write_gate.admit(user, "reaction", room=room)
     writable_room(user, room["_id"])
     field, uid = f"reactions.{emoji}", str(user["_id"])
     operation = {"$addToSet": {field: uid}} if on else {"$pull": {field: uid}}

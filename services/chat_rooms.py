@@ -71,7 +71,7 @@ def create_group(user: dict[str, Any], title: str, member_ids: list[str]) -> dic
 def create_topic_room(user: dict[str, Any], topic_id: str, name: str,
                       description: str) -> dict[str, Any]:
     """Topic members create chat rooms; whoever may read the topic may read them."""
-    write_gate.admit(user, "topic_room")
+    write_gate.admit(user, "topic_room", topic_id=topic_id)
     topic = topic_access.get_readable_topic(user, topic_id)
     topic_access.require_participant(user, topic["_id"])
     room = Room().create("topic", user["_id"], [], title=_clean(name, "room_title", user),

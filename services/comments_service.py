@@ -78,9 +78,8 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
                    parent_id: str | None = None, files: list[Any] | None = None,
                    anonymous: bool = False) -> dict[str, Any]:
     """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
-    write_gate.admit(user, "comment")
     post, topic = posts_service.get_readable_post(user, post_id)
-    topic_access.require_not_banned(user, topic)
+    write_gate.admit(user, "comment", topic_id=topic["_id"])
     posts_service.require_open(post)
     hidden = pseudonyms.fields_for(user, topic, anonymous)
     if not body.strip() or len(body) > 10000:

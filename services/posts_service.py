@@ -184,7 +184,7 @@ def _clean_body(body: str, author: dict[str, Any]) -> str:
 def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str,
                 files: list[Any] | None = None, anonymous: bool = False) -> dict[str, Any]:
     """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
-    write_gate.admit(user, "post")
+    write_gate.admit(user, "post", topic_id=topic_id)
     # MongoDB commands on the common path (issue 20, at most 4): the insert, the topic's
     # count and activity in one update, the author's follow. Access comes from the
     # process's copies (services.topic_access); the answer and the `new_post` event

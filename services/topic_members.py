@@ -129,7 +129,7 @@ def remove_moderator(user: dict[str, Any], topic_id: Any, target_id: Any) -> Non
 # Invitations (private topics)
 
 def invite(actor: dict[str, Any], topic_id: Any, target_id: Any) -> None:
-    write_gate.admit(actor, "invitation")
+    write_gate.admit(actor, "invitation", topic_id=topic_id)
     topic = require_moderator(actor, topic_id)
     if topic["visibility"] != PRIVATE:
         raise BadRequest("Public topics need no invitation: anyone may join.")

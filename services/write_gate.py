@@ -5,7 +5,11 @@
 1. a site ban in force (403) and a site mute (403 `muted`), unless the action is
    account self-care (`SELF_CARE`, the short list of what a sanctioned account may still
    do: the list lives here and nowhere else);
-2. a ban from the topic the write is in (403), for writes in a topic.
+2. a ban from the topic the write is in (403), for writes in a topic;
+3. the per-user limit of the action's write class (`LIMITS`, one setting each), 429
+   `rate_limited` with `Retry-After`, counted in Redis moving windows shared by every
+   process (services.chat_limits.hit). A topic's owner and moderators are not limited
+   inside their own topic.
 
 Every write service calls it first, with its action; `tests/test_write_gate.py` walks
 every unsafe route and socket event of the app with a muted account, so a new write that
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services import site_bans, site_mutes, topic_access
+from services import chat_limits, site_bans, site_mutes, topic_access
 
 # What a muted (or, for a request under way when the ban lands, banned) account may still
 # do: look after its own account and protect itself, never reach anyone else.
@@ -31,6 +35,23 @@ SELF_CARE = frozenset({
     "delete",         # deleting what one wrote (or, as a moderator, removing content)
     "report",         # reporting abuse (still under the per-user report limit)
 })
+
+# Write class -> (the setting holding its per-user limit, what the refusal calls it).
+LIMITS = {
+    "topic": ("WRITE_LIMIT_TOPICS", "topics"),
+    "topic_room": ("WRITE_LIMIT_TOPIC_ROOMS", "topic rooms"),
+    "group": ("WRITE_LIMIT_GROUPS", "groups"),
+    "post": ("WRITE_LIMIT_POSTS", "posts"),
+    "comment": ("WRITE_LIMIT_COMMENTS", "comments"),
+    "message": ("CHAT_RATE_LIMIT", "messages"),
+    "reaction": ("WRITE_LIMIT_REACTIONS", "reactions"),
+    "vote": ("WRITE_LIMIT_VOTES", "votes"),
+    "friend_request": ("WRITE_LIMIT_FRIEND_REQUESTS", "friend requests"),
+    "invitation": ("WRITE_LIMIT_INVITATIONS", "invitations"),
+    "report": ("WRITE_LIMIT_REPORTS", "reports"),
+    "upload": ("WRITE_LIMIT_UPLOADS", "uploads"),
+    "profile": ("WRITE_LIMIT_PROFILE_EDITS", "profile changes"),
+}
 
 # Every other action a write service names: each is refused while muted.
 ACTIONS = frozenset({
@@ -54,3 +75,14 @@ def admit(user: dict[str, Any], action: str, *, topic_id: Any = None,
         site_mutes.require_not_muted(user)
         if topic_id is not None:
             topic_access.require_not_banned(user, {"_id": topic_id})
+    if action in LIMITS and not _runs_topic(user, topic_id):
+        setting, what = LIMITS[action]
+        chat_limits.hit(f"write:{action}", str(user["_id"]), setting,
+                        f"Too many {what}; slow down.")
+
+
+def _runs_topic(user: dict[str, Any], topic_id: Any) -> bool:
+    """The owner and moderators of the topic (from the process's copy of the user's
+    roles, no extra database command): their own topic's work is not rate-limited."""
+    return topic_id is not None and topic_access.member_role(topic_id, user["_id"]) in (
+        topic_access.OWNER, topic_access.MODERATOR)
