@@ -120,6 +120,7 @@ def test_socket_writes_count_against_the_same_limits(make_app):
                                   "on": True}, callback=True) for emoji in EMOJI]
     assert [ack["ok"] for ack in acks] == [True, True, False]
     assert acks[2]["error"]["code"] == "rate_limited"
+    assert 1 <= acks[2]["error"]["details"]["retry_after"] <= 60
     # REST and the socket share one count.
     assert WRITES["message"][1](scene, 0).status_code == 201
     sends = [socket.emit("send_message", {"room_id": scene.room["id"], "body": f"s{i}",
@@ -127,6 +128,7 @@ def test_socket_writes_count_against_the_same_limits(make_app):
              for i in range(2)]
     assert [ack["ok"] for ack in sends] == [True, False]
     assert sends[1]["error"]["code"] == "rate_limited"
+    assert 1 <= sends[1]["error"]["details"]["retry_after"] <= 60
     socket.disconnect()
 
 
