@@ -37,6 +37,11 @@ WRITE_LIMIT_DEFAULTS = {
     "WRITE_LIMIT_REPORTS": "20 per hour",
     "WRITE_LIMIT_UPLOADS": "30 per 10 minutes",
     "WRITE_LIMIT_PROFILE_EDITS": "20 per hour",
+    # Lower limits for new accounts (trust level 0, services/trust.py).
+    "NEW_ACCOUNT_LIMIT_TOPICS": "1 per hour",
+    "NEW_ACCOUNT_LIMIT_TOPIC_ROOMS": "2 per hour",
+    "NEW_ACCOUNT_LIMIT_GROUPS": "3 per hour",
+    "NEW_ACCOUNT_LIMIT_POSTS": "3 per 10 minutes",
 }
 
 
@@ -182,7 +187,13 @@ class Config:
         # Accounts younger than NEW_ACCOUNT_HOURS may put at most this many links in one
         # text (-1: no limit). The stored filter setting overrides the count.
         self.CONTENT_FILTER_NEW_ACCOUNT_LINKS = _env_int("CONTENT_FILTER_NEW_ACCOUNT_LINKS", 2)
-        self.CONTENT_FILTER_NEW_ACCOUNT_HOURS = _env_int("CONTENT_FILTER_NEW_ACCOUNT_HOURS", 24)
+        # An account is new (trust level 0, services/trust.py) for this many hours, unless
+        # staff set its level; new accounts get lower limits and at most this many
+        # mentions and attachments in one item (links: CONTENT_FILTER_NEW_ACCOUNT_LINKS).
+        self.TRUST_NEW_ACCOUNT_HOURS = _env_int(
+            "TRUST_NEW_ACCOUNT_HOURS", _env_int("CONTENT_FILTER_NEW_ACCOUNT_HOURS", 24))
+        self.NEW_ACCOUNT_MAX_MENTIONS = _env_int("NEW_ACCOUNT_MAX_MENTIONS", 3)
+        self.NEW_ACCOUNT_MAX_ATTACHMENTS = _env_int("NEW_ACCOUNT_MAX_ATTACHMENTS", 2)
         # Every rule of the filter together may spend this long on one text; past it the
         # text is refused (a slow admin pattern must not stall a worker).
         self.CONTENT_FILTER_TIMEOUT_SECONDS = float(_env("CONTENT_FILTER_TIMEOUT_SECONDS", "0.1"))
@@ -459,6 +470,7 @@ class TestingConfig(Config):
         # set small limits (tests/test_write_limits.py).
         for name in WRITE_LIMIT_DEFAULTS:
             setattr(self, name, _env(name, "10000 per minute"))
+        self.NEW_ACCOUNT_MAX_MENTIONS = self.NEW_ACCOUNT_MAX_ATTACHMENTS = 50
 
 
 class ProductionConfig(Config):

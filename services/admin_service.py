@@ -23,6 +23,7 @@ from services import (
     realtime,
     site_bans,
     site_mutes,
+    trust,
     write_gate,
 )
 from services.live_rooms import user_room
@@ -72,6 +73,8 @@ def serialize_admin_user(user: dict[str, Any], ban: dict[str, Any] | None,
     mute likewise."""
     mute = site_mutes.mute_in_force(user)
     return ADMIN_USER.dump({**user, "banned": ban is not None, "ban": ban,
+                            "trust_level": trust.level(user),
+                            "trust_level_set": user.get("trust_level") is not None,
                             "muted": mute is not None, "mute": mute,
                             "counts": counts or {}})
 
@@ -128,6 +131,17 @@ def admin_user_page(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # Roles
+
+def update_user(actor: dict[str, Any], user_id: str, changes: dict[str, Any]
+                ) -> dict[str, Any]:
+    """`changes`: `role` and/or `trust_level` (services.trust)."""
+    reason = changes.get("reason")
+    if "role" in changes:
+        change_role(actor, user_id, changes["role"], reason)
+    if "trust_level" in changes:
+        trust.set_level(actor, user_id, changes["trust_level"], reason)
+    return get_target_user(user_id)
+
 
 def change_role(actor: dict[str, Any], user_id: str, role: str, reason: str | None
                 ) -> dict[str, Any]:

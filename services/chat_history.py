@@ -68,7 +68,7 @@ def catch_up(user: dict[str, Any], room_id: str, after_seq: int | None) -> dict[
 
 
 def edit_message(user: dict[str, Any], message_id: str, body: str) -> dict[str, Any]:
-    write_gate.admit(user, "edit")
+    write_gate.admit(user, "edit", text=body)
     message, room = readable_message(user, message_id)
     if message["author_id"] != user["_id"]:
         raise Forbidden("Only the author edits a message.")

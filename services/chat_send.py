@@ -32,6 +32,7 @@ from services import (
     notify_prefs,
     realtime,
     topic_activity,
+    trust,
     write_gate,
 )
 from services.chat_access import writable_room
@@ -69,13 +70,13 @@ def clean_body(body: str, author: dict[str, Any], empty_ok: bool = False) -> str
     return content_filter.apply(body, "message", author)
 
 
-def _reply_target(room: dict[str, Any], reply_to: str | None) -> ObjectId | None:
+def _reply_target(room: dict[str, Any], reply_to: str | None) -> dict[str, Any] | None:
     if not reply_to:
         return None
     target = Message().find_by_id(reply_to)
     if target is None or target["room_id"] != room["_id"]:
         raise ValidationFailed(details={"reply_to": ["No such message in this room."]})
-    return target["_id"]
+    return target
 
 
 def _slot(room_id: ObjectId) -> int:
@@ -139,7 +140,8 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
     # here (over the flood limit, a body no longer accepted) still gets its message.
     try:
         # The gate (mute, flood limit) first: the filter runs only for sends it lets through.
-        write_gate.admit(user, "message", room=room)
+        write_gate.admit(user, "message", room=room, text=body,
+                         attachments=len(files) + (gif is not None))
         body = clean_body(body, user, empty_ok=bool(files) or gif is not None)
         reply = _reply_target(room, reply_to)
         message_id = ObjectId()
@@ -154,7 +156,8 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
     created = False
     try:
         with _ordered(room["_id"]) as shared:
-            message, created = _store(room, user["_id"], body, client_id, reply,
+            message, created = _store(room, user["_id"], body, client_id,
+                                      reply["_id"] if reply else None,
                                       files=stored_files, message_id=message_id,
                                       shared=shared)
             if created:
@@ -167,6 +170,8 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
         Room().unarchive_all(room["_id"])
     if created:
         notify_chat.message_sent(user, room, message)
+        if reply is not None:
+            trust.note_reply(user, reply)
         chat_previews.message_written(message)
     if created and room["kind"] == "topic" and _topic_activity_stale(room, message):
         topic_activity.touch_activity(room["topic_id"], message["created_at"])

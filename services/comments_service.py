@@ -25,6 +25,7 @@ from services import (
     pseudonyms,
     realtime,
     topic_access,
+    trust,
     write_gate,
 )
 from services.shapes.forum import COMMENT
@@ -79,7 +80,8 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
                    anonymous: bool = False) -> dict[str, Any]:
     """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
     post, topic = posts_service.get_readable_post(user, post_id)
-    write_gate.admit(user, "comment", topic_id=topic["_id"])
+    write_gate.admit(user, "comment", topic_id=topic["_id"], text=body,
+                     attachments=len(files or []))
     posts_service.require_open(post)
     hidden = pseudonyms.fields_for(user, topic, anonymous)
     if not body.strip() or len(body) > 10000:
@@ -105,6 +107,7 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     if counted is not None:  # the topic's room and the post's learn the new comment_count
         posts_service.emit_post("post_updated", counted)
     notify_content.comment_created(pseudonyms.actor(comment, user), comment, post, parent)
+    trust.note_reply(user, parent or post)  # a new author was read and answered
     return {**view, "replies": []}
 
 
@@ -133,7 +136,7 @@ def _parent(post: dict[str, Any], parent_id: str) -> dict[str, Any]:
 
 
 def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str, Any]:
-    write_gate.admit(user, "edit")
+    write_gate.admit(user, "edit", text=body)
     comment, post, _topic = get_readable_comment(user, comment_id)
     if comment["author_id"] != user["_id"]:
         raise Forbidden("Only the author may edit this comment.")

@@ -184,7 +184,8 @@ def _clean_body(body: str, author: dict[str, Any]) -> str:
 def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str,
                 files: list[Any] | None = None, anonymous: bool = False) -> dict[str, Any]:
     """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
-    write_gate.admit(user, "post", topic_id=topic_id)
+    write_gate.admit(user, "post", topic_id=topic_id, text=f"{title}\n{body}",
+                     attachments=len(files or []))
     # MongoDB commands on the common path (issue 20, at most 4): the insert, the topic's
     # count and activity in one update, the author's follow. Access comes from the
     # process's copies (services.topic_access); the answer and the `new_post` event
@@ -234,7 +235,7 @@ def topic_audience_changed(topic: dict[str, Any]) -> None:
 
 def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
                 ) -> dict[str, Any]:
-    write_gate.admit(user, "edit")
+    write_gate.admit(user, "edit", text=f"{changes.get('title', '')}\n{changes.get('body', '')}")
     post, _topic = get_readable_post(user, post_id)
     if post["author_id"] != user["_id"]:
         raise Forbidden("Only the author may edit this post.")

@@ -9,7 +9,10 @@
 3. the per-user limit of the action's write class (`LIMITS`, one setting each), 429
    `rate_limited` with `Retry-After`, counted in Redis moving windows shared by every
    process (services.chat_limits.hit). A topic's owner and moderators are not limited
-   inside their own topic.
+   inside their own topic. New accounts (services.trust, level 0) also count against
+   lower limits for some classes;
+4. for new accounts, per item: more mentions or attachments than they may (422
+   `too_many_mentions`, `too_many_attachments`; links: the content filter's limit).
 
 Every write service calls it first, with its action; `tests/test_write_gate.py` walks
 every unsafe route and socket event of the app with a muted account, so a new write that
@@ -19,7 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from services import chat_limits, site_bans, site_mutes, topic_access
+from flask import current_app
+
+from services import chat_limits, site_bans, site_mutes, topic_access, trust
+from services.notify_mentions import mentioned_names
+from utils.errors import TooManyAttachments, TooManyMentions
 
 # What a muted (or, for a request under way when the ban lands, banned) account may still
 # do: look after its own account and protect itself, never reach anyone else.
@@ -63,9 +70,11 @@ ACTIONS = frozenset({
 
 
 def admit(user: dict[str, Any], action: str, *, topic_id: Any = None,
-          room: dict[str, Any] | None = None) -> None:
+          room: dict[str, Any] | None = None, text: str | None = None,
+          attachments: int = 0) -> None:
     """Raise the refusal `user` gets for `action` (in the topic `topic_id`, or the chat
-    `room`), or return: the write may go on."""
+    `room`; `text` and `attachments`: what the item carries), or return: the write may
+    go on."""
     if action not in ACTIONS:
         raise ValueError(f"unknown write action {action!r}")
     if room is not None and room.get("kind") == "topic":
@@ -75,10 +84,28 @@ def admit(user: dict[str, Any], action: str, *, topic_id: Any = None,
         site_mutes.require_not_muted(user)
         if topic_id is not None:
             topic_access.require_not_banned(user, {"_id": topic_id})
+    new = trust.level(user) == trust.NEW
     if action in LIMITS and not _runs_topic(user, topic_id):
         setting, what = LIMITS[action]
+        if new and action in trust.NEW_ACCOUNT_LIMITS:  # counted against both
+            chat_limits.hit(f"write:{action}:new", str(user["_id"]),
+                            trust.NEW_ACCOUNT_LIMITS[action], f"Too many {what}; slow down.")
         chat_limits.hit(f"write:{action}", str(user["_id"]), setting,
                         f"Too many {what}; slow down.")
+    if new:
+        _check_item(text, attachments)
+
+
+def _check_item(text: str | None, attachments: int) -> None:
+    config = current_app.config
+    most = config["NEW_ACCOUNT_MAX_ATTACHMENTS"]
+    if attachments > most:
+        raise TooManyAttachments(f"New accounts may attach at most {most} files to one item.",
+                                 {"attachments": most})
+    most = config["NEW_ACCOUNT_MAX_MENTIONS"]
+    if text and len(mentioned_names(text, most + 1)) > most:
+        raise TooManyMentions(f"New accounts may mention at most {most} people in one item.",
+                              {"mentions": most})
 
 
 def _runs_topic(user: dict[str, Any], topic_id: Any) -> bool:

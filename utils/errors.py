@@ -100,6 +100,16 @@ class ContentRejected(APIError):
     status, code, message = 422, "content_rejected", "The content was rejected."
 
 
+class TooManyMentions(APIError):
+    """A new account (trust level 0) mentioned more people in one item than it may."""
+    status, code, message = 422, "too_many_mentions", "Too many mentions for a new account."
+
+
+class TooManyAttachments(APIError):
+    """A new account (trust level 0) attached more files to one item than it may."""
+    status, code, message = 422, "too_many_attachments", "Too many attachments for a new account."
+
+
 class RateLimited(APIError):
     status, code, message = 429, "rate_limited", "Too many requests; slow down."
 
