@@ -194,6 +194,12 @@ class Config:
             "TRUST_NEW_ACCOUNT_HOURS", _env_int("CONTENT_FILTER_NEW_ACCOUNT_HOURS", 24))
         self.NEW_ACCOUNT_MAX_MENTIONS = _env_int("NEW_ACCOUNT_MAX_MENTIONS", 3)
         self.NEW_ACCOUNT_MAX_ATTACHMENTS = _env_int("NEW_ACCOUNT_MAX_ATTACHMENTS", 2)
+        # One account's same text (normalized; this long at least) may go to at most
+        # REPEAT_CONTENT_MAX places (rooms, topics, posts) within the window; one more
+        # answers 429 `duplicate_content` (services.write_gate).
+        self.REPEAT_CONTENT_MAX = _env_int("REPEAT_CONTENT_MAX", 3)
+        self.REPEAT_CONTENT_WINDOW_SECONDS = _env_int("REPEAT_CONTENT_WINDOW_SECONDS", 600)
+        self.REPEAT_CONTENT_MIN_LENGTH = _env_int("REPEAT_CONTENT_MIN_LENGTH", 20)
         # Every rule of the filter together may spend this long on one text; past it the
         # text is refused (a slow admin pattern must not stall a worker).
         self.CONTENT_FILTER_TIMEOUT_SECONDS = float(_env("CONTENT_FILTER_TIMEOUT_SECONDS", "0.1"))
@@ -471,6 +477,7 @@ class TestingConfig(Config):
         for name in WRITE_LIMIT_DEFAULTS:
             setattr(self, name, _env(name, "10000 per minute"))
         self.NEW_ACCOUNT_MAX_MENTIONS = self.NEW_ACCOUNT_MAX_ATTACHMENTS = 50
+        self.REPEAT_CONTENT_MAX = 1000
 
 
 class ProductionConfig(Config):

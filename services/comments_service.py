@@ -81,7 +81,7 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
     post, topic = posts_service.get_readable_post(user, post_id)
     write_gate.admit(user, "comment", topic_id=topic["_id"], text=body,
-                     attachments=len(files or []))
+                     attachments=len(files or []), place=post["_id"])
     posts_service.require_open(post)
     hidden = pseudonyms.fields_for(user, topic, anonymous)
     if not body.strip() or len(body) > 10000:

@@ -12,7 +12,11 @@
    inside their own topic. New accounts (services.trust, level 0) also count against
    lower limits for some classes;
 4. for new accounts, per item: more mentions or attachments than they may (422
-   `too_many_mentions`, `too_many_attachments`; links: the content filter's limit).
+   `too_many_mentions`, `too_many_attachments`; links: the content filter's limit);
+5. the same text (normalized, at least REPEAT_CONTENT_MIN_LENGTH characters) in more than
+   REPEAT_CONTENT_MAX places (rooms, topics, posts) within REPEAT_CONTENT_WINDOW_SECONDS:
+   429 `duplicate_content`. Per user in Redis, a sorted set of places under the text's
+   hash: one pipelined round trip, and only for texts long enough to count.
 
 Every write service calls it first, with its action; `tests/test_write_gate.py` walks
 every unsafe route and socket event of the app with a muted account, so a new write that
@@ -20,13 +24,17 @@ forgets the gate fails there the day it is written.
 """
 from __future__ import annotations
 
+import hashlib
+import math
+import time
 from typing import Any
 
 from flask import current_app
 
 from services import chat_limits, site_bans, site_mutes, topic_access, trust
 from services.notify_mentions import mentioned_names
-from utils.errors import TooManyAttachments, TooManyMentions
+from utils.errors import DuplicateContent, TooManyAttachments, TooManyMentions
+from utils.redis_client import get_redis
 
 # What a muted (or, for a request under way when the ban lands, banned) account may still
 # do: look after its own account and protect itself, never reach anyone else.
@@ -71,10 +79,10 @@ ACTIONS = frozenset({
 
 def admit(user: dict[str, Any], action: str, *, topic_id: Any = None,
           room: dict[str, Any] | None = None, text: str | None = None,
-          attachments: int = 0) -> None:
+          attachments: int = 0, place: Any = None) -> None:
     """Raise the refusal `user` gets for `action` (in the topic `topic_id`, or the chat
-    `room`; `text` and `attachments`: what the item carries), or return: the write may
-    go on."""
+    `room`; `text` and `attachments`: what the item carries; `place`: where the text
+    goes, by default the room or the topic), or return: the write may go on."""
     if action not in ACTIONS:
         raise ValueError(f"unknown write action {action!r}")
     if room is not None and room.get("kind") == "topic":
@@ -94,6 +102,33 @@ def admit(user: dict[str, Any], action: str, *, topic_id: Any = None,
                         f"Too many {what}; slow down.")
     if new:
         _check_item(text, attachments)
+    if text:
+        where = place if place is not None else room["_id"] if room is not None else topic_id
+        _check_repeat(str(user["_id"]), text, where)
+
+
+def _check_repeat(user_id: str, text: str, place: Any) -> None:
+    config = current_app.config
+    normalized = " ".join(text.casefold().split())
+    client = get_redis()
+    if place is None or client is None or len(normalized) < config["REPEAT_CONTENT_MIN_LENGTH"]:
+        return
+    window = config["REPEAT_CONTENT_WINDOW_SECONDS"]
+    digest = hashlib.sha256(normalized.encode()).hexdigest()[:32]
+    key, now = f"rt:repeat:{user_id}:{digest}", time.time()
+    pipe = client.pipeline(transaction=True)
+    pipe.zremrangebyscore(key, 0, now - window)
+    pipe.zadd(key, {str(place): now})  # the same place again is no new copy
+    pipe.zcard(key)
+    pipe.zrange(key, 0, 0, withscores=True)
+    pipe.expire(key, math.ceil(window))
+    _, _, copies, oldest, _ = pipe.execute()
+    if copies <= config["REPEAT_CONTENT_MAX"]:
+        return
+    client.zrem(key, str(place))
+    wait = oldest[0][1] + window - now if oldest else window
+    raise DuplicateContent(math.ceil(max(1.0, wait)),
+                           "You sent this text to too many places; write something new.")
 
 
 def _check_item(text: str | None, attachments: int) -> None:

@@ -118,6 +118,11 @@ class RateLimited(APIError):
         self.retry_after = max(1, int(retry_after))
 
 
+class DuplicateContent(RateLimited):
+    """The same text sent to more places than REPEAT_CONTENT_MAX within the window."""
+    code = "duplicate_content"
+
+
 class ServiceUnavailable(APIError):
     status, code, message = 503, "service_unavailable", "A backing service is unavailable."
 
