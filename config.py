@@ -263,6 +263,9 @@ class Config:
         self.JOBS_SQLITE_PATH = _env("JOBS_SQLITE_PATH", str(INSTANCE_DIR / "jobs.sqlite3"))
         # Threads (greenlets under gevent) of one consumer process.
         self.JOBS_WORKERS = _env_int("JOBS_WORKERS", 2)
+        # Threads of the same process for the best-effort queue (link previews), so
+        # that work never occupies the workers that send mail.
+        self.JOBS_BEST_EFFORT_WORKERS = _env_int("JOBS_BEST_EFFORT_WORKERS", 2)
         # An idle consumer polls the queue at most this many seconds apart.
         self.JOBS_POLL_MAX_SECONDS = float(_env("JOBS_POLL_MAX_SECONDS", "1"))
         # `python app.py` runs a consumer in the server process (development); 0 turns it off.
@@ -341,6 +344,9 @@ class Config:
         self.API_PUBLIC_URL = _env("API_PUBLIC_URL") or self.FRONTEND_URL
         # An address that takes unsubscribe mails (List-Unsubscribe mailto:), optional.
         self.MAIL_UNSUBSCRIBE_ADDRESS = _env("MAIL_UNSUBSCRIBE_ADDRESS")
+        # A mail's unsubscribe links work this many days (the law asks for at least 30
+        # after sending, e.g. CAN-SPAM), and only until the user re-subscribes that mail.
+        self.UNSUBSCRIBE_LINK_DAYS = _env_int("UNSUBSCRIBE_LINK_DAYS", 60)
 
     def _init_calls(self) -> None:
         # WebRTC calls (docs/CALLS.md). An unanswered invite rings this long, then the
@@ -388,6 +394,10 @@ class Config:
         self.LINK_PREVIEW_MAX_BYTES = _env_int("LINK_PREVIEW_MAX_BYTES", 512 * 1024)
         # The whole fetch of one URL, redirects included, ends after this many seconds.
         self.LINK_PREVIEW_TIMEOUT_SECONDS = float(_env("LINK_PREVIEW_TIMEOUT_SECONDS", "5"))
+        # One preview job fetches its URLs side by side and gives up on all of them this
+        # many seconds after it started (slow name lookups included).
+        self.LINK_PREVIEW_JOB_DEADLINE_SECONDS = float(
+            _env("LINK_PREVIEW_JOB_DEADLINE_SECONDS", "8"))
         self.LINK_PREVIEW_MAX_REDIRECTS = _env_int("LINK_PREVIEW_MAX_REDIRECTS", 3)
         self.LINK_PREVIEW_CACHE_SECONDS = _env_int("LINK_PREVIEW_CACHE_SECONDS", 6 * 3600)
         # Tests only: let previews fetch from 127.0.0.0/8 and ::1 (every other private,
@@ -408,8 +418,10 @@ class Config:
         # Unset: boto3's own chain (AWS_* variables, instance roles, ~/.aws).
         self.S3_ACCESS_KEY_ID = _env("S3_ACCESS_KEY_ID")
         self.S3_SECRET_ACCESS_KEY = _env("S3_SECRET_ACCESS_KEY")
-        # Presigned download and upload URLs live this many seconds.
+        # Presigned upload forms live this many seconds; presigned download URLs live
+        # S3_DOWNLOAD_SECONDS (short: a URL keeps working after its holder loses access).
         self.S3_PRESIGN_SECONDS = _env_int("S3_PRESIGN_SECONDS", 300)
+        self.S3_DOWNLOAD_SECONDS = _env_int("S3_DOWNLOAD_SECONDS", 60)
         # One file sent through POST /api/uploads, one sent to S3 with a presigned POST,
         # the bytes one user may upload in 24 hours, attachments per message/post/comment.
         self.UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 8 * 1024 * 1024)
@@ -419,6 +431,12 @@ class Config:
         self.UPLOAD_MAX_ATTACHMENTS = _env_int("UPLOAD_MAX_ATTACHMENTS", 10)
         # Images larger than this many pixels are refused (decompression bombs).
         self.UPLOAD_IMAGE_MAX_PIXELS = _env_int("UPLOAD_IMAGE_MAX_PIXELS", 40_000_000)
+        # Frames x canvas of an animation, counted from its headers before any decoding
+        # (refused over it: 413 image_too_complex), and the CPU seconds and address space
+        # of the child process that re-encodes an image (docs/MEDIA.md).
+        self.UPLOAD_MAX_ANIMATION_PIXELS = _env_int("UPLOAD_MAX_ANIMATION_PIXELS", 50_000_000)
+        self.UPLOAD_IMAGE_SECONDS = _env_int("UPLOAD_IMAGE_SECONDS", 10)
+        self.UPLOAD_IMAGE_MEMORY_BYTES = _env_int("UPLOAD_IMAGE_MEMORY_BYTES", 1024 * 1024 * 1024)
         # Types accepted, as sniffed from the bytes (never the client's word).
         self.UPLOAD_ALLOWED_TYPES = _env_list("UPLOAD_ALLOWED_TYPES", (
             "image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf",
@@ -448,6 +466,9 @@ class Config:
             raise ConfigError(f"STORAGE_BACKEND must be local or s3, got {self.STORAGE_BACKEND!r}")
         if self.STORAGE_BACKEND == "s3" and not self.S3_BUCKET:
             raise ConfigError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
+        for name in ("JOBS_WORKERS", "JOBS_BEST_EFFORT_WORKERS"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1 (its queue would never run)")
 
 
 class DevelopmentConfig(Config):

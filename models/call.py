@@ -5,9 +5,11 @@ sparse index allows at most one live call per room, also when two people start o
 the same moment (glare). Every transition is one conditional update, so when several
 processes (or a sweep and a user) race, exactly one of them wins and announces it.
 
-A participant is one device: `{user_id, party_id, sid, joined_at, expires_at,
-audio_muted, video_muted}`. `sid` is its socket, None while it reconnects; `expires_at`
-is when it is dropped unless it sends a heartbeat (or, while disconnected, rejoins).
+A participant is one device: `{user_id, party_id, sid, origin, joined_at, expires_at,
+audio_muted, video_muted}`. `party_id` is unique in the call; `sid` is its socket, None
+while it reconnects; `origin` the login (session or token) whose socket claimed it, the
+only one that may take it back; `expires_at` is when it is dropped unless it sends a
+heartbeat (or, while disconnected, rejoins).
 Participants who left move to `history`.
 """
 from __future__ import annotations
@@ -52,6 +54,10 @@ class Call(BaseModel):
     def find_live_of_user(self, user_id: ObjectId) -> list[dict[str, Any]]:
         return list(self.collection.find({"state": {"$in": LIVE_STATES}, "people": user_id}))
 
+    def room_ids_of_person(self, user_id: ObjectId) -> list[ObjectId]:
+        """The rooms of the calls `user_id` started, was invited to or joined."""
+        return self.collection.distinct("room_id", {"people": user_id})
+
     def find_by_sid(self, sid: str) -> list[dict[str, Any]]:
         return list(self.collection.find({"participants.sid": sid,
                                           "state": {"$in": LIVE_STATES}}))
@@ -68,8 +74,10 @@ class Call(BaseModel):
     def add_participant(self, call_id: ObjectId, participant: dict[str, Any], limit: int,
                         answered_at: datetime) -> dict[str, Any] | None:
         """Join a live call: refused (None) when this user already has a device in it
-        (the first device to answer wins) or the call is full or over."""
+        (the first device to answer wins), its party_id is taken, or the call is full or
+        over."""
         query = {"_id": call_id, "participants.user_id": {"$ne": participant["user_id"]},
+                 "participants.party_id": {"$ne": participant["party_id"]},
                  "count": {"$lt": limit}}
         update = {"$push": {"participants": participant}, "$inc": {"count": 1},
                   "$addToSet": {"people": participant["user_id"]}}
@@ -85,16 +93,17 @@ class Call(BaseModel):
 
     def update_party(self, call_id: ObjectId, match: dict[str, Any],
                      changes: dict[str, Any]) -> dict[str, Any] | None:
-        """Change the live participant matching `match` (its party_id, and e.g. its
-        socket); None when no participant matches any more."""
-        # The query checks the whole match; the array filter names the element by its
-        # party_id alone (unique in a call), so a change to a matched field (the socket)
-        # does not hide the element from the other changes.
+        """Change the live participant matching `match` (its party_id and user_id, and
+        e.g. its socket); None when no participant matches any more."""
+        # The query checks the whole match; the array filter names the element by what
+        # never changes (party_id, unique in a call, and its user), so a change to a
+        # matched field (the socket) does not hide the element from the other changes,
+        # and no other user's element is ever written.
         return self.collection.find_one_and_update(
             {"_id": call_id, "state": {"$in": LIVE_STATES},
              "participants": {"$elemMatch": match}},
             {"$set": {f"participants.$[p].{k}": v for k, v in changes.items()}},
-            array_filters=[{"p.party_id": match["party_id"]}],
+            array_filters=[{"p.party_id": match["party_id"], "p.user_id": match["user_id"]}],
             return_document=AFTER)
 
     def remove_party(self, call_id: ObjectId, match: dict[str, Any],

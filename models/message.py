@@ -1,5 +1,6 @@
 """Chat messages. `(room_id, seq)` is unique, so a seq is claimed by the insert itself:
-a failed insert claims nothing and leaves no gap. `(room_id, author_id, client_id)` is
+a failed insert claims nothing and leaves no gap (and a message the room does not move
+onto is taken back: services/chat_seq.py). `(room_id, author_id, client_id)` is
 unique, so a retried send finds the stored message instead of creating a second one."""
 from __future__ import annotations
 
@@ -49,10 +50,23 @@ class Message(BaseModel):
         return self.collection.find_one({"room_id": room_id, "author_id": author_id,
                                          "client_id": client_id})
 
-    def highest_seq(self, room_id: ObjectId) -> int:
-        latest = self.collection.find_one({"room_id": room_id}, {"seq": 1},
-                                          sort=[("seq", DESCENDING)])
-        return latest["seq"] if latest else 0
+    def above(self, room_id: ObjectId, seq: int, limit: int) -> list[dict[str, Any]]:
+        """The room's messages above `seq`, lowest first."""
+        return list(self.collection.find({"room_id": room_id, "seq": {"$gt": seq}})
+                    .sort("seq", ASCENDING).limit(limit))
+
+    def adopt(self, room_id: ObjectId, low: int, high: int) -> int:
+        """Mark the messages with low < seq <= high as kept whatever their senders
+        decide (take_back refuses them); how many there were."""
+        return self.collection.update_many(
+            {"room_id": room_id, "seq": {"$gt": low, "$lte": high}},
+            {"$set": {"adopted": True}}).matched_count
+
+    def take_back(self, message_id: ObjectId) -> bool:
+        """Delete a just-inserted message whose seq the room did not move onto; False
+        when it was adopted meanwhile (the room is being moved over it: it stays)."""
+        return self.collection.delete_one(
+            {"_id": message_id, "adopted": {"$ne": True}}).deleted_count == 1
 
     def page_after(self, room_id: ObjectId, after_seq: int, limit: int) -> list[dict[str, Any]]:
         return list(self.collection.find({"room_id": room_id, "seq": {"$gt": after_seq}})

@@ -3,7 +3,8 @@ direct conversations.
 
 `key` is unique: `direct:<a>:<b>` (the two user ids sorted) makes the direct room of a
 pair unique under concurrent creation; every other room uses `room:<_id>`.
-`last_seq` is the highest message seq, advanced only after that message is stored.
+`last_seq` is the highest message seq, advanced only after that message is stored and
+only from the seq right below it (services/chat_seq.py).
 """
 from __future__ import annotations
 
@@ -66,13 +67,14 @@ class Room(BaseModel):
         found = self.collection.find_one({"_id": room_id}, {"last_seq": 1})
         return found["last_seq"] if found else 0
 
-    def advance(self, room_id: ObjectId, seq: int, snapshot: dict[str, Any]) -> None:
-        """Move `last_seq` forward to `seq` (never back) with the message snapshot."""
-        self.collection.update_one(
-            {"_id": room_id, "last_seq": {"$lt": seq}},
+    def advance(self, room_id: ObjectId, last: int, seq: int, snapshot: dict[str, Any]) -> bool:
+        """Move `last_seq` from exactly `last` to `seq` with the snapshot of message
+        `seq`; False when the room was not at `last` (nothing changed)."""
+        return self.collection.update_one(
+            {"_id": room_id, "last_seq": last},
             {"$set": {"last_seq": seq, "last_message": snapshot,
                       "last_message_at": snapshot["created_at"],
-                      "activity_at": snapshot["created_at"]}})
+                      "activity_at": snapshot["created_at"]}}).matched_count == 1
 
     def refresh_snapshot(self, room_id: ObjectId, seq: int, snapshot: dict[str, Any]) -> None:
         """Keep `last_message` true after its message was edited or deleted."""

@@ -61,6 +61,12 @@ class RoomMember(BaseModel):
             {"room_id": room_id, "user_id": user_id, "last_read_seq": {"$lt": seq}},
             {"$inc": {"own_after_read": 1}}).matched_count > 0
 
+    def uncount_own_sent(self, room_id: ObjectId, user_id: ObjectId, seq: int) -> None:
+        """Undo count_own_sent: my message `seq` was taken back before the room had it."""
+        self.collection.update_one(
+            {"room_id": room_id, "user_id": user_id, "last_read_seq": {"$lt": seq},
+             "own_after_read": {"$gt": 0}}, {"$inc": {"own_after_read": -1}})
+
     def move_cursor(self, member: dict[str, Any], seq: int, own_passed: int) -> bool:
         """Compare-and-set: succeeds only if nobody changed the cursor or the own count
         since `member` was read."""

@@ -1,7 +1,11 @@
 """Uploaded files: who uploaded them, what their bytes are, where they are stored and
 what they are attached to (`attached_to: {kind, id}`, at most one message, post or
-comment). `state` is `pending` (a presigned upload not yet confirmed), `ready`, or
-`deleted` (its owner went; the objects are removed by a job, then the document)."""
+comment). `state` is `reserved` (an upload through the API being checked and stored),
+`pending` (a presigned upload not yet confirmed), `ready`, or `deleted` (its owner went;
+the objects are removed by a job, then the document).
+
+`quota_slot` ("<owner>:<number>", unique) numbers each user's uploads in the order their
+quota was checked (services/uploads_service.py `_reserve`)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,7 +17,7 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 from models import registry
 from models.base import BaseModel
 
-PENDING, READY, DELETED = "pending", "ready", "deleted"
+RESERVED, PENDING, READY, DELETED = "reserved", "pending", "ready", "deleted"
 
 
 @registry.register
@@ -23,7 +27,21 @@ class Upload(BaseModel):
         IndexModel([("owner_id", ASCENDING), ("created_at", ASCENDING)], name="owner_created"),
         IndexModel([("attached_to.id", ASCENDING)], name="attached_to"),
         IndexModel([("state", ASCENDING), ("created_at", ASCENDING)], name="state_created"),
+        IndexModel([("quota_slot", ASCENDING)], unique=True, sparse=True,
+                   name="quota_slot_unique"),
     ]
+
+    @staticmethod
+    def quota_slot(owner_id: ObjectId, number: int) -> str:
+        return f"{owner_id}:{number:012d}"  # zero-padded: sorts as numbers do
+
+    def last_quota_number(self, owner_id: ObjectId) -> int:
+        """The highest quota slot number `owner_id`'s uploads hold (0: none)."""
+        prefix = f"{owner_id}:"
+        last = self.collection.find_one(
+            {"quota_slot": {"$gte": prefix, "$lt": f"{owner_id};"}}, {"quota_slot": 1},
+            sort=[("quota_slot", -1)])
+        return int(last["quota_slot"][len(prefix):]) if last else 0
 
     def bytes_since(self, owner_id: ObjectId, since: datetime) -> int:
         """Bytes `owner_id` uploaded (or announced, for pending uploads) since `since`."""
@@ -52,10 +70,12 @@ class Upload(BaseModel):
         if ids:
             self.collection.update_many({"_id": {"$in": ids}}, {"$set": {"state": DELETED}})
 
-    def finish(self, upload_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:
-        """A pending upload becomes ready (once: a second confirmation finds none)."""
+    def finish(self, upload_id: ObjectId, changes: dict[str, Any],
+               state: str = PENDING) -> dict[str, Any] | None:
+        """A pending (or reserved) upload becomes ready (once: a second confirmation
+        finds none)."""
         return self.collection.find_one_and_update(
-            {"_id": upload_id, "state": PENDING}, {"$set": {**changes, "state": READY}},
+            {"_id": upload_id, "state": state}, {"$set": {**changes, "state": READY}},
             return_document=ReturnDocument.AFTER)
 
     def stale(self, unattached_before: datetime, limit: int = 500) -> list[dict[str, Any]]:

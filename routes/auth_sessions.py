@@ -5,7 +5,7 @@ from services import auth_sessions
 from services.shapes.users import ApiTokensSchema, EndedSessionsSchema, LoginSessionsSchema
 from utils import auth
 from utils.api import Blueprint
-from utils.auth import current_user, login_required
+from utils.auth import browser_only, current_user, login_required
 
 blp = Blueprint("auth_sessions", __name__, description="My sessions and API tokens")
 
@@ -21,19 +21,23 @@ def list_sessions():
 
 @blp.route("/sessions/<objectid:session_id>", methods=["DELETE"])
 @login_required
+@browser_only
 @blp.response(204)
 def end_session(session_id: str):
-    """End one of my sessions; its sockets close. Ending the current one logs out."""
-    login = auth_sessions.end_session(current_user(), session_id)
+    """End one of my sessions; its sockets close. Ending the current one logs out. Needs a
+    browser session: a bearer token gets 403."""
+    login = auth_sessions.end_session(current_user(), session_id, auth.session_login_id())
     if login["login_id"] == auth.session_login_id():
         auth.end_session()
 
 
 @blp.route("/sessions/revoke-others", methods=["POST"])
 @login_required
+@browser_only
 @blp.response(200, EndedSessionsSchema)
 def end_other_sessions():
-    """End every browser session but this one (API tokens stay); their sockets close."""
+    """End every browser session but this one (API tokens stay); their sockets close.
+    Needs a browser session: a bearer token gets 403."""
     return {"ended": auth_sessions.end_other_sessions(current_user(),
                                                       auth.session_login_id())}
 

@@ -96,11 +96,12 @@ def jobs_group() -> None:
 @jobs_group.command("worker")
 @with_appcontext
 def jobs_worker_command() -> None:
-    """Run a consumer of the job queue: SIGTERM stops it once running jobs finished,
-    SIGINT at once."""
+    """Run a consumer of the job queues (default and best-effort, each with workers of
+    its own): SIGTERM stops it once running jobs finished, SIGINT at once."""
     app = current_app._get_current_object()
     depth = jobs.queue_depth(app)
     click.echo(f"Job consumer: {app.config['JOBS_WORKERS']} workers, "
+               f"{app.config['JOBS_BEST_EFFORT_WORKERS']} best-effort workers, "
                f"{depth['pending']} queued, {depth['scheduled']} scheduled.")
     jobs.create_consumer(app, on_ready=lambda: click.echo("Job consumer ready.")).run()
 

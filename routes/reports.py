@@ -34,7 +34,7 @@ def create_report(body):
     report, created = reports_service.create_report(
         current_user(), body["target_type"], body["target_id"], body["reason"],
         body.get("details"))
-    return reports_service.serialize_for_reporter(report), 201 if created else 200
+    return serialize_report(report), 201 if created else 200
 
 
 @blp.route("/mine")

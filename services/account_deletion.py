@@ -16,6 +16,7 @@ from services import (
     auth_login,
     data_export,
     file_storage,
+    name_copies,
     notify_prefs,
     passkeys,
 )
@@ -41,7 +42,7 @@ def delete_account(user: dict[str, Any], password: str, address: str,
         "password_hash": None, "display_name": None, "display_name_lower": None, "bio": "",
         "avatar_key": None, "settings": default_settings(), "email_verified": False,
         **auth_2fa.ALL_OFF, "totp_pending_secret": None, "verify_nonce": None,
-        "reset_nonce": None,
+        "reset_nonce": None, "mail_nonces": None,
     })
     file_storage.get_storage().delete(user.get("avatar_key"))
     Friendship().delete_all_of(user["_id"])
@@ -52,3 +53,5 @@ def delete_account(user: dict[str, Any], password: str, address: str,
     data_export.forget_user(user["_id"])
     passkeys.forget_user(user["_id"])
     auth_login.end_all_sessions(user["_id"], reason="account_deleted")
+    # Last: nothing the account still had in flight adds a copy of its name afterwards.
+    name_copies.erase(user)

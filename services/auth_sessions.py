@@ -21,7 +21,7 @@ from models.login_session import LIST_LIMIT, LoginSession
 from services import live_rooms, site_bans
 from services.shapes.users import API_TOKEN, LOGIN_SESSION
 from utils import clock, local_copies, user_versions
-from utils.errors import NotFound
+from utils.errors import Forbidden, NotFound
 
 # `last_seen_at` moves at most once in this many seconds: one write a minute, not one a request.
 TOUCH_SECONDS = 60
@@ -104,9 +104,19 @@ def list_sessions(user: dict[str, Any], current_login: str | None) -> list[dict[
                               many=True)
 
 
-def end_session(user: dict[str, Any], session_id: str) -> dict[str, Any]:
+def _browser_only(current_login: str | None) -> None:
+    """Only a browser session ends browser sessions. A bearer caller (no login of its
+    own) is refused: a leaked API token must not log its owner's browsers out, the place
+    they would revoke it from (a password change still ends every session)."""
+    if current_login is None:
+        raise Forbidden("Browser sessions can be ended only from a browser session.")
+
+
+def end_session(user: dict[str, Any], session_id: str,
+                current_login: str | None) -> dict[str, Any]:
     """End one of the user's sessions; its sockets close on every process. Someone else's
     session answers the same 404 as one that does not exist."""
+    _browser_only(current_login)
     login = LoginSession().delete_one_of(user["_id"], ObjectId(session_id))
     if login is None:
         raise NotFound("Session not found.")
@@ -116,8 +126,9 @@ def end_session(user: dict[str, Any], session_id: str) -> dict[str, Any]:
 
 
 def end_other_sessions(user: dict[str, Any], current_login: str | None) -> int:
-    """End every session of the user but the caller's (a bearer caller keeps none); the
+    """End every session of the user but the caller's (a bearer caller: 403); the
     number ended. API tokens are not touched (they are listed and revoked on their own)."""
+    _browser_only(current_login)
     ended = LoginSession().delete_for_user(user["_id"], keep_login=current_login)
     for login_id in ended:
         live_rooms.end_sockets(user["_id"], "session_revoked",

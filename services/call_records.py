@@ -9,7 +9,9 @@ from models.base import id_str, isoformat, to_object_id
 from models.call import CALL_SORT, Call
 from models.user import User
 from services import chat_send, notifications_service
+from services.chat_access import readable_room
 from services.shapes.calls import CALL
+from utils.errors import Forbidden, NotFound
 from utils.pagination import paginate
 
 ENDED_TEXT = {"missed": "Missed {kind} call", "rejected": "{kind_title} call declined",
@@ -95,10 +97,25 @@ def record_end(call: dict[str, Any]) -> None:
         notify_missed(call)
 
 
+def _readable(user: dict[str, Any], room_ids: list[Any]) -> list[Any]:
+    readable = []
+    for room_id in room_ids:
+        try:
+            readable_room(user, room_id)
+        except (NotFound, Forbidden):
+            continue
+        readable.append(room_id)
+    return readable
+
+
 def list_mine(user: dict[str, Any], limit: int, cursor: str | None,
               room_id: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-    """Calls I started, was invited to or joined, newest first."""
-    query: dict[str, Any] = {"people": user["_id"]}
+    """Calls I started, was invited to or joined, newest first, of the rooms I may still
+    read: the room decides who sees a call, as for GET /api/calls/<id> (a member removed
+    from a group no longer sees its calls, their participants or mute state)."""
+    rooms = Call().room_ids_of_person(user["_id"])
     if room_id:
-        query["room_id"] = to_object_id(room_id, "Room")
+        wanted = to_object_id(room_id, "Room")
+        rooms = [room for room in rooms if room == wanted]
+    query = {"people": user["_id"], "room_id": {"$in": _readable(user, rooms)}}
     return paginate(Call().collection, query, CALL_SORT, limit, cursor)

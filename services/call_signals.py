@@ -14,7 +14,7 @@ from flask import current_app
 
 from models.call import Call
 from services import chat_limits, realtime, write_gate
-from services.call_access import party_of, visible_call
+from services.call_access import Device, owned, party_of, visible_call
 from services.live_rooms import voip_room
 from utils import clock
 from utils.errors import Conflict, Forbidden, NotFound
@@ -25,7 +25,7 @@ def _limit(user: dict[str, Any]) -> None:
                     "Too many call signals; slow down.")
 
 
-def relay(user: dict[str, Any], sid: str, event: str, payload: dict[str, Any]
+def relay(user: dict[str, Any], device: Device, event: str, payload: dict[str, Any]
           ) -> dict[str, Any]:
     """Send `event` (offer, answer or candidates) from this socket's party to the party
     `payload["to_party_id"]` of the same call. An offer to a party already connected is
@@ -33,7 +33,7 @@ def relay(user: dict[str, Any], sid: str, event: str, payload: dict[str, Any]
     write_gate.admit(user, "call")
     _limit(user)
     call = visible_call(user, payload["call_id"])
-    sender = party_of(call, user, sid)
+    sender = party_of(call, user, device)
     target = next((p for p in call["participants"]
                    if p["party_id"] == payload["to_party_id"]
                    and p["party_id"] != sender["party_id"]), None)
@@ -48,46 +48,45 @@ def relay(user: dict[str, Any], sid: str, event: str, payload: dict[str, Any]
     return {"call_id": str(call["_id"]), "to_party_id": target["party_id"]}
 
 
-def set_mute(user: dict[str, Any], sid: str, call_id: str, changes: dict[str, bool]
+def set_mute(user: dict[str, Any], device: Device, call_id: str, changes: dict[str, bool]
              ) -> dict[str, Any]:
     """Store this device's mute state and tell the call."""
     write_gate.admit(user, "call")
     _limit(user)
     call = visible_call(user, call_id)
-    party = party_of(call, user, sid)
-    updated = Call().update_party(call["_id"], {"party_id": party["party_id"], "sid": sid},
-                                  changes)
+    party = party_of(call, user, device)
+    updated = Call().update_party(call["_id"], owned(party, device), changes)
     if updated is None:
         raise Forbidden("You are not in this call.")
     now = next(p for p in updated["participants"] if p["party_id"] == party["party_id"])
     state = {"call_id": str(call["_id"]), "user_id": str(user["_id"]),
              "party_id": party["party_id"], "audio_muted": now["audio_muted"],
              "video_muted": now["video_muted"]}
-    realtime.emit("call_mute", state, to=voip_room(call["_id"]), skip_sid=sid)
+    realtime.emit("call_mute", state, to=voip_room(call["_id"]), skip_sid=device.sid)
     return state
 
 
-def speaking(user: dict[str, Any], sid: str, call_id: str, is_speaking: bool
+def speaking(user: dict[str, Any], device: Device, call_id: str, is_speaking: bool
              ) -> dict[str, Any]:
     """A voice-activity hint for the others' UI; not stored."""
     write_gate.admit(user, "call")
     _limit(user)
     call = visible_call(user, call_id)
-    party = party_of(call, user, sid)
+    party = party_of(call, user, device)
     state = {"call_id": str(call["_id"]), "user_id": str(user["_id"]),
              "party_id": party["party_id"], "speaking": is_speaking}
-    realtime.emit("call_speaking", state, to=voip_room(call["_id"]), skip_sid=sid)
+    realtime.emit("call_speaking", state, to=voip_room(call["_id"]), skip_sid=device.sid)
     return state
 
 
-def heartbeat(user: dict[str, Any], sid: str, call_id: str) -> dict[str, Any]:
+def heartbeat(user: dict[str, Any], device: Device, call_id: str) -> dict[str, Any]:
     """Push this device's deadline forward; a device that stops is dropped by the
     sweep (`heartbeat_timeout`), so a dead tab cannot keep a call alive."""
     write_gate.admit(user, "call")
     call = visible_call(user, call_id)
-    party = party_of(call, user, sid)
+    party = party_of(call, user, device)
     seconds = float(current_app.config["CALL_HEARTBEAT_TIMEOUT_SECONDS"])
-    updated = Call().update_party(call["_id"], {"party_id": party["party_id"], "sid": sid},
+    updated = Call().update_party(call["_id"], owned(party, device),
                                   {"expires_at": clock.now() + timedelta(seconds=seconds)})
     if updated is None:
         raise Forbidden("You are not in this call.")

@@ -20,7 +20,7 @@ from models.base import to_object_id
 from models.block import Block
 from models.call import ACTIVE, LIVE_STATES, RINGING, Call
 from services import call_records, live_rooms, realtime, room_entry, write_gate
-from services.call_access import party_of, visible_call
+from services.call_access import Device, owned, party_of, visible_call
 from services.chat_access import readable_room, writable_room
 from services.live_rooms import user_room, voip_room
 from utils import clock
@@ -47,10 +47,11 @@ def _seconds(name: str) -> timedelta:
     return timedelta(seconds=float(current_app.config[name]))
 
 
-def _participant(user: dict[str, Any], party_id: str | None, sid: str,
+def _participant(user: dict[str, Any], party_id: str | None, device: Device,
                  now: datetime) -> dict[str, Any]:
-    return {"user_id": user["_id"], "party_id": party_id or uuid.uuid4().hex, "sid": sid,
-            "joined_at": now, "expires_at": now + _seconds("CALL_HEARTBEAT_TIMEOUT_SECONDS"),
+    return {"user_id": user["_id"], "party_id": party_id or uuid.uuid4().hex,
+            "sid": device.sid, "origin": device.origin, "joined_at": now,
+            "expires_at": now + _seconds("CALL_HEARTBEAT_TIMEOUT_SECONDS"),
             "audio_muted": False, "video_muted": False}
 
 
@@ -65,14 +66,14 @@ def _invitees(user: dict[str, Any], room: dict[str, Any]) -> list[ObjectId]:
 
 
 def start_call(user: dict[str, Any], room_id: str, kind: str, party_id: str | None,
-               sid: str) -> dict[str, Any]:
+               device: Device) -> dict[str, Any]:
     """Start the room's call and ring the invitees. If the room already has a live call
     (glare: the other side called at the same moment), join that one instead."""
     write_gate.admit(user, "call")
     room = writable_room(user, room_id)
     now = clock.now()
     ring = timedelta(seconds=current_app.config["CALL_RING_SECONDS"])
-    caller = _participant(user, party_id, sid, now)
+    caller = _participant(user, party_id, device, now)
     invitees = _invitees(user, room)
     call = {"room_id": room["_id"], "room_kind": room["kind"], "kind": kind, "state": RINGING,
             "live_room": room["_id"], "created_by": user["_id"], "created_at": now,
@@ -86,7 +87,7 @@ def start_call(user: dict[str, Any], room_id: str, kind: str, party_id: str | No
         existing = Call().find_live_in_room(room["_id"])
         if existing is None:
             raise Conflict("The room's call just ended; start again.") from None
-        return {**accept_call(user, str(existing["_id"]), party_id, sid), "glare": True}
+        return {**accept_call(user, str(existing["_id"]), party_id, device), "glare": True}
     enter_call_room(user, call["_id"])
     call_records.post_started(call, user)
     view = call_records.serialize(call)
@@ -98,7 +99,7 @@ def start_call(user: dict[str, Any], room_id: str, kind: str, party_id: str | No
 
 
 def accept_call(user: dict[str, Any], call_id: str, party_id: str | None,
-                sid: str) -> dict[str, Any]:
+                device: Device) -> dict[str, Any]:
     """Answer a ringing call or join a live one. Per user the first device wins; its
     other devices hear `call_answered_elsewhere`."""
     write_gate.admit(user, "call")
@@ -107,51 +108,56 @@ def accept_call(user: dict[str, Any], call_id: str, party_id: str | None,
     if call["state"] not in LIVE_STATES:
         raise Conflict("This call is over.", {"reason": "call_ended"})
     now = clock.now()
-    party = _participant(user, party_id, sid, now)
+    party = _participant(user, party_id, device, now)
     joined = Call().add_participant(call["_id"], party,
                                     current_app.config["CALL_MAX_PARTICIPANTS"], now)
     if joined is None:
-        raise _why_not_joined(user, call["_id"])
+        raise _why_not_joined(user, call["_id"], party["party_id"])
     enter_call_room(user, joined["_id"])
     view = call_records.serialize(joined)
     realtime.emit("call_accepted", {"call_id": view["id"], "user_id": str(user["_id"]),
                                     "party_id": party["party_id"], "call": view},
-                  to=voip_room(joined["_id"]), skip_sid=sid)
+                  to=voip_room(joined["_id"]), skip_sid=device.sid)
     realtime.emit("call_answered_elsewhere", {"call_id": view["id"],
                                               "party_id": party["party_id"]},
-                  to=user_room(user["_id"]), skip_sid=sid)
+                  to=user_room(user["_id"]), skip_sid=device.sid)
     return {"call": view, "party_id": party["party_id"],
             "peers": call_records.peers(joined, party["party_id"]), "glare": False}
 
 
-def _why_not_joined(user: dict[str, Any], call_id: ObjectId) -> Conflict:
+def _why_not_joined(user: dict[str, Any], call_id: ObjectId, party_id: str) -> Conflict:
     fresh = Call().find_by_id(call_id)
     if fresh is None or fresh["state"] not in LIVE_STATES:
         return Conflict("This call is over.", {"reason": "call_ended"})
     if any(p["user_id"] == user["_id"] for p in fresh["participants"]):
         return Conflict("You answered this call on another device.",
                         {"reason": "answered_elsewhere"})
+    if any(p["party_id"] == party_id for p in fresh["participants"]):
+        return Conflict("This party_id is taken in this call.", {"reason": "party_taken"})
     return Conflict("This call is full.", {"reason": "call_full"})
 
 
-def rejoin_call(user: dict[str, Any], call_id: str, party_id: str, sid: str) -> dict[str, Any]:
-    """A reconnected device takes its place back (same party_id) within the grace."""
+def rejoin_call(user: dict[str, Any], call_id: str, party_id: str,
+                device: Device) -> dict[str, Any]:
+    """A reconnected device takes its place back (same party_id) within the grace: only
+    a socket of the user and login that claimed the party (docs/CALLS.md)."""
     write_gate.admit(user, "call")
     call = visible_call(user, call_id)
     writable_room(user, call["room_id"])
+    mine = {"party_id": party_id, "user_id": user["_id"], "origin": device.origin}
     old = next((p for p in call["participants"]
-                if p["party_id"] == party_id and p["user_id"] == user["_id"]), None)
+                if all(p.get(k) == v for k, v in mine.items())), None)
     expires = clock.now() + _seconds("CALL_HEARTBEAT_TIMEOUT_SECONDS")
-    updated = Call().update_party(call["_id"], {"party_id": party_id, "user_id": user["_id"]},
-                                  {"sid": sid, "expires_at": expires}) if old else None
+    updated = Call().update_party(call["_id"], mine,
+                                  {"sid": device.sid, "expires_at": expires}) if old else None
     if updated is None:
         raise Conflict("You are no longer in this call.", {"reason": "not_in_call"})
-    if old["sid"] and old["sid"] != sid:
+    if old["sid"] and old["sid"] != device.sid:
         _leave_call_room(old["sid"], call["_id"])
     enter_call_room(user, updated["_id"])
     realtime.emit("call_party_rejoined", {"call_id": str(call["_id"]),
                                           "user_id": str(user["_id"]), "party_id": party_id},
-                  to=voip_room(call["_id"]), skip_sid=sid)
+                  to=voip_room(call["_id"]), skip_sid=device.sid)
     return {"call": call_records.serialize(updated), "party_id": party_id,
             "peers": call_records.peers(updated, party_id), "glare": False}
 
@@ -173,23 +179,23 @@ def reject_call(user: dict[str, Any], call_id: str, reason: str) -> dict[str, An
     return {"call_id": str(call["_id"]), "rejected": True}
 
 
-def hangup(user: dict[str, Any], call_id: str, sid: str, reason: str) -> dict[str, Any]:
+def hangup(user: dict[str, Any], call_id: str, device: Device, reason: str) -> dict[str, Any]:
     """Leave the call from this device; the call ends when fewer than two remain (a
     caller hanging up a ringing call cancels it)."""
     call = visible_call(user, call_id)
-    party = party_of(call, user, sid)
-    _drop(call["_id"], party, {"party_id": party["party_id"], "sid": sid}, reason, user["_id"])
+    party = party_of(call, user, device)
+    _drop(call["_id"], party, owned(party, device), reason, user["_id"])
     fresh = Call().find_by_id(call["_id"])
     return {"call": call_records.serialize(fresh)}
 
 
-def cancel_call(user: dict[str, Any], call_id: str, sid: str) -> dict[str, Any]:
+def cancel_call(user: dict[str, Any], call_id: str, device: Device) -> dict[str, Any]:
     """The caller gives up before anyone answered."""
     call = visible_call(user, call_id)
     if call["state"] != RINGING or call["created_by"] != user["_id"]:
         raise Conflict("Only a ringing call can be cancelled, by its caller.",
                        {"reason": "not_ringing"})
-    return hangup(user, call_id, sid, "user_hangup")
+    return hangup(user, call_id, device, "user_hangup")
 
 
 def _drop(call_id: ObjectId, party: dict[str, Any], match: dict[str, Any], reason: str,
@@ -256,7 +262,8 @@ def socket_gone(sid: str) -> None:
     deadline = clock.now() + _seconds("CALL_RECONNECT_GRACE_SECONDS")
     for call in Call().find_by_sid(sid):
         party = next(p for p in call["participants"] if p["sid"] == sid)
-        if Call().update_party(call["_id"], {"party_id": party["party_id"], "sid": sid},
+        if Call().update_party(call["_id"], {"party_id": party["party_id"],
+                                             "user_id": party["user_id"], "sid": sid},
                                {"sid": None, "expires_at": deadline}):
             realtime.emit("call_party_disconnected", {
                 "call_id": str(call["_id"]), "user_id": str(party["user_id"]),
@@ -281,6 +288,7 @@ def sweep(now: datetime | None = None) -> int:
                 continue
             reason = "connection_lost" if party["sid"] is None else "heartbeat_timeout"
             if _drop(call["_id"], party, {"party_id": party["party_id"],
+                                          "user_id": party["user_id"],
                                           "expires_at": {"$lte": now}}, reason, None):
                 done += 1
     return done

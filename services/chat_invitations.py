@@ -19,6 +19,7 @@ from services.chat_access import active_user, can_moderate_room, check_can_messa
 from services.chat_rooms import MAX_GROUP_MEMBERS, announce_room
 from services.live_rooms import user_room
 from services.shapes.messages import INVITATION
+from services.site_bans import ban_in_force
 from services.users_service import public_users
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound
 from utils.pagination import paginate
@@ -82,9 +83,11 @@ def _mine(user: dict[str, Any], invitation_id: Any) -> dict[str, Any]:
 
 
 def accept(user: dict[str, Any], invitation_id: Any) -> dict[str, Any]:
-    """Join the group; the room. The room gone (404) or the inviter no longer in it (403)
-    use the invitation up; a block, my `allow_messages_from` against the inviter, a room
-    ban or a full group refuse it (403/400) and leave it pending, to decline."""
+    """Join the group; the room. The room gone or the inviter no longer allowed to invite
+    (made a plain member again, banned from the site: 404, like a missing invitation), or
+    the inviter no longer in it (403) use the invitation up; a block, my
+    `allow_messages_from` against the inviter, a room ban or a full group refuse it
+    (403/400) and leave it pending, to decline."""
     write_gate.admit(user, "join")
     found = RoomInvitation().find_by_id(to_object_id(invitation_id, "Invitation"))
     if found is None or found["invitee_id"] != user["_id"]:
@@ -97,6 +100,10 @@ def accept(user: dict[str, Any], invitation_id: Any) -> dict[str, Any]:
     if inviter is None or inviter["_id"] not in room["member_ids"]:
         RoomInvitation().drop_room_user(room["_id"], user["_id"])
         raise Forbidden("The person who invited you is no longer in the conversation.")
+    if not can_moderate_room(inviter, room) or ban_in_force(inviter):
+        # An invitation is worth what its inviter may do now, not what they could then.
+        RoomInvitation().drop_room_user(room["_id"], user["_id"])
+        raise NotFound("Invitation not found.")
     if user["_id"] not in room["member_ids"]:
         _admissible(room, inviter, user)
     _mine(user, found["_id"])  # used up once, also under a double accept

@@ -29,7 +29,7 @@ def message_written(message: dict[str, Any], before: dict[str, Any] | None = Non
         link_previews.queue(attach_message_previews, message["_id"])
 
 
-@jobs.task(retries=1, retry_delay=5)
+@jobs.task(retries=1, retry_delay=5, queue=jobs.BEST_EFFORT)
 def attach_message_previews(message_id: str) -> None:
     updated = link_previews.refresh(Message().collection, message_id)
     if updated is None:

@@ -1,24 +1,22 @@
 """The send path: store a message and deliver it, in order, exactly once.
 
-Sending claims the next seq by inserting the message under the unique `(room_id, seq)`
-index, so a failed insert claims nothing and seqs have no gaps or repeats even without
-the lock. The per-room lock (Redis with a message queue, else a process lock) makes the
-sends of one room publish their events in seq order on every process. Events are
-emitted only after the write they describe succeeded.
+The seq is claimed by the message's insert and proved by the room's conditional advance
+(services/chat_seq.py), so seqs have no gaps or repeats even without the lock, and
+whatever the next-seq guess says. The per-room lock (Redis with a message queue, else
+a process lock) makes the sends of one room publish their events in seq order on every
+process. Events are emitted only after the write they describe succeeded.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
 from bson import ObjectId
 from flask import current_app
-from pymongo.errors import DuplicateKeyError
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import LockError
 
 from models.message import Message
 from models.room import Room
@@ -27,6 +25,7 @@ from models.user import User
 from services import (
     attachments,
     chat_previews,
+    chat_seq,
     content_filter,
     notify_chat,
     notify_prefs,
@@ -36,21 +35,16 @@ from services import (
     write_gate,
 )
 from services.chat_access import writable_room
-from services.chat_views import serialize_message, snapshot, unread_count
+from services.chat_views import serialize_message, unread_count
 from services.live_rooms import chat_room, user_room
-from utils.errors import APIError, BadRequest, ValidationFailed
+from utils.errors import APIError, ValidationFailed
 from utils.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 
 # Sends of one room in this process queue on one of these, chosen by hashing the room
 # id (a fixed set, so nothing grows with the number of rooms).
-_process_locks = [threading.Lock() for _ in range(64)]
-# Beside each lock, (room_id, seq) of the last message its holder stored. Without a
-# message queue this process is the only sender, so the next sender of that room tries
-# the seq after it instead of reading the room. It is only a guess: the unique
-# (room_id, seq) index refuses a taken seq, and the sender then reads the highest one.
-_last_stored: list[tuple[ObjectId, int] | None] = [None] * len(_process_locks)
+_process_locks = [threading.Lock() for _ in range(chat_seq.SLOTS)]
 # At most this many sends of this process talk to the database at once. Under a burst,
 # hundreds of handlers would otherwise queue on MongoClient's pool (100 connections), and
 # the sender holding a room's ordering lock would wait behind them for its own connection,
@@ -79,10 +73,6 @@ def _reply_target(room: dict[str, Any], reply_to: str | None) -> dict[str, Any] 
     return target
 
 
-def _slot(room_id: ObjectId) -> int:
-    return zlib.crc32(room_id.binary) % len(_process_locks)
-
-
 @contextlib.contextmanager
 def _ordered(room_id: ObjectId) -> Iterator[Any]:
     """Serialize the sends of one room so their events are published in seq order.
@@ -91,7 +81,7 @@ def _ordered(room_id: ObjectId) -> Iterator[Any]:
     # process polls the Redis lock (hundreds of polling greenlets would swamp Redis).
     # Without a message queue this process emits straight to its own sockets and no
     # other process reaches them, so the process lock alone orders what they see.
-    with _process_locks[_slot(room_id)]:
+    with _process_locks[chat_seq.slot(room_id)]:
         client = get_redis() if realtime.multi_process() else None
         if client is None:
             yield None
@@ -207,72 +197,11 @@ def _store(room: dict[str, Any], author_id: ObjectId, body: str, client_id: str,
            message_id: ObjectId | None = None,
            shared: Any = None) -> tuple[dict[str, Any], bool]:
     """Called under the room's ordering lock (`shared`: the Redis client holding it)."""
-    messages, room_id = Message(), room["_id"]
-    seq = _next_seq(room_id, shared)
-    for _ in range(20):
-        document = messages.new_document(room_id, seq, author_id, body, client_id, reply,
-                                         system, files, message_id)
-        try:
-            messages.collection.insert_one(document)
-        except DuplicateKeyError:
-            existing = messages.find_by_client_id(room_id, author_id, client_id)
-            if existing is not None:
-                return existing, False  # a resend: stored before, or by a concurrent one
-            # Someone claimed this seq (a send that outlived the lock, a crash before
-            # `last_seq` moved, a wrong guess): take the next one after the highest.
-            seq = messages.highest_seq(room_id) + 1
-            continue
-        # Before `last_seq` covers the message, so a concurrent mark_read cannot pass it
-        # without seeing it counted as mine.
-        _count_own(room, author_id, seq)
-        Room().advance(room_id, seq, snapshot(document))
-        _last_stored[_slot(room_id)] = (room_id, seq)
-        _share_last_seq(shared, room_id, seq)
-        return document, True
-    raise BadRequest("The room is too busy; send again.")
+    def build(seq: int) -> dict[str, Any]:
+        return Message().new_document(room["_id"], seq, author_id, body, client_id, reply,
+                                      system, files, message_id)
 
-
-def _last_seq_key(room_id: ObjectId) -> str:
-    return f"rt:roomseq:{room_id}"
-
-
-def _next_seq(room_id: ObjectId, shared: Any) -> int:
-    """A guess of the next seq, checked by the unique index: the seq the previous lock
-    holder stored (this process's, or with several processes the one it left in Redis
-    beside the lock), else the room's `last_seq`."""
-    if shared is None:
-        known = _last_stored[_slot(room_id)]
-        if known is not None and known[0] == room_id:
-            return known[1] + 1
-    else:
-        try:
-            left = shared.get(_last_seq_key(room_id))
-        except RedisError:
-            left = None
-        if left is not None:
-            return int(left) + 1
-    return Room().last_seq(room_id) + 1
-
-
-def _share_last_seq(shared: Any, room_id: ObjectId, seq: int) -> None:
-    """Left beside the room's lock for its next holder on any process: a Redis round
-    trip instead of reading the room from MongoDB. Only ever set after that seq was
-    stored, so a guess from it is never ahead of the room."""
-    if shared is None:
-        return
-    try:
-        shared.set(_last_seq_key(room_id), seq, ex=86400)
-    except RedisError:  # the next holder reads the room instead
-        log.warning("room %s: could not leave its last seq in Redis", room_id)
-
-
-def _count_own(room: dict[str, Any], author_id: ObjectId, seq: int) -> None:
-    members = RoomMember()
-    if members.count_own_sent(room["_id"], author_id, seq) or room["kind"] != "topic":
-        return
-    # Writing in a topic room makes it one of "my rooms", read up to before this send.
-    members.ensure(room["_id"], author_id, last_read_seq=room["last_seq"])
-    members.count_own_sent(room["_id"], author_id, seq)
+    return chat_seq.store(room, author_id, client_id, build, shared)
 
 
 def _deliver(room: dict[str, Any], message: dict[str, Any], author: dict[str, Any]) -> None:

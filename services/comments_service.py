@@ -187,9 +187,11 @@ def list_comments(user: dict[str, Any] | None, post_id: Any, sort: str, limit: i
                                       current_app.config["COMMENT_TREE_MAX_REPLIES"],
                                       VIEW_FIELDS) if top else []
     views = _views(user, top + replies)
-    hidden = hidden_ids(user)
+    # Compared with the author shown, like post lists: an anonymous comment shows a
+    # stand-in whose id is never a user's, so hiding its writer cannot unmask it.
+    hidden = {str(uid) for uid in hidden_ids(user)}
     for comment in top + replies:
-        if comment["author_id"] in hidden and not comment.get("deleted"):
+        if (views[comment["_id"]].get("author") or {}).get("id") in hidden:
             # Kept in place (its replies hang under it), emptied, and flagged.
             views[comment["_id"]] = {**views[comment["_id"]], "body": "", "body_html": "",
                                      "author_hidden": True}

@@ -57,16 +57,26 @@ def _page(provider, query: str | None, number: int, rating: str, user: dict[str,
     key = hashlib.sha256(f"{provider.name}|{rating}|{number}|{query}".encode()).hexdigest()
     cached = cache.get(CACHE_NAMESPACE, key)
     if cached is not None:
-        return cached["items"], cached["has_more"]
+        return _on_media_hosts(cached["items"]), cached["has_more"]
     try:
         page = provider.page(query, number, rating, _customer(user))
     except ProviderFailed as exc:
         log.warning("GIF provider %s failed: %s", provider.name, exc)
         raise ServiceUnavailable(f"The GIF provider ({provider.name}) is not answering; "
                                  "try again later.") from exc
-    cache.set(CACHE_NAMESPACE, key, {"items": page.items, "has_more": page.has_more},
+    items = _on_media_hosts(page.items)
+    cache.set(CACHE_NAMESPACE, key, {"items": items, "has_more": page.has_more},
               ttl=current_app.config["GIF_CACHE_SECONDS"])
-    return page.items, page.has_more
+    return items, page.has_more
+
+
+def _on_media_hosts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only results whose both URLs are https on the provider's media hosts reach a
+    client (the same check a GIF attachment passes); a provider answering `javascript:`
+    or an internal address has those results dropped."""
+    hosts = media_hosts()
+    return [item for item in items
+            if _media_url(item["preview"]["url"], hosts) and _media_url(item["full"]["url"], hosts)]
 
 
 def _list(user: dict[str, Any], query: str | None, limit: int,
@@ -111,22 +121,26 @@ def media_hosts() -> set[str]:
     return set(provider.media_hosts) if provider else set()
 
 
-def _checked_url(url: Any, field: str) -> str:
-    """`url` when it is https on exactly one of the provider's media hosts (no
-    userinfo, no port, no trailing dot or lookalike host); ValidationFailed otherwise."""
-    bad = ValidationFailed(details={field: ["Not a GIF URL of the configured provider."]})
+def _media_url(url: Any, hosts: set[str]) -> bool:
+    """Whether `url` is https on exactly one of `hosts` (no userinfo, no port, no
+    trailing dot or lookalike host)."""
     if not isinstance(url, str) or len(url) > MAX_GIF_URL \
             or any(c in url for c in "\\\0\t\r\n "):
-        raise bad
+        return False
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
-        raise bad from exc
+    except ValueError:
+        return False
     host = (parts.hostname or "").lower()
-    if parts.scheme != "https" or "@" in parts.netloc or port is not None \
-            or parts.netloc.lower() != host or host not in media_hosts():
-        raise bad
+    return parts.scheme == "https" and "@" not in parts.netloc and port is None \
+        and parts.netloc.lower() == host and host in hosts
+
+
+def _checked_url(url: Any, field: str) -> str:
+    """`url` when it is on the provider's media hosts; ValidationFailed otherwise."""
+    if not _media_url(url, media_hosts()):
+        raise ValidationFailed(details={field: ["Not a GIF URL of the configured provider."]})
     return url
 
 

@@ -1,5 +1,6 @@
-"""Link previews: the first LINK_PREVIEW_MAX_URLS http(s) URLs of a text, each fetched
-through utils.safe_fetch (the SSRF rules) and read by services.link_meta, cached per URL.
+"""Link previews: the first LINK_PREVIEW_MAX_URLS http(s) URLs of a text, fetched side by
+side (one deadline for them all) through utils.safe_fetch (the SSRF rules) and read by
+services.link_meta, cached per URL.
 
 The jobs that attach previews to a message or a post live beside their areas
 (services/chat_previews.py, services/posts_service.py); they call `refresh` after the
@@ -12,6 +13,8 @@ import hashlib
 import logging
 import re
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import replace
 from typing import Any
 
 from bson import ObjectId
@@ -59,10 +62,11 @@ def policy() -> safe_fetch.Policy:
                              allow_loopback=config["LINK_PREVIEW_ALLOW_LOOPBACK"])
 
 
-def fetch_preview(url: str) -> dict[str, Any] | None:
-    """The preview of one URL, fetched now (no cache); None when refused or unusable."""
+def fetch_preview(url: str, rules: safe_fetch.Policy) -> dict[str, Any] | None:
+    """The preview of one URL, fetched now (no cache, no app context); None when refused
+    or unusable."""
     try:
-        page = safe_fetch.fetch(url, policy())
+        page = safe_fetch.fetch(url, rules)
     except safe_fetch.UnsafeURL as exc:
         log.info("link preview refused for %s: %s", url, exc)
         return None
@@ -73,22 +77,44 @@ def fetch_preview(url: str) -> dict[str, Any] | None:
     return None if parsed is None else {**parsed, "url": url}
 
 
-def preview(url: str) -> dict[str, Any] | None:
-    """The preview of one URL, from the cache (Redis; skipped while Redis is down)."""
-    cache = get_cache()
-    key = hashlib.sha256(url.encode()).hexdigest()
-    cached = cache.get(CACHE_NAMESPACE, key)
-    if cached is not None:
-        return cached.get("preview")
-    found = fetch_preview(url)
-    ttl = current_app.config["LINK_PREVIEW_CACHE_SECONDS"] if found else FAILURE_CACHE_SECONDS
-    cache.set(CACHE_NAMESPACE, key, {"preview": found}, ttl=ttl)
-    return found
+def fetch_all(urls: list[str], rules: safe_fetch.Policy, seconds: float
+              ) -> dict[str, dict[str, Any] | None]:
+    """The previews of `urls`, fetched side by side and all given up `seconds` from now
+    (a page that never answers costs one deadline per job, not one timeout per link;
+    a name that takes long to resolve is left behind on its thread, which ends alone)."""
+    if not urls:
+        return {}
+    rules = replace(rules, timeout=min(rules.timeout, seconds))
+    pool = ThreadPoolExecutor(max_workers=len(urls), thread_name_prefix="link-preview")
+    futures = {pool.submit(fetch_preview, url, rules): url for url in urls}
+    done, late = wait(futures, timeout=seconds)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for future in late:
+        log.info("link preview given up at the job's deadline: %s", futures[future])
+    return {url: future.result() if future in done else None
+            for future, url in futures.items()}
 
 
 def previews_for(text: str) -> list[dict[str, Any]]:
-    limit = current_app.config["LINK_PREVIEW_MAX_URLS"]
-    return [found for found in map(preview, urls_in(text, limit)) if found is not None]
+    """The previews of the text's first URLs, in order: each from the cache (Redis;
+    skipped while Redis is down) or fetched now, the fetches side by side within one
+    LINK_PREVIEW_JOB_DEADLINE_SECONDS. A failure is cached too, for a shorter time."""
+    config = current_app.config
+    cache = get_cache()
+    keys = {url: hashlib.sha256(url.encode()).hexdigest()
+            for url in urls_in(text, config["LINK_PREVIEW_MAX_URLS"])}
+    found: dict[str, dict[str, Any] | None] = {}
+    for url, key in keys.items():
+        cached = cache.get(CACHE_NAMESPACE, key)
+        if cached is not None:
+            found[url] = cached.get("preview")
+    fetched = fetch_all([url for url in keys if url not in found], policy(),
+                        config["LINK_PREVIEW_JOB_DEADLINE_SECONDS"])
+    for url, preview in fetched.items():
+        ttl = config["LINK_PREVIEW_CACHE_SECONDS"] if preview else FAILURE_CACHE_SECONDS
+        cache.set(CACHE_NAMESPACE, keys[url], {"preview": preview}, ttl=ttl)
+    found.update(fetched)
+    return [found[url] for url in keys if found[url] is not None]
 
 
 def wanted(body: str, before: dict[str, Any] | None = None) -> bool:

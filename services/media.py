@@ -1,26 +1,67 @@
 """What an uploaded file is, judged by its bytes alone, and images made safe: Pillow
 decodes and re-encodes them (so no EXIF, GPS or comment block survives, nor any payload
-riding in a polyglot), refuses decompression bombs, and makes a thumbnail."""
+riding in a polyglot), refuses decompression bombs and animations over the frame budget
+from their headers, and makes a thumbnail. The decoding itself runs in a child process
+under CPU-time and memory limits (services/image_child.py), never in the request's worker."""
 from __future__ import annotations
 
 import io
-import mimetypes
+import json
+import struct
+import subprocess
+import sys
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from utils.errors import UnsupportedMediaType, ValidationFailed
+from services import image_child
+from utils.errors import ImageTooComplex, UnsupportedMediaType, ValidationFailed
 
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF",
                "image/webp": "WEBP"}
 # Served inline (re-encoded by us); anything else is served as a download.
 INLINE_TYPES = set(IMAGE_TYPES)
-THUMBNAIL_SIZE = (320, 320)
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
               "application/pdf": "pdf", "text/plain": "txt", "video/mp4": "mp4",
               "video/webm": "webm", "audio/mpeg": "mp3", "audio/ogg": "ogg",
-              "application/zip": "zip", "text/html": "html", "image/svg+xml": "svg"}
+              "application/zip": "zip", "text/html": "html", "image/svg+xml": "svg",
+              "application/xml": "xml"}
+# What a name's extension claims. Our own table, the same on every machine (mimetypes
+# reads the system's files, and its built-in table calls `.bat` text/plain).
+NAMED_TYPES = {
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "jpe": "image/jpeg", "png": "image/png",
+    "gif": "image/gif", "webp": "image/webp", "pdf": "application/pdf",
+    "txt": "text/plain", "text": "text/plain", "log": "text/plain", "md": "text/markdown",
+    "csv": "text/csv", "mp4": "video/mp4", "m4v": "video/mp4", "m4a": "audio/mp4",
+    "mov": "video/quicktime", "webm": "video/webm", "mp3": "audio/mpeg", "ogg": "audio/ogg",
+    "oga": "audio/ogg", "opus": "audio/ogg", "ogv": "video/ogg", "zip": "application/zip",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "odp": "application/vnd.oasis.opendocument.presentation",
+    "epub": "application/epub+zip", "html": "text/html", "htm": "text/html",
+    "xhtml": "application/xhtml+xml", "svg": "image/svg+xml", "xml": "application/xml",
+    "js": "text/javascript", "mjs": "text/javascript", "json": "application/json",
+}
+# The only names that may differ from the sniffed type (docs/MEDIA.md): types the
+# sniffer cannot tell apart from the bytes. Anything else must match exactly.
+EQUIVALENT = {
+    "text/plain": {"text/markdown", "text/csv"},
+    "video/mp4": {"audio/mp4", "video/quicktime"},
+    "audio/ogg": {"video/ogg"},
+    "application/zip": {t for t in NAMED_TYPES.values()
+                        if t.startswith(("application/vnd.", "application/epub"))},
+}
+# Types a browser would render as a document (script in our origin, or in a saved
+# file's): never inline, served as application/octet-stream and saved as `.txt`.
+DANGEROUS_TYPES = {"text/html", "application/xhtml+xml", "image/svg+xml", "application/xml",
+                   "text/xml", "text/javascript", "application/javascript"}
+CHILD = Path(image_child.__file__)
 
 
 def sniff(data: bytes) -> str:
@@ -56,23 +97,48 @@ def _sniff_text(data: bytes) -> str:
     start = text.lstrip("\ufeff \t\r\n").lower()[:512]
     if "<svg" in start:
         return "image/svg+xml"
-    if start.startswith(("<!doctype html", "<html", "<head", "<body", "<script", "<?xml")):
+    if start.startswith(("<!doctype html", "<html", "<head", "<body", "<script")):
         return "text/html"
+    if start.startswith("<?xml"):
+        return "application/xml"
     return "text/plain"
 
 
+def named_type(name: str) -> str | None:
+    """The type a name's extension claims (NAMED_TYPES), None for none we know."""
+    stem, dot, extension = name.rpartition(".")
+    return NAMED_TYPES.get(extension.lower()) if dot and stem else None
+
+
+def names_type(name: str, kind: str) -> bool:
+    claimed = named_type(name)
+    return claimed == kind or claimed in EQUIVALENT.get(kind, ())
+
+
 def check_type(data: bytes, name: str, allowed: list[str]) -> str:
-    """The sniffed type, if allowed and not contradicting the name's extension (a
-    `.jpg` that is HTML is refused: a client that lies about a file is not trusted)."""
+    """The sniffed type, if allowed and the name's extension claims exactly it (or one of
+    its EQUIVALENT types): a ZIP named `.pdf` or text named `.html` is refused, a client
+    that lies about a file is not trusted. A name with no known extension claims nothing
+    (its download gets the type's extension, `download_name`)."""
     kind = sniff(data)
     if kind not in allowed:
         raise UnsupportedMediaType(f"Files of type {kind} are not accepted.",
                                    details={"file": [f"The bytes are {kind}."]})
-    claimed, _encoding = mimetypes.guess_type(name, strict=False)
-    if claimed and claimed.split("/")[0] != kind.split("/")[0] and claimed != kind:
+    claimed = named_type(name)
+    if claimed and not names_type(name, kind):
         raise UnsupportedMediaType("The file's contents do not match its name.", details={
             "file": [f"Named {claimed}, but the bytes are {kind}."]})
     return kind
+
+
+def download_name(name: str, kind: str) -> str:
+    """The name a download is saved under: kept when its extension names the file's own
+    type, else that type's extension is added (`run.bat` of text is saved as
+    `run.bat.txt`); HTML, SVG, XML and script are always saved as `.txt`, so a saved file
+    never opens as something it is not."""
+    if kind in DANGEROUS_TYPES:
+        return f"{name}.txt"
+    return name if names_type(name, kind) else f"{name}.{EXTENSIONS.get(kind, 'bin')}"
 
 
 @dataclass
@@ -84,8 +150,29 @@ class Image_:
     color: str
 
 
-def process_image(data: bytes, kind: str, max_pixels: int) -> Image_:
-    """Decode, refuse bombs, re-encode without metadata, and make a thumbnail."""
+@dataclass(frozen=True)
+class Budget:
+    """What one image may cost (UPLOAD_IMAGE_* settings): pixels of one frame, pixels of
+    all frames, and the re-encoder's CPU seconds and address space."""
+    max_pixels: int
+    max_animation_pixels: int
+    seconds: int
+    memory_bytes: int
+
+    @classmethod
+    def of(cls, config: Any) -> Budget:
+        return cls(config["UPLOAD_IMAGE_MAX_PIXELS"], config["UPLOAD_MAX_ANIMATION_PIXELS"],
+                   config["UPLOAD_IMAGE_SECONDS"], config["UPLOAD_IMAGE_MEMORY_BYTES"])
+
+
+def _undecodable() -> ValidationFailed:
+    return ValidationFailed("The image is too large to decode or damaged.",
+                            details={"file": ["Not a decodable image."]})
+
+
+def process_image(data: bytes, kind: str, budget: Budget) -> Image_:
+    """Refuse bombs and over-long animations from the headers (no pixel decoded), then
+    re-encode without metadata and make a thumbnail in a bounded child process."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -93,62 +180,43 @@ def process_image(data: bytes, kind: str, max_pixels: int) -> Image_:
             if image.format != IMAGE_TYPES[kind]:
                 raise UnsupportedMediaType("The image is not what its bytes first said.")
             width, height = image.size
-            if width * height > max_pixels:
-                raise ValidationFailed("The image has too many pixels.",
-                                       details={"file": [f"At most {max_pixels} pixels."]})
-            image.load()
+            # Counted from the frame headers; Pillow skips the frames' data.
             frames = getattr(image, "n_frames", 1)
-            encoded = _reencode(image, kind, frames)
-            still = ImageOps.exif_transpose(_first_frame(image))
     except (UnidentifiedImageError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
-        raise ValidationFailed("The image is too large to decode or damaged.",
-                               details={"file": ["Not a decodable image."]}) from None
-    except (OSError, ValueError, SyntaxError, EOFError):
-        raise ValidationFailed("The image is damaged or cannot be read.",
-                               details={"file": ["Not a decodable image."]}) from None
-    thumbnail = None
-    if still.width > THUMBNAIL_SIZE[0] or still.height > THUMBNAIL_SIZE[1] or frames > 1:
-        small = still.copy()
-        small.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
-        thumbnail = _encode(small.convert("RGBA"), "PNG")
-    return Image_(encoded, still.width, still.height, thumbnail, _colour(still))
+            Image.DecompressionBombWarning, OSError, ValueError, SyntaxError, EOFError):
+        raise _undecodable() from None
+    if width * height > budget.max_pixels:
+        raise ValidationFailed("The image has too many pixels.",
+                               details={"file": [f"At most {budget.max_pixels} pixels."]})
+    if frames * width * height > budget.max_animation_pixels:
+        raise ImageTooComplex("The animation has too many frames for its size.", details={
+            "animation_pixels": frames * width * height,
+            "max_animation_pixels": budget.max_animation_pixels})
+    return reencode(data, kind, budget)
 
 
-def _first_frame(image: Image.Image) -> Image.Image:
-    image.seek(0)
-    return image.convert("RGBA")
+def reencode(data: bytes, kind: str, budget: Budget) -> Image_:
+    """services/image_child.py in its own process, limited to the budget's CPU seconds
+    and memory, and waited for at most twice those seconds (a busy machine)."""
+    command = [sys.executable, "-I", str(CHILD), IMAGE_TYPES[kind], str(budget.max_pixels),
+               str(budget.seconds), str(budget.memory_bytes)]
+    try:
+        done = subprocess.run(command, input=data, capture_output=True,
+                              timeout=2 * budget.seconds, check=False)
+    except subprocess.TimeoutExpired:  # run() killed it
+        raise _too_costly() from None
+    if done.returncode == image_child.NOT_AN_IMAGE:
+        raise _undecodable()
+    if done.returncode != 0:  # out of memory, or killed at its CPU limit
+        raise _too_costly()
+    size, = struct.unpack(">I", done.stdout[:4])
+    header = json.loads(done.stdout[4:4 + size])
+    body = done.stdout[4 + size:]
+    encoded, thumbnail = body[:header["data"]], body[header["data"]:]
+    return Image_(encoded, header["width"], header["height"], thumbnail or None,
+                  header["color"])
 
 
-def _reencode(image: Image.Image, kind: str, frames: int) -> bytes:
-    """Pixels only: a new image is written from the decoded frames, with no info block,
-    so EXIF (GPS), XMP, ICC text chunks and comments are gone."""
-    output = io.BytesIO()
-    if kind == "image/jpeg":
-        ImageOps.exif_transpose(image).convert("RGB").save(output, format="JPEG", quality=88)
-    elif frames > 1:
-        images = []
-        for index in range(frames):
-            image.seek(index)
-            images.append(image.convert("RGBA"))
-        durations = image.info.get("duration", 100)
-        images[0].save(output, format=IMAGE_TYPES[kind], save_all=True,
-                       append_images=images[1:], duration=durations, loop=0)
-    else:
-        clean = ImageOps.exif_transpose(image)
-        mode = "RGBA" if clean.mode in ("RGBA", "LA", "P", "PA") else "RGB"
-        clean.convert(mode).save(output, format=IMAGE_TYPES[kind])
-    return output.getvalue()
-
-
-def _encode(image: Image.Image, fmt: str) -> bytes:
-    output = io.BytesIO()
-    image.save(output, format=fmt, optimize=True)
-    return output.getvalue()
-
-
-def _colour(image: Image.Image) -> str:
-    """The average colour, as `#rrggbb`: a placeholder while the image loads."""
-    red, green, blue, _alpha = image.convert("RGBA").resize((1, 1), Image.Resampling.BOX
-                                                            ).getpixel((0, 0))
-    return f"#{red:02x}{green:02x}{blue:02x}"
+def _too_costly() -> ImageTooComplex:
+    return ImageTooComplex("The image takes more time or memory to process than allowed.",
+                           details={"file": ["Over the processing budget."]})

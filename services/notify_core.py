@@ -63,7 +63,10 @@ def wanted(recipient: dict[str, Any], kind: str, actor: dict[str, Any] | None,
     if actor is not None:
         if user_copies.is_blocked_between(actor["_id"], recipient["_id"]):
             return False
-        sources = {**sources, "user": actor["_id"]}
+        # A user mute acts on the author shown: muting a writer must not silence their
+        # pseudonym (that would tell who is behind it); muting the stand-in does.
+        shown = actor.get("shown_as")
+        sources = {**sources, "user": ObjectId(shown["_id"]) if shown else actor["_id"]}
     return not notify_prefs.muted([recipient["_id"]], sources)
 
 

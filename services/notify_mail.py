@@ -79,7 +79,10 @@ def send(user: dict[str, Any], template: str, kind: str, subject: str,
          **context: Any) -> None:
     """Compose `template` for `user` with the unsubscribe links of `kind` (a notification
     kind, or "digest") and queue it on the mail job."""
-    token = tokens.sign(UNSUBSCRIBE, {"u": str(user["_id"]), "k": kind})
+    lifetime = datetime.timedelta(days=current_app.config["UNSUBSCRIBE_LINK_DAYS"])
+    token = tokens.sign(UNSUBSCRIBE, {
+        "u": str(user["_id"]), "k": kind, "n": notify_prefs.mail_nonce(user, kind),
+        "exp": int((clock.now() + lifetime).timestamp())})
     query = urlencode({"token": token})
     api = current_app.config["API_PUBLIC_URL"].rstrip("/")
     one_click = f"{api}/api/notifications/unsubscribe?{query}"
@@ -98,12 +101,16 @@ def send(user: dict[str, Any], template: str, kind: str, subject: str,
 # Unsubscribe links (POST /api/notifications/unsubscribe?token=..., no login)
 
 def _link_target(token: str) -> tuple[dict[str, Any], str]:
+    """The user and kind of a link that is genuine, unexpired, and made since the user
+    last turned that mail back on (its nonce is the kind's current one)."""
     payload = tokens.unsign(UNSUBSCRIBE, token)
     if payload is None or not ObjectId.is_valid(str(payload.get("u"))) \
-            or payload.get("k") not in (*notify_prefs.KINDS, DIGEST):
+            or payload.get("k") not in (*notify_prefs.KINDS, DIGEST) \
+            or not isinstance(payload.get("exp"), int) \
+            or payload["exp"] <= clock.now().timestamp():
         raise BadRequest(INVALID_LINK)
     user = User().find_active(payload["u"])
-    if user is None:
+    if user is None or payload.get("n") != notify_prefs.mail_nonce(user, payload["k"]):
         raise BadRequest(INVALID_LINK)
     return user, payload["k"]
 

@@ -16,7 +16,7 @@ from models.notification import Notification
 from models.notification_mute import TARGET_TYPES, NotificationMute
 from models.post_follow import PostFollow
 from models.user import User, default_settings
-from services import user_copies
+from services import tokens, user_copies
 from services.shapes.notifications import MUTE
 from utils.pagination import page
 
@@ -77,7 +77,31 @@ def update_settings(user: dict[str, Any], kinds: dict[str, dict[str, bool]] | No
     if digest_every is not None:
         changes["settings.notifications.digest"] = digest_every
     updated = User().update(user["_id"], changes)
+    if updated:
+        updated = rotate_resubscribed(user, updated)
     return settings_view(updated or user)
+
+
+# Unsubscribe links (services/notify_mail.py) carry the nonce of their mail (a kind, or
+# the digest); turning that mail back on replaces it, so an old link cannot apply again.
+
+def _mailed(user: dict[str, Any]) -> dict[str, bool]:
+    return {**{kind: allows(user, kind, "email") for kind in KINDS},
+            "digest": digest(user) != "off"}
+
+
+def mail_nonce(user: dict[str, Any], mail: str) -> str:
+    return (user.get("mail_nonces") or {}).get(mail, "")
+
+
+def rotate_resubscribed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """New nonces for the mails `after` allows and `before` did not; the user as stored."""
+    was = _mailed(before)
+    back_on = [mail for mail, on in _mailed(after).items() if on and not was[mail]]
+    if not back_on:
+        return after
+    return User().update(after["_id"], {f"mail_nonces.{mail}": tokens.new_nonce()
+                                        for mail in back_on}) or after
 
 
 # Mutes

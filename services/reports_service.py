@@ -27,6 +27,7 @@ from services import (
     chat_history,
     comments_service,
     posts_service,
+    pseudonyms,
     topic_access,
     topic_moderation,
     topics_service,
@@ -53,7 +54,7 @@ def _post_target(user: dict[str, Any], oid: ObjectId) -> dict[str, Any]:
     if post["deleted"]:
         raise NotFound("Post not found.")
     return {"id": oid, "topic_id": topic["_id"], "author_id": post["author_id"],
-            "anonymous": bool(post.get("anonymous")),
+            "anonymous": bool(post.get("anonymous")), "pseudonym": post.get("pseudonym"),
             "snapshot": {"title": post["title"], "text": post["body"][:SNAPSHOT_CHARS]}}
 
 
@@ -62,7 +63,7 @@ def _comment_target(user: dict[str, Any], oid: ObjectId) -> dict[str, Any]:
     if comment["deleted"]:
         raise NotFound("Comment not found.")
     return {"id": oid, "topic_id": topic["_id"], "author_id": comment["author_id"],
-            "anonymous": bool(comment.get("anonymous")),
+            "anonymous": bool(comment.get("anonymous")), "pseudonym": comment.get("pseudonym"),
             "snapshot": {"post_id": str(post["_id"]),
                          "text": comment["body"][:SNAPSHOT_CHARS]}}
 
@@ -113,6 +114,7 @@ def create_report(user: dict[str, Any], target_type: str, target_id: str, reason
             "target_type": target_type, "target_id": target["id"],
             "topic_id": target["topic_id"], "target_author_id": target["author_id"],
             "target_anonymous": target.get("anonymous", False),
+            "target_pseudonym": target.get("pseudonym") if target.get("anonymous") else None,
             "reporter_id": user["_id"], "reason": reason, "details": details or "",
             "snapshot": target["snapshot"], "status": "open", "created_at": clock.now(),
             "resolved_at": None, "resolved_by": None, "resolution": None, "note": None})
@@ -175,17 +177,29 @@ def can_handle(user: dict[str, Any], report: dict[str, Any]) -> bool:
     return topic_access.can_moderate(user, topic)
 
 
-def serialize_for_reporter(report: dict[str, Any]) -> dict[str, Any]:
-    """The reporter's copy: the author of anonymous content stays unnamed (its id)."""
-    if report.get("target_anonymous"):
-        report = {**report, "target_author_id": None}
-    return serialize_report(report)
 
 
 def serialize_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The moderators' copy. The author of anonymous content shows as its stand-in (id
+    and `target_pseudonym`): every unmasking goes through the audited
+    `pseudonyms.resolve`; the report's actions still reach the stored author."""
     # A report being resolved is still open to its readers until the resolution lands.
     status = "open" if report["status"] == "resolving" else report["status"]
-    return REPORT.dump({**report, "status": status, "snapshot": report.get("snapshot") or {}})
+    shown = {"target_pseudonym": None}
+    if report.get("target_anonymous"):
+        name = report.get("target_pseudonym") or _pseudonym_of(report)
+        shown = {"target_pseudonym": name,
+                 "target_author_id": pseudonyms.stand_in(name)["_id"] if name else None}
+    return REPORT.dump({**report, **shown, "status": status,
+                        "snapshot": report.get("snapshot") or {}})
+
+
+def _pseudonym_of(report: dict[str, Any]) -> str | None:
+    """Reports filed before `target_pseudonym` was stored: read it from the target."""
+    model = {"post": Post, "comment": Comment}.get(report["target_type"])
+    target = model().collection.find_one({"_id": report["target_id"]}, {"pseudonym": 1}) \
+        if model else None
+    return (target or {}).get("pseudonym")
 
 
 # Resolving

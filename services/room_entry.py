@@ -45,6 +45,7 @@ from services.live_rooms import (
 )
 from utils.errors import NotFound, RateLimited
 from utils.redis_client import get_redis
+from utils.socket_events import socket_origin
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ def _authorize(user: dict[str, Any], kind: str, target_id: Any) -> tuple[str, An
         return chat_room(room["_id"]), room.get("topic_id")
     if kind == VOIP:
         # Only the socket of one of the call's live participants.
-        call_id = call_access.require_party_socket(user, target_id, request.sid)
+        call_id = call_access.require_party_socket(
+            user, target_id, call_access.Device(request.sid, socket_origin()))
         return voip_room(call_id), None
     raise NotFound("Room not found.")
 

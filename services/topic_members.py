@@ -13,7 +13,9 @@ from models.topic_member import MEMBER, MODERATOR, OWNER, TopicMember
 from models.user import User
 from services import audit_service, live_rooms, notifications_service, write_gate
 from services.shapes.forum import TOPIC_MEMBER
+from services.site_bans import ban_in_force
 from services.topic_access import (
+    can_moderate,
     get_readable_topic,
     is_banned,
     member_role,
@@ -151,13 +153,22 @@ def invite(actor: dict[str, Any], topic_id: Any, target_id: Any) -> None:
 def accept_invitation(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
     write_gate.admit(user, "join")
     topic = Topic().find_live(topic_id)
-    # Without an invitation the private topic stays invisible: same 404 as missing.
-    if topic is None or TopicInvitation().take(topic["_id"], user["_id"]) is None:
+    # Without an invitation the private topic stays invisible: same 404 as missing. An
+    # invitation whose inviter may no longer invite (no longer a moderator, banned from
+    # the topic or the site) is used up the same way: it is worth what they may do now.
+    invitation = TopicInvitation().take(topic["_id"], user["_id"]) if topic else None
+    if invitation is None or not _may_invite(invitation["invited_by"], topic):
         raise NotFound("Invitation not found.")
     if is_banned(topic["_id"], user["_id"]):
         raise Forbidden("You are banned from this topic.")
     _add_member(topic, user["_id"])
     return Topic().get(topic["_id"])
+
+
+def _may_invite(inviter_id: ObjectId, topic: dict[str, Any]) -> bool:
+    inviter = User().find_active(inviter_id)
+    return (inviter is not None and not ban_in_force(inviter)
+            and can_moderate(inviter, topic))
 
 
 def decline_invitation(user: dict[str, Any], topic_id: Any) -> None:

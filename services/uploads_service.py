@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, current_app
 
 from models.base import is_object_id
-from models.upload import PENDING, READY, Upload
+from models.upload import PENDING, READY, RESERVED, Upload
 from services import (
     attachments,
     chat_access,
@@ -29,13 +29,16 @@ from utils import storage as backends
 from utils.errors import (
     APIError,
     BadRequest,
+    Conflict,
     NotFound,
     PayloadTooLarge,
     QuotaExceeded,
+    RateLimited,
     ValidationFailed,
 )
 
 NAME_MAX = 255
+QUOTA_ATTEMPTS = 25
 # What a download answer may never do in a browser: run script, load anything, be
 # sniffed as another type.
 SAFE_HEADERS = {"X-Content-Type-Options": "nosniff",
@@ -60,13 +63,28 @@ def clean_name(name: str | None) -> str:
     return name
 
 
-def _check_quota(user: dict[str, Any], size: int) -> None:
-    config = current_app.config
-    used = Upload().bytes_since(user["_id"], clock.now() - timedelta(days=1))
-    if used + size > config["UPLOAD_QUOTA_BYTES_PER_DAY"]:
-        raise QuotaExceeded("You uploaded too much today; try again later.",
-                            details={"quota_bytes": config["UPLOAD_QUOTA_BYTES_PER_DAY"],
-                                     "used_bytes": used})
+def _reserve(user: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
+    """Insert the upload's first record, counted by its `size`, only if the user's daily
+    quota holds it, atomically: the record takes the next number of the user's quota
+    slots (unique), so of two checks that read the same uploads only one can insert; the
+    other one reads again and checks again. (A removal of the user's newest upload
+    racing two reservations can let one through unseen; removals are jobs, rarely that
+    close.) Give the bytes back by removing the record."""
+    config, uploads, owner_id = current_app.config, Upload(), user["_id"]
+    quota = config["UPLOAD_QUOTA_BYTES_PER_DAY"]
+    for _attempt in range(QUOTA_ATTEMPTS):
+        number = uploads.last_quota_number(owner_id) + 1  # read before the bytes
+        used = uploads.bytes_since(owner_id, clock.now() - timedelta(days=1))
+        if used + document["size"] > quota:
+            raise QuotaExceeded("You uploaded too much today; try again later.",
+                                details={"quota_bytes": quota, "used_bytes": used})
+        try:
+            return uploads.insert({**document, "owner_id": owner_id, "attached_to": None,
+                                   "created_at": clock.utcnow(),
+                                   "quota_slot": Upload.quota_slot(owner_id, number)})
+        except Conflict:
+            continue
+    raise RateLimited(1, "Too many uploads at once; try again in a moment.")
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -81,7 +99,7 @@ def _store(data: bytes, name: str) -> dict[str, Any]:
     fields: dict[str, Any] = {"content_type": kind}
     thumbnail = None
     if kind in media.IMAGE_TYPES:
-        image = media.process_image(data, kind, config["UPLOAD_IMAGE_MAX_PIXELS"])
+        image = media.process_image(data, kind, media.Budget.of(config))
         data, thumbnail = image.data, image.thumbnail
         fields.update(width=image.width, height=image.height, color=image.color)
     storage = file_storage.get_storage()
@@ -102,11 +120,15 @@ def upload(user: dict[str, Any], name: str | None, data: bytes) -> dict[str, Any
         raise _too_large(limit)
     if not data:
         raise ValidationFailed(details={"file": ["The file is empty."]})
-    _check_quota(user, len(data))
     name = clean_name(name)
-    document = {"owner_id": user["_id"], "name": name, "state": READY, "attached_to": None,
-                "created_at": clock.utcnow(), **_store(data, name)}
-    Upload().insert(document)
+    uploads = Upload()
+    reserved = _reserve(user, {"name": name, "state": RESERVED, "size": len(data)})
+    try:
+        fields = _store(data, name)
+    except BaseException:
+        uploads.remove(reserved["_id"])  # refused or failed: the bytes are given back
+        raise
+    document = uploads.finish(reserved["_id"], fields, state=RESERVED)
     return ATTACHMENT.dump(attachments.stored_meta(document))
 
 
@@ -121,13 +143,11 @@ def presign(user: dict[str, Any], name: str, size: int) -> dict[str, Any]:
     limit = current_app.config["UPLOAD_DIRECT_MAX_BYTES"]
     if size > limit:
         raise _too_large(limit)
-    _check_quota(user, size)
     key = backends.new_key("uploads")
     seconds = current_app.config["S3_PRESIGN_SECONDS"]
     form = storage.presigned_post(key, size, seconds)
-    document = Upload().insert({
-        "owner_id": user["_id"], "name": clean_name(name), "state": PENDING,
-        "attached_to": None, "created_at": clock.utcnow(), "size": size, "raw_key": key})
+    document = _reserve(user, {"name": clean_name(name), "state": PENDING, "size": size,
+                               "raw_key": key})
     return {"upload_id": str(document["_id"]), "url": form["url"], "fields": form["fields"],
             "max_bytes": size, "expires_in": seconds}
 
@@ -211,8 +231,9 @@ def download(user: dict[str, Any], upload_id: str, thumbnail: bool = False) -> R
         key, kind = upload_doc["key"], upload_doc["content_type"]
         inline = kind in media.INLINE_TYPES
     # Never a type a browser would render as a document, even as a download.
-    served_as = "application/octet-stream" if kind in ("text/html", "image/svg+xml") else kind
-    response = file_storage.get_storage().download(key, served_as, upload_doc["name"], inline)
+    served_as = "application/octet-stream" if kind in media.DANGEROUS_TYPES else kind
+    response = file_storage.get_storage().download(
+        key, served_as, media.download_name(upload_doc["name"], kind), inline)
     response.headers.update(SAFE_HEADERS)
     response.headers["Cache-Control"] = "private, max-age=0, must-revalidate" if (
         response.status_code == 200) else "private, no-store"

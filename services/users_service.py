@@ -22,6 +22,7 @@ from services import (
     content_filter,
     file_storage,
     notify_core,
+    notify_prefs,
     user_copies,
     write_gate,
 )
@@ -78,7 +79,8 @@ def update_profile(user: dict[str, Any], changes: dict[str, Any]) -> dict[str, A
         updates["settings"] = settings
     if not updates:
         return user
-    return User().update(user["_id"], updates)
+    updated = User().update(user["_id"], updates)
+    return notify_prefs.rotate_resubscribed(user, updated) if updated else updated
 
 
 def get_public_profile(viewer: dict[str, Any] | None, username: str) -> dict[str, Any]:

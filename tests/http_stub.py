@@ -28,6 +28,42 @@ class Seen:
     headers: dict[str, str]
 
 
+class Stall:
+    """A route (one object on any number of paths) that holds every request it gets
+    until the test calls `release()`, then answers `answer`: a page that never answers
+    for as long as the test looks. It counts the requests held now and the most held
+    at once, so a test can see fetches run side by side."""
+
+    def __init__(self, answer: Answer | None = None) -> None:
+        self.answer = answer or Answer(504, b"gave up")
+        self.released = threading.Event()
+        self.held = 0
+        self.most_held = 0
+        self._changed = threading.Condition()
+
+    def __call__(self, seen: Seen) -> Answer:
+        with self._changed:
+            self.held += 1
+            self.most_held = max(self.most_held, self.held)
+            self._changed.notify_all()
+        try:
+            self.released.wait(60)  # a test that forgets to release still ends
+            return self.answer
+        finally:
+            with self._changed:
+                self.held -= 1
+                self._changed.notify_all()
+
+    def wait_held(self, count: int, timeout: float = 20) -> bool:
+        """Whether `count` requests are held at once before `timeout` (a bound for a
+        test that fails, not a measure)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.held >= count, timeout)
+
+    def release(self) -> None:
+        self.released.set()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 

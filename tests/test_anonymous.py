@@ -136,3 +136,88 @@ def test_moderators_and_admins_resolve_a_pseudonym(forum):
                        ).status_code == 200
     listed = people["plain_reader"].get("/api/posts/", query_string={"topic_id": topic["id"]})
     assert listed.get_json()["items"][0]["author"]["username"] == name
+
+
+def test_hiding_a_user_never_marks_their_anonymous_items(forum):
+    """Hiding candidates one by one must not tell which of them wrote an anonymous
+    comment or post: a hide acts on the identity shown (the stand-in), like post lists."""
+    people, topic = forum
+    owner, writer, reader = people["owner_anon"], people["zork_writer"], people["plain_reader"]
+    assert owner.patch(f"/api/topics/{topic['id']}", {"allow_anonymous": True}).status_code == 200
+    post = make_post(owner, topic["id"], "Ask me")
+    secret = writer.post(f"/api/posts/{post['id']}/comments",
+                         {"body": "only a pseudonym", "anonymous": True}).get_json()
+    signed = writer.post(f"/api/posts/{post['id']}/comments", {"body": "signed"}).get_json()
+    anonymous_post = _anonymous_post(writer, topic["id"], "Anonymous post").get_json()
+    for candidate in (people["topic_mod"], writer):
+        assert reader.call("PUT", f"/api/users/{candidate.id}/hide").status_code == 204
+    comments = {c["id"]: c for c in reader.get(f"/api/posts/{post['id']}/comments"
+                                               ).get_json()["items"]}
+    assert comments[secret["id"]]["body"] == "only a pseudonym"
+    assert comments[secret["id"]].get("author_hidden", False) is False
+    # The same hide still empties what the writer signed with their name.
+    assert comments[signed["id"]]["author_hidden"] is True
+    listed = [p["id"] for p in reader.get("/api/posts/", query_string={
+        "topic_id": topic["id"]}).get_json()["items"]]
+    assert anonymous_post["id"] in listed
+
+
+def test_muting_a_user_never_silences_their_anonymous_comments(forum):
+    """The same probe through mutes: a mute acts on the actor shown, so muting the writer
+    leaves their pseudonym's notifications alone, and muting the stand-in silences them."""
+    people, topic = forum
+    owner, writer = people["owner_anon"], people["zork_writer"]
+    assert owner.patch(f"/api/topics/{topic['id']}", {"allow_anonymous": True}).status_code == 200
+    post = make_post(owner, topic["id"], "Tell me")
+
+    def replies_after(body):
+        assert writer.post(f"/api/posts/{post['id']}/comments",
+                           {"body": body, "anonymous": True}).status_code == 201
+        items = owner.get("/api/notifications/").get_json()["items"]
+        return sum(n["count"] for n in items if n["kind"] == "post_reply")
+
+    assert owner.call("PUT", f"/api/notifications/mutes/user/{writer.id}").status_code == 204
+    assert replies_after("first") == 1
+    stand_in = owner.get(f"/api/posts/{post['id']}/comments").get_json()["items"][0]["author"]
+    assert stand_in["id"] != writer.id
+    assert owner.call("PUT", f"/api/notifications/mutes/user/{stand_in['id']}"
+                      ).status_code == 204
+    assert replies_after("second") == 1
+
+
+def test_report_lists_show_the_stand_in_and_actions_still_reach_the_writer(forum):
+    """A report about anonymous content names its stand-in to the moderators who list it
+    (every unmasking goes through the audited resolve); its actions still reach the
+    writer, and resolving the name is the one logged way to learn who it is."""
+    people, topic = forum
+    owner, writer, reader = people["owner_anon"], people["zork_writer"], people["plain_reader"]
+    moderator, boss = people["topic_mod"], people["site_boss"]
+    assert owner.patch(f"/api/topics/{topic['id']}", {"allow_anonymous": True}).status_code == 200
+    post = _anonymous_post(writer, topic["id"], "Report me").get_json()
+    stand_in = post["author"]
+    assert reader.post("/api/reports", {"target_type": "post", "target_id": post["id"],
+                                        "reason": "spam"}).status_code == 201
+    topic_list = moderator.get(f"/api/topics/{topic['id']}/reports").get_json()["items"]
+    site_list = boss.get("/api/admin/reports").get_json()["items"]
+    for listed in (topic_list, site_list):
+        assert [(r["target_author_id"], r["target_pseudonym"]) for r in listed] == [
+            (stand_in["id"], stand_in["username"])]
+        assert writer.id not in json.dumps(listed)
+    log = moderator.get(f"/api/topics/{topic['id']}/moderation-log").get_json()["items"]
+    assert "resolve_pseudonym" not in [e["action"] for e in log]
+    # A signed report still names its author to the moderators.
+    plain = make_post(writer, topic["id"], "Signed post")
+    assert reader.post("/api/reports", {"target_type": "post", "target_id": plain["id"],
+                                        "reason": "spam"}).status_code == 201
+    named = {r["target_id"]: r for r in moderator.get(
+        f"/api/topics/{topic['id']}/reports").get_json()["items"]}
+    assert named[plain["id"]]["target_author_id"] == writer.id
+    assert named[plain["id"]]["target_pseudonym"] is None
+    # Warning from the report reaches the real writer, and its answer stays masked.
+    resolved = boss.post(f"/api/reports/{topic_list[0]['id']}/resolve",
+                         {"action": "warn_user", "note": "Be kind"})
+    assert resolved.status_code == 200, resolved.get_json()
+    assert writer.id not in json.dumps(resolved.get_json())
+    warnings = [n for n in writer.get("/api/notifications/").get_json()["items"]
+                if n["kind"] == "warning"]
+    assert len(warnings) == 1

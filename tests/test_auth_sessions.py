@@ -196,3 +196,27 @@ def test_sessions_are_listed_and_ended_without_redis(make_app, tmp_path):
     replayed.set_cookie("roundtable_session", phone_cookie)
     assert replayed.get("/api/auth/me").status_code == 401
     assert [s["current"] for s in _sessions(laptop)] == [True]
+
+
+def test_a_bearer_token_cannot_end_browser_sessions(app, db):
+    """A leaked API token must not log its owner's browsers out (the owner would lose the
+    page they would use to revoke it): ending sessions needs a browser session; a
+    password change still ends everything."""
+    register(app.test_client(), "alice")
+    laptop, laptop_csrf = _device(app, FIREFOX, "192.0.2.10")
+    laptop_session = _sessions(laptop)[0]["id"]
+    token = bearer(app.test_client(), "alice", register_first=False)
+    script = app.test_client()
+    for method, path in (("POST", "/api/auth/sessions/revoke-others"),
+                         ("DELETE", f"/api/auth/sessions/{laptop_session}"),
+                         ("DELETE", f"/api/auth/sessions/{ObjectId()}")):
+        answer = script.open(path, method=method, headers=token)
+        assert answer.status_code == 403, (path, answer.get_json())
+        assert answer.get_json()["error"]["code"] == "forbidden"
+    assert laptop.get("/api/auth/me").status_code == 200
+    assert db.login_sessions.count_documents({}) == 1
+    # The browser still ends the token.
+    token_id = laptop.get("/api/auth/tokens").get_json()["tokens"][0]["id"]
+    assert laptop.delete(f"/api/auth/tokens/{token_id}", headers=laptop_csrf
+                         ).status_code == 204
+    assert script.get("/api/auth/me", headers=token).status_code == 401

@@ -10,6 +10,7 @@ from bson import ObjectId
 
 from models.base import utcnow
 from services import calls_service
+from tests.helpers import DEFAULT_PASSWORD
 from tests.test_messages_socket import Person, events, open_direct, received
 from utils.db import get_db
 
@@ -451,3 +452,20 @@ def test_losing_the_room_takes_the_device_out_of_its_call(trio):
     got = received(b)
     assert "still there?" in [data.get("body") for name, data in got if name == "message"]
     assert not [name for name, _ in got if name.startswith("call_")]
+
+
+def test_a_deleted_callers_name_leaves_the_call_messages_and_missed_calls(trio, monkeypatch):
+    alice, bob, _ = trio
+    room_id, *_ = start_direct(alice, bob, "video")
+    assert sweep_at(alice.app, monkeypatch, 46) == 1
+    assert history(bob, room_id)[0]["body"] == "alice started a video call"
+    monkeypatch.undo()
+    deleted = alice.client.delete("/api/users/me", json={"password": DEFAULT_PASSWORD},
+                                  headers=alice.headers)
+    assert deleted.status_code == 204, deleted.get_json()
+    assert [m["body"] for m in history(bob, room_id)] == [
+        "deleted user started a video call", "Missed video call"]
+    (note,) = bob.client.get("/api/notifications/").get_json()["items"]
+    assert note["kind"] == "missed_call" and "alice" not in str(note)
+    found = bob.client.get("/api/messages/search", query_string={"q": "alice"})
+    assert found.status_code == 200 and found.get_json()["items"] == []

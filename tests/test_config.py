@@ -180,3 +180,10 @@ def test_storage_backend_settings_are_checked(clean_env):
         load_config("testing")
     clean_env.setenv("S3_BUCKET", "media")
     assert load_config("testing").S3_BUCKET == "media"
+
+
+@pytest.mark.parametrize("name", ["JOBS_WORKERS", "JOBS_BEST_EFFORT_WORKERS"])
+def test_each_job_queue_keeps_a_worker(clean_env, name):
+    clean_env.setenv(name, "0")
+    with pytest.raises(ConfigError, match=name):
+        load_config("testing")

@@ -5,6 +5,7 @@ limit, the configured rating, 503s for no provider and for a failing one, and th
 check of GIF attachments."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -188,3 +189,43 @@ def test_gif_attachments_accept_only_the_providers_media_hosts(app):
         app.config["GIF_PROVIDER"] = ""
         with pytest.raises(ValidationFailed):
             gifs.gif_attachment("https://static.klipy.com/ii/1/hd.gif")
+
+
+@pytest.mark.parametrize("provider", ["giphy", "klipy"])
+def test_results_off_the_providers_media_hosts_never_reach_clients(app, alice, stub_http,
+                                                                   provider):
+    """A provider (or whatever answers in its place) that returns `javascript:`, plain
+    http, loopback or a lookalike host in a result's URLs has those results dropped."""
+    app.config["GIF_PROVIDER"] = provider
+    bad = ["javascript:alert(1)", "http://media1.giphy.com/x.gif", "https://127.0.0.1/x.gif",
+           "https://static.klipy.com.evil.example/x.gif", "https://[::1]/x.gif"]
+    path = "/v1/gifs/search" if provider == "giphy" else \
+        f"/api/v1/{gif_stub.KLIPY_KEY}/gifs/search"
+    real = stub_http.routes[path]
+
+    def tampered(seen):
+        answer = real(seen)
+        body = json.loads(answer.body)
+        found = body["data"] if provider == "giphy" else body["data"]["data"]
+        results = [item for item in found if item.get("type") == "gif"]
+        for item, url in zip(results[:5], bad, strict=True):  # one bad URL each
+            rendition = (item["images"]["fixed_width"] if provider == "giphy"
+                         else item["file"]["sm"]["gif"])
+            rendition["url"] = url
+        results[5]["images" if provider == "giphy" else "file"] = (
+            {"original": {"url": "javascript:alert(2)"}} if provider == "giphy"
+            else {"hd": {"gif": {"url": "https://localhost/x.gif"}}})
+        return Answer(answer.status, json.dumps(body).encode(), answer.headers)
+
+    gif_stub.DATA.reset(count=8)
+    stub_http.routes[path] = tampered
+    items = alice.get("/api/gifs/search", query_string={"q": "cat"}).get_json()["items"]
+    assert [item["title"] for item in items] == ["Cat dance 6", "Cat dance 7"]
+    hosts = set(app.config["GIF_MEDIA_HOSTS"]) or set(
+        {"giphy": ("media0.giphy.com", "media1.giphy.com", "media2.giphy.com",
+                   "media3.giphy.com", "media4.giphy.com"),
+         "klipy": ("static.klipy.com",)}[provider])
+    for item in items:
+        for rendition in (item["preview"], item["full"]):
+            assert rendition["url"].startswith("https://")
+            assert rendition["url"].split("/")[2] in hosts

@@ -13,7 +13,7 @@ import redis
 
 from services import link_previews
 from tests.helpers import run_jobs
-from tests.http_stub import Answer, StubServer
+from tests.http_stub import Answer, Stall, StubServer
 from tests.topic_helpers import Person, make_post, make_topic
 from utils import safe_fetch
 from utils.extensions import socketio
@@ -316,3 +316,61 @@ def test_a_consumer_process_knows_both_preview_jobs():
         cwd=BASE_DIR, check=True, capture_output=True, text=True).stdout.split()
     assert {"services.chat_previews.attach_message_previews",
             "services.posts_service.attach_post_previews"} <= set(names)
+
+
+def _message_with_hanging_links(app, client, stub_http, stall, count=3):
+    """A sent message naming `count` links to `stall`, its preview job queued."""
+    app.config.update(LINK_PREVIEW_ALLOW_LOOPBACK=True, LINK_PREVIEW_TIMEOUT_SECONDS=60,
+                      CONTENT_FILTER_NEW_ACCOUNT_LINKS=count)
+    links = [f"{stub_http.url}/hang/{n}" for n in range(count)]
+    for link in links:
+        stub_http.routes[link.removeprefix(stub_http.url)] = stall
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    room = alice.post("/api/messages/direct", {"user_id": bob.id}).get_json()
+    run_jobs(app)  # the registration mails
+    sent = alice.post(f"/api/messages/rooms/{room['id']}/messages",
+                      {"body": " ".join(links), "client_id": "hang"})
+    assert sent.status_code == 201
+    return bob, room, links
+
+
+def _run_jobs_aside(app):
+    import threading
+
+    worker = threading.Thread(target=run_jobs, args=(app,), daemon=True)
+    worker.start()
+    return worker
+
+
+def test_a_preview_job_fetches_its_links_side_by_side(app, client, stub_http):
+    stall = Stall(Answer(200, PAGE.encode(), {"Content-Type": "text/html"}))
+    app.config["LINK_PREVIEW_JOB_DEADLINE_SECONDS"] = 60
+    bob, room, links = _message_with_hanging_links(app, client, stub_http, stall)
+    worker = _run_jobs_aside(app)
+    try:
+        # All three requests are open at once: none waits for another to end.
+        assert stall.wait_held(3) and stall.most_held == 3
+    finally:
+        stall.release()
+        worker.join(20)
+    assert not worker.is_alive()
+    history = bob.get(f"/api/messages/rooms/{room['id']}/messages").get_json()["items"]
+    assert [p["url"] for p in history[-1]["previews"]] == links  # in the body's order
+
+
+def test_a_preview_job_ends_at_its_deadline_whatever_its_links_do(app, client, stub_http):
+    """Three links that never answer (each could take LINK_PREVIEW_TIMEOUT_SECONDS) cost
+    the job one LINK_PREVIEW_JOB_DEADLINE_SECONDS in all: it is over while the page still
+    holds every request it got."""
+    stall = Stall()
+    app.config["LINK_PREVIEW_JOB_DEADLINE_SECONDS"] = 0.5
+    bob, room, _links = _message_with_hanging_links(app, client, stub_http, stall)
+    worker = _run_jobs_aside(app)
+    try:
+        worker.join(20)  # gives up on a failing test; the job ends long before
+        assert not worker.is_alive() and not stall.released.is_set()
+    finally:
+        stall.release()
+        worker.join(20)
+    history = bob.get(f"/api/messages/rooms/{room['id']}/messages").get_json()["items"]
+    assert history[-1]["previews"] == []

@@ -72,7 +72,7 @@ class Person:
     def post(self, path, body=None):
         return self.client.post(path, json=body or {}, headers=self.headers)
 
-    def upload(self, data, name="photo.jpg"):
+    def upload(self, data, name="photo.png"):
         return self.client.post("/api/uploads", headers=self.headers,
                                 data={"file": (io.BytesIO(data), name)},
                                 content_type="multipart/form-data")
@@ -121,7 +121,8 @@ def png(size=(10, 10), colour=(0, 128, 255)) -> bytes:
 def stored_object(app, upload_id: str, field: str = "key") -> bytes | None:
     with app.app_context():
         upload = get_db().uploads.find_one({"_id": ObjectId(upload_id)})
-        return backends.get_storage().read(upload[field]) if upload else None
+        return backends.get_storage().read(upload[field]) if upload and upload.get(field) \
+            else None
 
 
 def no_exif(data: bytes) -> bool:
@@ -345,8 +346,8 @@ def test_bytes_decide_the_type(trio, app):
     assert alice.upload(b"\x7fELF\x02\x01\x01" + b"\x00" * 64, "run.bin").status_code == 415
     assert alice.upload(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10, "broken.png"
                         ).get_json()["error"]["code"] == "validation_error"
-    # A PNG named .jpg is a PNG (the name's claim is the same kind: an image).
-    assert alice.upload(png(), "really.jpg").get_json()["content_type"] == "image/png"
+    # A PNG named .jpg claims another type: refused too (test_the_name_must_claim_...).
+    assert alice.upload(png(), "really.jpg").status_code == 415
 
 
 @pytest.mark.parametrize("backend", ["local", "s3"], indirect=True)
@@ -615,3 +616,192 @@ def test_erasing_an_account_removes_its_files_and_their_names(trio, backend, app
     assert stored_object(app, bobs) is not None
     with app.app_context():
         assert not any(backends.get_storage().exists(key) for key in alices_keys)
+
+
+# Issue 25: animations, metadata, parallel quota, names and types, presigned lifetimes
+
+def animated_gif(frames: int, canvas=(1000, 1000), comment: bytes = b"") -> bytes:
+    """`frames` frames of one pixel each on a large canvas, written byte by byte (so the
+    test itself decodes nothing): a few KB that decode to frames x canvas pixels."""
+    width, height = canvas
+    out = bytearray(b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0)
+                    + b"\x00\x00\x00\xff\xff\xff")  # a global table of two colours
+    out += b"!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"  # loop forever
+    if comment:
+        out += b"!\xfe" + bytes([len(comment)]) + comment + b"\x00"
+    for index in range(frames):
+        out += b"!\xf9\x04\x04\x02\x00\x00\x00"  # graphic control: 20 ms, keep
+        x, y = index % width, (index // width) % height
+        out += b"," + struct.pack("<HHHHB", x, y, 1, 1, 0)
+        out += b"\x02\x02\x4c\x01\x00"  # LZW, minimum code size 2: one pixel of colour 1
+    out += b";"
+    return bytes(out)
+
+
+def test_an_animation_over_the_frame_budget_is_refused_before_decoding(trio, app, monkeypatch):
+    """The review's GIF (300 one-pixel frames on a 1000x1000 canvas, a few KB) decodes to
+    300 M pixels: refused from its header, with nothing decoded and no re-encoder run."""
+    from PIL import ImageFile
+
+    from services import media
+
+    alice = trio[0]
+    data = animated_gif(300)
+    assert len(data) < 10_000 and Image.open(io.BytesIO(data)).n_frames == 300
+    decoded, reencoded = [], []
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load",
+                        lambda self: decoded.append(self) or real_load(self))
+    monkeypatch.setattr(media, "reencode", lambda *args: reencoded.append(args))
+    refused = alice.upload(data, "dance.gif")
+    assert refused.status_code == 413, refused.get_json()
+    error = refused.get_json()["error"]
+    assert error["code"] == "image_too_complex"
+    assert error["details"]["max_animation_pixels"] == app.config[
+        "UPLOAD_MAX_ANIMATION_PIXELS"]
+    assert error["details"]["animation_pixels"] == 300 * 1000 * 1000
+    assert decoded == [] and reencoded == []
+    with app.app_context():
+        assert get_db().uploads.count_documents({}) == 0
+
+
+def test_an_animation_within_the_budget_is_reencoded_in_a_bounded_process(trio, app):
+    """Re-encoding runs in a child process under CPU-time and address-space limits: a
+    file that needs more memory than UPLOAD_IMAGE_MEMORY_BYTES is a 413, and this
+    process's peak memory does not grow with it (the old in-process re-encode held
+    every frame, 4 bytes a pixel: 480 MB here)."""
+    import resource
+
+    alice = trio[0]
+    small = alice.upload(animated_gif(12, (40, 30)), "small.gif")
+    assert small.status_code == 201, small.get_json()
+    assert (small.get_json()["width"], small.get_json()["height"]) == (40, 30)
+    assert Image.open(io.BytesIO(stored_object(app, small.get_json()["id"]))).n_frames == 12
+
+    app.config["UPLOAD_MAX_ANIMATION_PIXELS"] = 10**9
+    app.config["UPLOAD_IMAGE_MEMORY_BYTES"] = 300 * 1024 * 1024
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
+    heavy = alice.upload(animated_gif(120), "heavy.gif")
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert heavy.status_code == 413, heavy.get_json()
+    assert heavy.get_json()["error"]["code"] == "image_too_complex"
+    assert grown < 150 * 1024, f"this process grew by {grown // 1024} MB"
+
+
+def _with_text_chunks(data: bytes, secret: bytes) -> bytes:
+    """A PNG with tEXt, zTXt and iTXt chunks carrying `secret`, inserted before IEND."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body))
+    extra = (chunk(b"tEXt", b"Comment\x00" + secret)
+             + chunk(b"zTXt", b"Author\x00\x00" + zlib.compress(secret))
+             + chunk(b"iTXt", b"Title\x00\x00\x00\x00\x00" + secret))
+    return data[:-12] + extra + data[-12:]
+
+
+def test_comments_and_text_blocks_do_not_survive_reencoding(trio, app):
+    alice = trio[0]
+    secret = b"SECRET-COMMENT-42"
+    jpeg = io.BytesIO()
+    Image.new("RGB", (50, 40), (9, 9, 9)).save(jpeg, format="JPEG", comment=secret)
+    still_gif = io.BytesIO()
+    Image.new("P", (20, 20), 1).save(still_gif, format="GIF", comment=secret)
+    samples = {"c.jpg": jpeg.getvalue(), "still.gif": still_gif.getvalue(),
+               "anim.gif": animated_gif(3, (10, 10), comment=secret),
+               "text.png": _with_text_chunks(png((30, 30)), secret)}
+    for name, data in samples.items():
+        assert secret in data or zlib.compress(secret) in data, name
+        item = alice.upload(data, name)
+        assert item.status_code == 201, (name, item.get_json())
+        for field in ("key", "thumb_key"):
+            stored = stored_object(app, item.get_json()["id"], field)
+            assert stored is None or (secret not in stored
+                                      and zlib.compress(secret) not in stored), (name, field)
+        assert Image.open(io.BytesIO(stored_object(app, item.get_json()["id"]))).info.get(
+            "comment") is None
+
+
+def test_parallel_uploads_cannot_pass_the_daily_quota(trio, app):
+    """Seven uploads at once against a quota that holds five: exactly five are kept."""
+    import threading
+
+    alice = trio[0]
+    app.config["UPLOAD_QUOTA_BYTES_PER_DAY"] = 5000
+    start, answers = threading.Barrier(7), []
+
+    def send(n):
+        start.wait()
+        answers.append(alice.upload(b"%d" % n * 1000, f"part-{n}.txt"))
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(7)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes == [201] * 5 + [413] * 2, [a.get_json() for a in answers]
+    assert {a.get_json()["error"]["code"] for a in answers if a.status_code == 413} == {
+        "quota_exceeded"}
+    with app.app_context():
+        kept = list(get_db().uploads.find({"owner_id": ObjectId(alice.id)}))
+    assert len(kept) == 5 and sum(u["size"] for u in kept) == 5000
+    assert {u["state"] for u in kept} == {"ready"}
+    # A refused upload gives its bytes back: a failed one does not spend the quota.
+    app.config["UPLOAD_QUOTA_BYTES_PER_DAY"] = 6000
+    assert alice.upload(b"\x7fELF" + b"\x00" * 996, "x.bin").status_code == 415
+    assert alice.upload(b"z" * 1000, "last.txt").status_code == 201
+
+
+def test_the_name_must_claim_exactly_the_sniffed_type(trio, app):
+    alice = trio[0]
+    zipped = io.BytesIO()
+    import zipfile
+
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("payload.exe", b"MZ")
+    cases = [(b"<p>hello</p><script>alert(1)</script>", "page.html"),  # sniffed text/plain
+             (zipped.getvalue(), "invoice.pdf"), (png(), "really.jpg"),
+             (b"plain words", "notes.js"), (b"plain words", "photo.svg")]
+    for data, name in cases:
+        refused = alice.upload(data, name)
+        assert refused.status_code == 415, (name, refused.get_json())
+        assert refused.get_json()["error"]["code"] == "unsupported_media_type"
+    # The documented equivalents: names the sniffer cannot tell from the bytes' type.
+    for data, name, kind in ((b"a,b\n1,2\n", "table.csv", "text/plain"),
+                             (b"# Title\n", "README.md", "text/plain"),
+                             (zipped.getvalue(), "report.docx", "application/zip")):
+        accepted = alice.upload(data, name)
+        assert accepted.status_code == 201, (name, accepted.get_json())
+        assert accepted.get_json()["content_type"] == kind
+
+
+def test_downloads_never_keep_a_name_that_would_open_as_another_type(trio, app):
+    alice = trio[0]
+    app.config["UPLOAD_ALLOWED_TYPES"] = [*app.config["UPLOAD_ALLOWED_TYPES"], "text/html",
+                                          "image/svg+xml"]
+    expected = [(b"<!doctype html><script>alert(1)</script>", "page.html", "page.html.txt"),
+                (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "logo.svg", "logo.svg.txt"),
+                (b"echo hi\r\n", "run.bat", "run.bat.txt"),
+                (b"<script>alert(1)</script>", "app.hta", "app.hta.txt"),
+                (b"words", "notes", "notes.txt"), (b"words", "notes.txt", "notes.txt"),
+                (b"a,b\n", "t.csv", "t.csv")]
+    for data, name, saved_as in expected:
+        item = alice.upload(data, name)
+        assert item.status_code == 201, (name, item.get_json())
+        assert item.get_json()["name"] == name
+        response = alice.client.get(item.get_json()["url"])
+        disposition = response.headers["Content-Disposition"]
+        assert disposition.startswith("attachment") and f'filename="{saved_as}"' in disposition
+        if name.endswith((".html", ".svg")):
+            assert response.headers["Content-Type"] == "application/octet-stream"
+
+
+@pytest.mark.parametrize("backend", ["s3"], indirect=True)
+def test_presigned_downloads_live_a_minute(trio, backend, app):
+    from urllib.parse import parse_qs, urlsplit
+
+    alice = trio[0]
+    item = alice.upload(png(), "p.png").get_json()
+    location = alice.client.get(item["url"]).headers["Location"]
+    assert parse_qs(urlsplit(location).query)["X-Amz-Expires"] == [
+        str(app.config["S3_DOWNLOAD_SECONDS"])] == ["60"]

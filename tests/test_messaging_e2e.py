@@ -22,6 +22,7 @@ from services import (
     topic_members,
     topics_service,
 )
+from tests import test_messages_seq_proof as seq_proof
 from tests.helpers import run_jobs
 from tests.servers import CLUSTER_SETTINGS, AppServer
 
@@ -368,3 +369,31 @@ def test_oversized_frames_are_refused_and_force_logout_reaches_other_process(clu
     assert other.wait_for("force_logout", 1) == [{"reason": "password_reset"}]
     assert other.disconnected.wait(10)
     assert not other.sio.connected
+
+
+def test_a_restore_under_two_running_processes_leaves_no_gap(cluster, db):
+    """tests/test_messages_seq_proof.py with two gunicorn processes sharing the Redis
+    message queue: the seq a process left in Redis, and the one each remembers, are from
+    after the dump; the sends after the restore continue from the restored room."""
+    app, (a, b) = cluster
+    alice, alice_token = make_user(app, "alice")
+    bob, _ = make_user(app, "bob")
+    with app.app_context():
+        room, _ = chat_rooms.open_direct(alice, str(bob["_id"]))
+    room_id = str(room["_id"])
+
+    def send(server, client_id: str) -> int:
+        answer = requests.post(f"{server.url}/api/messages/rooms/{room_id}/messages",
+                               json={"body": "hi", "client_id": client_id},
+                               headers={"Authorization": f"Bearer {alice_token}"}, timeout=30)
+        assert answer.status_code == 201, answer.text
+        return answer.json()["seq"]
+
+    assert [send(a, "a1"), send(b, "b1")] == [1, 2]
+    saved = seq_proof.dump_room(db, room["_id"])
+    assert [send(a, "a2"), send(b, "b2"), send(a, "a3")] == [3, 4, 5]
+    seq_proof.restore_room(db, saved, room["_id"])
+    assert [send(b, "b3"), send(a, "a4"), send(b, "b4")] == [3, 4, 5]
+    stored = db.messages.find({"room_id": room["_id"]}, {"seq": 1, "client_id": 1})
+    assert sorted((m["seq"], m["client_id"]) for m in stored) == [
+        (1, "a1"), (2, "b1"), (3, "b3"), (4, "a4"), (5, "b4")]

@@ -250,3 +250,51 @@ def test_the_digest_link_turns_the_digest_off(app, people):
     refused = anonymous.post("/api/auth/login", data="login=alice",
                              content_type="application/x-www-form-urlencoded")
     assert refused.status_code == 415
+
+
+def _friend_request_link(app, people, clock) -> str:
+    befriend(people["bob"], people["alice"])
+    clock.advance(DELAY + 1)
+    assert sweep(app) == 1
+    return token_of(one_click_url(notification_mails(app)[-1]))
+
+
+def _use(app, token: str):
+    return app.test_client().post("/api/notifications/unsubscribe",
+                                  query_string={"token": token})
+
+
+def test_an_unsubscribe_link_expires(app, people, clock, db):
+    token = _friend_request_link(app, people, clock)
+    clock.advance(days=app.config["UNSUBSCRIBE_LINK_DAYS"], seconds=-DELAY)
+    assert app.test_client().get("/api/notifications/unsubscribe",
+                                 query_string={"token": token}).status_code == 200
+    clock.advance(DELAY)
+    expired = _use(app, token)
+    assert expired.status_code == 400
+    assert expired.get_json()["error"]["message"] == notify_mail.INVALID_LINK
+    stored = db.users.find_one({"username": "alice"})["settings"]["notifications"]
+    assert "friend_request" not in stored.get("kinds", {})  # nothing was turned off
+
+
+def test_an_old_link_does_not_apply_again_after_re_subscribing(app, people, clock):
+    alice = people["alice"]
+    token = _friend_request_link(app, people, clock)
+    assert _use(app, token).get_json() == {"kind": "friend_request", "subscribed": False}
+    assert _use(app, token).status_code == 200  # idempotent while still unsubscribed
+    assert alice.patch("/api/notifications/settings",
+                       {"kinds": {"friend_request": {"email": True}}}).status_code == 200
+    assert _use(app, token).status_code == 400
+    kinds = alice.get("/api/notifications/settings").get_json()["kinds"]
+    assert kinds["friend_request"]["email"] is True
+    # Re-subscribing one kind leaves the links of the others working; the account-wide
+    # email switch turned back on re-subscribes (and so voids the links of) every kind.
+    other = _friend_request_link(app, {"alice": alice, "bob": people["carol"]}, clock)
+    assert alice.patch("/api/notifications/settings", {"digest": "weekly"}).status_code == 200
+    assert app.test_client().get("/api/notifications/unsubscribe",
+                                 query_string={"token": other}).status_code == 200
+    assert alice.patch("/api/users/me", {"settings": {"notifications": {"email": False}}}
+                       ).status_code == 200
+    assert alice.patch("/api/users/me", {"settings": {"notifications": {"email": True}}}
+                       ).status_code == 200
+    assert _use(app, other).status_code == 400

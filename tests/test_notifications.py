@@ -4,6 +4,7 @@ sockets, settings, mutes and blocks that silence, coalescing of bursts (also und
 concurrency), follows, read / read-all / delete, and mention scanning that stays linear."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import datetime, timezone
@@ -458,3 +459,28 @@ def test_notifications_stored_before_coalescing_still_index_and_list(make_app):
     assert [r["data"]["reason"] for r in stored] == ["r1", "r0"]
     assert [r["group_key"] for r in stored] == [str(r["_id"]) for r in stored]
     assert [r["count"] for r in stored] == [1, 1]
+
+
+def test_a_deleted_account_leaves_its_name_in_nobodys_notifications(people, forum):
+    """Others' stored notifications name the actor (`actors`, a direct room's title, the
+    staff member behind a warning): deleting the account erases the name from them."""
+    _, post = forum
+    alice, bob, carol, dave = (people[n] for n in ("alice", "bob", "carol", "dave"))
+    comment(bob, post["id"])
+    room = bob.post("/api/messages/direct", {"user_id": alice.id}).get_json()
+    assert bob.post(f"/api/messages/rooms/{room['id']}/messages",
+                    {"body": "psst", "client_id": "z1"}).status_code == 201
+    dave.set_role("moderator")
+    assert dave.post(f"/api/admin/users/{carol.id}/warn", {"reason": "calm down"}
+                     ).status_code in (200, 201)
+    before = json.dumps(mine(alice)) + json.dumps(mine(carol))
+    assert '"bob"' in before and '"dave"' in before
+    for person in (bob, dave):
+        response = person.call("DELETE", "/api/users/me", json={"password": DEFAULT_PASSWORD})
+        assert response.status_code == 204, response.get_json()
+    kept = {n["kind"]: n for n in mine(alice) + mine(carol)}
+    assert {"post_reply", "direct_message", "warning"} <= kept.keys()
+    after = json.dumps(list(kept.values()))
+    assert "bob" not in after and "dave" not in after
+    assert kept["direct_message"]["summary"] == "deleted user sent you a message"
+    assert kept["post_reply"]["actors"] == [{"id": bob.id, "username": "deleted user"}]

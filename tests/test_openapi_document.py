@@ -122,6 +122,9 @@ def test_operations_declare_their_credentials(app, client):
     assert security["DELETE", "/api/posts/{post_id}"] == COOKIE_CSRF_OR_BEARER
     assert security["GET", "/api/admin/users"] == COOKIE_OR_BEARER
     assert security["POST", "/api/auth/logout"] == [{}, *COOKIE_CSRF_OR_BEARER]
+    # Ending browser sessions refuses a bearer token (services.auth_sessions).
+    assert security["POST", "/api/auth/sessions/revoke-others"] == COOKIE_CSRF_OR_BEARER[:1]
+    assert security["DELETE", "/api/auth/sessions/{session_id}"] == COOKIE_CSRF_OR_BEARER[:1]
     assert sum(value == COOKIE_CSRF_OR_BEARER for value in security.values()) > 40
 
 

@@ -108,3 +108,37 @@ def test_a_room_ban_refuses_the_invitation_and_its_acceptance(crew):
     assert alice.post(f"/api/messages/rooms/{room}/bans", {"user_id": dave.id}
                       ).status_code == 200
     assert invite(alice, room, dave).status_code == 403
+
+
+def test_an_invitation_ends_with_its_inviters_power_to_invite(client, crew):
+    """Accepting checks that the inviter may still invite: a moderator made a plain
+    member again, or banned from the site, leaves an invitation that answers like a
+    missing one and is gone. An owner who handed the group on stays a moderator: their
+    invitation holds."""
+    people, room = crew
+    alice, bob, dave, eve = (people[n] for n in ("alice", "bob", "dave", "eve"))
+    made = invite(alice, room, eve).get_json()
+    assert alice.post(f"/api/messages/rooms/{room}/transfer", {"user_id": bob.id}
+                      ).status_code == 200
+    accepted = eve.post(f"/api/messages/invitations/{made['id']}/accept")
+    assert accepted.status_code == 200, accepted.get_json()
+    # Bob owns the group now; alice, a moderator, invites dave and is made a member again.
+    made = invite(alice, room, dave).get_json()
+    demoted = bob.delete(f"/api/messages/rooms/{room}/moderators/{alice.id}")
+    assert demoted.status_code == 200, demoted.get_json()
+    stale = dave.post(f"/api/messages/invitations/{made['id']}/accept")
+    missing = dave.post(f"/api/messages/invitations/{ObjectId()}/accept")
+    assert stale.status_code == missing.status_code == 404
+    assert stale.get_json() == missing.get_json()
+    assert dave.get("/api/messages/invitations").get_json()["items"] == []
+    assert dave.get(f"/api/messages/rooms/{room}").status_code == 404
+    # A moderator again, alice invites dave and is banned from the site.
+    assert bob.post(f"/api/messages/rooms/{room}/moderators", {"user_id": alice.id}
+                    ).status_code == 200
+    made = invite(alice, room, dave).get_json()
+    admin = Person(client, "sitestaff")
+    admin.set_role("admin")
+    assert admin.post(f"/api/admin/users/{alice.id}/ban", {"reason": "spam"}).status_code == 200
+    assert dave.post(f"/api/messages/invitations/{made['id']}/accept").status_code == 404
+    assert dave.get("/api/messages/invitations").get_json()["items"] == []
+    assert dave.get(f"/api/messages/rooms/{room}").status_code == 404

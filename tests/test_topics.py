@@ -206,3 +206,40 @@ def test_moderator_cannot_ban_a_fellow_moderator(owner, member, outsider):
     assert member.post(f"/api/topics/{tid}/bans", {"user_id": outsider.id}).status_code == 403
     assert member.post(f"/api/topics/{tid}/bans", {"user_id": owner.id}).status_code == 403
     assert owner.post(f"/api/topics/{tid}/bans", {"user_id": outsider.id}).status_code == 201
+
+
+def test_a_topic_invitation_ends_with_its_inviters_power_to_invite(client, owner, member,
+                                                                  outsider):
+    """Accepting checks that the inviter may still invite into the private topic: a
+    moderator made a plain member again, or banned from the site, leaves an invitation
+    that answers like a missing one and is gone."""
+    topic = make_topic(owner, "Hidden place", visibility="private")
+    tid = topic["id"]
+    assert owner.post(f"/api/topics/{tid}/invitations", {"user_id": member.id}).status_code \
+        == 204
+    assert member.post(f"/api/topics/{tid}/invitations/accept").status_code == 200
+    assert owner.post(f"/api/topics/{tid}/moderators", {"user_id": member.id}).status_code \
+        == 200
+    assert member.post(f"/api/topics/{tid}/invitations", {"user_id": outsider.id}
+                       ).status_code == 204
+    assert owner.delete(f"/api/topics/{tid}/moderators/{member.id}").status_code == 204
+    stale = outsider.post(f"/api/topics/{tid}/invitations/accept")
+    missing = outsider.post(f"/api/topics/{ObjectId()}/invitations/accept")
+    assert stale.status_code == missing.status_code == 404
+    assert stale.get_json() == missing.get_json()
+    assert outsider.get("/api/users/me/topic-invitations").get_json()["items"] == []
+    assert outsider.get(f"/api/topics/{tid}").status_code == 404
+    # A moderator again, the member invites and is banned from the site.
+    assert owner.post(f"/api/topics/{tid}/moderators", {"user_id": member.id}).status_code \
+        == 200
+    assert member.post(f"/api/topics/{tid}/invitations", {"user_id": outsider.id}
+                       ).status_code == 204
+    admin = Person(client, "sitestaff")
+    admin.set_role("admin")
+    assert admin.post(f"/api/admin/users/{member.id}/ban", {"reason": "spam"}).status_code == 200
+    assert outsider.post(f"/api/topics/{tid}/invitations/accept").status_code == 404
+    assert outsider.get(f"/api/topics/{tid}").status_code == 404
+    # The owner's invitation still lets the outsider in.
+    assert owner.post(f"/api/topics/{tid}/invitations", {"user_id": outsider.id}
+                      ).status_code == 204
+    assert outsider.post(f"/api/topics/{tid}/invitations/accept").status_code == 200

@@ -136,8 +136,15 @@ def security_doc(method: str, doc_info: dict[str, Any]) -> list[dict[str, list]]
     cookie: dict[str, list] = {"cookieAuth": [], "csrfToken": []} if csrf else \
         {"cookieAuth": []}
     if doc_info.get("login_required"):
-        return [cookie, {"bearerAuth": []}]
+        return [cookie] if doc_info.get("browser_only") else [cookie, {"bearerAuth": []}]
     return [{}, cookie, {"bearerAuth": []}] if csrf else []
+
+
+def browser_only(view: Callable) -> Callable:
+    """Documents that the operation needs the session cookie: the service refuses a bearer
+    caller with 403 (services.auth_sessions ending browser sessions)."""
+    mark_for_doc(view, "browser_only")
+    return view
 
 
 def csrf_exempt(view: Callable) -> Callable:

@@ -74,6 +74,11 @@ class QuotaExceeded(APIError):
     status, code, message = 413, "quota_exceeded", "The upload quota is used up."
 
 
+class ImageTooComplex(APIError):
+    """An image whose frames x canvas, time or memory to re-encode is over the budget."""
+    status, code, message = 413, "image_too_complex", "The image is too costly to process."
+
+
 class UnsupportedMediaType(APIError):
     status, code, message = 415, "unsupported_media_type", "This media type is not accepted."
 

@@ -15,6 +15,16 @@ Define a job with a decorator at import time, anywhere in services/ (it needs no
     @jobs.periodic(jobs.crontab(minute="0", hour="7"))
     def daily_digest() -> None: ...
 
+    @jobs.task(queue=jobs.BEST_EFFORT)          # may wait on other servers: link previews
+    def attach_previews(message_id: str) -> None: ...
+
+Two queues: DEFAULT (mail, account work, fan-out, everything someone waits for) and
+BEST_EFFORT (work that may hang on servers outside ours and whose loss costs little: link
+previews). Each has workers of its own in every consumer (`JOBS_WORKERS`,
+`JOBS_BEST_EFFORT_WORKERS`), so a mail queued behind a hundred stuck previews is taken at
+once by a DEFAULT worker. (Huey's task priorities would only reorder what waits: a mail
+would still wait for a worker busy with a preview.) Periodic jobs are on DEFAULT.
+
 The module defining a job must be imported by `create_app()` (any service a route or
 socket handler imports is), or a consumer process cannot run it ("not found in
 TaskRegistry"). Arguments are pickled: pass ids and plain values, not documents. A job
@@ -34,8 +44,8 @@ with SIGKILL while a job runs loses that job (it was already taken off the queue
 SIGTERM the consumer (`flask jobs worker`) lets running jobs finish first (SIGINT: at once).
 
 Consumers: `flask jobs worker` (its own process, production), `start_consumer(app)` (a
-thread in `python app.py`, development). Tests call `run_pending(app)` to run every due
-job synchronously.
+thread in `python app.py`, development); either consumes both queues. Tests call
+`run_pending(app)` to run every due job of both queues synchronously.
 """
 from __future__ import annotations
 
@@ -54,11 +64,15 @@ from huey.consumer import Consumer
 
 log = logging.getLogger(__name__)
 
-__all__ = ["crontab", "failed_jobs", "periodic", "run_pending", "start_consumer", "task"]
+__all__ = ["BEST_EFFORT", "DEFAULT", "crontab", "failed_jobs", "periodic", "run_pending",
+           "start_consumer", "task"]
 
 DEAD_LETTER_PREFIX = "dead-letter:"
 EXTENSION = "roundtable_jobs"
 SHUTDOWN_SECONDS = 25
+DEFAULT = "default"
+BEST_EFFORT = "best_effort"
+QUEUES = (DEFAULT, BEST_EFFORT)  # run_pending runs the first one's jobs first
 
 Option = int | float | Callable[[Any], int | float]
 
@@ -72,20 +86,22 @@ class Job:
     retry_delay: Option = 0
     retry_backoff: float = 2.0
     schedule_rule: Callable[[datetime.datetime], bool] | None = None
+    queue: str = DEFAULT
     options: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)  # run now, in this process (no queue)
 
     def enqueue(self, *args: Any, **kwargs: Any) -> None:
-        _wrapper(get_huey(), self)(*args, **kwargs)
+        _wrapper(get_huey(queue=self.queue), self)(*args, **kwargs)
 
     def schedule(self, *args: Any, delay: float | None = None,
                  eta: datetime.datetime | None = None, **kwargs: Any) -> None:
-        _wrapper(get_huey(), self).schedule(args, kwargs, delay=delay, eta=eta)
+        _wrapper(get_huey(queue=self.queue), self).schedule(args, kwargs, delay=delay, eta=eta)
 
 
-# Every job defined in the code base, by name; each app's Huey registers all of them.
+# Every job defined in the code base, by name; each app's Huey of a queue registers that
+# queue's jobs.
 JOBS: dict[str, Job] = {}
 
 
@@ -93,16 +109,19 @@ def _define(func: Callable[..., Any], **options: Any) -> Job:
     name = options.pop("name", None) or f"{func.__module__}.{func.__qualname__}"
     if name in JOBS and JOBS[name].func is not func:
         raise ValueError(f"two jobs are named {name!r}")
+    if options.get("queue", DEFAULT) not in QUEUES:
+        raise ValueError(f"job {name!r}: no queue {options['queue']!r}")
     job = Job(func=func, name=name, **options)
     JOBS[name] = job
     return job
 
 
 def task(retries: Option = 0, retry_delay: Option = 0, retry_backoff: float = 2.0,
-         name: str | None = None) -> Callable[[Callable[..., Any]], Job]:
+         name: str | None = None, queue: str = DEFAULT
+         ) -> Callable[[Callable[..., Any]], Job]:
     """Define a job (see the module docstring)."""
     return lambda func: _define(func, retries=retries, retry_delay=retry_delay,
-                                retry_backoff=retry_backoff, name=name)
+                                retry_backoff=retry_backoff, name=name, queue=queue)
 
 
 def periodic(rule: Callable[[datetime.datetime], bool], retries: Option = 0,
@@ -136,10 +155,14 @@ def _register(huey, app: Flask, job: Job):
     return huey.task(**settings)(run)
 
 
+def _jobs_of(queue: str) -> dict[str, Job]:
+    return {name: job for name, job in JOBS.items() if job.queue == queue}
+
+
 def _wrapper(huey, job: Job):
     wrappers = huey._roundtable_wrappers
-    if len(wrappers) != len(JOBS):  # a module defining jobs was imported after init_app
-        for name, known in JOBS.items():
+    if job.name not in wrappers:  # a module defining jobs was imported after init_app
+        for name, known in _jobs_of(job.queue).items():
             if name not in wrappers:
                 wrappers[name] = _register(huey, huey._roundtable_app, known)
     return wrappers[job.name]
@@ -160,9 +183,12 @@ class _SharedRedisHuey(RedisHuey):
                                          "1", nx=True, ex=3600)]
 
 
-def make_huey(app: Flask):
+def make_huey(app: Flask, queue: str = DEFAULT):
+    """The Huey of one queue: DEFAULT is named JOBS_QUEUE_NAME, the others get a suffix."""
     config = app.config
     name = config["JOBS_QUEUE_NAME"]
+    if queue != DEFAULT:
+        name = f"{name}.{queue.replace('_', '-')}"
     if config["REDIS_URL"]:
         huey = _SharedRedisHuey(name, url=config["REDIS_URL"], results=False, utc=True)
     else:
@@ -170,7 +196,8 @@ def make_huey(app: Flask):
         path.parent.mkdir(parents=True, exist_ok=True)
         huey = SqliteHuey(name, filename=str(path), results=False, utc=True)
     huey._roundtable_app = app
-    huey._roundtable_wrappers = {name: _register(huey, app, job) for name, job in JOBS.items()}
+    huey._roundtable_wrappers = {name: _register(huey, app, job)
+                                 for name, job in _jobs_of(queue).items()}
 
     @huey.post_execute()
     def dead_letter(job_task, value, exception) -> None:
@@ -189,20 +216,24 @@ def make_huey(app: Flask):
     return huey
 
 
-def get_huey(app: Flask | None = None):
-    return (app or current_app).extensions[EXTENSION]
+def get_huey(app: Flask | None = None, queue: str = DEFAULT):
+    return (app or current_app).extensions[EXTENSION][queue]
+
+
+def _hueys(app: Flask | None = None) -> list[Any]:
+    return list((app or current_app).extensions[EXTENSION].values())
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = make_huey(app)
+    app.extensions[EXTENSION] = {queue: make_huey(app, queue) for queue in QUEUES}
 
 
 # The dead-letter list and the queue's state
 
 def failed_jobs(app: Flask | None = None) -> list[dict[str, Any]]:
-    """Jobs whose last attempt failed, oldest first."""
-    huey = get_huey(app)
+    """Jobs of every queue whose last attempt failed, oldest first."""
     entries = [huey.serializer.deserialize(value)
+               for huey in _hueys(app)
                for key, value in huey.storage.result_items().items()
                if _text(key).startswith(DEAD_LETTER_PREFIX)]
     return sorted(entries, key=lambda entry: entry["failed_at"])
@@ -213,13 +244,15 @@ def failed_count(app: Flask | None = None) -> int:
 
 
 def forget_failed(job_id: str, app: Flask | None = None) -> bool:
-    huey = get_huey(app)
-    return huey.get(DEAD_LETTER_PREFIX + job_id) is not None  # get() pops it
+    return any(huey.get(DEAD_LETTER_PREFIX + job_id) is not None  # get() pops it
+               for huey in _hueys(app))
 
 
 def queue_depth(app: Flask | None = None) -> dict[str, int]:
-    huey = get_huey(app)
-    return {"pending": huey.pending_count(), "scheduled": huey.scheduled_count()}
+    """Jobs waiting in all queues: queued, and scheduled (retries, delayed jobs)."""
+    hueys = _hueys(app)
+    return {"pending": sum(huey.pending_count() for huey in hueys),
+            "scheduled": sum(huey.scheduled_count() for huey in hueys)}
 
 
 def _text(key: Any) -> str:
@@ -231,22 +264,25 @@ def _text(key: Any) -> str:
 def run_pending(app: Flask, timeout: float = 10.0) -> int:
     """Run every queued job, and every scheduled one (retries) once due, in this thread,
     until the queue and the schedule are empty; the number of runs. For tests and
-    one-off scripts (`flask jobs run-pending`); never alongside a consumer."""
-    huey = get_huey(app)
+    one-off scripts (`flask jobs run-pending`); never alongside a consumer. A DEFAULT
+    job runs before a queued BEST_EFFORT one."""
+    hueys = _hueys(app)
     deadline = time.monotonic() + timeout
     runs = 0
     while True:
-        if huey.pending_count():
+        huey = next((huey for huey in hueys if huey.pending_count()), None)
+        if huey is not None:
             job_task = huey.dequeue()
             if job_task is not None:
                 huey.execute(job_task)
                 runs += 1
             continue
-        if not huey.scheduled_count():
+        if not any(huey.scheduled_count() for huey in hueys):
             return runs
-        for due in huey.read_schedule():
-            huey.enqueue(due)
-        if huey.pending_count():
+        for huey in hueys:
+            for due in huey.read_schedule():
+                huey.enqueue(due)
+        if any(huey.pending_count() for huey in hueys):
             continue
         if time.monotonic() > deadline:
             raise TimeoutError(f"jobs still scheduled after {timeout} s")
@@ -255,17 +291,37 @@ def run_pending(app: Flask, timeout: float = 10.0) -> int:
 
 class _ReportingConsumer(Consumer):
     """Calls `on_ready` once its workers run and its signal handlers are set, so whoever
-    started it knows when a SIGTERM will be the graceful stop, not the default kill."""
+    started it knows when a SIGTERM will be the graceful stop, not the default kill.
+    Its `companions` (the other queues' consumers, without signal handlers of their own)
+    start, stop and have their workers' health checked with it."""
 
     def __init__(self, *args: Any, on_ready: Callable[[], None] | None = None,
-                 **kwargs: Any) -> None:
+                 companions: tuple[Consumer, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._on_ready = on_ready
+        self.companions = companions
 
     def start(self) -> None:
+        for companion in self.companions:
+            companion.start()
         super().start()
         if self._on_ready is not None:
             self._on_ready()
+
+    def stop(self, graceful: bool = False) -> None:
+        for companion in self.companions:
+            companion.stop_flag.set()  # every queue stops taking jobs at once
+        started = time.monotonic()
+        super().stop(graceful)
+        for companion in self.companions:
+            # What is left of the one shutdown time (the workers ran side by side).
+            companion.shutdown_timeout = max(
+                0.0, SHUTDOWN_SECONDS - (time.monotonic() - started))
+            companion.stop(graceful)
+
+    def check_worker_health(self) -> bool:
+        healthy = [companion.check_worker_health() for companion in self.companions]
+        return super().check_worker_health() and all(healthy)
 
 
 class _QuietConsumer(_ReportingConsumer):
@@ -278,16 +334,21 @@ class _QuietConsumer(_ReportingConsumer):
 
 def create_consumer(app: Flask, in_process: bool = False,
                     on_ready: Callable[[], None] | None = None) -> Consumer:
+    """A consumer of the DEFAULT queue (JOBS_WORKERS workers, the periodic jobs' scheduler)
+    carrying one of the BEST_EFFORT queue (JOBS_BEST_EFFORT_WORKERS workers): one process,
+    and no best-effort job ever occupies a worker that sends mail."""
     config = app.config
-    worker_type = "greenlet" if _gevent_patched() else "thread"
-    consumer_class = _QuietConsumer if in_process else _ReportingConsumer
     # SIGTERM (docker stop, systemd) is the graceful one: running jobs finish, for at most
     # SHUTDOWN_SECONDS (below the compose file's stop_grace_period); SIGINT stops at once.
-    return consumer_class(get_huey(app), workers=config["JOBS_WORKERS"],
-                          worker_type=worker_type, periodic=True,
-                          max_delay=config["JOBS_POLL_MAX_SECONDS"],
-                          graceful_signal="TERM", shutdown_timeout=SHUTDOWN_SECONDS,
-                          on_ready=on_ready)
+    common = dict(worker_type="greenlet" if _gevent_patched() else "thread",
+                  max_delay=config["JOBS_POLL_MAX_SECONDS"], graceful_signal="TERM",
+                  shutdown_timeout=SHUTDOWN_SECONDS)
+    best_effort = _QuietConsumer(get_huey(app, BEST_EFFORT),
+                                 workers=config["JOBS_BEST_EFFORT_WORKERS"], periodic=False,
+                                 **common)
+    consumer_class = _QuietConsumer if in_process else _ReportingConsumer
+    return consumer_class(get_huey(app), workers=config["JOBS_WORKERS"], periodic=True,
+                          on_ready=on_ready, companions=(best_effort,), **common)
 
 
 def _gevent_patched() -> bool:

@@ -95,6 +95,12 @@ def remember_socket_user(user: dict[str, Any], origin: str | None = None) -> Non
         "user_id": str(user["_id"]), "epoch": user.get("session_epoch"), "origin": origin}
 
 
+def socket_origin() -> str | None:
+    """The credentials (a browser login or a bearer token) that opened this socket: what
+    a reconnect of the same device shares with it, and another login does not."""
+    return (request.environ.get(SOCKET_IDENTITY) or {}).get("origin")
+
+
 def socket_user() -> dict[str, Any]:
     """The acting user as MongoDB holds it now, so that a deleted account or ended
     sessions (password reset, "log out everywhere", a site ban: all bump the session

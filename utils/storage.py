@@ -2,7 +2,7 @@
 default, under instance/) or an S3-compatible object store (AWS S3, MinIO, R2, ...)
 through boto3, chosen by STORAGE_BACKEND. Objects are private on both: a download is
 authorized by the app first, then streamed (local, or nginx through X-Accel-Redirect) or
-redirected to a presigned URL that expires in S3_PRESIGN_SECONDS.
+redirected to a presigned URL that expires in S3_DOWNLOAD_SECONDS.
 
 Keys are made here, never taken from a client, and every key is checked against
 KEY_PATTERN, so no key can climb out of the directory or the bucket's prefix.
@@ -105,14 +105,14 @@ class S3Storage:
     name = "s3"
     direct_uploads = True
 
-    def __init__(self, bucket: str, prefix: str = "", presign_seconds: int = 300,
+    def __init__(self, bucket: str, prefix: str = "", download_seconds: int = 60,
                  **client_options: Any) -> None:
         import boto3
         from botocore.config import Config
 
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.presign_seconds = presign_seconds
+        self.download_seconds = download_seconds
         options = {k: v for k, v in client_options.items() if v}
         self.client = boto3.client("s3", config=Config(signature_version="s3v4",
                                                        s3={"addressing_style": "path"}),
@@ -152,7 +152,7 @@ class S3Storage:
                  max_age: int = 0) -> Response:
         """A redirect to a presigned GET that answers with our type and disposition."""
         url = self.client.generate_presigned_url(
-            "get_object", ExpiresIn=self.presign_seconds,
+            "get_object", ExpiresIn=self.download_seconds,
             Params={"Bucket": self.bucket, "Key": self._key(key),
                     "ResponseContentType": content_type,
                     "ResponseContentDisposition": disposition(name, inline)})
@@ -176,7 +176,7 @@ def make_storage(config: dict[str, Any]) -> Storage:
         return LocalStorage(config["UPLOAD_DIR"], config.get("STORAGE_LOCAL_ACCEL_PREFIX"))
     if backend == "s3":
         return S3Storage(config["S3_BUCKET"], config.get("S3_PREFIX") or "",
-                         int(config.get("S3_PRESIGN_SECONDS") or 300),
+                         int(config.get("S3_DOWNLOAD_SECONDS") or 60),
                          endpoint_url=config.get("S3_ENDPOINT_URL"),
                          region_name=config.get("S3_REGION"),
                          aws_access_key_id=config.get("S3_ACCESS_KEY_ID"),

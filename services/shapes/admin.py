@@ -108,7 +108,13 @@ class ReportSchema(Schema):
     target_type = fields.String(required=True)
     target_id = fields.String(required=True)
     topic_id = fields.String(allow_none=True, required=True)
-    target_author_id = fields.String(allow_none=True, required=True, dump_default=None)
+    target_author_id = fields.String(
+        allow_none=True, required=True, dump_default=None,
+        metadata={"description": "For anonymous content, the id of its pseudonym's stand-in "
+                                 "(GET /api/topics/<id>/pseudonyms/<name> resolves it, logged)"})
+    target_pseudonym = fields.String(
+        allow_none=True, required=True, dump_default=None,
+        metadata={"description": "The pseudonym of anonymous content; null otherwise"})
     reporter_id = fields.String(required=True)
     reason = fields.String(required=True)
     details = fields.String(required=True)

@@ -1,0 +1,94 @@
+"""A message's seq is proved by the room's conditional advance, not trusted from the
+next-seq guess (issue 25). After a database restored under a running server the guess
+(Redis's `rt:roomseq:<room>` with a message queue, the process's memory without one)
+still holds a seq from after the dump: the send misses the room's move, takes its
+message back and retries after the room's true last seq (services/chat_seq.py). With
+two real processes: tests/test_messaging_e2e.py."""
+from __future__ import annotations
+
+import pytest
+import redis
+from bson import ObjectId
+
+from models.message import Message
+from services import chat_seq
+from tests.test_messages_send_path import _stored_elsewhere
+from tests.topic_helpers import Person, send_message
+
+
+def dump_room(db, room_id: ObjectId) -> dict[str, list[dict]]:
+    """The room's documents as mongodump would have saved them."""
+    return {"rooms": list(db.rooms.find({"_id": room_id})),
+            "messages": list(db.messages.find({"room_id": room_id})),
+            "room_members": list(db.room_members.find({"room_id": room_id}))}
+
+
+def restore_room(db, saved: dict[str, list[dict]], room_id: ObjectId) -> None:
+    """As `mongorestore --drop` would leave them: what was written after the dump is gone."""
+    for name, documents in saved.items():
+        field = "_id" if name == "rooms" else "room_id"
+        db[name].delete_many({field: room_id})
+        db[name].insert_many(documents)
+
+
+@pytest.mark.parametrize("queue", [True, False], ids=["redis-queue", "one-process"])
+def test_a_restore_under_a_running_server_leaves_no_gap(app, db, redis_url, queue):
+    if queue:  # several processes: the guess lives in Redis beside the room's lock
+        app.config["SOCKETIO_MESSAGE_QUEUE"] = redis_url
+    client = app.test_client()
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    room_id = alice.post("/api/messages/direct", {"user_id": bob.id}).get_json()["id"]
+    room = ObjectId(room_id)
+    for n in (1, 2):
+        assert send_message(alice, room_id, "before", f"a{n}")["seq"] == n
+    saved = dump_room(db, room)
+    for n in (3, 4, 5):
+        assert send_message(alice, room_id, "lost", f"a{n}")["seq"] == n
+    if queue:
+        assert redis.Redis.from_url(redis_url).get(f"rt:roomseq:{room_id}") == b"5"
+    restore_room(db, saved, room)  # the app and Redis still remember seq 5
+
+    assert send_message(alice, room_id, "after", "a6")["seq"] == 3
+    assert send_message(bob, room_id, "after", "b1")["seq"] == 4
+    stored = db.messages.find({"room_id": room}, {"seq": 1, "client_id": 1}).sort("seq", 1)
+    assert [(m["seq"], m["client_id"]) for m in stored] == [
+        (1, "a1"), (2, "a2"), (3, "a6"), (4, "b1")]
+    restored = db.rooms.find_one({"_id": room})
+    assert restored["last_seq"] == 4 and restored["last_message"]["seq"] == 4
+    # The message taken back from the wrong seq is not counted as alice's own twice:
+    # she has read nothing, and 3 of the 4 messages are hers, so 1 is unread.
+    rooms = {r["id"]: r for r in alice.get("/api/messages/rooms").get_json()["items"]}
+    assert rooms[room_id]["unread_count"] == 1
+
+
+def test_a_message_adopted_before_its_sender_takes_it_back_stays(app, db, redis_url,
+                                                                 monkeypatch):
+    """The interleaving the adoption mark exists for: a send whose guess was ahead of the
+    room misses the room's move, and before it takes its message back another sender
+    settles the room over that message (it followed the room without a hole). Taking it
+    back then would leave the room covering a seq no message has."""
+    app.config["SOCKETIO_MESSAGE_QUEUE"] = redis_url
+    client = app.test_client()
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    room_id = alice.post("/api/messages/direct", {"user_id": bob.id}).get_json()["id"]
+    room = ObjectId(room_id)
+    for n in (1, 2):
+        assert send_message(alice, room_id, "before", f"a{n}")["seq"] == n
+    # Another process stored seq 3 and left it in Redis; its move of the room (2 -> 3)
+    # has not landed yet, so alice's guess (4) is one ahead of the room.
+    _stored_elsewhere(db, room_id, seq=3, author="bob")
+    redis.Redis.from_url(redis_url).set(f"rt:roomseq:{room_id}", 3)
+    take_back = Message.take_back
+
+    def settled_first(self, message_id):
+        with app.app_context():
+            assert chat_seq.settle(room) == 4  # adopts 3 and alice's 4, moves the room
+        return take_back(self, message_id)
+
+    monkeypatch.setattr(Message, "take_back", settled_first)
+    assert send_message(alice, room_id, "raced", "a3")["seq"] == 4
+    stored = db.messages.find({"room_id": room}, {"seq": 1, "client_id": 1}).sort("seq", 1)
+    assert [(m["seq"], m["client_id"]) for m in stored] == [
+        (1, "a1"), (2, "a2"), (3, "other"), (4, "a3")]
+    assert db.rooms.find_one({"_id": room})["last_seq"] == 4
+
