@@ -23,6 +23,28 @@ DEFAULT_SECRET_KEYS = {"", "dev", "change-me", "dev-secret-change-me"}
 GIF_RATINGS = ("g", "pg", "pg-13", "r")
 
 
+# Per-user write limits (docs/ADMIN.md "Write limits and trust levels").
+WRITE_LIMIT_DEFAULTS = {
+    "WRITE_LIMIT_TOPICS": "5 per hour",
+    "WRITE_LIMIT_TOPIC_ROOMS": "10 per hour",
+    "WRITE_LIMIT_GROUPS": "10 per hour",
+    "WRITE_LIMIT_POSTS": "10 per 10 minutes",
+    "WRITE_LIMIT_COMMENTS": "30 per 10 minutes",
+    "WRITE_LIMIT_REACTIONS": "60 per minute",
+    "WRITE_LIMIT_VOTES": "60 per minute",
+    "WRITE_LIMIT_FRIEND_REQUESTS": "20 per hour",
+    "WRITE_LIMIT_INVITATIONS": "30 per hour",
+    "WRITE_LIMIT_REPORTS": "20 per hour",
+    "WRITE_LIMIT_UPLOADS": "30 per 10 minutes",
+    "WRITE_LIMIT_PROFILE_EDITS": "20 per hour",
+    # Lower limits for new accounts (trust level 0, services/trust.py).
+    "NEW_ACCOUNT_LIMIT_TOPICS": "1 per hour",
+    "NEW_ACCOUNT_LIMIT_TOPIC_ROOMS": "2 per hour",
+    "NEW_ACCOUNT_LIMIT_GROUPS": "3 per hour",
+    "NEW_ACCOUNT_LIMIT_POSTS": "3 per 10 minutes",
+}
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or unsafe; the message names it in one line."""
 
@@ -169,7 +191,19 @@ class Config:
         # Accounts younger than NEW_ACCOUNT_HOURS may put at most this many links in one
         # text (-1: no limit). The stored filter setting overrides the count.
         self.CONTENT_FILTER_NEW_ACCOUNT_LINKS = _env_int("CONTENT_FILTER_NEW_ACCOUNT_LINKS", 2)
-        self.CONTENT_FILTER_NEW_ACCOUNT_HOURS = _env_int("CONTENT_FILTER_NEW_ACCOUNT_HOURS", 24)
+        # An account is new (trust level 0, services/trust.py) for this many hours, unless
+        # staff set its level; new accounts get lower limits and at most this many
+        # mentions and attachments in one item (links: CONTENT_FILTER_NEW_ACCOUNT_LINKS).
+        self.TRUST_NEW_ACCOUNT_HOURS = _env_int(
+            "TRUST_NEW_ACCOUNT_HOURS", _env_int("CONTENT_FILTER_NEW_ACCOUNT_HOURS", 24))
+        self.NEW_ACCOUNT_MAX_MENTIONS = _env_int("NEW_ACCOUNT_MAX_MENTIONS", 3)
+        self.NEW_ACCOUNT_MAX_ATTACHMENTS = _env_int("NEW_ACCOUNT_MAX_ATTACHMENTS", 2)
+        # One account's same text (normalized; this long at least) may go to at most
+        # REPEAT_CONTENT_MAX places (rooms, topics, posts) within the window; one more
+        # answers 429 `duplicate_content` (services.write_gate).
+        self.REPEAT_CONTENT_MAX = _env_int("REPEAT_CONTENT_MAX", 3)
+        self.REPEAT_CONTENT_WINDOW_SECONDS = _env_int("REPEAT_CONTENT_WINDOW_SECONDS", 600)
+        self.REPEAT_CONTENT_MIN_LENGTH = _env_int("REPEAT_CONTENT_MIN_LENGTH", 20)
         # Every rule of the filter together may spend this long on one text; past it the
         # text is refused (a slow admin pattern must not stall a worker).
         self.CONTENT_FILTER_TIMEOUT_SECONDS = float(_env("CONTENT_FILTER_TIMEOUT_SECONDS", "0.1"))
@@ -280,6 +314,11 @@ class Config:
         self.SOCKET_READ_RATE_LIMIT = _env("SOCKET_READ_RATE_LIMIT", "120 per minute")
         self.SOCKET_WRITE_RATE_LIMIT = _env("SOCKET_WRITE_RATE_LIMIT", "120 per minute")
         self.SOCKET_MAX_PER_USER = _env_int("SOCKET_MAX_PER_USER", 20)
+        # Per-user limits on every write class (services.write_gate.LIMITS; limits syntax),
+        # over REST and Socket.IO alike: 429 `rate_limited` with Retry-After. Chat sends
+        # use CHAT_RATE_LIMIT. A topic's owner and moderators are not limited in it.
+        for name, default in WRITE_LIMIT_DEFAULTS.items():
+            setattr(self, name, _env(name, default))
 
     def _init_topics(self) -> None:
         # Topic lists and the front page are cached this long; writes invalidate them.
@@ -458,6 +497,12 @@ class TestingConfig(Config):
         self.EXPORT_DIR = _env("EXPORT_DIR", str(Path(tempfile.gettempdir()) / "rt-test-exports"))
         # Tests drive heartbeats and sweeps by hand instead of a background loop.
         self.REALTIME_MAINTENANCE = _env_bool("REALTIME_MAINTENANCE", False)
+        # Tests create many items quickly with one account; the write limits' own tests
+        # set small limits (tests/test_write_limits.py).
+        for name in WRITE_LIMIT_DEFAULTS:
+            setattr(self, name, _env(name, "10000 per minute"))
+        self.NEW_ACCOUNT_MAX_MENTIONS = self.NEW_ACCOUNT_MAX_ATTACHMENTS = 50
+        self.REPEAT_CONTENT_MAX = 1000
 
 
 class ProductionConfig(Config):

@@ -47,8 +47,9 @@ def list_users(query):
 @blp.arguments(RoleChangeSchema)
 @blp.response(200, AdminUserSchema)
 def change_role(body, user_id):
-    """Change a user's site role; the last admin cannot be demoted."""
-    user = admin_service.change_role(current_user(), user_id, body["role"], body.get("reason"))
+    """Change a user's site role (the last admin cannot be demoted) or trust level (0 new,
+    1 basic, null: by the account's age); each change is audit-logged."""
+    user = admin_service.update_user(current_user(), user_id, body)
     return admin_user_view(user)
 
 

@@ -22,8 +22,15 @@ class AdminUserQuerySchema(PageQuerySchema):
 
 
 class RoleChangeSchema(StrictSchema):
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    role = fields.String(validate=validate.OneOf(ROLES))
+    # services/trust.py: 0 new, 1 basic; null: by the account's age again.
+    trust_level = fields.Integer(allow_none=True, validate=validate.OneOf([0, 1]))
     reason = Reason
+
+    @validates_schema
+    def _role_or_level(self, data, **_kwargs):
+        if "role" not in data and "trust_level" not in data:
+            raise SchemaError("Give role, trust_level or both.", "_schema")
 
 
 class BanBodySchema(StrictSchema):

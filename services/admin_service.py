@@ -23,6 +23,8 @@ from services import (
     realtime,
     site_bans,
     site_mutes,
+    trust,
+    write_gate,
 )
 from services.live_rooms import user_room
 from services.shapes.admin import ADMIN_USER, CONTENT_FILTER
@@ -71,6 +73,8 @@ def serialize_admin_user(user: dict[str, Any], ban: dict[str, Any] | None,
     mute likewise."""
     mute = site_mutes.mute_in_force(user)
     return ADMIN_USER.dump({**user, "banned": ban is not None, "ban": ban,
+                            "trust_level": trust.level(user),
+                            "trust_level_set": user.get("trust_level") is not None,
                             "muted": mute is not None, "mute": mute,
                             "counts": counts or {}})
 
@@ -128,8 +132,20 @@ def admin_user_page(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # Roles
 
+def update_user(actor: dict[str, Any], user_id: str, changes: dict[str, Any]
+                ) -> dict[str, Any]:
+    """`changes`: `role` and/or `trust_level` (services.trust)."""
+    reason = changes.get("reason")
+    if "role" in changes:
+        change_role(actor, user_id, changes["role"], reason)
+    if "trust_level" in changes:
+        trust.set_level(actor, user_id, changes["trust_level"], reason)
+    return get_target_user(user_id)
+
+
 def change_role(actor: dict[str, Any], user_id: str, role: str, reason: str | None
                 ) -> dict[str, Any]:
+    write_gate.admit(actor, "admin")
     target = get_target_user(user_id)
     if target["role"] == role:
         return target
@@ -153,6 +169,7 @@ def ban_user(actor: dict[str, Any], user_id: str, reason: str,
              expires_at: datetime | None, source: dict[str, Any] | None = None
              ) -> dict[str, Any]:
     """Site ban: sessions and tokens end at once and live sockets are logged out."""
+    write_gate.admit(actor, "admin")
     if not is_site_moderator(actor):
         raise Forbidden()
     if expires_at is not None and expires_at <= clock.now():
@@ -175,6 +192,7 @@ def ban_user(actor: dict[str, Any], user_id: str, reason: str,
 
 
 def unban_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict[str, Any]:
+    write_gate.admit(actor, "admin")
     if not is_site_moderator(actor):
         raise Forbidden()
     target = get_target_user(user_id)
@@ -194,6 +212,7 @@ def mute_user(actor: dict[str, Any], user_id: str, reason: str,
               expires_at: datetime | None) -> dict[str, Any]:
     """Site mute: the account keeps reading but writes nothing until `expires_at`
     (services.site_mutes). Sessions stay; the user is told live (`account_muted`)."""
+    write_gate.admit(actor, "admin")
     if not is_site_moderator(actor):
         raise Forbidden()
     if expires_at is not None and expires_at <= clock.now():
@@ -213,6 +232,7 @@ def mute_user(actor: dict[str, Any], user_id: str, reason: str,
 
 
 def unmute_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict[str, Any]:
+    write_gate.admit(actor, "admin")
     if not is_site_moderator(actor):
         raise Forbidden()
     target = get_target_user(user_id)
@@ -231,6 +251,7 @@ def unmute_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict
 
 def warn_user(actor: dict[str, Any], user_id: str, reason: str) -> dict[str, Any]:
     """A warning from site staff; the user sees it as a `warning` notification."""
+    write_gate.admit(actor, "admin")
     return issue_warning(actor, to_object_id(user_id, "User"), reason)
 
 
@@ -273,6 +294,7 @@ def get_content_filter() -> dict[str, Any]:
 
 
 def put_content_filter(actor: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    write_gate.admit(actor, "admin")
     value = {"rules": body["rules"], "new_account_link_limit": body["new_account_link_limit"]}
     before = content_filter.load_config()
     stored = content_filter.save_config(value, actor["_id"], body.get("expected_version"))

@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app
 
 from models.call import Call
-from services import chat_limits, realtime
+from services import chat_limits, realtime, write_gate
 from services.call_access import Device, owned, party_of, visible_call
 from services.live_rooms import voip_room
 from utils import clock
@@ -30,6 +30,7 @@ def relay(user: dict[str, Any], device: Device, event: str, payload: dict[str, A
     """Send `event` (offer, answer or candidates) from this socket's party to the party
     `payload["to_party_id"]` of the same call. An offer to a party already connected is
     a renegotiation (an ICE restart, a track added); the wire format is the same."""
+    write_gate.admit(user, "call")
     _limit(user)
     call = visible_call(user, payload["call_id"])
     sender = party_of(call, user, device)
@@ -50,6 +51,7 @@ def relay(user: dict[str, Any], device: Device, event: str, payload: dict[str, A
 def set_mute(user: dict[str, Any], device: Device, call_id: str, changes: dict[str, bool]
              ) -> dict[str, Any]:
     """Store this device's mute state and tell the call."""
+    write_gate.admit(user, "call")
     _limit(user)
     call = visible_call(user, call_id)
     party = party_of(call, user, device)
@@ -67,6 +69,7 @@ def set_mute(user: dict[str, Any], device: Device, call_id: str, changes: dict[s
 def speaking(user: dict[str, Any], device: Device, call_id: str, is_speaking: bool
              ) -> dict[str, Any]:
     """A voice-activity hint for the others' UI; not stored."""
+    write_gate.admit(user, "call")
     _limit(user)
     call = visible_call(user, call_id)
     party = party_of(call, user, device)
@@ -79,6 +82,7 @@ def speaking(user: dict[str, Any], device: Device, call_id: str, is_speaking: bo
 def heartbeat(user: dict[str, Any], device: Device, call_id: str) -> dict[str, Any]:
     """Push this device's deadline forward; a device that stops is dropped by the
     sweep (`heartbeat_timeout`), so a dead tab cannot keep a call alive."""
+    write_gate.admit(user, "call")
     call = visible_call(user, call_id)
     party = party_of(call, user, device)
     seconds = float(current_app.config["CALL_HEARTBEAT_TIMEOUT_SECONDS"])

@@ -19,7 +19,7 @@ from flask import current_app
 from models.base import to_object_id
 from models.block import Block
 from models.call import ACTIVE, LIVE_STATES, RINGING, Call
-from services import call_records, live_rooms, realtime, room_entry
+from services import call_records, live_rooms, realtime, room_entry, write_gate
 from services.call_access import Device, owned, party_of, visible_call
 from services.chat_access import readable_room, writable_room
 from services.live_rooms import user_room, voip_room
@@ -69,6 +69,7 @@ def start_call(user: dict[str, Any], room_id: str, kind: str, party_id: str | No
                device: Device) -> dict[str, Any]:
     """Start the room's call and ring the invitees. If the room already has a live call
     (glare: the other side called at the same moment), join that one instead."""
+    write_gate.admit(user, "call")
     room = writable_room(user, room_id)
     now = clock.now()
     ring = timedelta(seconds=current_app.config["CALL_RING_SECONDS"])
@@ -101,6 +102,7 @@ def accept_call(user: dict[str, Any], call_id: str, party_id: str | None,
                 device: Device) -> dict[str, Any]:
     """Answer a ringing call or join a live one. Per user the first device wins; its
     other devices hear `call_answered_elsewhere`."""
+    write_gate.admit(user, "call")
     call = visible_call(user, call_id)
     writable_room(user, call["room_id"])
     if call["state"] not in LIVE_STATES:
@@ -139,6 +141,7 @@ def rejoin_call(user: dict[str, Any], call_id: str, party_id: str,
                 device: Device) -> dict[str, Any]:
     """A reconnected device takes its place back (same party_id) within the grace: only
     a socket of the user and login that claimed the party (docs/CALLS.md)."""
+    write_gate.admit(user, "call")
     call = visible_call(user, call_id)
     writable_room(user, call["room_id"])
     mine = {"party_id": party_id, "user_id": user["_id"], "origin": device.origin}

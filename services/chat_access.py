@@ -14,7 +14,7 @@ from models.base import to_object_id
 from models.message import Message
 from models.room import Room
 from models.user import User
-from services import room_roles, site_mutes, topic_access, user_copies
+from services import room_roles, topic_access, user_copies
 from services.users_service import are_friends, is_blocked_between
 from utils.errors import Forbidden, NotFound
 from utils.roles import is_site_moderator
@@ -52,9 +52,9 @@ def writable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
     """The room if `user` may post in it: NotFound when they may not even read it,
     Forbidden when they may read but not write (banned, blocked, not a member)."""
     room = _writable(user, room_id)
-    # Muted (site-wide or in this room): may read, may not write. After the access
-    # checks, so a room the user may not read stays "not found".
-    site_mutes.require_not_muted(user)
+    # Muted in this room: may read, may not write. After the access checks, so a room the
+    # user may not read stays "not found". (A site mute is the write gate's: each write
+    # service names its action to services.write_gate.)
     room_roles.require_not_room_muted(user, room)
     return room
 

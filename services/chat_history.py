@@ -19,6 +19,7 @@ from services import (
     notify_chat,
     notify_moderation,
     realtime,
+    write_gate,
 )
 from services.chat_access import (
     can_moderate_room,
@@ -67,6 +68,7 @@ def catch_up(user: dict[str, Any], room_id: str, after_seq: int | None) -> dict[
 
 
 def edit_message(user: dict[str, Any], message_id: str, body: str) -> dict[str, Any]:
+    write_gate.admit(user, "edit", text=body)
     message, room = readable_message(user, message_id)
     if message["author_id"] != user["_id"]:
         raise Forbidden("Only the author edits a message.")
@@ -138,6 +140,7 @@ def react(user: dict[str, Any], message_id: str, emoji: str, on: bool) -> dict[s
     if not valid_emoji(emoji):
         raise ValidationFailed(details={"emoji": ["Use a single emoji."]})
     message, room = readable_message(user, message_id)
+    write_gate.admit(user, "reaction", room=room)
     writable_room(user, room["_id"])
     field, uid = f"reactions.{emoji}", str(user["_id"])
     operation = {"$addToSet": {field: uid}} if on else {"$pull": {field: uid}}

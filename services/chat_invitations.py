@@ -14,7 +14,7 @@ from models.room import Room
 from models.room_invitation import RoomInvitation
 from models.room_member import RoomMember
 from models.user import User
-from services import realtime, room_roles
+from services import realtime, room_roles, write_gate
 from services.chat_access import active_user, can_moderate_room, check_can_message, readable_room
 from services.chat_rooms import MAX_GROUP_MEMBERS, announce_room
 from services.live_rooms import user_room
@@ -50,6 +50,7 @@ def _admissible(room: dict[str, Any], inviter: dict[str, Any], invitee: dict[str
 def invite(actor: dict[str, Any], room_id: Any, user_id: str
            ) -> tuple[dict[str, Any], bool]:
     """(invitation, created); inviting again answers the pending invitation."""
+    write_gate.admit(actor, "invitation")
     room = readable_room(actor, room_id)
     if room["kind"] != "group":
         raise BadRequest("Only group conversations take invitations.")
@@ -87,6 +88,7 @@ def accept(user: dict[str, Any], invitation_id: Any) -> dict[str, Any]:
     the inviter no longer in it (403) use the invitation up; a block, my
     `allow_messages_from` against the inviter, a room ban or a full group refuse it
     (403/400) and leave it pending, to decline."""
+    write_gate.admit(user, "join")
     found = RoomInvitation().find_by_id(to_object_id(invitation_id, "Invitation"))
     if found is None or found["invitee_id"] != user["_id"]:
         raise NotFound("Invitation not found.")

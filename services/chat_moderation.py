@@ -13,7 +13,7 @@ from bson import ObjectId
 from models.base import isoformat, to_object_id
 from models.room import Room
 from models.room_member import RoomMember
-from services import audit_service, live_rooms, realtime
+from services import audit_service, live_rooms, realtime, write_gate
 from services.chat_access import active_user, can_moderate_room, readable_room
 from services.chat_rooms import announce_room, drop_member
 from utils import clock
@@ -79,6 +79,7 @@ def _remove(room: dict[str, Any], target_id: ObjectId) -> None:
 
 
 def kick(actor: dict[str, Any], room_id: Any, target_id: Any) -> dict[str, Any]:
+    write_gate.admit(actor, "moderate")
     room = _moderated(actor, room_id)
     target = to_object_id(target_id, "Member")
     _outranks(actor, room, target)
@@ -92,6 +93,7 @@ def kick(actor: dict[str, Any], room_id: Any, target_id: Any) -> dict[str, Any]:
 def ban(actor: dict[str, Any], room_id: Any, target_id: str, reason: str | None,
         expires_at: datetime | None) -> dict[str, Any]:
     """Out now, and kept out (no re-invite, re-join or writing) until `expires_at`."""
+    write_gate.admit(actor, "moderate")
     room = _moderated(actor, room_id)
     target = active_user(target_id)["_id"]
     _outranks(actor, room, target)
@@ -109,6 +111,7 @@ def ban(actor: dict[str, Any], room_id: Any, target_id: str, reason: str | None,
 def mute(actor: dict[str, Any], room_id: Any, target_id: str, reason: str | None,
          expires_at: datetime | None) -> dict[str, Any]:
     """The member stays and reads, but cannot send, edit, react or type until then."""
+    write_gate.admit(actor, "moderate")
     room = _moderated(actor, room_id)
     target = active_user(target_id)["_id"]
     _outranks(actor, room, target)
@@ -127,6 +130,7 @@ def mute(actor: dict[str, Any], room_id: Any, target_id: str, reason: str | None
 
 def lift(actor: dict[str, Any], room_id: Any, kind: str, target_id: Any) -> dict[str, Any]:
     """Unban or unmute; answers the room whether or not there was one to lift."""
+    write_gate.admit(actor, "moderate")
     room = _moderated(actor, room_id)
     target = to_object_id(target_id, "User")
     if Room().drop_sanction(room["_id"], kind, target):
@@ -158,6 +162,7 @@ def _member_of(room: dict[str, Any], target_id: Any) -> ObjectId:
 
 def set_moderator(actor: dict[str, Any], room_id: Any, target_id: Any, on: bool
                   ) -> dict[str, Any]:
+    write_gate.admit(actor, "moderate")
     room = _owned_group(actor, room_id)
     target = _member_of(room, target_id)
     if target == actor["_id"]:
@@ -171,6 +176,7 @@ def set_moderator(actor: dict[str, Any], room_id: Any, target_id: Any, on: bool
 
 def transfer(actor: dict[str, Any], room_id: Any, target_id: Any) -> dict[str, Any]:
     """The new owner leaves the moderators; the old owner joins them."""
+    write_gate.admit(actor, "manage")
     room = _owned_group(actor, room_id)
     target = _member_of(room, target_id)
     if target == actor["_id"]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from models.message import Message
 from models.room import Room
-from services import realtime
+from services import realtime, write_gate
 from services.chat_access import can_moderate_room, readable_message, readable_room
 from services.chat_history import audience
 from services.chat_views import serialize_messages
@@ -35,6 +35,7 @@ def list_pins(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
 
 
 def pin(user: dict[str, Any], message_id: Any) -> None:
+    write_gate.admit(user, "moderate")
     message, room = _pinnable(user, message_id)
     entry = {"message_id": message["_id"], "seq": message["seq"], "by": user["_id"],
              "at": clock.now()}
@@ -49,6 +50,7 @@ def pin(user: dict[str, Any], message_id: Any) -> None:
 
 def unpin(user: dict[str, Any], message_id: Any) -> None:
     """Idempotent: unpinning a message that is not pinned changes nothing."""
+    write_gate.admit(user, "moderate")
     message, room = _pinnable(user, message_id)
     if not Room().unpin(room["_id"], message["_id"]):
         return

@@ -9,7 +9,7 @@ from bson import ObjectId
 from models.base import utcnow
 from models.room import Room, direct_key
 from models.room_member import RoomMember
-from services import content_filter, live_rooms, realtime, topic_access
+from services import content_filter, live_rooms, realtime, topic_access, write_gate
 from services.chat_access import active_user, can_moderate_room, check_can_message, readable_room
 from services.chat_views import serialize_room
 from services.live_rooms import chat_room, user_room
@@ -21,6 +21,7 @@ MAX_GROUP_MEMBERS = 100
 
 def open_direct(user: dict[str, Any], other_id: str) -> tuple[dict[str, Any], bool]:
     """The one direct room of the pair, created on first use; (room, created)."""
+    write_gate.admit(user, "direct")
     other = active_user(other_id)
     if other["_id"] == user["_id"]:
         raise BadRequest("You cannot message yourself.")
@@ -46,6 +47,7 @@ def _direct_document(a: ObjectId, b: ObjectId, key: str) -> dict[str, Any]:
 
 
 def create_group(user: dict[str, Any], title: str, member_ids: list[str]) -> dict[str, Any]:
+    write_gate.admit(user, "group")
     members = [user]
     for member_id in dict.fromkeys(member_ids):
         other = active_user(member_id)
@@ -69,6 +71,7 @@ def create_group(user: dict[str, Any], title: str, member_ids: list[str]) -> dic
 def create_topic_room(user: dict[str, Any], topic_id: str, name: str,
                       description: str) -> dict[str, Any]:
     """Topic members create chat rooms; whoever may read the topic may read them."""
+    write_gate.admit(user, "topic_room", topic_id=topic_id)
     topic = topic_access.get_readable_topic(user, topic_id)
     topic_access.require_participant(user, topic["_id"])
     room = Room().create("topic", user["_id"], [], title=_clean(name, "room_title", user),
@@ -98,6 +101,7 @@ def list_my_rooms(user: dict[str, Any], limit: int, cursor: str | None,
 
 
 def update_room(user: dict[str, Any], room_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    write_gate.admit(user, "manage")
     room = readable_room(user, room_id)
     if room["kind"] == "direct" or not can_moderate_room(user, room):
         raise Forbidden("You may not change this room.")

@@ -24,7 +24,6 @@ from models.room_member import RoomMember
 from models.user import User
 from services import (
     attachments,
-    chat_limits,
     chat_previews,
     chat_seq,
     content_filter,
@@ -32,6 +31,8 @@ from services import (
     notify_prefs,
     realtime,
     topic_activity,
+    trust,
+    write_gate,
 )
 from services.chat_access import writable_room
 from services.chat_views import serialize_message, unread_count
@@ -63,13 +64,13 @@ def clean_body(body: str, author: dict[str, Any], empty_ok: bool = False) -> str
     return content_filter.apply(body, "message", author)
 
 
-def _reply_target(room: dict[str, Any], reply_to: str | None) -> ObjectId | None:
+def _reply_target(room: dict[str, Any], reply_to: str | None) -> dict[str, Any] | None:
     if not reply_to:
         return None
     target = Message().find_by_id(reply_to)
     if target is None or target["room_id"] != room["_id"]:
         raise ValidationFailed(details={"reply_to": ["No such message in this room."]})
-    return target["_id"]
+    return target
 
 
 @contextlib.contextmanager
@@ -128,9 +129,9 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
     # insert fails, so a new message does not pay a lookup first. A resend refused
     # here (over the flood limit, a body no longer accepted) still gets its message.
     try:
-        # The flood limit first: the filter's work is paid only for sends it lets through.
-        chat_limits.hit("send", str(user["_id"]), "CHAT_RATE_LIMIT",
-                        "Too many messages; slow down.")
+        # The gate (mute, flood limit) first: the filter runs only for sends it lets through.
+        write_gate.admit(user, "message", room=room, text=body,
+                         attachments=len(files) + (gif is not None))
         body = clean_body(body, user, empty_ok=bool(files) or gif is not None)
         reply = _reply_target(room, reply_to)
         message_id = ObjectId()
@@ -145,7 +146,8 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
     created = False
     try:
         with _ordered(room["_id"]) as shared:
-            message, created = _store(room, user["_id"], body, client_id, reply,
+            message, created = _store(room, user["_id"], body, client_id,
+                                      reply["_id"] if reply else None,
                                       files=stored_files, message_id=message_id,
                                       shared=shared)
             if created:
@@ -158,6 +160,8 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
         Room().unarchive_all(room["_id"])
     if created:
         notify_chat.message_sent(user, room, message)
+        if reply is not None:
+            trust.note_reply(user, reply)
         chat_previews.message_written(message)
     if created and room["kind"] == "topic" and _topic_activity_stale(room, message):
         topic_activity.touch_activity(room["topic_id"], message["created_at"])

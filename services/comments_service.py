@@ -24,8 +24,9 @@ from services import (
     posts_service,
     pseudonyms,
     realtime,
-    site_mutes,
     topic_access,
+    trust,
+    write_gate,
 )
 from services.shapes.forum import COMMENT
 from services.users_service import hidden_ids, public_users
@@ -78,9 +79,9 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
                    parent_id: str | None = None, files: list[Any] | None = None,
                    anonymous: bool = False) -> dict[str, Any]:
     """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
-    site_mutes.require_not_muted(user)
     post, topic = posts_service.get_readable_post(user, post_id)
-    topic_access.require_not_banned(user, topic)
+    write_gate.admit(user, "comment", topic_id=topic["_id"], text=body,
+                     attachments=len(files or []), place=post["_id"])
     posts_service.require_open(post)
     hidden = pseudonyms.fields_for(user, topic, anonymous)
     if not body.strip() or len(body) > 10000:
@@ -106,6 +107,7 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
     if counted is not None:  # the topic's room and the post's learn the new comment_count
         posts_service.emit_post("post_updated", counted)
     notify_content.comment_created(pseudonyms.actor(comment, user), comment, post, parent)
+    trust.note_reply(user, parent or post)  # a new author was read and answered
     return {**view, "replies": []}
 
 
@@ -134,7 +136,7 @@ def _parent(post: dict[str, Any], parent_id: str) -> dict[str, Any]:
 
 
 def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str, Any]:
-    site_mutes.require_not_muted(user)
+    write_gate.admit(user, "edit", text=body)
     comment, post, _topic = get_readable_comment(user, comment_id)
     if comment["author_id"] != user["_id"]:
         raise Forbidden("Only the author may edit this comment.")

@@ -38,7 +38,7 @@ def default_config() -> dict[str, Any]:
 def compile_config(value: dict[str, Any], version: int) -> CompiledFilter:
     return CompiledFilter(version=version, rules=[Rule.build(raw) for raw in value["rules"]],
                           new_account_link_limit=int(value["new_account_link_limit"]),
-                          new_account_hours=current_app.config["CONTENT_FILTER_NEW_ACCOUNT_HOURS"],
+                          new_account_hours=current_app.config["TRUST_NEW_ACCOUNT_HOURS"],
                           timeout_seconds=current_app.config["CONTENT_FILTER_TIMEOUT_SECONDS"])
 
 

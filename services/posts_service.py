@@ -24,9 +24,9 @@ from services import (
     notify_moderation,
     pseudonyms,
     realtime,
-    site_mutes,
     topic_access,
     topic_activity,
+    write_gate,
 )
 from services.shapes.forum import POST, POST_BROADCAST
 from services.users_service import public_users
@@ -184,12 +184,13 @@ def _clean_body(body: str, author: dict[str, Any]) -> str:
 def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str,
                 files: list[Any] | None = None, anonymous: bool = False) -> dict[str, Any]:
     """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
+    write_gate.admit(user, "post", topic_id=topic_id, text=f"{title}\n{body}",
+                     attachments=len(files or []))
     # MongoDB commands on the common path (issue 20, at most 4): the insert, the topic's
     # count and activity in one update, the author's follow. Access comes from the
     # process's copies (services.topic_access); the answer and the `new_post` event
     # need no read: their author is `user`, their topic the copy, and a new post has no
     # votes.
-    site_mutes.require_not_muted(user)
     topic = topic_access.require_participant(user, topic_id, topic_access.ACCESS_FIELDS)
     now = clock.now()
     hidden = pseudonyms.fields_for(user, topic, anonymous)
@@ -234,7 +235,7 @@ def topic_audience_changed(topic: dict[str, Any]) -> None:
 
 def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
                 ) -> dict[str, Any]:
-    site_mutes.require_not_muted(user)
+    write_gate.admit(user, "edit", text=f"{changes.get('title', '')}\n{changes.get('body', '')}")
     post, _topic = get_readable_post(user, post_id)
     if post["author_id"] != user["_id"]:
         raise Forbidden("Only the author may edit this post.")
@@ -281,6 +282,7 @@ FLAGS = {"pin": ("pinned", True), "unpin": ("pinned", False),
 
 def moderate_post(user: dict[str, Any], post_id: Any, action: str) -> dict[str, Any]:
     """pin, unpin, lock or unlock; topic moderators and site staff only."""
+    write_gate.admit(user, "moderate")
     field, value = FLAGS[action]
     post, topic = get_readable_post(user, post_id)
     if not topic_access.can_moderate(user, topic):

@@ -15,7 +15,7 @@ from bson import ObjectId
 from models.block import Block
 from models.friendship import ACCEPTED, Friendship
 from models.topic_member import TopicMember
-from services import live_rooms, realtime, room_entry, topic_access, typing_state
+from services import live_rooms, realtime, room_entry, topic_access, typing_state, write_gate
 from services.chat_access import readable_room, writable_room
 from services.users_service import public_users, serialize_public_user
 
@@ -71,6 +71,7 @@ def typing(room_id: str, user: dict[str, Any], is_typing: bool) -> None:
     """Tell the room (not the typist's own sockets) when the state changes. Only someone
     who may write in the room types in it (a muted or banned member, an outsider: the
     same refusal as a send), checked here, before anything is recorded."""
+    write_gate.admit(user, "typing")
     writable_room(user, room_id)
     if typing_state.set_typing(room_id, str(user["_id"]), is_typing):
         _emit_typing(room_id, user, is_typing)

@@ -31,6 +31,7 @@ from services import (
     topic_access,
     topic_moderation,
     topics_service,
+    write_gate,
 )
 from services.shapes.admin import REPORT
 from utils import clock
@@ -99,6 +100,7 @@ TARGETS = {"post": _post_target, "comment": _comment_target, "message": _message
 def create_report(user: dict[str, Any], target_type: str, target_id: str, reason: str,
                   details: str | None) -> tuple[dict[str, Any], bool]:
     """(report, created); the same open report again when it was already filed."""
+    write_gate.admit(user, "report")
     target = _resolve_target(user, target_type, target_id)
     if target["author_id"] == user["_id"] and target_type != "topic":
         raise BadRequest("You cannot report yourself or your own content.")
@@ -205,6 +207,7 @@ def _pseudonym_of(report: dict[str, Any]) -> str | None:
 def resolve(user: dict[str, Any], report_id: str, action: str, note: str | None,
             expires_at: datetime | None = None) -> list[dict[str, Any]]:
     """Apply `action` to the report's target and close every open report about it."""
+    write_gate.admit(user, "moderate")
     report = _visible_report(user, report_id)
     reports = Report()
     claim = ObjectId()

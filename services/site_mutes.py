@@ -1,7 +1,7 @@
 """Site mutes, stored on the user as `mute: {reason, expires_at, muted_by, muted_at}`: a
 sanction between a warning and a ban. A muted account keeps its sessions and reads as
-before, but every write of content (posts, comments, votes, chat messages, edits,
-reactions) answers 403 `muted` until `expires_at` (None: until lifted).
+before, but every write other than account self-care answers 403 `muted` until
+`expires_at` (None: until lifted): services.write_gate makes the check for every write.
 
 Like site bans (services.site_bans), an expired mute is simply no longer in force; the
 stored field stays until the next mute or unmute replaces it. Live sockets see it at
@@ -27,7 +27,7 @@ def mute_in_force(user: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def require_not_muted(user: dict[str, Any]) -> None:
-    """The one check every content write makes: 403 `muted` with the reason and expiry."""
+    """403 `muted` with the reason and expiry (services.write_gate.admit asks it)."""
     mute = mute_in_force(user)
     if mute is None:
         return

@@ -11,7 +11,7 @@ from models.topic import PRIVATE, Topic
 from models.topic_invitation import TopicInvitation
 from models.topic_member import MEMBER, MODERATOR, OWNER, TopicMember
 from models.user import User
-from services import audit_service, live_rooms, notifications_service
+from services import audit_service, live_rooms, notifications_service, write_gate
 from services.shapes.forum import TOPIC_MEMBER
 from services.site_bans import ban_in_force
 from services.topic_access import (
@@ -38,6 +38,7 @@ def _oid(value: Any, what: str = "Topic") -> ObjectId:
 
 def join_topic(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
     """Public topics only; a private topic is joined by accepting an invitation."""
+    write_gate.admit(user, "join")
     topic = get_readable_topic(user, topic_id)
     require_not_banned(user, topic)
     if member_role(topic["_id"], user["_id"]) is None:
@@ -76,6 +77,7 @@ def leave_topic(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
 def transfer_ownership(user: dict[str, Any], topic_id: Any, new_owner_id: Any
                        ) -> dict[str, Any]:
     """The new owner must be a member; the old owner stays on as a moderator."""
+    write_gate.admit(user, "manage")
     topic = require_owner(user, topic_id)
     target = _oid(new_owner_id, "User")
     if target == user["_id"]:
@@ -103,6 +105,7 @@ def list_members(user: dict[str, Any] | None, topic_id: Any, limit: int,
 # Moderators
 
 def add_moderator(user: dict[str, Any], topic_id: Any, target_id: Any) -> dict[str, Any]:
+    write_gate.admit(user, "manage")
     topic = require_owner(user, topic_id)
     target = _oid(target_id, "User")
     role = member_role(topic["_id"], target)
@@ -116,6 +119,7 @@ def add_moderator(user: dict[str, Any], topic_id: Any, target_id: Any) -> dict[s
 
 
 def remove_moderator(user: dict[str, Any], topic_id: Any, target_id: Any) -> None:
+    write_gate.admit(user, "manage")
     topic = require_owner(user, topic_id)
     target = _oid(target_id, "User")
     if member_role(topic["_id"], target) != MODERATOR:
@@ -127,6 +131,7 @@ def remove_moderator(user: dict[str, Any], topic_id: Any, target_id: Any) -> Non
 # Invitations (private topics)
 
 def invite(actor: dict[str, Any], topic_id: Any, target_id: Any) -> None:
+    write_gate.admit(actor, "invitation", topic_id=topic_id)
     topic = require_moderator(actor, topic_id)
     if topic["visibility"] != PRIVATE:
         raise BadRequest("Public topics need no invitation: anyone may join.")
@@ -146,6 +151,7 @@ def invite(actor: dict[str, Any], topic_id: Any, target_id: Any) -> None:
 
 
 def accept_invitation(user: dict[str, Any], topic_id: Any) -> dict[str, Any]:
+    write_gate.admit(user, "join")
     topic = Topic().find_live(topic_id)
     # Without an invitation the private topic stays invisible: same 404 as missing. An
     # invitation whose inviter may no longer invite (no longer a moderator, banned from

@@ -8,7 +8,7 @@ from models.base import to_object_id
 from models.topic_ban import TopicBan
 from models.topic_member import MODERATOR
 from models.user import User
-from services import audit_service, live_rooms, notify_moderation
+from services import audit_service, live_rooms, notify_moderation, write_gate
 from services.audit_service import TOPIC_ACTION_PREFIX
 from services.shapes.forum import BAN, MODERATION_ENTRY
 from services.topic_access import member_role, require_moderator
@@ -25,6 +25,7 @@ def ban_user(actor: dict[str, Any], topic_id: Any, target_id: Any, reason: str |
              expires_at: datetime | None) -> dict[str, Any]:
     """The banned user loses membership, cannot rejoin, post, comment, chat or vote until
     the ban ends, and is taken out of the topic's live rooms at once."""
+    write_gate.admit(actor, "moderate")
     topic = require_moderator(actor, topic_id)
     target = User().find_active(to_object_id(target_id, "User"))
     if target is None:
@@ -56,6 +57,7 @@ def _check_ban_target(actor: dict[str, Any], topic: dict[str, Any],
 
 
 def unban_user(actor: dict[str, Any], topic_id: Any, target_id: Any) -> None:
+    write_gate.admit(actor, "moderate")
     topic = require_moderator(actor, topic_id)
     target = to_object_id(target_id, "User")
     if not TopicBan().remove(topic["_id"], target):

@@ -13,7 +13,13 @@ from flask import current_app
 
 from models.topic import PUBLIC, SORTS, Topic
 from models.topic_member import OWNER, TopicMember
-from services import audit_service, content_filter, live_rooms, posts_service, site_mutes
+from services import (
+    audit_service,
+    content_filter,
+    live_rooms,
+    posts_service,
+    write_gate,
+)
 from services.shapes.forum import TOPIC
 from services.topic_access import (
     audience_key,
@@ -84,7 +90,7 @@ def _terms(topic: dict[str, Any]) -> list[str]:
 def create_topic(user: dict[str, Any], title: str, description: str = "",
                  tags: list[str] | None = None, visibility: str = PUBLIC,
                  allow_anonymous: bool = False) -> dict[str, Any]:
-    site_mutes.require_not_muted(user)
+    write_gate.admit(user, "topic")
     now = clock.now()
     topic = {"title": _clean_title(title, user),
              "description": _clean_description(description, user),
@@ -119,6 +125,7 @@ def update_topic(user: dict[str, Any], topic_id: Any, changes: dict[str, Any]
                  ) -> dict[str, Any]:
     """Owner or moderators change title, description, tags or visibility; the slug stays,
     so links keep working."""
+    write_gate.admit(user, "edit")
     topic = require_moderator(user, topic_id)
     updates: dict[str, Any] = {}
     if "title" in changes:

@@ -14,7 +14,15 @@ from flask import Response, current_app
 
 from models.base import is_object_id
 from models.upload import PENDING, READY, RESERVED, Upload
-from services import attachments, chat_access, comments_service, file_storage, media, posts_service
+from services import (
+    attachments,
+    chat_access,
+    comments_service,
+    file_storage,
+    media,
+    posts_service,
+    write_gate,
+)
 from services.shapes.media import ATTACHMENT
 from utils import clock
 from utils import storage as backends
@@ -106,6 +114,7 @@ def _store(data: bytes, name: str) -> dict[str, Any]:
 
 def upload(user: dict[str, Any], name: str | None, data: bytes) -> dict[str, Any]:
     """An upload through the API: `{id, name, content_type, size, url, ...}`."""
+    write_gate.admit(user, "upload")
     limit = current_app.config["UPLOAD_MAX_BYTES"]
     if len(data) > limit:
         raise _too_large(limit)
@@ -126,6 +135,7 @@ def upload(user: dict[str, Any], name: str | None, data: bytes) -> dict[str, Any
 def presign(user: dict[str, Any], name: str, size: int) -> dict[str, Any]:
     """A presigned POST for one file of at most `size` bytes, straight to the bucket;
     `complete` makes it usable once the client sent it."""
+    write_gate.admit(user, "upload")
     storage = file_storage.get_storage()
     if not storage.direct_uploads:
         raise BadRequest("This server takes uploads through POST /api/uploads only "
@@ -145,6 +155,7 @@ def presign(user: dict[str, Any], name: str, size: int) -> dict[str, Any]:
 def complete(user: dict[str, Any], upload_id: str) -> dict[str, Any]:
     """The client says the presigned POST is done: check the object (size, type, image)
     as an upload through the API would be, and make it usable."""
+    write_gate.admit(user, "finish_upload")
     uploads = Upload()
     pending = _own(user, upload_id)
     if pending["state"] != PENDING:

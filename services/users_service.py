@@ -24,6 +24,7 @@ from services import (
     notify_core,
     notify_prefs,
     user_copies,
+    write_gate,
 )
 from services.shapes.users import (
     BLOCKED,
@@ -57,6 +58,7 @@ def serialize_private_user(user: dict[str, Any]) -> dict[str, Any]:
 
 def update_profile(user: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """Only display_name, bio and settings: the schema refuses every other field."""
+    write_gate.admit(user, "profile")
     updates: dict[str, Any] = {}
     if "display_name" in changes:
         # Masked or refused (422) by the content filter like every other text people see.
@@ -97,6 +99,7 @@ def generated_avatar(text: str, color: int) -> str:
 
 
 def set_avatar(user: dict[str, Any], data: bytes) -> dict[str, Any]:
+    write_gate.admit(user, "profile")
     image = avatars.normalize(data, current_app.config["AVATAR_MAX_BYTES"])
     key = file_storage.save_avatar(image)
     updated = User().update(user["_id"], {"avatar_key": key})
@@ -189,6 +192,7 @@ def _users_by_id(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
 
 def send_friend_request(user: dict[str, Any], target_id: str) -> dict[str, Any]:
     """A request to someone who already asked me accepts theirs instead."""
+    write_gate.admit(user, "friend_request")
     target = _other_user(user, target_id)
     if is_blocked_between(user["_id"], target["_id"]):
         raise Forbidden("You cannot send this user a friend request.")
@@ -236,6 +240,7 @@ def _other_id(document: dict[str, Any], me: ObjectId) -> ObjectId:
 
 
 def accept_friend_request(user: dict[str, Any], request_id: str) -> dict[str, Any]:
+    write_gate.admit(user, "befriend")
     accepted = Friendship().accept(to_object_id(request_id, "Friend request"), user["_id"])
     if accepted is None:
         raise NotFound("Friend request not found.")

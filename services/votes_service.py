@@ -11,15 +11,14 @@ from typing import Any
 from models.comment import Comment
 from models.post import Post
 from models.vote import Vote
-from services import comments_service, posts_service, site_mutes, topic_access
+from services import comments_service, posts_service, write_gate
 from utils import clock
 from utils.errors import Forbidden, NotFound
 
 
 def vote_post(user: dict[str, Any], post_id: Any, value: int) -> dict[str, int]:
-    site_mutes.require_not_muted(user)
     post, topic = posts_service.get_readable_post(user, post_id)
-    topic_access.require_not_banned(user, topic)
+    write_gate.admit(user, "vote", topic_id=topic["_id"])
     posts_service.require_open(post)
     previous = Vote().cast("post", post["_id"], user["_id"], value, clock.now())
     if value != previous:
@@ -32,9 +31,8 @@ def vote_post(user: dict[str, Any], post_id: Any, value: int) -> dict[str, int]:
 
 
 def vote_comment(user: dict[str, Any], comment_id: Any, value: int) -> dict[str, int]:
-    site_mutes.require_not_muted(user)
     comment, post, topic = comments_service.get_readable_comment(user, comment_id)
-    topic_access.require_not_banned(user, topic)
+    write_gate.admit(user, "vote", topic_id=topic["_id"])
     posts_service.require_open(post)
     if comment["deleted"]:
         raise Forbidden("This comment was deleted.")

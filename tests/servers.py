@@ -15,6 +15,7 @@ from pathlib import Path
 import redis
 import requests
 
+from config import WRITE_LIMIT_DEFAULTS
 from utils.embedded_db import free_port, port_answers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,8 @@ CLUSTER_SETTINGS = {
     "REALTIME_SWEEP_SECONDS": "0.5", "LOG_LEVEL": "WARNING", "MAIL_BACKEND": "console",
     # Calls: a dropped device is given up after 1 s, a silent one after 3 s.
     "CALL_RECONNECT_GRACE_SECONDS": "1", "CALL_HEARTBEAT_TIMEOUT_SECONDS": "3",
+    # New accounts build whole scenes in seconds (the write limits' own tests: in-process).
+    **dict.fromkeys(WRITE_LIMIT_DEFAULTS, "100000 per minute"),
 }
 
 INSTALL_HINT = ("redis-server not found: install it with `apt-get install -y redis-server` "

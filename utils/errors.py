@@ -105,12 +105,27 @@ class ContentRejected(APIError):
     status, code, message = 422, "content_rejected", "The content was rejected."
 
 
+class TooManyMentions(APIError):
+    """A new account (trust level 0) mentioned more people in one item than it may."""
+    status, code, message = 422, "too_many_mentions", "Too many mentions for a new account."
+
+
+class TooManyAttachments(APIError):
+    """A new account (trust level 0) attached more files to one item than it may."""
+    status, code, message = 422, "too_many_attachments", "Too many attachments for a new account."
+
+
 class RateLimited(APIError):
     status, code, message = 429, "rate_limited", "Too many requests; slow down."
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
         self.retry_after = max(1, int(retry_after))
+
+
+class DuplicateContent(RateLimited):
+    """The same text sent to more places than REPEAT_CONTENT_MAX within the window."""
+    code = "duplicate_content"
 
 
 class ServiceUnavailable(APIError):

@@ -245,8 +245,14 @@ class CompiledFilter:
     def _check_links(self, text: str, field_name: str, author: dict[str, Any] | None) -> None:
         if author is None or self.new_account_link_limit < 0:
             return
-        created = author.get("created_at")
-        if created is None or clock.now() - created >= timedelta(hours=self.new_account_hours):
+        # A trust level set by staff (services/trust.py) wins over the account's age; an
+        # account someone answered is no longer new (services.trust.level).
+        chosen, created = author.get("trust_level"), author.get("created_at")
+        if chosen is not None:
+            if chosen > 0:
+                return
+        elif (created is None or author.get("replied_to_at")
+              or clock.now() - created >= timedelta(hours=self.new_account_hours)):
             return
         if len(LINK.findall(text)) > self.new_account_link_limit:
             raise ContentRejected(

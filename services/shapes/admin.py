@@ -29,6 +29,10 @@ class AdminUserSchema(PrivateUserSchema):
     ban = fields.Nested(BanInfoSchema, allow_none=True, required=True)
     muted = fields.Boolean(required=True)
     mute = fields.Nested(MuteInfoSchema, allow_none=True, required=True)
+    trust_level = fields.Integer(required=True, metadata={
+        "description": "0 new (lower write limits), 1 basic (docs/ADMIN.md)."})
+    trust_level_set = fields.Boolean(required=True, metadata={
+        "description": "Set by staff; false: follows the account's age."})
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
 
 
