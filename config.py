@@ -194,8 +194,11 @@ class Config:
         # An account is new (trust level 0, services/trust.py) for this many hours, unless
         # staff set its level; new accounts get lower limits and at most this many
         # mentions and attachments in one item (links: CONTENT_FILTER_NEW_ACCOUNT_LINKS).
+        # Development starts every account trusted: a frontend developer's fresh test
+        # accounts would otherwise meet the new-account limits all afternoon.
         self.TRUST_NEW_ACCOUNT_HOURS = _env_int(
-            "TRUST_NEW_ACCOUNT_HOURS", _env_int("CONTENT_FILTER_NEW_ACCOUNT_HOURS", 24))
+            "TRUST_NEW_ACCOUNT_HOURS", _env_int("CONTENT_FILTER_NEW_ACCOUNT_HOURS",
+                                                0 if self.ENV_NAME == "development" else 24))
         self.NEW_ACCOUNT_MAX_MENTIONS = _env_int("NEW_ACCOUNT_MAX_MENTIONS", 3)
         self.NEW_ACCOUNT_MAX_ATTACHMENTS = _env_int("NEW_ACCOUNT_MAX_ATTACHMENTS", 2)
         # One account's same text (normalized; this long at least) may go to at most

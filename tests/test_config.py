@@ -187,3 +187,13 @@ def test_each_job_queue_keeps_a_worker(clean_env, name):
     clean_env.setenv(name, "0")
     with pytest.raises(ConfigError, match=name):
         load_config("testing")
+
+
+def test_development_accounts_start_trusted_production_ones_earn_it(clean_env):
+    # A frontend developer's fresh test accounts must not meet the new-account limits.
+    assert load_config("development").TRUST_NEW_ACCOUNT_HOURS == 0
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    assert load_config("production").TRUST_NEW_ACCOUNT_HOURS == 24
+    clean_env.setenv("TRUST_NEW_ACCOUNT_HOURS", "6")
+    assert load_config("development").TRUST_NEW_ACCOUNT_HOURS == 6

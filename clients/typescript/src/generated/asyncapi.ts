@@ -400,7 +400,13 @@ export interface ConnectError {
  * via the `definition` "ConnectErrorData".
  */
 export interface ConnectErrorData {
-  code: "unauthorized" | "session_expired" | "banned" | "rate_limited";
+  code: "unauthorized" | "session_expired" | "banned" | "rate_limited" | "validation_error";
+  /**
+   * With validation_error: the auth fields that are no text.
+   */
+  details?: {
+    [k: string]: unknown | undefined;
+  };
   message: string;
   /**
    * Seconds; with rate_limited.

@@ -250,7 +250,10 @@ export type paths = {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a user's site role; the last admin cannot be demoted. */
+        /**
+         * Change a user's site role (the last admin cannot be demoted) or trust level (0 new,
+         *     1 basic, null: by the account's age); each change is audit-logged.
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -1639,7 +1642,10 @@ export type paths = {
         get?: never;
         put?: never;
         post?: never;
-        /** End one of my sessions; its sockets close. Ending the current one logs out. */
+        /**
+         * End one of my sessions; its sockets close. Ending the current one logs out. Needs a
+         *     browser session: a bearer token gets 403.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -1675,7 +1681,10 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** End every browser session but this one (API tokens stay); their sockets close. */
+        /**
+         * End every browser session but this one (API tokens stay); their sockets close.
+         *     Needs a browser session: a bearer token gets 403.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -6847,6 +6856,10 @@ export type components = {
             role: string;
             settings: components["schemas"]["Settings"];
             totp_enabled: boolean;
+            /** @description 0 new (lower write limits), 1 basic (docs/ADMIN.md). */
+            trust_level: number;
+            /** @description Set by staff; false: follows the account's age. */
+            trust_level_set: boolean;
             username: string;
         };
         AdminUserPage: {
@@ -7595,8 +7608,11 @@ export type components = {
                 [key: string]: unknown;
             };
             status: string;
+            /** @description For anonymous content, the id of its pseudonym's stand-in (GET /api/topics/<id>/pseudonyms/<name> resolves it, logged) */
             target_author_id: string | null;
             target_id: string;
+            /** @description The pseudonym of anonymous content; null otherwise */
+            target_pseudonym: string | null;
             target_type: string;
             topic_id: string | null;
         };
@@ -7631,7 +7647,9 @@ export type components = {
         RoleChange: {
             reason?: string;
             /** @enum {string} */
-            role: "user" | "moderator" | "admin";
+            role?: "user" | "moderator" | "admin";
+            /** @enum {integer|null} */
+            trust_level?: 0 | 1 | null;
         };
         Room: {
             archived: boolean;
