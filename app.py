@@ -15,8 +15,8 @@ import models.indexes
 import routes
 import routes.commands
 import routes.metrics
-import services.chat_previews  # defines a job the consumers run, before utils.jobs.init_app
-import services.notify_digest  # noqa: F401  (defines periodic jobs the consumers run)
+import services.chat.chat_previews  # defines a job the consumers run, before utils.jobs.init_app
+import services.notify.notify_digest  # noqa: F401  (defines periodic jobs the consumers run)
 import utils.auth
 import utils.cache
 import utils.http
@@ -27,7 +27,8 @@ import utils.metrics
 import utils.socket_events
 import utils.socket_manager
 from config import ConfigError, load_config
-from services import auth_login, chat_limits, content_filter, file_storage, passwords
+from services.accounts import auth_login
+from services.platform import chat_limits, content_filter, file_storage, passwords
 from utils.api import ContractRequest, JSONProvider, register_converters
 from utils.embedded_db import ensure_embedded_database
 from utils.errors import register_error_handlers

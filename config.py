@@ -37,7 +37,7 @@ WRITE_LIMIT_DEFAULTS = {
     "WRITE_LIMIT_REPORTS": "20 per hour",
     "WRITE_LIMIT_UPLOADS": "30 per 10 minutes",
     "WRITE_LIMIT_PROFILE_EDITS": "20 per hour",
-    # Lower limits for new accounts (trust level 0, services/trust.py).
+    # Lower limits for new accounts (trust level 0, services/accounts/trust.py).
     "NEW_ACCOUNT_LIMIT_TOPICS": "1 per hour",
     "NEW_ACCOUNT_LIMIT_TOPIC_ROOMS": "2 per hour",
     "NEW_ACCOUNT_LIMIT_GROUPS": "3 per hour",
@@ -191,7 +191,7 @@ class Config:
         # Accounts younger than NEW_ACCOUNT_HOURS may put at most this many links in one
         # text (-1: no limit). The stored filter setting overrides the count.
         self.CONTENT_FILTER_NEW_ACCOUNT_LINKS = _env_int("CONTENT_FILTER_NEW_ACCOUNT_LINKS", 2)
-        # An account is new (trust level 0, services/trust.py) for this many hours, unless
+        # An account is new (trust level 0, services/accounts/trust.py) for this many hours, unless
         # staff set its level; new accounts get lower limits and at most this many
         # mentions and attachments in one item (links: CONTENT_FILTER_NEW_ACCOUNT_LINKS).
         # Development starts every account trusted: a frontend developer's fresh test
@@ -203,7 +203,7 @@ class Config:
         self.NEW_ACCOUNT_MAX_ATTACHMENTS = _env_int("NEW_ACCOUNT_MAX_ATTACHMENTS", 2)
         # One account's same text (normalized; this long at least) may go to at most
         # REPEAT_CONTENT_MAX places (rooms, topics, posts) within the window; one more
-        # answers 429 `duplicate_content` (services.write_gate).
+        # answers 429 `duplicate_content` (services.accounts.write_gate).
         self.REPEAT_CONTENT_MAX = _env_int("REPEAT_CONTENT_MAX", 3)
         self.REPEAT_CONTENT_WINDOW_SECONDS = _env_int("REPEAT_CONTENT_WINDOW_SECONDS", 600)
         self.REPEAT_CONTENT_MIN_LENGTH = _env_int("REPEAT_CONTENT_MIN_LENGTH", 20)
@@ -279,7 +279,7 @@ class Config:
         self.JOBS_IN_PROCESS_CONSUMER = _env_bool("JOBS_IN_PROCESS_CONSUMER", True)
 
         self.AVATAR_MAX_BYTES = _env_int("AVATAR_MAX_BYTES", 2 * 1024 * 1024)
-        # Data exports (services/data_export.py): archives on a local directory, one
+        # Data exports (services/privacy/data_export.py): archives on a local directory, one
         # export per user per interval, download links valid for EXPORT_LINK_HOURS.
         self.EXPORT_DIR = _env("EXPORT_DIR", str(INSTANCE_DIR / "exports"))
         self.EXPORT_INTERVAL_HOURS = _env_int("EXPORT_INTERVAL_HOURS", 24)
@@ -311,13 +311,13 @@ class Config:
         # access fields this long while their version stamps in Redis are unchanged
         # (utils.local_copies); every write to them replaces a stamp. 0: no copies.
         self.LOCAL_COPY_SECONDS = float(_env("LOCAL_COPY_SECONDS", "10"))
-        # Per-user limits on socket events by class (services.chat_limits.EVENT_CLASSES;
+        # Per-user limits on socket events by class (services.platform.chat_limits.EVENT_CLASSES;
         # typing uses CHAT_TYPING_RATE_LIMIT), answered with `rate_limited` acks, and the
         # most sockets one user may hold at once (one more is refused at connect).
         self.SOCKET_READ_RATE_LIMIT = _env("SOCKET_READ_RATE_LIMIT", "120 per minute")
         self.SOCKET_WRITE_RATE_LIMIT = _env("SOCKET_WRITE_RATE_LIMIT", "120 per minute")
         self.SOCKET_MAX_PER_USER = _env_int("SOCKET_MAX_PER_USER", 20)
-        # Per-user limits on every write class (services.write_gate.LIMITS; limits syntax),
+        # Per-user limits on every write class (services.accounts.write_gate.LIMITS; limits syntax),
         # over REST and Socket.IO alike: 429 `rate_limited` with Retry-After. Chat sends
         # use CHAT_RATE_LIMIT. A topic's owner and moderators are not limited in it.
         for name, default in WRITE_LIMIT_DEFAULTS.items():
@@ -387,7 +387,7 @@ class Config:
             raise ConfigError(f"GIF_RATING must be one of {', '.join(GIF_RATINGS)}, "
                               f"got {self.GIF_RATING!r}")
         # Hosts a GIF attachment's URL may point at (https only, exact names); empty:
-        # the chosen provider's own media hosts (services/gif_providers.py).
+        # the chosen provider's own media hosts (services/media/gif_providers.py).
         self.GIF_MEDIA_HOSTS = _env_list("GIF_MEDIA_HOSTS")
         self.GIF_CACHE_SECONDS = _env_int("GIF_CACHE_SECONDS", 300)
         self.GIF_TIMEOUT_SECONDS = float(_env("GIF_TIMEOUT_SECONDS", "5"))

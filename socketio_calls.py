@@ -20,9 +20,9 @@ from routes.call_schemas import (
     SpeakingSchema,
     StartCallSchema,
 )
-from services import call_signals, calls_service
-from services.call_access import Device
-from services.shapes import events
+from services.calls import call_signals, calls_service
+from services.chat.call_access import Device
+from services.platform.shapes import events
 from utils.extensions import socketio
 from utils.socket_events import acknowledged, socket_origin, socket_user
 

@@ -22,19 +22,14 @@ from routes.message_schemas import (
     TypingEventSchema,
 )
 from routes.topic_schemas import ObjectIdString
-from services import (
-    auth_login,
-    calls_service,
-    chat_history,
-    chat_reads,
-    chat_send,
-    live_rooms,
-    maintenance,
-    presence,
-    room_entry,
-)
-from services.shapes import events
-from services.shapes.messages import MessageSchema, ReactionsSchema
+from services.accounts import auth_login
+from services.admin import maintenance
+from services.calls import calls_service
+from services.chat import chat_history, chat_reads, chat_send
+from services.live import presence, room_entry
+from services.platform import live_rooms
+from services.platform.shapes import events
+from services.platform.shapes.messages import MessageSchema, ReactionsSchema
 from utils.auth import session_login_id, session_user_id, user_from_session
 from utils.extensions import socketio
 from utils.schemas import StrictSchema

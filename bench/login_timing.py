@@ -1,5 +1,5 @@
 """Login timing: a login for an account that does not exist must cost what a wrong
-password costs (one bcrypt check at the configured cost, services/passwords.py), so the
+password costs (one bcrypt check at the configured cost, services/platform/passwords.py), so the
 response time does not tell which accounts exist.
 
 Wall-clock ratios are too noisy on a shared machine to assert in the test suite, so they
@@ -29,7 +29,7 @@ def measure(mongo_uri: str, redis_url: str, rounds: int = 15,
     interleaved, through the app in this process (no network)."""
     from app import create_app
     from models.indexes import init_indexes
-    from services import auth_signup
+    from services.accounts import auth_signup
     from utils.db import get_client
 
     app = create_app("testing", MONGO_URI=mongo_uri, MONGO_DB_NAME=DB_NAME,

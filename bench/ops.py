@@ -37,7 +37,7 @@ def memory_per_connection(connections: int) -> dict:
            "REDIS_URL": redis_server.url, "LOG_LEVEL": "WARNING"}
     from app import create_app
     from models.indexes import init_indexes
-    from services import auth_login, auth_signup
+    from services.accounts import auth_login, auth_signup
 
     app = create_app("testing", MONGO_URI=mongo.uri, MONGO_DB_NAME="bench_ops",
                      REDIS_URL=redis_server.url, SOCKETIO_MESSAGE_QUEUE=None)

@@ -85,7 +85,7 @@ def seed_content(db: Database, users: dict, filler: list[ObjectId], data: dict,
     """Topics, posts, comments, topic chat rooms and messages, shaped like the documents
     topics_service, posts_service, comments_service and the chat_* services write."""
     from models.post import hot_rank
-    from services.chat_views import snapshot
+    from services.chat.chat_views import snapshot
     from utils.text import render_markdown, search_terms, slugify
 
     rng = random.Random(7)

@@ -18,7 +18,9 @@ from datetime import datetime, timedelta, timezone
 from bson import ObjectId
 from flask import Flask
 
-from services import chat_views, comments_service, file_storage, posts_service
+from services.chat import chat_views
+from services.forum import comments_service, posts_service
+from services.platform import file_storage
 
 _ids = itertools.count(1)
 

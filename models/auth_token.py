@@ -36,7 +36,7 @@ class AuthToken(BaseModel):
         return self.find_one_with_user({"token_hash": token_hash, "expires_at": {"$gt": now}})
 
     # Processes keep a token with its user under the user's version stamp
-    # (services.auth_login.user_for_token): deleting tokens replaces the stamp.
+    # (services.accounts.auth_login.user_for_token): deleting tokens replaces the stamp.
 
     def delete(self, token_id: ObjectId) -> None:
         deleted = self.collection.find_one_and_delete({"_id": token_id}, {"user_id": 1})

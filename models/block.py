@@ -1,7 +1,7 @@
 """Who blocked whom: one document per (blocker, blocked).
 
 Each process keeps everyone a user blocked or was blocked by under that user's version
-stamp (services.user_copies), so every write here replaces the stamps of BOTH people."""
+stamp (services.platform.user_copies), so every write here replaces the stamps of BOTH people."""
 from __future__ import annotations
 
 from bson import ObjectId

@@ -1,6 +1,6 @@
 """Data exports: one document per archive a user asked for (`pending`, then `ready` with
 the archive's storage key). The archive itself lives in the export storage
-(services/data_export.py), not in the database."""
+(services/privacy/data_export.py), not in the database."""
 from __future__ import annotations
 
 from datetime import datetime

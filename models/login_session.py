@@ -1,6 +1,6 @@
 """The index of browser sessions (Flask-Session keeps the sessions themselves, in Redis or
 the development file store): one document per login, so a user can list theirs and end
-any one. A session whose document is gone is dead (services.auth_sessions)."""
+any one. A session whose document is gone is dead (services.accounts.auth_sessions)."""
 from __future__ import annotations
 
 from datetime import datetime

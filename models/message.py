@@ -1,6 +1,6 @@
 """Chat messages. `(room_id, seq)` is unique, so a seq is claimed by the insert itself:
 a failed insert claims nothing and leaves no gap (and a message the room does not move
-onto is taken back: services/chat_seq.py). `(room_id, author_id, client_id)` is
+onto is taken back: services/chat/chat_seq.py). `(room_id, author_id, client_id)` is
 unique, so a retried send finds the stored message instead of creating a second one."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class Message(BaseModel):
                    unique=True, name="room_author_client_unique"),
         IndexModel([("room_id", ASCENDING), ("author_id", ASCENDING), ("seq", ASCENDING)],
                    name="room_author_seq"),
-        # Message search (services.search_service), the same term index posts have.
+        # Message search (services.discovery.search_service), the same term index posts have.
         IndexModel([("search_terms", ASCENDING)], name="search_terms"),
     ]
 

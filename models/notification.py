@@ -115,7 +115,7 @@ class Notification(BaseModel):
             query["kind"] = kind
         return self.collection.count_documents(query)
 
-    # Mail (services/notify_mail.py, notify_digest.py)
+    # Mail (services/notify/notify_mail.py, notify_digest.py)
 
     def mail_due(self, before: Any, limit: int) -> list[dict[str, Any]]:
         """Unread notifications with a change still to mail, unchanged since `before`."""

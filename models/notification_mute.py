@@ -1,6 +1,6 @@
 """What a user muted for notifications: a topic, a post, a chat room or a user, one
 document per (user, target type, target id). Each process keeps a user's mutes under
-their version stamp (services.user_copies), so every write here replaces it."""
+their version stamp (services.platform.user_copies), so every write here replaces it."""
 from __future__ import annotations
 
 from typing import Any

@@ -4,7 +4,7 @@ direct conversations.
 `key` is unique: `direct:<a>:<b>` (the two user ids sorted) makes the direct room of a
 pair unique under concurrent creation; every other room uses `room:<_id>`.
 `last_seq` is the highest message seq, advanced only after that message is stored and
-only from the seq right below it (services/chat_seq.py).
+only from the seq right below it (services/chat/chat_seq.py).
 """
 from __future__ import annotations
 

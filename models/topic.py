@@ -45,7 +45,7 @@ class Topic(BaseModel):
         return self.collection.find_one({"slug": slug, "deleted": False})
 
     # What access decisions read; processes keep these under the topics' version stamp
-    # (services.topic_access), which a write to any of them replaces.
+    # (services.platform.topic_access), which a write to any of them replaces.
     # `slug` and `title` too: a post is answered with its topic's `{id, slug, title}`.
     ACCESS = ("visibility", "deleted", "owner_id", "allow_anonymous", "slug", "title")
 

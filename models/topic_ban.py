@@ -28,7 +28,7 @@ class TopicBan(BaseModel):
     def put(self, topic_id: ObjectId, user_id: ObjectId, banned_by: ObjectId, reason: str,
             expires_at: datetime | None, now: datetime) -> dict[str, Any]:
         """Ban, or replace the terms of an existing ban (reason, expiry). Like every
-        write here, replaces the user's version stamp (services.topic_access keeps a
+        write here, replaces the user's version stamp (services.platform.topic_access keeps a
         user's bans under it)."""
         ban = self.collection.find_one_and_update(
             {"topic_id": topic_id, "user_id": user_id},

@@ -27,7 +27,7 @@ class TopicMember(BaseModel):
     ]
 
     # Every write replaces the member's version stamp: processes keep a user's roles
-    # under it (services.topic_access).
+    # under it (services.platform.topic_access).
 
     def add(self, topic_id: ObjectId, user_id: ObjectId, role: str = MEMBER) -> bool:
         """True when the membership is new (joining twice changes nothing)."""

@@ -5,7 +5,7 @@ comment). `state` is `reserved` (an upload through the API being checked and sto
 the objects are removed by a job, then the document).
 
 `quota_slot` ("<owner>:<number>", unique) numbers each user's uploads in the order their
-quota was checked (services/uploads_service.py `_reserve`)."""
+quota was checked (services/uploads/uploads_service.py `_reserve`)."""
 from __future__ import annotations
 
 from datetime import datetime

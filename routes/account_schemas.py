@@ -5,9 +5,9 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 
 from models.user import MESSAGE_POLICIES
-from services import passwords
-from services.auth_signup import USERNAME_PATTERN
-from services.avatars import PALETTE
+from services.accounts.auth_signup import USERNAME_PATTERN
+from services.platform import passwords
+from services.platform.avatars import PALETTE
 from utils.identity import clean
 from utils.schemas import PageQuerySchema, StrictSchema
 
@@ -194,7 +194,7 @@ class FriendRequestQuerySchema(PageQuerySchema):
 
 
 class InitialsQuerySchema(StrictSchema):
-    """GET /api/users/initials.svg: what PublicUser.avatar_url names (services.avatars)."""
+    """GET /api/users/initials.svg: what PublicUser.avatar_url names (services.platform.avatars)."""
     text = fields.String(required=True, validate=validate.Length(min=1, max=2))
     color = fields.Integer(required=True, validate=validate.Range(min=-1,
                                                                   max=len(PALETTE) - 1))

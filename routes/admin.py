@@ -12,10 +12,11 @@ from routes.admin_schemas import (
     RoleChangeSchema,
     WarnBodySchema,
 )
-from services import admin_service, audit_service, reports_service, stats_service
-from services.admin_service import admin_user_view
-from services.notifications_service import serialize as serialize_notification
-from services.shapes.admin import (
+from services.admin import admin_service, reports_service, stats_service
+from services.admin.admin_service import admin_user_view
+from services.notify.notifications_service import serialize as serialize_notification
+from services.platform import audit_service
+from services.platform.shapes.admin import (
     AdminUserPageSchema,
     AdminUserSchema,
     AuditPageSchema,
@@ -23,7 +24,7 @@ from services.shapes.admin import (
     ReportPageSchema,
     StatsSchema,
 )
-from services.shapes.notifications import NotificationSchema
+from services.platform.shapes.notifications import NotificationSchema
 from utils.api import Blueprint
 from utils.auth import current_user
 from utils.pagination import page

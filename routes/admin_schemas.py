@@ -5,7 +5,7 @@ from marshmallow import ValidationError as SchemaError
 from marshmallow import fields, validate, validates_schema
 
 from models.user import ROLES
-from services.shapes.admin import FilterRuleSchema
+from services.platform.shapes.admin import FilterRuleSchema
 from utils.schemas import PageQuerySchema, StrictSchema
 
 Reason = fields.String(validate=validate.Length(min=1, max=1000))
@@ -23,7 +23,7 @@ class AdminUserQuerySchema(PageQuerySchema):
 
 class RoleChangeSchema(StrictSchema):
     role = fields.String(validate=validate.OneOf(ROLES))
-    # services/trust.py: 0 new, 1 basic; null: by the account's age again.
+    # services/accounts/trust.py: 0 new, 1 basic; null: by the account's age again.
     trust_level = fields.Integer(allow_none=True, validate=validate.OneOf([0, 1]))
     reason = Reason
 

@@ -3,7 +3,7 @@
 Generated, never written by hand: client events come from the handlers registered on
 the Socket.IO server (their payload and reply schemas are the ones `acknowledged`
 validates with, utils.socket_events), server events from SERVER_EVENTS below, whose
-schemas are the ones the services dump the payloads with (services/shapes). apispec's
+schemas are the ones the services dump the payloads with (services/platform/shapes). apispec's
 marshmallow converter turns them into JSON Schema (OpenAPI 3.1 flavour: a nullable field
 is `type: [..., "null"]`, a nullable nested shape `anyOf: [{$ref}, {type: null}]`).
 
@@ -29,15 +29,15 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
-from services.shapes import events as ev
-from services.shapes.forum import CommentSchema, PostSchema
-from services.shapes.messages import (
+from services.platform.shapes import events as ev
+from services.platform.shapes.forum import CommentSchema, PostSchema
+from services.platform.shapes.messages import (
     InvitationSchema,
     MessageSchema,
     ReactionsSchema,
     RoomSchema,
 )
-from services.shapes.notifications import NotificationSchema
+from services.platform.shapes.notifications import NotificationSchema
 from utils.extensions import socketio
 from utils.schemas import ErrorBodySchema
 

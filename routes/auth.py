@@ -20,8 +20,9 @@ from routes.account_schemas import (
     TokenRequestSchema,
     UsernameQuerySchema,
 )
-from services import auth_2fa, auth_login, auth_passwords, auth_sessions, auth_signup
-from services.shapes.users import (
+from services.accounts import auth_2fa, auth_login, auth_passwords, auth_sessions, auth_signup
+from services.accounts.users_service import serialize_private_user
+from services.platform.shapes.users import (
     TOKEN,
     EmailCheckSchema,
     LoginResultSchema,
@@ -30,7 +31,6 @@ from services.shapes.users import (
     UserEnvelopeSchema,
     UsernameAvailabilitySchema,
 )
-from services.users_service import serialize_private_user
 from utils import auth
 from utils.api import Blueprint
 from utils.auth import csrf_exempt, current_user, login_required

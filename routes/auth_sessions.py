@@ -1,8 +1,8 @@
 """My browser sessions and API tokens: list them, end any one, end all other sessions."""
 from __future__ import annotations
 
-from services import auth_sessions
-from services.shapes.users import ApiTokensSchema, EndedSessionsSchema, LoginSessionsSchema
+from services.accounts import auth_sessions
+from services.platform.shapes.users import ApiTokensSchema, EndedSessionsSchema, LoginSessionsSchema
 from utils import auth
 from utils.api import Blueprint
 from utils.auth import browser_only, current_user, login_required

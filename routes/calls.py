@@ -3,8 +3,9 @@ itself runs over Socket.IO (socketio_calls.py, docs/CALLS.md)."""
 from __future__ import annotations
 
 from routes.call_schemas import CallQuerySchema
-from services import call_access, call_records, ice_servers
-from services.shapes.calls import CallPageSchema, CallSchema, IceServersSchema
+from services.calls import call_records, ice_servers
+from services.chat import call_access
+from services.platform.shapes.calls import CallPageSchema, CallSchema, IceServersSchema
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 from utils.pagination import page

@@ -15,7 +15,10 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from routes import asyncapi
-from services import attachments, auth_signup, search_service, seed
+from services.accounts import auth_signup
+from services.admin import seed
+from services.discovery import search_service
+from services.media import attachments
 from utils import jobs
 from utils.errors import APIError
 from utils.extensions import api

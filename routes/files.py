@@ -1,7 +1,7 @@
 """Avatars, served from the storage backend (attachments: routes/uploads.py)."""
 from __future__ import annotations
 
-from services import file_storage
+from services.platform import file_storage
 from utils.api import Blueprint
 
 blp = Blueprint("files", __name__, description="Uploaded files")

@@ -5,8 +5,8 @@ from flask import current_app
 from flask_limiter.util import get_remote_address
 
 from routes.gif_schemas import GifSearchQuerySchema
-from services import gifs
-from services.shapes.gifs import GifPageSchema
+from services.media import gifs
+from services.platform.shapes.gifs import GifPageSchema
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 from utils.extensions import limiter

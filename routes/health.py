@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app
 from marshmallow import Schema, fields
 
-from services import health_service
+from services.platform import health_service
 from utils.api import Blueprint
 from utils.errors import ServiceUnavailable
 from utils.extensions import limiter

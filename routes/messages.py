@@ -18,7 +18,7 @@ from routes.message_schemas import (
     SendBodySchema,
     TopicRoomBodySchema,
 )
-from services import (
+from services.chat import (
     chat_access,
     chat_history,
     chat_invitations,
@@ -29,9 +29,9 @@ from services import (
     chat_rooms,
     chat_send,
     chat_views,
-    search_service,
 )
-from services.shapes.messages import (
+from services.discovery import search_service
+from services.platform.shapes.messages import (
     InvitationPageSchema,
     InvitationSchema,
     MessagePageSchema,

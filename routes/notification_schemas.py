@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from services.notify_prefs import DIGESTS, KINDS
-from services.shapes.notifications import ChannelsSchema
+from services.notify.notify_prefs import DIGESTS, KINDS
+from services.platform.shapes.notifications import ChannelsSchema
 from utils.schemas import PageQuerySchema, StrictSchema
 
 

@@ -6,8 +6,8 @@ from routes.notification_schemas import (
     SettingsPatchSchema,
     UnsubscribeQuerySchema,
 )
-from services import notifications_service, notify_mail, notify_prefs
-from services.shapes.notifications import (
+from services.notify import notifications_service, notify_mail, notify_prefs
+from services.platform.shapes.notifications import (
     KindSettingsSchema,
     MutePageSchema,
     NotificationPageSchema,

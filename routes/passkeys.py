@@ -13,8 +13,8 @@ from routes.account_schemas import (
     PasswordBodySchema,
 )
 from routes.auth import logged_in
-from services import passkeys
-from services.shapes.users import (
+from services.accounts import passkeys
+from services.platform.shapes.users import (
     LoginResultSchema,
     PasskeyOptionsSchema,
     PasskeySchema,

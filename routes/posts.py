@@ -10,15 +10,21 @@ from routes.topic_schemas import (
     PostUpdateSchema,
     VoteBodySchema,
 )
-from services import comments_service, post_follows, post_lists, posts_service, votes_service
-from services.shapes.forum import (
+from services.forum import (
+    comments_service,
+    post_follows,
+    post_lists,
+    posts_service,
+    votes_service,
+)
+from services.platform.shapes.forum import (
     CommentPageSchema,
     CommentSchema,
     PostPageSchema,
     PostSchema,
     VoteResultSchema,
 )
-from services.shapes.notifications import FollowSchema
+from services.platform.shapes.notifications import FollowSchema
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 

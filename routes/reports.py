@@ -6,9 +6,10 @@ from routes.admin_schemas import (
     ReportQuerySchema,
     ResolveBodySchema,
 )
-from services import my_lists, reports_service
-from services.reports_service import serialize_report
-from services.shapes.admin import (
+from services.admin import reports_service
+from services.admin.reports_service import serialize_report
+from services.discovery import my_lists
+from services.platform.shapes.admin import (
     MyReportPageSchema,
     ReportPageSchema,
     ReportSchema,

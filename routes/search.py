@@ -4,8 +4,8 @@ from __future__ import annotations
 from routes.topic_schemas import (
     SearchQuerySchema,
 )
-from services import search_service
-from services.shapes.forum import (
+from services.discovery import search_service
+from services.platform.shapes.forum import (
     SearchPageSchema,
 )
 from utils.api import Blueprint

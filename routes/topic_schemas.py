@@ -8,7 +8,7 @@ from models.post import SORTS as POST_SORTS
 from models.topic import SORTS as TOPIC_SORTS
 from models.topic import VISIBILITIES
 from models.topic_member import ROLES
-from services.post_lists import TOP_WINDOWS
+from services.forum.post_lists import TOP_WINDOWS
 from utils.schemas import PageQuerySchema, StrictSchema
 
 ObjectIdString = validate.Regexp(r"^[0-9a-f]{24}$", error="Not a valid id.")

@@ -8,15 +8,10 @@ from routes.topic_schemas import (
     TopicUpdateSchema,
     UserIdSchema,
 )
-from services import (
-    my_lists,
-    pseudonyms,
-    topic_access,
-    topic_members,
-    topic_moderation,
-    topics_service,
-)
-from services.shapes.forum import (
+from services.discovery import my_lists
+from services.forum import pseudonyms, topic_members, topic_moderation, topics_service
+from services.platform import topic_access
+from services.platform.shapes.forum import (
     PSEUDONYM,
     BanPageSchema,
     BanSchema,

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from routes.upload_schemas import PresignBodySchema, UploadFormSchema
-from services import uploads_service
-from services.shapes.media import AttachmentSchema, PresignedUploadSchema
+from services.platform.shapes.media import AttachmentSchema, PresignedUploadSchema
+from services.uploads import uploads_service
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
 from utils.http import body_limit

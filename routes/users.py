@@ -14,9 +14,11 @@ from routes.account_schemas import (
     UserSearchQuerySchema,
 )
 from routes.topic_schemas import MyTopicsQuerySchema
-from services import account_deletion, data_export, my_lists, users_service
-from services.shapes.forum import TopicInvitationPageSchema, TopicPageSchema
-from services.shapes.users import (
+from services.accounts import users_service
+from services.accounts.users_service import serialize_private_user, serialize_public_user
+from services.discovery import my_lists
+from services.platform.shapes.forum import TopicInvitationPageSchema, TopicPageSchema
+from services.platform.shapes.users import (
     DATA_EXPORT,
     AvatarSchema,
     BlockedPageSchema,
@@ -30,7 +32,7 @@ from services.shapes.users import (
     UserPageSchema,
     avatar_url,
 )
-from services.users_service import serialize_private_user, serialize_public_user
+from services.privacy import account_deletion, data_export
 from utils import auth
 from utils.api import Blueprint
 from utils.auth import current_user, login_required

@@ -19,7 +19,8 @@ from typing import Any
 from bson import ObjectId
 from PIL import Image
 
-from services import data_export, tokens
+from services.platform import tokens
+from services.privacy import data_export
 from tests.helpers import bearer
 from utils import local_copies, user_versions
 from utils.db import get_db

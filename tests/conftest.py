@@ -135,7 +135,7 @@ class SharedApp:
         limiter._storage_dead = False
         if getattr(limiter, "_fallback_storage", None) is not None:
             limiter._fallback_storage.reset()
-        from services import content_filter
+        from services.platform import content_filter
         from utils import cache
 
         app.extensions["roundtable_content_filter"] = content_filter._State()

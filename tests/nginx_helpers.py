@@ -28,7 +28,7 @@ from requests.adapters import HTTPAdapter
 
 from app import create_app
 from models import indexes
-from services import auth_login, auth_signup
+from services.accounts import auth_login, auth_signup
 from tests.servers import CLUSTER_SETTINGS, ROOT, AppServer, RedisServer
 from utils import db as db_module
 from utils.embedded_db import free_port, port_answers

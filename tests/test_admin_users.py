@@ -213,7 +213,7 @@ def test_audit_log_is_append_only_and_filterable(app, client, staff):
 def test_the_admin_view_of_a_user_writes_nothing(app, client, db):
     """admin_user_view only reads: an expired ban shows as no ban and stays stored
     until the user's next login or request lifts it (site_bans.active_ban)."""
-    from services.admin_service import admin_user_view
+    from services.admin.admin_service import admin_user_view
 
     register_and_login(client, "gone")
     expired = {"reason": "spam", "banned_at": utcnow() - timedelta(days=2),

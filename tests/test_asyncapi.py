@@ -167,11 +167,11 @@ def _validator(document: dict, payload: dict) -> jsonschema.Draft7Validator:
 
 
 class Session:
-    """Records what the server emits (services.realtime.emit) and what it acknowledges,
+    """Records what the server emits (services.platform.realtime.emit) and what it acknowledges,
     for checking both against the document."""
 
     def __init__(self, app, monkeypatch) -> None:
-        from services import realtime
+        from services.platform import realtime
 
         self.app, self.sent, self.acks = app, [], []
         original = realtime.emit

@@ -5,7 +5,7 @@ import time
 
 import redis
 
-from services import passwords
+from services.platform import passwords
 from tests.helpers import (
     DEFAULT_PASSWORD,
     csrf,

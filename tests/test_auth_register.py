@@ -6,7 +6,7 @@ import pytest
 from bson import ObjectId
 
 import config
-from services import passwords
+from services.platform import passwords
 from tests.helpers import fresh_address, login, read_mails, register, run_jobs
 
 
@@ -96,7 +96,7 @@ def test_taken_email_answers_like_a_new_one_creates_nothing_and_mails_the_owner(
 
 
 def test_taken_and_new_email_do_the_same_work_on_the_request(mail_app, monkeypatch):
-    from services import email_service
+    from services.platform import email_service
     from utils import jobs
 
     client = mail_app.test_client()
@@ -188,7 +188,7 @@ def test_bcrypt_cost_is_12_outside_tests(app):
     assert config.Config().BCRYPT_ROUNDS == 12
     assert config.ProductionConfig().BCRYPT_ROUNDS == 12
     assert config.TestingConfig().BCRYPT_ROUNDS == 4
-    from services.passwords import hash_password
+    from services.platform.passwords import hash_password
 
     with app.app_context():
         app.config["BCRYPT_ROUNDS"] = config.Config().BCRYPT_ROUNDS

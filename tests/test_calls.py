@@ -9,7 +9,7 @@ import pytest
 from bson import ObjectId
 
 from models.base import utcnow
-from services import calls_service
+from services.calls import calls_service
 from tests.helpers import DEFAULT_PASSWORD
 from tests.test_messages_socket import Person, events, open_direct, received
 from utils.db import get_db

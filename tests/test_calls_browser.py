@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services import chat_rooms
+from services.chat import chat_rooms
 from tests.call_servers import (
     BROWSER_DIR,
     CHROMIUM,

@@ -9,7 +9,7 @@ import time
 
 from bson import ObjectId
 
-from services import chat_rooms
+from services.chat import chat_rooms
 from tests.test_messaging_e2e import Client, make_user
 from utils.db import get_db
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from bson import ObjectId
 
 from models.user import User
-from services import comments_service
+from services.forum import comments_service
 from tests.topic_helpers import Person, make_post, make_topic
 from utils.db import get_db
 

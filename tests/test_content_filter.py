@@ -191,7 +191,7 @@ def test_new_accounts_are_link_limited_everywhere(client, admin, db, monkeypatch
 def test_a_filter_never_configured_is_not_read_from_the_database_each_time(app, redis_url):
     import redis
 
-    from services import content_filter
+    from services.platform import content_filter
 
     with app.app_context():
         assert content_filter.apply("hello", "message", None) == "hello"

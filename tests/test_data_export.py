@@ -85,7 +85,7 @@ def test_export_is_built_by_a_job_mailed_and_downloaded_by_its_owner_only(export
     clock.advance(hours=73)
     assert alice.get(url, query_string={"token": token}).get_json() == missing.get_json()
     with export_app.app_context():
-        from services import data_export
+        from services.privacy import data_export
         data_export.sweep_exports()
     assert not files[0].exists()
     # A day later, another export may be asked for.

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from services import gifs
+from services.media import gifs
 from tests import gif_stub
 from tests.http_stub import Answer
 from tests.topic_helpers import Person

@@ -18,7 +18,7 @@ from tests.servers import ROOT
 ENQUEUE = """
 import sys, time
 from app import create_app
-from services import email_service
+from services.platform import email_service
 app = create_app()
 with app.app_context():
     for to in sys.argv[1:]:

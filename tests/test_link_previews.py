@@ -11,7 +11,7 @@ import socket
 import pytest
 import redis
 
-from services import link_previews
+from services.media import link_previews
 from tests.helpers import run_jobs
 from tests.http_stub import Answer, Stall, StubServer
 from tests.topic_helpers import Person, make_post, make_topic
@@ -44,7 +44,7 @@ def test_an_opengraph_page_is_read_from_the_head(app, stub_http):
     stub_http.html("/article", PAGE)
     page = safe_fetch.fetch(f"{stub_http.url}/article", LOOPBACK)
     with app.app_context():
-        from services import link_meta
+        from services.media import link_meta
         found = link_meta.parse_page(page.body, page.content_type, page.url)
     assert found == {"url": f"{stub_http.url}/article", "title": "Tomato & basil",
                      "description": "How to grow both together.",
@@ -55,7 +55,7 @@ def test_an_opengraph_page_is_read_from_the_head(app, stub_http):
 
 
 def test_title_and_meta_description_without_opengraph_and_unsafe_images():
-    from services import link_meta
+    from services.media import link_meta
 
     html = ("<html><head><title> Just a title </title><meta name=description content=Words>"
             "<meta property=og:image content='javascript:alert(1)'></head></html>")
@@ -68,7 +68,7 @@ def test_title_and_meta_description_without_opengraph_and_unsafe_images():
 
 
 def test_the_pages_own_charset_is_used_when_the_server_names_none():
-    from services import link_meta
+    from services.media import link_meta
 
     html = '<html><head><meta charset="iso-8859-1"><title>Caf\u00e9 cr\u00e8me</title>'
     body = html.encode("iso-8859-1")
@@ -290,7 +290,7 @@ def test_with_the_switch_off_a_loopback_link_gets_no_preview(app, client, stub_h
 
 
 def test_a_queue_outage_costs_the_preview_not_the_send(app, client, monkeypatch):
-    from services import chat_previews
+    from services.chat import chat_previews
 
     def down(*args):
         raise redis.exceptions.ConnectionError("queue down")

@@ -1,4 +1,4 @@
-"""services.live_rooms: one way into a live room, decided before the join; evictions on
+"""services.platform.live_rooms: one way into a live room, decided before the join; evictions on
 visibility changes and bans; presence hidden by blocks; per-user socket event limits and
 the socket cap. Absence is proven by a later event on the same socket, never a sleep."""
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from services import chat_access
+from services.chat import chat_access
 from tests.test_messages_socket import Person, events, open_direct, received, send
 from tests.topic_helpers import Person as ApiPerson
 from tests.topic_helpers import make_post, make_topic
@@ -62,7 +62,7 @@ def test_an_outsider_looping_join_room_receives_no_message(make_app, monkeypatch
 
 def test_only_room_entry_puts_a_socket_into_a_room():
     """The structural guarantee: Socket.IO's join_room is imported, and enter_room
-    called, by services/room_entry.py alone."""
+    called, by services/live/room_entry.py alone."""
     offenders = []
     for path in [ROOT / "app.py", ROOT / "socketio_handlers.py", ROOT / "socketio_calls.py",
                  *(p for d in ("services", "routes", "utils", "models")
@@ -77,7 +77,7 @@ def test_only_room_entry_puts_a_socket_into_a_room():
                                                                         "join_room")
             if imported or called:
                 offenders.append(str(path.relative_to(ROOT)))
-    assert sorted(set(offenders)) == ["services/room_entry.py"]
+    assert sorted(set(offenders)) == ["services/live/room_entry.py"]
 
 
 # Point 6: visibility changes and bans

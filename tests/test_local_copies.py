@@ -107,7 +107,7 @@ def test_a_topic_created_elsewhere_is_listed_at_the_next_request(app, make_app):
 
 
 # A direct message reads its partner, the blocks either way and the partner's mutes from
-# these copies (services.user_copies): a block, an unblock or a mute made by another
+# these copies (services.platform.user_copies): a block, an unblock or a mute made by another
 # process must reach the very next send.
 
 def _direct(app):
@@ -181,7 +181,7 @@ def test_a_mute_elsewhere_silences_the_next_direct_message_and_an_unmute_does_no
 
 def test_someone_with_more_blocks_and_mutes_than_a_copy_holds_is_checked_in_mongodb(
         app, db, monkeypatch):
-    from services import user_copies
+    from services.platform import user_copies
 
     monkeypatch.setattr(user_copies, "COPY_LIMIT", 1)
     alice, bob, room_id = _direct(app)

@@ -413,7 +413,7 @@ def test_sweep_removes_old_unattached_uploads(trio, backend, app, clock):
     for item in (kept, young):
         assert alice.client.get(item["url"]).status_code in (200, 302)
     clock.advance(hours=23)
-    from services import attachments
+    from services.media import attachments
 
     with app.app_context():
         assert attachments.sweep_uploads() == 1  # the periodic job: `young` now
@@ -643,7 +643,7 @@ def test_an_animation_over_the_frame_budget_is_refused_before_decoding(trio, app
     300 M pixels: refused from its header, with nothing decoded and no re-encoder run."""
     from PIL import ImageFile
 
-    from services import media
+    from services.media import media
 
     alice = trio[0]
     data = animated_gif(300)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
-from services import content_filter
+from services.platform import content_filter
 from tests.helpers import csrf, register_and_login
 from utils.db import get_db
 
@@ -244,7 +244,7 @@ def test_flood_limit(make_app):
 
 
 def test_emoji_rules():
-    from services.chat_history import valid_emoji
+    from services.chat.chat_history import valid_emoji
 
     for good in ("👍", "❤️", "👍🏽", "👨‍👩‍👧", "🇫🇷"):
         assert valid_emoji(good), good

@@ -55,7 +55,7 @@ def test_with_a_message_queue_the_redis_ordering_lock_is_taken(make_app, redis_u
     app.config["SOCKETIO_MESSAGE_QUEUE"] = redis_url
     redis.Redis.from_url(redis_url).set(f"rt:roomlock:{room_id}", "elsewhere", ex=60)
     with RedisCommands(redis_url) as seen, caplog.at_level(
-            logging.WARNING, logger="services.chat_send"):
+            logging.WARNING, logger="services.chat.chat_send"):
         assert alice.send(room_id, "hi", "c1").status_code == 201
     assert any(command.startswith(f"SET rt:roomlock:{room_id} ")
                for command in seen.touching("rt:roomlock:")), seen.commands

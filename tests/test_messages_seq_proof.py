@@ -2,7 +2,7 @@
 next-seq guess (issue 25). After a database restored under a running server the guess
 (Redis's `rt:roomseq:<room>` with a message queue, the process's memory without one)
 still holds a seq from after the dump: the send misses the room's move, takes its
-message back and retries after the room's true last seq (services/chat_seq.py). With
+message back and retries after the room's true last seq (services/chat/chat_seq.py). With
 two real processes: tests/test_messaging_e2e.py."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import redis
 from bson import ObjectId
 
 from models.message import Message
-from services import chat_seq
+from services.chat import chat_seq
 from tests.test_messages_send_path import _stored_elsewhere
 from tests.topic_helpers import Person, send_message
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
-from services import presence, topic_members, topic_moderation, topics_service
+from services.forum import topic_members, topic_moderation, topics_service
+from services.live import presence
 from tests.helpers import bearer, csrf, register_and_login, run_jobs
 from utils.db import get_db
 from utils.extensions import socketio
@@ -290,13 +291,14 @@ def test_force_logout_on_password_reset_and_deletion(app, trio):
     token = bearer(app.test_client(), "dave")["Authorization"].split()[1]
     bot = socketio.test_client(app, auth={"token": token})
     assert bot.is_connected()
-    from services import account_deletion, auth_passwords
+    from services.accounts import auth_passwords
+    from services.privacy import account_deletion
 
     with app.app_context():
         auth_passwords.forgot_password("alice@example.com")
         run_jobs(app)  # the reset link is made on the mail worker
         user = get_db().users.find_one({"_id": ObjectId(alice.id)})
-        from services import tokens
+        from services.platform import tokens
         reset = tokens.make("reset", alice.id, user["reset_nonce"], __import__(
             "datetime").timedelta(minutes=5))
         auth_passwords.reset_password(reset, "another long passphrase 42")

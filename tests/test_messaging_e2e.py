@@ -14,14 +14,9 @@ import requests
 import socketio
 import websocket
 
-from services import (
-    auth_login,
-    auth_passwords,
-    auth_signup,
-    chat_rooms,
-    topic_members,
-    topics_service,
-)
+from services.accounts import auth_login, auth_passwords, auth_signup
+from services.chat import chat_rooms
+from services.forum import topic_members, topics_service
 from tests import test_messages_seq_proof as seq_proof
 from tests.helpers import run_jobs
 from tests.servers import CLUSTER_SETTINGS, AppServer
@@ -356,7 +351,7 @@ def test_oversized_frames_are_refused_and_force_logout_reaches_other_process(clu
     with app.app_context():
         from datetime import timedelta
 
-        from services import tokens
+        from services.platform import tokens
         from utils.db import get_db
         auth_passwords.forgot_password("alice@example.com")
         run_jobs(app)  # the reset link is made on the mail worker

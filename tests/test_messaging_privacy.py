@@ -12,7 +12,7 @@ import pytest
 from bson import ObjectId
 
 from models.user import User
-from services import presence
+from services.live import presence
 from tests.topic_helpers import Person, make_topic
 from utils.errors import NotFound
 from utils.extensions import socketio

@@ -13,7 +13,8 @@ import requests
 import socketio
 from prometheus_client.parser import text_string_to_metric_families
 
-from services import chat_rooms, topic_members, topics_service
+from services.chat import chat_rooms
+from services.forum import topic_members, topics_service
 from tests.nginx_helpers import METRICS_TOKEN, Cluster, EdgeClient, session_from
 
 

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from aiosmtpd.controller import Controller
 
-from services import notify_digest, notify_mail
+from services.notify import notify_digest, notify_mail
 from tests.helpers import read_mails, run_jobs
 from tests.test_auth_email import Recorder
 from tests.topic_helpers import Person, join, make_post, make_topic

@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 import pytest
 from bson import ObjectId
 
-from services import notify_core
-from services.notify_mentions import mentioned_names
+from services.notify import notify_core
+from services.notify.notify_mentions import mentioned_names
 from tests.helpers import DEFAULT_PASSWORD, run_jobs
 from tests.topic_helpers import Person, join, make_post, make_topic
 from utils.extensions import socketio

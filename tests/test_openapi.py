@@ -17,7 +17,7 @@ from schemathesis.checks import (
 )
 
 from models.user import User
-from services import auth_login
+from services.accounts import auth_login
 from tests.helpers import register
 
 # Routes that serve the documentation itself rather than the API.

@@ -1,7 +1,7 @@
 """The OpenAPI document is valid OpenAPI 3.0 and declares what the API really sends:
 times as `format: date-time`, nullable fields as `nullable`, a nullable nested user as
 the PublicUser shape or null (not "any object"), and the register rules of the services.
-The bodies themselves are built with the same schemas (services/shapes)."""
+The bodies themselves are built with the same schemas (services/platform/shapes)."""
 from __future__ import annotations
 
 import re
@@ -51,7 +51,7 @@ def test_nullable_nested_shapes_are_the_shape_or_null(client):
     assert schemas["Room"]["properties"]["last_message"]["nullable"] is True
     assert schemas["Post"]["properties"]["edited_at"] == {
         "type": "string", "format": "date-time", "nullable": True}
-    # Never null: the username and a generated picture stand in (services/shapes/users.py).
+    # Never null: the username and a generated picture stand in (services/platform/shapes/users.py).
     for field in ("display_name", "avatar_url"):
         assert schemas["PublicUser"]["properties"][field]["type"] == "string"
         assert "nullable" not in schemas["PublicUser"]["properties"][field]
@@ -79,7 +79,7 @@ def test_register_rules_are_the_services_rules(client):
 def test_times_keep_their_wire_format():
     from datetime import datetime, timedelta, timezone
 
-    from services.shapes.fields import Timestamp
+    from services.platform.shapes.fields import Timestamp
 
     field = Timestamp()
     at = datetime(2026, 11, 25, 23, 18, 48, 208000, tzinfo=timezone.utc)
@@ -122,7 +122,7 @@ def test_operations_declare_their_credentials(app, client):
     assert security["DELETE", "/api/posts/{post_id}"] == COOKIE_CSRF_OR_BEARER
     assert security["GET", "/api/admin/users"] == COOKIE_OR_BEARER
     assert security["POST", "/api/auth/logout"] == [{}, *COOKIE_CSRF_OR_BEARER]
-    # Ending browser sessions refuses a bearer token (services.auth_sessions).
+    # Ending browser sessions refuses a bearer token (services.accounts.auth_sessions).
     assert security["POST", "/api/auth/sessions/revoke-others"] == COOKIE_CSRF_OR_BEARER[:1]
     assert security["DELETE", "/api/auth/sessions/{session_id}"] == COOKIE_CSRF_OR_BEARER[:1]
     assert sum(value == COOKIE_CSRF_OR_BEARER for value in security.values()) > 40

@@ -271,7 +271,8 @@ def test_post_written_before_body_html_renders_on_read(member, topic, client, db
 def test_views_need_only_the_fields_reads_load(app, member, topic, client, db):
     """Reads load posts, comments, topics and authors with a projection (no search_terms,
     no password hash): the views built from those must equal the views of whole documents."""
-    from services import comments_service, posts_service, topics_service, users_service
+    from services.accounts import users_service
+    from services.forum import comments_service, posts_service, topics_service
 
     post = make_post(member, topic["id"], body="with *markdown*")
     member.post(f"/api/posts/{post['id']}/comments", {"body": "a **comment**"})

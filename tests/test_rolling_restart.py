@@ -11,7 +11,7 @@ import time
 import pytest
 import socketio
 
-from services import chat_rooms
+from services.chat import chat_rooms
 from tests.nginx_helpers import Cluster, EdgeClient, session_from
 from utils.db import get_db
 

@@ -8,7 +8,7 @@ import pytest
 from bson import ObjectId
 from pymongo import MongoClient, monitoring
 
-from services import live_rooms
+from services.platform import live_rooms
 from tests.helpers import DEFAULT_PASSWORD, bearer, csrf, login
 from tests.topic_helpers import Person
 from utils import db as db_module

@@ -8,14 +8,8 @@ import pytest
 from bson import ObjectId
 
 from models.base import utcnow
-from services import (
-    audit_service,
-    topic_access,
-    topic_activity,
-    topic_members,
-    topic_moderation,
-    topics_service,
-)
+from services.forum import topic_members, topic_moderation, topics_service
+from services.platform import audit_service, topic_access, topic_activity
 from tests.helpers import register, user_written
 from utils import clock
 from utils.errors import Forbidden, NotFound

@@ -1,4 +1,4 @@
-"""Trust levels (services/trust.py, docs/ADMIN.md "Write limits and trust levels"): for
+"""Trust levels (services/accounts/trust.py, docs/ADMIN.md "Write limits and trust levels"): for
 its first TRUST_NEW_ACCOUNT_HOURS an account has lower limits and may put only a few
 mentions, attachments and links in one item; age lifts it, and site admins may lift or
 hold an account by hand (audit-logged)."""

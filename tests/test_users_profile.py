@@ -6,7 +6,7 @@ import io
 from bson import ObjectId
 from PIL import Image
 
-from services.shapes.users import avatar_url
+from services.platform.shapes.users import avatar_url
 from tests.helpers import DEFAULT_PASSWORD, csrf, register, register_and_login
 
 
@@ -153,7 +153,7 @@ def test_delete_me_removes_personal_data_and_ends_sessions(client, db):
     assert stored["password_hash"] is None and stored["avatar_key"] is None
     assert db.friendships.count_documents({}) == 0
     assert client.get("/api/users/alice").status_code == 404
-    from services.users_service import serialize_public_user
+    from services.accounts.users_service import serialize_public_user
 
     assert serialize_public_user(stored)["username"] == "deleted user"
     # The name and address are free again.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from bson import ObjectId
 
-from services import users_service
+from services.accounts import users_service
 from tests.helpers import csrf, register, register_and_login
 
 

@@ -8,7 +8,7 @@ from bson import ObjectId
 
 from models.post import hot_rank
 from models.user import User
-from services import topic_moderation, votes_service
+from services.forum import topic_moderation, votes_service
 from tests.topic_helpers import Person, join, make_post, make_topic
 from utils.db import get_db
 

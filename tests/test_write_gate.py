@@ -1,4 +1,4 @@
-"""The write gate (services/write_gate.py, docs/ADMIN.md): a site mute stops every write
+"""The write gate (services/accounts/write_gate.py, docs/ADMIN.md): a site mute stops every write
 but the short list of account self-care. Found by walking the app like the authorization
 matrix does (every unsafe route of `app.url_map`, every registered Socket.IO event), so a
 write route or event added tomorrow is tried the day it is written.
@@ -17,7 +17,7 @@ from typing import Any
 from bson import ObjectId
 from PIL import Image
 
-from services import write_gate
+from services.accounts import write_gate
 from tests.authz_checks import error_of, written
 from tests.authz_world import add_calls, build_world, snapshot
 from tests.test_authorization_matrix import (

@@ -87,7 +87,7 @@ WRITES: dict[str, tuple[str, Any]] = {
 
 
 def test_every_limited_class_is_tried():
-    from services.write_gate import LIMITS
+    from services.accounts.write_gate import LIMITS
     assert set(WRITES) == set(LIMITS)
     assert {setting for setting, _ in WRITES.values()} == {s for s, _ in LIMITS.values()}
 

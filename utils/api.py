@@ -109,7 +109,7 @@ class Blueprint(flask_smorest.Blueprint):
     def response(self, status_code, schema=None, **kwargs):
         """Document `schema` for this status; the body is sent as the view returns it.
 
-        Services build every body with the same schema (services/shapes), since the
+        Services build every body with the same schema (services/platform/shapes), since the
         socket events carry the same shapes; a second dump here would only cost time.
         """
         documented = super().response(status_code, schema, **kwargs)

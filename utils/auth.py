@@ -10,7 +10,7 @@ session's token. Bearer requests need none: a browser never adds that header by 
 
 This module knows no model: the services layer hands `init_app` its `UserLoaders` (the
 way Flask-Login takes a user loader), which find the user a token, a session or an id
-names (services.auth_login).
+names (services.accounts.auth_login).
 """
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def session_user_id() -> str | None:
 
 def session_login_id() -> str | None:
     """The id of this browser login: set at login, kept when the session id is renewed,
-    gone at logout. The sockets a login opened end with it (services.live_rooms)."""
+    gone at logout. The sockets a login opened end with it (services.platform.live_rooms)."""
     return session.get("login_id") if session.get("user_id") else None
 
 
@@ -142,7 +142,7 @@ def security_doc(method: str, doc_info: dict[str, Any]) -> list[dict[str, list]]
 
 def browser_only(view: Callable) -> Callable:
     """Documents that the operation needs the session cookie: the service refuses a bearer
-    caller with 403 (services.auth_sessions ending browser sessions)."""
+    caller with 403 (services.accounts.auth_sessions ending browser sessions)."""
     mark_for_doc(view, "browser_only")
     return view
 

@@ -1,7 +1,7 @@
 """The content filter's rules engine: banned words and patterns, each with an action, and
 a link limit for new accounts, compiled into a `CompiledFilter` that checks and masks text.
 The site's configuration (stored, versioned, cached per app) and `apply` are in
-services.content_filter, which services call before they store text.
+services.platform.content_filter, which services call before they store text.
 
 Matching happens on a normalized copy of the text, so that evasions still match:
 case (casefold), accents and look-alike forms (NFKD without combining marks), zero-width
@@ -245,8 +245,8 @@ class CompiledFilter:
     def _check_links(self, text: str, field_name: str, author: dict[str, Any] | None) -> None:
         if author is None or self.new_account_link_limit < 0:
             return
-        # A trust level set by staff (services/trust.py) wins over the account's age; an
-        # account someone answered is no longer new (services.trust.level).
+        # A trust level set by staff (services/accounts/trust.py) wins over the account's age; an
+        # account someone answered is no longer new (services.accounts.trust.level).
         chosen, created = author.get("trust_level"), author.get("created_at")
         if chosen is not None:
             if chosen > 0:

@@ -105,8 +105,18 @@ class Job:
 JOBS: dict[str, Job] = {}
 
 
+def _stored_name(func: Callable[..., Any]) -> str:
+    """A job's name as queued jobs store it: `services.<module>.<function>`. Names were made
+    when services/ was flat; its domain packages stay out of them, so moving a module
+    between packages never orphans the jobs already waiting in a queue."""
+    module = func.__module__
+    if module.startswith("services."):
+        module = "services." + module.rsplit(".", 1)[-1]
+    return f"{module}.{func.__qualname__}"
+
+
 def _define(func: Callable[..., Any], **options: Any) -> Job:
-    name = options.pop("name", None) or f"{func.__module__}.{func.__qualname__}"
+    name = options.pop("name", None) or _stored_name(func)
     if name in JOBS and JOBS[name].func is not func:
         raise ValueError(f"two jobs are named {name!r}")
     if options.get("queue", DEFAULT) not in QUEUES:

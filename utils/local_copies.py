@@ -71,7 +71,7 @@ KINDS = (
     "logins",  # a browser session's login id -> (its login_sessions document, user)
     "topic_access",  # user id (str) -> {"roles": {topic_id: role}, "bans": {...}}
     "topics",  # topic id -> access fields (visibility, deleted, owner_id); topics' stamp
-    "blocks",  # user id (str) -> ids they blocked or were blocked by (services.user_copies)
+    "blocks",  # user id (str) -> ids they blocked or were blocked by (platform.user_copies)
     "mutes",  # user id (str) -> their notification mutes as (target type, target id)
 )
 # Every app's copies, so tests can drop them all when they flush Redis.

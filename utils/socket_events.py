@@ -6,7 +6,7 @@ Every client event is answered `{"ok": true, "data": ...}` or
 
 This module knows no model and no service: it loads users through utils.auth's
 registered loaders and counts events through the `hit_event` hook given to `init_app`
-(services.chat_limits.hit_event).
+(services.platform.chat_limits.hit_event).
 """
 from __future__ import annotations
 

@@ -1,0 +1,4 @@
+"""WebRTC calls: their records, signalling relays, ICE servers and lifecycle.
+
+May use: live, chat and everything below.
+"""

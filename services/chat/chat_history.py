@@ -1,0 +1,147 @@
+"""Reading and changing what was said: history pages, the catch-up after joining a
+room, editing, deleting and reactions. Each change is announced only after it is stored."""
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from bson import ObjectId
+from flask import current_app
+
+from models.base import id_str
+from models.message import Message
+from models.room import Room
+from models.user import User
+from services.accounts import write_gate
+from services.chat import chat_previews, notify_chat
+from services.chat.chat_access import (
+    can_moderate_room,
+    readable_message,
+    readable_room,
+    writable_room,
+)
+from services.chat.chat_send import clean_body
+from services.chat.chat_views import reactions_of, serialize_message, serialize_messages, snapshot
+from services.media import attachments
+from services.notify import notify_moderation
+from services.platform import audit_service, realtime
+from services.platform.live_rooms import chat_room, user_room
+from services.platform.shapes.messages import REACTIONS
+from utils.errors import Forbidden, NotFound, ValidationFailed
+
+
+def history(user: dict[str, Any], room_id: str, after_seq: int | None,
+            before_seq: int | None, limit: int) -> dict[str, Any]:
+    """`{items, has_more}`: seq ascending, after `after_seq` (oldest first from there) or
+    before `before_seq` (the newest before it); the latest page when neither is given."""
+    room = readable_room(user, room_id)
+    return _page(room, after_seq, before_seq, limit, user["_id"])
+
+
+def _page(room: dict[str, Any], after_seq: int | None, before_seq: int | None,
+          limit: int, viewer_id: ObjectId) -> dict[str, Any]:
+    messages = Message()
+    if after_seq is not None:
+        found = messages.page_after(room["_id"], after_seq, limit + 1)
+        has_more = len(found) > limit
+        found = found[:limit]
+    else:
+        before = before_seq if before_seq is not None else room["last_seq"] + 1
+        found = messages.page_before(room["_id"], before, limit + 1)
+        has_more = len(found) > limit
+        found = found[-limit:] if has_more else found
+    return {"items": serialize_messages(found, viewer_id), "has_more": has_more}
+
+
+def catch_up(user: dict[str, Any], room_id: str, after_seq: int | None) -> dict[str, Any]:
+    """For join_room, called once the socket is in the room: every message after
+    `after_seq` (the latest page without it) plus the room's `last_seq`."""
+    room = readable_room(user, room_id)
+    limit = current_app.config["CHAT_CATCHUP_LIMIT"]
+    page = _page(room, after_seq, None, limit, user["_id"])
+    return {"room_id": str(room["_id"]), "messages": page["items"],
+            "has_more": page["has_more"], "last_seq": room["last_seq"]}
+
+
+def edit_message(user: dict[str, Any], message_id: str, body: str) -> dict[str, Any]:
+    write_gate.admit(user, "edit", text=body)
+    message, room = readable_message(user, message_id)
+    if message["author_id"] != user["_id"]:
+        raise Forbidden("Only the author edits a message.")
+    writable_room(user, room["_id"])
+    updated = Message().edit(message["_id"], clean_body(body, user))
+    payload = serialize_message(updated, user)
+    Room().refresh_snapshot(room["_id"], updated["seq"], snapshot(updated))
+    realtime.emit("message_updated", payload, to=audience(room))
+    notify_chat.message_sent(user, room, updated, before=message)
+    chat_previews.message_written(updated, before=message)
+    return payload
+
+
+def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
+    message, room = readable_message(user, message_id)
+    if message["author_id"] != user["_id"] and not can_moderate_room(user, room):
+        raise Forbidden("Only the author or a moderator deletes a message.")
+    deleted = Message().soft_delete(message["_id"])
+    if deleted is None:
+        raise NotFound("Message not found.")
+    attachments.discard(deleted["_id"])
+    Room().refresh_snapshot(room["_id"], deleted["seq"], snapshot(deleted))
+    if message["author_id"] != user["_id"]:
+        # Someone else's message: a moderator acted, so the audit trail records it.
+        audit_service.record(user, "message.delete", "message", deleted["_id"],
+                             data={"room_id": room["_id"]}, topic_id=room.get("topic_id"))
+        notify_moderation.content_removed(message["author_id"], "message", {
+            "room_id": str(room["_id"]), "message_id": str(deleted["_id"])})
+    realtime.emit("message_deleted", {"id": id_str(deleted["_id"]),
+                                      "room_id": id_str(room["_id"]), "seq": deleted["seq"]},
+                  to=audience(room))
+    if Room().unpin(room["_id"], deleted["_id"]):
+        # A deleted message drops out of the pins (services.chat.chat_pins).
+        realtime.emit("message_unpinned", {"room_id": id_str(room["_id"]),
+                                           "message_id": id_str(deleted["_id"])},
+                      to=audience(room))
+    return serialize_message(deleted, User().find_by_id(deleted["author_id"]))
+
+
+def audience(room: dict[str, Any]) -> list[str]:
+    targets = [chat_room(room["_id"])]
+    if room["kind"] != "topic":
+        targets += [user_room(uid) for uid in room["member_ids"]]
+    return targets
+
+
+def valid_emoji(emoji: str) -> bool:
+    """One emoji, possibly with skin tone, variation selector or ZWJ sequence."""
+    if not emoji or len(emoji) > 16:
+        return False
+    joiners = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
+    symbols = 0
+    for char in emoji:
+        category = unicodedata.category(char)
+        if category == "So":
+            symbols += 1
+        elif not (char in joiners or category == "Sk"
+                  or 0xE0020 <= ord(char) <= 0xE007F):  # tags of subdivision flags
+            return False
+    joined = emoji.count("\u200d")
+    return symbols >= 1 and (symbols <= joined + 1 or _regional_pair(emoji))
+
+
+def _regional_pair(emoji: str) -> bool:
+    return len(emoji) == 2 and all(0x1F1E6 <= ord(c) <= 0x1F1FF for c in emoji)
+
+
+def react(user: dict[str, Any], message_id: str, emoji: str, on: bool) -> dict[str, Any]:
+    if not valid_emoji(emoji):
+        raise ValidationFailed(details={"emoji": ["Use a single emoji."]})
+    message, room = readable_message(user, message_id)
+    write_gate.admit(user, "reaction", room=room)
+    writable_room(user, room["_id"])
+    field, uid = f"reactions.{emoji}", str(user["_id"])
+    operation = {"$addToSet": {field: uid}} if on else {"$pull": {field: uid}}
+    updated = Message().update(message["_id"], operation)
+    payload = REACTIONS.dump({**updated, "room_id": room["_id"],
+                              "reactions": reactions_of(updated)})
+    realtime.emit("reaction_updated", payload, to=audience(room))
+    return payload

@@ -1,0 +1,45 @@
+"""Notifications caused by a chat message, called after it was stored and delivered:
+a direct message to someone with no connected socket (anyone online sees it arrive live),
+and `@mentions` in group and topic rooms, only to people who may read the room."""
+from __future__ import annotations
+
+from typing import Any
+
+from services.chat import chat_access
+from services.notify import notify_core
+from services.notify.notify_mentions import notify_mentions
+from services.platform import live_rooms
+from utils.errors import APIError
+
+
+def _reader(room: dict[str, Any]):
+    def can_read(user: dict[str, Any]) -> bool:
+        try:
+            chat_access.readable_room(user, room["_id"])
+        except APIError:  # not found, or banned from the room's topic
+            return False
+        return True
+    return can_read
+
+
+def message_sent(author: dict[str, Any], room: dict[str, Any],
+                 message: dict[str, Any], before: dict[str, Any] | None = None) -> None:
+    """A new message, or (with `before`) an edit: an edit tells only the names it added
+    and never makes a `direct_message`."""
+    subject = f"room:{room['_id']}"
+    data = {"room_id": str(room["_id"]), "message_id": str(message["_id"]),
+            "title": room.get("title") or author["username"]}
+    sources = {"room": room["_id"], "topic": room.get("topic_id")}
+    if room["kind"] == "direct" and before is None:
+        # In a direct conversation the other person hears of a message once: live, or
+        # as a `direct_message` notification when offline; a mention adds nothing.
+        others = [uid for uid in room["member_ids"] if uid != author["_id"]]
+        online = live_rooms.is_online(others)
+        for uid in others:
+            if not online.get(str(uid)):
+                notify_core.deliver(uid, "direct_message", data, actor=author,
+                                    subject=subject, sources=sources)
+    if room["kind"] == "direct":
+        return
+    notify_mentions(author, [message.get("body") or ""], _reader(room), data, subject,
+                    sources, before=[before.get("body") or ""] if before else ())

@@ -1,0 +1,4 @@
+"""Finding things: search and my lists.
+
+May use: every package below the top layer.
+"""

@@ -1,0 +1,5 @@
+"""Notifications: the stored feed, preferences and mutes, mentions, moderation notices, mail
+and digests.
+
+May use: platform and below.
+"""

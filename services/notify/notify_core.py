@@ -1,0 +1,87 @@
+"""The one way a notification is made: check what the recipient allows, store (or fold
+into a coalesced one), then tell every device (`notification` and `notification_count`
+to `user_<id>`, through `realtime.emit`, after the write).
+
+Coalescing rule (docs/NOTIFICATIONS.md): for a kind in COALESCED, events of that kind on
+the same subject for the same user within the same window slot of
+NOTIFY_COALESCE_SECONDS (slot = epoch seconds // window) update one notification: the
+count grows, the last actors are kept, and it becomes unread and moves to the top again.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from flask import current_app
+
+from models.notification import Notification
+from services.notify import notify_prefs
+from services.platform import live_rooms, realtime, user_copies
+from services.platform.shapes.notifications import NOTIFICATION
+from utils import clock
+
+COALESCED = frozenset({"post_reply", "comment_reply", "mention", "post_activity",
+                       "direct_message"})
+
+
+def actor_of(user: dict[str, Any]) -> dict[str, str]:
+    # An anonymous author is recorded as their pseudonym's stand-in, never as themselves.
+    shown = user.get("shown_as") or user
+    return {"id": str(shown["_id"]), "username": shown["username"]}
+
+
+def deliver(recipient_id: ObjectId, kind: str, data: dict[str, Any],
+            actor: dict[str, Any] | None = None, subject: str | None = None,
+            sources: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """Notify one user of one event, or nothing when they would not want it: the actor
+    themselves, a blocked actor, a muted source (`sources` is {target type: id}; the actor
+    counts as a `user` source), a kind switched off. `data` must be JSON-ready."""
+    # The recipient, their blocks and mutes: this process's copies (services.platform.user_copies).
+    recipient = user_copies.active_user(recipient_id)
+    if recipient is None or not wanted(recipient, kind, actor, sources or {}):
+        return None
+    group_key = str(ObjectId())
+    if kind in COALESCED and subject is not None:
+        window = max(1, int(current_app.config["NOTIFY_COALESCE_SECONDS"]))
+        slot = int(clock.time()) // window
+        group_key = f"{recipient['_id']}:{kind}:{subject}:{slot}"
+    notification = Notification().add(
+        group_key, recipient["_id"], kind, data,
+        actor=actor_of(actor) if actor else None, subject=subject,
+        email=notify_prefs.allows(recipient, kind, "email"))
+    publish(recipient["_id"], notification)
+    return notification
+
+
+def wanted(recipient: dict[str, Any], kind: str, actor: dict[str, Any] | None,
+           sources: dict[str, Any]) -> bool:
+    if actor is not None and actor["_id"] == recipient["_id"]:
+        return False
+    if kind in notify_prefs.MODERATION:
+        return True
+    if not notify_prefs.allows(recipient, kind, "in_app"):
+        return False
+    if actor is not None:
+        if user_copies.is_blocked_between(actor["_id"], recipient["_id"]):
+            return False
+        # A user mute acts on the author shown: muting a writer must not silence their
+        # pseudonym (that would tell who is behind it); muting the stand-in does.
+        shown = actor.get("shown_as")
+        sources = {**sources, "user": ObjectId(shown["_id"]) if shown else actor["_id"]}
+    return not notify_prefs.muted([recipient["_id"]], sources)
+
+
+def serialize(notification: dict[str, Any]) -> dict[str, Any]:
+    return NOTIFICATION.dump(notification)
+
+
+def publish(user_id: ObjectId, notification: dict[str, Any]) -> None:
+    realtime.emit("notification", serialize(notification), to=live_rooms.user_room(user_id))
+    publish_count(user_id)
+
+
+def publish_count(user_id: ObjectId) -> int:
+    """The exact unread count, read after the write, to every device of the user."""
+    count = Notification().unread_count(user_id)
+    realtime.emit("notification_count", {"count": count}, to=live_rooms.user_room(user_id))
+    return count

@@ -1,0 +1,122 @@
+"""Chat rooms and messages (REST answers and the Socket.IO payloads alike)."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from services.platform.shapes.fields import Timestamp
+from services.platform.shapes.media import AttachmentSchema
+from services.platform.shapes.previews import previews_field
+from services.platform.shapes.users import PublicUserSchema
+from utils.schemas import page_schema
+
+
+class UnreadSchema(Schema):
+    unread_count = fields.Integer(required=True)
+
+
+class SnapshotSchema(Schema):
+    """The last message of a room as the room list shows it (body cut short)."""
+
+    id = fields.String(required=True)
+    seq = fields.Integer(required=True)
+    author_id = fields.String(required=True)
+    author = fields.Nested(PublicUserSchema, allow_none=True, required=True,
+                           dump_default=None)
+    body = fields.String(required=True)
+    created_at = Timestamp(required=True)
+    deleted = fields.Boolean(required=True)
+
+
+class RoomMuteSchema(Schema):
+    user_id = fields.String(required=True)
+    expires_at = Timestamp(allow_none=True, required=True, dump_default=None)
+
+
+class RoomSchema(Schema):
+    id = fields.String(attribute="_id", required=True)
+    kind = fields.String(required=True)
+    title = fields.String(allow_none=True, required=True, dump_default=None)
+    description = fields.String(required=True)
+    topic_id = fields.String(allow_none=True, required=True, dump_default=None)
+    created_by = fields.String(required=True)
+    members = fields.List(fields.Nested(PublicUserSchema), required=True)
+    last_seq = fields.Integer(required=True)
+    last_message = fields.Nested(SnapshotSchema, allow_none=True, required=True)
+    last_message_at = Timestamp(allow_none=True, required=True, dump_default=None)
+    unread_count = fields.Integer(required=True)
+    last_read_seq = fields.Integer(required=True)
+    created_at = Timestamp(required=True)
+    # `created_by` is the group's owner (ownership moves with a transfer or when the
+    # owner leaves); moderators and the mutes in force (docs/MESSAGING.md "Room roles").
+    # Mine: the room (or its topic) muted in /api/notifications/mutes, and archived.
+    muted = fields.Boolean(required=True)
+    archived = fields.Boolean(required=True)
+    moderator_ids = fields.List(fields.String(), required=True)
+    mutes = fields.List(fields.Nested(RoomMuteSchema), required=True)
+
+
+class MessageSchema(Schema):
+    id = fields.String(attribute="_id", required=True)
+    room_id = fields.String(required=True)
+    seq = fields.Integer(required=True)
+    author = fields.Nested(PublicUserSchema, allow_none=True, required=True)
+    body = fields.String(required=True)
+    reply_to = fields.String(allow_none=True, required=True, dump_default=None)
+    reactions = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                            required=True)
+    client_id = fields.String(required=True)
+    created_at = Timestamp(required=True)
+    edited_at = Timestamp(allow_none=True, required=True, dump_default=None)
+    deleted = fields.Boolean(required=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema), required=True,
+                              dump_default=list)
+    # Set on messages the server wrote (docs/CALLS.md: `{type: "call", event, call_id, ...}`).
+    system = fields.Dict(allow_none=True, required=True, dump_default=None)
+    previews = previews_field()
+    # In history and catch-up, as the reader sees it: a message they deleted for
+    # themselves, or by an author they hide, is an empty placeholder with one of these.
+    deleted_for_me = fields.Boolean(required=True, dump_default=False)
+    author_hidden = fields.Boolean(required=True, dump_default=False)
+
+
+class MessagePageSchema(Schema):
+    items = fields.List(fields.Nested(MessageSchema), required=True)
+    has_more = fields.Boolean(required=True)
+
+
+MessageSearchPageSchema = page_schema(MessageSchema, "MessageSearchPage")
+
+
+class PinListSchema(Schema):
+    items = fields.List(fields.Nested(MessageSchema), required=True)
+
+
+class ReactionsSchema(Schema):
+    id = fields.String(attribute="_id", required=True)
+    room_id = fields.String(required=True)
+    seq = fields.Integer(required=True)
+    reactions = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                            required=True)
+
+
+RoomPageSchema = page_schema(RoomSchema, "RoomPage")
+
+class InvitationSchema(Schema):
+    """A pending invitation into a group, as its invitee sees it."""
+
+    id = fields.String(attribute="_id", required=True)
+    room_id = fields.String(required=True)
+    room_title = fields.String(allow_none=True, required=True)
+    member_count = fields.Integer(required=True)
+    inviter = fields.Nested(PublicUserSchema, allow_none=True, required=True)
+    created_at = Timestamp(required=True)
+
+
+InvitationPageSchema = page_schema(InvitationSchema, "RoomInvitationPage")
+
+
+SNAPSHOT = SnapshotSchema()
+ROOM = RoomSchema()
+INVITATION = InvitationSchema()
+MESSAGE = MessageSchema()
+REACTIONS = ReactionsSchema()
