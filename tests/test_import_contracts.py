@@ -43,22 +43,59 @@ def test_an_upward_import_fails_lint(tree):
     assert "models.probe -> services.platform.realtime" in result.stdout
 
 
-def test_a_circle_between_services_fails_lint(tree):
-    (tree / "services" / "probe_a.py").write_text("from services import probe_b  # noqa\n")
-    (tree / "services" / "probe_b.py").write_text(
-        "def later():\n    from services import probe_a  # noqa\n")
+def test_a_circle_inside_a_service_package_fails_lint(tree):
+    # The second import is function-local: circles hide there too.
+    (tree / "services" / "chat" / "probe_a.py").write_text(
+        "from services.chat import probe_b  # noqa\n")
+    (tree / "services" / "chat" / "probe_b.py").write_text(
+        "def later():\n    from services.chat import probe_a  # noqa\n")
     result = lint(tree)
     assert result.returncode != 0
-    assert "No cycles are allowed in services" in result.stdout
+    assert "No cycles are allowed in services.chat" in result.stdout
 
 
-def test_topic_access_may_not_lean_on_an_area(tree):
-    path = tree / "services" / "platform" / "topic_access.py"
-    path.write_text(path.read_text() + "\nfrom services.forum import posts_service  # noqa\n")
+def add_import(tree: Path, module: str, line: str) -> None:
+    path = tree / (module.replace(".", "/") + ".py")
+    text = path.read_text() if path.exists() else ""
+    path.write_text(text + f"\n{line}  # noqa\n")
+
+
+@pytest.mark.parametrize(("module", "line", "refusal"), [
+    # Down the layers only: the bottom may not lean on an area.
+    ("services.platform.topic_access", "from services.forum import posts_service",
+     "services.platform.topic_access -> services.forum.posts_service"),
+    ("services.notify.notify_core", "from services.accounts import users_service",
+     "services.notify.notify_core -> services.accounts.users_service"),
+    # Packages on one layer are independent: chat and forum never meet.
+    ("services.forum.posts_service", "from services.chat import chat_send",
+     "services.forum.posts_service -> services.chat.chat_send"),
+    ("services.chat.chat_send", "from services.forum import votes_service",
+     "services.chat.chat_send -> services.forum.votes_service"),
+    ("services.privacy.data_export", "from services.admin import stats_service",
+     "services.privacy.data_export -> services.admin.stats_service"),
+    # A module written today is inside the contract without naming it anywhere.
+    ("services.platform.written_today", "from services.calls import calls_service",
+     "services.platform.written_today -> services.calls.calls_service"),
+    # Inside platform, the access rules stay away from live rooms and emits.
+    ("services.platform.topic_access", "from services.platform import realtime",
+     "services.platform.topic_access is not allowed to import services.platform.realtime"),
+    # Calls reach forum rooms only through room_entry, never directly.
+    ("services.calls.call_records", "from services.forum import topics_service",
+     "services.calls is not allowed to import services.forum: "
+     "- services.calls.call_records -> services.forum.topics_service"),
+])
+def test_every_service_package_keeps_its_place(tree, module, line, refusal):
+    add_import(tree, module, line)
     result = lint(tree)
     assert result.returncode != 0
-    assert "services.platform.topic_access is not allowed to import services.forum.posts_service" \
-        in result.stdout
+    assert refusal in result.stdout
+
+
+def test_services_holds_packages_only(tree):
+    (tree / "services" / "loose.py").write_text('"""A module outside every package."""\n')
+    result = lint(tree)
+    assert result.returncode != 0
+    assert "services.loose" in result.stdout
 
 
 @pytest.mark.parametrize(("module", "line", "upward"), [
