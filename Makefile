@@ -29,9 +29,14 @@ TEST_WORKERS ?= 3
 E2E_BURST_PER_SENDER ?= 50
 FUZZ_EXAMPLES ?= 4
 export E2E_BURST_PER_SENDER FUZZ_EXAMPLES
+## Line and branch coverage of the code under test, the servers the tests start included
+## (pyproject.toml [tool.coverage.*]: subprocesses measured, fail_under); COVERAGE=0 runs
+## without it.
+COVERAGE ?= 1
+COVERAGE_ARGS := $(if $(filter 1,$(COVERAGE)),--cov --cov-report=term)
 test: system-deps $(STAMP)
 	@started=$$(date +%s); \
-	$(PY) -m pytest $(if $(filter 1,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS); \
+	$(PY) -m pytest $(if $(filter 1,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadgroup) $(COVERAGE_ARGS) $(PYTEST_ARGS); \
 	status=$$?; \
 	echo "make test: wall time $$(( $$(date +%s) - started )) s with $(TEST_WORKERS) worker(s); load average now: $$(cut -d' ' -f1-3 /proc/loadavg)"; \
 	exit $$status
