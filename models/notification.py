@@ -109,12 +109,6 @@ class Notification(BaseModel):
     def unread_count(self, user_id: ObjectId) -> int:
         return self.collection.count_documents({"user_id": user_id, "read": False})
 
-    def count_for(self, user_id: ObjectId, kind: str | None = None) -> int:
-        query: dict[str, Any] = {"user_id": user_id}
-        if kind:
-            query["kind"] = kind
-        return self.collection.count_documents(query)
-
     # Mail (services/notify/notify_mail.py, notify_digest.py)
 
     def mail_due(self, before: Any, limit: int) -> list[dict[str, Any]]:

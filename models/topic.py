@@ -60,9 +60,6 @@ class Topic(BaseModel):
     def add_members(self, topic_id: ObjectId, delta: int) -> None:
         self.collection.update_one({"_id": topic_id}, {"$inc": {"member_count": delta}})
 
-    def add_posts(self, topic_id: ObjectId, delta: int) -> None:
-        self.collection.update_one({"_id": topic_id}, {"$inc": {"post_count": delta}})
-
     def add_post(self, topic_id: ObjectId, at: datetime) -> None:
         """One more post, written at `at`: the count and the `active` sort in one write."""
         self.collection.update_one({"_id": topic_id}, {"$inc": {"post_count": 1},
@@ -71,7 +68,3 @@ class Topic(BaseModel):
     def touch(self, topic_id: ObjectId, at: datetime) -> None:
         # $max: a late writer with an older time never moves the activity backwards.
         self.collection.update_one({"_id": topic_id}, {"$max": {"last_activity_at": at}})
-
-    def ids_of(self, ids: list[ObjectId], **conditions: Any) -> list[ObjectId]:
-        query = {"_id": {"$in": ids}, "deleted": False, **conditions}
-        return [doc["_id"] for doc in self.collection.find(query, {"_id": 1})]

@@ -65,7 +65,3 @@ class TopicMember(BaseModel):
         """{topic_id: role} of every topic the user belongs to."""
         cursor = self.collection.find({"user_id": user_id}, {"topic_id": 1, "role": 1})
         return {doc["topic_id"]: doc["role"] for doc in cursor}
-
-    def topic_ids_of(self, user_id: ObjectId) -> list[ObjectId]:
-        return [doc["topic_id"] for doc in
-                self.collection.find({"user_id": user_id}, {"topic_id": 1})]
