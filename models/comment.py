@@ -9,6 +9,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from models import registry
 from models.base import BaseModel
+from utils.pagination import paginate
 
 SORTS: dict[str, list[tuple[str, int]]] = {
     "best": [("score", DESCENDING), ("_id", DESCENDING)],
@@ -41,6 +42,19 @@ class Comment(BaseModel):
 
     def add_replies(self, comment_id: ObjectId, delta: int) -> None:
         self.collection.update_one({"_id": comment_id}, {"$inc": {"reply_count": delta}})
+
+    def author_of_pseudonym(self, topic_id: ObjectId, pseudonym: str) -> ObjectId | None:
+        """Who wrote anonymously under `pseudonym` in the topic (None: nobody did here)."""
+        found = self.collection.find_one({"topic_id": topic_id, "anonymous": True,
+                                          "pseudonym": pseudonym}, {"author_id": 1})
+        return found["author_id"] if found else None
+
+    def top_level_page(self, post_id: ObjectId, sort: str, limit: int, cursor: str | None,
+                       projection: dict[str, Any] | None = None
+                       ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the post's top-level comments in `sort` order."""
+        return paginate(self.collection, {"post_id": post_id, "parent_id": None}, SORTS[sort],
+                        limit, cursor, projection)
 
     def replies_under(self, post_id: ObjectId, top_ids: list[ObjectId], limit: int,
                       projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:

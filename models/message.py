@@ -11,11 +11,12 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from models import registry
 from models.base import BaseModel, utcnow
+from models.mixins import LinkPreviewed, Searchable
 from utils.text import search_terms
 
 
 @registry.register
-class Message(BaseModel):
+class Message(Searchable, LinkPreviewed, BaseModel):
     collection_name = "messages"
     indexes = [
         IndexModel([("room_id", ASCENDING), ("seq", ASCENDING)], unique=True,
@@ -44,6 +45,25 @@ class Message(BaseModel):
         if system is not None:
             document["system"] = system  # written by the server (a call started or ended)
         return document
+
+    # Search (services/discovery/search_service.py)
+
+    def search_in_rooms(self, room_ids: list[ObjectId], reader_id: ObjectId,
+                        shunned: list[ObjectId], whole: list[str], prefix: str | None,
+                        limit: int) -> list[dict[str, Any]]:
+        """Search candidates among the live messages of `room_ids` the reader did not
+        delete for themselves, written by no one in `shunned`."""
+        scope = {"room_id": {"$in": room_ids}, "deleted": False,
+                 "hidden_for": {"$ne": reader_id}, "author_id": {"$nin": shunned}}
+        return self.search_candidates(scope, whole, prefix, limit)
+
+    def without_search_terms(self, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` messages stored before message search (no `search_terms`)."""
+        return list(self.collection.find({"search_terms": {"$exists": False}},
+                                         {"body": 1, "deleted": 1}).limit(limit))
+
+    def set_search_terms(self, message_id: ObjectId, terms: list[str]) -> None:
+        self.collection.update_one({"_id": message_id}, {"$set": {"search_terms": terms}})
 
     def find_by_client_id(self, room_id: ObjectId, author_id: ObjectId,
                           client_id: str) -> dict[str, Any] | None:
