@@ -2,6 +2,8 @@
 down, so one indexed query loads every reply under a page of top-level comments."""
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -48,6 +50,21 @@ class Comment(BaseModel):
         found = self.collection.find_one({"topic_id": topic_id, "anonymous": True,
                                           "pseudonym": pseudonym}, {"author_id": 1})
         return found["author_id"] if found else None
+
+    def live_counts_by_author(self, author_id: ObjectId) -> Counter[ObjectId]:
+        """{post_id: how many of the author's comments not deleted it holds}."""
+        return Counter(c["post_id"] for c in self.collection.find(
+            {"author_id": author_id, "deleted": False}, {"post_id": 1}))
+
+    def erase_by_author(self, author_id: ObjectId, erased: dict[str, Any], now: datetime
+                        ) -> int:
+        """Every live comment of the author becomes a deleted one with `erased` applied,
+        and `erased` applies to those deleted before too; how many live ones changed."""
+        mine: dict[str, Any] = {"author_id": author_id}
+        changed = self.collection.update_many(
+            {**mine, "deleted": False}, {"$set": {**erased, "deleted": True, "deleted_at": now}})
+        self.collection.update_many(mine, {"$set": erased})
+        return changed.modified_count
 
     def top_level_page(self, post_id: ObjectId, sort: str, limit: int, cursor: str | None,
                        projection: dict[str, Any] | None = None

@@ -91,6 +91,19 @@ class Post(Searchable, LinkPreviewed, BaseModel):
                                           "pseudonym": pseudonym}, {"author_id": 1})
         return found["author_id"] if found else None
 
+    def topic_ids_by_author(self, author_id: ObjectId) -> set[ObjectId]:
+        return {p["topic_id"] for p in self.collection.find({"author_id": author_id},
+                                                            {"topic_id": 1})}
+
+    def erase_by_author(self, author_id: ObjectId, changes: dict[str, Any], now: datetime
+                        ) -> int:
+        """Apply `changes` to every post of the author, stamping `deleted_at` on those not
+        deleted before; how many changed."""
+        mine: dict[str, Any] = {"author_id": author_id}
+        erased = self.collection.update_many(mine, {"$set": changes})
+        self.collection.update_many({**mine, "deleted_at": None}, {"$set": {"deleted_at": now}})
+        return erased.modified_count
+
     def set_audience(self, topic_id: ObjectId, audience: str) -> None:
         self.collection.update_many({"topic_id": topic_id}, {"$set": {"audience": audience}})
 

@@ -73,6 +73,10 @@ class Report(BaseModel):
             {"$set": {"status": "resolving", "claim": claim, "claimed_at": now}})
         return result.modified_count
 
+    def count_unresolved(self) -> int:
+        """Reports open or being resolved."""
+        return self._count({"status": {"$in": ["open", "resolving"]}})
+
     def holds_claim(self, report_id: ObjectId, claim: ObjectId) -> bool:
         """Whether `claim` took this report (a resolution racing it may have taken it)."""
         return self.collection.count_documents({"_id": report_id, "claim": claim}) > 0
