@@ -43,6 +43,9 @@ class DataExport(BaseModel):
     def find_expired(self, now: datetime) -> list[dict[str, Any]]:
         return list(self.collection.find({"expires_at": {"$lte": now}}))
 
+    def delete(self, export_id: ObjectId) -> None:
+        self.collection.delete_one({"_id": export_id})
+
     def delete_of_user(self, user_id: ObjectId) -> list[dict[str, Any]]:
         found = list(self.collection.find({"user_id": user_id}))
         self.collection.delete_many({"user_id": user_id})

@@ -10,6 +10,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from models import registry
 from models.base import BaseModel, utcnow
+from utils.pagination import paginate
 
 PENDING, ACCEPTED = "pending", "accepted"
 
@@ -35,6 +36,22 @@ class Friendship(BaseModel):
         return self.insert({"pair": pair_key(requester_id, addressee_id),
                             "requester_id": requester_id, "addressee_id": addressee_id,
                             "status": PENDING, "created_at": utcnow(), "accepted_at": None})
+
+    def pending_page(self, user_id: ObjectId, direction: str | None, limit: int,
+                     cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Pending requests to the user (`incoming`), from them (`outgoing`) or both
+        (any other direction), the latest first."""
+        sides = {"incoming": [{"addressee_id": user_id}], "outgoing": [{"requester_id": user_id}]}
+        branches = sides.get(direction or "", sides["incoming"] + sides["outgoing"])
+        return paginate(self.collection, {"status": PENDING, "$or": branches},
+                        [("_id", DESCENDING)], limit, cursor)
+
+    def friends_page(self, user_id: ObjectId, limit: int, cursor: str | None
+                     ) -> tuple[list[dict[str, Any]], str | None]:
+        """The user's friendships, the latest first."""
+        query = {"status": ACCEPTED,
+                 "$or": [{"requester_id": user_id}, {"addressee_id": user_id}]}
+        return paginate(self.collection, query, [("_id", DESCENDING)], limit, cursor)
 
     def find_pair(self, a: ObjectId, b: ObjectId) -> dict[str, Any] | None:
         return self.collection.find_one({"pair": pair_key(a, b)})

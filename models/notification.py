@@ -109,11 +109,23 @@ class Notification(BaseModel):
     def unread_count(self, user_id: ObjectId) -> int:
         return self.collection.count_documents({"user_id": user_id, "read": False})
 
-    def count_for(self, user_id: ObjectId, kind: str | None = None) -> int:
-        query: dict[str, Any] = {"user_id": user_id}
-        if kind:
-            query["kind"] = kind
-        return self.collection.count_documents(query)
+    def delete_all_of(self, user_id: ObjectId) -> None:
+        self.collection.delete_many({"user_id": user_id})
+
+    # Account deletion (services/privacy/name_copies.py)
+
+    def naming(self, user_id: str, username: str) -> list[dict[str, Any]]:
+        """Notifications that copied the user's name: as an actor, as a missed call's
+        caller, as the staff member who gave a warning (usernames are unique at any
+        time, so a warning `by` this name was given by them). Actors, data and kind."""
+        return list(self.collection.find({"$or": [
+            {"actors.id": user_id}, {"data.caller_id": user_id},
+            {"kind": "warning", "data.by": username}]}, {"actors": 1, "data": 1, "kind": 1}))
+
+    def rewrite_names(self, notification_id: ObjectId, data: dict[str, Any],
+                      actors: list[dict[str, Any]]) -> None:
+        self.collection.update_one({"_id": notification_id},
+                                   {"$set": {"data": data, "actors": actors}})
 
     # Mail (services/notify/notify_mail.py, notify_digest.py)
 

@@ -38,3 +38,6 @@ class PostFollow(BaseModel):
     def followers(self, post_id: ObjectId) -> list[ObjectId]:
         return [doc["user_id"] for doc in self.collection.find(
             {"post_id": post_id, "following": True}, {"user_id": 1})]
+
+    def delete_all_of(self, user_id: ObjectId) -> None:
+        self.collection.delete_many({"user_id": user_id})

@@ -81,6 +81,19 @@ class Room(BaseModel):
         self.collection.update_one({"_id": room_id, "last_seq": seq},
                                    {"$set": {"last_message": snapshot}})
 
+    def rewrite_last_message_body(self, room_id: ObjectId, message_id: ObjectId,
+                                  body: str) -> None:
+        """The room's `last_message` copy follows its message's new body, if it is that
+        message."""
+        self.collection.update_one({"_id": room_id, "last_message.id": message_id},
+                                   {"$set": {"last_message.body": body}})
+
+    def erase_last_messages_by(self, author_id: ObjectId) -> None:
+        """Rooms whose last message is the author's show it emptied and deleted."""
+        self.collection.update_many({"last_message.author_id": author_id},
+                                    {"$set": {"last_message.body": "",
+                                              "last_message.deleted": True}})
+
     def put_sanction(self, room_id: ObjectId, kind: str, entry: dict[str, Any],
                      now: Any) -> dict[str, Any] | None:
         """Replace `entry["user_id"]`'s entry in the `kind` list ("bans" or "mutes"),

@@ -48,10 +48,5 @@ class Vote(BaseModel):
                                        "target_id": {"$in": target_ids}})
         return {doc["target_id"]: int(doc["value"]) for doc in cursor}
 
-    def value_of(self, user_id: ObjectId, target_type: str, target_id: ObjectId) -> int:
-        doc = self.collection.find_one({"user_id": user_id, "target_type": target_type,
-                                        "target_id": target_id})
-        return int(doc["value"]) if doc else 0
-
     def find(self, **conditions: Any) -> list[dict[str, Any]]:
         return list(self.collection.find(conditions))

@@ -32,7 +32,7 @@ def message_written(message: dict[str, Any], before: dict[str, Any] | None = Non
 
 @jobs.task(retries=1, retry_delay=5, queue=jobs.BEST_EFFORT)
 def attach_message_previews(message_id: str) -> None:
-    updated = link_previews.refresh(Message().collection, message_id)
+    updated = link_previews.refresh(Message(), message_id)
     if updated is None:
         return
     room = Room().find_by_id(updated["room_id"])

@@ -12,7 +12,7 @@ from models.user_hide import UserHide
 from services.accounts.users_service import public_users
 from services.notify import notify_prefs
 from services.platform import room_roles
-from services.platform.shapes.messages import MESSAGE, ROOM, SNAPSHOT
+from services.platform.shapes.messages import MESSAGE, ROOM
 
 SNAPSHOT_CHARS = 200
 
@@ -21,10 +21,6 @@ def snapshot(message: dict[str, Any]) -> dict[str, Any]:
     return {"id": message["_id"], "seq": message["seq"], "author_id": message["author_id"],
             "body": message["body"][:SNAPSHOT_CHARS], "created_at": message["created_at"],
             "deleted": message["deleted"]}
-
-
-def serialize_snapshot(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
-    return SNAPSHOT.dump(snapshot) if snapshot else None
 
 
 def serialize_message(message: dict[str, Any], author: dict[str, Any] | None) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from services.platform import audit_service, content_filter, live_rooms, realtim
 from services.platform.shapes.forum import COMMENT
 from utils import clock
 from utils.errors import Forbidden, NotFound, ValidationFailed
-from utils.pagination import paginate
 from utils.text import render_markdown, stored_html
 
 # What serialize_comment shows (the tree is built from parent_id): not path, not topic_id.
@@ -171,9 +170,7 @@ def list_comments(user: dict[str, Any] | None, post_id: Any, sort: str, limit: i
                   cursor: str | None) -> dict[str, Any]:
     """A page of top-level comments, each with its whole reply tree (sorted the same way)."""
     post, _topic = posts_service.get_readable_post(user, post_id)
-    top, next_cursor = paginate(Comment().collection,
-                                {"post_id": post["_id"], "parent_id": None},
-                                SORTS[sort], limit, cursor, VIEW_FIELDS)
+    top, next_cursor = Comment().top_level_page(post["_id"], sort, limit, cursor, VIEW_FIELDS)
     replies = Comment().replies_under(post["_id"], [c["_id"] for c in top],
                                       current_app.config["COMMENT_TREE_MAX_REPLIES"],
                                       VIEW_FIELDS) if top else []

@@ -135,7 +135,7 @@ def _post_written(post: dict[str, Any], before: dict[str, Any] | None = None) ->
 @jobs.task(retries=1, retry_delay=5, queue=jobs.BEST_EFFORT)
 def attach_post_previews(post_id: str) -> None:
     """Link previews of a post's body (docs/MEDIA.md), announced as `post_updated`."""
-    updated = link_previews.refresh(Post().collection, post_id)
+    updated = link_previews.refresh(Post(), post_id)
     if updated is not None:
         posts_changed(updated["topic_id"])
         emit_post("post_updated", updated)

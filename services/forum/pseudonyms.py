@@ -90,12 +90,11 @@ def fields_for(user: dict[str, Any], topic: dict[str, Any], anonymous: bool
 def resolve(user: dict[str, Any], topic_id: Any, name: str) -> dict[str, Any]:
     """The account behind a pseudonym used in the topic (its moderators, site staff)."""
     topic = require_moderator(user, topic_id)
-    found = None
+    author_id = None
     if len(name) <= MAX_NAME:
-        query = {"topic_id": topic["_id"], "anonymous": True, "pseudonym": name}
-        found = (Post().collection.find_one(query, {"author_id": 1})
-                 or Comment().collection.find_one(query, {"author_id": 1}))
-    author = User().find_by_id(found["author_id"]) if found else None
+        author_id = (Post().author_of_pseudonym(topic["_id"], name)
+                     or Comment().author_of_pseudonym(topic["_id"], name))
+    author = User().find_by_id(author_id) if author_id else None
     if author is None:
         raise NotFound("Pseudonym not found.")
     audit_service.record_moderation(user, "resolve_pseudonym", topic["_id"], "user",

@@ -44,10 +44,7 @@ def send_digests() -> int:
     """Mail each due user their digest; the number of mails queued."""
     now = clock.now()
     sent = 0
-    users = User().collection.find({
-        "settings.notifications.digest": {"$in": list(PERIODS)}, "deleted": False,
-        "email_verified": True})
-    for user in users:
+    for user in User().digest_subscribers(list(PERIODS)):
         period = PERIODS[user["settings"]["notifications"]["digest"]]
         last = user.get("notify_digest_at")
         if last is not None and last > now - period:

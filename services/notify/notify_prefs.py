@@ -171,6 +171,6 @@ def followers(post_id: ObjectId) -> list[ObjectId]:
 
 def forget_user(user_id: ObjectId) -> None:
     """A deleted account keeps no notifications, mutes or follows."""
-    Notification().collection.delete_many({"user_id": user_id})
+    Notification().delete_all_of(user_id)
     NotificationMute().delete_all_of(user_id)
-    PostFollow().collection.delete_many({"user_id": user_id})
+    PostFollow().delete_all_of(user_id)
