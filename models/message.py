@@ -8,6 +8,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from models import registry
 from models.base import BaseModel, utcnow
@@ -45,6 +46,15 @@ class Message(BaseModel):
             document["system"] = system  # written by the server (a call started or ended)
         return document
 
+    def insert_unless_taken(self, document: dict[str, Any]) -> bool:
+        """Insert `document` at its seq; False when the room's seq or the author's
+        `client_id` is taken already (the unique indexes refuse it)."""
+        try:
+            self.collection.insert_one(document)
+        except DuplicateKeyError:
+            return False
+        return True
+
     def find_by_client_id(self, room_id: ObjectId, author_id: ObjectId,
                           client_id: str) -> dict[str, Any] | None:
         return self.collection.find_one({"room_id": room_id, "author_id": author_id,
@@ -67,6 +77,11 @@ class Message(BaseModel):
         when it was adopted meanwhile (the room is being moved over it: it stays)."""
         return self.collection.delete_one(
             {"_id": message_id, "adopted": {"$ne": True}}).deleted_count == 1
+
+    def undeleted_by_ids(self, ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
+        """{_id: message} of those of `ids` that exist and are not deleted."""
+        return {m["_id"]: m for m in self.collection.find({"_id": {"$in": ids},
+                                                           "deleted": False})}
 
     def page_after(self, room_id: ObjectId, after_seq: int, limit: int) -> list[dict[str, Any]]:
         return list(self.collection.find({"room_id": room_id, "seq": {"$gt": after_seq}})
@@ -91,6 +106,14 @@ class Message(BaseModel):
     def edit(self, message_id: ObjectId, body: str) -> dict[str, Any] | None:
         return self.update(message_id, {"$set": {"body": body, "edited_at": utcnow(),
                                                  "search_terms": search_terms(body)}})
+
+    def store_previews(self, message: dict[str, Any], previews: list[dict[str, Any]]
+                       ) -> dict[str, Any] | None:
+        """Store the link previews made from `message`'s body; the updated message, or
+        None when it was edited or deleted meanwhile (the later write wins)."""
+        return self.collection.find_one_and_update(
+            {"_id": message["_id"], "body": message["body"], "deleted": False},
+            {"$set": {"previews": previews}}, return_document=ReturnDocument.AFTER)
 
     def soft_delete(self, message_id: ObjectId) -> dict[str, Any] | None:
         """The body goes, the seq stays (history keeps no gap)."""

@@ -30,9 +30,21 @@ def message_written(message: dict[str, Any], before: dict[str, Any] | None = Non
         link_previews.queue(attach_message_previews, message["_id"])
 
 
+def _refresh(message_id: str) -> dict[str, Any] | None:
+    """link_previews.refresh over the Message model: the updated message when its
+    stored previews changed, else None (an edit or a deletion meanwhile wins)."""
+    message = Message().find_by_id(message_id)
+    if message is None or message.get("deleted"):
+        return None
+    found = link_previews.previews_for(message["body"])
+    if found == (message.get("previews") or []):
+        return None
+    return Message().store_previews(message, found)
+
+
 @jobs.task(retries=1, retry_delay=5, queue=jobs.BEST_EFFORT)
 def attach_message_previews(message_id: str) -> None:
-    updated = link_previews.refresh(Message().collection, message_id)
+    updated = _refresh(message_id)
     if updated is None:
         return
     room = Room().find_by_id(updated["room_id"])

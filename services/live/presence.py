@@ -13,7 +13,7 @@ from typing import Any
 from bson import ObjectId
 
 from models.block import Block
-from models.friendship import ACCEPTED, Friendship
+from models.friendship import Friendship
 from models.topic_member import TopicMember
 from services.accounts import write_gate
 from services.accounts.users_service import public_users, serialize_public_user
@@ -30,14 +30,7 @@ def audience(user_id: ObjectId) -> list[ObjectId]:
     (a direct room outlives a block)."""
     from models.room import Room
 
-    people: set[ObjectId] = set()
-    for pair in Friendship().collection.find(
-            {"status": ACCEPTED, "$or": [{"requester_id": user_id}, {"addressee_id": user_id}]},
-            {"requester_id": 1, "addressee_id": 1}):
-        people.update((pair["requester_id"], pair["addressee_id"]))
-    for room in Room().collection.find({"kind": "direct", "member_ids": user_id},
-                                       {"member_ids": 1}):
-        people.update(room["member_ids"])
+    people = Friendship().friend_ids_of(user_id) | Room().direct_member_ids(user_id)
     people.discard(user_id)
     people.difference_update(Block().related_ids(user_id))
     return sorted(people)
@@ -123,5 +116,4 @@ def room_people(user: dict[str, Any], room_id: str) -> list[ObjectId]:
 
 def topic_people(user: dict[str, Any], topic_id: Any) -> list[ObjectId]:
     topic = topic_access.get_readable_topic(user, topic_id)
-    return [m["user_id"] for m in TopicMember().collection.find(
-        {"topic_id": topic["_id"]}, {"user_id": 1}).limit(MAX_PRESENCE_LOOKUP)]
+    return TopicMember().user_ids_in(topic["_id"], MAX_PRESENCE_LOOKUP)
