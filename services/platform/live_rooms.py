@@ -249,8 +249,3 @@ def end_sockets(user_id: Any, reason: str, only: str | None = None,
     for sid in sids:
         socketio.server.disconnect(sid, namespace=realtime.NAMESPACE)
     return len(sids)
-
-
-def force_logout(user_id: Any, reason: str) -> int:
-    """Every socket of `user_id`, on every process (ban, reset, deletion)."""
-    return end_sockets(user_id, reason)
