@@ -22,6 +22,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from models import registry
 from models.base import BaseModel
+from utils.pagination import paginate
 
 RINGING, ACTIVE = "ringing", "active"
 LIVE_STATES = (RINGING, ACTIVE)
@@ -57,6 +58,13 @@ class Call(BaseModel):
     def room_ids_of_person(self, user_id: ObjectId) -> list[ObjectId]:
         """The rooms of the calls `user_id` started, was invited to or joined."""
         return self.collection.distinct("room_id", {"people": user_id})
+
+    def page_of_person(self, user_id: ObjectId, room_ids: list[ObjectId], limit: int,
+                       cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page, newest first, of the calls of `user_id` (started, invited to or
+        joined) in the rooms `room_ids`."""
+        return paginate(self.collection, {"people": user_id, "room_id": {"$in": room_ids}},
+                        CALL_SORT, limit, cursor)
 
     def find_by_sid(self, sid: str) -> list[dict[str, Any]]:
         return list(self.collection.find({"participants.sid": sid,

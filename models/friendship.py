@@ -56,6 +56,17 @@ class Friendship(BaseModel):
     def find_pair(self, a: ObjectId, b: ObjectId) -> dict[str, Any] | None:
         return self.collection.find_one({"pair": pair_key(a, b)})
 
+    def friend_ids_of(self, user_id: ObjectId) -> set[ObjectId]:
+        """The users `user_id` is friends with (an accepted request either way)."""
+        people: set[ObjectId] = set()
+        for pair in self.collection.find(
+                {"status": ACCEPTED, "$or": [{"requester_id": user_id},
+                                             {"addressee_id": user_id}]},
+                {"requester_id": 1, "addressee_id": 1}):
+            people.update((pair["requester_id"], pair["addressee_id"]))
+        people.discard(user_id)
+        return people
+
     def accept(self, request_id: ObjectId, addressee_id: ObjectId) -> dict[str, Any] | None:
         return self.collection.find_one_and_update(
             {"_id": request_id, "addressee_id": addressee_id, "status": PENDING},

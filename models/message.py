@@ -9,6 +9,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from models import registry
 from models.base import BaseModel, utcnow
@@ -92,6 +93,15 @@ class Message(Searchable, LinkPreviewed, BaseModel):
                                                     "attachments": []}})
         return erased.modified_count
 
+    def insert_unless_taken(self, document: dict[str, Any]) -> bool:
+        """Insert `document` at its seq; False when the room's seq or the author's
+        `client_id` is taken already (the unique indexes refuse it)."""
+        try:
+            self.collection.insert_one(document)
+        except DuplicateKeyError:
+            return False
+        return True
+
     def find_by_client_id(self, room_id: ObjectId, author_id: ObjectId,
                           client_id: str) -> dict[str, Any] | None:
         return self.collection.find_one({"room_id": room_id, "author_id": author_id,
@@ -114,6 +124,11 @@ class Message(Searchable, LinkPreviewed, BaseModel):
         when it was adopted meanwhile (the room is being moved over it: it stays)."""
         return self.collection.delete_one(
             {"_id": message_id, "adopted": {"$ne": True}}).deleted_count == 1
+
+    def undeleted_by_ids(self, ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
+        """{_id: message} of those of `ids` that exist and are not deleted."""
+        return {m["_id"]: m for m in self.collection.find({"_id": {"$in": ids},
+                                                           "deleted": False})}
 
     def page_after(self, room_id: ObjectId, after_seq: int, limit: int) -> list[dict[str, Any]]:
         return list(self.collection.find({"room_id": room_id, "seq": {"$gt": after_seq}})

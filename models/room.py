@@ -16,8 +16,10 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from models import registry
 from models.base import BaseModel, utcnow
 from utils.errors import Conflict
+from utils.pagination import paginate
 
 KINDS = ("topic", "group", "direct")
+ACTIVITY_SORT = [("activity_at", DESCENDING), ("_id", DESCENDING)]
 
 
 def direct_key(a: ObjectId, b: ObjectId) -> str:
@@ -51,6 +53,33 @@ class Room(BaseModel):
 
     def find_by_key(self, key: str) -> dict[str, Any] | None:
         return self.collection.find_one({"key": key})
+
+    def topic_room_ids(self, topic_id: ObjectId) -> list[ObjectId]:
+        """The ids of the topic's chat rooms."""
+        return [room["_id"] for room in self.collection.find(
+            {"kind": "topic", "topic_id": topic_id}, {"_id": 1})]
+
+    def direct_member_ids(self, user_id: ObjectId) -> set[ObjectId]:
+        """Everyone in a direct room with `user_id` (`user_id` too, when there is one)."""
+        people: set[ObjectId] = set()
+        for room in self.collection.find({"kind": "direct", "member_ids": user_id},
+                                         {"member_ids": 1}):
+            people.update(room["member_ids"])
+        return people
+
+    def page_of_topic(self, topic_id: ObjectId, limit: int, cursor: str | None
+                      ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the topic's chat rooms, latest activity first."""
+        return paginate(self.collection, {"kind": "topic", "topic_id": topic_id},
+                        ACTIVITY_SORT, limit, cursor)
+
+    def page_among(self, room_ids: list[ObjectId], user_id: ObjectId, archived: bool,
+                   limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the rooms `room_ids` that `user_id` archived (`archived`) or did
+        not, latest activity first."""
+        mine = {"archived_by": user_id} if archived else {"archived_by": {"$ne": user_id}}
+        return paginate(self.collection, {"_id": {"$in": room_ids}, **mine},
+                        ACTIVITY_SORT, limit, cursor)
 
     def update_fields(self, room_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:
         return self.collection.find_one_and_update(

@@ -50,6 +50,11 @@ class TopicMember(BaseModel):
     def find(self, topic_id: ObjectId, user_id: ObjectId) -> dict[str, Any] | None:
         return self.collection.find_one({"topic_id": topic_id, "user_id": user_id})
 
+    def user_ids_in(self, topic_id: ObjectId, limit: int) -> list[ObjectId]:
+        """The ids of (at most `limit`) members of the topic."""
+        return [doc["user_id"] for doc in self.collection.find(
+            {"topic_id": topic_id}, {"user_id": 1}).limit(limit)]
+
     def set_role(self, topic_id: ObjectId, user_id: ObjectId,
                  role: str) -> dict[str, Any] | None:
         updated = self.collection.find_one_and_update(

@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from models.base import id_str, isoformat, to_object_id
-from models.call import CALL_SORT, Call
+from models.call import Call
 from models.user import User
 from services.chat import chat_send
 from services.chat.chat_access import readable_room
 from services.notify import notifications_service
 from services.platform.shapes.calls import CALL
 from utils.errors import Forbidden, NotFound
-from utils.pagination import paginate
 
 ENDED_TEXT = {"missed": "Missed {kind} call", "rejected": "{kind_title} call declined",
               "cancelled": "{kind_title} call cancelled"}
@@ -118,5 +117,4 @@ def list_mine(user: dict[str, Any], limit: int, cursor: str | None,
     if room_id:
         wanted = to_object_id(room_id, "Room")
         rooms = [room for room in rooms if room == wanted]
-    query = {"people": user["_id"], "room_id": {"$in": _readable(user, rooms)}}
-    return paginate(Call().collection, query, CALL_SORT, limit, cursor)
+    return Call().page_of_person(user["_id"], _readable(user, rooms), limit, cursor)

@@ -33,9 +33,9 @@ from utils.extensions import socketio
 NAMESPACE = "/"
 
 
-def enter_call_room(user: dict[str, Any], call_id: Any) -> str:
-    """Put the current socket into `voip_<call_id>` through room_entry, the only way in."""
-    return room_entry.enter(user, live_rooms.VOIP, call_id)
+def enter_call_room(user: dict[str, Any], call_id: Any, device: Device) -> str:
+    """Put `device`'s socket into `voip_<call_id>` through room_entry, the only way in."""
+    return room_entry.enter(user, live_rooms.VOIP, call_id, device.sid, origin=device.origin)
 
 
 def _leave_call_room(sid: str | None, call_id: ObjectId) -> None:
@@ -91,7 +91,7 @@ def start_call(user: dict[str, Any], room_id: str, kind: str, party_id: str | No
         if existing is None:
             raise Conflict("The room's call just ended; start again.") from None
         return {**accept_call(user, str(existing["_id"]), party_id, device), "glare": True}
-    enter_call_room(user, call["_id"])
+    enter_call_room(user, call["_id"], device)
     call_records.post_started(call, user)
     view = call_records.serialize(call)
     if invitees:
@@ -116,7 +116,7 @@ def accept_call(user: dict[str, Any], call_id: str, party_id: str | None,
                                     current_app.config["CALL_MAX_PARTICIPANTS"], now)
     if joined is None:
         raise _why_not_joined(user, call["_id"], party["party_id"])
-    enter_call_room(user, joined["_id"])
+    enter_call_room(user, joined["_id"], device)
     view = call_records.serialize(joined)
     realtime.emit("call_accepted", {"call_id": view["id"], "user_id": str(user["_id"]),
                                     "party_id": party["party_id"], "call": view},
@@ -157,7 +157,7 @@ def rejoin_call(user: dict[str, Any], call_id: str, party_id: str,
         raise Conflict("You are no longer in this call.", {"reason": "not_in_call"})
     if old["sid"] and old["sid"] != device.sid:
         _leave_call_room(old["sid"], call["_id"])
-    enter_call_room(user, updated["_id"])
+    enter_call_room(user, updated["_id"], device)
     realtime.emit("call_party_rejoined", {"call_id": str(call["_id"]),
                                           "user_id": str(user["_id"]), "party_id": party_id},
                   to=voip_room(call["_id"]), skip_sid=device.sid)

@@ -20,7 +20,6 @@ from services.chat.chat_views import serialize_room
 from services.platform import content_filter, live_rooms, realtime, topic_access
 from services.platform.live_rooms import chat_room, user_room
 from utils.errors import BadRequest, Conflict, Forbidden, ValidationFailed
-from utils.pagination import paginate
 
 MAX_GROUP_MEMBERS = 100
 
@@ -92,8 +91,7 @@ def create_topic_room(user: dict[str, Any], topic_id: str, name: str,
 def list_topic_rooms(user: dict[str, Any], topic_id: str, limit: int,
                      cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     topic = topic_access.get_readable_topic(user, topic_id)
-    return paginate(Room().collection, {"kind": "topic", "topic_id": topic["_id"]},
-                    [("activity_at", -1), ("_id", -1)], limit, cursor)
+    return Room().page_of_topic(topic["_id"], limit, cursor)
 
 
 def list_my_rooms(user: dict[str, Any], limit: int, cursor: str | None,
@@ -101,9 +99,7 @@ def list_my_rooms(user: dict[str, Any], limit: int, cursor: str | None,
     """Rooms I belong to (or joined, for topic rooms), newest activity first: those I
     have not archived, or (`archived`) only those I have."""
     room_ids = RoomMember().room_ids_of(user["_id"])
-    mine = {"archived_by": user["_id"]} if archived else {"archived_by": {"$ne": user["_id"]}}
-    return paginate(Room().collection, {"_id": {"$in": room_ids}, **mine},
-                    [("activity_at", -1), ("_id", -1)], limit, cursor)
+    return Room().page_among(room_ids, user["_id"], archived, limit, cursor)
 
 
 def update_room(user: dict[str, Any], room_id: str, changes: dict[str, Any]) -> dict[str, Any]:

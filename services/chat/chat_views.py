@@ -37,8 +37,7 @@ def serialize_messages(messages: list[dict[str, Any]],
     """Messages as `viewer_id` reads them: one they deleted for themselves, or by an
     author they hide, keeps its place (its seq: clients find gaps by seq) as an empty
     placeholder flagged `deleted_for_me` or `author_hidden`."""
-    authors = {u["_id"]: u for u in User().collection.find(
-        {"_id": {"$in": list({m["author_id"] for m in messages})}})}
+    authors = User().find_by_ids([m["author_id"] for m in messages])
     hidden = UserHide().hidden_ids(viewer_id) if viewer_id is not None else set()
     return [personal_view(serialize_message(m, authors.get(m["author_id"])), m, viewer_id,
                           hidden) for m in messages]

@@ -181,8 +181,7 @@ def evict_from_topic(user_id: Any, topic_id: Any) -> None:
             client.srem(f"{LIVE_PREFIX}{topic_oid}", str(user_id))
         except RedisError as exc:  # the write that caused this is stored: do not fail it
             log.warning("live rooms of %s in topic %s unreadable: %s", user_id, topic_oid, exc)
-    chat_ids = [room["_id"] for room in Room().collection.find(
-        {"kind": "topic", "topic_id": topic_oid}, {"_id": 1})]
+    chat_ids = Room().topic_room_ids(topic_oid)
     entered -= {chat_room(room_id) for room_id in chat_ids}
     for room in entered:
         evict(user_id, room)
@@ -219,8 +218,7 @@ def _topic_audience(topic_oid: ObjectId) -> list[str]:
     manager = socketio.server.manager if socketio.server else None
     if manager is None:
         return []
-    rooms = [topic_room(topic_oid)] + [chat_room(r["_id"]) for r in Room().collection.find(
-        {"kind": "topic", "topic_id": topic_oid}, {"_id": 1})]
+    rooms = [topic_room(topic_oid)] + [chat_room(r) for r in Room().topic_room_ids(topic_oid)]
     environ = socketio.server.get_environ
     users = {((environ(sid, realtime.NAMESPACE) or {}).get(SOCKET_IDENTITY) or {}).get("user_id")
              for room in rooms for sid, _ in manager.get_participants(realtime.NAMESPACE, room)}
@@ -251,8 +249,3 @@ def end_sockets(user_id: Any, reason: str, only: str | None = None,
     for sid in sids:
         socketio.server.disconnect(sid, namespace=realtime.NAMESPACE)
     return len(sids)
-
-
-def force_logout(user_id: Any, reason: str) -> int:
-    """Every socket of `user_id`, on every process (ban, reset, deletion)."""
-    return end_sockets(user_id, reason)
