@@ -1,7 +1,9 @@
 """Roundtable application factory.
 
-`create_app()` loads config, binds each extension and registers the blueprints; nothing
-else. `flask run` finds the factory; `python app.py` serves with Socket.IO's runner.
+`create_app()` loads config, binds each extension and registers the blueprints, the
+models (`models.registry`), the jobs and the live-room hooks (`registrations.py`);
+nothing else, and importing a module registers nothing. `flask run` finds the factory;
+`python app.py` serves with Socket.IO's runner.
 """
 from __future__ import annotations
 
@@ -12,11 +14,10 @@ from cachelib import FileSystemCache
 from flask import Flask
 
 import models.indexes
+import registrations
 import routes
 import routes.commands
 import routes.metrics
-import services.chat.chat_previews  # defines a job the consumers run, before utils.jobs.init_app
-import services.notify.notify_digest  # noqa: F401  (defines periodic jobs the consumers run)
 import utils.auth
 import utils.cache
 import utils.http
@@ -27,8 +28,9 @@ import utils.metrics
 import utils.socket_events
 import utils.socket_manager
 from config import ConfigError, load_config
+from models.registry import ALL_MODELS
 from services.accounts import auth_login
-from services.platform import chat_limits, content_filter, file_storage, passwords
+from services.platform import chat_limits, content_filter, file_storage, live_rooms, passwords
 from utils.api import ContractRequest, JSONProvider, register_converters
 from utils.embedded_db import ensure_embedded_database
 from utils.errors import register_error_handlers
@@ -60,10 +62,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     utils.cache.init_app(app)
     utils.local_copies.init_app(app)
     content_filter.init_app(app)
-    models.indexes.init_app(app)
+    models.indexes.init_app(app, ALL_MODELS)
     api.init_app(app)
     register_converters(app, api)
-    utils.jobs.init_app(app)  # after every module defining jobs was imported
+    utils.jobs.init_app(app, registrations.JOBS)
+    live_rooms.init_app(app, chat_room_leavers=registrations.CHAT_ROOM_LEAVERS)
     file_storage.init_app(app)
     passwords.init_app(app)
     utils.auth.init_app(app, api, auth_login.USER_LOADERS)

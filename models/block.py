@@ -7,12 +7,10 @@ from __future__ import annotations
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils import user_versions
 
 
-@registry.register
 class Block(BaseModel):
     collection_name = "blocks"
     indexes = [

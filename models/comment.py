@@ -7,7 +7,6 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
 
 SORTS: dict[str, list[tuple[str, int]]] = {
@@ -17,7 +16,6 @@ SORTS: dict[str, list[tuple[str, int]]] = {
 }
 
 
-@registry.register
 class Comment(BaseModel):
     collection_name = "comments"
     indexes = [

@@ -9,12 +9,10 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils.text import search_terms
 
 
-@registry.register
 class Message(BaseModel):
     collection_name = "messages"
     indexes = [

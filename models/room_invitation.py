@@ -7,11 +7,9 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel, utcnow
 
 
-@registry.register
 class RoomInvitation(BaseModel):
     collection_name = "room_invitations"
     indexes = [

@@ -6,11 +6,9 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel, utcnow
 
 
-@registry.register
 class TopicInvitation(BaseModel):
     collection_name = "topic_invitations"
     indexes = [
