@@ -123,6 +123,7 @@ def test_without_redis_the_queue_is_a_sqlite_file_that_outlives_the_app(make_app
 
 def test_the_development_consumer_runs_jobs_beside_the_server(make_app, tmp_path):
     app = make_app(MAIL_BACKEND="file", MAIL_FILE_DIR=str(tmp_path), JOBS_POLL_MAX_SECONDS=0.1)
+    assert jobs.last_heartbeat(app) is None
     consumer = jobs.start_consumer(app)
     try:
         register(app.test_client(), "alice", verify=False)
@@ -131,6 +132,11 @@ def test_the_development_consumer_runs_jobs_beside_the_server(make_app, tmp_path
             time.sleep(0.05)
         [mail] = read_mails(tmp_path)
         assert mail["To"] == "alice@example.com"
+        # The running consumer's heartbeat is in the job store (written on its first
+        # scheduler loop, then every few seconds): readiness sees a consumer.
+        while jobs.last_heartbeat(app) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert jobs.consumer_state(app) == "ok"
     finally:
         consumer.stop(graceful=True)
 

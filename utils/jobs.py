@@ -68,7 +68,9 @@ from typing import Any
 
 from flask import Flask, current_app
 from huey import RedisHuey, SqliteHuey, crontab
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Scheduler
+
+from utils import clock
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,8 @@ __all__ = ["BEST_EFFORT", "DEFAULT", "crontab", "failed_jobs", "periodic", "run_
            "start_consumer", "task"]
 
 DEAD_LETTER_PREFIX = "dead-letter:"
+HEARTBEAT_KEY = "consumer-heartbeat"
+HEARTBEAT_SECONDS = 5.0  # a running consumer writes its heartbeat this often
 EXTENSION = "roundtable_jobs"
 SHUTDOWN_SECONDS = 25
 DEFAULT = "default"
@@ -325,10 +329,19 @@ class _ReportingConsumer(Consumer):
     start, stop and have their workers' health checked with it."""
 
     def __init__(self, *args: Any, on_ready: Callable[[], None] | None = None,
-                 companions: tuple[Consumer, ...] = (), **kwargs: Any) -> None:
+                 companions: tuple[Consumer, ...] = (), heartbeat_app: Flask | None = None,
+                 **kwargs: Any) -> None:
+        self._heartbeat_app = heartbeat_app  # read by _create_scheduler, in super().__init__
         super().__init__(*args, **kwargs)
         self._on_ready = on_ready
         self.companions = companions
+
+    def _create_scheduler(self) -> Scheduler:
+        if self._heartbeat_app is None:
+            return super()._create_scheduler()
+        return _BeatingScheduler(huey=self.huey, stop_flag=self.stop_flag,
+                                 interval=self.scheduler_interval, periodic=self.periodic,
+                                 app=self._heartbeat_app)
 
     def start(self) -> None:
         for companion in self.companions:
@@ -351,6 +364,25 @@ class _ReportingConsumer(Consumer):
     def check_worker_health(self) -> bool:
         healthy = [companion.check_worker_health() for companion in self.companions]
         return super().check_worker_health() and all(healthy)
+
+
+class _BeatingScheduler(Scheduler):
+    """The consumer's scheduler (a thread that wakes every second) also writes the
+    consumer's heartbeat into the job store, every HEARTBEAT_SECONDS."""
+
+    def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._app = app
+        self._next_beat = 0.0
+
+    def loop(self, now: datetime.datetime | None = None) -> None:
+        if time.monotonic() >= self._next_beat:
+            self._next_beat = time.monotonic() + HEARTBEAT_SECONDS
+            try:
+                beat(self._app)
+            except Exception as exc:  # the store is down: the queue itself will say so
+                log.warning("job consumer heartbeat not written: %s", exc)
+        super().loop(now)
 
 
 class _QuietConsumer(_ReportingConsumer):
@@ -377,7 +409,8 @@ def create_consumer(app: Flask, in_process: bool = False,
                                  **common)
     consumer_class = _QuietConsumer if in_process else _ReportingConsumer
     return consumer_class(get_huey(app), workers=config["JOBS_WORKERS"], periodic=True,
-                          on_ready=on_ready, companions=(best_effort,), **common)
+                          on_ready=on_ready, companions=(best_effort,), heartbeat_app=app,
+                          **common)
 
 
 def _gevent_patched() -> bool:
@@ -394,7 +427,35 @@ def health(app: Flask | None = None) -> dict[str, int]:
 
 
 def start_consumer(app: Flask) -> Consumer:
-    """Start a consumer on threads of this process (development: `python app.py`)."""
+    """Start a consumer on threads of this process (the development servers, `python
+    app.py` and `flask run`: app.py `_init_job_consumer`)."""
     consumer = create_consumer(app, in_process=True)
     consumer.start()
     return consumer
+
+
+# Is anyone consuming? A heartbeat in the job store, read by /health/ready and at start.
+
+def beat(app: Flask) -> None:
+    """Record that a consumer of this app's queues is running, now (the app clock)."""
+    get_huey(app).put(HEARTBEAT_KEY, clock.time())
+
+
+def last_heartbeat(app: Flask | None = None) -> float | None:
+    """When a consumer last wrote its heartbeat (epoch seconds), or None if never."""
+    return get_huey(app).get(HEARTBEAT_KEY, peek=True)
+
+
+def consumer_state(app: Flask | None = None) -> str:
+    """'ok' while a consumer was seen within JOBS_CONSUMER_STALE_SECONDS; otherwise
+    'no consumer seen ...', with how many jobs wait for one."""
+    app = app or current_app
+    seen = last_heartbeat(app)
+    ago = None if seen is None else clock.time() - seen
+    if ago is not None and ago <= app.config["JOBS_CONSUMER_STALE_SECONDS"]:
+        return "ok"
+    depth = queue_depth(app)
+    waiting = depth["pending"] + depth["scheduled"]
+    last = "never" if ago is None else f"{ago:.0f} s ago"
+    state = f"no consumer seen (last: {last})"
+    return f"{state}, {waiting} job(s) waiting" if waiting else state
