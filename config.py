@@ -244,7 +244,11 @@ class Config:
         # password change, 2FA, account deletion). limits syntax.
         self.RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "20 per 15 minutes")
         # Flask-Limiter strings, keyed by client address unless the name says otherwise.
-        self.RATELIMIT_REGISTER = _env("RATELIMIT_REGISTER", "5 per hour")
+        # Development allows far more sign-ups: a frontend developer makes test accounts
+        # all afternoon from one address (they start trusted: TRUST_NEW_ACCOUNT_HOURS).
+        self.RATELIMIT_REGISTER = _env("RATELIMIT_REGISTER",
+                                       "200 per hour" if self.ENV_NAME == "development"
+                                       else "5 per hour")
         self.RATELIMIT_FORGOT = _env("RATELIMIT_FORGOT", "5 per hour")
         self.RATELIMIT_FORGOT_PER_EMAIL = _env("RATELIMIT_FORGOT_PER_EMAIL", "3 per hour")
         self.RATELIMIT_RESEND_VERIFICATION = _env("RATELIMIT_RESEND_VERIFICATION", "5 per hour")
@@ -275,8 +279,13 @@ class Config:
         self.JOBS_BEST_EFFORT_WORKERS = _env_int("JOBS_BEST_EFFORT_WORKERS", 2)
         # An idle consumer polls the queue at most this many seconds apart.
         self.JOBS_POLL_MAX_SECONDS = float(_env("JOBS_POLL_MAX_SECONDS", "1"))
-        # `python app.py` runs a consumer in the server process (development); 0 turns it off.
-        self.JOBS_IN_PROCESS_CONSUMER = _env_bool("JOBS_IN_PROCESS_CONSUMER", True)
+        # The development servers (`python app.py`, `flask run`) run a consumer in the
+        # server process; elsewhere `flask jobs worker` runs as a process of its own.
+        self.JOBS_IN_PROCESS_CONSUMER = _env_bool("JOBS_IN_PROCESS_CONSUMER",
+                                                  self.ENV_NAME == "development")
+        # A consumer writes a heartbeat into the job store every 5 s; none for this long
+        # and /health/ready (and the start-up log) say so, with the jobs waiting.
+        self.JOBS_CONSUMER_STALE_SECONDS = _env_int("JOBS_CONSUMER_STALE_SECONDS", 60)
 
         self.AVATAR_MAX_BYTES = _env_int("AVATAR_MAX_BYTES", 2 * 1024 * 1024)
         # Data exports (services/privacy/data_export.py): archives on a local directory, one

@@ -8,12 +8,10 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils import user_versions
 
 
-@registry.register
 class AuthToken(BaseModel):
     collection_name = "auth_tokens"
     indexes = [

@@ -9,13 +9,11 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils import user_versions
 from utils.pagination import paginate
 
 
-@registry.register
 class Block(BaseModel):
     collection_name = "blocks"
     indexes = [

@@ -20,7 +20,6 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
 from utils.pagination import paginate
 
@@ -32,7 +31,6 @@ CALL_SORT = [("created_at", DESCENDING), ("_id", DESCENDING)]
 AFTER = ReturnDocument.AFTER
 
 
-@registry.register
 class Call(BaseModel):
     collection_name = "calls"
     conflict_message = "This room already has a call."

@@ -9,7 +9,6 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
 from utils.pagination import paginate
 
@@ -20,7 +19,6 @@ SORTS: dict[str, list[tuple[str, int]]] = {
 }
 
 
-@registry.register
 class Comment(BaseModel):
     collection_name = "comments"
     indexes = [

@@ -9,13 +9,11 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
 
 PENDING, READY = "pending", "ready"
 
 
-@registry.register
 class DataExport(BaseModel):
     collection_name = "data_exports"
     indexes = [

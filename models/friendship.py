@@ -8,7 +8,6 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils.pagination import paginate
 
@@ -20,7 +19,6 @@ def pair_key(a: ObjectId, b: ObjectId) -> str:
     return f"{low}:{high}"
 
 
-@registry.register
 class Friendship(BaseModel):
     collection_name = "friendships"
     conflict_message = "A friend request or friendship already exists."

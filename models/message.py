@@ -11,13 +11,11 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from models import registry
 from models.base import BaseModel, utcnow
 from models.mixins import LinkPreviewed, Searchable
 from utils.text import search_terms
 
 
-@registry.register
 class Message(Searchable, LinkPreviewed, BaseModel):
     collection_name = "messages"
     indexes = [

@@ -14,7 +14,6 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from models import registry
 from models.base import BaseModel
 from utils import clock
 from utils.pagination import paginate
@@ -23,7 +22,6 @@ NOTIFICATION_SORT = [("updated_at", DESCENDING), ("_id", DESCENDING)]
 LAST_ACTORS = 5
 
 
-@registry.register
 class Notification(BaseModel):
     collection_name = "notifications"
     indexes = [

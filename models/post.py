@@ -13,7 +13,6 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
 from models.mixins import LinkPreviewed, Searchable
 from models.topic import PUBLIC
@@ -44,7 +43,6 @@ def hot_rank(score: int, created_at: datetime) -> float:
     return round(sign * order + (created_at - HOT_EPOCH).total_seconds() / HOT_SECONDS, 7)
 
 
-@registry.register
 class Post(Searchable, LinkPreviewed, BaseModel):
     collection_name = "posts"
     indexes = [

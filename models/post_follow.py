@@ -6,12 +6,10 @@ from __future__ import annotations
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel
 from utils import clock
 
 
-@registry.register
 class PostFollow(BaseModel):
     collection_name = "post_follows"
     indexes = [

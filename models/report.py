@@ -16,7 +16,6 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel
 from utils.pagination import paginate
 
@@ -35,7 +34,6 @@ def open_condition(now: datetime) -> dict[str, Any]:
                      "claimed_at": {"$lt": now - timedelta(seconds=CLAIM_SECONDS)}}]}
 
 
-@registry.register
 class Report(BaseModel):
     collection_name = "reports"
     indexes = [

@@ -13,7 +13,6 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils.errors import Conflict
 from utils.pagination import paginate
@@ -27,7 +26,6 @@ def direct_key(a: ObjectId, b: ObjectId) -> str:
     return f"direct:{low}:{high}"
 
 
-@registry.register
 class Room(BaseModel):
     collection_name = "rooms"
     conflict_message = "This conversation already exists."

@@ -7,12 +7,10 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils.pagination import paginate
 
 
-@registry.register
 class RoomInvitation(BaseModel):
     collection_name = "room_invitations"
     indexes = [

@@ -8,7 +8,6 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
 from models.mixins import Searchable
 from utils import user_versions
@@ -25,7 +24,6 @@ SORTS: dict[str, list[tuple[str, int]]] = {
 }
 
 
-@registry.register
 class Topic(Searchable, BaseModel):
     collection_name = "topics"
     conflict_message = "A topic with this slug already exists."

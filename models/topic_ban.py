@@ -7,7 +7,6 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
 from utils import user_versions
 from utils.pagination import paginate
@@ -17,7 +16,6 @@ def active_condition(now: datetime) -> dict[str, Any]:
     return {"$or": [{"expires_at": None}, {"expires_at": {"$gt": now}}]}
 
 
-@registry.register
 class TopicBan(BaseModel):
     collection_name = "topic_bans"
     indexes = [

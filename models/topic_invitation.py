@@ -6,12 +6,10 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils.pagination import paginate
 
 
-@registry.register
 class TopicInvitation(BaseModel):
     collection_name = "topic_invitations"
     indexes = [

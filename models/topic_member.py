@@ -7,7 +7,6 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils import user_versions
 from utils.pagination import paginate
@@ -16,7 +15,6 @@ OWNER, MODERATOR, MEMBER = "owner", "moderator", "member"
 ROLES = (OWNER, MODERATOR, MEMBER)
 
 
-@registry.register
 class TopicMember(BaseModel):
     collection_name = "topic_members"
     indexes = [

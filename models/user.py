@@ -10,7 +10,6 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils import identity, user_versions
 from utils.pagination import paginate
@@ -28,7 +27,6 @@ def default_settings() -> dict[str, Any]:
     }
 
 
-@registry.register
 class User(BaseModel):
     collection_name = "users"
     conflict_message = "This username or email is already registered."

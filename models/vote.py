@@ -8,13 +8,11 @@ from bson import ObjectId
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from models import registry
 from models.base import BaseModel
 
 TARGET_TYPES = ("post", "comment")
 
 
-@registry.register
 class Vote(BaseModel):
     collection_name = "votes"
     indexes = [

@@ -183,17 +183,17 @@ def _clean_state(mongo_admin, redis_server, _database_name):
     client.close()
     local_copies.clear()  # kept under stamps the flush just removed
     database = mongo_admin[_database_name]
-    models = {model.collection_name for model in registry.all_models()}
+    models = {model.collection_name for model in registry.ALL_MODELS}
     present = set(database.list_collection_names())
     for name in present:
         if name in models:
             database[name].delete_many({})
         else:
             database.drop_collection(name)  # made by a test (`things`, `widgets`)
-    indexed = {model.collection_name for model in registry.all_models() if model.indexes}
+    indexed = {model.collection_name for model in registry.ALL_MODELS if model.indexes}
     if indexed - present:
         # A test dropped a collection (or ran before the first app): indexes again.
-        for model in registry.all_models():
+        for model in registry.ALL_MODELS:
             model.ensure_indexes(database)
 
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from limits import parse
 
 from config import BASE_DIR, ConfigError, load_config
 
@@ -197,3 +198,19 @@ def test_development_accounts_start_trusted_production_ones_earn_it(clean_env):
     assert load_config("production").TRUST_NEW_ACCOUNT_HOURS == 24
     clean_env.setenv("TRUST_NEW_ACCOUNT_HOURS", "6")
     assert load_config("development").TRUST_NEW_ACCOUNT_HOURS == 6
+
+
+def test_development_allows_more_sign_ups_than_production(clean_env):
+    """A frontend developer makes test accounts all afternoon from one address; production
+    keeps its limit, and its separate job consumer (`flask jobs worker`)."""
+    for name in ("RATELIMIT_REGISTER", "JOBS_IN_PROCESS_CONSUMER"):
+        clean_env.delenv(name, raising=False)
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    development, production = load_config("development"), load_config("production")
+    limits = [parse(config.RATELIMIT_REGISTER) for config in (development, production)]
+    assert [limit.get_expiry() for limit in limits] == [3600, 3600]
+    assert limits[0].amount >= 100 and limits[1].amount == 5
+    assert development.JOBS_IN_PROCESS_CONSUMER is True
+    assert production.JOBS_IN_PROCESS_CONSUMER is False
+    assert load_config("testing").JOBS_IN_PROCESS_CONSUMER is False

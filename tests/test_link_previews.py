@@ -15,7 +15,7 @@ from services.media import link_previews
 from tests.helpers import run_jobs
 from tests.http_stub import Answer, Stall, StubServer
 from tests.topic_helpers import Person, make_post, make_topic
-from utils import safe_fetch
+from utils import jobs, safe_fetch
 from utils.extensions import socketio
 
 PAGE = """<!doctype html><html><head>
@@ -303,19 +303,13 @@ def test_a_queue_outage_costs_the_preview_not_the_send(app, client, monkeypatch)
     assert sent.status_code == 201 and sent.get_json()["previews"] == []
 
 
-def test_a_consumer_process_knows_both_preview_jobs():
-    """A worker (`flask jobs worker`) registers the jobs imported with `app`, before any
-    route module is: both preview jobs must be among them."""
-    import subprocess
-    import sys
-
-    from config import BASE_DIR
-
-    names = subprocess.run(
-        [sys.executable, "-c", "import app, utils.jobs as j; print(' '.join(j.JOBS))"],
-        cwd=BASE_DIR, check=True, capture_output=True, text=True).stdout.split()
-    assert {"services.chat_previews.attach_message_previews",
-            "services.posts_service.attach_post_previews"} <= set(names)
+def test_a_consumer_process_knows_both_preview_jobs(app):
+    """Every app (a worker's too: `flask jobs worker`) registers the jobs of
+    registrations.JOBS: both preview jobs must be among them, on the best-effort queue."""
+    registered = jobs.registered(app)
+    for name in ("services.chat_previews.attach_message_previews",
+                 "services.posts_service.attach_post_previews"):
+        assert registered[name].queue == jobs.BEST_EFFORT
 
 
 def _message_with_hanging_links(app, client, stub_http, stall, count=3):

@@ -255,9 +255,6 @@ def drop_from_room_call(user_id: Any, room_id: Any) -> None:
                   "removed_from_room", None)
 
 
-live_rooms.on_leaving_chat_room(drop_from_room_call)
-
-
 # Faults: a socket gone, heartbeats missing, an invite nobody answers
 
 def socket_gone(sid: str) -> None:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from bson import ObjectId
+from flask import Flask, current_app
 from redis.exceptions import RedisError
 
 from models.base import to_object_id
@@ -144,23 +145,27 @@ def evict(user_id: Any, room: str) -> int:
     return len(sids)
 
 
-# What else a user leaves with a chat room: calls register here (services.calls.calls_service
-# builds on this module, so it cannot be called from here by name). Set at import, the
-# same in every process; nothing about sockets is kept in it.
-_chat_room_leavers: list[Callable[[Any, Any], None]] = []
+# What else a user leaves with a chat room (the room's live call): areas above this one
+# (services.calls builds on it, so it cannot be called from here by name) are hooks the
+# app factory registers from one list (registrations.CHAT_ROOM_LEAVERS); importing them
+# registers nothing. Nothing about sockets is kept in them.
+EXTENSION = "roundtable_live_rooms"
 
 
-def on_leaving_chat_room(callback: Callable[[Any, Any], None]) -> None:
-    """Call `callback(user_id, room_id)` whenever a user is evicted from a chat room."""
-    if callback not in _chat_room_leavers:
-        _chat_room_leavers.append(callback)
+def init_app(app: Flask, chat_room_leavers: Iterable[Callable[[Any, Any], None]]) -> None:
+    """Call each `leaver(user_id, room_id)` whenever a user is evicted from a chat room."""
+    app.extensions[EXTENSION] = {"chat_room_leavers": tuple(chat_room_leavers)}
+
+
+def chat_room_leavers(app: Flask | None = None) -> tuple[Callable[[Any, Any], None], ...]:
+    return (app or current_app).extensions[EXTENSION]["chat_room_leavers"]
 
 
 def evict_from_chat_room(user_id: Any, room_id: Any) -> None:
     """Every socket of `user_id` leaves `chat_room_<id>` and the room's live call (its
     `voip_<call_id>` room with it), and hears `removed_from_room`."""
     evict(user_id, chat_room(room_id))
-    for leave_also in _chat_room_leavers:
+    for leave_also in chat_room_leavers():
         leave_also(user_id, room_id)
     realtime.emit("removed_from_room", {"room_id": str(room_id)}, to=user_room(user_id))
 
