@@ -46,7 +46,7 @@ def test_no_tracked_file_points_outside_the_repository():
 
 
 def test_the_check_finds_what_it_looks_for():
-    texts = {"README.md": "see ../" + "shared/API.md\nfine\n",
+    texts = {"README.md": "see ../" + "shared/" + "API.md\nfine\n",
              "bench/results/x.json": '{"file": "' + str(ROOT) + '/bench/results/p.txt"}'}
     assert [line.split(":")[0] for line in offending_lines(texts, [*OUTSIDE, str(ROOT)])] \
         == ["README.md", "bench/results/x.json"]
