@@ -17,7 +17,7 @@ import websocket
 from services.accounts import auth_login, auth_passwords, auth_signup
 from services.chat import chat_rooms
 from services.forum import topic_members, topics_service
-from tests import test_messages_seq_proof as seq_proof
+from tests.chat_helpers import dump_room, restore_room
 from tests.helpers import run_jobs
 from tests.servers import CLUSTER_SETTINGS, AppServer
 
@@ -385,9 +385,9 @@ def test_a_restore_under_two_running_processes_leaves_no_gap(cluster, db):
         return answer.json()["seq"]
 
     assert [send(a, "a1"), send(b, "b1")] == [1, 2]
-    saved = seq_proof.dump_room(db, room["_id"])
+    saved = dump_room(db, room["_id"])
     assert [send(a, "a2"), send(b, "b2"), send(a, "a3")] == [3, 4, 5]
-    seq_proof.restore_room(db, saved, room["_id"])
+    restore_room(db, saved, room["_id"])
     assert [send(b, "b3"), send(a, "a4"), send(b, "b4")] == [3, 4, 5]
     stored = db.messages.find({"room_id": room["_id"]}, {"seq": 1, "client_id": 1})
     assert sorted((m["seq"], m["client_id"]) for m in stored) == [
