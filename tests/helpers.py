@@ -194,6 +194,24 @@ def link_token(message, path: str) -> str:
     return unquote(found.group(1))
 
 
+class Recorder:
+    """An aiosmtpd handler keeping every mail it accepts; the first `failures` are
+    refused with a temporary error."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.messages: list[bytes] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            if self.failures:
+                self.failures -= 1
+                return "451 Try again later"
+            self.messages.append(envelope.content)
+        return "250 OK"
+
+
 def run_jobs(app) -> int:
     """Run every job the app's queue holds (mail, deferred account work), and the retries
     they schedule once due, in this thread, until none is left: what a consumer would do,

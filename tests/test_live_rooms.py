@@ -236,8 +236,8 @@ def test_password_change_closes_every_other_session_and_keeps_its_own(app):
 
 
 def test_two_factor_changes_close_every_other_session(app):
+    from tests.auth_helpers import code
     from tests.helpers import DEFAULT_PASSWORD
-    from tests.test_auth_2fa import code
 
     alice = Person(app, "alice")
     own = alice.socket()
@@ -259,8 +259,8 @@ def test_two_factor_changes_close_every_other_session(app):
 
 
 def _other_sessions_with_otp(app, person, secret):
+    from tests.auth_helpers import code
     from tests.helpers import login
-    from tests.test_auth_2fa import code
 
     browser = app.test_client()
     login(browser, person.user["username"], otp=code(secret))
