@@ -19,6 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def repo_relative(path: str | Path) -> str:
+    """A path as the committed results store it: relative to the repository root, so a
+    results file names no machine's checkout."""
+    return Path(os.path.relpath(Path(path).resolve(), ROOT)).as_posix()
+
+
 def _children(pid: int) -> list[int]:
     """Every descendant of pid (gunicorn's workers, or anything a server forks)."""
     parents: dict[int, list[int]] = {}

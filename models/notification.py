@@ -76,8 +76,8 @@ class Notification(BaseModel):
                     return_document=ReturnDocument.AFTER)
             except DuplicateKeyError:
                 continue  # a concurrent upsert created it first: this one now updates it
-            # Some servers hand None back to the loser of a concurrent create (see
-            # /work/shared/DATABASE-NOTES.md); the row exists, so read it.
+            # Some MongoDB-compatible servers (SecantusDB, the test server) hand None back
+            # to the loser of a concurrent create; the row exists, so read it.
             return found or self.collection.find_one({"group_key": group_key})
         return self.collection.find_one({"group_key": group_key})
 

@@ -212,6 +212,13 @@ class Cluster:
     def source_for(self, server: AppServer, index: int = 0) -> str:
         return self.routes[server.port][index]
 
+    def in_rotation(self, index: int) -> bool:
+        """Whether nginx sends process `index`'s clients to it (after a refused connection
+        it skips a process for fail_timeout, then tries it again)."""
+        port = self.servers[index].port
+        answer = session_from(self.routes[port][-1]).get(self.edge.url + "/health", timeout=10)
+        return answer.headers.get("X-Upstream", "").endswith(f":{port}")
+
     def user(self, name: str, role: str | None = None) -> tuple[dict, str]:
         """(user, bearer token) made in the shared database."""
         with self.app.app_context():

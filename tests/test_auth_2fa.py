@@ -1,26 +1,8 @@
 """TOTP two-factor authentication with replay protection and recovery codes."""
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pyotp
-
-from models.base import utcnow
+from tests.auth_helpers import code, enable
 from tests.helpers import DEFAULT_PASSWORD, csrf, register_and_login
-
-
-def code(secret, offset_steps=0):
-    return pyotp.TOTP(secret).at(utcnow() + timedelta(seconds=30 * offset_steps))
-
-
-def enable(client, token):
-    setup = client.post("/api/auth/2fa/setup", headers=csrf(token)).get_json()
-    assert setup["otpauth_uri"].startswith("otpauth://totp/")
-    assert setup["secret"] in setup["otpauth_uri"]
-    response = client.post("/api/auth/2fa/enable", headers=csrf(token),
-                           json={"otp": code(setup["secret"], -1), "password": DEFAULT_PASSWORD})
-    assert response.status_code == 200, response.get_json()
-    return setup["secret"], response.get_json()["recovery_codes"]
 
 
 def login(client, otp=None):

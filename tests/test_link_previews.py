@@ -12,11 +12,10 @@ import pytest
 import redis
 
 from services.media import link_previews
-from tests.helpers import run_jobs
+from tests.helpers import events, run_jobs
 from tests.http_stub import Answer, Stall, StubServer
 from tests.topic_helpers import Person, make_post, make_topic
 from utils import jobs, safe_fetch
-from utils.extensions import socketio
 
 PAGE = """<!doctype html><html><head>
 <meta charset="utf-8">
@@ -205,30 +204,19 @@ def test_https_checks_the_certificate_against_the_name_not_the_address(tls_stub)
         safe_fetch.fetch(url, LOOPBACK)  # the system's CAs do not know it
 
 
-def _socket(app, person):
-    token = person.headers["Authorization"].split()[1]
-    sc = socketio.test_client(app, auth={"token": token})
-    assert sc.is_connected()
-    return sc
-
-
-def _events(sc, name):
-    return [e["args"][0] for e in sc.get_received() if e["name"] == name]
-
-
 def test_message_previews_arrive_live_and_stay_in_history(app, client, stub_http):
     app.config["LINK_PREVIEW_ALLOW_LOOPBACK"] = True
     stub_http.html("/article", PAGE)
     alice, bob = Person(client, "alice"), Person(client, "bob")
     room = alice.post("/api/messages/direct", {"user_id": bob.id}).get_json()
-    bob_socket = _socket(app, bob)
+    bob_socket = bob.socket()
     url = f"{stub_http.url}/article"
     sent = alice.post(f"/api/messages/rooms/{room['id']}/messages",
                       {"body": f"look: {url}, and http://169.254.169.254/x", "client_id": "p1"})
     assert sent.status_code == 201 and sent.get_json()["previews"] == []
     bob_socket.get_received()
     run_jobs(app)
-    updated = _events(bob_socket, "message_updated")
+    updated = events(bob_socket, "message_updated")
     expected = [{"url": url, "title": "Tomato & basil",
                  "description": "How to grow both together.",
                  "image": f"{stub_http.url}/img/tomato.png", "site_name": "Garden Weekly"}]
@@ -240,7 +228,7 @@ def test_message_previews_arrive_live_and_stay_in_history(app, client, stub_http
     alice.post(f"/api/messages/rooms/{room['id']}/messages", {"body": url, "client_id": "p2"})
     run_jobs(app)
     assert stub_http.hits("/article") == 1
-    assert [u["previews"] for u in _events(bob_socket, "message_updated")] == [expected]
+    assert [u["previews"] for u in events(bob_socket, "message_updated")] == [expected]
     bob_socket.disconnect()
 
 
@@ -264,13 +252,13 @@ def test_post_previews_arrive_as_post_updated(app, client, stub_http):
     stub_http.html("/article", PAGE)
     alice = Person(client, "alice")
     topic = make_topic(alice, "Tomatoes")
-    sc = _socket(app, alice)
+    sc = alice.socket()
     assert sc.emit("join_topic", {"topic_id": topic["id"]}, callback=True)["ok"]
     post = make_post(alice, topic["id"], "Read this", f"Good read: {stub_http.url}/article")
     assert post["previews"] == []
     sc.get_received()
     run_jobs(app)
-    updates = _events(sc, "post_updated")
+    updates = events(sc, "post_updated")
     assert [u["previews"][0]["title"] for u in updates] == ["Tomato & basil"]
     shown = alice.get(f"/api/posts/{post['id']}").get_json()
     assert shown["previews"][0]["site_name"] == "Garden Weekly"

@@ -7,8 +7,8 @@ import ast
 from pathlib import Path
 
 from services.chat import chat_access
-from tests.test_messages_socket import Person, events, open_direct, received, send
-from tests.topic_helpers import Person as ApiPerson
+from tests.chat_helpers import open_direct, send
+from tests.helpers import Person, events, received
 from tests.topic_helpers import make_post, make_topic
 from utils.extensions import socketio
 
@@ -83,7 +83,7 @@ def test_only_room_entry_puts_a_socket_into_a_room():
 # Point 6: visibility changes and bans
 
 def test_a_topic_turned_private_stops_streaming_to_non_members(app, client):
-    owner = ApiPerson(client, "olivia")
+    owner = Person(client, "olivia")
     topic = make_topic(owner)
     post = make_post(owner, topic["id"])
     chat = owner.post(f"/api/topics/{topic['id']}/rooms", {"name": "lobby"}).get_json()["id"]
@@ -115,7 +115,7 @@ def test_a_topic_turned_private_stops_streaming_to_non_members(app, client):
 
 
 def test_a_user_banned_from_a_public_topic_cannot_join_its_chat(app, client):
-    owner = ApiPerson(client, "olivia")
+    owner = Person(client, "olivia")
     topic = make_topic(owner)
     chat = owner.post(f"/api/topics/{topic['id']}/rooms", {"name": "lobby"}).get_json()["id"]
     owner_sc = socketio.test_client(app, auth={"token": owner.headers["Authorization"][7:]})
@@ -236,8 +236,8 @@ def test_password_change_closes_every_other_session_and_keeps_its_own(app):
 
 
 def test_two_factor_changes_close_every_other_session(app):
+    from tests.auth_helpers import code
     from tests.helpers import DEFAULT_PASSWORD
-    from tests.test_auth_2fa import code
 
     alice = Person(app, "alice")
     own = alice.socket()
@@ -259,8 +259,8 @@ def test_two_factor_changes_close_every_other_session(app):
 
 
 def _other_sessions_with_otp(app, person, secret):
+    from tests.auth_helpers import code
     from tests.helpers import login
-    from tests.test_auth_2fa import code
 
     browser = app.test_client()
     login(browser, person.user["username"], otp=code(secret))

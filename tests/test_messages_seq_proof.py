@@ -12,23 +12,8 @@ from bson import ObjectId
 
 from models.message import Message
 from services.chat import chat_seq
-from tests.test_messages_send_path import _stored_elsewhere
+from tests.chat_helpers import dump_room, restore_room, stored_elsewhere
 from tests.topic_helpers import Person, send_message
-
-
-def dump_room(db, room_id: ObjectId) -> dict[str, list[dict]]:
-    """The room's documents as mongodump would have saved them."""
-    return {"rooms": list(db.rooms.find({"_id": room_id})),
-            "messages": list(db.messages.find({"room_id": room_id})),
-            "room_members": list(db.room_members.find({"room_id": room_id}))}
-
-
-def restore_room(db, saved: dict[str, list[dict]], room_id: ObjectId) -> None:
-    """As `mongorestore --drop` would leave them: what was written after the dump is gone."""
-    for name, documents in saved.items():
-        field = "_id" if name == "rooms" else "room_id"
-        db[name].delete_many({field: room_id})
-        db[name].insert_many(documents)
 
 
 @pytest.mark.parametrize("queue", [True, False], ids=["redis-queue", "one-process"])
@@ -76,7 +61,7 @@ def test_a_message_adopted_before_its_sender_takes_it_back_stays(app, db, redis_
         assert send_message(alice, room_id, "before", f"a{n}")["seq"] == n
     # Another process stored seq 3 and left it in Redis; its move of the room (2 -> 3)
     # has not landed yet, so alice's guess (4) is one ahead of the room.
-    _stored_elsewhere(db, room_id, seq=3, author="bob")
+    stored_elsewhere(db, room_id, seq=3, author="bob")
     redis.Redis.from_url(redis_url).set(f"rt:roomseq:{room_id}", 3)
     take_back = Message.take_back
 

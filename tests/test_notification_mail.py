@@ -13,8 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from services.notify import notify_digest, notify_mail
-from tests.helpers import read_mails, run_jobs
-from tests.test_auth_email import Recorder
+from tests.helpers import Recorder, read_mails, run_jobs
 from tests.topic_helpers import Person, join, make_post, make_topic
 from utils.embedded_db import free_port
 

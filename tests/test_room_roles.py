@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 
 from models.base import isoformat
-from tests.topic_helpers import Person, events, join, make_topic, socket_of
+from tests.helpers import events
+from tests.topic_helpers import Person, join, make_topic, socket_of
 from utils import clock as app_clock
 
 

@@ -1,5 +1,6 @@
 import pytest
 
+from tests.auth_helpers import refusal
 from tests.helpers import bearer, register_and_login
 from utils.extensions import socketio
 
@@ -50,31 +51,6 @@ def test_events_see_the_connected_user_until_sessions_end(app, client, forget_wh
         User().bump_session_epoch(ObjectId(user["id"]))
     answer = sc.emit("whoami", {}, callback=True)
     assert answer["ok"] is False and answer["error"]["code"] == "unauthorized"
-
-
-def refusal(app, flask_client=None, auth=None):
-    """The `connect_error` packet's data as the client receives it, or None if accepted."""
-    from socketio import packet
-
-    errors = []
-    encode = packet.Packet.encode
-
-    def spy(pkt):
-        if pkt.packet_type == packet.CONNECT_ERROR:
-            errors.append(pkt.data)
-        return encode(pkt)
-
-    packet.Packet.encode = spy
-    try:
-        sc = socketio.test_client(app, flask_test_client=flask_client, auth=auth)
-    finally:
-        packet.Packet.encode = encode
-    if sc.is_connected():
-        sc.disconnect()
-        return None
-    [error] = errors
-    assert error["message"] == error["data"]["code"] and error["data"]["message"]
-    return error["data"]
 
 
 def test_refusals_name_their_reason(app, client):
