@@ -139,7 +139,6 @@ def leave_room(user: dict[str, Any], room_id: str) -> None:
         RoomMember().remove(room["_id"], user["_id"])
         live_rooms.evict(user["_id"], chat_room(room["_id"]))
         return
-    Room().set_moderator(room["_id"], user["_id"], False)
     if room["created_by"] == user["_id"]:
         # The group keeps an owner: the longest-standing remaining member (`member_ids`
         # keeps the order members joined in), before the others are told.
@@ -148,12 +147,14 @@ def leave_room(user: dict[str, Any], room_id: str) -> None:
             Room().update_fields(room["_id"], {"created_by": remaining[0]})
             Room().set_moderator(room["_id"], remaining[0], False)
     drop_member(room, user["_id"])
+    announce_room(Room().get(room["_id"]))
 
 
 def drop_member(room: dict[str, Any], user_id: ObjectId) -> None:
-    """Take `user_id` out of a group: stored membership, then every socket, then tell
-    them and the others."""
+    """Take `user_id` out of a group: stored membership and moderator role, then every
+    socket (each hears `removed_from_room`). The caller announces the room once all its
+    writes are done, so `room_updated` never shows a state half-way."""
+    Room().set_moderator(room["_id"], user_id, False)
     Room().remove_member(room["_id"], user_id)
     RoomMember().remove(room["_id"], user_id)
     live_rooms.evict_from_chat_room(user_id, room["_id"])
-    announce_room(Room().get(room["_id"]))
