@@ -14,6 +14,7 @@ from models.room import Room
 from models.user import User
 from services.accounts import write_gate
 from services.chat import chat_previews, notify_chat
+from services.chat.audience import audience
 from services.chat.chat_access import (
     can_moderate_room,
     readable_message,
@@ -25,7 +26,6 @@ from services.chat.chat_views import reactions_of, serialize_message, serialize_
 from services.media import attachments
 from services.notify import notify_moderation
 from services.platform import audit_service, realtime
-from services.platform.live_rooms import chat_room, user_room
 from services.platform.shapes.messages import REACTIONS
 from utils.errors import Forbidden, NotFound, ValidationFailed
 
@@ -102,13 +102,6 @@ def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
                                            "message_id": id_str(deleted["_id"])},
                       to=audience(room))
     return serialize_message(deleted, User().find_by_id(deleted["author_id"]))
-
-
-def audience(room: dict[str, Any]) -> list[str]:
-    targets = [chat_room(room["_id"])]
-    if room["kind"] != "topic":
-        targets += [user_room(uid) for uid in room["member_ids"]]
-    return targets
 
 
 def valid_emoji(emoji: str) -> bool:

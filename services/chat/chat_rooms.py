@@ -10,6 +10,7 @@ from models.base import utcnow
 from models.room import Room, direct_key
 from models.room_member import RoomMember
 from services.accounts import write_gate
+from services.chat.audience import audience
 from services.chat.chat_access import (
     active_user,
     can_moderate_room,
@@ -127,8 +128,8 @@ def _clean(text: str, field_name: str, author: dict[str, Any]) -> str:
 
 
 def announce_room(room: dict[str, Any], extra: list[str] | None = None) -> None:
-    targets = [chat_room(room["_id"])] + [user_room(u) for u in room["member_ids"]]
-    realtime.emit("room_updated", serialize_room(room, None), to=targets + (extra or []))
+    realtime.emit("room_updated", serialize_room(room, None),
+                  to=audience(room) + (extra or []))
 
 
 def leave_room(user: dict[str, Any], room_id: str) -> None:
