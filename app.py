@@ -69,7 +69,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     utils.auth.init_app(app, api, auth_login.USER_LOADERS)
     utils.socket_events.init_app(app, chat_limits.hit_event)
     routes.commands.init_app(app)
-    routes.register(app, api)
+    with app.app_context():  # request schemas document this app's configured limits
+        routes.register(app, api)
     register_error_handlers(app)
     _init_socketio(app)
 
