@@ -2,10 +2,10 @@
 room, editing, deleting and reactions. Each change is announced only after it is stored."""
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from bson import ObjectId
+from emoji import EMOJI_DATA, STATUS
 from flask import current_app
 
 from models.base import id_str
@@ -104,25 +104,12 @@ def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
     return serialize_message(deleted, User().find_by_id(deleted["author_id"]))
 
 
-def valid_emoji(emoji: str) -> bool:
-    """One emoji, possibly with skin tone, variation selector or ZWJ sequence."""
-    if not emoji or len(emoji) > 16:
-        return False
-    joiners = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
-    symbols = 0
-    for char in emoji:
-        category = unicodedata.category(char)
-        if category == "So":
-            symbols += 1
-        elif not (char in joiners or category == "Sk"
-                  or 0xE0020 <= ord(char) <= 0xE007F):  # tags of subdivision flags
-            return False
-    joined = emoji.count("\u200d")
-    return symbols >= 1 and (symbols <= joined + 1 or _regional_pair(emoji))
-
-
-def _regional_pair(emoji: str) -> bool:
-    return len(emoji) == 2 and all(0x1F1E6 <= ord(c) <= 0x1F1FF for c in emoji)
+def valid_emoji(text: str) -> bool:
+    """One emoji as Unicode lists it (the `emoji` package's data): keycaps, flags,
+    skin tones and ZWJ sequences included; not a component by itself (a skin tone or
+    hair style alone), nor two emoji, nor text."""
+    found = EMOJI_DATA.get(text)
+    return found is not None and found["status"] != STATUS["component"]
 
 
 def react(user: dict[str, Any], message_id: str, emoji: str, on: bool) -> dict[str, Any]:
