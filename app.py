@@ -120,9 +120,6 @@ def _init_limiter(app: Flask) -> None:
     # headers.
     app.after_request(utils.http.drop_stray_retry_after)
     limiter.init_app(app)
-    # The limiter is a process-wide object bound to the newest app; that app's storage
-    # starts out healthy even if an earlier app's Redis had died.
-    limiter._storage_dead = False
 
 
 def _init_socketio(app: Flask) -> None:
