@@ -142,8 +142,6 @@ def _init_socketio(app: Flask) -> None:
 
 
 if __name__ == "__main__":
-    import os
-
     # The same app `flask run` serves (indexes are created on first use either way); the
     # debugger only when asked for with FLASK_DEBUG=1, never by default.
     application = create_app()
@@ -151,8 +149,8 @@ if __name__ == "__main__":
     # (production runs `flask jobs worker` as a process of its own).
     consumer = (utils.jobs.start_consumer(application)
                 if application.config["JOBS_IN_PROCESS_CONSUMER"] else None)
-    socketio.run(application, host=os.environ.get("HOST", "127.0.0.1"),
-                 port=int(os.environ.get("PORT", "5000")), debug=application.debug,
+    socketio.run(application, host=application.config["HOST"],
+                 port=application.config["PORT"], debug=application.debug,
                  use_reloader=False, allow_unsafe_werkzeug=True)
     if consumer is not None:
         consumer.stop(graceful=True)
