@@ -76,7 +76,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     utils.auth.init_app(app, api, auth_login.USER_LOADERS)
     utils.socket_events.init_app(app, chat_limits.hit_event)
     routes.commands.init_app(app)
-    routes.register(app, api)
+    with app.app_context():  # request schemas document this app's configured limits
+        routes.register(app, api)
     register_error_handlers(app)
     _init_socketio(app)
     _init_job_consumer(app)
@@ -127,9 +128,6 @@ def _init_limiter(app: Flask) -> None:
     # headers.
     app.after_request(utils.http.drop_stray_retry_after)
     limiter.init_app(app)
-    # The limiter is a process-wide object bound to the newest app; that app's storage
-    # starts out healthy even if an earlier app's Redis had died.
-    limiter._storage_dead = False
 
 
 def _started_as() -> str:
@@ -193,12 +191,10 @@ def _init_socketio(app: Flask) -> None:
 
 
 if __name__ == "__main__":
-    import os
-
     # The same app `flask run` serves, with the same in-process job consumer in
     # development (`_init_job_consumer`); the debugger only when asked for with
     # FLASK_DEBUG=1, never by default.
     application = create_app()
-    socketio.run(application, host=os.environ.get("HOST", "127.0.0.1"),
-                 port=int(os.environ.get("PORT", "5000")), debug=application.debug,
+    socketio.run(application, host=application.config["HOST"],
+                 port=application.config["PORT"], debug=application.debug,
                  use_reloader=False, allow_unsafe_werkzeug=True)

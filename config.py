@@ -1,7 +1,9 @@
 """Configuration classes, one per environment, reading the environment once.
 
 `load_config()` picks the class from `FLASK_ENV` (development by default) after loading
-`.env`, so nothing else in the code base reads `os.environ` for settings.
+`.env`, so nothing else in the application reads `os.environ` for settings. (gunicorn.conf.py
+is gunicorn's, read before any app exists: it reads its own settings and sets
+PROMETHEUS_MULTIPROC_DIR for prometheus_client, which reads that itself.)
 """
 from __future__ import annotations
 
@@ -174,6 +176,12 @@ class Config:
         self.LOG_FORMAT = _env("LOG_FORMAT", self.default_log_format())
         # GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset: a 404.
         self.METRICS_TOKEN = _env("METRICS_TOKEN")
+        # The processes of one server add up their samples here (gunicorn.conf.py sets a
+        # fresh one); unset: this process's own registry.
+        self.PROMETHEUS_MULTIPROC_DIR = _env("PROMETHEUS_MULTIPROC_DIR")
+        # Where `python app.py` (development, Socket.IO's runner) listens.
+        self.HOST = _env("HOST", "127.0.0.1")
+        self.PORT = _env_int("PORT", 5000)
 
         # flask-smorest: the OpenAPI document is generated from the schemas.
         self.API_TITLE = "Roundtable API"

@@ -129,12 +129,7 @@ class SharedApp:
         app = self.app
         app.config.clear()
         app.config.update(self.config)
-        for ext, state in self.bindings:
-            vars(ext).clear()
-            vars(ext).update(_copy_state(state))
-        limiter._storage_dead = False
-        if getattr(limiter, "_fallback_storage", None) is not None:
-            limiter._fallback_storage.reset()
+        self.restore_bindings()
         from services.platform import content_filter
         from utils import cache
 
@@ -142,12 +137,24 @@ class SharedApp:
         app.extensions["roundtable_cache"] = cache.Cache(app)
         app.extensions.pop("roundtable_login_failures", None)
         # Sockets of earlier tests (their test clients) leave the server's rooms, as they
-        # would with a new server; no disconnect handler runs for them.
+        # would with a new server; no disconnect handler runs for them (the manager's
+        # `disconnect` only forgets the socket: rooms, pending acks).
         server = socketio.server
-        for table in (server.manager.rooms, server.manager.eio_to_sid,
-                      server.manager.callbacks, server.manager.pending_disconnect,
-                      server.environ, SocketIOTestClient.clients):
-            table.clear()
+        manager = server.manager
+        for namespace in list(manager.get_namespaces()):
+            for sid, _ in list(manager.get_participants(namespace, None)):
+                manager.disconnect(sid, namespace)
+        server.environ.clear()
+        SocketIOTestClient.clients.clear()
+
+    def restore_bindings(self, only: tuple = BOUND_EXTENSIONS) -> None:
+        """The process-wide extension objects as this app left them when built. For the
+        limiter that includes its storage's health as it was then (healthy): a test that
+        broke Redis leaves no "storage dead" flag behind for the next app."""
+        for ext, state in self.bindings:
+            if ext in only:
+                vars(ext).clear()
+                vars(ext).update(_copy_state(state))
 
 
 def _settings(mongo_server, redis_server, database: str, stub: StubServer) -> dict:
@@ -215,7 +222,7 @@ def app(_shared, _clean_state) -> Flask:
 
 @pytest.fixture
 def make_app(request, mongo_server, mongo_admin, redis_server, _database_name, _clean_state,
-             _stub_http, _app_pool):
+             _stub_http, _app_pool, _shared):
     """Build an app of its own on the test servers; several calls share one database and
     Redis, like several server processes would. With `init_db=False` first (and no `app`
     in the test), the database is a new, empty one without indexes."""
@@ -237,6 +244,9 @@ def make_app(request, mongo_server, mongo_admin, redis_server, _database_name, _
             kept.reset()
             handed_out.append((key, kept))
             return kept.app
+        # A new app binds the process-wide limiter afresh, starting from the state a
+        # built app had (in production each process builds one app, once).
+        _shared.restore_bindings(only=(limiter,))
         application = create_app("testing", **settings)
         indexed = (settings["MONGO_URI"] == mongo_server.uri
                    and settings["MONGO_DB_NAME"] == _database_name)

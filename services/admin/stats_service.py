@@ -23,6 +23,7 @@ from services.platform.shapes.admin import STATS
 from utils import clock, jobs
 from utils.cache import get_cache
 from utils.redis_client import get_redis
+from utils.socket_events import SOCKET_IDENTITY
 
 CACHE_NAMESPACE = "admin_stats"
 DAYS = 14
@@ -68,9 +69,15 @@ def online_now() -> int:
     client = get_redis()
     if client is not None and realtime.multi_process():
         return int(client.zcount(connections.ONLINE_KEY, clock.now().timestamp(), "+inf"))
-    manager = realtime.socketio.server.manager if realtime.socketio.server else None
-    if manager is None:
+    server = realtime.socketio.server
+    if server is None:
         return 0
-    rooms = manager.rooms.get(realtime.NAMESPACE, {})
-    return sum(1 for name, sids in rooms.items()
-               if isinstance(name, str) and name.startswith("user_") and sids)
+    # One process: its own sockets, each carrying the identity recorded on connect
+    # (utils.socket_events.remember_socket_user), read through Socket.IO's public calls.
+    # The room None holds every connected socket of the namespace.
+    users = set()
+    for sid, _ in server.manager.get_participants(realtime.NAMESPACE, None):
+        identity = (server.get_environ(sid, realtime.NAMESPACE) or {}).get(SOCKET_IDENTITY)
+        if identity:
+            users.add(identity["user_id"])
+    return len(users)

@@ -9,8 +9,8 @@ from typing import Any
 from models.message import Message
 from models.room import Room
 from services.accounts import write_gate
+from services.chat.audience import audience
 from services.chat.chat_access import can_moderate_room, readable_message, readable_room
-from services.chat.chat_history import audience
 from services.chat.chat_views import serialize_messages
 from services.platform import realtime
 from utils import clock

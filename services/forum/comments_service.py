@@ -25,6 +25,8 @@ from utils import clock
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.text import render_markdown, stored_html
 
+BODY_MAX = 10000
+
 # What serialize_comment shows (the tree is built from parent_id): not path, not topic_id.
 VIEW_FIELDS = {field: 1 for field in (
     "post_id", "parent_id", "author_id", "body", "body_html", "score", "depth",
@@ -74,8 +76,8 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
                      attachments=len(files or []), place=post["_id"])
     posts_service.require_open(post)
     hidden = pseudonyms.fields_for(user, topic, anonymous)
-    if not body.strip() or len(body) > 10000:
-        raise ValidationFailed(details={"body": ["Length must be between 1 and 10000."]})
+    if not body.strip() or len(body) > BODY_MAX:
+        raise ValidationFailed(details={"body": [f"Length must be between 1 and {BODY_MAX}."]})
     body = content_filter.apply(body, "comment", user)
     parent = _parent(post, parent_id) if parent_id else None
     path = [*parent["path"], parent["_id"]] if parent else []

@@ -37,6 +37,7 @@ from utils.text import fold, query_terms, search_terms, slugify
 log = logging.getLogger(__name__)
 
 MAX_TAGS = 5
+TITLE_MIN, TITLE_MAX = 3, 100  # characters, after spaces are folded
 
 
 # Serialization
@@ -69,8 +70,9 @@ def _clean_tags(tags: list[str]) -> list[str]:
 
 def _clean_title(title: str, author: dict[str, Any]) -> str:
     title = " ".join(title.split())
-    if not 3 <= len(title) <= 100:
-        raise ValidationFailed(details={"title": ["Length must be between 3 and 100."]})
+    if not TITLE_MIN <= len(title) <= TITLE_MAX:
+        raise ValidationFailed(details={"title": [
+            f"Length must be between {TITLE_MIN} and {TITLE_MAX}."]})
     # The text to store (maybe masked) or ContentRejected (422).
     return content_filter.apply(title, "topic_title", author)
 

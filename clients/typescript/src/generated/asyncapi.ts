@@ -865,7 +865,7 @@ export interface RoomRefEvent {
  */
 export interface SendEvent {
   /**
-   * @maxItems 50
+   * @maxItems 10
    */
   attachments?: string[];
   body: string;
