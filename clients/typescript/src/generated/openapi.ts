@@ -6830,10 +6830,6 @@ export type components = {
         Accepted: {
             status: string;
         };
-        Actor: {
-            id: string;
-            username: string;
-        };
         AdminUser: {
             /** @description The uploaded picture, else a generated SVG of the initials. */
             avatar_url: string;
@@ -7349,7 +7345,8 @@ export type components = {
             next_cursor: string | null;
         };
         Notification: {
-            actors: components["schemas"]["Actor"][];
+            /** @description Who caused it, as they are now: the last five, each once, most recent last. */
+            actors: components["schemas"]["PublicUser"][];
             count: number;
             /** Format: date-time */
             created_at: string;
