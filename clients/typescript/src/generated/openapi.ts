@@ -6833,7 +6833,7 @@ export type components = {
         AdminUser: {
             /** @description The uploaded picture, else a generated SVG of the initials. */
             avatar_url: string;
-            ban: components["schemas"]["BanInfo"] | null;
+            ban: components["schemas"]["BanInfo"] | (never | null);
             banned: boolean;
             bio: string;
             counts: {
@@ -6847,7 +6847,7 @@ export type components = {
             email: string;
             email_verified: boolean;
             id: string;
-            mute: components["schemas"]["MuteInfo"] | null;
+            mute: components["schemas"]["MuteInfo"] | (never | null);
             muted: boolean;
             role: string;
             settings: components["schemas"]["Settings"];
@@ -7009,7 +7009,7 @@ export type components = {
             /** @description Posted under a pseudonym: `author` is its stand-in. */
             anonymous: boolean;
             attachments: components["schemas"]["Attachment"][];
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             author_hidden: boolean;
             body: string;
             body_html: string;
@@ -7199,7 +7199,7 @@ export type components = {
             /** Format: date-time */
             created_at: string;
             id: string;
-            inviter: components["schemas"]["PublicUser"] | null;
+            inviter: components["schemas"]["PublicUser"] | (never | null);
             member_count: number;
             room_id: string;
             room_title: string | null;
@@ -7262,7 +7262,7 @@ export type components = {
         };
         Message: {
             attachments: components["schemas"]["Attachment"][];
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             author_hidden: boolean;
             body: string;
             client_id: string;
@@ -7295,7 +7295,7 @@ export type components = {
         };
         ModerationEntry: {
             action: string;
-            actor: components["schemas"]["PublicUser"] | null;
+            actor: components["schemas"]["PublicUser"] | (never | null);
             /** Format: date-time */
             created_at: string;
             id: string;
@@ -7463,7 +7463,7 @@ export type components = {
             /** @description Posted under a pseudonym: `author` is its stand-in. */
             anonymous: boolean;
             attachments: components["schemas"]["Attachment"][];
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             /** @description Raw markdown, as text. */
             body: string;
             /** @description Rendered and sanitised HTML. */
@@ -7656,7 +7656,7 @@ export type components = {
             description: string;
             id: string;
             kind: string;
-            last_message: components["schemas"]["Snapshot"] | null;
+            last_message: components["schemas"]["Snapshot"] | (never | null);
             /** Format: date-time */
             last_message_at: string | null;
             last_read_seq: number;
@@ -7703,7 +7703,7 @@ export type components = {
             /** @description Posted under a pseudonym: `author` is its stand-in. */
             anonymous: boolean;
             attachments: components["schemas"]["Attachment"][];
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             /** @description Raw markdown, as text. */
             body: string;
             /** @description Rendered and sanitised HTML. */
@@ -7740,7 +7740,7 @@ export type components = {
             last_activity_at: string;
             member_count: number;
             my_role: string | null;
-            owner: components["schemas"]["PublicUser"] | null;
+            owner: components["schemas"]["PublicUser"] | (never | null);
             post_count: number;
             slug: string;
             tags: string[];
@@ -7776,7 +7776,7 @@ export type components = {
             body: string;
             client_id: string;
             /** @default null */
-            gif?: components["schemas"]["GifItem"] | null;
+            gif?: components["schemas"]["GifItem"] | (never | null);
             /** @default null */
             reply_to?: string | null;
         };
@@ -7798,7 +7798,7 @@ export type components = {
             notifications?: components["schemas"]["NotificationSettingsUpdate"];
         };
         Snapshot: {
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             author_id: string;
             body: string;
             /** Format: date-time */
@@ -7843,7 +7843,7 @@ export type components = {
             last_activity_at: string;
             member_count: number;
             my_role: string | null;
-            owner: components["schemas"]["PublicUser"] | null;
+            owner: components["schemas"]["PublicUser"] | (never | null);
             post_count: number;
             slug: string;
             tags: string[];
@@ -7868,7 +7868,7 @@ export type components = {
         TopicInvitation: {
             /** Format: date-time */
             created_at: string;
-            invited_by: components["schemas"]["PublicUser"] | null;
+            invited_by: components["schemas"]["PublicUser"] | (never | null);
             topic: components["schemas"]["Topic"];
         };
         TopicInvitationPage: {
