@@ -6922,7 +6922,7 @@ export type components = {
         };
         AvatarUpload: {
             /** Format: binary */
-            file: string;
+            file: Blob;
         };
         Ban: {
             /** Format: date-time */
@@ -7908,7 +7908,7 @@ export type components = {
         };
         UploadForm: {
             /** Format: binary */
-            file: string;
+            file: Blob;
         };
         UserEnvelope: {
             user: components["schemas"]["PrivateUser"];
