@@ -1,6 +1,7 @@
 """The TypeScript client (clients/typescript) against a real development server: its Node
 test suite (`npm test`: register, verify from the logged mail, log in, CSRF, typed errors,
-chat, reconnect catch-up, resends with client_id, generated types current) runs against
+chat, reconnect catch-up, resends with client_id, uploads, downloads and sends with files
+or a GIF, generated types current) runs against
 `python app.py` started here, with the base URL and the server's log in its environment."""
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ from tests.servers import AppServer
 # job consumer in the process, no Redis. Faster hashing, and room for the suite's users.
 DEVELOPMENT = {"FLASK_ENV": "development", "FLASK_DEBUG": "0", "BCRYPT_ROUNDS": "4",
                "MAIL_BACKEND": "console", "LOG_LEVEL": "INFO", "RATELIMIT_REGISTER": "100 per hour",
-               "REDIS_URL": "", "SOCKETIO_MESSAGE_QUEUE": ""}
+               "REDIS_URL": "", "SOCKETIO_MESSAGE_QUEUE": "",
+               # A GIF is only checked against its host (no provider is asked). One user
+               # sends a few dozen messages to one room within seconds.
+               "GIF_MEDIA_HOSTS": "media.giphy.com", "CHAT_RATE_LIMIT": "1000 per 5 seconds"}
 
 
 @pytest.fixture(scope="module")

@@ -24,14 +24,11 @@ from services.platform.shapes.users import (
     FRIEND,
     FRIEND_REQUEST,
     PRIVATE_USER,
+    PUBLIC_FIELDS,
     PUBLIC_USER,
 )
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound
 from utils.pagination import page
-
-# Every field serialize_public_user reads: authors and owners are loaded with only these.
-PUBLIC_FIELDS = {field: 1 for field in ("username", "display_name", "bio", "avatar_key",
-                                        "created_at", "deleted")}
 
 
 def public_users(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:

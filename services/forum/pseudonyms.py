@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timezone
 from typing import Any
 
 from bson import ObjectId
@@ -23,6 +22,7 @@ from models.comment import Comment
 from models.post import Post
 from models.user import User
 from services.platform import audit_service
+from services.platform.shapes import users as user_shapes
 from services.platform.topic_access import require_moderator
 from utils.errors import Forbidden, NotFound
 
@@ -36,8 +36,6 @@ ANIMALS = (
     "heron", "ibis", "jackal", "koala", "lemur", "lynx", "marten", "moose", "narwhal",
     "newt", "otter", "owl", "panda", "pelican", "puffin", "quail", "raven", "salmon",
     "seal", "stoat", "swan", "tapir", "toucan", "walrus", "weasel", "wombat", "yak")
-# Stand-in users have no account, so no real joining date either.
-SINCE = datetime(2025, 1, 1, tzinfo=timezone.utc)
 MAX_NAME = 64
 
 
@@ -56,8 +54,7 @@ def pseudonym(topic_id: ObjectId, user_id: ObjectId) -> str:
 
 def stand_in(name: str) -> dict[str, Any]:
     """The public user shown for a pseudonym (PublicUserSchema dumps it as it is)."""
-    return {"_id": _digest(f"id:{name}")[:12].hex(), "username": name, "display_name": name,
-            "bio": "", "created_at": SINCE, "pseudonym": True}
+    return user_shapes.stand_in(_digest(f"id:{name}")[:12].hex(), name)
 
 
 def shown_author(document: dict[str, Any], author: dict[str, Any] | None

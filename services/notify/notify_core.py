@@ -15,19 +15,25 @@ from bson import ObjectId
 from flask import current_app
 
 from models.notification import Notification
+from models.user import User
 from services.notify import notify_prefs
 from services.platform import live_rooms, realtime, user_copies
 from services.platform.shapes.notifications import NOTIFICATION
+from services.platform.shapes.users import PUBLIC_FIELDS, stand_in
 from utils import clock
 
 COALESCED = frozenset({"post_reply", "comment_reply", "mention", "post_activity",
                        "direct_message"})
 
 
-def actor_of(user: dict[str, Any]) -> dict[str, str]:
-    # An anonymous author is recorded as their pseudonym's stand-in, never as themselves.
-    shown = user.get("shown_as") or user
-    return {"id": str(shown["_id"]), "username": shown["username"]}
+def actor_of(user: dict[str, Any]) -> dict[str, Any]:
+    """What a notification stores of an actor: the id it is shown by (and the name, for
+    a pseudonym, which has no account to read it from). An anonymous author is recorded
+    as their pseudonym's stand-in, never as themselves."""
+    shown = user.get("shown_as")
+    if shown:
+        return {"id": str(shown["_id"]), "username": shown["username"], "pseudonym": True}
+    return {"id": str(user["_id"]), "username": user["username"]}
 
 
 def deliver(recipient_id: ObjectId, kind: str, data: dict[str, Any],
@@ -72,7 +78,20 @@ def wanted(recipient: dict[str, Any], kind: str, actor: dict[str, Any] | None,
 
 
 def serialize(notification: dict[str, Any]) -> dict[str, Any]:
-    return NOTIFICATION.dump(notification)
+    return serialize_all([notification])[0]
+
+
+def serialize_all(notifications: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Actors shown like every other user reference, as they are now (a rename, a new
+    avatar, a deleted account): one read of their public fields for the whole list."""
+    stored = [a for n in notifications for a in n.get("actors") or []]
+    users = User().find_by_ids([ObjectId(a["id"]) for a in stored
+                                if not a.get("pseudonym") and ObjectId.is_valid(a["id"])],
+                               PUBLIC_FIELDS)
+    by_id = {str(user_id): user for user_id, user in users.items()}
+    return [NOTIFICATION.dump({**n, "actors": [
+        by_id.get(a["id"]) or stand_in(a["id"], a["username"]) for a in n.get("actors") or []
+    ]}) for n in notifications]
 
 
 def publish(user_id: ObjectId, notification: dict[str, Any]) -> None:

@@ -234,7 +234,7 @@ def _topic_audience(topic_oid: ObjectId) -> list[str]:
 
 def end_sockets(user_id: Any, reason: str, only: str | None = None,
                 keep: Iterable[str | None] = (), epoch: int | None = None) -> int:
-    """Send `force_logout {reason}` to, and disconnect, the sockets of `user_id` opened
+    """Send `force_logout {reason}` to, then disconnect, the sockets of `user_id` opened
     with the origin `only` (one session or token), or else every socket but those opened
     with an origin in `keep`. Call after the write that ended the sessions; the sockets of
     kept origins carry on under the new session `epoch` (utils.user_versions.adopt)."""
@@ -249,8 +249,6 @@ def end_sockets(user_id: Any, reason: str, only: str | None = None,
                                         else origins[sid] not in kept)]
     if kept and epoch is not None:
         user_versions.adopt(user_id, kept, epoch)
-    if sids:
-        realtime.emit("force_logout", {"reason": reason}, to=sids)
-    for sid in sids:
-        socketio.server.disconnect(sid, namespace=realtime.NAMESPACE)
+    # The reason first, then the disconnect, on the process that holds each socket.
+    realtime.emit_then_disconnect("force_logout", {"reason": reason}, sids)
     return len(sids)

@@ -132,4 +132,36 @@ export class Http {
   useToken(token: string | undefined): void {
     this.token = token;
   }
+
+  /**
+   * POST /api/uploads: upload a file (a Blob or File; `filename` defaults to the File's
+   * name) as multipart `file`. The Attachment's `id` goes into a message's `attachments`
+   * (Realtime.sendMessage, or the REST send) or a post's or comment's.
+   */
+  async upload(file: Blob, filename?: string): Promise<Schemas["Attachment"]> {
+    const name = filename ?? (file instanceof File ? file.name : "file");
+    return ok(this.api.POST("/api/uploads", {
+      body: { file },
+      // FormData: fetch writes the multipart boundary (no JSON Content-Type is set).
+      bodySerializer: (body) => {
+        const form = new FormData();
+        form.append("file", body.file, name);
+        return form;
+      },
+    }));
+  }
+
+  /**
+   * GET /api/uploads/{id} (or its `/thumbnail`) with this client's credentials (the bearer
+   * token, or the session cookie this client keeps in Node): the file's bytes. A storage
+   * that answers with a redirect to a short-lived URL (S3) is followed; fetch drops the
+   * Authorization and Cookie headers on that cross-origin hop. No access: a RoundtableError
+   * 404, as for a missing file.
+   */
+  async download(uploadId: string, options: { thumbnail?: boolean } = {}): Promise<Blob> {
+    const params = { path: { upload_id: uploadId } };
+    return options.thumbnail
+      ? ok(this.api.GET("/api/uploads/{upload_id}/thumbnail", { params, parseAs: "blob" }))
+      : ok(this.api.GET("/api/uploads/{upload_id}", { params, parseAs: "blob" }));
+  }
 }

@@ -82,3 +82,27 @@ test("a bearer token needs no CSRF header and no cookie", async () => {
   assert.equal(http.cookieHeader(), undefined);
   assert.equal(http.csrfToken, undefined);
 });
+
+test("upload a file (typed: a Blob as `file`) and download it with the client's credentials", async () => {
+  const { http: owner } = await verifiedUser("up");
+  const text = `notes ${uniqueName("n")}\n`;
+  const attachment = await owner.upload(new Blob([text], { type: "text/plain" }), "notes.txt");
+  assert.equal(attachment.type, "file");
+  assert.equal(attachment.name, "notes.txt");
+  assert.equal(attachment.size, new TextEncoder().encode(text).length);
+  assert.equal(attachment.url, `/api/uploads/${attachment.id}`);
+
+  // Node: the session cookie (or the bearer token) goes with the download, no cookieHeader().
+  assert.equal(await (await owner.download(attachment.id)).text(), text);
+  const { username } = await verifiedUser("upb");
+  const bearer = new Http({ baseUrl: BASE_URL });
+  await bearer.createToken(username, PASSWORD);
+  const mine = await bearer.upload(new Blob(["by token"]), "token.bin");
+  assert.equal(await (await bearer.download(mine.id)).text(), "by token");
+
+  // Someone who may not read it gets the API's 404, as a RoundtableError; so does a missing thumbnail.
+  await assert.rejects(bearer.download(attachment.id),
+    (error: unknown) => error instanceof RoundtableError && error.status === 404 && error.code === "not_found");
+  await assert.rejects(owner.download(attachment.id, { thumbnail: true }),
+    (error: unknown) => error instanceof RoundtableError && error.status === 404);
+});

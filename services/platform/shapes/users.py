@@ -1,6 +1,7 @@
 """Users as others see them, as their owner sees them, and their friends and blocks."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,11 @@ from services.platform.shapes.fields import Timestamp
 from utils.schemas import page_schema
 
 DELETED_NAME = "deleted user"
+# Stand-in users (an anonymous author's pseudonym) have no account, so no real joining date.
+STAND_IN_SINCE = datetime(2025, 1, 1, tzinfo=timezone.utc)
+# Every stored field PublicUserSchema reads: users shown to others are loaded with only these.
+PUBLIC_FIELDS = {field: 1 for field in ("username", "display_name", "bio", "avatar_key",
+                                        "created_at", "deleted")}
 
 
 INITIALS_PATH = "/api/users/initials.svg"
@@ -30,6 +36,13 @@ def avatar_url(user: dict[str, Any]) -> str:
 
 def generated_avatar_url(name: str, seed: str, known: bool = True) -> str:
     return f"{INITIALS_PATH}?{urlencode(avatars.picture_params(name, seed, known))}"
+
+
+def stand_in(user_id: str, name: str) -> dict[str, Any]:
+    """A user with no account shown under `name` (a pseudonym): PublicUserSchema dumps it
+    as it is, with a picture drawn from the name."""
+    return {"_id": user_id, "username": name, "display_name": name, "bio": "",
+            "created_at": STAND_IN_SINCE, "pseudonym": True}
 
 
 def display_name(user: dict[str, Any]) -> str:

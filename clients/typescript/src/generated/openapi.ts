@@ -6830,14 +6830,10 @@ export type components = {
         Accepted: {
             status: string;
         };
-        Actor: {
-            id: string;
-            username: string;
-        };
         AdminUser: {
             /** @description The uploaded picture, else a generated SVG of the initials. */
             avatar_url: string;
-            ban: components["schemas"]["BanInfo"] | null;
+            ban: components["schemas"]["BanInfo"] | (never | null);
             banned: boolean;
             bio: string;
             counts: {
@@ -6851,7 +6847,7 @@ export type components = {
             email: string;
             email_verified: boolean;
             id: string;
-            mute: components["schemas"]["MuteInfo"] | null;
+            mute: components["schemas"]["MuteInfo"] | (never | null);
             muted: boolean;
             role: string;
             settings: components["schemas"]["Settings"];
@@ -6926,7 +6922,7 @@ export type components = {
         };
         AvatarUpload: {
             /** Format: binary */
-            file: string;
+            file: Blob;
         };
         Ban: {
             /** Format: date-time */
@@ -7013,7 +7009,7 @@ export type components = {
             /** @description Posted under a pseudonym: `author` is its stand-in. */
             anonymous: boolean;
             attachments: components["schemas"]["Attachment"][];
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             author_hidden: boolean;
             body: string;
             body_html: string;
@@ -7203,7 +7199,7 @@ export type components = {
             /** Format: date-time */
             created_at: string;
             id: string;
-            inviter: components["schemas"]["PublicUser"] | null;
+            inviter: components["schemas"]["PublicUser"] | (never | null);
             member_count: number;
             room_id: string;
             room_title: string | null;
@@ -7266,7 +7262,7 @@ export type components = {
         };
         Message: {
             attachments: components["schemas"]["Attachment"][];
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             author_hidden: boolean;
             body: string;
             client_id: string;
@@ -7299,7 +7295,7 @@ export type components = {
         };
         ModerationEntry: {
             action: string;
-            actor: components["schemas"]["PublicUser"] | null;
+            actor: components["schemas"]["PublicUser"] | (never | null);
             /** Format: date-time */
             created_at: string;
             id: string;
@@ -7349,7 +7345,8 @@ export type components = {
             next_cursor: string | null;
         };
         Notification: {
-            actors: components["schemas"]["Actor"][];
+            /** @description Who caused it, as they are now: the last five, each once, most recent last. */
+            actors: components["schemas"]["PublicUser"][];
             count: number;
             /** Format: date-time */
             created_at: string;
@@ -7466,7 +7463,7 @@ export type components = {
             /** @description Posted under a pseudonym: `author` is its stand-in. */
             anonymous: boolean;
             attachments: components["schemas"]["Attachment"][];
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             /** @description Raw markdown, as text. */
             body: string;
             /** @description Rendered and sanitised HTML. */
@@ -7659,7 +7656,7 @@ export type components = {
             description: string;
             id: string;
             kind: string;
-            last_message: components["schemas"]["Snapshot"] | null;
+            last_message: components["schemas"]["Snapshot"] | (never | null);
             /** Format: date-time */
             last_message_at: string | null;
             last_read_seq: number;
@@ -7706,7 +7703,7 @@ export type components = {
             /** @description Posted under a pseudonym: `author` is its stand-in. */
             anonymous: boolean;
             attachments: components["schemas"]["Attachment"][];
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             /** @description Raw markdown, as text. */
             body: string;
             /** @description Rendered and sanitised HTML. */
@@ -7743,7 +7740,7 @@ export type components = {
             last_activity_at: string;
             member_count: number;
             my_role: string | null;
-            owner: components["schemas"]["PublicUser"] | null;
+            owner: components["schemas"]["PublicUser"] | (never | null);
             post_count: number;
             slug: string;
             tags: string[];
@@ -7779,7 +7776,7 @@ export type components = {
             body: string;
             client_id: string;
             /** @default null */
-            gif?: components["schemas"]["GifItem"] | null;
+            gif?: components["schemas"]["GifItem"] | (never | null);
             /** @default null */
             reply_to?: string | null;
         };
@@ -7801,7 +7798,7 @@ export type components = {
             notifications?: components["schemas"]["NotificationSettingsUpdate"];
         };
         Snapshot: {
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             author_id: string;
             body: string;
             /** Format: date-time */
@@ -7846,7 +7843,7 @@ export type components = {
             last_activity_at: string;
             member_count: number;
             my_role: string | null;
-            owner: components["schemas"]["PublicUser"] | null;
+            owner: components["schemas"]["PublicUser"] | (never | null);
             post_count: number;
             slug: string;
             tags: string[];
@@ -7871,7 +7868,7 @@ export type components = {
         TopicInvitation: {
             /** Format: date-time */
             created_at: string;
-            invited_by: components["schemas"]["PublicUser"] | null;
+            invited_by: components["schemas"]["PublicUser"] | (never | null);
             topic: components["schemas"]["Topic"];
         };
         TopicInvitationPage: {
@@ -7911,7 +7908,7 @@ export type components = {
         };
         UploadForm: {
             /** Format: binary */
-            file: string;
+            file: Blob;
         };
         UserEnvelope: {
             user: components["schemas"]["PrivateUser"];
