@@ -52,6 +52,10 @@ def init_app(app: Flask, readers: Iterable[Reader]) -> None:
     app.extensions[EXTENSION] = tuple(readers)
 
 
+def readers(app: Flask | None = None) -> tuple[Reader, ...]:
+    return (app or current_app).extensions.get(EXTENSION, ())
+
+
 def queue(recipient: dict[str, Any], notification: dict[str, Any]) -> None:
     """After the notification was stored: push it later if the recipient wants it."""
     if not push_keys.enabled() or not notify_prefs.allows(recipient, notification["kind"],
@@ -70,7 +74,7 @@ def _may_read(user: dict[str, Any], data: dict[str, Any]) -> bool:
                 return False
         except APIError:
             return False
-    return all(reader(user, data) for reader in current_app.extensions.get(EXTENSION, ()))
+    return all(reader(user, data) for reader in readers())
 
 
 def message_for(user: dict[str, Any] | None, note: dict[str, Any] | None
