@@ -1,6 +1,6 @@
 """What the app factory registers besides blueprints, one explicit list each: the jobs
-every consumer runs, the hooks of the live rooms and the readers of Web Push. (The models are listed in
-`models.registry`.) Importing a module registers nothing: a job or a hook that is not
+every consumer runs, the hooks of the live rooms and the readers of Web Push. (The models
+are listed in `models.registry`.) Importing a module registers nothing: a job or a hook that is not
 here does not exist for the app, however the process was started.
 """
 from __future__ import annotations

@@ -36,6 +36,6 @@ from models.vote import Vote
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     AuditLog, AuthToken, Block, Call, Comment, DataExport, Friendship, LoginSession, Message,
     Notification, NotificationMute, Passkey, WebAuthnChallenge, Post, PostFollow,
-    PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting, Topic, TopicBan, TopicInvitation, TopicMember, Upload,
-    User, UserHide, Vote,
+    PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting, Topic, TopicBan,
+    TopicInvitation, TopicMember, Upload, User, UserHide, Vote,
 )

@@ -21,4 +21,4 @@ class PushSubscribeSchema(StrictSchema):
     endpoint = fields.String(required=True, validate=validate.Length(min=1, max=MAX_ENDPOINT))
     keys = fields.Nested(PushKeysSchema, required=True)
     user_agent = fields.String(load_default="", validate=validate.Length(max=500))
-    expirationTime = fields.Integer(allow_none=True, load_default=None)  # noqa: N815
+    expirationTime = fields.Integer(allow_none=True, load_default=None)

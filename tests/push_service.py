@@ -217,7 +217,7 @@ class PushService:
         service = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 seen = service._handle(self.path, {k.lower(): v for k, v in
                                                    self.headers.items()}, body)
@@ -227,7 +227,8 @@ class PushService:
                     if name.startswith("answer-"):
                         self.send_header(name.removeprefix("answer-"), value)
                 if seen.status == 201:
-                    self.send_header("Location", f"{service.origin}/message/{len(service.received)}")
+                    self.send_header("Location",
+                                     f"{service.origin}/message/{len(service.received)}")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
