@@ -170,6 +170,7 @@ class Config:
         self._init_calls()
         self._init_gifs()
         self._init_link_previews()
+        self._init_push()
         self._init_media()
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
         # json: one object per line (production default); text: for people (development).
@@ -427,6 +428,31 @@ class Config:
         # Tests only: let previews fetch from 127.0.0.0/8 and ::1 (every other private,
         # link-local or reserved address stays refused).
         self.LINK_PREVIEW_ALLOW_LOOPBACK = _env_bool("LINK_PREVIEW_ALLOW_LOOPBACK", False)
+    def _init_push(self) -> None:
+        # Web Push (docs/NOTIFICATIONS.md "Push"). The VAPID key: the raw 32-byte P-256
+        # private key in URL-safe base64 (what `web-push generate-vapid-keys` prints); unset
+        # outside production: generated once into PUSH_VAPID_KEY_FILE and kept.
+        self.PUSH_ENABLED = _env_bool("PUSH_ENABLED", True)
+        self.VAPID_PRIVATE_KEY = _env("VAPID_PRIVATE_KEY")
+        self.VAPID_SUBJECT = _env("VAPID_SUBJECT", "mailto:admin@localhost")
+        self.PUSH_VAPID_KEY_FILE = _env("PUSH_VAPID_KEY_FILE",
+                                        str(INSTANCE_DIR / "vapid_private_key"))
+        # Subscriptions are accepted only on these push services' hosts (`*.` matches any
+        # subdomain): Firefox, Chrome, Edge and Safari.
+        self.PUSH_ENDPOINT_HOSTS = _env_list("PUSH_ENDPOINT_HOSTS", (
+            "updates.push.services.mozilla.com", "fcm.googleapis.com",
+            "*.notify.windows.com", "web.push.apple.com"))
+        # Tests only: an endpoint on 127.0.0.0/8 or ::1 (if its host is listed above) may
+        # be plain http and passes the SSRF guard; every other private address stays refused.
+        self.PUSH_ALLOW_LOOPBACK = _env_bool("PUSH_ALLOW_LOOPBACK", False)
+        # How long a push service keeps an undelivered notification (TTL header), one
+        # request's time limit, a user's subscriptions (the oldest goes past it), and how
+        # many days a subscription may keep failing (429, 5xx, network) before it is dropped.
+        self.PUSH_TTL_SECONDS = _env_int("PUSH_TTL_SECONDS", 24 * 3600)
+        self.PUSH_TIMEOUT_SECONDS = float(_env("PUSH_TIMEOUT_SECONDS", "5"))
+        self.PUSH_MAX_SUBSCRIPTIONS = _env_int("PUSH_MAX_SUBSCRIPTIONS", 10)
+        self.PUSH_FAILURE_DAYS = _env_int("PUSH_FAILURE_DAYS", 7)
+
     def _init_media(self) -> None:
         # Stored files (avatars, attachments; docs/MEDIA.md): `local` keeps them under
         # UPLOAD_DIR, `s3` in S3_BUCKET of any S3-compatible store. Objects are private.
@@ -515,6 +541,8 @@ class TestingConfig(Config):
         self.MAIL_RETRY_BASE_SECONDS = 0.05
         self.UPLOAD_DIR = _env("UPLOAD_DIR", str(Path(tempfile.gettempdir()) / "rt-test-uploads"))
         self.EXPORT_DIR = _env("EXPORT_DIR", str(Path(tempfile.gettempdir()) / "rt-test-exports"))
+        self.PUSH_VAPID_KEY_FILE = _env("PUSH_VAPID_KEY_FILE", str(
+            Path(tempfile.gettempdir()) / "rt-test-vapid_private_key"))
         # Tests drive heartbeats and sweeps by hand instead of a background loop.
         self.REALTIME_MAINTENANCE = _env_bool("REALTIME_MAINTENANCE", False)
         # Tests create many items quickly with one account; the write limits' own tests
@@ -551,6 +579,11 @@ class ProductionConfig(Config):
         if self.LINK_PREVIEW_ALLOW_LOOPBACK:
             raise ConfigError("LINK_PREVIEW_ALLOW_LOOPBACK is for tests; "
                               "it must be off in production")
+        if self.PUSH_ALLOW_LOOPBACK:
+            raise ConfigError("PUSH_ALLOW_LOOPBACK is for tests; it must be off in production")
+        if self.PUSH_ENABLED and not self.VAPID_PRIVATE_KEY:
+            raise ConfigError("VAPID_PRIVATE_KEY must be set in production while PUSH_ENABLED "
+                              "is on (or set PUSH_ENABLED=false)")
         if self.SECRET_KEY in DEFAULT_SECRET_KEYS or len(self.SECRET_KEY) < 16:
             raise ConfigError("SECRET_KEY is a default or too short; "
                               "set a random value of 32+ characters")

@@ -163,6 +163,7 @@ def our_env(backends: Backends, db_name: str, queue: bool) -> dict[str, str]:
         "SOCKETIO_MESSAGE_QUEUE": backends.redis.url if queue else "none",
         "SESSION_COOKIE_SECURE": "false",
         "RATELIMIT_ENABLED": "false",
+        "PUSH_ENABLED": "false",
         # The per-user chat flood limit would cap the send_message run at 2 a second.
         "CHAT_RATE_LIMIT": "1000000 per 1 second",
         "MAIL_BACKEND": "file",

@@ -18,6 +18,7 @@ from models.notification_mute import NotificationMute
 from models.passkey import Passkey, WebAuthnChallenge
 from models.post import Post
 from models.post_follow import PostFollow
+from models.push_subscription import PushSubscription
 from models.report import Report
 from models.room import Room
 from models.room_invitation import RoomInvitation
@@ -34,7 +35,7 @@ from models.vote import Vote
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     AuditLog, AuthToken, Block, Call, Comment, DataExport, Friendship, LoginSession, Message,
-    Notification, NotificationMute, Passkey, WebAuthnChallenge, Post, PostFollow, Report, Room,
-    RoomInvitation, RoomMember, Setting, Topic, TopicBan, TopicInvitation, TopicMember, Upload,
-    User, UserHide, Vote,
+    Notification, NotificationMute, Passkey, WebAuthnChallenge, Post, PostFollow,
+    PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting, Topic, TopicBan,
+    TopicInvitation, TopicMember, Upload, User, UserHide, Vote,
 )

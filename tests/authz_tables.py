@@ -183,6 +183,11 @@ ROUTES: dict[str, str] = {
     "GET /api/notifications/unsubscribe": "public",
     "POST /api/notifications/unsubscribe": "public",
     "GET /api/notifications/mutes": "signed-in",
+    "GET /api/push/vapid-public-key": "public",
+    "GET /api/push/subscriptions": "signed-in",
+    "POST /api/push/subscriptions": "signed-in",
+    # Someone else's subscription is the 404 of a missing one (tests/test_push.py).
+    "DELETE /api/push/subscriptions/<objectid:subscription_id>": "signed-in",
     # A mute answers the same whether its target exists or may be read (it tells nothing).
     "PUT /api/notifications/mutes/<any(topic, post, room, user):target_type>"
     "/<objectid:target_id>": "signed-in",
@@ -325,6 +330,7 @@ PATH_VALUES: dict[str, list[str]] = {
     "pseudonym": ["@pseudonym"],
     # The caller's own credentials: no object of the world (classified own-account).
     "session_id": ["0" * 24], "token_id": ["0" * 24], "passkey_id": ["0" * 24],
+    "subscription_id": ["0" * 24],
 }
 
 PATH_OVERRIDES: dict[str, dict[str, list[str]]] = {

@@ -10,13 +10,15 @@ from limits import parse
 from config import BASE_DIR, ConfigError, load_config
 
 PRODUCTION_ENV = {"SECRET_KEY": "x" * 40, "MONGO_URI": "mongodb://db:27017",
-                  "REDIS_URL": "redis://cache:6379/0"}
+                  "REDIS_URL": "redis://cache:6379/0",
+                  "VAPID_PRIVATE_KEY": "q0dPz5c4_bVqS2xbXx6Rv0vGxxWNQ5gQ3iU3G0Tf1pQ"}
 
 
 @pytest.fixture
 def clean_env(monkeypatch):
     for name in ("FLASK_ENV", "SECRET_KEY", "MONGO_URI", "REDIS_URL", "SOCKETIO_ASYNC_MODE",
-                 "SOCKETIO_MESSAGE_QUEUE", "CORS_ORIGINS", "CORS_MAX_AGE"):
+                 "SOCKETIO_MESSAGE_QUEUE", "CORS_ORIGINS", "CORS_MAX_AGE", "PUSH_ENABLED",
+                 "VAPID_PRIVATE_KEY", "PUSH_ALLOW_LOOPBACK"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -76,6 +78,26 @@ def test_production_refuses_the_link_preview_loopback_switch(clean_env):
     assert load_config("production").LINK_PREVIEW_ALLOW_LOOPBACK is False
     clean_env.setenv("LINK_PREVIEW_ALLOW_LOOPBACK", "true")
     with pytest.raises(ConfigError, match="LINK_PREVIEW_ALLOW_LOOPBACK"):
+        load_config("production")
+
+
+def test_production_refuses_push_without_a_vapid_key(clean_env):
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    assert load_config("production").PUSH_ENABLED is True
+    clean_env.delenv("VAPID_PRIVATE_KEY")
+    with pytest.raises(ConfigError, match="VAPID_PRIVATE_KEY"):
+        load_config("production")
+    clean_env.setenv("PUSH_ENABLED", "false")
+    assert load_config("production").PUSH_ENABLED is False
+    assert load_config("development").VAPID_PRIVATE_KEY is None  # generated under instance/
+
+
+def test_production_refuses_the_push_loopback_switch(clean_env):
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    clean_env.setenv("PUSH_ALLOW_LOOPBACK", "true")
+    with pytest.raises(ConfigError, match="PUSH_ALLOW_LOOPBACK"):
         load_config("production")
 
 

@@ -220,7 +220,7 @@ def test_one_click_unsubscribe_headers_over_smtp(make_app, clock):
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == {"kind": "friend_request", "subscribed": False}
     kinds = alice.get("/api/notifications/settings").get_json()["kinds"]
-    assert kinds["friend_request"] == {"in_app": True, "email": False}
+    assert kinds["friend_request"] == {"in_app": True, "email": False, "push": False}
     assert kinds["mention"]["email"] is True  # only the kind the link names
     # Forged or altered tokens are refused, and change nothing.
     for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "forged"):

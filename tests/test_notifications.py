@@ -340,11 +340,13 @@ def test_settings_per_kind_and_the_account_switches_are_honoured(people, forum, 
     _topic, post = forum
     alice, bob = people["alice"], people["bob"]
     settings = alice.get("/api/notifications/settings").get_json()["kinds"]
-    assert settings["post_reply"] == {"in_app": True, "email": True}
+    assert settings["post_reply"] == {"in_app": True, "email": True, "push": True}
+    assert settings["post_activity"]["push"] is False  # pushed by default: replies, not this
     patched = alice.patch("/api/notifications/settings",
                           {"kinds": {"post_reply": {"in_app": False}, "mention": {"email": False}}})
     assert patched.status_code == 200
-    assert patched.get_json()["kinds"]["post_reply"] == {"in_app": False, "email": True}
+    assert patched.get_json()["kinds"]["post_reply"] == {"in_app": False, "email": True,
+                                                         "push": True}
     assert alice.patch("/api/notifications/settings",
                        {"kinds": {"nonsense": {"email": False}}}).status_code == 400
     comment(bob, post["id"])
@@ -360,7 +362,7 @@ def test_settings_per_kind_and_the_account_switches_are_honoured(people, forum, 
     # The account switches and the per-kind settings live side by side.
     assert alice.get("/api/users/me").get_json()["settings"]["notifications"]["email"] is False
     kinds = alice.get("/api/notifications/settings").get_json()["kinds"]
-    assert kinds["mention"] == {"in_app": True, "email": False}
+    assert kinds["mention"] == {"in_app": True, "email": False, "push": True}
     (note,) = mine(alice)
     # The email channel is decided and kept for the mail step.
     stored = db.notifications.find_one({"_id": ObjectId(note["id"])})

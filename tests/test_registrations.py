@@ -36,6 +36,8 @@ STORED_NAMES = {
     "services.notify_digest.send_digests_hourly",
     "services.notify_mail.mail_sweep",
     "services.posts_service.attach_post_previews",
+    "services.push_delivery.push_notification",
+    "services.push_delivery.push_retry_sweep",
 }
 
 # Run in a fresh interpreter: import every module of the code base, look for any
@@ -57,11 +59,12 @@ from flask import Flask
 import registrations
 from models import indexes
 from models.base import BaseModel
+from services.notify import push_delivery
 from services.platform import live_rooms
 from utils import jobs
 
 OURS = set(PACKAGES) | {"socketio_handlers", "socketio_calls", "registrations", "app"}
-hooks = registrations.CHAT_ROOM_LEAVERS
+hooks = registrations.CHAT_ROOM_LEAVERS + registrations.PUSH_READERS
 
 
 def registered_thing(value):
@@ -105,7 +108,8 @@ print(json.dumps({
     "jobs": sorted(jobs.registered(application)),
     "listed_jobs": sorted(job.name for job in registrations.JOBS),
     "models": indexes.registered_models(application) == ALL_MODELS,
-    "hooks": live_rooms.chat_room_leavers(application) == registrations.CHAT_ROOM_LEAVERS,
+    "hooks": live_rooms.chat_room_leavers(application) == registrations.CHAT_ROOM_LEAVERS
+             and push_delivery.readers(application) == registrations.PUSH_READERS,
     "after": module_registries(),
 }))
 """

@@ -51,6 +51,8 @@ SELF_CARE_ROUTES = {
     "POST /api/notifications/read-all": "notifications",
     "PATCH /api/notifications/settings": "notifications",
     "POST /api/notifications/unsubscribe": "notifications",
+    "POST /api/push/subscriptions": "notifications",
+    "DELETE /api/push/subscriptions/<objectid:subscription_id>": "notifications",
     "PUT /api/notifications/mutes/<any(topic, post, room, user):target_type>"
     "/<objectid:target_id>": "notifications",
     "DELETE /api/notifications/mutes/<any(topic, post, room, user):target_type>"

@@ -18,6 +18,7 @@ from models.auth_token import AuthToken
 from models.passkey import Passkey
 from models.user import User
 from services.accounts import auth_sessions, email_otp, login_throttle
+from services.notify import push_subscriptions
 from services.platform import live_rooms, passwords, site_bans, totp
 from utils import clock, local_copies, user_versions
 from utils.auth import UserLoaders
@@ -188,6 +189,7 @@ def revoke_token(user: dict[str, Any], token_id: ObjectId | None) -> None:
     if token_id is None:
         raise BadRequest("Send the token to revoke as Authorization: Bearer <token>.")
     AuthToken().delete(token_id)
+    push_subscriptions.forget_origin(live_rooms.token_origin(token_id))
     live_rooms.end_sockets(user["_id"], "token_revoked", only=live_rooms.token_origin(token_id))
 
 
@@ -206,9 +208,10 @@ def active_user(user_id: str) -> dict[str, Any] | None:
 
 
 def logout(user: dict[str, Any] | None, login_id: str | None) -> None:
-    """After the browser session `login_id` was cleared: its index entry goes and the
-    sockets it opened close."""
+    """After the browser session `login_id` was cleared: its index entry and the push
+    subscriptions registered with it go, and the sockets it opened close."""
     auth_sessions.forget_session(login_id)
+    push_subscriptions.forget_origin(live_rooms.session_origin(login_id))
     origin = live_rooms.session_origin(login_id)
     if user is not None and origin is not None:
         live_rooms.end_sockets(user["_id"], "logged_out", only=origin)

@@ -18,6 +18,7 @@ from ua_parser import parse as parse_user_agent
 
 from models.auth_token import AuthToken
 from models.login_session import LIST_LIMIT, LoginSession
+from services.notify import push_subscriptions
 from services.platform import live_rooms, site_bans
 from services.platform.shapes.users import API_TOKEN, LOGIN_SESSION
 from utils import clock, local_copies, user_versions
@@ -120,6 +121,7 @@ def end_session(user: dict[str, Any], session_id: str,
     login = LoginSession().delete_one_of(user["_id"], ObjectId(session_id))
     if login is None:
         raise NotFound("Session not found.")
+    push_subscriptions.forget_origin(live_rooms.session_origin(login["login_id"]))
     live_rooms.end_sockets(user["_id"], "session_revoked",
                            only=live_rooms.session_origin(login["login_id"]))
     return login
@@ -131,6 +133,7 @@ def end_other_sessions(user: dict[str, Any], current_login: str | None) -> int:
     _browser_only(current_login)
     ended = LoginSession().delete_for_user(user["_id"], keep_login=current_login)
     for login_id in ended:
+        push_subscriptions.forget_origin(live_rooms.session_origin(login_id))
         live_rooms.end_sockets(user["_id"], "session_revoked",
                                only=live_rooms.session_origin(login_id))
     return len(ended)
@@ -158,4 +161,5 @@ def revoke_token(user: dict[str, Any], token_id: str) -> None:
     """Revoke one of the user's tokens; its sockets close on every process."""
     if AuthToken().delete_one_of(user["_id"], ObjectId(token_id)) is None:
         raise NotFound("Token not found.")
+    push_subscriptions.forget_origin(live_rooms.token_origin(token_id))
     live_rooms.end_sockets(user["_id"], "token_revoked", only=live_rooms.token_origin(token_id))

@@ -1,6 +1,7 @@
 """The one way a notification is made: check what the recipient allows, store (or fold
 into a coalesced one), then tell every device (`notification` and `notification_count`
-to `user_<id>`, through `realtime.emit`, after the write).
+to `user_<id>`, through `realtime.emit`, after the write) and, for a user with no open
+socket, queue its Web Push (services/notify/push_delivery.py).
 
 Coalescing rule (docs/NOTIFICATIONS.md): for a kind in COALESCED, events of that kind on
 the same subject for the same user within the same window slot of
@@ -16,7 +17,7 @@ from flask import current_app
 
 from models.notification import Notification
 from models.user import User
-from services.notify import notify_prefs
+from services.notify import notify_prefs, push_delivery
 from services.platform import live_rooms, realtime, user_copies
 from services.platform.shapes.notifications import NOTIFICATION
 from services.platform.shapes.users import PUBLIC_FIELDS, stand_in
@@ -56,6 +57,7 @@ def deliver(recipient_id: ObjectId, kind: str, data: dict[str, Any],
         actor=actor_of(actor) if actor else None, subject=subject,
         email=notify_prefs.allows(recipient, kind, "email"))
     publish(recipient["_id"], notification)
+    push_delivery.queue(recipient, notification)
     return notification
 
 

@@ -73,6 +73,8 @@ class UnreadCountSchema(Schema):
 class ChannelsSchema(StrictSchema):
     in_app = fields.Boolean()
     email = fields.Boolean()
+    # Web Push to my subscribed browsers (docs/NOTIFICATIONS.md "Push").
+    push = fields.Boolean()
 
 
 class KindSettingsSchema(Schema):

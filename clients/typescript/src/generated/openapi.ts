@@ -4552,6 +4552,153 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/push/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My push subscriptions, newest first. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PushSubscriptionList"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * Register this browser's push subscription (`PushSubscription.toJSON()`). The same
+         *     endpoint again answers the same id, and moves to my account if another had it. Only
+         *     known push services are accepted (400 otherwise); logging out of this session
+         *     removes it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PushSubscribe"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PushSubscription"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push/subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove one of my push subscriptions (someone else's is not found). */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    subscription_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push/vapid-public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The key to pass as `applicationServerKey` to `pushManager.subscribe` (404 when push
+         *     is switched off on this server).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VapidKey"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reports": {
         parameters: {
             query?: never;
@@ -7004,6 +7151,7 @@ export type components = {
         Channels: {
             email?: boolean;
             in_app?: boolean;
+            push?: boolean;
         };
         Comment: {
             /** @description Posted under a pseudonym: `author` is its stand-in. */
@@ -7561,6 +7709,30 @@ export type components = {
             id: string;
             username: string;
         };
+        PushKeys: {
+            auth: string;
+            p256dh: string;
+        };
+        PushSubscribe: {
+            endpoint: string;
+            /** @default null */
+            expirationTime?: number | null;
+            keys: components["schemas"]["PushKeys"];
+            /** @default  */
+            user_agent?: string;
+        };
+        PushSubscription: {
+            /** Format: date-time */
+            created_at: string;
+            endpoint: string;
+            /** Format: date-time */
+            failing_since: string | null;
+            id: string;
+            user_agent: string;
+        };
+        PushSubscriptionList: {
+            items: components["schemas"]["PushSubscription"][];
+        };
         Reactions: {
             id: string;
             reactions: {
@@ -7932,6 +8104,9 @@ export type components = {
             new_24h: number;
             online_now: number;
             total: number;
+        };
+        VapidKey: {
+            public_key: string;
         };
         Version: {
             version: string;
