@@ -14,6 +14,7 @@ from tests.helpers import (
     DEFAULT_PASSWORD,
     Person,
     events,
+    force_logouts,
     fresh_address,
     register,
     register_and_login,
@@ -47,10 +48,6 @@ def _as(pair: dict) -> dict[str, str]:
 
 def _me(client, pair: dict) -> int:
     return client.get("/api/auth/me", headers=_as(pair)).status_code
-
-
-def _force_logouts(sc) -> list:
-    return [e["args"][0] for e in sc.queue if e["name"] == "force_logout"]
 
 
 def test_a_login_answers_a_pair_with_its_lifetimes_and_the_old_fields(client, db):
@@ -132,11 +129,11 @@ def test_a_reused_refresh_token_ends_its_family_and_its_sockets(app, client):
     # Every token of the family is dead: the newer access and refresh tokens too.
     assert _me(client, new) == 401
     assert _refresh(client, new["refresh_token"]).status_code == 401
-    assert _force_logouts(family_socket) == [{"reason": "token_reused"}]
+    assert force_logouts(family_socket) == [{"reason": "token_reused"}]
     assert not family_socket.is_connected()
     # The other login is untouched.
     assert _me(client, other) == 200 and other_socket.is_connected()
-    assert _force_logouts(other_socket) == []
+    assert force_logouts(other_socket) == []
     assert _refresh(client, other["refresh_token"]).status_code == 200
 
 
@@ -179,7 +176,7 @@ def test_a_socket_outlives_its_access_token_but_a_reconnect_needs_a_fresh_one(ap
     fresh = _refresh(client, pair["refresh_token"]).get_json()
     assert refusal(app, auth={"token": fresh["access_token"]}) is None
     # The rotation did not close the socket: it belongs to the login, not to one token.
-    assert sc.is_connected() and _force_logouts(sc) == []
+    assert sc.is_connected() and force_logouts(sc) == []
 
 
 def test_an_app_login_is_listed_once_and_revoked_whole(app, client):
@@ -202,7 +199,7 @@ def test_revoking_an_app_login_by_id_closes_its_sockets(app, client):
     [listed] = client.get("/api/auth/tokens").get_json()["tokens"]
     assert client.delete(f"/api/auth/tokens/{listed['id']}",
                          headers={"X-CSRF-Token": csrf_token}).status_code == 204
-    assert _force_logouts(sc) == [{"reason": "token_revoked"}] and not sc.is_connected()
+    assert force_logouts(sc) == [{"reason": "token_revoked"}] and not sc.is_connected()
     assert _refresh(client, pair["refresh_token"]).status_code == 401
 
 
