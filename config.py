@@ -523,6 +523,10 @@ class TestingConfig(Config):
             setattr(self, name, _env(name, "10000 per minute"))
         self.NEW_ACCOUNT_MAX_MENTIONS = self.NEW_ACCOUNT_MAX_ATTACHMENTS = 50
         self.REPEAT_CONTENT_MAX = 1000
+        # Tests sign scripts in with one bearer token (tests.helpers.bearer) and move the
+        # clock by days; they get the 30 days such a token had before access tokens.
+        # tests/test_auth_refresh.py runs at the real default.
+        self.ACCESS_TOKEN_TTL_SECONDS = _env_int("ACCESS_TOKEN_TTL_SECONDS", 30 * 86400)
 
 
 class ProductionConfig(Config):

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+import pytest
 from bson import ObjectId
 
+import config
 from tests.auth_helpers import add_passkey, refusal
 from tests.chat_helpers import open_direct, send
 from tests.helpers import (
@@ -24,6 +26,20 @@ from utils import clock as app_clock
 from utils.extensions import socketio
 
 ACCESS_TTL = 15 * 60
+
+
+@pytest.fixture
+def app(app):
+    """The shared app at the access-token lifetime of every other environment (the
+    testing one keeps the old 30 days for the rest of the suite's scripts)."""
+    app.config["ACCESS_TOKEN_TTL_SECONDS"] = config.Config().ACCESS_TOKEN_TTL_SECONDS
+    return app
+
+
+def test_the_access_token_lives_15_minutes_and_the_refresh_token_30_days_by_default():
+    settings = config.Config()
+    assert settings.ACCESS_TOKEN_TTL_SECONDS == ACCESS_TTL
+    assert settings.REFRESH_TOKEN_TTL_DAYS == 30
 
 
 def _app_login(client, username: str = "bob", register_first: bool = True) -> dict:
@@ -138,7 +154,8 @@ def test_a_reused_refresh_token_ends_its_family_and_its_sockets(app, client):
 
 
 def test_garbage_refresh_tokens_answer_401_or_400_and_are_throttled(make_app):
-    client = make_app(RATELIMIT_LOGIN="4 per 15 minutes").test_client()
+    client = make_app(RATELIMIT_LOGIN="4 per 15 minutes",
+                      ACCESS_TOKEN_TTL_SECONDS=ACCESS_TTL).test_client()
     pair = _app_login(client)
     address = fresh_address()
     for garbage in ("garbage", pair["access_token"], "x" * 300):
