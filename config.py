@@ -230,7 +230,12 @@ class Config:
         self.REQUIRE_EMAIL_VERIFICATION = _env_bool("REQUIRE_EMAIL_VERIFICATION", True)
         self.EMAIL_VERIFICATION_HOURS = _env_int("EMAIL_VERIFICATION_HOURS", 48)
         self.PASSWORD_RESET_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)
-        self.API_TOKEN_LIFETIME_DAYS = _env_int("API_TOKEN_LIFETIME_DAYS", 30)
+        # POST /api/auth/token: a short-lived access token and a rotating refresh token
+        # (docs/ACCOUNTS.md). API_TOKEN_LIFETIME_DAYS, the lifetime of the single tokens
+        # issued before, is still read as the refresh default so an old .env keeps its value.
+        self.ACCESS_TOKEN_TTL_SECONDS = _env_int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60)
+        self.REFRESH_TOKEN_TTL_DAYS = _env_int("REFRESH_TOKEN_TTL_DAYS",
+                                               _env_int("API_TOKEN_LIFETIME_DAYS", 30))
         self.TOTP_ISSUER = _env("TOTP_ISSUER", "Roundtable")
         # The email-code second factor: how long a mailed code lives, how many wrong
         # tries kill it, and how soon a retried login may mail a new one.
@@ -263,6 +268,9 @@ class Config:
         self.RATELIMIT_RESEND_VERIFICATION = _env("RATELIMIT_RESEND_VERIFICATION", "5 per hour")
         # Sign-up form checks (username availability, email syntax), per client address.
         self.RATELIMIT_AVAILABILITY = _env("RATELIMIT_AVAILABILITY", "30 per minute")
+        # POST /api/auth/token/refresh per client address (failed refreshes also count
+        # against RATELIMIT_LOGIN, like failed logins).
+        self.RATELIMIT_TOKEN_REFRESH = _env("RATELIMIT_TOKEN_REFRESH", "60 per minute")
 
         # Mail: smtp, console (logs the mail) or file (one .eml per mail in MAIL_FILE_DIR).
         self.MAIL_BACKEND = _env("MAIL_BACKEND", self.default_mail_backend())
@@ -551,6 +559,10 @@ class TestingConfig(Config):
             setattr(self, name, _env(name, "10000 per minute"))
         self.NEW_ACCOUNT_MAX_MENTIONS = self.NEW_ACCOUNT_MAX_ATTACHMENTS = 50
         self.REPEAT_CONTENT_MAX = 1000
+        # Tests sign scripts in with one bearer token (tests.helpers.bearer) and move the
+        # clock by days; they get the 30 days such a token had before access tokens.
+        # tests/test_auth_refresh.py runs at the real default.
+        self.ACCESS_TOKEN_TTL_SECONDS = _env_int("ACCESS_TOKEN_TTL_SECONDS", 30 * 86400)
 
 
 class ProductionConfig(Config):

@@ -52,7 +52,8 @@ def connecting_user(auth: Any) -> tuple[dict[str, Any] | None, str | None]:
     if isinstance(auth, dict) and "token" in auth:
         found = auth_login.user_for_token(auth["token"] if isinstance(auth["token"], str)
                                             else "")
-        return (found[0], live_rooms.token_origin(found[1]["_id"])) if found else (None, None)
+        # An app's sockets carry its login (token family): they outlive the access token.
+        return (found[0], live_rooms.token_origin(found[1])) if found else (None, None)
     user = user_from_session()
     return user, live_rooms.session_origin(session_login_id()) if user else None
 

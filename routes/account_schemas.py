@@ -51,6 +51,10 @@ class TokenRequestSchema(LoginSchema):
     name = fields.String(validate=validate.Length(min=1, max=100))
 
 
+class RefreshTokenSchema(StrictSchema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=512))
+
+
 class EmailBodySchema(StrictSchema):
     email = Email
 
@@ -131,6 +135,10 @@ class PasskeySecondFactorOptionsSchema(StrictSchema):
 class PasskeyLoginSchema(StrictSchema):
     challenge_id = ChallengeId
     credential = Credential
+
+
+class PasskeyTokenSchema(PasskeyLoginSchema):
+    name = fields.String(validate=validate.Length(min=1, max=100))
 
 
 class AcceptedSchema(Schema):

@@ -118,6 +118,7 @@ ROUTES: dict[str, str] = {
     "POST /api/auth/logout": "credentials",
     "GET /api/auth/csrf": "credentials",
     "POST /api/auth/token": "credentials",
+    "POST /api/auth/token/refresh": "credentials",
     "POST /api/auth/password/forgot": "credentials",
     "POST /api/auth/password/reset": "credentials",
     "POST /api/auth/2fa/remove": "credentials",
@@ -150,6 +151,7 @@ ROUTES: dict[str, str] = {
     "POST /api/auth/passkeys/login/options": "credentials",
     "POST /api/auth/passkeys/second-factor/options": "credentials",
     "POST /api/auth/passkeys/login": "credentials",
+    "POST /api/auth/passkeys/token": "credentials",
     # Users
     "GET /api/users/": "public",
     "GET /api/users/<string:username>": "public",

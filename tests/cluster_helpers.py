@@ -7,7 +7,7 @@ import threading
 
 import socketio
 
-from services.accounts import auth_login, auth_signup
+from services.accounts import auth_signup, token_pairs
 from tests.servers import AppServer
 
 
@@ -15,7 +15,7 @@ def make_user(app, name: str) -> tuple[dict, str]:
     with app.app_context():
         user = auth_signup.register(name, f"{name}@example.com", "correct horse battery staple",
                                      email_verified=True)
-        return user, auth_login.issue_token(user, "e2e")["token"]
+        return user, token_pairs.issue_pair(user, "e2e")["access_token"]
 
 
 def _handle_messages_on_the_reader(sio: socketio.Client) -> None:

@@ -156,6 +156,19 @@ def events(sc, name: str) -> list:
     return [event_data(e) for e in sc.get_received() if e["name"] == name]
 
 
+def queued(sc, name: str) -> list:
+    """The payloads of the `name` events `sc` received since last asked, readable after
+    a disconnect too (get_received is not); the other events stay queued."""
+    found = [event_data(e) for e in sc.queue if e["name"] == name]
+    sc.queue = [e for e in sc.queue if e["name"] != name]
+    return found
+
+
+def force_logouts(sc) -> list:
+    """The `force_logout` payloads `sc` received since last asked (`queued`)."""
+    return queued(sc, "force_logout")
+
+
 def received(sc) -> list[tuple[str, Any]]:
     """(name, payload) of every event `sc` received since last asked."""
     return [(e["name"], event_data(e)) for e in sc.get_received()]

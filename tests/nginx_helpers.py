@@ -28,7 +28,7 @@ from requests.adapters import HTTPAdapter
 
 from app import create_app
 from models import indexes
-from services.accounts import auth_login, auth_signup
+from services.accounts import auth_signup, token_pairs
 from tests.servers import CLUSTER_SETTINGS, ROOT, AppServer, RedisServer
 from utils import db as db_module
 from utils.embedded_db import free_port, port_answers
@@ -224,7 +224,7 @@ class Cluster:
         with self.app.app_context():
             user = auth_signup.register(name, f"{name}@example.com", PASSWORD,
                                          role=role or "user", email_verified=True)
-            return user, auth_login.issue_token(user, "edge")["token"]
+            return user, token_pairs.issue_pair(user, "edge")["access_token"]
 
     def restart(self, index: int) -> tuple[float, int]:
         """SIGTERM process `index` and start a new one on its port; returns the seconds

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from services.chat import chat_access
 from tests.chat_helpers import open_direct, send
-from tests.helpers import Person, events, received
+from tests.helpers import Person, events, queued, received
 from tests.topic_helpers import make_post, make_topic
 from utils.extensions import socketio
 
@@ -148,16 +148,8 @@ def _token_socket(app, headers):
     return sc
 
 
-def _queued(sc, name):
-    """What `sc` received, readable after a disconnect too (get_received is not)."""
-    found = [e["args"][0] if isinstance(e["args"], list) else e["args"]
-             for e in sc.queue if e["name"] == name]
-    sc.queue = [e for e in sc.queue if e["name"] != name]
-    return found
-
-
 def _logged_out(sc, reason):
-    return not sc.is_connected() and _queued(sc, "force_logout") == [{"reason": reason}]
+    return not sc.is_connected() and queued(sc, "force_logout") == [{"reason": reason}]
 
 
 _senders = iter(range(1000))
@@ -168,7 +160,7 @@ def _dm_reaches(app, target, sockets):
     sender = Person(app, f"sender{next(_senders)}")
     room = open_direct(sender, target)
     assert send(sender.socket(), room, "ping", "p")["ok"]
-    return [any(d["room_id"] == room for d in _queued(sc, "message")) for sc in sockets]
+    return [any(d["room_id"] == room for d in queued(sc, "message")) for sc in sockets]
 
 
 def test_logout_closes_the_sockets_of_that_session_only(app):

@@ -151,15 +151,21 @@ def forget_session(login_id: str | None) -> None:
 
 
 def list_tokens(user: dict[str, Any], current_token: ObjectId | None) -> list[dict[str, Any]]:
-    """The user's live API tokens (never the token itself), newest first."""
-    return API_TOKEN.dump([{**token, "current": token["_id"] == current_token}
-                           for token in AuthToken().list_for_user(user["_id"], clock.now(),
-                                                                  LIST_LIMIT)], many=True)
+    """The user's live API tokens (never the token itself), newest first: an app's login
+    is one entry (its family's id, when it logged in, when its refresh token expires)."""
+    listed = []
+    for token in AuthToken().list_for_user(user["_id"], clock.now(), LIST_LIMIT):
+        if token.get("family_id"):
+            token = {**token, "_id": token["family_id"], "created_at": token["started_at"]}
+        listed.append({**token, "current": token["_id"] == current_token})
+    return API_TOKEN.dump(listed, many=True)
 
 
 def revoke_token(user: dict[str, Any], token_id: str) -> None:
-    """Revoke one of the user's tokens; its sockets close on every process."""
-    if AuthToken().delete_one_of(user["_id"], ObjectId(token_id)) is None:
+    """Revoke one of the user's tokens (an app's login: all of its tokens); its sockets
+    close on every process."""
+    credential = ObjectId(token_id)
+    if not AuthToken().delete_credential(user["_id"], credential):
         raise NotFound("Token not found.")
-    push_subscriptions.forget_origin(live_rooms.token_origin(token_id))
-    live_rooms.end_sockets(user["_id"], "token_revoked", only=live_rooms.token_origin(token_id))
+    push_subscriptions.forget_origin(live_rooms.token_origin(credential))
+    live_rooms.end_sockets(user["_id"], "token_revoked", only=live_rooms.token_origin(credential))

@@ -76,7 +76,9 @@ test("a bearer token needs no CSRF header and no cookie", async () => {
   const { username } = await verifiedUser("bearer");
   const http = new Http({ baseUrl: BASE_URL });
   const issued = await http.createToken(username, PASSWORD, "ts-client test");
-  assert.match(issued.token, /^rt_/);
+  assert.match(issued.access_token, /^rta_/);
+  assert.equal(issued.token, issued.access_token);  // the deprecated field, for older clients
+  assert.equal(http.refreshToken, issued.refresh_token);
   const topic = await ok(http.api.POST("/api/topics", { body: { title: `Bearer ${uniqueName("t")}` } }));
   assert.ok(topic.id);
   assert.equal(http.cookieHeader(), undefined);
@@ -105,4 +107,31 @@ test("upload a file (typed: a Blob as `file`) and download it with the client's 
     (error: unknown) => error instanceof RoundtableError && error.status === 404 && error.code === "not_found");
   await assert.rejects(owner.download(attachment.id, { thumbnail: true }),
     (error: unknown) => error instanceof RoundtableError && error.status === 404);
+});
+
+test("a 401 on an expired access token is retried once after one shared refresh", async () => {
+  const { username } = await verifiedUser("refresh");
+  const seen: string[] = [];
+  const http = new Http({ baseUrl: BASE_URL, onTokens: (pair) => seen.push(pair.refresh_token) });
+  const first = await http.createToken(username, PASSWORD, "ts-client refresh");
+  // As after ACCESS_TOKEN_TTL_SECONDS: the server no longer knows this access token.
+  http.token = "rta_expired";
+  const [a, b] = await Promise.all([ok(http.api.GET("/api/auth/me")), ok(http.api.GET("/api/auth/me"))]);
+  assert.equal(a.user.username, username);
+  assert.equal(b.user.username, username);
+  // Both requests waited on one refresh: a second would have reused the retired refresh
+  // token and ended the login.
+  assert.equal(seen.length, 2);
+  assert.notEqual(http.token, "rta_expired");
+  assert.notEqual(http.refreshToken, first.refresh_token);
+  assert.ok((await ok(http.api.GET("/api/auth/me"))).user);
+
+  // A retired refresh token presented again ends the whole login, the new pair included.
+  const thief = new Http({ baseUrl: BASE_URL, token: "rta_expired", refreshToken: first.refresh_token });
+  await assert.rejects(ok(thief.api.GET("/api/auth/me")),
+    (error: unknown) => error instanceof RoundtableError && error.status === 401);
+  assert.equal(thief.refreshToken, undefined);
+  http.token = "rta_expired";
+  await assert.rejects(ok(http.api.GET("/api/auth/me")),
+    (error: unknown) => error instanceof RoundtableError && error.status === 401);
 });

@@ -156,8 +156,25 @@ class LoginResultSchema(UserEnvelopeSchema):
 
 
 class TokenSchema(Schema):
-    token = fields.String(required=True)
-    expires_at = Timestamp(required=True)
+    """An app's tokens (docs/ACCOUNTS.md "Tokens for apps"): send `access_token` as
+    `Authorization: Bearer`, and before it expires (or on a 401) trade `refresh_token` for a
+    new pair at POST /api/auth/token/refresh."""
+
+    access_token = fields.String(required=True, metadata={
+        "description": "Bearer token; lives `expires_in` seconds (ACCESS_TOKEN_TTL_SECONDS)."})
+    refresh_token = fields.String(required=True, metadata={
+        "description": "Single use: a refresh retires it; presenting it again ends every "
+                       "token of this login and closes its sockets."})
+    token_type = fields.String(required=True, validate=validate.OneOf(["Bearer"]))
+    expires_in = fields.Integer(required=True, metadata={
+        "description": "Seconds the access token lives."})
+    token = fields.String(required=True, metadata={
+        "deprecated": True,
+        "description": "Deprecated: the access token again, for clients of the single "
+                       "token; read `access_token`."})
+    expires_at = Timestamp(required=True, metadata={
+        "deprecated": True,
+        "description": "Deprecated: when the access token expires; read `expires_in`."})
 
 
 class TwoFactorSetupSchema(Schema):

@@ -1377,6 +1377,51 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/passkeys/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log an app in with a passkey: the authenticator's answer to either kind of options,
+         *     answered with tokens like POST /api/auth/token instead of a session.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasskeyToken"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Token"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/password/change": {
         parameters: {
             query?: never;
@@ -1721,7 +1766,11 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Issue a bearer token for a non-browser client. */
+        /**
+         * Log an app in: a short-lived access token and a single-use refresh token
+         *     (`token` and `expires_at` repeat the access token and are deprecated). Failures are
+         *     throttled like POST /api/auth/login.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1748,7 +1797,10 @@ export type paths = {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
-        /** Revoke the bearer token this request carries; the sockets it opened close. */
+        /**
+         * Revoke the bearer token this request carries (an access token: every token of
+         *     its login, refresh tokens included); the sockets it opened close.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -1768,6 +1820,52 @@ export type paths = {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/token/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Trade a refresh token for a new pair; the old refresh token is retired. Presenting
+         *     a retired one again revokes every token of that login and closes its sockets. 401 for
+         *     an unknown, expired or used refresh token: log in again.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RefreshToken"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Token"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -7595,6 +7693,13 @@ export type components = {
             login: string;
             password: string;
         };
+        PasskeyToken: {
+            challenge_id: string;
+            credential: {
+                [key: string]: unknown;
+            };
+            name?: string;
+        };
         PasswordBody: {
             password: string;
         };
@@ -7755,6 +7860,9 @@ export type components = {
         };
         RecoveryCodes: {
             recovery_codes: string[];
+        };
+        RefreshToken: {
+            refresh_token: string;
         };
         Register: {
             email: string;
@@ -7995,9 +8103,25 @@ export type components = {
             status: string;
         };
         Token: {
-            /** Format: date-time */
+            /** @description Bearer token; lives `expires_in` seconds (ACCESS_TOKEN_TTL_SECONDS). */
+            access_token: string;
+            /**
+             * Format: date-time
+             * @deprecated
+             * @description Deprecated: when the access token expires; read `expires_in`.
+             */
             expires_at: string;
+            /** @description Seconds the access token lives. */
+            expires_in: number;
+            /** @description Single use: a refresh retires it; presenting it again ends every token of this login and closes its sockets. */
+            refresh_token: string;
+            /**
+             * @deprecated
+             * @description Deprecated: the access token again, for clients of the single token; read `access_token`.
+             */
             token: string;
+            /** @enum {string} */
+            token_type: "Bearer";
         };
         TokenRequest: {
             login: string;
