@@ -15,8 +15,9 @@ from bson import ObjectId
 from services.notify import push_send
 from services.notify.push_delivery import push_retry_sweep
 from tests.chat_helpers import open_direct
-from tests.helpers import Person, csrf, login, run_jobs
+from tests.helpers import DEFAULT_PASSWORD, Person, bearer, csrf, login, run_jobs
 from tests.helpers import subscribe_push as subscribe
+from tests.topic_helpers import join, make_post, make_topic
 from utils.extensions import socketio
 
 SUBSCRIPTIONS = "/api/push/subscriptions"
@@ -211,3 +212,38 @@ def test_a_subscription_failing_for_seven_days_is_dropped(app, people, push_serv
     assert stored(db, mine["id"]) is None
     assert all(r.status == 500 for r in push_service.received) and len(push_service.received) > 3
 
+
+
+def test_a_reply_to_my_post_reaches_my_subscription_while_i_am_offline(app, people,
+                                                                      push_service):
+    alice, bob = people["alice"], people["bob"]
+    subscribe(alice, push_service.subscribe())
+    topic = make_topic(alice, "Gardening")
+    join(bob, topic["id"])
+    post = make_post(alice, topic["id"], "Tomatoes")
+    reply = bob.post(f"/api/posts/{post['id']}/comments", {"body": "Try basil beside them"})
+    assert reply.status_code == 201, reply.get_json()
+    run_jobs(app)
+    (seen,) = push_service.delivered()
+    assert seen.headers["urgency"] == "normal"
+    assert seen.payload["kind"] == "post_reply"
+    assert seen.payload["body"] == "bob replied to your post \u201cTomatoes\u201d"
+
+
+def test_a_password_change_removes_the_subscriptions_of_the_sessions_it_ends(app, push_service,
+                                                                             db):
+    browser = Person(app, "dora")
+    kept = subscribe(browser, push_service.subscribe())
+    other_browser = app.test_client()
+    ended = other_browser.post(SUBSCRIPTIONS, json=push_service.subscribe(),
+                               headers=csrf(login(other_browser, "dora")))
+    script = bearer(app.test_client(), "dora", register_first=False)
+    by_token = app.test_client().post(SUBSCRIPTIONS, json=push_service.subscribe(),
+                                      headers=script)
+    assert ended.status_code == by_token.status_code == 201
+    changed = browser.post("/api/auth/password/change", {
+        "current_password": DEFAULT_PASSWORD, "new_password": "a new horse battery staple"})
+    assert changed.status_code == 200, changed.get_json()
+    assert stored(db, ended.get_json()["id"]) is None
+    assert stored(db, by_token.get_json()["id"]) is None
+    assert stored(db, kept["id"]) is not None  # the browser that changed it stays subscribed
