@@ -11,6 +11,7 @@ from services.accounts.auth_signup import (
     _resend_verification,
     _send_verification,
 )
+from services.calls.call_push import ring_push, ring_stopped_push
 from services.calls.calls_service import drop_from_room_call
 from services.chat.chat_previews import attach_message_previews
 from services.chat.notify_chat import readable_for_push
@@ -33,6 +34,8 @@ JOBS = (
     # Notifications
     fan_out_to_followers, send_digests, send_digests_hourly, mail_sweep,
     push_notification, push_retry_sweep,
+    # Calls ringing through push
+    ring_push, ring_stopped_push,
     # Files and exports
     remove_uploads, sweep_uploads, build_export, sweep_exports,
     # Link previews (the best-effort queue)

@@ -11,6 +11,8 @@ while it reconnects; `origin` the login (session or token) whose socket claimed 
 only one that may take it back; `expires_at` is when it is dropped unless it sends a
 heartbeat (or, while disconnected, rejoins).
 Participants who left move to `history`.
+`rung_ids`: the invitees whose push subscriptions a ringing push went to and who have
+not been told yet that it stopped (services/calls/call_push.py).
 """
 from __future__ import annotations
 
@@ -128,6 +130,20 @@ class Call(BaseModel):
             {"_id": call_id, "state": {"$in": LIVE_STATES}, "invitee_ids": user_id,
              "rejected_ids": {"$ne": user_id}, "participants.user_id": {"$ne": user_id}},
             {"$push": {"rejected_ids": user_id}}, return_document=AFTER)
+
+    def mark_rung(self, call_id: ObjectId, user_id: ObjectId, now: datetime) -> bool:
+        """Note that `user_id` is rung by push, only while the invite still rings for them
+        (not answered, declined, over or past its lifetime): False otherwise."""
+        return self.collection.update_one(
+            {"_id": call_id, "state": {"$in": LIVE_STATES}, "ring_deadline": {"$gt": now},
+             "invitee_ids": user_id, "rejected_ids": {"$ne": user_id},
+             "participants.user_id": {"$ne": user_id}},
+            {"$addToSet": {"rung_ids": user_id}}).modified_count == 1
+
+    def unmark_rung(self, call_id: ObjectId, user_id: ObjectId) -> bool:
+        """Take `user_id` off the rung list; True if they were on it (one caller wins)."""
+        return self.collection.update_one({"_id": call_id, "rung_ids": user_id},
+                                          {"$pull": {"rung_ids": user_id}}).modified_count == 1
 
     def finish(self, call_id: ObjectId, state: str, reason: str, by: ObjectId | None,
                now: datetime, only_if: dict[str, Any] | None = None) -> dict[str, Any] | None:

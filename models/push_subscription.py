@@ -65,6 +65,11 @@ class PushSubscription(BaseModel):
     def delete_by_origin(self, origin: str) -> int:
         return self.collection.delete_many({"origin": origin}).deleted_count
 
+    def delete_of_user_except(self, user_id: ObjectId, origins: list[str]) -> int:
+        """Delete the user's subscriptions but those registered with one of `origins`."""
+        return self.collection.delete_many(
+            {"user_id": user_id, "origin": {"$nin": origins}}).deleted_count
+
     def delete_all_of(self, user_id: ObjectId) -> None:
         self.collection.delete_many({"user_id": user_id})
 

@@ -12,7 +12,8 @@ like another server process would; use it to add routes or hooks, which the shar
 refuses); the first call with `init_db=False` gets an empty database without indexes.
 `cluster` is two real gunicorn processes shared by a module's tests; `own_cluster` is a
 pair for one test (one that kills a process). `clock` moves the app's clock
-(utils.clock) instead of sleeping.
+(utils.clock) instead of sleeping. `push_service` is tests/push_service.py's push service
+(written from the RFCs), empty, with the app accepting its loopback endpoints.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from app import create_app
 from models import indexes, registry
 from tests import gif_stub
 from tests.http_stub import StubServer
+from tests.push_service import PushService
 from tests.servers import (
     CLUSTER_SETTINGS,
     INSTALL_HINT,
@@ -383,3 +385,22 @@ def stub_http(_stub_http):
     yield _stub_http
     _stub_http.reset()
     gif_stub.DATA.reset()
+
+
+# A Web Push service written from the RFCs (tests/push_service.py)
+
+@pytest.fixture(scope="session")
+def _push_service():
+    service = PushService(now=clock_module.time)
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def push_service(_push_service, app, monkeypatch):
+    """The push service, empty, and the app accepting it (loopback, listed by address)."""
+    _push_service.received.clear()
+    _push_service.answers.clear()
+    monkeypatch.setitem(app.config, "PUSH_ENDPOINT_HOSTS", ["127.0.0.1"])
+    monkeypatch.setitem(app.config, "PUSH_ALLOW_LOOPBACK", True)
+    return _push_service

@@ -275,3 +275,11 @@ class RedisCommands:
 
     def touching(self, key_prefix: str) -> list[str]:
         return [command for command in self.commands if key_prefix in command]
+
+
+def subscribe_push(person: Person, subscription: dict) -> dict:
+    """Register a browser's push subscription (tests/push_service.py `subscribe()`) for
+    `person` through POST /api/push/subscriptions; the stored subscription."""
+    response = person.post("/api/push/subscriptions", subscription)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()

@@ -27,6 +27,8 @@ STORED_NAMES = {
     "services.auth_signup._mail_registration_attempt",
     "services.auth_signup._resend_verification",
     "services.auth_signup._send_verification",
+    "services.call_push.ring_push",
+    "services.call_push.ring_stopped_push",
     "services.chat_previews.attach_message_previews",
     "services.data_export.build_export",
     "services.data_export.sweep_exports",

@@ -222,14 +222,15 @@ def end_all_sessions(user_id: ObjectId, keep_token: ObjectId | None = None,
                      keep_login: str | None = None, reason: str = "session_ended"
                      ) -> dict[str, Any] | None:
     """Kill every session (epoch bump) and every bearer token but those of the credential
-    `keep_token` (a token of the old kind or an app's token family), then
-    close every socket but those of `keep_token` and the browser login `keep_login`
-    (`force_logout {reason}`, on every process)."""
+    `keep_token` (a token of the old kind or an app's token family), drop the push
+    subscriptions registered with them, then close every socket but those of `keep_token`
+    and the browser login `keep_login` (`force_logout {reason}`, on every process)."""
     AuthToken().delete_for_user(user_id, keep=keep_token)
     updated = User().bump_session_epoch(user_id)
     auth_sessions.forget_sessions(user_id, keep_login=keep_login)
-    live_rooms.end_sockets(user_id, reason, keep=(live_rooms.token_origin(keep_token),
-                                                  live_rooms.session_origin(keep_login)),
+    kept = (live_rooms.token_origin(keep_token), live_rooms.session_origin(keep_login))
+    push_subscriptions.forget_all_origins_but(user_id, kept)
+    live_rooms.end_sockets(user_id, reason, keep=kept,
                            epoch=updated["session_epoch"] if updated else None)
     return updated
 

@@ -49,7 +49,7 @@ def _clock(seconds: int) -> str:
     return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
 
 
-def _name(user: dict[str, Any] | None) -> str:
+def shown_name(user: dict[str, Any] | None) -> str:
     if user is None:
         return "Someone"
     return user.get("display_name") or user["username"]
@@ -57,7 +57,7 @@ def _name(user: dict[str, Any] | None) -> str:
 
 def post_started(call: dict[str, Any], caller: dict[str, Any]) -> None:
     chat_send.post_system_message(
-        call["room_id"], call["created_by"], f"{_name(caller)} started a {call['kind']} call",
+        call["room_id"], call["created_by"], f"{shown_name(caller)} started a {call['kind']} call",
         f"call:{call['_id']}:start",
         {"type": "call", "event": "started", "call_id": id_str(call["_id"]),
          "kind": call["kind"]})
@@ -84,7 +84,7 @@ def notify_missed(call: dict[str, Any]) -> None:
     rejected = set(call.get("rejected_ids", []))
     data = {"call_id": id_str(call["_id"]), "room_id": id_str(call["room_id"]),
             "kind": call["kind"], "caller_id": id_str(call["created_by"]),
-            "caller_name": _name(caller), "at": isoformat(call["created_at"])}
+            "caller_name": shown_name(caller), "at": isoformat(call["created_at"])}
     for user_id in call["invitee_ids"]:
         if user_id not in rejected:
             notifications_service.notify(user_id, "missed_call", data, actor=caller,

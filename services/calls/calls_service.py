@@ -20,7 +20,7 @@ from models.base import to_object_id
 from models.block import Block
 from models.call import ACTIVE, LIVE_STATES, RINGING, Call
 from services.accounts import write_gate
-from services.calls import call_records
+from services.calls import call_push, call_records
 from services.chat.call_access import Device, owned, party_of, visible_call
 from services.chat.chat_access import readable_room, writable_room
 from services.live import room_entry
@@ -98,6 +98,7 @@ def start_call(user: dict[str, Any], room_id: str, kind: str, party_id: str | No
         realtime.emit("call_invite", {"call": view, "caller_party_id": caller["party_id"],
                                       "lifetime_ms": call["lifetime_ms"]},
                       to=[user_room(uid) for uid in invitees])
+        call_push.ring(call)
     return {"call": view, "party_id": caller["party_id"], "peers": [], "glare": False}
 
 
@@ -124,6 +125,7 @@ def accept_call(user: dict[str, Any], call_id: str, party_id: str | None,
     realtime.emit("call_answered_elsewhere", {"call_id": view["id"],
                                               "party_id": party["party_id"]},
                   to=user_room(user["_id"]), skip_sid=device.sid)
+    call_push.stopped_for(joined, user["_id"], "answered_elsewhere")
     return {"call": view, "party_id": party["party_id"],
             "peers": call_records.peers(joined, party["party_id"]), "glare": False}
 
@@ -177,6 +179,7 @@ def reject_call(user: dict[str, Any], call_id: str, reason: str) -> dict[str, An
     realtime.emit("call_rejected", {"call_id": str(call["_id"]), "user_id": str(user["_id"]),
                                     "reason": reason},
                   to=[voip_room(call["_id"]), user_room(user["_id"])])
+    call_push.stopped_for(updated, user["_id"], "declined")
     if updated["state"] == RINGING and set(updated["invitee_ids"]) <= set(updated["rejected_ids"]):
         _end(updated, "rejected", reason, user["_id"], {"state": RINGING, "count": 1})
     return {"call_id": str(call["_id"]), "rejected": True}
@@ -237,6 +240,7 @@ def _end(call: dict[str, Any], state: str, reason: str, by: ObjectId | None,
                                  "duration_seconds": view["duration_seconds"], "call": view},
                   to=targets)
     call_records.record_end(ended)
+    call_push.ended(ended)
     return ended
 
 

@@ -28,7 +28,10 @@ KINDS: dict[str, str | None] = {
     "direct_message": "direct_messages", "friend_request": "friend_requests",
     "friend_accepted": "friend_requests", "topic_invitation": None, "missed_call": None,
     "post_activity": None, "warning": None, "content_removed": None, "topic_ban": None,
+    "call": None,
 }
+# `call` is a call ringing: only its `push` channel means something (a call rings in the
+# app on every open socket, and is never mailed); services/calls/call_push.py.
 # A user is always told in-app what moderators did to their content or account: mutes,
 # blocks and the in-app switch do not apply (the email channel still does).
 MODERATION = frozenset({"warning", "content_removed", "topic_ban"})
@@ -36,7 +39,7 @@ CHANNELS = ("in_app", "email", "push")
 # What reaches a subscribed browser unless switched off: direct messages, mentions,
 # replies and calls (services/notify/push_delivery.py).
 PUSHED_BY_DEFAULT = frozenset({"direct_message", "mention", "post_reply", "comment_reply",
-                               "missed_call"})
+                               "missed_call", "call"})
 # How often a user gets a digest mail of their unread activity (services/notify/notify_digest.py).
 DIGESTS = ("off", "daily", "weekly")
 

@@ -15,6 +15,9 @@ subscription's retry slot (one per subscription: a newer push takes its place) u
 `next_at`, no sooner than its `Retry-After` and after an exponential backoff; the periodic
 `push_retry_sweep` sends what is due. 404/410 removes the subscription, and so does a
 subscription still failing PUSH_FAILURE_DAYS after its first failure.
+
+Pushes that are no notification (a call ringing and its end, services/calls/call_push.py)
+go out through the same `push_to`, built by `message`; they are not retried.
 """
 from __future__ import annotations
 
@@ -61,9 +64,31 @@ def queue(recipient: dict[str, Any], notification: dict[str, Any]) -> None:
     if not push_keys.enabled() or not notify_prefs.allows(recipient, notification["kind"],
                                                           "push"):
         return
-    if live_rooms.is_online([recipient["_id"]]).get(str(recipient["_id"])):
+    if online(recipient["_id"]):
         return
     push_notification.enqueue(str(notification["_id"]))
+
+
+def online(user_id: Any) -> bool:
+    """Whether any socket of the user is connected (then they hear it live, in the app)."""
+    return bool(live_rooms.is_online([user_id]).get(str(user_id)))
+
+
+def call_topic(call_id: Any) -> str:
+    """What every push about one call is keyed on: the ringing, its end and the missed
+    call share one `Topic`, so each replaces the one before (services/calls/call_push.py)."""
+    return f"call:{call_id}"
+
+
+def message(user: dict[str, Any], kind: str, body: str, url: str, topic_key: str, ttl: int,
+            urgency: str, notification_id: str | None = None, **extra: Any
+            ) -> push_send.Message:
+    """A push for `user` in the payload shape of docs/NOTIFICATIONS.md "Push"."""
+    tag = push_send.topic(topic_key)
+    payload = {"kind": kind, "title": TITLE, "body": body, "url": url, "tag": tag,
+               "notification_id": notification_id,
+               "unread_count": Notification().unread_count(user["_id"]), **extra}
+    return push_send.Message(payload, ttl, urgency, tag)
 
 
 def _may_read(user: dict[str, Any], data: dict[str, Any]) -> bool:
@@ -85,16 +110,15 @@ def message_for(user: dict[str, Any] | None, note: dict[str, Any] | None
         return None
     if note["kind"] in ABOUT_A_PLACE and not _may_read(user, note.get("data") or {}):
         return None
-    if live_rooms.is_online([user["_id"]]).get(str(user["_id"])):
+    if online(user["_id"]):
         return None
-    tag = push_send.topic(f"{note['kind']}:{note.get('subject') or note['_id']}")
+    data = note.get("data") or {}
+    topic_key = call_topic(data["call_id"]) if note["kind"] == "missed_call" \
+        else f"{note['kind']}:{note.get('subject') or note['_id']}"
     frontend = current_app.config["FRONTEND_URL"].rstrip("/")
-    payload = {"kind": note["kind"], "title": TITLE, "body": summary(note),
-               "url": f"{frontend}/notifications", "tag": tag,
-               "notification_id": str(note["_id"]),
-               "unread_count": Notification().unread_count(user["_id"])}
-    return push_send.Message(payload, current_app.config["PUSH_TTL_SECONDS"],
-                             "high" if note["kind"] in HIGH_URGENCY else "normal", tag)
+    return message(user, note["kind"], summary(note), f"{frontend}/notifications", topic_key,
+                   current_app.config["PUSH_TTL_SECONDS"],
+                   "high" if note["kind"] in HIGH_URGENCY else "normal", str(note["_id"]))
 
 
 @jobs.task()
@@ -104,28 +128,34 @@ def push_notification(notification_id: str) -> int:
     if note is None:
         return 0
     user = User().find_by_id(note["user_id"])
-    message = message_for(user, note)
-    if message is None:
-        return 0
+    pushed = message_for(user, note)
+    return 0 if pushed is None else push_to(user, pushed, note["_id"])
+
+
+def push_to(user: dict[str, Any], pushed: push_send.Message,
+            notification_id: Any = None) -> int:
+    """Send `pushed` to every subscription of `user`; how many took it. A subscription told
+    to wait (Retry-After, backoff) keeps the notification in its retry slot, or skips a
+    push that is no notification (a ringing call: it would be stale by then)."""
     sent = 0
     for subscription in PushSubscription().of_user(user["_id"]):
         retry = subscription.get("retry")
         if retry and retry.get("next_at") and retry["next_at"] > clock.now():
-            # Told to wait (Retry-After, backoff): this push waits in its place.
-            PushSubscription().wait_with(subscription["_id"], note["_id"])
+            if notification_id is not None:
+                PushSubscription().wait_with(subscription["_id"], notification_id)
             continue
-        sent += attempt(subscription, note["_id"], message)
+        sent += attempt(subscription, notification_id, pushed)
     return sent
 
 
 def attempt(subscription: dict[str, Any], notification_id: Any,
-            message: push_send.Message) -> bool:
-    """Send `message` to one subscription and keep what the push service answered."""
+            pushed: push_send.Message) -> bool:
+    """Send `pushed` to one subscription and keep what the push service answered."""
     stored = PushSubscription()
     if push_subscriptions.endpoint_problem(subscription["endpoint"]):
         stored.delete(subscription["_id"])  # its push service is no longer allowed
         return False
-    outcome = push_send.send(subscription, message)
+    outcome = push_send.send(subscription, pushed)
     if outcome.result == push_send.DELIVERED:
         stored.delivered(subscription["_id"])
         return True
@@ -137,6 +167,9 @@ def attempt(subscription: dict[str, Any], notification_id: Any,
 
 
 def _retry_later(subscription: dict[str, Any], notification_id: Any, wait: float) -> None:
+    # A push that is no notification is not retried; the slot keeps what waited in it.
+    notification_id = notification_id or (subscription.get("retry") or {}).get(
+        "notification_id")
     now = clock.now()
     since = subscription.get("failing_since")
     if since is not None and since.tzinfo is None:
@@ -161,9 +194,9 @@ def push_retry_sweep() -> int:
         note = Notification().find_by_id(subscription["retry"]["notification_id"])
         user = User().find_by_id(subscription["user_id"])
         mine = note is not None and user is not None and note["user_id"] == user["_id"]
-        message = message_for(user, note) if mine else None
-        if message is None:
+        pushed = message_for(user, note) if mine else None
+        if pushed is None:
             PushSubscription().clear_retry(subscription["_id"])  # nothing left to send
             continue
-        sent += attempt(subscription, note["_id"], message)
+        sent += attempt(subscription, note["_id"], pushed)
     return sent

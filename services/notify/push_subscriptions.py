@@ -120,5 +120,11 @@ def forget_origin(origin: str | None) -> None:
         PushSubscription().delete_by_origin(origin)
 
 
+def forget_all_origins_but(user_id: ObjectId, keep: tuple[str | None, ...]) -> None:
+    """Every login of the user but `keep` ended (a password change, sign out everywhere):
+    only the devices registered with a kept login still receive pushes."""
+    PushSubscription().delete_of_user_except(user_id, [origin for origin in keep if origin])
+
+
 def forget_user(user_id: ObjectId) -> None:
     PushSubscription().delete_all_of(user_id)
