@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import redis
@@ -300,6 +300,16 @@ class Clock:
     def advance(self, seconds: float = 0, **delta: float) -> None:
         """Move utils.clock forward by `seconds` (or timedelta keywords: hours=25)."""
         clock_module.advance(seconds + timedelta(**delta).total_seconds())
+
+    def advance_to(self, hour: int, minute: int = 0, weekday: int | None = None) -> datetime:
+        """Move utils.clock forward to the next hour:minute UTC (on `weekday`, 0 Monday,
+        if given); the moment reached. Sessions made before may expire: move first."""
+        now = clock_module.now()
+        target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        while target <= now or (weekday is not None and target.weekday() != weekday):
+            target += timedelta(days=1)
+        clock_module.advance((target - now).total_seconds())
+        return target
 
 
 @pytest.fixture

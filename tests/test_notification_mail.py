@@ -297,3 +297,53 @@ def test_an_old_link_does_not_apply_again_after_re_subscribing(app, people, cloc
     assert alice.patch("/api/users/me", {"settings": {"notifications": {"email": True}}}
                        ).status_code == 200
     assert _use(app, other).status_code == 400
+
+
+# Quiet hours (services/notify/quiet_hours.py): mail waits for their end, in-app does not
+
+def test_mail_waits_for_the_end_of_quiet_hours_in_the_users_zone(app, client, clock, db):
+    clock.advance_to(13, 30)  # 22:30 in Tokyo
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    night = {"start": "22:00", "end": "07:00"}  # 13:00-22:00 UTC
+    response = alice.patch("/api/users/me", {"time_zone": "Asia/Tokyo", "quiet_hours": night})
+    assert response.status_code == 200
+    run_jobs(app)  # the registration mails
+    befriend(bob, alice)
+    # In-app arrives at once.
+    assert alice.get("/api/notifications/unread-count").get_json() == {"count": 1}
+    clock.advance(DELAY + 1)
+    assert sweep(app) == 0
+    held = db.notifications.find_one({"kind": "friend_request"})
+    assert held["mail_pending"] is True
+    assert held["mail_held_until"].isoformat().endswith("T22:00:00+00:00")
+    clock.advance_to(21, 59)  # 06:59 in Tokyo: still quiet
+    assert sweep(app) == 0
+    clock.advance_to(22, 0)  # 07:00 in Tokyo
+    assert sweep(app) == 1
+    assert [m["To"] for m in notification_mails(app)] == ["alice@example.com"]
+    assert sweep(app) == 0
+
+
+def test_moderation_mail_does_not_wait_for_quiet_hours(app, client, clock):
+    clock.advance_to(3, 0)
+    alice, mod = Person(client, "alice"), Person(client, "mod")
+    mod.set_role("moderator")
+    alice.patch("/api/users/me", {"quiet_hours": {"start": "01:00", "end": "05:00"}})
+    run_jobs(app)
+    response = mod.post(f"/api/admin/users/{alice.id}/warn", {"reason": "Be kind."})
+    assert response.status_code == 201, response.get_json()
+    clock.advance(DELAY + 1)
+    assert sweep(app) == 1
+    assert [m["To"] for m in notification_mails(app)] == ["alice@example.com"]
+
+
+def test_changing_quiet_hours_frees_mail_held_for_the_old_window(app, client, clock):
+    clock.advance_to(3, 0)
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    alice.patch("/api/users/me", {"quiet_hours": {"start": "01:00", "end": "05:00"}})
+    run_jobs(app)
+    befriend(bob, alice)
+    clock.advance(DELAY + 1)
+    assert sweep(app) == 0
+    assert alice.patch("/api/users/me", {"quiet_hours": None}).status_code == 200
+    assert sweep(app) == 1

@@ -17,7 +17,7 @@ from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
 from models.user_hide import UserHide
 from services.accounts import write_gate
-from services.notify import notify_core, notify_prefs
+from services.notify import notify_core, notify_prefs, quiet_hours
 from services.platform import avatars, content_filter, file_storage, user_copies
 from services.platform.shapes.users import (
     BLOCKED,
@@ -74,6 +74,8 @@ def update_profile(user: dict[str, Any], changes: dict[str, Any]) -> dict[str, A
     if not updates:
         return user
     updated = User().update(user["_id"], updates)
+    if updated and {"time_zone", "quiet_hours"} & set(changes):
+        quiet_hours.changed(user["_id"])
     return notify_prefs.rotate_resubscribed(user, updated) if updated else updated
 
 

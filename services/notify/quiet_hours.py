@@ -8,7 +8,8 @@ not looking (email, and push once it exists) wait until the window ends; in-app
 notifications still arrive at once. Calls and moderation notices never wait.
 
 The API other modules call: `local_now`, `in_quiet_hours`, `quiet_ends_at`, and
-`held_until(user, kind, now)` (when a notification of `kind` may go out, None: now).
+`held_until(user, kind, now)` (when a notification of `kind` may go out, None: now);
+`changed(user_id)` after the user changes their zone or window.
 """
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ import re
 import zoneinfo
 from typing import Any
 
+from bson import ObjectId
+
+from models.notification import Notification
 from services.notify.notify_prefs import MODERATION
 
 UTC = datetime.timezone.utc
-# A quiet hours bound: a 24-hour "HH:MM" (routes/account_schemas.py validates with it).
 # A quiet hours bound, "HH:MM" on a 24-hour clock (routes/account_schemas.py also checks
 # the length: `$` would let a trailing newline through).
 TIME_PATTERN = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
@@ -95,3 +98,9 @@ def held_until(user: dict[str, Any], kind: str,
     """When a notification of `kind` may reach the user by mail (or push): None now,
     else the end of their quiet hours."""
     return None if kind in NEVER_HELD else quiet_ends_at(user, now)
+
+
+def changed(user_id: ObjectId) -> None:
+    """The user changed their time zone or quiet hours: mail held for the old window is
+    decided again by the next sweep (sent now, or held for the new window)."""
+    Notification().release_mail_holds(user_id)
