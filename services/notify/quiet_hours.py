@@ -4,7 +4,7 @@
 A user stores `time_zone` (an IANA name; none: UTC) and `quiet_hours {start, end}`
 ("HH:MM" wall-clock times in that zone; a window may cross midnight, start == end is
 refused; none: never quiet). During quiet hours the channels that reach a user who is
-not looking (email, and push once it exists) wait until the window ends; in-app
+not looking (email; push is to ask `held_until` too) wait until the window ends; in-app
 notifications still arrive at once. Calls and moderation notices never wait.
 
 The API other modules call: `local_now`, `in_quiet_hours`, `quiet_ends_at`, and
