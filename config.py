@@ -368,9 +368,11 @@ class Config:
         self.NOTIFY_MAX_MENTIONS = _env_int("NOTIFY_MAX_MENTIONS", 10)
         self.NOTIFY_COALESCE_SECONDS = _env_int("NOTIFY_COALESCE_SECONDS", 900)
         # A notification still unread this many seconds after its last change is mailed
-        # (if the user allows email for its kind); digests go out at this UTC hour.
+        # (if the user allows email for its kind); digests go out at this hour of each
+        # user's own time zone, weekly ones on this weekday (0 Monday .. 6 Sunday).
         self.NOTIFY_EMAIL_DELAY_SECONDS = _env_int("NOTIFY_EMAIL_DELAY_SECONDS", 900)
-        self.NOTIFY_DIGEST_HOUR = _env_int("NOTIFY_DIGEST_HOUR", 7)
+        self.NOTIFY_DIGEST_HOUR = _env_int("NOTIFY_DIGEST_HOUR", 8)
+        self.NOTIFY_DIGEST_WEEKDAY = _env_int("NOTIFY_DIGEST_WEEKDAY", 0)
         self.NOTIFY_DIGEST_MAX_ITEMS = _env_int("NOTIFY_DIGEST_MAX_ITEMS", 20)
         # The public URL of this API (the one-click unsubscribe link in every mail's
         # List-Unsubscribe header); unset: FRONTEND_URL (nginx serves /api on that origin).
@@ -527,6 +529,9 @@ class Config:
         for name in ("JOBS_WORKERS", "JOBS_BEST_EFFORT_WORKERS"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1 (its queue would never run)")
+        for name, top in (("NOTIFY_DIGEST_HOUR", 23), ("NOTIFY_DIGEST_WEEKDAY", 6)):
+            if not 0 <= getattr(self, name) <= top:
+                raise ConfigError(f"{name} must be between 0 and {top} (no digest would go out)")
 
 
 class DevelopmentConfig(Config):

@@ -128,10 +128,25 @@ class Notification(BaseModel):
     # Mail (services/notify/notify_mail.py, notify_digest.py)
 
     def mail_due(self, before: Any, limit: int) -> list[dict[str, Any]]:
-        """Unread notifications with a change still to mail, unchanged since `before`."""
+        """Unread notifications with a change still to mail, unchanged since `before`,
+        and not held (for the user's quiet hours) past now."""
         return list(self.collection.find(
-            {"mail_pending": True, "read": False, "updated_at": {"$lte": before}}
+            {"mail_pending": True, "read": False, "updated_at": {"$lte": before},
+             "$or": [{"mail_held_until": None}, {"mail_held_until": {"$lte": clock.now()}}]}
         ).sort("updated_at", ASCENDING).limit(limit))
+
+    def hold_mail(self, notification: dict[str, Any], until: Any) -> None:
+        """Keep `notification`'s pending mail out of `mail_due` until `until` (the end of
+        the user's quiet hours); its next sweep after that decides again."""
+        self.collection.update_one(
+            {"_id": notification["_id"], "mail_pending": True,
+             "updated_at": notification["updated_at"]},
+            {"$set": {"mail_held_until": until}})
+
+    def release_mail_holds(self, user_id: ObjectId) -> None:
+        """The user changed their quiet hours: their held mail is decided again."""
+        self.collection.update_many({"user_id": user_id, "mail_held_until": {"$ne": None}},
+                                    {"$set": {"mail_held_until": None}})
 
     def claim_mail(self, notification: dict[str, Any]) -> dict[str, Any] | None:
         """Mark `notification`'s change mailed, only while it is still unread, pending and

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import redis
@@ -302,6 +302,23 @@ class Clock:
     def advance(self, seconds: float = 0, **delta: float) -> None:
         """Move utils.clock forward by `seconds` (or timedelta keywords: hours=25)."""
         clock_module.advance(seconds + timedelta(**delta).total_seconds())
+
+    def move_to(self, moment: datetime) -> None:
+        """Move utils.clock forward to `moment` (aware). Sessions and tokens made before a
+        long move may have expired: move first, then sign in."""
+        now = clock_module.now()
+        assert moment >= now, "the clock only moves forward"
+        clock_module.advance((moment - now).total_seconds())
+
+    def advance_to(self, hour: int, minute: int = 0, weekday: int | None = None) -> datetime:
+        """Move utils.clock forward to the next hour:minute UTC (on `weekday`, 0 Monday,
+        if given); the moment reached."""
+        now = clock_module.now()
+        target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        while target <= now or (weekday is not None and target.weekday() != weekday):
+            target += timedelta(days=1)
+        self.move_to(target)
+        return target
 
 
 @pytest.fixture

@@ -212,6 +212,15 @@ def test_each_job_queue_keeps_a_worker(clean_env, name):
         load_config("testing")
 
 
+@pytest.mark.parametrize(("name", "value"), [("NOTIFY_DIGEST_HOUR", "24"),
+                                           ("NOTIFY_DIGEST_WEEKDAY", "7"),
+                                           ("NOTIFY_DIGEST_HOUR", "-1")])
+def test_a_digest_hour_or_weekday_that_never_comes_is_refused(clean_env, name, value):
+    clean_env.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        load_config("testing")
+
+
 def test_development_accounts_start_trusted_production_ones_earn_it(clean_env):
     # A frontend developer's fresh test accounts must not meet the new-account limits.
     assert load_config("development").TRUST_NEW_ACCOUNT_HOURS == 0

@@ -17,7 +17,7 @@ from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
 from models.user_hide import UserHide
 from services.accounts import write_gate
-from services.notify import notify_core, notify_prefs
+from services.notify import notify_core, notify_prefs, quiet_hours
 from services.platform import avatars, content_filter, file_storage, user_copies
 from services.platform.shapes.users import (
     BLOCKED,
@@ -47,7 +47,8 @@ def serialize_private_user(user: dict[str, Any]) -> dict[str, Any]:
 # Profiles
 
 def update_profile(user: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """Only display_name, bio and settings: the schema refuses every other field."""
+    """Only display_name, bio, settings, time_zone and quiet_hours (validated by the
+    route's schema, which refuses every other field; services.notify.quiet_hours)."""
     write_gate.admit(user, "profile")
     updates: dict[str, Any] = {}
     if "display_name" in changes:
@@ -67,9 +68,14 @@ def update_profile(user: dict[str, Any], changes: dict[str, Any]) -> dict[str, A
         if "allow_messages_from" in incoming:
             settings["allow_messages_from"] = incoming["allow_messages_from"]
         updates["settings"] = settings
+    for field in ("time_zone", "quiet_hours"):
+        if field in changes:
+            updates[field] = changes[field]
     if not updates:
         return user
     updated = User().update(user["_id"], updates)
+    if updated and {"time_zone", "quiet_hours"} & set(changes):
+        quiet_hours.changed(user["_id"])
     return notify_prefs.rotate_resubscribed(user, updated) if updated else updated
 
 

@@ -107,6 +107,13 @@ class SettingsSchema(Schema):
         MESSAGE_POLICIES), dump_default=_DEFAULTS["allow_messages_from"])
 
 
+class QuietHoursSchema(Schema):
+    """Wall-clock times in the user's time zone; the window may cross midnight."""
+
+    start = fields.String(required=True, metadata={"example": "22:00"})
+    end = fields.String(required=True, metadata={"example": "07:00"})
+
+
 class PrivateUserSchema(PublicUserSchema):
     """The owner's view."""
 
@@ -115,6 +122,11 @@ class PrivateUserSchema(PublicUserSchema):
     role = fields.String(required=True)
     settings = fields.Nested(SettingsSchema, required=True)
     totp_enabled = fields.Boolean(required=True)
+    time_zone = fields.String(required=True, allow_none=True, dump_default=None, metadata={
+        "description": "IANA time zone of quiet hours and digests; null: UTC."})
+    quiet_hours = fields.Nested(QuietHoursSchema, required=True, allow_none=True,
+                                dump_default=None, metadata={
+                                    "description": "When mail (and push) waits; null: never."})
 
 
 class FriendRequestSchema(Schema):

@@ -7094,8 +7094,12 @@ export type components = {
             id: string;
             mute: components["schemas"]["MuteInfo"] | (never | null);
             muted: boolean;
+            /** @description When mail (and push) waits; null: never. */
+            quiet_hours: components["schemas"]["QuietHours"] | (never | null);
             role: string;
             settings: components["schemas"]["Settings"];
+            /** @description IANA time zone of quiet hours and digests; null: UTC. */
+            time_zone: string | null;
             totp_enabled: boolean;
             /** @description 0 new (lower write limits), 1 basic (docs/ADMIN.md). */
             trust_level: number;
@@ -7788,15 +7792,23 @@ export type components = {
             email: string;
             email_verified: boolean;
             id: string;
+            /** @description When mail (and push) waits; null: never. */
+            quiet_hours: components["schemas"]["QuietHours"] | (never | null);
             role: string;
             settings: components["schemas"]["Settings"];
+            /** @description IANA time zone of quiet hours and digests; null: UTC. */
+            time_zone: string | null;
             totp_enabled: boolean;
             username: string;
         };
         ProfileUpdate: {
             bio?: string | null;
             display_name?: string | null;
+            /** @description Local times when mail waits; null clears them. */
+            quiet_hours?: components["schemas"]["QuietHoursUpdate"] | (never | null);
             settings?: components["schemas"]["SettingsUpdate"];
+            /** @description An IANA name; null: UTC. */
+            time_zone?: string | null;
         };
         Pseudonym: {
             pseudonym: string;
@@ -7837,6 +7849,18 @@ export type components = {
         };
         PushSubscriptionList: {
             items: components["schemas"]["PushSubscription"][];
+        };
+        QuietHours: {
+            /** @example 07:00 */
+            end: string;
+            /** @example 22:00 */
+            start: string;
+        };
+        QuietHoursUpdate: {
+            /** @example 07:00 */
+            end: string;
+            /** @example 22:00 */
+            start: string;
         };
         Reactions: {
             id: string;
