@@ -90,6 +90,14 @@ class PushSubscription(BaseModel):
             "retry": {"notification_id": notification_id, "attempts": attempts,
                       "next_at": next_at}}})
 
+    def hold(self, subscription_id: ObjectId, notification_id: ObjectId,
+             until: datetime) -> None:
+        """Keep `notification_id` in the slot until `until` (the end of the user's quiet
+        hours): a wait, not a failure, so `failing_since` is left as it is; a newer push
+        takes the slot, as it does while a retry waits."""
+        self.collection.update_one({"_id": subscription_id}, {"$set": {
+            "retry": {"notification_id": notification_id, "attempts": 0, "next_at": until}}})
+
     def wait_with(self, subscription_id: ObjectId, notification_id: ObjectId) -> None:
         """A subscription waiting for its retry time gets the newer push in its slot."""
         self.collection.update_one({"_id": subscription_id, "retry": {"$ne": None}},

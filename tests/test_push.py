@@ -247,3 +247,45 @@ def test_a_password_change_removes_the_subscriptions_of_the_sessions_it_ends(app
     assert stored(db, ended.get_json()["id"]) is None
     assert stored(db, by_token.get_json()["id"]) is None
     assert stored(db, kept["id"]) is not None  # the browser that changed it stays subscribed
+
+
+def test_quiet_hours_hold_a_push_until_they_end_in_the_users_zone(app, people, push_service,
+                                                                  db, clock):
+    alice, bob = people["alice"], people["bob"]
+    clock.advance_to(13, 30)  # 22:30 in Tokyo
+    mine = subscribe(bob, push_service.subscribe())
+    night = {"start": "22:00", "end": "07:00"}  # 13:00-22:00 UTC
+    assert bob.patch("/api/users/me", {"time_zone": "Asia/Tokyo",
+                                       "quiet_hours": night}).status_code == 200
+    dm(alice, open_direct(alice, bob), "late news", "q1")
+    run_jobs(app)
+    assert push_service.received == []  # held, not failed
+    row = stored(db, mine["id"])
+    assert row["failing_since"] is None
+    assert row["retry"]["next_at"].isoformat().endswith("T22:00:00+00:00")
+    # In-app arrives at once.
+    assert bob.get("/api/notifications/unread-count").get_json() == {"count": 1}
+    with app.app_context():
+        clock.advance_to(21, 59)  # 06:59 in Tokyo: still quiet
+        assert push_retry_sweep() == 0
+        clock.advance_to(22, 0)  # 07:00 in Tokyo
+        assert push_retry_sweep() == 1
+    (seen,) = push_service.received
+    assert seen.payload["body"] == "alice sent you a message"
+    assert stored(db, mine["id"])["retry"] is None
+
+
+def test_a_moderation_notice_is_pushed_during_quiet_hours(app, people, push_service, clock):
+    bob = people["bob"]
+    clock.advance_to(3, 0)
+    subscribe(bob, push_service.subscribe())
+    assert bob.patch("/api/users/me", {"quiet_hours": {"start": "01:00",
+                                                       "end": "05:00"}}).status_code == 200
+    assert bob.patch("/api/notifications/settings",
+                     {"kinds": {"warning": {"push": True}}}).status_code == 200
+    admin = people["carol"]
+    admin.set_role("admin")
+    assert admin.post(f"/api/admin/users/{bob.id}/warn",
+                      {"reason": "be kind"}).status_code in (200, 201)
+    run_jobs(app)
+    assert [r.payload["kind"] for r in push_service.received] == ["warning"]

@@ -8,7 +8,9 @@ never in the request.
 At send time the job asks again: the notification still exists and is unread, the user
 still allows push for its kind and is still offline, and may still read the room or
 topic it is about (the readers handed over by the app factory, `init_app`); otherwise
-nothing is sent, so no push carries content of a place the recipient left.
+nothing is sent, so no push carries content of a place the recipient left. During the
+user's quiet hours (services/notify/quiet_hours.py; moderation notices excepted) the push
+waits in each subscription's slot until they end, and the sweep then asks all of it again.
 
 Failures: a push service answering 429, 5xx or not at all keeps the push in the
 subscription's retry slot (one per subscription: a newer push takes its place) until
@@ -30,7 +32,7 @@ from flask import Flask, current_app
 from models.notification import Notification
 from models.push_subscription import PushSubscription
 from models.user import User
-from services.notify import notify_prefs, push_keys, push_send, push_subscriptions
+from services.notify import notify_prefs, push_keys, push_send, push_subscriptions, quiet_hours
 from services.platform import live_rooms, topic_access
 from services.platform.shapes.notifications import summary
 from utils import clock, jobs
@@ -129,7 +131,21 @@ def push_notification(notification_id: str) -> int:
         return 0
     user = User().find_by_id(note["user_id"])
     pushed = message_for(user, note)
-    return 0 if pushed is None else push_to(user, pushed, note["_id"])
+    if pushed is None or _held_for_quiet_hours(user, note):
+        return 0
+    return push_to(user, pushed, note["_id"])
+
+
+def _held_for_quiet_hours(user: dict[str, Any], note: dict[str, Any],
+                          subscriptions: list[dict[str, Any]] | None = None) -> bool:
+    """During the user's quiet hours (moderation excepted: quiet_hours.NEVER_HELD) the push
+    waits in each subscription's slot until they end; the sweep then decides again."""
+    until = quiet_hours.held_until(user, note["kind"], clock.now())
+    if until is None:
+        return False
+    for subscription in subscriptions or PushSubscription().of_user(user["_id"]):
+        PushSubscription().hold(subscription["_id"], note["_id"], until)
+    return True
 
 
 def push_to(user: dict[str, Any], pushed: push_send.Message,
@@ -198,5 +214,7 @@ def push_retry_sweep() -> int:
         if pushed is None:
             PushSubscription().clear_retry(subscription["_id"])  # nothing left to send
             continue
+        if _held_for_quiet_hours(user, note, [subscription]):
+            continue  # quiet hours began (or moved) while it waited
         sent += attempt(subscription, note["_id"], pushed)
     return sent
