@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 
 from services.chat import chat_access
+from services.live import room_entry
 from tests.chat_helpers import open_direct, send
 from tests.helpers import Person, events, received
 from tests.topic_helpers import make_post, make_topic
@@ -139,6 +140,33 @@ def test_a_user_banned_from_a_public_topic_cannot_join_its_chat(app, client):
     assert send(friend.socket(), mine, "hello", "f1")["ok"]
     assert _message_rooms(troll_sc) == [mine]
 
+
+def test_a_ban_stored_while_the_socket_joins_takes_it_out_again(app, client, monkeypatch):
+    # The race room_entry.enter closes with its second check: the ban lands after the
+    # first check said yes but before the socket is in the topic's room, so the ban's
+    # eviction finds nothing to evict. The second check refuses and takes the socket out.
+    owner = Person(client, "olivia")
+    topic = make_topic(owner)
+    troll = Person(app, "troll")
+    troll_sc = troll.socket()
+    original = room_entry.join_room
+
+    def banned_meanwhile(room, **kwargs):
+        banned = owner.post(f"/api/topics/{topic['id']}/bans", {"user_id": troll.id})
+        assert banned.status_code == 201
+        return original(room, **kwargs)
+
+    monkeypatch.setattr(room_entry, "join_room", banned_meanwhile)
+    ack = troll_sc.emit("join_topic", {"topic_id": topic["id"]}, callback=True)
+    monkeypatch.setattr(room_entry, "join_room", original)
+    assert _refused(ack, "forbidden")
+    make_post(owner, topic["id"], "after the ban")
+    friend = Person(app, "friend")
+    mine = open_direct(friend, troll)
+    assert send(friend.socket(), mine, "hello", "f1")["ok"]
+    got = received(troll_sc)
+    assert [name for name, _ in got if name == "new_post"] == []
+    assert [data["room_id"] for name, data in got if name == "message"] == [mine]
 
 # Point 5: a session or token that ends closes its sockets
 
