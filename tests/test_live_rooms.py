@@ -6,11 +6,16 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+from bson import ObjectId
+
 from services.chat import chat_access
 from services.live import room_entry
+from services.platform import live_rooms
 from tests.chat_helpers import open_direct, send
 from tests.helpers import Person, events, received
 from tests.topic_helpers import make_post, make_topic
+from utils.errors import NotFound
 from utils.extensions import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,6 +172,16 @@ def test_a_ban_stored_while_the_socket_joins_takes_it_out_again(app, client, mon
     got = received(troll_sc)
     assert [name for name, _ in got if name == "new_post"] == []
     assert [data["room_id"] for name, data in got if name == "message"] == [mine]
+
+def test_no_socket_enters_another_users_room_or_a_room_of_no_known_kind(app, db):
+    # user_<id> carries a user's private events (notifications, unread counts, calls):
+    # room_entry lets a socket into its own user's room only, and knows no other kinds.
+    alice, bob = Person(app, "alice"), Person(app, "bob")
+    with app.test_request_context():
+        user = db.users.find_one({"_id": ObjectId(alice.id)})
+        for kind, target in ((live_rooms.USER, bob.id), ("lounge", alice.id)):
+            with pytest.raises(NotFound):
+                room_entry.enter(user, kind, target, "sid-of-alice")
 
 # Point 5: a session or token that ends closes its sockets
 
