@@ -6,10 +6,16 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+from bson import ObjectId
+
 from services.chat import chat_access
+from services.live import room_entry
+from services.platform import live_rooms
 from tests.chat_helpers import open_direct, send
 from tests.helpers import Person, events, queued, received
 from tests.topic_helpers import make_post, make_topic
+from utils.errors import NotFound
 from utils.extensions import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,6 +145,43 @@ def test_a_user_banned_from_a_public_topic_cannot_join_its_chat(app, client):
     assert send(friend.socket(), mine, "hello", "f1")["ok"]
     assert _message_rooms(troll_sc) == [mine]
 
+
+def test_a_ban_stored_while_the_socket_joins_takes_it_out_again(app, client, monkeypatch):
+    # The race room_entry.enter closes with its second check: the ban lands after the
+    # first check said yes but before the socket is in the topic's room, so the ban's
+    # eviction finds nothing to evict. The second check refuses and takes the socket out.
+    owner = Person(client, "olivia")
+    topic = make_topic(owner)
+    troll = Person(app, "troll")
+    troll_sc = troll.socket()
+    original = room_entry.join_room
+
+    def banned_meanwhile(room, **kwargs):
+        banned = owner.post(f"/api/topics/{topic['id']}/bans", {"user_id": troll.id})
+        assert banned.status_code == 201
+        return original(room, **kwargs)
+
+    monkeypatch.setattr(room_entry, "join_room", banned_meanwhile)
+    ack = troll_sc.emit("join_topic", {"topic_id": topic["id"]}, callback=True)
+    monkeypatch.setattr(room_entry, "join_room", original)
+    assert _refused(ack, "forbidden")
+    make_post(owner, topic["id"], "after the ban")
+    friend = Person(app, "friend")
+    mine = open_direct(friend, troll)
+    assert send(friend.socket(), mine, "hello", "f1")["ok"]
+    got = received(troll_sc)
+    assert [name for name, _ in got if name == "new_post"] == []
+    assert [data["room_id"] for name, data in got if name == "message"] == [mine]
+
+def test_no_socket_enters_another_users_room_or_a_room_of_no_known_kind(app, db):
+    # user_<id> carries a user's private events (notifications, unread counts, calls):
+    # room_entry lets a socket into its own user's room only, and knows no other kinds.
+    alice, bob = Person(app, "alice"), Person(app, "bob")
+    with app.test_request_context():
+        user = db.users.find_one({"_id": ObjectId(alice.id)})
+        for kind, target in ((live_rooms.USER, bob.id), ("lounge", alice.id)):
+            with pytest.raises(NotFound):
+                room_entry.enter(user, kind, target, "sid-of-alice")
 
 # Point 5: a session or token that ends closes its sockets
 

@@ -284,3 +284,18 @@ def test_rooms_list_last_message_carries_its_author(people):
     assert items[lobby["id"]]["last_message"]["author"]["display_name"] == "Bobby"
     single = alice[0].get(f"/api/messages/rooms/{lobby['id']}").get_json()
     assert single["last_message"]["author"]["id"] == bob[1]["id"]
+
+
+def test_a_reply_names_a_message_of_the_same_room(people, db):
+    alice, bob = people["alice"], people["bob"]
+    room_id = direct(people).get_json()["id"]
+    elsewhere = direct(people, "alice", "carol").get_json()["id"]
+    other = send(alice, elsewhere, "for carol", "c1").get_json()
+    for target in (other["id"], str(ObjectId())):
+        refused = post(bob, f"/api/messages/rooms/{room_id}/messages",
+                       {"body": "re", "client_id": f"r-{target}", "reply_to": target})
+        assert refused.status_code == 400, refused.get_json()
+        error = refused.get_json()["error"]
+        assert error["code"] == "validation_error" and "reply_to" in error["details"]
+    assert db.messages.count_documents({"room_id": ObjectId(room_id)}) == 0
+    assert db.rooms.find_one({"_id": ObjectId(room_id)})["last_seq"] == 0

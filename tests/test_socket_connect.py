@@ -1,5 +1,7 @@
 import pytest
+import redis
 
+from services.platform.live_rooms import ORIGINS_PREFIX
 from tests.auth_helpers import refusal
 from tests.helpers import bearer, register_and_login
 from utils.extensions import socketio
@@ -127,3 +129,26 @@ def test_a_page_on_a_foreign_origin_gets_a_400_before_socketio(make_app):
     allowed = client.get(handshake, headers={"Origin": "https://app.example"})
     assert allowed.status_code == 200
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"
+
+
+def test_with_a_message_queue_the_socket_cap_and_origins_are_kept_in_redis(app, redis_url):
+    # Several processes: sockets are counted in Redis (services.platform.connections),
+    # each one's login beside it, for closing the sockets of one session or token.
+    app.config.update(SOCKETIO_MESSAGE_QUEUE=redis_url, SOCKET_MAX_PER_USER=1)
+    headers = bearer(app.test_client(), "hugo")
+    token = headers["Authorization"].split()[1]
+    [mine] = app.test_client().get("/api/auth/tokens", headers=headers).get_json()["tokens"]
+    hugo = app.test_client().get("/api/auth/me", headers=headers).get_json()["user"]
+    store = redis.Redis.from_url(redis_url)
+    first = socketio.test_client(app, auth={"token": token})
+    assert first.is_connected()
+    origins = store.hgetall(ORIGINS_PREFIX + hugo["id"])
+    assert [value.decode() for value in origins.values()] == [f"token:{mine['id']}"]
+    try:
+        data = refusal(app, auth={"token": token})
+    finally:
+        first.disconnect()
+    assert data["code"] == "rate_limited" and data["retry_after"] >= 1
+    # Gone with its socket, and its place is free again.
+    assert store.hgetall(ORIGINS_PREFIX + hugo["id"]) == {}
+    assert refusal(app, auth={"token": token}) is None
