@@ -80,16 +80,29 @@ def wanted(recipient: dict[str, Any], kind: str, actor: dict[str, Any] | None,
 
 
 def serialize(notification: dict[str, Any]) -> dict[str, Any]:
-    return serialize_all([notification])[0]
+    """One notification as it goes out live: its actors from this process's copies (the
+    send path's command budget has no room for a read of users)."""
+    return serialize_all([notification], from_copies=True)[0]
 
 
-def serialize_all(notifications: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def serialize_all(notifications: list[dict[str, Any]], from_copies: bool = False
+                  ) -> list[dict[str, Any]]:
     """Actors shown like every other user reference, as they are now (a rename, a new
-    avatar, a deleted account): one read of their public fields for the whole list."""
+    avatar, a deleted account): one read of their public fields for the whole list, or
+    `from_copies` the process's copies first (user_copies, checked against each user's
+    stamp) and a read only of those not there."""
     stored = [a for n in notifications for a in n.get("actors") or []]
-    users = User().find_by_ids([ObjectId(a["id"]) for a in stored
-                                if not a.get("pseudonym") and ObjectId.is_valid(a["id"])],
-                               PUBLIC_FIELDS)
+    wanted = [ObjectId(a["id"]) for a in stored
+              if not a.get("pseudonym") and ObjectId.is_valid(a["id"])]
+    users: dict[ObjectId, dict[str, Any]] = {}
+    if from_copies:
+        for user_id in wanted:
+            copy = user_copies.active_user(user_id)
+            if copy is not None:
+                users[user_id] = copy
+    missing = [user_id for user_id in wanted if user_id not in users]
+    if missing:
+        users.update(User().find_by_ids(missing, PUBLIC_FIELDS))
     by_id = {str(user_id): user for user_id, user in users.items()}
     return [NOTIFICATION.dump({**n, "actors": [
         by_id.get(a["id"]) or stand_in(a["id"], a["username"]) for a in n.get("actors") or []
