@@ -1,22 +1,27 @@
 """Roundtable application factory.
 
-`create_app()` loads config, binds each extension and registers the blueprints; nothing
-else. `flask run` finds the factory; `python app.py` serves with Socket.IO's runner.
+`create_app()` loads config, binds each extension and registers the blueprints, the
+models (`models.registry`), the jobs and the live-room hooks (`registrations.py`);
+nothing else, and importing a module registers nothing. `flask run` finds the factory;
+`python app.py` serves with Socket.IO's runner.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 from datetime import timedelta
 
+import click
+import flask.cli
 from cachelib import FileSystemCache
 from flask import Flask
+from werkzeug.serving import is_running_from_reloader
 
 import models.indexes
+import registrations
 import routes
 import routes.commands
 import routes.metrics
-import services.chat.chat_previews  # defines a job the consumers run, before utils.jobs.init_app
-import services.notify.notify_digest  # noqa: F401  (defines periodic jobs the consumers run)
 import utils.auth
 import utils.cache
 import utils.http
@@ -27,8 +32,10 @@ import utils.metrics
 import utils.socket_events
 import utils.socket_manager
 from config import ConfigError, load_config
+from models.registry import ALL_MODELS
 from services.accounts import auth_login
-from services.platform import chat_limits, content_filter, file_storage, passwords
+from services.notify import push_delivery
+from services.platform import chat_limits, content_filter, file_storage, live_rooms, passwords
 from utils.api import ContractRequest, JSONProvider, register_converters
 from utils.embedded_db import ensure_embedded_database
 from utils.errors import register_error_handlers
@@ -60,18 +67,22 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     utils.cache.init_app(app)
     utils.local_copies.init_app(app)
     content_filter.init_app(app)
-    models.indexes.init_app(app)
+    models.indexes.init_app(app, ALL_MODELS)
     api.init_app(app)
     register_converters(app, api)
-    utils.jobs.init_app(app)  # after every module defining jobs was imported
+    utils.jobs.init_app(app, registrations.JOBS)
+    live_rooms.init_app(app, chat_room_leavers=registrations.CHAT_ROOM_LEAVERS)
+    push_delivery.init_app(app, readers=registrations.PUSH_READERS)
     file_storage.init_app(app)
     passwords.init_app(app)
     utils.auth.init_app(app, api, auth_login.USER_LOADERS)
     utils.socket_events.init_app(app, chat_limits.hit_event)
     routes.commands.init_app(app)
-    routes.register(app, api)
+    with app.app_context():  # request schemas document this app's configured limits
+        routes.register(app, api)
     register_error_handlers(app)
     _init_socketio(app)
+    _init_job_consumer(app)
 
     if not app.config["REDIS_URL"]:
         log.warning("REDIS_URL is unset: single-process mode (file sessions, in-memory rate "
@@ -119,9 +130,47 @@ def _init_limiter(app: Flask) -> None:
     # headers.
     app.after_request(utils.http.drop_stray_retry_after)
     limiter.init_app(app)
-    # The limiter is a process-wide object bound to the newest app; that app's storage
-    # starts out healthy even if an earlier app's Redis had died.
-    limiter._storage_dead = False
+
+
+def _started_as() -> str:
+    """How this process was started: "server" (the process `python app.py` or `flask run`
+    serves from), "reloader" (the watching parent of `flask run --reload`, which only
+    restarts the server), "cli" (another flask command) or "other" (gunicorn, a test)."""
+    if __name__ == "__main__":
+        return "server"
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return "other"
+    if context.command is not flask.cli.run_command:
+        return "cli"
+    # As `flask run` decides: --reload/--no-reload, else on with FLASK_DEBUG.
+    reload = context.params.get("reload")
+    if reload is None:
+        reload = flask.cli.get_debug_flag()
+    return "server" if not reload or is_running_from_reloader() else "reloader"
+
+
+def _init_job_consumer(app: Flask) -> None:
+    """The development servers consume the job queues on threads of their own process
+    (JOBS_IN_PROCESS_CONSUMER, development only), however they were started; a server
+    without one says at start when jobs wait and no consumer was seen recently."""
+    started_as = _started_as()
+    if started_as in ("cli", "reloader"):
+        return  # not serving: `flask jobs worker` is itself the consumer
+    if started_as == "server" and app.config["JOBS_IN_PROCESS_CONSUMER"]:
+        consumer = utils.jobs.start_consumer(app)
+        atexit.register(consumer.stop, graceful=True)
+        log.info("job consumer running in this process (%d workers, %d best-effort)",
+                 app.config["JOBS_WORKERS"], app.config["JOBS_BEST_EFFORT_WORKERS"])
+        return
+    try:
+        state = utils.jobs.consumer_state(app)
+    except Exception as exc:  # the store is down: readiness says so; never refuse to start
+        log.warning("job queue unreadable at start: %s", exc)
+        return
+    if "waiting" in state:
+        log.warning("job queue: %s; run `flask jobs worker` (docs/OPERATIONS.md "
+                    "\"Background jobs\")", state)
 
 
 def _init_socketio(app: Flask) -> None:
@@ -144,17 +193,10 @@ def _init_socketio(app: Flask) -> None:
 
 
 if __name__ == "__main__":
-    import os
-
-    # The same app `flask run` serves (indexes are created on first use either way); the
-    # debugger only when asked for with FLASK_DEBUG=1, never by default.
+    # The same app `flask run` serves, with the same in-process job consumer in
+    # development (`_init_job_consumer`); the debugger only when asked for with
+    # FLASK_DEBUG=1, never by default.
     application = create_app()
-    # Development: the job queue's consumer runs beside the server, in this process
-    # (production runs `flask jobs worker` as a process of its own).
-    consumer = (utils.jobs.start_consumer(application)
-                if application.config["JOBS_IN_PROCESS_CONSUMER"] else None)
-    socketio.run(application, host=os.environ.get("HOST", "127.0.0.1"),
-                 port=int(os.environ.get("PORT", "5000")), debug=application.debug,
+    socketio.run(application, host=application.config["HOST"],
+                 port=application.config["PORT"], debug=application.debug,
                  use_reloader=False, allow_unsafe_werkzeug=True)
-    if consumer is not None:
-        consumer.stop(graceful=True)

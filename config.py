@@ -1,7 +1,9 @@
 """Configuration classes, one per environment, reading the environment once.
 
 `load_config()` picks the class from `FLASK_ENV` (development by default) after loading
-`.env`, so nothing else in the code base reads `os.environ` for settings.
+`.env`, so nothing else in the application reads `os.environ` for settings. (gunicorn.conf.py
+is gunicorn's, read before any app exists: it reads its own settings and sets
+PROMETHEUS_MULTIPROC_DIR for prometheus_client, which reads that itself.)
 """
 from __future__ import annotations
 
@@ -168,12 +170,19 @@ class Config:
         self._init_calls()
         self._init_gifs()
         self._init_link_previews()
+        self._init_push()
         self._init_media()
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
         # json: one object per line (production default); text: for people (development).
         self.LOG_FORMAT = _env("LOG_FORMAT", self.default_log_format())
         # GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset: a 404.
         self.METRICS_TOKEN = _env("METRICS_TOKEN")
+        # The processes of one server add up their samples here (gunicorn.conf.py sets a
+        # fresh one); unset: this process's own registry.
+        self.PROMETHEUS_MULTIPROC_DIR = _env("PROMETHEUS_MULTIPROC_DIR")
+        # Where `python app.py` (development, Socket.IO's runner) listens.
+        self.HOST = _env("HOST", "127.0.0.1")
+        self.PORT = _env_int("PORT", 5000)
 
         # flask-smorest: the OpenAPI document is generated from the schemas.
         self.API_TITLE = "Roundtable API"
@@ -221,7 +230,12 @@ class Config:
         self.REQUIRE_EMAIL_VERIFICATION = _env_bool("REQUIRE_EMAIL_VERIFICATION", True)
         self.EMAIL_VERIFICATION_HOURS = _env_int("EMAIL_VERIFICATION_HOURS", 48)
         self.PASSWORD_RESET_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 60)
-        self.API_TOKEN_LIFETIME_DAYS = _env_int("API_TOKEN_LIFETIME_DAYS", 30)
+        # POST /api/auth/token: a short-lived access token and a rotating refresh token
+        # (docs/ACCOUNTS.md). API_TOKEN_LIFETIME_DAYS, the lifetime of the single tokens
+        # issued before, is still read as the refresh default so an old .env keeps its value.
+        self.ACCESS_TOKEN_TTL_SECONDS = _env_int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60)
+        self.REFRESH_TOKEN_TTL_DAYS = _env_int("REFRESH_TOKEN_TTL_DAYS",
+                                               _env_int("API_TOKEN_LIFETIME_DAYS", 30))
         self.TOTP_ISSUER = _env("TOTP_ISSUER", "Roundtable")
         # The email-code second factor: how long a mailed code lives, how many wrong
         # tries kill it, and how soon a retried login may mail a new one.
@@ -244,12 +258,19 @@ class Config:
         # password change, 2FA, account deletion). limits syntax.
         self.RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "20 per 15 minutes")
         # Flask-Limiter strings, keyed by client address unless the name says otherwise.
-        self.RATELIMIT_REGISTER = _env("RATELIMIT_REGISTER", "5 per hour")
+        # Development allows far more sign-ups: a frontend developer makes test accounts
+        # all afternoon from one address (they start trusted: TRUST_NEW_ACCOUNT_HOURS).
+        self.RATELIMIT_REGISTER = _env("RATELIMIT_REGISTER",
+                                       "200 per hour" if self.ENV_NAME == "development"
+                                       else "5 per hour")
         self.RATELIMIT_FORGOT = _env("RATELIMIT_FORGOT", "5 per hour")
         self.RATELIMIT_FORGOT_PER_EMAIL = _env("RATELIMIT_FORGOT_PER_EMAIL", "3 per hour")
         self.RATELIMIT_RESEND_VERIFICATION = _env("RATELIMIT_RESEND_VERIFICATION", "5 per hour")
         # Sign-up form checks (username availability, email syntax), per client address.
         self.RATELIMIT_AVAILABILITY = _env("RATELIMIT_AVAILABILITY", "30 per minute")
+        # POST /api/auth/token/refresh per client address (failed refreshes also count
+        # against RATELIMIT_LOGIN, like failed logins).
+        self.RATELIMIT_TOKEN_REFRESH = _env("RATELIMIT_TOKEN_REFRESH", "60 per minute")
 
         # Mail: smtp, console (logs the mail) or file (one .eml per mail in MAIL_FILE_DIR).
         self.MAIL_BACKEND = _env("MAIL_BACKEND", self.default_mail_backend())
@@ -275,8 +296,13 @@ class Config:
         self.JOBS_BEST_EFFORT_WORKERS = _env_int("JOBS_BEST_EFFORT_WORKERS", 2)
         # An idle consumer polls the queue at most this many seconds apart.
         self.JOBS_POLL_MAX_SECONDS = float(_env("JOBS_POLL_MAX_SECONDS", "1"))
-        # `python app.py` runs a consumer in the server process (development); 0 turns it off.
-        self.JOBS_IN_PROCESS_CONSUMER = _env_bool("JOBS_IN_PROCESS_CONSUMER", True)
+        # The development servers (`python app.py`, `flask run`) run a consumer in the
+        # server process; elsewhere `flask jobs worker` runs as a process of its own.
+        self.JOBS_IN_PROCESS_CONSUMER = _env_bool("JOBS_IN_PROCESS_CONSUMER",
+                                                  self.ENV_NAME == "development")
+        # A consumer writes a heartbeat into the job store every 5 s; none for this long
+        # and /health/ready (and the start-up log) say so, with the jobs waiting.
+        self.JOBS_CONSUMER_STALE_SECONDS = _env_int("JOBS_CONSUMER_STALE_SECONDS", 60)
 
         self.AVATAR_MAX_BYTES = _env_int("AVATAR_MAX_BYTES", 2 * 1024 * 1024)
         # Data exports (services/privacy/data_export.py): archives on a local directory, one
@@ -342,9 +368,11 @@ class Config:
         self.NOTIFY_MAX_MENTIONS = _env_int("NOTIFY_MAX_MENTIONS", 10)
         self.NOTIFY_COALESCE_SECONDS = _env_int("NOTIFY_COALESCE_SECONDS", 900)
         # A notification still unread this many seconds after its last change is mailed
-        # (if the user allows email for its kind); digests go out at this UTC hour.
+        # (if the user allows email for its kind); digests go out at this hour of each
+        # user's own time zone, weekly ones on this weekday (0 Monday .. 6 Sunday).
         self.NOTIFY_EMAIL_DELAY_SECONDS = _env_int("NOTIFY_EMAIL_DELAY_SECONDS", 900)
-        self.NOTIFY_DIGEST_HOUR = _env_int("NOTIFY_DIGEST_HOUR", 7)
+        self.NOTIFY_DIGEST_HOUR = _env_int("NOTIFY_DIGEST_HOUR", 8)
+        self.NOTIFY_DIGEST_WEEKDAY = _env_int("NOTIFY_DIGEST_WEEKDAY", 0)
         self.NOTIFY_DIGEST_MAX_ITEMS = _env_int("NOTIFY_DIGEST_MAX_ITEMS", 20)
         # The public URL of this API (the one-click unsubscribe link in every mail's
         # List-Unsubscribe header); unset: FRONTEND_URL (nginx serves /api on that origin).
@@ -410,6 +438,31 @@ class Config:
         # Tests only: let previews fetch from 127.0.0.0/8 and ::1 (every other private,
         # link-local or reserved address stays refused).
         self.LINK_PREVIEW_ALLOW_LOOPBACK = _env_bool("LINK_PREVIEW_ALLOW_LOOPBACK", False)
+    def _init_push(self) -> None:
+        # Web Push (docs/NOTIFICATIONS.md "Push"). The VAPID key: the raw 32-byte P-256
+        # private key in URL-safe base64 (what `web-push generate-vapid-keys` prints); unset
+        # outside production: generated once into PUSH_VAPID_KEY_FILE and kept.
+        self.PUSH_ENABLED = _env_bool("PUSH_ENABLED", True)
+        self.VAPID_PRIVATE_KEY = _env("VAPID_PRIVATE_KEY")
+        self.VAPID_SUBJECT = _env("VAPID_SUBJECT", "mailto:admin@localhost")
+        self.PUSH_VAPID_KEY_FILE = _env("PUSH_VAPID_KEY_FILE",
+                                        str(INSTANCE_DIR / "vapid_private_key"))
+        # Subscriptions are accepted only on these push services' hosts (`*.` matches any
+        # subdomain): Firefox, Chrome, Edge and Safari.
+        self.PUSH_ENDPOINT_HOSTS = _env_list("PUSH_ENDPOINT_HOSTS", (
+            "updates.push.services.mozilla.com", "fcm.googleapis.com",
+            "*.notify.windows.com", "web.push.apple.com"))
+        # Tests only: an endpoint on 127.0.0.0/8 or ::1 (if its host is listed above) may
+        # be plain http and passes the SSRF guard; every other private address stays refused.
+        self.PUSH_ALLOW_LOOPBACK = _env_bool("PUSH_ALLOW_LOOPBACK", False)
+        # How long a push service keeps an undelivered notification (TTL header), one
+        # request's time limit, a user's subscriptions (the oldest goes past it), and how
+        # many days a subscription may keep failing (429, 5xx, network) before it is dropped.
+        self.PUSH_TTL_SECONDS = _env_int("PUSH_TTL_SECONDS", 24 * 3600)
+        self.PUSH_TIMEOUT_SECONDS = float(_env("PUSH_TIMEOUT_SECONDS", "5"))
+        self.PUSH_MAX_SUBSCRIPTIONS = _env_int("PUSH_MAX_SUBSCRIPTIONS", 10)
+        self.PUSH_FAILURE_DAYS = _env_int("PUSH_FAILURE_DAYS", 7)
+
     def _init_media(self) -> None:
         # Stored files (avatars, attachments; docs/MEDIA.md): `local` keeps them under
         # UPLOAD_DIR, `s3` in S3_BUCKET of any S3-compatible store. Objects are private.
@@ -476,6 +529,9 @@ class Config:
         for name in ("JOBS_WORKERS", "JOBS_BEST_EFFORT_WORKERS"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1 (its queue would never run)")
+        for name, top in (("NOTIFY_DIGEST_HOUR", 23), ("NOTIFY_DIGEST_WEEKDAY", 6)):
+            if not 0 <= getattr(self, name) <= top:
+                raise ConfigError(f"{name} must be between 0 and {top} (no digest would go out)")
 
 
 class DevelopmentConfig(Config):
@@ -498,6 +554,8 @@ class TestingConfig(Config):
         self.MAIL_RETRY_BASE_SECONDS = 0.05
         self.UPLOAD_DIR = _env("UPLOAD_DIR", str(Path(tempfile.gettempdir()) / "rt-test-uploads"))
         self.EXPORT_DIR = _env("EXPORT_DIR", str(Path(tempfile.gettempdir()) / "rt-test-exports"))
+        self.PUSH_VAPID_KEY_FILE = _env("PUSH_VAPID_KEY_FILE", str(
+            Path(tempfile.gettempdir()) / "rt-test-vapid_private_key"))
         # Tests drive heartbeats and sweeps by hand instead of a background loop.
         self.REALTIME_MAINTENANCE = _env_bool("REALTIME_MAINTENANCE", False)
         # Tests create many items quickly with one account; the write limits' own tests
@@ -506,6 +564,10 @@ class TestingConfig(Config):
             setattr(self, name, _env(name, "10000 per minute"))
         self.NEW_ACCOUNT_MAX_MENTIONS = self.NEW_ACCOUNT_MAX_ATTACHMENTS = 50
         self.REPEAT_CONTENT_MAX = 1000
+        # Tests sign scripts in with one bearer token (tests.helpers.bearer) and move the
+        # clock by days; they get the 30 days such a token had before access tokens.
+        # tests/test_auth_refresh.py runs at the real default.
+        self.ACCESS_TOKEN_TTL_SECONDS = _env_int("ACCESS_TOKEN_TTL_SECONDS", 30 * 86400)
 
 
 class ProductionConfig(Config):
@@ -534,6 +596,11 @@ class ProductionConfig(Config):
         if self.LINK_PREVIEW_ALLOW_LOOPBACK:
             raise ConfigError("LINK_PREVIEW_ALLOW_LOOPBACK is for tests; "
                               "it must be off in production")
+        if self.PUSH_ALLOW_LOOPBACK:
+            raise ConfigError("PUSH_ALLOW_LOOPBACK is for tests; it must be off in production")
+        if self.PUSH_ENABLED and not self.VAPID_PRIVATE_KEY:
+            raise ConfigError("VAPID_PRIVATE_KEY must be set in production while PUSH_ENABLED "
+                              "is on (or set PUSH_ENABLED=false)")
         if self.SECRET_KEY in DEFAULT_SECRET_KEYS or len(self.SECRET_KEY) < 16:
             raise ConfigError("SECRET_KEY is a default or too short; "
                               "set a random value of 32+ characters")

@@ -52,7 +52,8 @@ def connecting_user(auth: Any) -> tuple[dict[str, Any] | None, str | None]:
     if isinstance(auth, dict) and "token" in auth:
         found = auth_login.user_for_token(auth["token"] if isinstance(auth["token"], str)
                                             else "")
-        return (found[0], live_rooms.token_origin(found[1]["_id"])) if found else (None, None)
+        # An app's sockets carry its login (token family): they outlive the access token.
+        return (found[0], live_rooms.token_origin(found[1])) if found else (None, None)
     user = user_from_session()
     return user, live_rooms.session_origin(session_login_id()) if user else None
 
@@ -77,7 +78,7 @@ def connect(auth=None):
         raise ConnectionRefusedError(refusal["code"], refusal)
     remember_socket_user(user, origin)
     try:
-        presence.connected(user, origin)
+        presence.connected(user, request.sid, origin)
     except room_entry.TooManySockets as exc:
         raise ConnectionRefusedError(exc.code, {"code": exc.code, "message": exc.message,
                                                 "retry_after": exc.retry_after}) from None
@@ -113,15 +114,16 @@ def on_join_room(payload):
     is published after the join and arrives live, so nothing falls in between (a live
     event may repeat the end of the catch-up; clients drop seqs they already have)."""
     user = socket_user()
-    return room_entry.enter(user, live_rooms.CHAT, payload["room_id"], then=lambda: (
-        chat_history.catch_up(user, payload["room_id"], payload["after_seq"])))
+    return room_entry.enter(user, live_rooms.CHAT, payload["room_id"], request.sid,
+                            then=lambda: chat_history.catch_up(user, payload["room_id"],
+                                                               payload["after_seq"]))
 
 
 @socketio.on("leave_room")
 @acknowledged(RoomRefSchema(), "read", reply=events.RoomLeftAckSchema)
 def on_leave_room(payload):
     socket_user()
-    room_entry.leave(live_rooms.CHAT, payload["room_id"])
+    room_entry.leave(live_rooms.CHAT, payload["room_id"], request.sid)
     return {"room_id": payload["room_id"]}
 
 
@@ -155,7 +157,7 @@ def on_react(payload):
 @socketio.on("typing")
 @acknowledged(TypingEventSchema(), "typing", reply=events.TypingAckSchema)
 def on_typing(payload):
-    presence.typing(payload["room_id"], socket_user(), payload["typing"])
+    presence.typing(payload["room_id"], socket_user(), payload["typing"], request.sid)
     return {"room_id": payload["room_id"], "typing": payload["typing"],
             "expires_in": current_app.config["CHAT_TYPING_EXPIRY_SECONDS"]}
 
@@ -193,14 +195,14 @@ class PostRefSchema(StrictSchema):
 @acknowledged(TopicRefSchema(), "read", reply=events.TopicJoinedAckSchema)
 def on_join_topic(payload: dict[str, Any]) -> dict[str, Any]:
     """Follow a topic's `new_post` / `post_updated`; a private topic needs membership."""
-    room = room_entry.enter(socket_user(), live_rooms.TOPIC, payload["topic_id"])
+    room = room_entry.enter(socket_user(), live_rooms.TOPIC, payload["topic_id"], request.sid)
     return {"topic_id": payload["topic_id"], "room": room}
 
 
 @socketio.on("leave_topic")
 @acknowledged(TopicRefSchema(), "read", reply=events.TopicLeftAckSchema)
 def on_leave_topic(payload: dict[str, Any]) -> dict[str, Any]:
-    room_entry.leave(live_rooms.TOPIC, payload["topic_id"])
+    room_entry.leave(live_rooms.TOPIC, payload["topic_id"], request.sid)
     return {"topic_id": payload["topic_id"]}
 
 
@@ -208,12 +210,12 @@ def on_leave_topic(payload: dict[str, Any]) -> dict[str, Any]:
 @acknowledged(PostRefSchema(), "read", reply=events.PostJoinedAckSchema)
 def on_join_post(payload: dict[str, Any]) -> dict[str, Any]:
     """Follow a post's `new_comment` events."""
-    room = room_entry.enter(socket_user(), live_rooms.POST, payload["post_id"])
+    room = room_entry.enter(socket_user(), live_rooms.POST, payload["post_id"], request.sid)
     return {"post_id": payload["post_id"], "room": room}
 
 
 @socketio.on("leave_post")
 @acknowledged(PostRefSchema(), "read", reply=events.PostLeftAckSchema)
 def on_leave_post(payload: dict[str, Any]) -> dict[str, Any]:
-    room_entry.leave(live_rooms.POST, payload["post_id"])
+    room_entry.leave(live_rooms.POST, payload["post_id"], request.sid)
     return {"post_id": payload["post_id"]}

@@ -128,7 +128,7 @@ def main() -> int:
     try:
         db = MongoClient(backends.mongo.uri, tz_aware=True)["roundtable_conns"]
         from models import registry
-        for model in registry.all_models():
+        for model in registry.ALL_MODELS:
             model.ensure_indexes(db)
         env = {**our_env(backends, "roundtable_conns", queue=False),
                # gunicorn's gevent worker accepts at most this many connections at once.

@@ -37,7 +37,7 @@ def memory_per_connection(connections: int) -> dict:
            "REDIS_URL": redis_server.url, "LOG_LEVEL": "WARNING"}
     from app import create_app
     from models.indexes import init_indexes
-    from services.accounts import auth_login, auth_signup
+    from services.accounts import auth_signup, token_pairs
 
     app = create_app("testing", MONGO_URI=mongo.uri, MONGO_DB_NAME="bench_ops",
                      REDIS_URL=redis_server.url, SOCKETIO_MESSAGE_QUEUE=None)
@@ -45,7 +45,7 @@ def memory_per_connection(connections: int) -> dict:
         init_indexes()
         user = auth_signup.register("benchuser", "bench@example.com",
                                      "correct horse battery staple", email_verified=True)
-        token = auth_login.issue_token(user, "bench")["token"]
+        token = token_pairs.issue_pair(user, "bench")["access_token"]
     server = AppServer(env, workdir)
     sockets = []
     try:

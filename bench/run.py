@@ -94,7 +94,7 @@ def main() -> int:
         # The big collections get their indexes after the bulk insert: a third faster on
         # SecantusDB than maintaining eight post indexes through 20,000 inserts.
         bulk = {"posts", "comments", "messages"}
-        for model in registry.all_models():
+        for model in registry.ALL_MODELS:
             if model.collection_name not in bulk:
                 model.ensure_indexes(db)
 
@@ -107,7 +107,7 @@ def main() -> int:
         print(f"seeding ({'quick' if args.quick else 'full'}) ...", flush=True)
         data = scenarios.seed_all(ours.url, db, quick=args.quick)
         scenarios.seed_extra(ours.url, db, data)
-        for model in registry.all_models():
+        for model in registry.ALL_MODELS:
             if model.collection_name in bulk:
                 model.ensure_indexes(db)
         report["data_set"] = data["counts"]

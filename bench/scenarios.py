@@ -17,7 +17,7 @@ from typing import Any
 import requests
 
 from bench import realtime, rest, seed
-from bench.servers import Backends, Gunicorn, cpu_seconds
+from bench.servers import Backends, Gunicorn, cpu_seconds, repo_relative
 
 RECEIVER_USERS = 10
 
@@ -277,7 +277,7 @@ def profile(name: str, rest_plan: list[RestScenario], targets, workdir: str, arg
         spy = asyncio.run(realtime_run())
     spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
     spy.wait(timeout=60)
-    return {"file": raw, "top_self": top_frames(raw)}
+    return {"file": repo_relative(raw), "top_self": top_frames(raw)}
 
 
 def top_frames(raw_path: str, count: int = 15) -> list[tuple[str, float]]:

@@ -19,6 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def repo_relative(path: str | Path) -> str:
+    """A path as the committed results store it: relative to the repository root, so a
+    results file names no machine's checkout."""
+    return Path(os.path.relpath(Path(path).resolve(), ROOT)).as_posix()
+
+
 def _children(pid: int) -> list[int]:
     """Every descendant of pid (gunicorn's workers, or anything a server forks)."""
     parents: dict[int, list[int]] = {}
@@ -157,6 +163,7 @@ def our_env(backends: Backends, db_name: str, queue: bool) -> dict[str, str]:
         "SOCKETIO_MESSAGE_QUEUE": backends.redis.url if queue else "none",
         "SESSION_COOKIE_SECURE": "false",
         "RATELIMIT_ENABLED": "false",
+        "PUSH_ENABLED": "false",
         # The per-user chat flood limit would cap the send_message run at 2 a second.
         "CHAT_RATE_LIMIT": "1000000 per 1 second",
         "MAIL_BACKEND": "file",

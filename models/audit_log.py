@@ -12,7 +12,6 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel
 from utils import clock
 from utils.pagination import paginate
@@ -21,7 +20,6 @@ from utils.pagination import paginate
 AUDIT_SORT = [("at", DESCENDING), ("_id", DESCENDING)]
 
 
-@registry.register
 class AuditLog(BaseModel):
     collection_name = "audit_log"
     indexes = [

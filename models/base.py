@@ -2,6 +2,7 @@
 Conflict, and a small base class over one collection."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
@@ -112,6 +113,47 @@ class BaseModel:
         if not ids:
             return {}
         return {d["_id"]: d for d in self.collection.find({"_id": {"$in": ids}}, projection)}
+
+    # Every collection alike: counts for staff, an account's export, the demo data
+
+    def count_per(self, field: str, values: list[Any], condition: dict[str, Any] | None = None
+                  ) -> dict[Any, int]:
+        """{value: how many documents hold it in `field` (and match `condition`)}, one
+        aggregation; values no document holds are left out."""
+        rows = self.collection.aggregate([
+            {"$match": {field: {"$in": values}, **(condition or {})}},
+            {"$group": {"_id": f"${field}", "n": {"$sum": 1}}}])
+        return {row["_id"]: row["n"] for row in rows}
+
+    def count_not_deleted(self) -> int:
+        """Documents of a soft-deleting collection that are not deleted."""
+        return self._count({"deleted": False})
+
+    def created_per_day(self, since: datetime) -> dict[str, int]:
+        """{"YYYY-MM-DD": documents created that UTC day} from `since` on, deleted or not."""
+        rows = self.collection.aggregate([
+            {"$match": {"created_at": {"$gte": since}}},
+            {"$group": {"_id": {"$dateToString": {"format": "%Y-%m-%d", "date": "$created_at"}},
+                        "n": {"$sum": 1}}}])
+        return {row["_id"]: int(row["n"]) for row in rows}
+
+    def for_export(self, owner_field: str, owner_id: ObjectId, fields: Iterable[str]
+                   ) -> list[dict[str, Any]]:
+        """The documents whose `owner_field` is `owner_id`, oldest first, with `fields`."""
+        return list(self.collection.find({owner_field: owner_id}, dict.fromkeys(fields, 1))
+                    .sort("_id", 1))
+
+    def is_empty(self) -> bool:
+        return self.collection.count_documents({}, limit=1) == 0
+
+    def delete_all(self) -> int:
+        """Empty the collection (its indexes stay); how many documents went."""
+        return self.collection.delete_many({}).deleted_count
+
+    def _count(self, condition: dict[str, Any]) -> int:
+        rows = list(self.collection.aggregate([{"$match": condition},
+                                               {"$group": {"_id": None, "n": {"$sum": 1}}}]))
+        return int(rows[0]["n"]) if rows else 0
 
     def _what(self) -> str:
         return self.collection_name.rstrip("s").replace("_", " ").capitalize()

@@ -4,15 +4,16 @@ Each process keeps everyone a user blocked or was blocked by under that user's v
 stamp (services.platform.user_copies), so every write here replaces the stamps of BOTH people."""
 from __future__ import annotations
 
+from typing import Any
+
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils import user_versions
+from utils.pagination import paginate
 
 
-@registry.register
 class Block(BaseModel):
     collection_name = "blocks"
     indexes = [
@@ -32,6 +33,12 @@ class Block(BaseModel):
     def remove(self, blocker_id: ObjectId, blocked_id: ObjectId) -> None:
         self.collection.delete_one({"blocker_id": blocker_id, "blocked_id": blocked_id})
         _changed(blocker_id, blocked_id)
+
+    def blocked_page(self, blocker_id: ObjectId, limit: int, cursor: str | None
+                     ) -> tuple[list[dict[str, Any]], str | None]:
+        """Whom the user blocked, the latest first."""
+        return paginate(self.collection, {"blocker_id": blocker_id}, [("_id", DESCENDING)],
+                        limit, cursor)
 
     def exists_between(self, a: ObjectId, b: ObjectId) -> bool:
         return self.collection.count_documents(

@@ -11,6 +11,8 @@ while it reconnects; `origin` the login (session or token) whose socket claimed 
 only one that may take it back; `expires_at` is when it is dropped unless it sends a
 heartbeat (or, while disconnected, rejoins).
 Participants who left move to `history`.
+`rung_ids`: the invitees whose push subscriptions a ringing push went to and who have
+not been told yet that it stopped (services/calls/call_push.py).
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
+from utils.pagination import paginate
 
 RINGING, ACTIVE = "ringing", "active"
 LIVE_STATES = (RINGING, ACTIVE)
@@ -31,7 +33,6 @@ CALL_SORT = [("created_at", DESCENDING), ("_id", DESCENDING)]
 AFTER = ReturnDocument.AFTER
 
 
-@registry.register
 class Call(BaseModel):
     collection_name = "calls"
     conflict_message = "This room already has a call."
@@ -57,6 +58,13 @@ class Call(BaseModel):
     def room_ids_of_person(self, user_id: ObjectId) -> list[ObjectId]:
         """The rooms of the calls `user_id` started, was invited to or joined."""
         return self.collection.distinct("room_id", {"people": user_id})
+
+    def page_of_person(self, user_id: ObjectId, room_ids: list[ObjectId], limit: int,
+                       cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page, newest first, of the calls of `user_id` (started, invited to or
+        joined) in the rooms `room_ids`."""
+        return paginate(self.collection, {"people": user_id, "room_id": {"$in": room_ids}},
+                        CALL_SORT, limit, cursor)
 
     def find_by_sid(self, sid: str) -> list[dict[str, Any]]:
         return list(self.collection.find({"participants.sid": sid,
@@ -122,6 +130,20 @@ class Call(BaseModel):
             {"_id": call_id, "state": {"$in": LIVE_STATES}, "invitee_ids": user_id,
              "rejected_ids": {"$ne": user_id}, "participants.user_id": {"$ne": user_id}},
             {"$push": {"rejected_ids": user_id}}, return_document=AFTER)
+
+    def mark_rung(self, call_id: ObjectId, user_id: ObjectId, now: datetime) -> bool:
+        """Note that `user_id` is rung by push, only while the invite still rings for them
+        (not answered, declined, over or past its lifetime): False otherwise."""
+        return self.collection.update_one(
+            {"_id": call_id, "state": {"$in": LIVE_STATES}, "ring_deadline": {"$gt": now},
+             "invitee_ids": user_id, "rejected_ids": {"$ne": user_id},
+             "participants.user_id": {"$ne": user_id}},
+            {"$addToSet": {"rung_ids": user_id}}).modified_count == 1
+
+    def unmark_rung(self, call_id: ObjectId, user_id: ObjectId) -> bool:
+        """Take `user_id` off the rung list; True if they were on it (one caller wins)."""
+        return self.collection.update_one({"_id": call_id, "rung_ids": user_id},
+                                          {"$pull": {"rung_ids": user_id}}).modified_count == 1
 
     def finish(self, call_id: ObjectId, state: str, reason: str, by: ObjectId | None,
                now: datetime, only_if: dict[str, Any] | None = None) -> dict[str, Any] | None:

@@ -2,13 +2,15 @@
 down, so one indexed query loads every reply under a page of top-level comments."""
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
+from utils.pagination import paginate
 
 SORTS: dict[str, list[tuple[str, int]]] = {
     "best": [("score", DESCENDING), ("_id", DESCENDING)],
@@ -17,7 +19,6 @@ SORTS: dict[str, list[tuple[str, int]]] = {
 }
 
 
-@registry.register
 class Comment(BaseModel):
     collection_name = "comments"
     indexes = [
@@ -41,6 +42,34 @@ class Comment(BaseModel):
 
     def add_replies(self, comment_id: ObjectId, delta: int) -> None:
         self.collection.update_one({"_id": comment_id}, {"$inc": {"reply_count": delta}})
+
+    def author_of_pseudonym(self, topic_id: ObjectId, pseudonym: str) -> ObjectId | None:
+        """Who wrote anonymously under `pseudonym` in the topic (None: nobody did here)."""
+        found = self.collection.find_one({"topic_id": topic_id, "anonymous": True,
+                                          "pseudonym": pseudonym}, {"author_id": 1})
+        return found["author_id"] if found else None
+
+    def live_counts_by_author(self, author_id: ObjectId) -> Counter[ObjectId]:
+        """{post_id: how many of the author's comments not deleted it holds}."""
+        return Counter(c["post_id"] for c in self.collection.find(
+            {"author_id": author_id, "deleted": False}, {"post_id": 1}))
+
+    def erase_by_author(self, author_id: ObjectId, erased: dict[str, Any], now: datetime
+                        ) -> int:
+        """Every live comment of the author becomes a deleted one with `erased` applied,
+        and `erased` applies to those deleted before too; how many live ones changed."""
+        mine: dict[str, Any] = {"author_id": author_id}
+        changed = self.collection.update_many(
+            {**mine, "deleted": False}, {"$set": {**erased, "deleted": True, "deleted_at": now}})
+        self.collection.update_many(mine, {"$set": erased})
+        return changed.modified_count
+
+    def top_level_page(self, post_id: ObjectId, sort: str, limit: int, cursor: str | None,
+                       projection: dict[str, Any] | None = None
+                       ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the post's top-level comments in `sort` order."""
+        return paginate(self.collection, {"post_id": post_id, "parent_id": None}, SORTS[sort],
+                        limit, cursor, projection)
 
     def replies_under(self, post_id: ObjectId, top_ids: list[ObjectId], limit: int,
                       projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -9,13 +9,11 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
 
 PENDING, READY = "pending", "ready"
 
 
-@registry.register
 class DataExport(BaseModel):
     collection_name = "data_exports"
     indexes = [
@@ -42,6 +40,9 @@ class DataExport(BaseModel):
 
     def find_expired(self, now: datetime) -> list[dict[str, Any]]:
         return list(self.collection.find({"expires_at": {"$lte": now}}))
+
+    def delete(self, export_id: ObjectId) -> None:
+        self.collection.delete_one({"_id": export_id})
 
     def delete_of_user(self, user_id: ObjectId) -> list[dict[str, Any]]:
         found = list(self.collection.find({"user_id": user_id}))

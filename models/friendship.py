@@ -8,8 +8,8 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel, utcnow
+from utils.pagination import paginate
 
 PENDING, ACCEPTED = "pending", "accepted"
 
@@ -19,7 +19,6 @@ def pair_key(a: ObjectId, b: ObjectId) -> str:
     return f"{low}:{high}"
 
 
-@registry.register
 class Friendship(BaseModel):
     collection_name = "friendships"
     conflict_message = "A friend request or friendship already exists."
@@ -36,8 +35,35 @@ class Friendship(BaseModel):
                             "requester_id": requester_id, "addressee_id": addressee_id,
                             "status": PENDING, "created_at": utcnow(), "accepted_at": None})
 
+    def pending_page(self, user_id: ObjectId, direction: str | None, limit: int,
+                     cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Pending requests to the user (`incoming`), from them (`outgoing`) or both
+        (any other direction), the latest first."""
+        sides = {"incoming": [{"addressee_id": user_id}], "outgoing": [{"requester_id": user_id}]}
+        branches = sides.get(direction or "", sides["incoming"] + sides["outgoing"])
+        return paginate(self.collection, {"status": PENDING, "$or": branches},
+                        [("_id", DESCENDING)], limit, cursor)
+
+    def friends_page(self, user_id: ObjectId, limit: int, cursor: str | None
+                     ) -> tuple[list[dict[str, Any]], str | None]:
+        """The user's friendships, the latest first."""
+        query = {"status": ACCEPTED,
+                 "$or": [{"requester_id": user_id}, {"addressee_id": user_id}]}
+        return paginate(self.collection, query, [("_id", DESCENDING)], limit, cursor)
+
     def find_pair(self, a: ObjectId, b: ObjectId) -> dict[str, Any] | None:
         return self.collection.find_one({"pair": pair_key(a, b)})
+
+    def friend_ids_of(self, user_id: ObjectId) -> set[ObjectId]:
+        """The users `user_id` is friends with (an accepted request either way)."""
+        people: set[ObjectId] = set()
+        for pair in self.collection.find(
+                {"status": ACCEPTED, "$or": [{"requester_id": user_id},
+                                             {"addressee_id": user_id}]},
+                {"requester_id": 1, "addressee_id": 1}):
+            people.update((pair["requester_id"], pair["addressee_id"]))
+        people.discard(user_id)
+        return people
 
     def accept(self, request_id: ObjectId, addressee_id: ObjectId) -> dict[str, Any] | None:
         return self.collection.find_one_and_update(

@@ -1,23 +1,27 @@
-"""Every model's indexes, created before anything is served from the database: once per
-process on the first request or socket connection (a before_request hook), by the readiness
-probe, and by hand with `flask init-db`.
+"""Every registered model's indexes, created before anything is served from the database:
+once per process on the first request or socket connection (a before_request hook), by the
+readiness probe, and by hand with `flask init-db`. The app factory registers the models
+(`init_app(app, models.registry.ALL_MODELS)`).
 """
 from __future__ import annotations
 
 import logging
 import os
 import threading
+from collections.abc import Iterable
 
 import click
 from flask import Flask, current_app, request
 from flask.cli import with_appcontext
 from pymongo.errors import OperationFailure
 
-from models import registry
+from models.base import BaseModel
 from utils.db import get_db
 from utils.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
+
+EXTENSION = "roundtable_models"
 
 # Endpoints that must answer without the database: liveness, readiness (which reports the
 # index state itself) and the API documentation.
@@ -35,10 +39,15 @@ def init_indexes(app: Flask | None = None) -> list[str]:
     app = app or current_app
     db = get_db(app)
     created: list[str] = []
-    for model in registry.all_models():
+    for model in registered_models(app):
         created.extend(f"{model.collection_name}.{name}" for name in model.ensure_indexes(db))
     _indexed.add(_index_key(app))
     return created
+
+
+def registered_models(app: Flask | None = None) -> tuple[type[BaseModel], ...]:
+    """The model classes `init_app` registered on the app."""
+    return (app or current_app).extensions[EXTENSION]
 
 
 def _index_key(app: Flask) -> tuple[int, str, str]:
@@ -87,6 +96,7 @@ def init_db_command() -> None:
         click.echo(f"  {name}")
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, models: Iterable[type[BaseModel]]) -> None:
+    app.extensions[EXTENSION] = tuple(models)
     app.cli.add_command(init_db_command)
     app.before_request(_ensure_indexes_before_request)

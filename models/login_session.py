@@ -9,7 +9,6 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils import user_versions
 
@@ -17,7 +16,6 @@ from utils import user_versions
 LIST_LIMIT = 200
 
 
-@registry.register
 class LoginSession(BaseModel):
     collection_name = "login_sessions"
     indexes = [

@@ -4,18 +4,19 @@ onto is taken back: services/chat/chat_seq.py). `(room_id, author_id, client_id)
 unique, so a retried send finds the stored message instead of creating a second one."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
-from models import registry
 from models.base import BaseModel, utcnow
+from models.mixins import LinkPreviewed, Searchable
 from utils.text import search_terms
 
 
-@registry.register
-class Message(BaseModel):
+class Message(Searchable, LinkPreviewed, BaseModel):
     collection_name = "messages"
     indexes = [
         IndexModel([("room_id", ASCENDING), ("seq", ASCENDING)], unique=True,
@@ -45,6 +46,60 @@ class Message(BaseModel):
             document["system"] = system  # written by the server (a call started or ended)
         return document
 
+    # Search (services/discovery/search_service.py)
+
+    def search_in_rooms(self, room_ids: list[ObjectId], reader_id: ObjectId,
+                        shunned: list[ObjectId], whole: list[str], prefix: str | None,
+                        limit: int) -> list[dict[str, Any]]:
+        """Search candidates among the live messages of `room_ids` the reader did not
+        delete for themselves, written by no one in `shunned`."""
+        scope = {"room_id": {"$in": room_ids}, "deleted": False,
+                 "hidden_for": {"$ne": reader_id}, "author_id": {"$nin": shunned}}
+        return self.search_candidates(scope, whole, prefix, limit)
+
+    def without_search_terms(self, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` messages stored before message search (no `search_terms`)."""
+        return list(self.collection.find({"search_terms": {"$exists": False}},
+                                         {"body": 1, "deleted": 1}).limit(limit))
+
+    def set_search_terms(self, message_id: ObjectId, terms: list[str]) -> None:
+        self.collection.update_one({"_id": message_id}, {"$set": {"search_terms": terms}})
+
+    # Account deletion (services/privacy/)
+
+    def call_starts_by(self, author_id: ObjectId) -> list[dict[str, Any]]:
+        """The live "<name> started a call" system messages of the author (system, room)."""
+        return list(self.collection.find({"author_id": author_id, "system.type": "call",
+                                          "system.event": "started", "deleted": False},
+                                         {"system": 1, "room_id": 1}))
+
+    def rewrite_body(self, message_id: ObjectId, body: str) -> None:
+        """A new body and its search terms, without marking the message edited."""
+        self.collection.update_one({"_id": message_id}, {"$set": {
+            "body": body, "search_terms": search_terms(body)}})
+
+    def erase_by_author(self, author_id: ObjectId, now: datetime) -> int:
+        """Every live message of the author becomes a deleted one, and the words of all
+        of them (deleted before too) leave storage and the search index; how many live
+        ones were erased."""
+        mine: dict[str, Any] = {"author_id": author_id}
+        erased = self.collection.update_many(
+            {**mine, "deleted": False},
+            {"$set": {"body": "", "reactions": {}, "deleted": True, "deleted_at": now,
+                      "search_terms": [], "previews": [], "attachments": []}})
+        self.collection.update_many(mine, {"$set": {"body": "", "search_terms": [],
+                                                    "attachments": []}})
+        return erased.modified_count
+
+    def insert_unless_taken(self, document: dict[str, Any]) -> bool:
+        """Insert `document` at its seq; False when the room's seq or the author's
+        `client_id` is taken already (the unique indexes refuse it)."""
+        try:
+            self.collection.insert_one(document)
+        except DuplicateKeyError:
+            return False
+        return True
+
     def find_by_client_id(self, room_id: ObjectId, author_id: ObjectId,
                           client_id: str) -> dict[str, Any] | None:
         return self.collection.find_one({"room_id": room_id, "author_id": author_id,
@@ -67,6 +122,11 @@ class Message(BaseModel):
         when it was adopted meanwhile (the room is being moved over it: it stays)."""
         return self.collection.delete_one(
             {"_id": message_id, "adopted": {"$ne": True}}).deleted_count == 1
+
+    def undeleted_by_ids(self, ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
+        """{_id: message} of those of `ids` that exist and are not deleted."""
+        return {m["_id"]: m for m in self.collection.find({"_id": {"$in": ids},
+                                                           "deleted": False})}
 
     def page_after(self, room_id: ObjectId, after_seq: int, limit: int) -> list[dict[str, Any]]:
         return list(self.collection.find({"room_id": room_id, "seq": {"$gt": after_seq}})

@@ -14,7 +14,6 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from models import registry
 from models.base import BaseModel
 from utils import clock
 from utils.pagination import paginate
@@ -23,7 +22,6 @@ NOTIFICATION_SORT = [("updated_at", DESCENDING), ("_id", DESCENDING)]
 LAST_ACTORS = 5
 
 
-@registry.register
 class Notification(BaseModel):
     collection_name = "notifications"
     indexes = [
@@ -78,8 +76,8 @@ class Notification(BaseModel):
                     return_document=ReturnDocument.AFTER)
             except DuplicateKeyError:
                 continue  # a concurrent upsert created it first: this one now updates it
-            # Some servers hand None back to the loser of a concurrent create (see
-            # /work/shared/DATABASE-NOTES.md); the row exists, so read it.
+            # Some MongoDB-compatible servers (SecantusDB, the test server) hand None back
+            # to the loser of a concurrent create; the row exists, so read it.
             return found or self.collection.find_one({"group_key": group_key})
         return self.collection.find_one({"group_key": group_key})
 
@@ -109,19 +107,46 @@ class Notification(BaseModel):
     def unread_count(self, user_id: ObjectId) -> int:
         return self.collection.count_documents({"user_id": user_id, "read": False})
 
-    def count_for(self, user_id: ObjectId, kind: str | None = None) -> int:
-        query: dict[str, Any] = {"user_id": user_id}
-        if kind:
-            query["kind"] = kind
-        return self.collection.count_documents(query)
+    def delete_all_of(self, user_id: ObjectId) -> None:
+        self.collection.delete_many({"user_id": user_id})
+
+    # Account deletion (services/privacy/name_copies.py)
+
+    def naming(self, user_id: str, username: str) -> list[dict[str, Any]]:
+        """Notifications that copied the user's name: as an actor, as a missed call's
+        caller, as the staff member who gave a warning (usernames are unique at any
+        time, so a warning `by` this name was given by them). Actors, data and kind."""
+        return list(self.collection.find({"$or": [
+            {"actors.id": user_id}, {"data.caller_id": user_id},
+            {"kind": "warning", "data.by": username}]}, {"actors": 1, "data": 1, "kind": 1}))
+
+    def rewrite_names(self, notification_id: ObjectId, data: dict[str, Any],
+                      actors: list[dict[str, Any]]) -> None:
+        self.collection.update_one({"_id": notification_id},
+                                   {"$set": {"data": data, "actors": actors}})
 
     # Mail (services/notify/notify_mail.py, notify_digest.py)
 
     def mail_due(self, before: Any, limit: int) -> list[dict[str, Any]]:
-        """Unread notifications with a change still to mail, unchanged since `before`."""
+        """Unread notifications with a change still to mail, unchanged since `before`,
+        and not held (for the user's quiet hours) past now."""
         return list(self.collection.find(
-            {"mail_pending": True, "read": False, "updated_at": {"$lte": before}}
+            {"mail_pending": True, "read": False, "updated_at": {"$lte": before},
+             "$or": [{"mail_held_until": None}, {"mail_held_until": {"$lte": clock.now()}}]}
         ).sort("updated_at", ASCENDING).limit(limit))
+
+    def hold_mail(self, notification: dict[str, Any], until: Any) -> None:
+        """Keep `notification`'s pending mail out of `mail_due` until `until` (the end of
+        the user's quiet hours); its next sweep after that decides again."""
+        self.collection.update_one(
+            {"_id": notification["_id"], "mail_pending": True,
+             "updated_at": notification["updated_at"]},
+            {"$set": {"mail_held_until": until}})
+
+    def release_mail_holds(self, user_id: ObjectId) -> None:
+        """The user changed their quiet hours: their held mail is decided again."""
+        self.collection.update_many({"user_id": user_id, "mail_held_until": {"$ne": None}},
+                                    {"$set": {"mail_held_until": None}})
 
     def claim_mail(self, notification: dict[str, Any]) -> dict[str, Any] | None:
         """Mark `notification`'s change mailed, only while it is still unread, pending and

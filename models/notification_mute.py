@@ -8,7 +8,6 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel
 from utils import clock, user_versions
 from utils.pagination import paginate
@@ -16,7 +15,6 @@ from utils.pagination import paginate
 TARGET_TYPES = ("topic", "post", "room", "user")
 
 
-@registry.register
 class NotificationMute(BaseModel):
     collection_name = "notification_mutes"
     indexes = [

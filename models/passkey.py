@@ -7,14 +7,12 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel, utcnow
 
 # A user's passkeys are few; this only bounds what one request reads.
 LIST_LIMIT = 100
 
 
-@registry.register
 class Passkey(BaseModel):
     collection_name = "passkeys"
     conflict_message = "This passkey is already registered."
@@ -59,7 +57,6 @@ class Passkey(BaseModel):
             {"$set": {"sign_count": new_count, "last_used_at": utcnow()}}).modified_count == 1
 
 
-@registry.register
 class WebAuthnChallenge(BaseModel):
     """A ceremony's challenge, stored server-side: taken (deleted) by the one verification
     that uses it, refused once expired."""

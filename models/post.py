@@ -13,8 +13,10 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
+from models.mixins import LinkPreviewed, Searchable
+from models.topic import PUBLIC
+from utils.pagination import paginate
 
 HIDDEN = "hidden"
 # Seconds for a post's age to outweigh a tenfold score: 45000 s = 12.5 hours (reddit's).
@@ -41,8 +43,7 @@ def hot_rank(score: int, created_at: datetime) -> float:
     return round(sign * order + (created_at - HOT_EPOCH).total_seconds() / HOT_SECONDS, 7)
 
 
-@registry.register
-class Post(BaseModel):
+class Post(Searchable, LinkPreviewed, BaseModel):
     collection_name = "posts"
     indexes = [
         # Inside a topic pinned posts come first: the sort is (pinned, <order>, _id).
@@ -82,5 +83,60 @@ class Post(BaseModel):
             {"_id": post_id}, {"$inc": {"comment_count": delta}},
             return_document=ReturnDocument.AFTER)
 
+    def author_of_pseudonym(self, topic_id: ObjectId, pseudonym: str) -> ObjectId | None:
+        """Who wrote anonymously under `pseudonym` in the topic (None: nobody did here)."""
+        found = self.collection.find_one({"topic_id": topic_id, "anonymous": True,
+                                          "pseudonym": pseudonym}, {"author_id": 1})
+        return found["author_id"] if found else None
+
+    def topic_ids_by_author(self, author_id: ObjectId) -> set[ObjectId]:
+        return {p["topic_id"] for p in self.collection.find({"author_id": author_id},
+                                                            {"topic_id": 1})}
+
+    def erase_by_author(self, author_id: ObjectId, changes: dict[str, Any], now: datetime
+                        ) -> int:
+        """Apply `changes` to every post of the author, stamping `deleted_at` on those not
+        deleted before; how many changed."""
+        mine: dict[str, Any] = {"author_id": author_id}
+        erased = self.collection.update_many(mine, {"$set": changes})
+        self.collection.update_many({**mine, "deleted_at": None}, {"$set": {"deleted_at": now}})
+        return erased.modified_count
+
     def set_audience(self, topic_id: ObjectId, audience: str) -> None:
         self.collection.update_many({"topic_id": topic_id}, {"$set": {"audience": audience}})
+
+    # Lists and search (services/forum/post_lists.py, services/discovery/search_service.py)
+
+    def topic_page(self, topic_id: ObjectId, sort: str, since: datetime | None, limit: int,
+                   cursor: str | None, projection: dict[str, Any] | None = None
+                   ) -> tuple[list[dict[str, Any]], str | None]:
+        """A topic's posts written since `since` (all when None), pinned ones first, then
+        in `sort` order; the index has the same shape."""
+        query: dict[str, Any] = {"topic_id": topic_id, **_written_since(since)}
+        return paginate(self.collection, query, [("pinned", DESCENDING), *SORTS[sort]],
+                        limit, cursor, projection)
+
+    def front_page(self, private_ids: list[ObjectId] | None, sort: str,
+                   since: datetime | None, limit: int, cursor: str | None,
+                   projection: dict[str, Any] | None = None
+                   ) -> tuple[list[dict[str, Any]], str | None]:
+        """Live posts of public topics and of the private ones in `private_ids` (None:
+        of every topic not deleted, as site admins see them), in `sort` order."""
+        query = {"$and": [_audience(private_ids), {"deleted": False}, _written_since(since)]}
+        return paginate(self.collection, query, SORTS[sort], limit, cursor, projection)
+
+    def search_readable(self, private_ids: list[ObjectId] | None, whole: list[str],
+                        prefix: str | None, limit: int) -> list[dict[str, Any]]:
+        """Search candidates among the posts the front page would show."""
+        return self.search_candidates({"deleted": False, **_audience(private_ids)}, whole,
+                                      prefix, limit)
+
+
+def _audience(private_ids: list[ObjectId] | None) -> dict[str, Any]:
+    if private_ids is None:
+        return {"audience": {"$ne": HIDDEN}}
+    return {"$or": [{"audience": PUBLIC}, {"topic_id": {"$in": private_ids}}]}
+
+
+def _written_since(since: datetime | None) -> dict[str, Any]:
+    return {"created_at": {"$gte": since}} if since else {}

@@ -6,12 +6,10 @@ from __future__ import annotations
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel
 from utils import clock
 
 
-@registry.register
 class PostFollow(BaseModel):
     collection_name = "post_follows"
     indexes = [
@@ -38,3 +36,6 @@ class PostFollow(BaseModel):
     def followers(self, post_id: ObjectId) -> list[ObjectId]:
         return [doc["user_id"] for doc in self.collection.find(
             {"post_id": post_id, "following": True}, {"user_id": 1})]
+
+    def delete_all_of(self, user_id: ObjectId) -> None:
+        self.collection.delete_many({"user_id": user_id})

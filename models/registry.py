@@ -1,17 +1,41 @@
-"""Every model class registers here so `flask init-db` can create all indexes."""
+"""Every model class, listed once. The app factory hands this list to
+`models.indexes.init_app`, which creates their indexes before anything is served;
+importing a model module registers nothing (a new collection is one line here)."""
 from __future__ import annotations
 
-_models: list[type] = []
+from models.audit_log import AuditLog
+from models.auth_token import AuthToken
+from models.base import BaseModel
+from models.block import Block
+from models.call import Call
+from models.comment import Comment
+from models.data_export import DataExport
+from models.friendship import Friendship
+from models.login_session import LoginSession
+from models.message import Message
+from models.notification import Notification
+from models.notification_mute import NotificationMute
+from models.passkey import Passkey, WebAuthnChallenge
+from models.post import Post
+from models.post_follow import PostFollow
+from models.push_subscription import PushSubscription
+from models.report import Report
+from models.room import Room
+from models.room_invitation import RoomInvitation
+from models.room_member import RoomMember
+from models.setting import Setting
+from models.topic import Topic
+from models.topic_ban import TopicBan
+from models.topic_invitation import TopicInvitation
+from models.topic_member import TopicMember
+from models.upload import Upload
+from models.user import User
+from models.user_hide import UserHide
+from models.vote import Vote
 
-
-def register(model: type) -> type:
-    if model not in _models:
-        _models.append(model)
-    return model
-
-
-def all_models() -> list[type]:
-    # Importing the package imports every model module, which registers its class.
-    import models  # noqa: F401
-
-    return list(_models)
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    AuditLog, AuthToken, Block, Call, Comment, DataExport, Friendship, LoginSession, Message,
+    Notification, NotificationMute, Passkey, WebAuthnChallenge, Post, PostFollow,
+    PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting, Topic, TopicBan,
+    TopicInvitation, TopicMember, Upload, User, UserHide, Vote,
+)

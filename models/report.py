@@ -14,9 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel
 from utils.pagination import paginate
 
@@ -35,7 +34,6 @@ def open_condition(now: datetime) -> dict[str, Any]:
                      "claimed_at": {"$lt": now - timedelta(seconds=CLAIM_SECONDS)}}]}
 
 
-@registry.register
 class Report(BaseModel):
     collection_name = "reports"
     indexes = [
@@ -60,12 +58,26 @@ class Report(BaseModel):
                   ) -> tuple[list[dict[str, Any]], str | None]:
         return paginate(self.collection, query, REPORT_SORT, limit, cursor)
 
+    def filed_page(self, reporter_id: ObjectId, limit: int, cursor: str | None
+                   ) -> tuple[list[dict[str, Any]], str | None]:
+        """The reports one user filed, the latest first."""
+        return paginate(self.collection, {"reporter_id": reporter_id},
+                        [("created_at", DESCENDING), ("_id", DESCENDING)], limit, cursor)
+
     def claim_target(self, target_type: str, target_id: ObjectId, claim: ObjectId,
                      now: datetime) -> int:
         result = self.collection.update_many(
             {"target_type": target_type, "target_id": target_id, **open_condition(now)},
             {"$set": {"status": "resolving", "claim": claim, "claimed_at": now}})
         return result.modified_count
+
+    def count_unresolved(self) -> int:
+        """Reports open or being resolved."""
+        return self._count({"status": {"$in": ["open", "resolving"]}})
+
+    def holds_claim(self, report_id: ObjectId, claim: ObjectId) -> bool:
+        """Whether `claim` took this report (a resolution racing it may have taken it)."""
+        return self.collection.count_documents({"_id": report_id, "claim": claim}) > 0
 
     def release(self, claim: ObjectId) -> None:
         self.collection.update_many({"claim": claim},

@@ -13,11 +13,12 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils.errors import Conflict
+from utils.pagination import paginate
 
 KINDS = ("topic", "group", "direct")
+ACTIVITY_SORT = [("activity_at", DESCENDING), ("_id", DESCENDING)]
 
 
 def direct_key(a: ObjectId, b: ObjectId) -> str:
@@ -25,7 +26,6 @@ def direct_key(a: ObjectId, b: ObjectId) -> str:
     return f"direct:{low}:{high}"
 
 
-@registry.register
 class Room(BaseModel):
     collection_name = "rooms"
     conflict_message = "This conversation already exists."
@@ -51,6 +51,33 @@ class Room(BaseModel):
 
     def find_by_key(self, key: str) -> dict[str, Any] | None:
         return self.collection.find_one({"key": key})
+
+    def topic_room_ids(self, topic_id: ObjectId) -> list[ObjectId]:
+        """The ids of the topic's chat rooms."""
+        return [room["_id"] for room in self.collection.find(
+            {"kind": "topic", "topic_id": topic_id}, {"_id": 1})]
+
+    def direct_member_ids(self, user_id: ObjectId) -> set[ObjectId]:
+        """Everyone in a direct room with `user_id` (`user_id` too, when there is one)."""
+        people: set[ObjectId] = set()
+        for room in self.collection.find({"kind": "direct", "member_ids": user_id},
+                                         {"member_ids": 1}):
+            people.update(room["member_ids"])
+        return people
+
+    def page_of_topic(self, topic_id: ObjectId, limit: int, cursor: str | None
+                      ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the topic's chat rooms, latest activity first."""
+        return paginate(self.collection, {"kind": "topic", "topic_id": topic_id},
+                        ACTIVITY_SORT, limit, cursor)
+
+    def page_among(self, room_ids: list[ObjectId], user_id: ObjectId, archived: bool,
+                   limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the rooms `room_ids` that `user_id` archived (`archived`) or did
+        not, latest activity first."""
+        mine = {"archived_by": user_id} if archived else {"archived_by": {"$ne": user_id}}
+        return paginate(self.collection, {"_id": {"$in": room_ids}, **mine},
+                        ACTIVITY_SORT, limit, cursor)
 
     def update_fields(self, room_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:
         return self.collection.find_one_and_update(
@@ -80,6 +107,19 @@ class Room(BaseModel):
         """Keep `last_message` true after its message was edited or deleted."""
         self.collection.update_one({"_id": room_id, "last_seq": seq},
                                    {"$set": {"last_message": snapshot}})
+
+    def rewrite_last_message_body(self, room_id: ObjectId, message_id: ObjectId,
+                                  body: str) -> None:
+        """The room's `last_message` copy follows its message's new body, if it is that
+        message."""
+        self.collection.update_one({"_id": room_id, "last_message.id": message_id},
+                                   {"$set": {"last_message.body": body}})
+
+    def erase_last_messages_by(self, author_id: ObjectId) -> None:
+        """Rooms whose last message is the author's show it emptied and deleted."""
+        self.collection.update_many({"last_message.author_id": author_id},
+                                    {"$set": {"last_message.body": "",
+                                              "last_message.deleted": True}})
 
     def put_sanction(self, room_id: ObjectId, kind: str, entry: dict[str, Any],
                      now: Any) -> dict[str, Any] | None:

@@ -7,11 +7,10 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel, utcnow
+from utils.pagination import paginate
 
 
-@registry.register
 class RoomInvitation(BaseModel):
     collection_name = "room_invitations"
     indexes = [
@@ -29,6 +28,12 @@ class RoomInvitation(BaseModel):
             upsert=True, return_document=ReturnDocument.BEFORE)
         found = self.collection.find_one({"room_id": room_id, "invitee_id": invitee_id})
         return found, before is None
+
+    def page_of_invitee(self, invitee_id: ObjectId, limit: int, cursor: str | None
+                        ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the invitations pending for `invitee_id`, newest first."""
+        return paginate(self.collection, {"invitee_id": invitee_id}, [("_id", DESCENDING)],
+                        limit, cursor)
 
     def take(self, invitation_id: ObjectId, invitee_id: ObjectId) -> dict[str, Any] | None:
         return self.collection.find_one_and_delete({"_id": invitation_id,

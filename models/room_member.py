@@ -14,11 +14,9 @@ from bson import ObjectId
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from models import registry
 from models.base import BaseModel, utcnow
 
 
-@registry.register
 class RoomMember(BaseModel):
     collection_name = "room_members"
     indexes = [

@@ -11,13 +11,11 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from models import registry
 from models.base import BaseModel
 from utils import clock
 from utils.errors import Conflict
 
 
-@registry.register
 class Setting(BaseModel):
     collection_name = "settings"
 

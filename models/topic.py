@@ -8,9 +8,10 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
+from models.mixins import Searchable
 from utils import user_versions
+from utils.pagination import paginate
 
 PUBLIC, PRIVATE = "public", "private"
 VISIBILITIES = (PUBLIC, PRIVATE)
@@ -23,8 +24,7 @@ SORTS: dict[str, list[tuple[str, int]]] = {
 }
 
 
-@registry.register
-class Topic(BaseModel):
+class Topic(Searchable, BaseModel):
     collection_name = "topics"
     conflict_message = "A topic with this slug already exists."
     indexes = [
@@ -44,6 +44,10 @@ class Topic(BaseModel):
     def find_live_by_slug(self, slug: str) -> dict[str, Any] | None:
         return self.collection.find_one({"slug": slug, "deleted": False})
 
+    def slug_taken(self, slug: str) -> bool:
+        """By any topic, deleted ones too (the unique index covers them all)."""
+        return self.collection.count_documents({"slug": slug}, limit=1) > 0
+
     # What access decisions read; processes keep these under the topics' version stamp
     # (services.platform.topic_access), which a write to any of them replaces.
     # `slug` and `title` too: a post is answered with its topic's `{id, slug, title}`.
@@ -60,9 +64,6 @@ class Topic(BaseModel):
     def add_members(self, topic_id: ObjectId, delta: int) -> None:
         self.collection.update_one({"_id": topic_id}, {"$inc": {"member_count": delta}})
 
-    def add_posts(self, topic_id: ObjectId, delta: int) -> None:
-        self.collection.update_one({"_id": topic_id}, {"$inc": {"post_count": delta}})
-
     def add_post(self, topic_id: ObjectId, at: datetime) -> None:
         """One more post, written at `at`: the count and the `active` sort in one write."""
         self.collection.update_one({"_id": topic_id}, {"$inc": {"post_count": 1},
@@ -72,6 +73,39 @@ class Topic(BaseModel):
         # $max: a late writer with an older time never moves the activity backwards.
         self.collection.update_one({"_id": topic_id}, {"$max": {"last_activity_at": at}})
 
-    def ids_of(self, ids: list[ObjectId], **conditions: Any) -> list[ObjectId]:
-        query = {"_id": {"$in": ids}, "deleted": False, **conditions}
-        return [doc["_id"] for doc in self.collection.find(query, {"_id": 1})]
+    # Lists and search (services/forum/topics_service.py, services/discovery/search_service.py)
+
+    def list_page(self, private_ids: list[ObjectId] | None, tag: str | None,
+                  whole: list[str], prefix: str | None, sort: str, limit: int,
+                  cursor: str | None, projection: dict[str, Any] | None = None
+                  ) -> tuple[list[dict[str, Any]], str | None]:
+        """Live topics that are public or in `private_ids` (None: every one, as site admins
+        see them), tagged `tag` unless None, holding every `whole` term and a term starting
+        with `prefix` if given, in `sort` order."""
+        conditions: list[dict[str, Any]] = [{"deleted": False}, _visible(private_ids)]
+        if tag is not None:
+            conditions.append({"tags": tag})
+        matching: list[dict[str, Any]] = [{"search_terms": {"$all": whole}}] if whole else []
+        if prefix:
+            matching.append({"search_terms": {"$regex": "^" + prefix}})  # \w+: no escaping
+        if matching:
+            conditions.append(matching[0] if len(matching) == 1 else {"$and": matching})
+        query = {"$and": [c for c in conditions if c]}
+        return paginate(self.collection, query, SORTS[sort], limit, cursor, projection)
+
+    def search_readable(self, private_ids: list[ObjectId] | None, whole: list[str],
+                        prefix: str | None, limit: int) -> list[dict[str, Any]]:
+        """Search candidates among the live topics that are public or in `private_ids`
+        (None: every live topic)."""
+        scope: dict[str, Any] = {"deleted": False}
+        if private_ids is not None:
+            scope["$or"] = [{"visibility": PUBLIC}, {"_id": {"$in": private_ids}}]
+        return self.search_candidates(scope, whole, prefix, limit)
+
+
+def _visible(private_ids: list[ObjectId] | None) -> dict[str, Any]:
+    if private_ids is None:
+        return {}
+    if not private_ids:
+        return {"visibility": PUBLIC}
+    return {"$or": [{"visibility": PUBLIC}, {"_id": {"$in": private_ids}}]}

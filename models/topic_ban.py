@@ -7,16 +7,15 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
 from utils import user_versions
+from utils.pagination import paginate
 
 
 def active_condition(now: datetime) -> dict[str, Any]:
     return {"$or": [{"expires_at": None}, {"expires_at": {"$gt": now}}]}
 
 
-@registry.register
 class TopicBan(BaseModel):
     collection_name = "topic_bans"
     indexes = [
@@ -49,12 +48,8 @@ class TopicBan(BaseModel):
         return self.collection.find_one({"topic_id": topic_id, "user_id": user_id},
                                         {"expires_at": 1})
 
-    def is_active(self, topic_id: ObjectId, user_id: ObjectId, now: datetime) -> bool:
-        # A plain find, not count_documents: pymongo runs a count as an aggregation,
-        # which costs the database more, and this is asked on every chat send.
-        return self.collection.find_one(
-            {"topic_id": topic_id, "user_id": user_id, **active_condition(now)},
-            {"_id": 1}) is not None
-
-    def active_query(self, topic_id: ObjectId, now: datetime) -> dict[str, Any]:
-        return {"topic_id": topic_id, **active_condition(now)}
+    def active_page(self, topic_id: ObjectId, now: datetime, limit: int, cursor: str | None
+                    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The topic's bans in force at `now`, the latest first."""
+        return paginate(self.collection, {"topic_id": topic_id, **active_condition(now)},
+                        [("_id", DESCENDING)], limit, cursor)

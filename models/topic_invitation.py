@@ -4,13 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel, utcnow
+from utils.pagination import paginate
 
 
-@registry.register
 class TopicInvitation(BaseModel):
     collection_name = "topic_invitations"
     indexes = [
@@ -28,3 +27,9 @@ class TopicInvitation(BaseModel):
     def take(self, topic_id: ObjectId, user_id: ObjectId) -> dict[str, Any] | None:
         """Remove and return the invitation: accepting or declining uses it up once."""
         return self.collection.find_one_and_delete({"topic_id": topic_id, "user_id": user_id})
+
+    def pending_page(self, user_id: ObjectId, limit: int, cursor: str | None
+                     ) -> tuple[list[dict[str, Any]], str | None]:
+        """Invitations waiting for the user's answer, the latest first."""
+        return paginate(self.collection, {"user_id": user_id}, [("_id", DESCENDING)],
+                        limit, cursor)

@@ -4,18 +4,17 @@ from __future__ import annotations
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils import user_versions
+from utils.pagination import paginate
 
 OWNER, MODERATOR, MEMBER = "owner", "moderator", "member"
 ROLES = (OWNER, MODERATOR, MEMBER)
 
 
-@registry.register
 class TopicMember(BaseModel):
     collection_name = "topic_members"
     indexes = [
@@ -49,6 +48,11 @@ class TopicMember(BaseModel):
     def find(self, topic_id: ObjectId, user_id: ObjectId) -> dict[str, Any] | None:
         return self.collection.find_one({"topic_id": topic_id, "user_id": user_id})
 
+    def user_ids_in(self, topic_id: ObjectId, limit: int) -> list[ObjectId]:
+        """The ids of (at most `limit`) members of the topic."""
+        return [doc["user_id"] for doc in self.collection.find(
+            {"topic_id": topic_id}, {"user_id": 1}).limit(limit)]
+
     def set_role(self, topic_id: ObjectId, user_id: ObjectId,
                  role: str) -> dict[str, Any] | None:
         updated = self.collection.find_one_and_update(
@@ -66,6 +70,16 @@ class TopicMember(BaseModel):
         cursor = self.collection.find({"user_id": user_id}, {"topic_id": 1, "role": 1})
         return {doc["topic_id"]: doc["role"] for doc in cursor}
 
-    def topic_ids_of(self, user_id: ObjectId) -> list[ObjectId]:
-        return [doc["topic_id"] for doc in
-                self.collection.find({"user_id": user_id}, {"topic_id": 1})]
+    def members_page(self, topic_id: ObjectId, limit: int, cursor: str | None
+                     ) -> tuple[list[dict[str, Any]], str | None]:
+        """The topic's members, the first to join first."""
+        return paginate(self.collection, {"topic_id": topic_id}, [("_id", ASCENDING)],
+                        limit, cursor)
+
+    def memberships_page(self, user_id: ObjectId, role: str | None, limit: int,
+                         cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """The user's memberships (only those with `role` when given), the latest first."""
+        query: dict[str, Any] = {"user_id": user_id}
+        if role:
+            query["role"] = role
+        return paginate(self.collection, query, [("_id", DESCENDING)], limit, cursor)

@@ -14,13 +14,11 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel
 
 RESERVED, PENDING, READY, DELETED = "reserved", "pending", "ready", "deleted"
 
 
-@registry.register
 class Upload(BaseModel):
     collection_name = "uploads"
     indexes = [

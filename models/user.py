@@ -2,16 +2,20 @@
 copies (`username_lower`, `email_lower`) under unique indexes."""
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils import identity, user_versions
+from utils.pagination import paginate
 
 ROLES = ("user", "moderator", "admin")
+BY_USERNAME = [("username_lower", ASCENDING), ("_id", ASCENDING)]
 MESSAGE_POLICIES = ("everyone", "friends", "nobody")
 
 
@@ -23,7 +27,6 @@ def default_settings() -> dict[str, Any]:
     }
 
 
-@registry.register
 class User(BaseModel):
     collection_name = "users"
     conflict_message = "This username or email is already registered."
@@ -93,6 +96,59 @@ class User(BaseModel):
     def find_active(self, user_id: Any) -> dict[str, Any] | None:
         user = self.find_by_id(user_id)
         return None if user is None or user.get("deleted") else user
+
+    # Lists and counts (services/accounts/users_service.py, services/admin/)
+
+    def search_page(self, text: str, excluded_ids: list[ObjectId] | None, limit: int,
+                    cursor: str | None, projection: dict[str, Any] | None = None
+                    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Live users whose username or display name starts with `text` (any case), but
+        none of `excluded_ids`, by username."""
+        prefix = {"$regex": "^" + re.escape(text.strip().lower())}
+        conditions: dict[str, Any] = {"deleted": False,
+                                      "$or": [{"username_lower": prefix},
+                                              {"display_name_lower": prefix}]}
+        if excluded_ids is not None:
+            conditions["_id"] = {"$nin": excluded_ids}
+        return paginate(self.collection, conditions, BY_USERNAME, limit, cursor, projection)
+
+    def staff_page(self, text: str | None, role: str | None, conditions: list[dict[str, Any]],
+                   limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """The admin user list, by username: live users whose username, email or display
+        name starts with `text`, holding `role`, matching every one of `conditions`."""
+        query: dict[str, Any] = {"deleted": False}
+        clauses = []
+        if text:
+            prefix = "^" + re.escape(text.strip().lower())
+            clauses.append({"$or": [{"username_lower": {"$regex": prefix}},
+                                    {"email_lower": {"$regex": prefix}},
+                                    {"display_name_lower": {"$regex": prefix}}]})
+        if role:
+            query["role"] = role
+        clauses += conditions
+        if clauses:
+            query["$and"] = clauses
+        return paginate(self.collection, query, BY_USERNAME, limit, cursor)
+
+    def count_admins(self, condition: dict[str, Any]) -> int:
+        """Live admins matching `condition`."""
+        return self.collection.count_documents({"role": "admin", "deleted": False,
+                                                **condition})
+
+    def count_live(self, created_since: dict[str, datetime]) -> dict[str, int]:
+        """{"total": live users, name: how many of them were created since each time}."""
+        rows = list(self.collection.aggregate([
+            {"$match": {"deleted": False}},
+            {"$group": {"_id": None, "total": {"$sum": 1},
+                        **{name: {"$sum": {"$cond": [{"$gte": ["$created_at", since]}, 1, 0]}}
+                           for name, since in created_since.items()}}}]))
+        row = rows[0] if rows else {}
+        return {key: int(row.get(key, 0)) for key in ("total", *created_since)}
+
+    def digest_subscribers(self, digests: list[str]) -> Iterator[dict[str, Any]]:
+        """Live users with a verified email who chose one of the `digests` periods."""
+        return self.collection.find({"settings.notifications.digest": {"$in": digests},
+                                     "deleted": False, "email_verified": True})
 
     def update(self, user_id: ObjectId, changes: dict[str, Any],
                unset: list[str] | None = None) -> dict[str, Any] | None:

@@ -7,12 +7,10 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from models import registry
 from models.base import BaseModel, utcnow
 from utils.pagination import paginate
 
 
-@registry.register
 class UserHide(BaseModel):
     collection_name = "user_hides"
     indexes = [

@@ -8,13 +8,11 @@ from bson import ObjectId
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from models import registry
 from models.base import BaseModel
 
 TARGET_TYPES = ("post", "comment")
 
 
-@registry.register
 class Vote(BaseModel):
     collection_name = "votes"
     indexes = [
@@ -47,11 +45,6 @@ class Vote(BaseModel):
         cursor = self.collection.find({"user_id": user_id, "target_type": target_type,
                                        "target_id": {"$in": target_ids}})
         return {doc["target_id"]: int(doc["value"]) for doc in cursor}
-
-    def value_of(self, user_id: ObjectId, target_type: str, target_id: ObjectId) -> int:
-        doc = self.collection.find_one({"user_id": user_id, "target_type": target_type,
-                                        "target_id": target_id})
-        return int(doc["value"]) if doc else 0
 
     def find(self, **conditions: Any) -> list[dict[str, Any]]:
         return list(self.collection.find(conditions))

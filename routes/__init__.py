@@ -20,6 +20,7 @@ def register(app: Flask, api: Api) -> None:
         notifications,
         passkeys,
         posts,
+        push,
         reports,
         search,
         topics,
@@ -44,6 +45,7 @@ def register(app: Flask, api: Api) -> None:
     api.register_blueprint(reports.topic_reports_blp, url_prefix="/api/topics")
     api.register_blueprint(admin.blp, url_prefix="/api/admin")
     api.register_blueprint(notifications.blp, url_prefix="/api/notifications")
+    api.register_blueprint(push.blp, url_prefix="/api/push")
     api.register_blueprint(calls.blp, url_prefix="/api/calls")
     api.register_blueprint(gifs.blp, url_prefix="/api/gifs")
     app.register_blueprint(docs.bp)

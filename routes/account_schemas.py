@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from models.user import MESSAGE_POLICIES
 from services.accounts.auth_signup import USERNAME_PATTERN
+from services.notify import quiet_hours
 from services.platform import passwords
 from services.platform.avatars import PALETTE
 from utils.identity import clean
@@ -49,6 +50,10 @@ class LoginSchema(StrictSchema):
 
 class TokenRequestSchema(LoginSchema):
     name = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class RefreshTokenSchema(StrictSchema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=512))
 
 
 class EmailBodySchema(StrictSchema):
@@ -133,6 +138,10 @@ class PasskeyLoginSchema(StrictSchema):
     credential = Credential
 
 
+class PasskeyTokenSchema(PasskeyLoginSchema):
+    name = fields.String(validate=validate.Length(min=1, max=100))
+
+
 class AcceptedSchema(Schema):
     status = fields.String(required=True)
 
@@ -173,11 +182,39 @@ def no_bidi_controls(value: str | None) -> None:
                               "(U+202A-U+202E, U+2066-U+2069) are not allowed.")
 
 
+def _wall_time(example: str) -> fields.String:
+    """A 24-hour "HH:MM" (services.notify.quiet_hours)."""
+    error = "Use a 24-hour time, HH:MM."
+    return fields.String(required=True, metadata={"example": example}, validate=[
+        validate.Length(equal=5, error=error),
+        validate.Regexp(quiet_hours.TIME_PATTERN, error=error)])
+
+
+class QuietHoursUpdateSchema(StrictSchema):
+    start = _wall_time("22:00")
+    end = _wall_time("07:00")
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if data.get("start") is not None and data.get("start") == data.get("end"):
+            raise ValidationError("Quiet hours must start and end at different times.",
+                                  "end")
+
+
+def _known_zone(name: str) -> None:
+    if not quiet_hours.is_time_zone(name):
+        raise ValidationError("Use an IANA time zone name, like Europe/Paris.")
+
+
 class ProfileUpdateSchema(StrictSchema):
     display_name = fields.String(allow_none=True,
                                  validate=[validate.Length(max=50), no_bidi_controls])
     bio = fields.String(allow_none=True, validate=validate.Length(max=500))
     settings = fields.Nested(SettingsUpdateSchema)
+    time_zone = fields.String(allow_none=True, validate=[validate.Length(max=64), _known_zone],
+                              metadata={"description": "An IANA name; null: UTC."})
+    quiet_hours = fields.Nested(QuietHoursUpdateSchema, allow_none=True, metadata={
+        "description": "Local times when mail waits; null clears them."})
 
 
 class AvatarUploadSchema(Schema):

@@ -15,12 +15,20 @@ from routes.account_schemas import (
     LoginSchema,
     PasswordBodySchema,
     RecoveryCodesSchema,
+    RefreshTokenSchema,
     RegisterSchema,
     ResetPasswordSchema,
     TokenRequestSchema,
     UsernameQuerySchema,
 )
-from services.accounts import auth_2fa, auth_login, auth_passwords, auth_sessions, auth_signup
+from services.accounts import (
+    auth_2fa,
+    auth_login,
+    auth_passwords,
+    auth_sessions,
+    auth_signup,
+    token_pairs,
+)
 from services.accounts.users_service import serialize_private_user
 from services.platform.shapes.users import (
     TOKEN,
@@ -158,18 +166,32 @@ def csrf():
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenSchema)
 def create_token(body):
-    """Issue a bearer token for a non-browser client."""
+    """Log an app in: a short-lived access token and a single-use refresh token
+    (`token` and `expires_at` repeat the access token and are deprecated). Failures are
+    throttled like POST /api/auth/login."""
     user = auth_login.authenticate(body["login"], body["password"], body.get("otp"),
                                      get_remote_address())
-    issued = auth_login.issue_token(user, body.get("name"))
-    return TOKEN.dump(issued)
+    return TOKEN.dump(token_pairs.issue_pair(user, body.get("name")))
+
+
+@blp.route("/token/refresh", methods=["POST"])
+@csrf_exempt
+@limiter.limit(_limit("RATELIMIT_TOKEN_REFRESH"))
+@blp.arguments(RefreshTokenSchema)
+@blp.response(200, TokenSchema)
+def refresh_token(body):
+    """Trade a refresh token for a new pair; the old refresh token is retired. Presenting
+    a retired one again revokes every token of that login and closes its sockets. 401 for
+    an unknown, expired or used refresh token: log in again."""
+    return TOKEN.dump(token_pairs.refresh(body["refresh_token"], get_remote_address()))
 
 
 @blp.route("/token", methods=["DELETE"])
 @login_required
 @blp.response(204)
 def revoke_token():
-    """Revoke the bearer token this request carries; the sockets it opened close."""
+    """Revoke the bearer token this request carries (an access token: every token of
+    its login, refresh tokens included); the sockets it opened close."""
     auth_login.revoke_token(current_user(), auth.auth_token_id())
 
 

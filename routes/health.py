@@ -36,8 +36,9 @@ def health():
 @blp.response(200, ReadySchema)
 def ready():
     """Readiness: MongoDB and Redis answer; a 503 names the one that failed."""
+    # `checks.jobs` is reported only: a missing job consumer never makes a server unready.
     checks = health_service.check_dependencies(current_app)
-    failed = [name for name, state in checks.items() if state not in ("ok", "disabled")]
+    failed = health_service.failed(checks)
     if failed:
         raise ServiceUnavailable(f"Unavailable: {', '.join(failed)}.",
                                  {"failed": failed, "checks": checks})

@@ -4,25 +4,27 @@ from __future__ import annotations
 from marshmallow import ValidationError as SchemaError
 from marshmallow import fields, validate, validates_schema
 
-from utils.schemas import PageQuerySchema, StrictSchema
+from services.chat.chat_rooms import MAX_GROUP_MEMBERS
+from services.media.gifs import MAX_GIF_SIDE, MAX_GIF_URL
+from utils.schemas import ConfigLength, PageQuerySchema, StrictSchema
 
 ObjectIdField = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{24}$"))
 Seq = fields.Integer(validate=validate.Range(min=0, max=2**53))
-# Generous bound; the service applies CHAT_MESSAGE_MAX_LENGTH after trimming (and lets
-# a message with attachments have no words).
-Body = fields.String(required=True, validate=validate.Length(max=20000))
-# Upload ids (POST /api/uploads); the service applies UPLOAD_MAX_ATTACHMENTS.
+# The service applies the same CHAT_MESSAGE_MAX_LENGTH after trimming (and lets a
+# message with attachments have no words).
+Body = fields.String(required=True, validate=ConfigLength("CHAT_MESSAGE_MAX_LENGTH"))
+# Upload ids (POST /api/uploads), at most the UPLOAD_MAX_ATTACHMENTS the service applies.
 Attachments = fields.List(fields.String(validate=validate.Regexp(r"^[0-9a-f]{24}$")),
-                          load_default=list, validate=validate.Length(max=50))
+                          load_default=list, validate=ConfigLength("UPLOAD_MAX_ATTACHMENTS"))
 
 
 class GifItemSchema(StrictSchema):
     """A GIF picked from GET /api/gifs/search: its `full` URL (and sizes, and the
     `preview` URL as thumbnail); only the provider's media hosts are accepted."""
-    url = fields.String(required=True, validate=validate.Length(min=1, max=2048))
-    width = fields.Integer(validate=validate.Range(min=1, max=10000))
-    height = fields.Integer(validate=validate.Range(min=1, max=10000))
-    thumbnail_url = fields.String(validate=validate.Length(min=1, max=2048))
+    url = fields.String(required=True, validate=validate.Length(min=1, max=MAX_GIF_URL))
+    width = fields.Integer(validate=validate.Range(min=1, max=MAX_GIF_SIDE))
+    height = fields.Integer(validate=validate.Range(min=1, max=MAX_GIF_SIDE))
+    thumbnail_url = fields.String(validate=validate.Length(min=1, max=MAX_GIF_URL))
 
 
 ClientId = fields.String(required=True, validate=validate.Length(min=1, max=64))
@@ -35,7 +37,9 @@ class DirectBodySchema(StrictSchema):
 
 class GroupBodySchema(StrictSchema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    member_ids = fields.List(ObjectIdField, required=True, validate=validate.Length(max=99))
+    # The others: the creator is a member too.
+    member_ids = fields.List(ObjectIdField, required=True,
+                             validate=validate.Length(max=MAX_GROUP_MEMBERS - 1))
 
 
 class RoomUpdateSchema(StrictSchema):

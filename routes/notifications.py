@@ -18,7 +18,6 @@ from services.platform.shapes.notifications import (
 from utils.api import Blueprint
 from utils.auth import csrf_exempt, current_user, login_required
 from utils.http import accepts_form_body
-from utils.pagination import page
 from utils.schemas import PageQuerySchema
 
 blp = Blueprint("notifications", __name__, description="The signed-in user's notifications")
@@ -32,9 +31,8 @@ MUTE_TYPES = "<any(topic, post, room, user):target_type>"
 @blp.response(200, NotificationPageSchema)
 def list_notifications(query):
     """My notifications, most recently changed first (`unread=true` for unread ones)."""
-    items, next_cursor = notifications_service.list_mine(current_user(), query["limit"],
-                                                         query["cursor"], query["unread"])
-    return page(items, next_cursor, notifications_service.serialize)
+    return notifications_service.list_mine(current_user(), query["limit"], query["cursor"],
+                                           query["unread"])
 
 
 @blp.route("/unread-count")

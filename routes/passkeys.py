@@ -10,15 +10,18 @@ from routes.account_schemas import (
     PasskeyRegisterSchema,
     PasskeyRenameSchema,
     PasskeySecondFactorOptionsSchema,
+    PasskeyTokenSchema,
     PasswordBodySchema,
 )
 from routes.auth import logged_in
-from services.accounts import passkeys
+from services.accounts import passkeys, token_pairs
 from services.platform.shapes.users import (
+    TOKEN,
     LoginResultSchema,
     PasskeyOptionsSchema,
     PasskeySchema,
     PasskeysSchema,
+    TokenSchema,
 )
 from utils.api import Blueprint
 from utils.auth import csrf_exempt, current_user, login_required
@@ -100,3 +103,14 @@ def login(body):
     """Log in with the authenticator's answer to either kind of options; starts a fresh
     session, like POST /api/auth/login."""
     return logged_in(passkeys.authenticate(body["challenge_id"], body["credential"]))
+
+
+@blp.route("/token", methods=["POST"])
+@csrf_exempt
+@blp.arguments(PasskeyTokenSchema)
+@blp.response(201, TokenSchema)
+def token(body):
+    """Log an app in with a passkey: the authenticator's answer to either kind of options,
+    answered with tokens like POST /api/auth/token instead of a session."""
+    user = passkeys.authenticate(body["challenge_id"], body["credential"])
+    return TOKEN.dump(token_pairs.issue_pair(user, body.get("name")))

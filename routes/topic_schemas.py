@@ -8,27 +8,35 @@ from models.post import SORTS as POST_SORTS
 from models.topic import SORTS as TOPIC_SORTS
 from models.topic import VISIBILITIES
 from models.topic_member import ROLES
+from services.forum import comments_service, posts_service, topics_service
 from services.forum.post_lists import TOP_WINDOWS
-from utils.schemas import PageQuerySchema, StrictSchema
+from utils.schemas import ConfigLength, PageQuerySchema, StrictSchema
 
 ObjectIdString = validate.Regexp(r"^[0-9a-f]{24}$", error="Not a valid id.")
 Tag = fields.String(validate=validate.Length(min=1, max=30))
+TopicTitle = validate.Length(min=topics_service.TITLE_MIN, max=topics_service.TITLE_MAX)
+Tags = validate.Length(max=topics_service.MAX_TAGS)
+PostTitle = validate.Length(min=posts_service.TITLE_MIN, max=posts_service.TITLE_MAX)
+PostBody = validate.Length(max=posts_service.BODY_MAX)
+CommentBody = validate.Length(min=1, max=comments_service.BODY_MAX)
+# Upload ids (POST /api/uploads), at most the UPLOAD_MAX_ATTACHMENTS the service applies.
+Attachments = ConfigLength("UPLOAD_MAX_ATTACHMENTS")
 
 
 # Topics
 
 class TopicCreateSchema(StrictSchema):
-    title = fields.String(required=True, validate=validate.Length(min=3, max=100))
+    title = fields.String(required=True, validate=TopicTitle)
     description = fields.String(load_default="", validate=validate.Length(max=2000))
-    tags = fields.List(Tag, load_default=list, validate=validate.Length(max=5))
+    tags = fields.List(Tag, load_default=list, validate=Tags)
     visibility = fields.String(load_default="public", validate=validate.OneOf(VISIBILITIES))
     allow_anonymous = fields.Boolean(load_default=False)
 
 
 class TopicUpdateSchema(StrictSchema):
-    title = fields.String(validate=validate.Length(min=3, max=100))
+    title = fields.String(validate=TopicTitle)
     description = fields.String(validate=validate.Length(max=2000))
-    tags = fields.List(Tag, validate=validate.Length(max=5))
+    tags = fields.List(Tag, validate=Tags)
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
     allow_anonymous = fields.Boolean()
 
@@ -63,17 +71,16 @@ class PostQuerySchema(PageQuerySchema):
 
 class PostCreateSchema(StrictSchema):
     topic_id = fields.String(required=True, validate=ObjectIdString)
-    title = fields.String(required=True, validate=validate.Length(min=3, max=300))
-    body = fields.String(load_default="", validate=validate.Length(max=40000))
-    # Upload ids (POST /api/uploads); the service applies UPLOAD_MAX_ATTACHMENTS.
+    title = fields.String(required=True, validate=PostTitle)
+    body = fields.String(load_default="", validate=PostBody)
     attachments = fields.List(fields.String(validate=ObjectIdString), load_default=list,
-                              validate=validate.Length(max=50))
+                              validate=Attachments)
     anonymous = fields.Boolean(load_default=False)
 
 
 class PostUpdateSchema(StrictSchema):
-    title = fields.String(validate=validate.Length(min=3, max=300))
-    body = fields.String(validate=validate.Length(max=40000))
+    title = fields.String(validate=PostTitle)
+    body = fields.String(validate=PostBody)
 
 
 class VoteBodySchema(StrictSchema):
@@ -87,16 +94,15 @@ class CommentQuerySchema(PageQuerySchema):
 
 
 class CommentCreateSchema(StrictSchema):
-    body = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    body = fields.String(required=True, validate=CommentBody)
     parent_id = fields.String(load_default=None, allow_none=True, validate=ObjectIdString)
-    # Upload ids (POST /api/uploads); the service applies UPLOAD_MAX_ATTACHMENTS.
     attachments = fields.List(fields.String(validate=ObjectIdString), load_default=list,
-                              validate=validate.Length(max=50))
+                              validate=Attachments)
     anonymous = fields.Boolean(load_default=False)
 
 
 class CommentUpdateSchema(StrictSchema):
-    body = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    body = fields.String(required=True, validate=CommentBody)
 
 
 # Search

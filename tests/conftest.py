@@ -12,13 +12,14 @@ like another server process would; use it to add routes or hooks, which the shar
 refuses); the first call with `init_db=False` gets an empty database without indexes.
 `cluster` is two real gunicorn processes shared by a module's tests; `own_cluster` is a
 pair for one test (one that kills a process). `clock` moves the app's clock
-(utils.clock) instead of sleeping.
+(utils.clock) instead of sleeping. `push_service` is tests/push_service.py's push service
+(written from the RFCs), empty, with the app accepting its loopback endpoints.
 """
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import redis
@@ -29,6 +30,7 @@ from app import create_app
 from models import indexes, registry
 from tests import gif_stub
 from tests.http_stub import StubServer
+from tests.push_service import PushService
 from tests.servers import (
     CLUSTER_SETTINGS,
     INSTALL_HINT,
@@ -131,12 +133,7 @@ class SharedApp:
         app = self.app
         app.config.clear()
         app.config.update(self.config)
-        for ext, state in self.bindings:
-            vars(ext).clear()
-            vars(ext).update(_copy_state(state))
-        limiter._storage_dead = False
-        if getattr(limiter, "_fallback_storage", None) is not None:
-            limiter._fallback_storage.reset()
+        self.restore_bindings()
         from services.platform import content_filter
         from utils import cache
 
@@ -144,12 +141,24 @@ class SharedApp:
         app.extensions["roundtable_cache"] = cache.Cache(app)
         app.extensions.pop("roundtable_login_failures", None)
         # Sockets of earlier tests (their test clients) leave the server's rooms, as they
-        # would with a new server; no disconnect handler runs for them.
+        # would with a new server; no disconnect handler runs for them (the manager's
+        # `disconnect` only forgets the socket: rooms, pending acks).
         server = socketio.server
-        for table in (server.manager.rooms, server.manager.eio_to_sid,
-                      server.manager.callbacks, server.manager.pending_disconnect,
-                      server.environ, SocketIOTestClient.clients):
-            table.clear()
+        manager = server.manager
+        for namespace in list(manager.get_namespaces()):
+            for sid, _ in list(manager.get_participants(namespace, None)):
+                manager.disconnect(sid, namespace)
+        server.environ.clear()
+        SocketIOTestClient.clients.clear()
+
+    def restore_bindings(self, only: tuple = BOUND_EXTENSIONS) -> None:
+        """The process-wide extension objects as this app left them when built. For the
+        limiter that includes its storage's health as it was then (healthy): a test that
+        broke Redis leaves no "storage dead" flag behind for the next app."""
+        for ext, state in self.bindings:
+            if ext in only:
+                vars(ext).clear()
+                vars(ext).update(_copy_state(state))
 
 
 def _settings(mongo_server, redis_server, database: str, stub: StubServer) -> dict:
@@ -185,17 +194,17 @@ def _clean_state(mongo_admin, redis_server, _database_name):
     client.close()
     local_copies.clear()  # kept under stamps the flush just removed
     database = mongo_admin[_database_name]
-    models = {model.collection_name for model in registry.all_models()}
+    models = {model.collection_name for model in registry.ALL_MODELS}
     present = set(database.list_collection_names())
     for name in present:
         if name in models:
             database[name].delete_many({})
         else:
             database.drop_collection(name)  # made by a test (`things`, `widgets`)
-    indexed = {model.collection_name for model in registry.all_models() if model.indexes}
+    indexed = {model.collection_name for model in registry.ALL_MODELS if model.indexes}
     if indexed - present:
         # A test dropped a collection (or ran before the first app): indexes again.
-        for model in registry.all_models():
+        for model in registry.ALL_MODELS:
             model.ensure_indexes(database)
 
 
@@ -217,7 +226,7 @@ def app(_shared, _clean_state) -> Flask:
 
 @pytest.fixture
 def make_app(request, mongo_server, mongo_admin, redis_server, _database_name, _clean_state,
-             _stub_http, _app_pool):
+             _stub_http, _app_pool, _shared):
     """Build an app of its own on the test servers; several calls share one database and
     Redis, like several server processes would. With `init_db=False` first (and no `app`
     in the test), the database is a new, empty one without indexes."""
@@ -239,6 +248,9 @@ def make_app(request, mongo_server, mongo_admin, redis_server, _database_name, _
             kept.reset()
             handed_out.append((key, kept))
             return kept.app
+        # A new app binds the process-wide limiter afresh, starting from the state a
+        # built app had (in production each process builds one app, once).
+        _shared.restore_bindings(only=(limiter,))
         application = create_app("testing", **settings)
         indexed = (settings["MONGO_URI"] == mongo_server.uri
                    and settings["MONGO_DB_NAME"] == _database_name)
@@ -292,6 +304,23 @@ class Clock:
     def advance(self, seconds: float = 0, **delta: float) -> None:
         """Move utils.clock forward by `seconds` (or timedelta keywords: hours=25)."""
         clock_module.advance(seconds + timedelta(**delta).total_seconds())
+
+    def move_to(self, moment: datetime) -> None:
+        """Move utils.clock forward to `moment` (aware). Sessions and tokens made before a
+        long move may have expired: move first, then sign in."""
+        now = clock_module.now()
+        assert moment >= now, "the clock only moves forward"
+        clock_module.advance((moment - now).total_seconds())
+
+    def advance_to(self, hour: int, minute: int = 0, weekday: int | None = None) -> datetime:
+        """Move utils.clock forward to the next hour:minute UTC (on `weekday`, 0 Monday,
+        if given); the moment reached."""
+        now = clock_module.now()
+        target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        while target <= now or (weekday is not None and target.weekday() != weekday):
+            target += timedelta(days=1)
+        self.move_to(target)
+        return target
 
 
 @pytest.fixture
@@ -375,3 +404,22 @@ def stub_http(_stub_http):
     yield _stub_http
     _stub_http.reset()
     gif_stub.DATA.reset()
+
+
+# A Web Push service written from the RFCs (tests/push_service.py)
+
+@pytest.fixture(scope="session")
+def _push_service():
+    service = PushService(now=clock_module.time)
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def push_service(_push_service, app, monkeypatch):
+    """The push service, empty, and the app accepting it (loopback, listed by address)."""
+    _push_service.received.clear()
+    _push_service.answers.clear()
+    monkeypatch.setitem(app.config, "PUSH_ENDPOINT_HOSTS", ["127.0.0.1"])
+    monkeypatch.setitem(app.config, "PUSH_ALLOW_LOOPBACK", True)
+    return _push_service

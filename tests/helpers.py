@@ -1,15 +1,21 @@
-"""Helpers other test modules reuse: accounts that exist, are verified and logged in."""
+"""Helpers other test modules reuse: accounts that exist, are verified and logged in, a
+`Person` acting through the API and Socket.IO, the events a test socket received, and
+waiting for a condition instead of sleeping a fixed time."""
 from __future__ import annotations
 
+import io
 import itertools
 import threading
+import time
 import uuid
 from typing import Any
 
 from bson import ObjectId
+from flask import Flask
 
 from utils import user_versions
 from utils.db import get_db
+from utils.extensions import socketio
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 _addresses = itertools.count(1)
@@ -78,6 +84,108 @@ def csrf(token: str) -> dict[str, str]:
     return {"X-CSRF-Token": token}
 
 
+class Person:
+    """A registered, verified user acting through the HTTP API and Socket.IO.
+
+    `Person(app, name)` is a browser of its own: its own test client (cookie jar), the
+    session cookie and the CSRF header. `Person(client, name)` is a script on the given
+    test client (several may share one) with a bearer token."""
+
+    def __init__(self, where, name: str) -> None:
+        if isinstance(where, Flask):
+            self.app, self.client = where, where.test_client()
+            self.user, token = register_and_login(self.client, name)
+            self.headers, self.token = csrf(token), None
+        else:
+            self.app, self.client = where.application, where
+            self.headers = bearer(where, name)
+            self.token = self.headers["Authorization"].removeprefix("Bearer ")
+            self.user = self.get("/api/auth/me").get_json()["user"]
+        self.id = self.user["id"]
+        self.username = name
+
+    def call(self, method: str, path: str, **kwargs: Any):
+        return self.client.open(path, method=method, headers=self.headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any):
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any):
+        return self.call("POST", path, json=json, **kwargs)
+
+    def patch(self, path: str, json: Any = None):
+        return self.call("PATCH", path, json=json)
+
+    def delete(self, path: str):
+        return self.call("DELETE", path)
+
+    def send(self, room_id: str, body: str, client_id: str):
+        """Send a chat message over REST; the response."""
+        return self.post(f"/api/messages/rooms/{room_id}/messages",
+                         {"body": body, "client_id": client_id})
+
+    def upload(self, data: bytes, name: str = "photo.png"):
+        return self.client.post("/api/uploads", headers=self.headers,
+                                data={"file": (io.BytesIO(data), name)},
+                                content_type="multipart/form-data")
+
+    def socket(self):
+        """A connected Socket.IO test client: the cookie session, or the bearer token."""
+        if self.token:
+            sc = socketio.test_client(self.app, auth={"token": self.token})
+        else:
+            sc = socketio.test_client(self.app, flask_test_client=self.client)
+        assert sc.is_connected()
+        return sc
+
+    def set_role(self, role: str) -> None:
+        with self.app.app_context():
+            get_db().users.update_one({"_id": ObjectId(self.id)}, {"$set": {"role": role}})
+            user_versions.changed(ObjectId(self.id))
+
+
+def event_data(event: dict[str, Any]) -> Any:
+    """The payload of one event a Socket.IO test client received."""
+    args = event["args"]
+    return args[0] if isinstance(args, list) else args
+
+
+def events(sc, name: str) -> list:
+    """The payloads of the `name` events `sc` received since last asked (the others are
+    consumed too)."""
+    return [event_data(e) for e in sc.get_received() if e["name"] == name]
+
+
+def queued(sc, name: str) -> list:
+    """The payloads of the `name` events `sc` received since last asked, readable after
+    a disconnect too (get_received is not); the other events stay queued."""
+    found = [event_data(e) for e in sc.queue if e["name"] == name]
+    sc.queue = [e for e in sc.queue if e["name"] != name]
+    return found
+
+
+def force_logouts(sc) -> list:
+    """The `force_logout` payloads `sc` received since last asked (`queued`)."""
+    return queued(sc, "force_logout")
+
+
+def received(sc) -> list[tuple[str, Any]]:
+    """(name, payload) of every event `sc` received since last asked."""
+    return [(e["name"], event_data(e)) for e in sc.get_received()]
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
+    """Poll `predicate` until it returns something true (returned), for at most `timeout`
+    seconds: for conditions in other processes, where the app clock cannot be moved."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def read_mails(directory) -> list:
     """Every mail the file backend wrote, oldest first, parsed."""
     import email
@@ -86,6 +194,14 @@ def read_mails(directory) -> list:
 
     paths = sorted(Path(directory).glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
     return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in paths]
+
+
+def forged(token: str) -> str:
+    """`token` with one whole character of its signature changed. (Changing the last
+    characters can leave the signature's bytes as they were: the last base64 character
+    carries unused bits, so such a "forgery" was accepted about once in 256 runs.)"""
+    at = token.rfind(".") + 5
+    return token[:at] + ("B" if token[at] == "A" else "A") + token[at + 1:]
 
 
 def link_token(message, path: str) -> str:
@@ -97,6 +213,24 @@ def link_token(message, path: str) -> str:
     found = re.search(rf"/{path}\?token=([^\s\"&<]+)", text)
     assert found, text
     return unquote(found.group(1))
+
+
+class Recorder:
+    """An aiosmtpd handler keeping every mail it accepts; the first `failures` are
+    refused with a temporary error."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.messages: list[bytes] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            if self.failures:
+                self.failures -= 1
+                return "451 Try again later"
+            self.messages.append(envelope.content)
+        return "250 OK"
 
 
 def run_jobs(app) -> int:
@@ -141,3 +275,11 @@ class RedisCommands:
 
     def touching(self, key_prefix: str) -> list[str]:
         return [command for command in self.commands if key_prefix in command]
+
+
+def subscribe_push(person: Person, subscription: dict) -> dict:
+    """Register a browser's push subscription (tests/push_service.py `subscribe()`) for
+    `person` through POST /api/push/subscriptions; the stored subscription."""
+    response = person.post("/api/push/subscriptions", subscription)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()

@@ -28,7 +28,7 @@ from requests.adapters import HTTPAdapter
 
 from app import create_app
 from models import indexes
-from services.accounts import auth_login, auth_signup
+from services.accounts import auth_signup, token_pairs
 from tests.servers import CLUSTER_SETTINGS, ROOT, AppServer, RedisServer
 from utils import db as db_module
 from utils.embedded_db import free_port, port_answers
@@ -212,12 +212,19 @@ class Cluster:
     def source_for(self, server: AppServer, index: int = 0) -> str:
         return self.routes[server.port][index]
 
+    def in_rotation(self, index: int) -> bool:
+        """Whether nginx sends process `index`'s clients to it (after a refused connection
+        it skips a process for fail_timeout, then tries it again)."""
+        port = self.servers[index].port
+        answer = session_from(self.routes[port][-1]).get(self.edge.url + "/health", timeout=10)
+        return answer.headers.get("X-Upstream", "").endswith(f":{port}")
+
     def user(self, name: str, role: str | None = None) -> tuple[dict, str]:
         """(user, bearer token) made in the shared database."""
         with self.app.app_context():
             user = auth_signup.register(name, f"{name}@example.com", PASSWORD,
                                          role=role or "user", email_verified=True)
-            return user, auth_login.issue_token(user, "edge")["token"]
+            return user, token_pairs.issue_pair(user, "edge")["access_token"]
 
     def restart(self, index: int) -> tuple[float, int]:
         """SIGTERM process `index` and start a new one on its port; returns the seconds

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Two real server processes (gunicorn, gevent) sharing the test database and Redis.
 CLUSTER_SETTINGS = {
     "FLASK_ENV": "production", "SECRET_KEY": "e2e-" + "s" * 40, "SESSION_COOKIE_SECURE": "false",
-    "BCRYPT_ROUNDS": "4", "REQUIRE_EMAIL_VERIFICATION": "false",
+    "BCRYPT_ROUNDS": "4", "REQUIRE_EMAIL_VERIFICATION": "false", "PUSH_ENABLED": "false",
     # The burst test sends 4000 messages from 20 users in seconds.
     "CHAT_RATE_LIMIT": "100000 per 5 seconds",
     "SOCKET_WRITE_RATE_LIMIT": "100000 per minute", "SOCKET_READ_RATE_LIMIT": "100000 per minute",

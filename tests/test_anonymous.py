@@ -106,6 +106,10 @@ def test_the_author_never_leaks_to_a_normal_member(app, forum):
     kinds = {n["kind"] for n in seen[-2]["items"]}
     assert {"mention", "post_reply", "post_activity"} <= kinds
     assert all(a["username"] == name for n in seen[-2]["items"] for a in n["actors"])
+    # Shown like any user (display name, picture), drawn from the pseudonym alone.
+    assert all(a["display_name"] == name and a["id"] == post["author"]["id"]
+               and a["avatar_url"] == post["author"]["avatar_url"]
+               for n in seen[-2]["items"] for a in n["actors"])
     assert writer.id not in text and "zork_writer" not in text
 
     # Without `anonymous`, the same writer is named: the checks above can see a leak.

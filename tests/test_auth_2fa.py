@@ -1,26 +1,8 @@
 """TOTP two-factor authentication with replay protection and recovery codes."""
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pyotp
-
-from models.base import utcnow
+from tests.auth_helpers import code, enable
 from tests.helpers import DEFAULT_PASSWORD, csrf, register_and_login
-
-
-def code(secret, offset_steps=0):
-    return pyotp.TOTP(secret).at(utcnow() + timedelta(seconds=30 * offset_steps))
-
-
-def enable(client, token):
-    setup = client.post("/api/auth/2fa/setup", headers=csrf(token)).get_json()
-    assert setup["otpauth_uri"].startswith("otpauth://totp/")
-    assert setup["secret"] in setup["otpauth_uri"]
-    response = client.post("/api/auth/2fa/enable", headers=csrf(token),
-                           json={"otp": code(setup["secret"], -1), "password": DEFAULT_PASSWORD})
-    assert response.status_code == 200, response.get_json()
-    return setup["secret"], response.get_json()["recovery_codes"]
 
 
 def login(client, otp=None):
@@ -113,3 +95,19 @@ def test_wrong_passwords_on_disable_are_throttled_like_logins(client):
     response = client.post("/api/auth/2fa/disable", headers=csrf(token), environ_base=guesser,
                            json={"password": DEFAULT_PASSWORD, "otp": code(secret)})
     assert response.status_code == 429 and response.headers["Retry-After"]
+
+
+def test_each_step_out_of_order_is_a_400_that_changes_nothing(client, db):
+    _, token = register_and_login(client)
+    body = {"otp": "123456", "password": DEFAULT_PASSWORD}
+    # Enable before setup; disable (either factor) while it is off.
+    for path, json in (("/api/auth/2fa/enable", body), ("/api/auth/2fa/disable", body),
+                       ("/api/auth/2fa/email/disable", {"password": DEFAULT_PASSWORD})):
+        answer = client.post(path, headers=csrf(token), json=json)
+        assert answer.status_code == 400, (path, answer.get_json())
+        assert answer.get_json()["error"]["code"] == "bad_request"
+    stored = db.users.find_one({"username": "alice"})
+    assert stored["totp_enabled"] is False and not stored.get("email_2fa_enabled")
+    assert stored["recovery_code_hashes"] == []
+    # The session those refusals came from still works: nothing was ended.
+    assert client.get("/api/auth/me").status_code == 200

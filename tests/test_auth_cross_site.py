@@ -72,7 +72,7 @@ def test_same_site_login_and_bearer_tokens_get_no_warning(warning_on, client, ca
 def test_only_development_warns(client, monkeypatch):
     monkeypatch.delenv("CROSS_SITE_COOKIE_WARNING", raising=False)
     for name, value in {"SECRET_KEY": "x" * 40, "MONGO_URI": "mongodb://db:27017",
-                        "REDIS_URL": "redis://cache:6379/0"}.items():
+                        "REDIS_URL": "redis://cache:6379/0", "PUSH_ENABLED": "false"}.items():
         monkeypatch.setenv(name, value)
     assert load_config("development").CROSS_SITE_COOKIE_WARNING is True
     assert load_config("production").CROSS_SITE_COOKIE_WARNING is False

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from aiosmtpd.controller import Controller
 from models.base import utcnow
 from tests.helpers import (
     DEFAULT_PASSWORD,
+    Recorder,
     fresh_address,
     link_token,
     read_mails,
@@ -87,21 +87,6 @@ def test_resend_is_identical_for_any_email_and_kills_the_old_link(mail_app):
     assert new != old
     assert client.post("/api/auth/verify-email", json={"token": old}).status_code == 400
     assert client.post("/api/auth/verify-email", json={"token": new}).status_code == 200
-
-
-class Recorder:
-    def __init__(self, failures: int = 0) -> None:
-        self.failures = failures
-        self.messages: list[bytes] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            if self.failures:
-                self.failures -= 1
-                return "451 Try again later"
-            self.messages.append(envelope.content)
-        return "250 OK"
 
 
 @pytest.fixture

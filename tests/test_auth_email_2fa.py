@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from tests.auth_helpers import enable as enable_totp
 from tests.helpers import DEFAULT_PASSWORD, csrf, read_mails, register_and_login, run_jobs
-from tests.test_auth_2fa import enable as enable_totp
 from utils.extensions import socketio
 
 

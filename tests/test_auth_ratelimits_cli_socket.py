@@ -85,3 +85,14 @@ def test_socket_refuses_dead_session(app, client):
     token = client.get("/api/auth/csrf").get_json()["csrf_token"]
     client.post("/api/auth/logout", headers=csrf(token))
     assert not socketio.test_client(app, flask_test_client=client).is_connected()
+
+
+def test_create_admin_refuses_a_bad_name_or_address_and_stores_nothing(app, db):
+    runner = app.test_cli_runner()
+    password = f"{DEFAULT_PASSWORD}\n{DEFAULT_PASSWORD}\n"
+    reserved = runner.invoke(args=["create-admin", "--username", "admin",
+                                   "--email", "not-an-address"], input=password)
+    assert reserved.exit_code != 0
+    assert "username: This username is reserved." in reserved.output
+    assert "email: Not a valid email address." in reserved.output
+    assert db.users.count_documents({}) == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bson import ObjectId
 
-from tests.helpers import DEFAULT_PASSWORD, bearer, csrf, register
+from tests.helpers import DEFAULT_PASSWORD, bearer, csrf, force_logouts, register
 from utils.extensions import socketio
 
 FIREFOX = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -26,10 +26,6 @@ def _sessions(device, headers=None):
     response = device.get("/api/auth/sessions", headers=headers)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["sessions"]
-
-
-def _force_logouts(sc):
-    return [e["args"][0] for e in sc.queue if e["name"] == "force_logout"]
 
 
 def test_sessions_list_device_address_and_which_is_mine(app):
@@ -84,13 +80,13 @@ def test_ending_a_session_logs_it_out_and_closes_its_sockets_only(app):
 
     assert laptop.delete(f"/api/auth/sessions/{phone_id}", headers=laptop_csrf
                          ).status_code == 204
-    assert _force_logouts(phone_socket) == [{"reason": "session_revoked"}]
+    assert force_logouts(phone_socket) == [{"reason": "session_revoked"}]
     assert not phone_socket.is_connected()
     assert phone.get("/api/auth/me").status_code == 401
     assert not socketio.test_client(app, flask_test_client=phone).is_connected()
     # The laptop lives on, socket included.
     assert laptop.get("/api/auth/me").status_code == 200
-    assert laptop_socket.is_connected() and _force_logouts(laptop_socket) == []
+    assert laptop_socket.is_connected() and force_logouts(laptop_socket) == []
     assert [s["current"] for s in _sessions(laptop)] == [True]
     # Ended twice: it is gone.
     assert laptop.delete(f"/api/auth/sessions/{phone_id}", headers=laptop_csrf
@@ -136,7 +132,7 @@ def test_revoke_others_keeps_mine_and_the_tokens(app):
     assert answer.status_code == 200 and answer.get_json() == {"ended": 2}
     for phone, sc in zip(phones, sockets, strict=True):
         assert phone.get("/api/auth/me").status_code == 401
-        assert not sc.is_connected() and _force_logouts(sc) == [{"reason": "session_revoked"}]
+        assert not sc.is_connected() and force_logouts(sc) == [{"reason": "session_revoked"}]
     assert laptop.get("/api/auth/me").status_code == 200
     assert app.test_client().get("/api/auth/me", headers=token).status_code == 200
     assert len(_sessions(laptop)) == 1
@@ -170,7 +166,7 @@ def test_tokens_are_listed_without_their_secret_and_revoked_by_id(app):
     assert sc.is_connected()
 
     assert client.delete(f"/api/auth/tokens/{other['id']}", headers=first).status_code == 204
-    assert not sc.is_connected() and _force_logouts(sc) == [{"reason": "token_revoked"}]
+    assert not sc.is_connected() and force_logouts(sc) == [{"reason": "token_revoked"}]
     assert client.get("/api/auth/me", headers=second).status_code == 401
     assert [t["id"] for t in client.get("/api/auth/tokens", headers=first
                                         ).get_json()["tokens"]] == [mine["id"]]
@@ -191,7 +187,7 @@ def test_sessions_are_listed_and_ended_without_redis(make_app, tmp_path):
     assert laptop.delete(f"/api/auth/sessions/{phone_id}", headers=laptop_csrf
                          ).status_code == 204
     assert not phone_socket.is_connected()
-    assert _force_logouts(phone_socket) == [{"reason": "session_revoked"}]
+    assert force_logouts(phone_socket) == [{"reason": "session_revoked"}]
     replayed = app.test_client()
     replayed.set_cookie("roundtable_session", phone_cookie)
     assert replayed.get("/api/auth/me").status_code == 401

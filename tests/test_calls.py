@@ -10,39 +10,15 @@ from bson import ObjectId
 
 from models.base import utcnow
 from services.calls import calls_service
-from tests.helpers import DEFAULT_PASSWORD
-from tests.test_messages_socket import Person, events, open_direct, received
+from tests.call_helpers import ANSWER, CANDIDATE, OFFER, ack, error_code, names, ok
+from tests.chat_helpers import open_direct
+from tests.helpers import DEFAULT_PASSWORD, Person, events, received
 from utils.db import get_db
-
-OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
-ANSWER = {"type": "answer", "sdp": "v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\n"}
-CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host",
-             "sdpMid": "0", "sdpMLineIndex": 0}
 
 
 @pytest.fixture
 def trio(app):
     return Person(app, "alice"), Person(app, "bob"), Person(app, "carol")
-
-
-def ack(sc, event, data):
-    return sc.emit(event, data, callback=True)
-
-
-def ok(sc, event, data):
-    answer = ack(sc, event, data)
-    assert answer["ok"], answer
-    return answer["data"]
-
-
-def error_code(sc, event, data):
-    answer = ack(sc, event, data)
-    assert answer["ok"] is False, answer
-    return answer["error"]["code"]
-
-
-def names(sc):
-    return [e["name"] for e in sc.get_received()]
 
 
 def sweep_at(app, monkeypatch, seconds):

@@ -17,7 +17,7 @@ from tests.call_servers import (
     ensure_socketio_bundle,
     missing,
 )
-from tests.test_messaging_e2e import make_user
+from tests.cluster_helpers import make_user
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import time
 from bson import ObjectId
 
 from services.chat import chat_rooms
-from tests.test_messaging_e2e import Client, make_user
+from tests.cluster_helpers import Client, make_user
 from utils.db import get_db
 
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}

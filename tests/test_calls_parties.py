@@ -8,9 +8,8 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
-from tests.helpers import login
-from tests.test_calls import CANDIDATE, OFFER, ack, error_code, names, ok
-from tests.test_messages_socket import Person, events
+from tests.call_helpers import CANDIDATE, OFFER, ack, error_code, names, ok
+from tests.helpers import Person, events, login
 from utils.db import get_db
 from utils.extensions import socketio
 

@@ -10,7 +10,7 @@ import pytest
 
 from models.base import utcnow
 from tests.call_servers import TurnServer, missing
-from tests.test_messages_socket import Person
+from tests.helpers import Person
 
 
 @pytest.fixture(scope="module")

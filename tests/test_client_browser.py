@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.call_servers import BROWSER_DIR, CHROMIUM, CHROMIUM_FLAGS, missing
+from tests.node_helpers import CLIENT_DIR, ensure_node_modules
 from tests.servers import AppServer
-from tests.test_typescript_client import CLIENT_DIR, ensure_node_modules
 from utils.embedded_db import free_port, port_answers
 
 PASSWORD = "correct horse battery staple"

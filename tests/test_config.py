@@ -5,17 +5,20 @@ import subprocess
 import sys
 
 import pytest
+from limits import parse
 
 from config import BASE_DIR, ConfigError, load_config
 
 PRODUCTION_ENV = {"SECRET_KEY": "x" * 40, "MONGO_URI": "mongodb://db:27017",
-                  "REDIS_URL": "redis://cache:6379/0"}
+                  "REDIS_URL": "redis://cache:6379/0",
+                  "VAPID_PRIVATE_KEY": "q0dPz5c4_bVqS2xbXx6Rv0vGxxWNQ5gQ3iU3G0Tf1pQ"}
 
 
 @pytest.fixture
 def clean_env(monkeypatch):
     for name in ("FLASK_ENV", "SECRET_KEY", "MONGO_URI", "REDIS_URL", "SOCKETIO_ASYNC_MODE",
-                 "SOCKETIO_MESSAGE_QUEUE", "CORS_ORIGINS", "CORS_MAX_AGE"):
+                 "SOCKETIO_MESSAGE_QUEUE", "CORS_ORIGINS", "CORS_MAX_AGE", "PUSH_ENABLED",
+                 "VAPID_PRIVATE_KEY", "PUSH_ALLOW_LOOPBACK"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -75,6 +78,26 @@ def test_production_refuses_the_link_preview_loopback_switch(clean_env):
     assert load_config("production").LINK_PREVIEW_ALLOW_LOOPBACK is False
     clean_env.setenv("LINK_PREVIEW_ALLOW_LOOPBACK", "true")
     with pytest.raises(ConfigError, match="LINK_PREVIEW_ALLOW_LOOPBACK"):
+        load_config("production")
+
+
+def test_production_refuses_push_without_a_vapid_key(clean_env):
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    assert load_config("production").PUSH_ENABLED is True
+    clean_env.delenv("VAPID_PRIVATE_KEY")
+    with pytest.raises(ConfigError, match="VAPID_PRIVATE_KEY"):
+        load_config("production")
+    clean_env.setenv("PUSH_ENABLED", "false")
+    assert load_config("production").PUSH_ENABLED is False
+    assert load_config("development").VAPID_PRIVATE_KEY is None  # generated under instance/
+
+
+def test_production_refuses_the_push_loopback_switch(clean_env):
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    clean_env.setenv("PUSH_ALLOW_LOOPBACK", "true")
+    with pytest.raises(ConfigError, match="PUSH_ALLOW_LOOPBACK"):
         load_config("production")
 
 
@@ -189,6 +212,15 @@ def test_each_job_queue_keeps_a_worker(clean_env, name):
         load_config("testing")
 
 
+@pytest.mark.parametrize(("name", "value"), [("NOTIFY_DIGEST_HOUR", "24"),
+                                           ("NOTIFY_DIGEST_WEEKDAY", "7"),
+                                           ("NOTIFY_DIGEST_HOUR", "-1")])
+def test_a_digest_hour_or_weekday_that_never_comes_is_refused(clean_env, name, value):
+    clean_env.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        load_config("testing")
+
+
 def test_development_accounts_start_trusted_production_ones_earn_it(clean_env):
     # A frontend developer's fresh test accounts must not meet the new-account limits.
     assert load_config("development").TRUST_NEW_ACCOUNT_HOURS == 0
@@ -197,3 +229,19 @@ def test_development_accounts_start_trusted_production_ones_earn_it(clean_env):
     assert load_config("production").TRUST_NEW_ACCOUNT_HOURS == 24
     clean_env.setenv("TRUST_NEW_ACCOUNT_HOURS", "6")
     assert load_config("development").TRUST_NEW_ACCOUNT_HOURS == 6
+
+
+def test_development_allows_more_sign_ups_than_production(clean_env):
+    """A frontend developer makes test accounts all afternoon from one address; production
+    keeps its limit, and its separate job consumer (`flask jobs worker`)."""
+    for name in ("RATELIMIT_REGISTER", "JOBS_IN_PROCESS_CONSUMER"):
+        clean_env.delenv(name, raising=False)
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    development, production = load_config("development"), load_config("production")
+    limits = [parse(config.RATELIMIT_REGISTER) for config in (development, production)]
+    assert [limit.get_expiry() for limit in limits] == [3600, 3600]
+    assert limits[0].amount >= 100 and limits[1].amount == 5
+    assert development.JOBS_IN_PROCESS_CONSUMER is True
+    assert production.JOBS_IN_PROCESS_CONSUMER is False
+    assert load_config("testing").JOBS_IN_PROCESS_CONSUMER is False

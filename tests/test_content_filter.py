@@ -222,3 +222,12 @@ def test_a_fast_pattern_delayed_once_by_a_busy_machine_is_still_accepted(monkeyp
     monkeypatch.setattr(filter_rules._Budget, "find", always_late)
     with pytest.raises(filter_rules.ContentFilterError, match="too slow"):
         rule.check_speed(0.1)
+
+
+def test_a_username_the_filter_refuses_is_not_available(client, admin):
+    put_filter(admin)
+    answer = client.get("/api/auth/availability", query_string={"username": "sc4m_artist"},
+                        environ_base=fresh_address())
+    assert answer.status_code == 200
+    found = answer.get_json()
+    assert (found["available"], found["reason"]) == (False, "invalid") and found["message"]

@@ -7,7 +7,7 @@ import pytest
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel
 
-from models import registry
+from models import indexes
 from models.base import BaseModel, isoformat, to_object_id, utcnow
 from utils import db as db_module
 from utils.embedded_db import EmbeddedDatabase, free_port, port_answers
@@ -76,7 +76,8 @@ def test_malformed_id_in_a_url_is_404(make_app):
 
 
 def test_init_db_is_idempotent(app, db, monkeypatch):
-    monkeypatch.setattr(registry, "_models", [*registry._models, Widget])
+    monkeypatch.setitem(app.extensions, indexes.EXTENSION,
+                        (*indexes.registered_models(app), Widget))
     runner = app.test_cli_runner()
     first = runner.invoke(args=["init-db"])
     second = runner.invoke(args=["init-db"])

@@ -15,19 +15,19 @@ def test_the_shared_app_refuses_new_routes(app):
 
 
 def test_reset_puts_back_config_bindings_and_state(app, db, make_app, redis_url, _shared):
-    server, storage = socketio.server, limiter._storage
+    server, storage = socketio.server, limiter.storage
     assert app.wsgi_app.engineio_app is server  # the shared app's own Socket.IO server
     app.config["CHAT_RATE_LIMIT"] = "1 per hour"
     app.extensions["roundtable_login_failures"] = object()
     make_app(REDIS_URL=None)  # rebinds the process-wide extension objects
-    assert socketio.server is not server and limiter._storage is not storage
+    assert socketio.server is not server and limiter.storage is not storage
     # Left for whichever test runs next on this worker (see the test below).
     redis.Redis.from_url(redis_url).set("rt:left-behind", 1)
     db.things.insert_one({"left": "behind"})
 
     _shared.reset()
 
-    assert socketio.server is server and limiter._storage is storage
+    assert socketio.server is server and limiter.storage is storage
     assert app.config["CHAT_RATE_LIMIT"] != "1 per hour"
     assert "roundtable_login_failures" not in app.extensions
 

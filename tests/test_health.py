@@ -1,11 +1,14 @@
 """Health, readiness and degraded modes when Redis or MongoDB goes away."""
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
 
+from tests.helpers import register
 from tests.servers import RedisServer
+from utils import jobs
 from utils.embedded_db import free_port
 
 
@@ -25,7 +28,37 @@ def test_version(client, app):
 def test_ready_when_everything_answers(client):
     response = client.get("/health/ready")
     assert response.status_code == 200
-    assert response.get_json()["checks"] == {"mongo": "ok", "redis": "ok"}
+    assert response.get_json()["checks"] == {"mongo": "ok", "redis": "ok",
+                                             "jobs": "no consumer seen (last: never)"}
+
+
+def test_ready_says_when_jobs_wait_and_no_consumer_was_seen(app, client, clock):
+    """Reported, not a 503: a web process without a consumer still serves."""
+    register(client, "alice", verify=False)  # queues the verification mail's job
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"]["jobs"] == \
+        "no consumer seen (last: never), 1 job(s) waiting"
+
+    jobs.beat(app)  # what a running consumer's scheduler writes every few seconds
+    assert client.get("/health/ready").get_json()["checks"]["jobs"] == "ok"
+
+    clock.advance(app.config["JOBS_CONSUMER_STALE_SECONDS"] + 1)  # the consumer went away
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"]["jobs"] == \
+        "no consumer seen (last: 61 s ago), 1 job(s) waiting"
+
+
+def test_a_server_starting_without_a_consumer_logs_the_waiting_jobs(app, client, make_app,
+                                                                    caplog):
+    register(client, "alice", verify=False)
+    with caplog.at_level(logging.WARNING, logger="roundtable"):
+        make_app(reuse=False)  # another server process on the same queue starts
+    [line] = [r.getMessage() for r in caplog.records if r.name == "roundtable"
+              and "job queue" in r.getMessage()]
+    assert line.startswith("job queue: no consumer seen (last: never), 1 job(s) waiting; "
+                           "run `flask jobs worker`")
 
 
 @pytest.fixture

@@ -31,7 +31,35 @@ def morning_sweep() -> None:
     ATTEMPTS.append(("sweep", time.monotonic()))
 
 
+@jobs.task()
+def unlisted() -> None:
+    """Defined, but given to no app."""
+
+
+def knowing_test_jobs(app):
+    """The app with this module's jobs registered too (the factory registers only
+    registrations.JOBS)."""
+    jobs.register(app, flaky, hopeless, morning_sweep)
+    return app
+
+
+def test_a_job_missing_from_the_app_list_is_refused_when_enqueued(app):
+    """Defining (importing) a job registers nothing: a job the app was not given is
+    refused at once, not queued for consumers that would not know it."""
+    with app.app_context():
+        try:
+            unlisted.enqueue()
+        except LookupError as refused:
+            assert "tests.test_jobs.unlisted" in str(refused)
+            assert "registrations.JOBS" in str(refused)
+        else:
+            raise AssertionError("an unregistered job was queued")
+    assert jobs.queue_depth(app)["pending"] == 0
+    assert "tests.test_jobs.unlisted" not in jobs.registered(app)
+
+
 def test_a_failing_job_is_retried_with_growing_delays_until_it_succeeds(app):
+    knowing_test_jobs(app)
     ATTEMPTS.clear()
     with app.app_context():
         flaky.enqueue("a", 2)
@@ -44,6 +72,7 @@ def test_a_failing_job_is_retried_with_growing_delays_until_it_succeeds(app):
 
 
 def test_a_job_that_keeps_failing_is_in_the_dead_letter_list_cli_and_stats(app, client):
+    knowing_test_jobs(app)
     with app.app_context():
         hopeless.enqueue("fly")
         flaky.enqueue("b", 0)
@@ -68,9 +97,9 @@ def test_a_job_that_keeps_failing_is_in_the_dead_letter_list_cli_and_stats(app, 
 
 
 def test_a_periodic_job_is_due_at_its_minute_only(app):
-    huey = jobs.get_huey(app)
+    huey = jobs.get_huey(knowing_test_jobs(app))
     with app.app_context():
-        morning_sweep.enqueue()  # registers late-defined jobs on this app's queue too
+        morning_sweep.enqueue()
     run_jobs(app)
     due = {task.name for task in huey.read_periodic(datetime.datetime(2026, 1, 5, 7, 30))}
     assert "tests.test_jobs.morning_sweep" in due
@@ -94,6 +123,7 @@ def test_without_redis_the_queue_is_a_sqlite_file_that_outlives_the_app(make_app
 
 def test_the_development_consumer_runs_jobs_beside_the_server(make_app, tmp_path):
     app = make_app(MAIL_BACKEND="file", MAIL_FILE_DIR=str(tmp_path), JOBS_POLL_MAX_SECONDS=0.1)
+    assert jobs.last_heartbeat(app) is None
     consumer = jobs.start_consumer(app)
     try:
         register(app.test_client(), "alice", verify=False)
@@ -102,13 +132,18 @@ def test_the_development_consumer_runs_jobs_beside_the_server(make_app, tmp_path
             time.sleep(0.05)
         [mail] = read_mails(tmp_path)
         assert mail["To"] == "alice@example.com"
+        # The running consumer's heartbeat is in the job store (written on its first
+        # scheduler loop, then every few seconds): readiness sees a consumer.
+        while jobs.last_heartbeat(app) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert jobs.consumer_state(app) == "ok"
     finally:
         consumer.stop(graceful=True)
 
 
 def test_metrics_report_queue_depth_and_failures(make_app):
     token = "metrics-token-" + "j" * 20
-    app = make_app(METRICS_TOKEN=token)
+    app = knowing_test_jobs(make_app(METRICS_TOKEN=token))
     with app.app_context():
         hopeless.enqueue("fail")
     run_jobs(app)
@@ -125,10 +160,11 @@ def test_metrics_report_queue_depth_and_failures(make_app):
 
 
 def test_a_periodic_job_is_enqueued_once_per_minute_by_several_consumers(app, make_app):
-    other = make_app()  # a second process's app on the same Redis queue
+    other = knowing_test_jobs(make_app())  # a second process's app on the same Redis queue
+    knowing_test_jobs(app)
     minute = datetime.datetime(2026, 1, 5, 7, 30, 12)
     with app.app_context():
-        morning_sweep.enqueue()  # registers the test module's jobs on both queues
+        morning_sweep.enqueue()
     with other.app_context():
         morning_sweep.enqueue()
     run_jobs(app)

@@ -8,11 +8,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.helpers import read_mails
+from tests.helpers import read_mails, wait_for
 from tests.servers import ROOT
 
 ENQUEUE = """
@@ -28,16 +27,6 @@ print("queued", flush=True)
 if sys.argv[1].startswith("first"):
     time.sleep(120)  # killed here, like a server killed before any consumer ran
 """
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def recipients(directory) -> list[str]:

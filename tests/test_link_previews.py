@@ -12,11 +12,10 @@ import pytest
 import redis
 
 from services.media import link_previews
-from tests.helpers import run_jobs
+from tests.helpers import events, run_jobs
 from tests.http_stub import Answer, Stall, StubServer
 from tests.topic_helpers import Person, make_post, make_topic
-from utils import safe_fetch
-from utils.extensions import socketio
+from utils import jobs, safe_fetch
 
 PAGE = """<!doctype html><html><head>
 <meta charset="utf-8">
@@ -205,30 +204,19 @@ def test_https_checks_the_certificate_against_the_name_not_the_address(tls_stub)
         safe_fetch.fetch(url, LOOPBACK)  # the system's CAs do not know it
 
 
-def _socket(app, person):
-    token = person.headers["Authorization"].split()[1]
-    sc = socketio.test_client(app, auth={"token": token})
-    assert sc.is_connected()
-    return sc
-
-
-def _events(sc, name):
-    return [e["args"][0] for e in sc.get_received() if e["name"] == name]
-
-
 def test_message_previews_arrive_live_and_stay_in_history(app, client, stub_http):
     app.config["LINK_PREVIEW_ALLOW_LOOPBACK"] = True
     stub_http.html("/article", PAGE)
     alice, bob = Person(client, "alice"), Person(client, "bob")
     room = alice.post("/api/messages/direct", {"user_id": bob.id}).get_json()
-    bob_socket = _socket(app, bob)
+    bob_socket = bob.socket()
     url = f"{stub_http.url}/article"
     sent = alice.post(f"/api/messages/rooms/{room['id']}/messages",
                       {"body": f"look: {url}, and http://169.254.169.254/x", "client_id": "p1"})
     assert sent.status_code == 201 and sent.get_json()["previews"] == []
     bob_socket.get_received()
     run_jobs(app)
-    updated = _events(bob_socket, "message_updated")
+    updated = events(bob_socket, "message_updated")
     expected = [{"url": url, "title": "Tomato & basil",
                  "description": "How to grow both together.",
                  "image": f"{stub_http.url}/img/tomato.png", "site_name": "Garden Weekly"}]
@@ -240,7 +228,7 @@ def test_message_previews_arrive_live_and_stay_in_history(app, client, stub_http
     alice.post(f"/api/messages/rooms/{room['id']}/messages", {"body": url, "client_id": "p2"})
     run_jobs(app)
     assert stub_http.hits("/article") == 1
-    assert [u["previews"] for u in _events(bob_socket, "message_updated")] == [expected]
+    assert [u["previews"] for u in events(bob_socket, "message_updated")] == [expected]
     bob_socket.disconnect()
 
 
@@ -264,13 +252,13 @@ def test_post_previews_arrive_as_post_updated(app, client, stub_http):
     stub_http.html("/article", PAGE)
     alice = Person(client, "alice")
     topic = make_topic(alice, "Tomatoes")
-    sc = _socket(app, alice)
+    sc = alice.socket()
     assert sc.emit("join_topic", {"topic_id": topic["id"]}, callback=True)["ok"]
     post = make_post(alice, topic["id"], "Read this", f"Good read: {stub_http.url}/article")
     assert post["previews"] == []
     sc.get_received()
     run_jobs(app)
-    updates = _events(sc, "post_updated")
+    updates = events(sc, "post_updated")
     assert [u["previews"][0]["title"] for u in updates] == ["Tomato & basil"]
     shown = alice.get(f"/api/posts/{post['id']}").get_json()
     assert shown["previews"][0]["site_name"] == "Garden Weekly"
@@ -303,19 +291,13 @@ def test_a_queue_outage_costs_the_preview_not_the_send(app, client, monkeypatch)
     assert sent.status_code == 201 and sent.get_json()["previews"] == []
 
 
-def test_a_consumer_process_knows_both_preview_jobs():
-    """A worker (`flask jobs worker`) registers the jobs imported with `app`, before any
-    route module is: both preview jobs must be among them."""
-    import subprocess
-    import sys
-
-    from config import BASE_DIR
-
-    names = subprocess.run(
-        [sys.executable, "-c", "import app, utils.jobs as j; print(' '.join(j.JOBS))"],
-        cwd=BASE_DIR, check=True, capture_output=True, text=True).stdout.split()
-    assert {"services.chat_previews.attach_message_previews",
-            "services.posts_service.attach_post_previews"} <= set(names)
+def test_a_consumer_process_knows_both_preview_jobs(app):
+    """Every app (a worker's too: `flask jobs worker`) registers the jobs of
+    registrations.JOBS: both preview jobs must be among them, on the best-effort queue."""
+    registered = jobs.registered(app)
+    for name in ("services.chat_previews.attach_message_previews",
+                 "services.posts_service.attach_post_previews"):
+        assert registered[name].queue == jobs.BEST_EFFORT
 
 
 def _message_with_hanging_links(app, client, stub_http, stall, count=3):

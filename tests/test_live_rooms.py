@@ -6,10 +6,16 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+from bson import ObjectId
+
 from services.chat import chat_access
-from tests.test_messages_socket import Person, events, open_direct, received, send
-from tests.topic_helpers import Person as ApiPerson
+from services.live import room_entry
+from services.platform import live_rooms
+from tests.chat_helpers import open_direct, send
+from tests.helpers import Person, events, queued, received
 from tests.topic_helpers import make_post, make_topic
+from utils.errors import NotFound
 from utils.extensions import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +89,7 @@ def test_only_room_entry_puts_a_socket_into_a_room():
 # Point 6: visibility changes and bans
 
 def test_a_topic_turned_private_stops_streaming_to_non_members(app, client):
-    owner = ApiPerson(client, "olivia")
+    owner = Person(client, "olivia")
     topic = make_topic(owner)
     post = make_post(owner, topic["id"])
     chat = owner.post(f"/api/topics/{topic['id']}/rooms", {"name": "lobby"}).get_json()["id"]
@@ -115,7 +121,7 @@ def test_a_topic_turned_private_stops_streaming_to_non_members(app, client):
 
 
 def test_a_user_banned_from_a_public_topic_cannot_join_its_chat(app, client):
-    owner = ApiPerson(client, "olivia")
+    owner = Person(client, "olivia")
     topic = make_topic(owner)
     chat = owner.post(f"/api/topics/{topic['id']}/rooms", {"name": "lobby"}).get_json()["id"]
     owner_sc = socketio.test_client(app, auth={"token": owner.headers["Authorization"][7:]})
@@ -140,6 +146,43 @@ def test_a_user_banned_from_a_public_topic_cannot_join_its_chat(app, client):
     assert _message_rooms(troll_sc) == [mine]
 
 
+def test_a_ban_stored_while_the_socket_joins_takes_it_out_again(app, client, monkeypatch):
+    # The race room_entry.enter closes with its second check: the ban lands after the
+    # first check said yes but before the socket is in the topic's room, so the ban's
+    # eviction finds nothing to evict. The second check refuses and takes the socket out.
+    owner = Person(client, "olivia")
+    topic = make_topic(owner)
+    troll = Person(app, "troll")
+    troll_sc = troll.socket()
+    original = room_entry.join_room
+
+    def banned_meanwhile(room, **kwargs):
+        banned = owner.post(f"/api/topics/{topic['id']}/bans", {"user_id": troll.id})
+        assert banned.status_code == 201
+        return original(room, **kwargs)
+
+    monkeypatch.setattr(room_entry, "join_room", banned_meanwhile)
+    ack = troll_sc.emit("join_topic", {"topic_id": topic["id"]}, callback=True)
+    monkeypatch.setattr(room_entry, "join_room", original)
+    assert _refused(ack, "forbidden")
+    make_post(owner, topic["id"], "after the ban")
+    friend = Person(app, "friend")
+    mine = open_direct(friend, troll)
+    assert send(friend.socket(), mine, "hello", "f1")["ok"]
+    got = received(troll_sc)
+    assert [name for name, _ in got if name == "new_post"] == []
+    assert [data["room_id"] for name, data in got if name == "message"] == [mine]
+
+def test_no_socket_enters_another_users_room_or_a_room_of_no_known_kind(app, db):
+    # user_<id> carries a user's private events (notifications, unread counts, calls):
+    # room_entry lets a socket into its own user's room only, and knows no other kinds.
+    alice, bob = Person(app, "alice"), Person(app, "bob")
+    with app.test_request_context():
+        user = db.users.find_one({"_id": ObjectId(alice.id)})
+        for kind, target in ((live_rooms.USER, bob.id), ("lounge", alice.id)):
+            with pytest.raises(NotFound):
+                room_entry.enter(user, kind, target, "sid-of-alice")
+
 # Point 5: a session or token that ends closes its sockets
 
 def _token_socket(app, headers):
@@ -148,16 +191,8 @@ def _token_socket(app, headers):
     return sc
 
 
-def _queued(sc, name):
-    """What `sc` received, readable after a disconnect too (get_received is not)."""
-    found = [e["args"][0] if isinstance(e["args"], list) else e["args"]
-             for e in sc.queue if e["name"] == name]
-    sc.queue = [e for e in sc.queue if e["name"] != name]
-    return found
-
-
 def _logged_out(sc, reason):
-    return not sc.is_connected() and _queued(sc, "force_logout") == [{"reason": reason}]
+    return not sc.is_connected() and queued(sc, "force_logout") == [{"reason": reason}]
 
 
 _senders = iter(range(1000))
@@ -168,7 +203,7 @@ def _dm_reaches(app, target, sockets):
     sender = Person(app, f"sender{next(_senders)}")
     room = open_direct(sender, target)
     assert send(sender.socket(), room, "ping", "p")["ok"]
-    return [any(d["room_id"] == room for d in _queued(sc, "message")) for sc in sockets]
+    return [any(d["room_id"] == room for d in queued(sc, "message")) for sc in sockets]
 
 
 def test_logout_closes_the_sockets_of_that_session_only(app):
@@ -236,8 +271,8 @@ def test_password_change_closes_every_other_session_and_keeps_its_own(app):
 
 
 def test_two_factor_changes_close_every_other_session(app):
+    from tests.auth_helpers import code
     from tests.helpers import DEFAULT_PASSWORD
-    from tests.test_auth_2fa import code
 
     alice = Person(app, "alice")
     own = alice.socket()
@@ -259,8 +294,8 @@ def test_two_factor_changes_close_every_other_session(app):
 
 
 def _other_sessions_with_otp(app, person, secret):
+    from tests.auth_helpers import code
     from tests.helpers import login
-    from tests.test_auth_2fa import code
 
     browser = app.test_client()
     login(browser, person.user["username"], otp=code(secret))

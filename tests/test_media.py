@@ -17,11 +17,10 @@ import requests
 from bson import ObjectId
 from PIL import Image
 
-from tests.helpers import DEFAULT_PASSWORD, csrf, register_and_login, run_jobs
+from tests.helpers import DEFAULT_PASSWORD, Person, events, run_jobs
 from utils import storage as backends
 from utils.db import get_db
 from utils.embedded_db import free_port
-from utils.extensions import socketio
 
 BUCKET = "roundtable-test"
 S3_KEYS = {"S3_ACCESS_KEY_ID": "testing", "S3_SECRET_ACCESS_KEY": "testing",
@@ -61,21 +60,8 @@ def backend(request, app, tmp_path):
     app.extensions[backends.EXTENSION] = saved
 
 
-class Person:
-    def __init__(self, app, name):
-        self.app = app
-        self.client = app.test_client()
-        self.user, token = register_and_login(self.client, name)
-        self.id = self.user["id"]
-        self.headers = csrf(token)
-
-    def post(self, path, body=None):
-        return self.client.post(path, json=body or {}, headers=self.headers)
-
-    def upload(self, data, name="photo.png"):
-        return self.client.post("/api/uploads", headers=self.headers,
-                                data={"file": (io.BytesIO(data), name)},
-                                content_type="multipart/form-data")
+class Uploader(Person):
+    """A person who uploads and downloads."""
 
     def fetch(self, url):
         """The bytes of a download and its final answer (following S3's redirect with
@@ -89,15 +75,10 @@ class Person:
         assert response.status_code == 200, response.get_json()
         return response.get_data(), response.headers
 
-    def socket(self):
-        sc = socketio.test_client(self.app, flask_test_client=self.client)
-        assert sc.is_connected()
-        return sc
-
 
 @pytest.fixture
 def trio(app):
-    return Person(app, "alice"), Person(app, "bob"), Person(app, "carol")
+    return Uploader(app, "alice"), Uploader(app, "bob"), Uploader(app, "carol")
 
 
 def jpeg_with_gps(size=(400, 300)) -> bytes:
@@ -128,15 +109,6 @@ def stored_object(app, upload_id: str, field: str = "key") -> bytes | None:
 def no_exif(data: bytes) -> bool:
     image = Image.open(io.BytesIO(data))
     return not image.getexif() and b"Exif" not in data and b"SpyCam" not in data
-
-
-def _data(event):
-    args = event["args"]
-    return args[0] if isinstance(args, list) else args
-
-
-def events(sc, name):
-    return [_data(e) for e in sc.get_received() if e["name"] == name]
 
 
 def not_found_like_missing(person, url, upload_id):

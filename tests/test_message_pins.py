@@ -3,7 +3,8 @@ direct room either member), everyone who reads the room lists them, live
 `message_pinned` / `message_unpinned` go to the room, and a deleted message drops out."""
 from __future__ import annotations
 
-from tests.topic_helpers import Person, events, join, make_topic, send_message, socket_of
+from tests.helpers import events
+from tests.topic_helpers import Person, join, make_topic, send_message, socket_of
 
 
 def pins(person: Person, room_id: str):

@@ -220,7 +220,12 @@ def test_edit_delete_and_reactions(people, db):
     assert reacted["reactions"] == {"👍": [bob[1]["id"]]}
     assert bob[0].put(f"/api/messages/{message['id']}/reactions/ab",
                       headers=bob[2]).status_code == 400
-    assert bob[0].delete(path, headers=bob[2]).get_json()["reactions"] == {}
+    keycap = bob[0].put(f"/api/messages/{message['id']}/reactions/1\ufe0f\u20e3",
+                        headers=bob[2])
+    assert keycap.status_code == 200, keycap.get_json()
+    assert keycap.get_json()["reactions"]["1\ufe0f\u20e3"] == [bob[1]["id"]]
+    assert bob[0].delete(path, headers=bob[2]).get_json()["reactions"] == {
+        "1\ufe0f\u20e3": [bob[1]["id"]]}
     assert bob[0].delete(f"/api/messages/{message['id']}", headers=bob[2]).status_code == 403
     deleted = alice[0].delete(f"/api/messages/{message['id']}", headers=alice[2]).get_json()
     assert deleted["deleted"] is True and deleted["body"] == "" and deleted["seq"] == 1
@@ -246,9 +251,15 @@ def test_flood_limit(make_app):
 def test_emoji_rules():
     from services.chat.chat_history import valid_emoji
 
-    for good in ("👍", "❤️", "👍🏽", "👨‍👩‍👧", "🇫🇷"):
+    # Keycaps, flags (subdivision flags too), skin tones, ZWJ sequences (with skin tones).
+    for good in ("👍", "❤️", "👍🏽", "👨‍👩‍👧", "🇫🇷", "1️⃣", "#️⃣", "*️⃣",
+                 "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+                 "🧑🏻\u200d❤️\u200d💋\u200d🧑🏼", "👩🏽\u200d💻"):
         assert valid_emoji(good), good
-    for bad in ("a", "👍👍", "<b>", "", "1"):
+    # Two characters, a digit, two emoji, a lone joiner or skin tone or regional letter,
+    # a joiner left dangling.
+    for bad in ("a", "ab", "1", "#", "👍👍", "<b>", "", "\u200d", "\ufe0f", "🏽", "🇦",
+                "👍\u200d", "1\ufe0f"):
         assert not valid_emoji(bad), bad
 
 
@@ -273,3 +284,18 @@ def test_rooms_list_last_message_carries_its_author(people):
     assert items[lobby["id"]]["last_message"]["author"]["display_name"] == "Bobby"
     single = alice[0].get(f"/api/messages/rooms/{lobby['id']}").get_json()
     assert single["last_message"]["author"]["id"] == bob[1]["id"]
+
+
+def test_a_reply_names_a_message_of_the_same_room(people, db):
+    alice, bob = people["alice"], people["bob"]
+    room_id = direct(people).get_json()["id"]
+    elsewhere = direct(people, "alice", "carol").get_json()["id"]
+    other = send(alice, elsewhere, "for carol", "c1").get_json()
+    for target in (other["id"], str(ObjectId())):
+        refused = post(bob, f"/api/messages/rooms/{room_id}/messages",
+                       {"body": "re", "client_id": f"r-{target}", "reply_to": target})
+        assert refused.status_code == 400, refused.get_json()
+        error = refused.get_json()["error"]
+        assert error["code"] == "validation_error" and "reply_to" in error["details"]
+    assert db.messages.count_documents({"room_id": ObjectId(room_id)}) == 0
+    assert db.rooms.find_one({"_id": ObjectId(room_id)})["last_seq"] == 0

@@ -10,23 +10,10 @@ import redis
 from bson import ObjectId
 from pymongo import MongoClient, monitoring
 
-from tests.helpers import RedisCommands, csrf, register_and_login, user_written
+from tests.chat_helpers import stored_elsewhere
+from tests.helpers import Person, RedisCommands, user_written
 from utils import db as db_module
 from utils.extensions import socketio
-
-
-class Person:
-    def __init__(self, app, name):
-        self.client = app.test_client()
-        self.user, token = register_and_login(self.client, name)
-        self.headers = csrf(token)
-
-    def post(self, path, body=None):
-        return self.client.post(path, json=body or {}, headers=self.headers)
-
-    def send(self, room_id, body, client_id):
-        return self.post(f"/api/messages/rooms/{room_id}/messages",
-                         {"body": body, "client_id": client_id})
 
 
 def _direct_room(app):
@@ -142,22 +129,13 @@ def test_with_several_processes_a_send_stays_within_four_commands(make_app, redi
     assert sum(sent.values()) <= WRITE_BUDGET, sent
 
 
-def _stored_elsewhere(db, room_id: str, seq: int, author: str) -> None:
-    """A message stored behind this process's back (another process, a crashed send)."""
-    author_id = db.users.find_one({"username": author})["_id"]
-    db.messages.insert_one({"room_id": ObjectId(room_id), "seq": seq, "author_id": author_id,
-                            "body": "elsewhere", "client_id": "other", "reply_to": None,
-                            "reactions": {}, "created_at": datetime.now(timezone.utc),
-                            "edited_at": None, "deleted": False})
-
-
 def test_a_stale_seq_left_in_redis_costs_a_retry_never_a_gap(app, db, redis_url):
     app.config["SOCKETIO_MESSAGE_QUEUE"] = redis_url
     alice, room_id = _direct_room(app)
     assert alice.send(room_id, "one", "c1").get_json()["seq"] == 1
     # A process stored seq 2 and died before leaving it in Redis: the guess (2) is
     # refused by the unique index and the send takes the seq after the highest.
-    _stored_elsewhere(db, room_id, seq=2, author="alice")
+    stored_elsewhere(db, room_id, seq=2, author="alice")
     assert alice.send(room_id, "three", "c3").get_json()["seq"] == 3
     assert redis.Redis.from_url(redis_url).get(f"rt:roomseq:{room_id}") == b"3"
     assert sorted(m["seq"] for m in db.messages.find({"room_id": ObjectId(room_id)})) == [
@@ -181,7 +159,7 @@ def test_a_seq_taken_elsewhere_is_skipped_without_a_gap(app, db):
     assert alice.send(room_id, "one", "c1").get_json()["seq"] == 1
     # Another sender stored seq 2 behind this process's back (the guess of the next seq
     # is now wrong); the unique index refuses it and the send takes seq 3.
-    _stored_elsewhere(db, room_id, seq=2, author="alice")
+    stored_elsewhere(db, room_id, seq=2, author="alice")
     assert alice.send(room_id, "three", "c3").get_json()["seq"] == 3
     assert alice.send(room_id, "four", "c4").get_json()["seq"] == 4
     seqs = sorted(m["seq"] for m in db.messages.find({"room_id": ObjectId(room_id)}))

@@ -9,26 +9,12 @@ from __future__ import annotations
 import pytest
 import redis
 from bson import ObjectId
+from redis.exceptions import RedisError
 
 from models.message import Message
 from services.chat import chat_seq
-from tests.test_messages_send_path import _stored_elsewhere
+from tests.chat_helpers import dump_room, restore_room, stored_elsewhere
 from tests.topic_helpers import Person, send_message
-
-
-def dump_room(db, room_id: ObjectId) -> dict[str, list[dict]]:
-    """The room's documents as mongodump would have saved them."""
-    return {"rooms": list(db.rooms.find({"_id": room_id})),
-            "messages": list(db.messages.find({"room_id": room_id})),
-            "room_members": list(db.room_members.find({"room_id": room_id}))}
-
-
-def restore_room(db, saved: dict[str, list[dict]], room_id: ObjectId) -> None:
-    """As `mongorestore --drop` would leave them: what was written after the dump is gone."""
-    for name, documents in saved.items():
-        field = "_id" if name == "rooms" else "room_id"
-        db[name].delete_many({field: room_id})
-        db[name].insert_many(documents)
 
 
 @pytest.mark.parametrize("queue", [True, False], ids=["redis-queue", "one-process"])
@@ -76,7 +62,7 @@ def test_a_message_adopted_before_its_sender_takes_it_back_stays(app, db, redis_
         assert send_message(alice, room_id, "before", f"a{n}")["seq"] == n
     # Another process stored seq 3 and left it in Redis; its move of the room (2 -> 3)
     # has not landed yet, so alice's guess (4) is one ahead of the room.
-    _stored_elsewhere(db, room_id, seq=3, author="bob")
+    stored_elsewhere(db, room_id, seq=3, author="bob")
     redis.Redis.from_url(redis_url).set(f"rt:roomseq:{room_id}", 3)
     take_back = Message.take_back
 
@@ -92,3 +78,51 @@ def test_a_message_adopted_before_its_sender_takes_it_back_stays(app, db, redis_
         (1, "a1"), (2, "a2"), (3, "other"), (4, "a3")]
     assert db.rooms.find_one({"_id": room})["last_seq"] == 4
 
+
+
+def test_a_settle_stops_at_a_hole_and_never_covers_what_lies_above_it(app, db):
+    """Seq 3 was stored elsewhere and its move has not landed; seq 5 is another sender's
+    wrong guess (4 is missing): the room is settled over 3 only, the send takes 4."""
+    client = app.test_client()
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    room_id = alice.post("/api/messages/direct", {"user_id": bob.id}).get_json()["id"]
+    room = ObjectId(room_id)
+    for n in (1, 2):
+        assert send_message(alice, room_id, "before", f"a{n}")["seq"] == n
+    stored_elsewhere(db, room_id, seq=3, author="bob")
+    stored_elsewhere(db, room_id, seq=5, author="alice")
+    assert send_message(alice, room_id, "after", "a3")["seq"] == 4
+    assert db.rooms.find_one({"_id": room})["last_seq"] == 4
+    with app.app_context():  # 5 follows 4 now, without a hole: the next settle takes it
+        assert chat_seq.settle(room) == 5
+
+
+def test_a_guess_redis_cannot_keep_falls_back_to_the_room(app, db, redis_url, monkeypatch,
+                                                          caplog):
+    """With several processes the next seq is guessed from Redis beside the room's lock;
+    when Redis fails to give or keep it, the room's own last seq is used: no gap, no 500."""
+    app.config["SOCKETIO_MESSAGE_QUEUE"] = redis_url
+    client = app.test_client()
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    room_id = alice.post("/api/messages/direct", {"user_id": bob.id}).get_json()["id"]
+    assert send_message(alice, room_id, "before", "a1")["seq"] == 1
+    key = f"rt:roomseq:{room_id}"
+    assert redis.Redis.from_url(redis_url).get(key) == b"1"
+
+    def failing_on(method):
+        real = getattr(redis.Redis, method)
+
+        def call(self, name, *args, **kwargs):
+            if name == key:
+                raise RedisError("connection reset")
+            return real(self, name, *args, **kwargs)
+        return call
+
+    for method in ("get", "set"):
+        monkeypatch.setattr(redis.Redis, method, failing_on(method))
+    with caplog.at_level("WARNING", logger="services.chat.chat_seq"):
+        assert [send_message(bob, room_id, "during", f"b{n}")["seq"] for n in (1, 2)] == [2, 3]
+    assert "could not leave its last seq in Redis" in caplog.text
+    monkeypatch.undo()
+    assert redis.Redis.from_url(redis_url).get(key) == b"1"  # never kept while it failed
+    assert db.rooms.find_one({"_id": ObjectId(room_id)})["last_seq"] == 3

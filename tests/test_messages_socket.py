@@ -7,53 +7,22 @@ from bson import ObjectId
 
 from services.forum import topic_members, topic_moderation, topics_service
 from services.live import presence
-from tests.helpers import bearer, csrf, register_and_login, run_jobs
+from tests.chat_helpers import open_direct, send
+from tests.helpers import (
+    Person,
+    bearer,
+    event_data,
+    events,
+    received,
+    run_jobs,
+)
 from utils.db import get_db
 from utils.extensions import socketio
-
-
-class Person:
-    def __init__(self, app, name):
-        self.app = app
-        self.client = app.test_client()
-        self.user, token = register_and_login(self.client, name)
-        self.id = self.user["id"]
-        self.headers = csrf(token)
-
-    def socket(self):
-        sc = socketio.test_client(self.app, flask_test_client=self.client)
-        assert sc.is_connected()
-        return sc
-
-    def post(self, path, body=None):
-        return self.client.post(path, json=body or {}, headers=self.headers)
-
-
-def _data(event):
-    args = event["args"]
-    return args[0] if isinstance(args, list) else args
-
-
-def events(sc, name):
-    return [_data(e) for e in sc.get_received() if e["name"] == name]
-
-
-def received(sc):
-    return [(e["name"], _data(e)) for e in sc.get_received()]
 
 
 @pytest.fixture
 def trio(app):
     return Person(app, "alice"), Person(app, "bob"), Person(app, "carol")
-
-
-def open_direct(a, b):
-    return a.post("/api/messages/direct", {"user_id": b.id}).get_json()["id"]
-
-
-def send(sc, room_id, body, client_id):
-    return sc.emit("send_message", {"room_id": room_id, "body": body,
-                                    "client_id": client_id}, callback=True)
 
 
 def test_every_event_is_acknowledged_with_errors(trio):
@@ -304,7 +273,7 @@ def test_force_logout_on_password_reset_and_deletion(app, trio):
         auth_passwords.reset_password(reset, "another long passphrase 42")
     assert not sock.is_connected()
     # get_received() refuses a closed client; the queue still holds what arrived.
-    assert [(e["name"], _data(e)) for e in sock.queue] == [
+    assert [(e["name"], event_data(e)) for e in sock.queue] == [
         ("force_logout", {"reason": "password_reset"})]
     with app.app_context():
         dave = get_db().users.find_one({"username": "dave"})

@@ -11,75 +11,15 @@ import uuid
 
 import redis
 import requests
-import socketio
 import websocket
 
-from services.accounts import auth_login, auth_passwords, auth_signup
+from services.accounts import auth_passwords
 from services.chat import chat_rooms
 from services.forum import topic_members, topics_service
-from tests import test_messages_seq_proof as seq_proof
+from tests.chat_helpers import dump_room, restore_room
+from tests.cluster_helpers import Client, make_user
 from tests.helpers import run_jobs
 from tests.servers import CLUSTER_SETTINGS, AppServer
-
-
-def make_user(app, name: str) -> tuple[dict, str]:
-    with app.app_context():
-        user = auth_signup.register(name, f"{name}@example.com", "correct horse battery staple",
-                                     email_verified=True)
-        return user, auth_login.issue_token(user, "e2e")["token"]
-
-
-def _handle_messages_on_the_reader(sio: socketio.Client) -> None:
-    """python-engineio starts a thread for every message it hands up: 20 clients x 4000
-    messages made the test's own clients its largest CPU cost. Our handlers only record
-    (and acks only release a waiter), so they run on the read thread instead, in the
-    order the server wrote."""
-    trigger = sio.eio._trigger_event
-
-    def in_order(event, *args, run_async=False, **kwargs):
-        return trigger(event, *args, run_async=run_async and event != "message", **kwargs)
-
-    sio.eio._trigger_event = in_order
-
-
-class Client:
-    """A python-socketio client recording every event it receives."""
-
-    def __init__(self, server: AppServer, token: str) -> None:
-        self.events: list[tuple[str, dict]] = []
-        self.lock = threading.Condition()
-        self.disconnected = threading.Event()
-        self.sio = socketio.Client(reconnection=False)
-        _handle_messages_on_the_reader(self.sio)
-        self.sio.on("*", self._record)
-        self.sio.on("disconnect", lambda *reason: self.disconnected.set())
-        self.server, self.token = server, token
-        self.connect()
-
-    def _record(self, event, data=None):
-        with self.lock:
-            self.events.append((event, data))
-            self.lock.notify_all()
-
-    def connect(self) -> None:
-        self.sio.connect(self.server.url, auth={"token": self.token}, transports=["websocket"],
-                         wait_timeout=10)
-
-    def call(self, event: str, data: dict) -> dict:
-        return self.sio.call(event, data, timeout=30)
-
-    def named(self, name: str) -> list[dict]:
-        with self.lock:
-            return [data for event, data in self.events if event == name]
-
-    def wait_for(self, name: str, count: int, timeout: float = 20) -> list[dict]:
-        with self.lock:
-            self.lock.wait_for(lambda: len(self.named(name)) >= count, timeout=timeout)
-            return self.named(name)
-
-    def close(self) -> None:
-        if self.sio.connected:
-            self.sio.disconnect()
 
 
 class WireClient:
@@ -385,9 +325,9 @@ def test_a_restore_under_two_running_processes_leaves_no_gap(cluster, db):
         return answer.json()["seq"]
 
     assert [send(a, "a1"), send(b, "b1")] == [1, 2]
-    saved = seq_proof.dump_room(db, room["_id"])
+    saved = dump_room(db, room["_id"])
     assert [send(a, "a2"), send(b, "b2"), send(a, "a3")] == [3, 4, 5]
-    seq_proof.restore_room(db, saved, room["_id"])
+    restore_room(db, saved, room["_id"])
     assert [send(b, "b3"), send(a, "a4"), send(b, "b4")] == [3, 4, 5]
     stored = db.messages.find({"room_id": room["_id"]}, {"seq": 1, "client_id": 1})
     assert sorted((m["seq"], m["client_id"]) for m in stored) == [

@@ -202,9 +202,9 @@ def test_typing_is_refused_to_whoever_may_not_write_before_it_is_recorded(app, p
     with app.test_request_context():
         carol = User().find_by_id(people["carol"].id)
         with pytest.raises(NotFound):
-            presence.typing(room_id, carol, True)
+            presence.typing(room_id, carol, True, None)
         assert get_redis().zscore("rt:typing", f"{room_id}|{carol['_id']}") is None
         alice = User().find_by_id(people["alice"].id)
-        presence.typing(room_id, alice, True)
+        presence.typing(room_id, alice, True, None)
         assert get_redis().zscore("rt:typing", f"{room_id}|{alice['_id']}") is not None
-        presence.typing(room_id, alice, False)
+        presence.typing(room_id, alice, False, None)

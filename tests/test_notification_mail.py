@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import threading
+from datetime import datetime, timedelta, timezone
 from email import policy
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,9 +14,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from services.notify import notify_digest, notify_mail
-from tests.helpers import read_mails, run_jobs
-from tests.test_auth_email import Recorder
+from tests.helpers import Recorder, forged, read_mails, run_jobs
 from tests.topic_helpers import Person, join, make_post, make_topic
+from utils import clock as clock_module
 from utils.embedded_db import free_port
 
 DELAY = 60
@@ -151,6 +152,7 @@ def test_a_coalesced_notification_is_mailed_again_only_after_a_new_event(app, pe
 
 
 def test_the_digest_lists_unread_activity_once_per_user(app, people, clock):
+    clock.advance_to(8, 0)  # 08:00 where no time zone is set (UTC)
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
     for person in (alice, carol):
         response = person.patch("/api/notifications/settings", {"digest": "daily"})
@@ -221,17 +223,18 @@ def test_one_click_unsubscribe_headers_over_smtp(make_app, clock):
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == {"kind": "friend_request", "subscribed": False}
     kinds = alice.get("/api/notifications/settings").get_json()["kinds"]
-    assert kinds["friend_request"] == {"in_app": True, "email": False}
+    assert kinds["friend_request"] == {"in_app": True, "email": False, "push": False}
     assert kinds["mention"]["email"] is True  # only the kind the link names
     # Forged or altered tokens are refused, and change nothing.
-    for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "forged"):
+    for bad in (forged(token), "forged"):
         answer = anonymous.post("/api/notifications/unsubscribe",
                                 query_string={"token": bad})
         assert answer.status_code == 400
         assert answer.get_json()["error"]["message"] == "This unsubscribe link is not valid."
 
 
-def test_the_digest_link_turns_the_digest_off(app, people):
+def test_the_digest_link_turns_the_digest_off(app, people, clock):
+    clock.advance_to(8, 0, weekday=app.config["NOTIFY_DIGEST_WEEKDAY"])
     alice = people["alice"]
     alice.patch("/api/notifications/settings", {"digest": "weekly"})
     befriend(people["bob"], alice)
@@ -298,3 +301,128 @@ def test_an_old_link_does_not_apply_again_after_re_subscribing(app, people, cloc
     assert alice.patch("/api/users/me", {"settings": {"notifications": {"email": True}}}
                        ).status_code == 200
     assert _use(app, other).status_code == 400
+
+
+# Quiet hours (services/notify/quiet_hours.py): mail waits for their end, in-app does not
+
+def test_mail_waits_for_the_end_of_quiet_hours_in_the_users_zone(app, client, clock, db):
+    clock.advance_to(13, 30)  # 22:30 in Tokyo
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    night = {"start": "22:00", "end": "07:00"}  # 13:00-22:00 UTC
+    response = alice.patch("/api/users/me", {"time_zone": "Asia/Tokyo", "quiet_hours": night})
+    assert response.status_code == 200
+    run_jobs(app)  # the registration mails
+    befriend(bob, alice)
+    # In-app arrives at once.
+    assert alice.get("/api/notifications/unread-count").get_json() == {"count": 1}
+    clock.advance(DELAY + 1)
+    assert sweep(app) == 0
+    held = db.notifications.find_one({"kind": "friend_request"})
+    assert held["mail_pending"] is True
+    assert held["mail_held_until"].isoformat().endswith("T22:00:00+00:00")
+    clock.advance_to(21, 59)  # 06:59 in Tokyo: still quiet
+    assert sweep(app) == 0
+    clock.advance_to(22, 0)  # 07:00 in Tokyo
+    assert sweep(app) == 1
+    assert [m["To"] for m in notification_mails(app)] == ["alice@example.com"]
+    assert sweep(app) == 0
+
+
+def test_moderation_mail_does_not_wait_for_quiet_hours(app, client, clock):
+    clock.advance_to(3, 0)
+    alice, mod = Person(client, "alice"), Person(client, "mod")
+    mod.set_role("moderator")
+    alice.patch("/api/users/me", {"quiet_hours": {"start": "01:00", "end": "05:00"}})
+    run_jobs(app)
+    response = mod.post(f"/api/admin/users/{alice.id}/warn", {"reason": "Be kind."})
+    assert response.status_code == 201, response.get_json()
+    clock.advance(DELAY + 1)
+    assert sweep(app) == 1
+    assert [m["To"] for m in notification_mails(app)] == ["alice@example.com"]
+
+
+def test_changing_quiet_hours_frees_mail_held_for_the_old_window(app, client, clock):
+    clock.advance_to(3, 0)
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    alice.patch("/api/users/me", {"quiet_hours": {"start": "01:00", "end": "05:00"}})
+    run_jobs(app)
+    befriend(bob, alice)
+    clock.advance(DELAY + 1)
+    assert sweep(app) == 0
+    assert alice.patch("/api/users/me", {"quiet_hours": None}).status_code == 200
+    assert sweep(app) == 1
+
+
+# Digests at 08:00 in each user's own time zone (services/notify/notify_digest.py)
+
+def hourly_runs(app, db, hours: int) -> list[tuple[str, str, str]]:
+    """Run the hourly digest job at each of the next `hours` full UTC hours; the digests
+    claimed, as (UTC hour, username, local date marked sent)."""
+    seen = {u["username"]: u.get("notify_digest_day") for u in db.users.find()}
+    claimed = []
+    start = clock_module.now().replace(minute=0, second=0, microsecond=0)
+    for step in range(1, hours + 1):
+        moment = start + timedelta(hours=step)
+        clock_module.advance((moment - clock_module.now()).total_seconds())
+        with app.app_context():
+            notify_digest.send_digests_hourly()
+        for user in db.users.find({"notify_digest_day": {"$exists": True}}):
+            if user["notify_digest_day"] != seen.get(user["username"]):
+                seen[user["username"]] = user["notify_digest_day"]
+                claimed.append((moment.strftime("%d %H:%M"), user["username"],
+                                user["notify_digest_day"]))
+    return claimed
+
+
+def test_digests_go_out_at_08_00_local_across_zones_and_a_dst_change(app, client, clock, db):
+    # 8-11 March 2030: Los Angeles moves from UTC-8 to UTC-7 on the 10th at 02:00.
+    clock.move_to(datetime(2030, 3, 8, 11, 30, tzinfo=timezone.utc))
+    bob = Person(client, "bob")
+    settings = {"tokyo": ("Asia/Tokyo", "daily", None),
+                "angeleno": ("America/Los_Angeles", "daily", None),
+                "nowhere": (None, "daily", None),  # no zone: UTC
+                "weekly": ("Asia/Tokyo", "weekly", None),  # Monday 08:00 in Tokyo
+                "late": (None, "daily", {"start": "06:00", "end": "09:30"})}
+    for name, (zone, every, quiet) in settings.items():
+        person = Person(client, name)
+        person.patch("/api/users/me", {"time_zone": zone, "quiet_hours": quiet})
+        person.patch("/api/notifications/settings", {"digest": every})
+        befriend(bob, person)
+    assert clock_module.now() < datetime(2030, 3, 8, 12, tzinfo=timezone.utc)
+    assert hourly_runs(app, db, 72) == [
+        ("08 16:00", "angeleno", "2030-03-08"),  # 08:00 PST
+        ("08 23:00", "tokyo", "2030-03-09"),
+        ("09 08:00", "nowhere", "2030-03-09"),
+        ("09 10:00", "late", "2030-03-09"),      # after quiet hours that cover 08:00
+        ("09 16:00", "angeleno", "2030-03-09"),
+        ("09 23:00", "tokyo", "2030-03-10"),
+        ("10 08:00", "nowhere", "2030-03-10"),
+        ("10 10:00", "late", "2030-03-10"),
+        ("10 15:00", "angeleno", "2030-03-10"),  # 08:00 PDT
+        ("10 23:00", "tokyo", "2030-03-11"),
+        ("10 23:00", "weekly", "2030-03-11"),
+        ("11 08:00", "nowhere", "2030-03-11"),
+        ("11 10:00", "late", "2030-03-11"),
+    ]
+    # Each user's first digest listed bob's request; later ones had nothing new to say.
+    run_jobs(app)
+    digests = sorted(str(m["To"]) for m in notification_mails(app)
+                     if "digest" in str(m["Subject"]))
+    assert digests == [f"{name}@example.com" for name in sorted(settings)]
+
+
+def test_a_digest_goes_out_once_per_local_date(app, client, clock, db):
+    clock.move_to(datetime(2030, 3, 8, 22, 30, tzinfo=timezone.utc))
+    alice = Person(client, "alice")
+    alice.patch("/api/users/me", {"time_zone": "Asia/Tokyo"})
+    alice.patch("/api/notifications/settings", {"digest": "daily"})
+    befriend(Person(client, "bob"), alice)
+    clock.move_to(datetime(2030, 3, 8, 23, 0, tzinfo=timezone.utc))  # 08:00 in Tokyo
+    with app.app_context():
+        assert notify_digest.send_digests_hourly() == 1
+        assert notify_digest.send_digests_hourly() == 0  # the job run twice
+    assert db.users.find_one({"username": "alice"})["notify_digest_day"] == "2030-03-09"
+    # Moving to Los Angeles, where the 9th's 08:00 is still ahead, does not send the 9th
+    # again: the next digest is the 10th's.
+    alice.patch("/api/users/me", {"time_zone": "America/Los_Angeles"})
+    assert hourly_runs(app, db, 48) == [("10 15:00", "alice", "2030-03-10")]

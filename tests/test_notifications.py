@@ -76,13 +76,33 @@ def test_a_reply_to_my_post_reaches_my_socket_with_the_count(app, people, forum)
     data, count = got[0][1], got[1][1]
     assert count == {"count": 1}
     assert data["kind"] == "post_reply" and data["count"] == 1
-    assert data["actors"] == [{"id": bob.id, "username": "bob"}]
+    assert data["actors"] == [alice.get("/api/users/bob").get_json()]
     assert data["summary"] == "bob replied to your post \u201cTomatoes\u201d"
     assert data["data"]["post_id"] == post["id"]
     listed = mine(alice)
     assert [n["id"] for n in listed] == [data["id"]]
     assert alice.get("/api/notifications/unread-count").get_json() == {"count": 1}
     assert mine(bob) == []  # the actor hears nothing of their own comment
+    sc.disconnect()
+
+
+def test_actors_are_public_users_as_they_are_now(app, people, forum):
+    """An actor is shown like every other user reference (display name, avatar), over
+    REST and the socket, and as the user is now: a later rename shows in the list."""
+    _topic, post = forum
+    alice, bob = people["alice"], people["bob"]
+    assert bob.patch("/api/users/me", {"display_name": "Bob Builder"}).status_code == 200
+    sc = live(app, alice)
+    comment(bob, post["id"])
+    [pushed] = named(sc, "notification")
+    profile = alice.get("/api/users/bob").get_json()
+    assert profile["display_name"] == "Bob Builder" and profile["avatar_url"]
+    assert pushed["actors"] == [profile]
+    assert pushed["summary"] == "Bob Builder replied to your post \u201cTomatoes\u201d"
+    assert bob.patch("/api/users/me", {"display_name": "Robert"}).status_code == 200
+    [listed] = mine(alice)
+    assert listed["actors"] == [alice.get("/api/users/bob").get_json()]
+    assert listed["actors"][0]["display_name"] == "Robert"
     sc.disconnect()
 
 
@@ -320,11 +340,13 @@ def test_settings_per_kind_and_the_account_switches_are_honoured(people, forum, 
     _topic, post = forum
     alice, bob = people["alice"], people["bob"]
     settings = alice.get("/api/notifications/settings").get_json()["kinds"]
-    assert settings["post_reply"] == {"in_app": True, "email": True}
+    assert settings["post_reply"] == {"in_app": True, "email": True, "push": True}
+    assert settings["post_activity"]["push"] is False  # pushed by default: replies, not this
     patched = alice.patch("/api/notifications/settings",
                           {"kinds": {"post_reply": {"in_app": False}, "mention": {"email": False}}})
     assert patched.status_code == 200
-    assert patched.get_json()["kinds"]["post_reply"] == {"in_app": False, "email": True}
+    assert patched.get_json()["kinds"]["post_reply"] == {"in_app": False, "email": True,
+                                                         "push": True}
     assert alice.patch("/api/notifications/settings",
                        {"kinds": {"nonsense": {"email": False}}}).status_code == 400
     comment(bob, post["id"])
@@ -340,7 +362,7 @@ def test_settings_per_kind_and_the_account_switches_are_honoured(people, forum, 
     # The account switches and the per-kind settings live side by side.
     assert alice.get("/api/users/me").get_json()["settings"]["notifications"]["email"] is False
     kinds = alice.get("/api/notifications/settings").get_json()["kinds"]
-    assert kinds["mention"] == {"in_app": True, "email": False}
+    assert kinds["mention"] == {"in_app": True, "email": False, "push": True}
     (note,) = mine(alice)
     # The email channel is decided and kept for the mail step.
     stored = db.notifications.find_one({"_id": ObjectId(note["id"])})
@@ -483,4 +505,6 @@ def test_a_deleted_account_leaves_its_name_in_nobodys_notifications(people, foru
     after = json.dumps(list(kept.values()))
     assert "bob" not in after and "dave" not in after
     assert kept["direct_message"]["summary"] == "deleted user sent you a message"
-    assert kept["post_reply"]["actors"] == [{"id": bob.id, "username": "deleted user"}]
+    [gone] = kept["post_reply"]["actors"]
+    assert (gone["id"], gone["username"], gone["display_name"], gone["deleted"]) == (
+        bob.id, "deleted user", "deleted user", True)

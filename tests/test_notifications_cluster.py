@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.test_messaging_e2e import Client, make_user
+from tests.cluster_helpers import Client, make_user
 
 
 def api(server, token: str, method: str, path: str, body: dict | None = None) -> dict:

@@ -17,7 +17,7 @@ from schemathesis.checks import (
 )
 
 from models.user import User
-from services.accounts import auth_login
+from services.accounts import auth_login, token_pairs
 from tests.helpers import register
 
 # Routes that serve the documentation itself rather than the API.
@@ -90,8 +90,8 @@ def fuzz_one_case(case, app, fuzz_user):
     with app.app_context():
         token = fuzz_user["token"]
         if token is None or auth_login.user_for_token(token) is None:
-            token = fuzz_user["token"] = auth_login.issue_token(fuzz_user["user"],
-                                                                "fuzz")["token"]
+            token = fuzz_user["token"] = token_pairs.issue_pair(fuzz_user["user"],
+                                                                "fuzz")["access_token"]
     case.call_and_validate(
         headers={"Authorization": f"Bearer {token}"},
         checks=[not_a_server_error, response_schema_conformance, content_type_conformance])
@@ -157,7 +157,7 @@ def test_fuzz_lone_surrogates_are_refused_everywhere(case, app, fuzz_user):
             case.media_type != "application/json" or not isinstance(case.body, dict):
         return  # a case built not to fit the document, or no JSON object to spoil
     with app.app_context():
-        token = auth_login.issue_token(fuzz_user["user"], "fuzz")["token"]
+        token = token_pairs.issue_pair(fuzz_user["user"], "fuzz")["access_token"]
     # Sent as the JSON text a client writes (the surrogate escaped); schemathesis itself
     # would encode the body as UTF-8, which has no surrogates.
     response = case.call(headers={"Authorization": f"Bearer {token}",

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 
+from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
 from tests.helpers import register, register_and_login
 
 TIME_FIELDS = {"at", "since"}
+NULL_FORM = {"type": "object", "nullable": True, "enum": [None]}  # utils/api.py NULL_ONLY
 
 
 def _document(client) -> dict:
@@ -45,16 +47,37 @@ def test_nullable_nested_shapes_are_the_shape_or_null(client):
     for shape, field in (("Post", "author"), ("Comment", "author"), ("Message", "author"),
                          ("Topic", "owner")):
         spec = schemas[shape]["properties"][field]
-        assert spec == {"allOf": [{"$ref": "#/components/schemas/PublicUser"}],
-                        "nullable": True}, shape
+        assert spec == {"oneOf": [{"$ref": "#/components/schemas/PublicUser"},
+                                  {"type": "object", "nullable": True, "enum": [None]}]}, shape
         assert field in schemas[shape]["required"]
-    assert schemas["Room"]["properties"]["last_message"]["nullable"] is True
+    assert schemas["Room"]["properties"]["last_message"]["oneOf"][0] == {
+        "$ref": "#/components/schemas/Snapshot"}
     assert schemas["Post"]["properties"]["edited_at"] == {
         "type": "string", "format": "date-time", "nullable": True}
     # Never null: the username and a generated picture stand in (services/platform/shapes/users.py).
     for field in ("display_name", "avatar_url"):
         assert schemas["PublicUser"]["properties"][field]["type"] == "string"
         assert "nullable" not in schemas["PublicUser"]["properties"][field]
+
+
+
+def _admits_null(document: dict, spec: dict) -> bool:
+    return OAS30Validator({**spec, "components": document["components"]}).is_valid(None)
+
+
+def test_every_nullable_field_admits_null_under_a_strict_validator(client):
+    """A field declared nullable (alone, or as a shape-or-null) validates `null` under
+    openapi-schema-validator's OAS30Validator, and a required shape still refuses it."""
+    document = _document(client)
+    nullable = [(name, prop, spec) for name, prop, spec in _properties(document)
+                if spec.get("nullable") or NULL_FORM in spec.get("oneOf", [])]
+    assert len(nullable) > 100
+    refused = [f"{name}.{prop}" for name, prop, spec in nullable
+               if not _admits_null(document, spec)]
+    assert not refused
+    schemas = document["components"]["schemas"]
+    assert not _admits_null(document, schemas["Message"]["properties"]["room_id"])
+    assert not _admits_null(document, schemas["Room"]["properties"]["last_message"]["oneOf"][0])
 
 
 def test_sent_fields_are_required_and_match_the_body(app, client):
@@ -154,9 +177,11 @@ def _conforms_fully(document: dict, body, schema: dict, where: str) -> list[str]
     `required` (a generated client would type it `T | undefined`), or a null its schema
     does not allow; nested shapes, lists and the search union included."""
     schemas = document["components"]["schemas"]
-    while "$ref" in schema or "allOf" in schema:
+    if NULL_FORM in schema.get("oneOf", []):  # a shape or null
+        schema = {**schema["oneOf"][0], "nullable": True}
+    while "$ref" in schema:
         nullable = schema.get("nullable", False)
-        schema = schemas[(schema.get("$ref") or schema["allOf"][0]["$ref"]).rsplit("/", 1)[-1]]
+        schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
         schema = {**schema, "nullable": nullable or schema.get("nullable", False)}
     if body is None:
         return [] if schema.get("nullable") else [f"{where}: null"]
@@ -217,3 +242,50 @@ def test_every_sent_field_is_declared_required(client):
         checked += 1
     assert not problems, "\n".join(sorted(problems))
     assert checked == 13
+
+
+def _strictly_valid(document: dict, answer, path: str, method: str = "get") -> list[str]:
+    """What a strict OpenAPI 3.0 validator (openapi-schema-validator's OAS30Validator, as
+    client tooling uses) finds wrong in a real answer against its documented shape."""
+    operation = document["paths"][path][method]
+    status = str(answer.status_code)
+    schema = operation["responses"][status]["content"]["application/json"]["schema"]
+    validator = OAS30Validator({**schema, "components": document["components"]})
+    return [f"{method.upper()} {path} {status}: {'/'.join(map(str, error.absolute_path))}: "
+            f"{error.message}" for error in validator.iter_errors(answer.get_json())]
+
+
+def test_null_answers_validate_under_a_strict_validator(app, client):
+    """Every nullable field, sent as null, validates: a new room's `last_message` (topic,
+    direct, group; created and listed), a post's `edited_at`, a notification's `subject`
+    and `read_at`, a user's `ban` and `mute` in the admin list."""
+    from tests.topic_helpers import Person, make_post, make_topic
+
+    document = _document(client)
+    owner, friend = Person(client, "olivia"), Person(client, "oscar")
+    owner.set_role("admin")
+    topic = make_topic(owner, "Quince jam")
+    post = make_post(owner, topic["id"], "Quince paste", "slow cooked")
+    friend.post(f"/api/topics/{topic['id']}/join")
+    friend.post(f"/api/posts/{post['id']}/comments", {"body": "yum"})
+    calls = [
+        (owner.post(f"/api/topics/{topic['id']}/rooms", {"name": "jam", "description": ""}),
+         "/api/topics/{topic_id}/rooms", "post"),
+        (owner.get(f"/api/topics/{topic['id']}/rooms"), "/api/topics/{topic_id}/rooms", "get"),
+        (owner.post("/api/messages/direct", {"user_id": friend.id}),
+         "/api/messages/direct", "post"),
+        (owner.post("/api/messages/groups", {"title": "Jam", "member_ids": [friend.id]}),
+         "/api/messages/groups", "post"),
+        (owner.get("/api/messages/rooms"), "/api/messages/rooms", "get"),
+        (owner.get(f"/api/posts/{post['id']}"), "/api/posts/{post_id}", "get"),
+        (owner.get("/api/notifications/"), "/api/notifications/", "get"),
+        (owner.get("/api/admin/users"), "/api/admin/users", "get"),
+    ]
+    bodies = [answer.get_json() for answer, _path, _method in calls]
+    assert [b["last_message"] for b in bodies[2:4]] == [None, None]
+    assert {r["last_message"] for r in bodies[4]["items"]} == {None}
+    assert bodies[6]["items"][0]["read_at"] is None
+    assert {u["ban"] for u in bodies[7]["items"]} == {None}
+    problems = [problem for answer, path, method in calls
+                for problem in _strictly_valid(document, answer, path, method)]
+    assert not problems, "\n".join(problems)

@@ -6,27 +6,10 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
+from tests.auth_helpers import add_passkey, passkey_options
+from tests.auth_helpers import enable as enable_totp
 from tests.helpers import DEFAULT_PASSWORD, csrf, register, register_and_login
-from tests.test_auth_2fa import enable as enable_totp
 from tests.webauthn_authenticator import SoftAuthenticator, b64url
-
-
-def _options(client, token, password=DEFAULT_PASSWORD):
-    return client.post("/api/auth/passkeys/register/options", headers=csrf(token),
-                       json={"password": password})
-
-
-def _add_passkey(client, token, authenticator, name=None):
-    options = _options(client, token)
-    assert options.status_code == 200, options.get_json()
-    body = options.get_json()
-    payload = {"challenge_id": body["challenge_id"],
-               "credential": authenticator.create(body["options"])}
-    if name:
-        payload["name"] = name
-    answer = client.post("/api/auth/passkeys/register", headers=csrf(token), json=payload)
-    assert answer.status_code == 201, answer.get_json()
-    return answer.get_json()
 
 
 def _login_options(client, **body):
@@ -44,7 +27,7 @@ def _login(client, challenge, credential):
 def test_register_then_log_in_without_a_username(app, client, db, attestation):
     _, token = register_and_login(client)
     authenticator = SoftAuthenticator(attestation=attestation)
-    passkey = _add_passkey(client, token, authenticator, "Laptop")
+    passkey = add_passkey(client, token, authenticator, "Laptop")
     assert passkey["name"] == "Laptop" and passkey["transports"] == ["internal"]
     assert passkey["last_used_at"] is None
     stored = db.passkeys.find_one()
@@ -66,7 +49,7 @@ def test_register_then_log_in_without_a_username(app, client, db, attestation):
 def test_log_in_with_a_username_lists_only_that_accounts_passkeys(app, client):
     _, token = register_and_login(client)
     authenticator = SoftAuthenticator()
-    passkey = _add_passkey(client, token, authenticator)
+    passkey = add_passkey(client, token, authenticator)
     named = _login_options(app.test_client(), login="alice")
     assert [c["id"] for c in named["options"]["allowCredentials"]] == [
         b64url(authenticator.credentials[0].credential_id)]
@@ -81,7 +64,7 @@ def test_log_in_with_a_username_lists_only_that_accounts_passkeys(app, client):
 def test_challenges_are_single_use_and_expire(app, client, clock):
     _, token = register_and_login(client)
     authenticator = SoftAuthenticator(counter_step=0)
-    _add_passkey(client, token, authenticator)
+    add_passkey(client, token, authenticator)
     challenge = _login_options(app.test_client())
     assertion = authenticator.get(challenge["options"])
     assert _login(app.test_client(), challenge, assertion).status_code == 200
@@ -96,7 +79,7 @@ def test_challenges_are_single_use_and_expire(app, client, clock):
 def test_forged_or_foreign_answers_are_refused(app, client):
     _, token = register_and_login(client)
     authenticator = SoftAuthenticator()
-    _add_passkey(client, token, authenticator)
+    add_passkey(client, token, authenticator)
     # Another origin (a phishing page) cannot use the passkey.
     challenge = _login_options(app.test_client())
     phished = authenticator.get(challenge["options"], origin="https://evil.example")
@@ -123,8 +106,8 @@ def test_forged_or_foreign_answers_are_refused(app, client):
 
 def test_registration_needs_the_password_and_a_fresh_challenge(client, db):
     _, token = register_and_login(client)
-    assert _options(client, token, "not the password").status_code == 401
-    body = _options(client, token).get_json()
+    assert passkey_options(client, token, "not the password").status_code == 401
+    body = passkey_options(client, token).get_json()
     authenticator = SoftAuthenticator()
     bad_origin = authenticator.create(body["options"], origin="https://evil.example")
     answer = client.post("/api/auth/passkeys/register", headers=csrf(token),
@@ -140,7 +123,7 @@ def test_registration_needs_the_password_and_a_fresh_challenge(client, db):
 def test_rename_and_delete_and_other_users_get_404(app, client):
     _, token = register_and_login(client)
     authenticator = SoftAuthenticator()
-    passkey = _add_passkey(client, token, authenticator)
+    passkey = add_passkey(client, token, authenticator)
     mallory = app.test_client()
     _, mallory_token = register_and_login(mallory, "mallory")
     for call in (lambda c, t, pid: c.patch(f"/api/auth/passkeys/{pid}", headers=csrf(t),
@@ -152,7 +135,7 @@ def test_rename_and_delete_and_other_users_get_404(app, client):
         assert theirs.get_json() == absent.get_json()
     assert mallory.get("/api/auth/passkeys").get_json() == {"passkeys": []}
     # Someone else's registration challenge is not theirs to answer.
-    options = _options(client, token).get_json()
+    options = passkey_options(client, token).get_json()
     stolen = mallory.post("/api/auth/passkeys/register", headers=csrf(mallory_token), json={
         "challenge_id": options["challenge_id"],
         "credential": SoftAuthenticator().create(options["options"])})
@@ -172,7 +155,7 @@ def test_rename_and_delete_and_other_users_get_404(app, client):
 def test_a_passkey_as_the_second_factor(app, client):
     _, token = register_and_login(client)
     authenticator = SoftAuthenticator(user_verified=False)
-    _add_passkey(client, token, authenticator)
+    add_passkey(client, token, authenticator)
     enable_totp(client, token)
     device = app.test_client()
     first = device.post("/api/auth/login", json={"login": "alice",
@@ -195,7 +178,7 @@ def test_a_passkey_as_the_second_factor(app, client):
 def test_the_second_factor_challenge_is_bound_to_its_account(app, client):
     _, token = register_and_login(client)
     alice_key = SoftAuthenticator()
-    _add_passkey(client, token, alice_key)
+    add_passkey(client, token, alice_key)
     enable_totp(client, token)
     bob = app.test_client()
     register(bob, "bob")
@@ -206,7 +189,7 @@ def test_the_second_factor_challenge_is_bound_to_its_account(app, client):
     # Alice's passkey cannot answer a challenge opened with another account's password.
     _, bob_token = register_and_login(bob, "carol")
     carol_key = SoftAuthenticator()
-    _add_passkey(bob, bob_token, carol_key)
+    add_passkey(bob, bob_token, carol_key)
     enable_totp(bob, bob_token)
     options = app.test_client().post("/api/auth/passkeys/second-factor/options", json={
         "login": "carol", "password": DEFAULT_PASSWORD}).get_json()
@@ -217,7 +200,7 @@ def test_the_second_factor_challenge_is_bound_to_its_account(app, client):
 def test_an_unverified_account_cannot_log_in_with_a_passkey(app, client, db):
     _, token = register_and_login(client)
     authenticator = SoftAuthenticator()
-    _add_passkey(client, token, authenticator)
+    add_passkey(client, token, authenticator)
     db.users.update_one({"username": "alice"}, {"$set": {"email_verified": False}})
     challenge = _login_options(app.test_client())
     answer = _login(app.test_client(), challenge, authenticator.get(challenge["options"]))
@@ -228,7 +211,7 @@ def test_an_unverified_account_cannot_log_in_with_a_passkey(app, client, db):
 def test_deleting_the_account_deletes_its_passkeys(app, client, db):
     _, token = register_and_login(client)
     authenticator = SoftAuthenticator()
-    _add_passkey(client, token, authenticator)
+    add_passkey(client, token, authenticator)
     assert client.delete("/api/users/me", headers=csrf(token),
                          json={"password": DEFAULT_PASSWORD}).status_code == 204
     assert db.passkeys.count_documents({}) == 0

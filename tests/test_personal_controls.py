@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
-from tests.helpers import DEFAULT_PASSWORD
-from tests.topic_helpers import Person, events, join, make_post, make_topic, send_message, socket_of
+from tests.helpers import DEFAULT_PASSWORD, events
+from tests.topic_helpers import Person, join, make_post, make_topic, send_message, socket_of
 
 
 def history(person: Person, room_id: str) -> list[dict]:

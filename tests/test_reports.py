@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
+from tests.helpers import events
 from tests.topic_helpers import Person, join, make_post, make_topic
-from utils.extensions import socketio
 
 
 def report(person: Person, target_type: str, target_id: str, reason: str = "spam", **extra):
@@ -21,16 +21,6 @@ def resolve(person: Person, report_id: str, action: str, **extra):
 
 def audit(admin: Person, **filters) -> list[dict]:
     return admin.get("/api/admin/audit-log", query_string=filters).get_json()["items"]
-
-
-def live(app, person: Person):
-    client = socketio.test_client(app, auth={"token": person.headers["Authorization"][7:]})
-    assert client.is_connected()
-    return client
-
-
-def events(sock, name: str) -> list[dict]:
-    return [event["args"][0] for event in sock.get_received() if event["name"] == name]
 
 
 @pytest.fixture
@@ -123,7 +113,7 @@ def test_dismiss_closes_every_open_report_of_the_target_once(world):
 
 def test_remove_content_deletes_the_post_live(app, world, db):
     people, topic, post = world
-    watcher = live(app, people["second"])
+    watcher = people["second"].socket()
     watcher.emit("join_topic", {"topic_id": topic["id"]}, callback=True)
     watcher.get_received()
     filed = report(people["reporter"], "post", post["id"]).get_json()
@@ -146,7 +136,7 @@ def test_remove_content_on_comments_and_messages(app, world, db):
     assert db.comments.find_one({"_id": ObjectId(comment["id"])})["deleted"] is True
     room = people["owner"].post(f"/api/topics/{topic['id']}/rooms",
                                 {"name": "lobby"}).get_json()
-    watcher = live(app, people["second"])
+    watcher = people["second"].socket()
     ack = watcher.emit("join_room", {"room_id": room["id"]}, callback=True)
     assert ack["ok"], ack
     message = people["author"].post(f"/api/messages/rooms/{room['id']}/messages",

@@ -12,6 +12,7 @@ import pytest
 import socketio
 
 from services.chat import chat_rooms
+from tests.helpers import wait_for
 from tests.nginx_helpers import Cluster, EdgeClient, session_from
 from utils.db import get_db
 
@@ -167,7 +168,8 @@ def test_rolling_restart_loses_and_repeats_nothing(rolling):
     rest = RestSender(rolling, people[4][1], rolling.source_for(first, 2), room_id)
     for thread in [*senders, rest]:
         thread.start()
-    time.sleep(1.5)
+    wait_for(lambda: all(len(s.acked) >= 3 for s in [*senders, rest]), timeout=60,
+             what="every sender to have messages acknowledged before the first restart")
 
     for index in range(len(rolling.servers)):
         took, code = rolling.restart(index)
@@ -175,7 +177,8 @@ def test_rolling_restart_loses_and_repeats_nothing(rolling):
         assert took < GRACEFUL_TIMEOUT, f"process {index} took {took:.1f}s to stop"
         # nginx skips a process for fail_timeout (2 s) after it refused a connection;
         # the next one may stop only once this one is back in rotation.
-        time.sleep(2.5)
+        wait_for(lambda: rolling.in_rotation(index), timeout=30,  # noqa: B023
+                 what=f"nginx to send to process {index} again")
 
     for thread in [*senders, rest]:
         thread.stopping.set()

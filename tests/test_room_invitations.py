@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
-from tests.topic_helpers import Person, events, socket_of
+from tests.helpers import events
+from tests.topic_helpers import Person, socket_of
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 
 from models.base import isoformat
-from tests.topic_helpers import Person, events, join, make_topic, socket_of
+from tests.helpers import events
+from tests.topic_helpers import Person, join, make_topic, socket_of
 from utils import clock as app_clock
 
 
@@ -83,6 +84,38 @@ def test_a_ban_keeps_a_member_out_until_it_expires(app, crew, clock):
     assert entry["data"]["room_id"] == room
     clock.advance(minutes=61)
     assert alice.post(f"{rooms(room)}/members", {"user_id": dave.id}).status_code in (200, 202)
+
+
+@pytest.mark.parametrize("action", ["kick", "ban"])
+def test_removing_a_moderator_announces_the_room_after_every_write(app, crew, action):
+    """`room_updated` after a kick or ban of a moderator shows them neither as a member
+    nor as a moderator (the announcement follows the last write), and a ban announces."""
+    people, room = crew
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    assert alice.post(f"{rooms(room)}/moderators", {"user_id": bob.id}).status_code == 200
+    watcher = socket_of(app, carol)
+    events(watcher, "room_updated")  # what came before is not this test's
+    if action == "kick":
+        done = alice.delete(f"{rooms(room)}/members/{bob.id}")
+    else:
+        done = alice.post(f"{rooms(room)}/bans", {"user_id": bob.id, "reason": "rude"})
+    assert done.status_code == 200, done.get_json()
+    announced = events(watcher, "room_updated")
+    assert announced, f"no room_updated after the {action}"
+    assert all(bob.id not in update["moderator_ids"] for update in announced)
+    assert bob.id not in [m["id"] for m in announced[-1]["members"]]
+    assert announced[-1]["moderator_ids"] == done.get_json()["moderator_ids"] == []
+    watcher.disconnect()
+
+
+def test_a_ban_of_a_non_member_announces_the_room(app, crew):
+    people, room = crew
+    alice, carol, eve = people["alice"], people["carol"], people["eve"]
+    watcher = socket_of(app, carol)
+    events(watcher, "room_updated")
+    assert alice.post(f"{rooms(room)}/bans", {"user_id": eve.id}).status_code == 200
+    assert [u["id"] for u in events(watcher, "room_updated")] == [room]
+    watcher.disconnect()
 
 
 def test_a_muted_member_reads_but_cannot_write(app, crew):

@@ -1,5 +1,8 @@
 import pytest
+import redis
 
+from services.platform.live_rooms import ORIGINS_PREFIX
+from tests.auth_helpers import refusal
 from tests.helpers import bearer, register_and_login
 from utils.extensions import socketio
 
@@ -50,31 +53,6 @@ def test_events_see_the_connected_user_until_sessions_end(app, client, forget_wh
         User().bump_session_epoch(ObjectId(user["id"]))
     answer = sc.emit("whoami", {}, callback=True)
     assert answer["ok"] is False and answer["error"]["code"] == "unauthorized"
-
-
-def refusal(app, flask_client=None, auth=None):
-    """The `connect_error` packet's data as the client receives it, or None if accepted."""
-    from socketio import packet
-
-    errors = []
-    encode = packet.Packet.encode
-
-    def spy(pkt):
-        if pkt.packet_type == packet.CONNECT_ERROR:
-            errors.append(pkt.data)
-        return encode(pkt)
-
-    packet.Packet.encode = spy
-    try:
-        sc = socketio.test_client(app, flask_test_client=flask_client, auth=auth)
-    finally:
-        packet.Packet.encode = encode
-    if sc.is_connected():
-        sc.disconnect()
-        return None
-    [error] = errors
-    assert error["message"] == error["data"]["code"] and error["data"]["message"]
-    return error["data"]
 
 
 def test_refusals_name_their_reason(app, client):
@@ -151,3 +129,26 @@ def test_a_page_on_a_foreign_origin_gets_a_400_before_socketio(make_app):
     allowed = client.get(handshake, headers={"Origin": "https://app.example"})
     assert allowed.status_code == 200
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"
+
+
+def test_with_a_message_queue_the_socket_cap_and_origins_are_kept_in_redis(app, redis_url):
+    # Several processes: sockets are counted in Redis (services.platform.connections),
+    # each one's login beside it, for closing the sockets of one session or token.
+    app.config.update(SOCKETIO_MESSAGE_QUEUE=redis_url, SOCKET_MAX_PER_USER=1)
+    headers = bearer(app.test_client(), "hugo")
+    token = headers["Authorization"].split()[1]
+    [mine] = app.test_client().get("/api/auth/tokens", headers=headers).get_json()["tokens"]
+    hugo = app.test_client().get("/api/auth/me", headers=headers).get_json()["user"]
+    store = redis.Redis.from_url(redis_url)
+    first = socketio.test_client(app, auth={"token": token})
+    assert first.is_connected()
+    origins = store.hgetall(ORIGINS_PREFIX + hugo["id"])
+    assert [value.decode() for value in origins.values()] == [f"token:{mine['id']}"]
+    try:
+        data = refusal(app, auth={"token": token})
+    finally:
+        first.disconnect()
+    assert data["code"] == "rate_limited" and data["retry_after"] >= 1
+    # Gone with its socket, and its place is free again.
+    assert store.hgetall(ORIGINS_PREFIX + hugo["id"]) == {}
+    assert refusal(app, auth={"token": token}) is None

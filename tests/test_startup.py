@@ -75,7 +75,7 @@ def test_served_with_every_index_and_idempotent_sends(started):
     assert database.messages.count_documents({}) == 1
 
     # Every index every model declares exists, so each uniqueness guarantee holds.
-    for model in registry.all_models():
+    for model in registry.ALL_MODELS:
         existing = database[model.collection_name].index_information()
         for index in model.indexes:
             assert index.document["name"] in existing, (model.collection_name, index.document)

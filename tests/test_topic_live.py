@@ -3,7 +3,7 @@ post_updated and new_comment after the writes, refusal for private topics, and r
 from the topic's rooms when a user is banned."""
 from __future__ import annotations
 
-from tests.helpers import csrf, register_and_login
+from tests.helpers import csrf, events, register_and_login
 from tests.topic_helpers import Person, join, make_post, make_topic
 from utils.extensions import socketio
 
@@ -15,11 +15,7 @@ def _socket(app, username):
     return client, socketio.test_client(app, flask_test_client=client), user, token
 
 
-def _events(sc, name):
-    return [event["args"][0] for event in sc.get_received() if event["name"] == name]
-
-
-def test_topic_and_post_events(app, client):
+def test_topic_and_postevents(app, client):
     owner = Person(client, "olivia")
     topic = make_topic(owner)
     _web, sc, _user, _token = _socket(app, "watcher")
@@ -28,13 +24,13 @@ def test_topic_and_post_events(app, client):
     sc.get_received()
 
     post = make_post(owner, topic["id"], "Breaking news")
-    new_posts = _events(sc, "new_post")
+    new_posts = events(sc, "new_post")
     assert [p["id"] for p in new_posts] == [post["id"]] and "my_vote" not in new_posts[0]
 
     owner.post(f"/api/posts/{post['id']}/pin")
     owner.post(f"/api/posts/{post['id']}/vote", {"value": 1})
     owner.post(f"/api/posts/{post['id']}/lock")
-    updates = _events(sc, "post_updated")
+    updates = events(sc, "post_updated")
     assert [(u["pinned"], u["score"], u["locked"]) for u in updates] == [
         (True, 0, False), (True, 1, False), (True, 1, True)]
     owner.post(f"/api/posts/{post['id']}/unlock")
@@ -42,16 +38,16 @@ def test_topic_and_post_events(app, client):
 
     assert sc.emit("join_post", {"post_id": post["id"]}, callback=True)["ok"] is True
     comment = owner.post(f"/api/posts/{post['id']}/comments", {"body": "first!"}).get_json()
-    assert [c["id"] for c in _events(sc, "new_comment")] == [comment["id"]]
+    assert [c["id"] for c in events(sc, "new_comment")] == [comment["id"]]
     assert sc.emit("leave_post", {"post_id": post["id"]}, callback=True)["ok"] is True
     owner.post(f"/api/posts/{post['id']}/comments", {"body": "second"})
-    assert _events(sc, "new_comment") == []
+    assert events(sc, "new_comment") == []
 
     owner.delete(f"/api/posts/{post['id']}")
-    assert _events(sc, "post_updated")[0]["deleted"] is True
+    assert events(sc, "post_updated")[0]["deleted"] is True
     assert sc.emit("leave_topic", {"topic_id": topic["id"]}, callback=True)["ok"] is True
     make_post(owner, topic["id"], "Nobody hears this")
-    assert _events(sc, "new_post") == []
+    assert events(sc, "new_post") == []
 
 
 def test_join_refusals(app, client):
@@ -96,7 +92,7 @@ def test_other_members_keep_receiving(app, client):
     _web, sc, _user, _token = _socket(app, "reader")
     sc.emit("join_topic", {"topic_id": topic["id"]}, callback=True)
     make_post(member, topic["id"], "Still flowing")
-    assert [p["title"] for p in _events(sc, "new_post")] == ["Still flowing"]
+    assert [p["title"] for p in events(sc, "new_post")] == ["Still flowing"]
 
 
 def test_comment_counts_reach_the_topic_room_and_the_post_room(app, client):
@@ -116,7 +112,7 @@ def test_comment_counts_reach_the_topic_room_and_the_post_room(app, client):
     comment = owner.post(f"/api/posts/{post['id']}/comments", {"body": "first!"}).get_json()
     owner.post(f"/api/posts/{post['id']}/comments", {"body": "second"})
     for sc in (topic_viewer, post_viewer):
-        updates = _events(sc, "post_updated")
+        updates = events(sc, "post_updated")
         assert [(u["id"], u["comment_count"]) for u in updates] == [
             (post["id"], 1), (post["id"], 2)]
         assert "my_vote" not in updates[0]
@@ -126,4 +122,4 @@ def test_comment_counts_reach_the_topic_room_and_the_post_room(app, client):
     received = post_viewer.get_received()
     assert [(e["name"], e["args"][0]["comment_count"]) for e in received] == [
         ("post_updated", 1)]
-    assert [u["comment_count"] for u in _events(topic_viewer, "post_updated")] == [1]
+    assert [u["comment_count"] for u in events(topic_viewer, "post_updated")] == [1]

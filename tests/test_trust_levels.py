@@ -141,3 +141,21 @@ def test_an_account_answered_by_an_established_one_is_no_longer_new(make_app, cl
     assert elder.post(f"/api/messages/rooms/{room['id']}/messages", {
         "body": "hi", "client_id": "e1", "reply_to": said["id"]}).status_code == 201
     assert posts(chatter, topic["id"], 2, start=2) == [201, 201]
+
+
+def test_setting_a_level_names_a_live_account_and_a_repeat_records_nothing(app, client):
+    _owner, newbie, _topic = scene(app)
+    admin = Person(client, "boss")
+    admin.set_role("admin")
+
+    def entries():
+        return admin.get("/api/admin/audit-log",
+                         query_string={"action": "user.trust_level"}).get_json()["items"]
+
+    missing = admin.patch("/api/admin/users/0123456789abcdef01234567", {"trust_level": 1})
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+    assert admin.patch(f"/api/admin/users/{newbie.id}", {"trust_level": 1}).status_code == 200
+    again = admin.patch(f"/api/admin/users/{newbie.id}", {"trust_level": 1, "reason": "twice"})
+    assert again.status_code == 200 and again.get_json()["trust_level"] == 1
+    # Only the change that changed something is in the log.
+    assert [(e["target_id"], e["reason"]) for e in entries()] == [(newbie.id, None)]

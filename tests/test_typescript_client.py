@@ -1,39 +1,30 @@
 """The TypeScript client (clients/typescript) against a real development server: its Node
 test suite (`npm test`: register, verify from the logged mail, log in, CSRF, typed errors,
-chat, reconnect catch-up, resends with client_id, generated types current) runs against
+chat, reconnect catch-up, resends with client_id, uploads, downloads and sends with files
+or a GIF, generated types current) runs against
 `python app.py` started here, with the base URL and the server's log in its environment."""
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import uuid
 
 import pytest
 
-from tests.servers import ROOT, AppServer
+from tests.node_helpers import CLIENT_DIR, ensure_node_modules
+from tests.servers import AppServer
 
-CLIENT_DIR = ROOT / "clients" / "typescript"
 # `make run`'s server: development, console mail (the verification link is logged), the
 # job consumer in the process, no Redis. Faster hashing, and room for the suite's users.
 DEVELOPMENT = {"FLASK_ENV": "development", "FLASK_DEBUG": "0", "BCRYPT_ROUNDS": "4",
                "MAIL_BACKEND": "console", "LOG_LEVEL": "INFO", "RATELIMIT_REGISTER": "100 per hour",
-               "REDIS_URL": "", "SOCKETIO_MESSAGE_QUEUE": ""}
-
-
-def ensure_node_modules() -> None:
-    if shutil.which("npm") is None:
-        pytest.fail("needs node and npm: `apt-get install -y nodejs npm` (.ci/run installs them)")
-    # One install at a time: pytest-xdist workers may get here together.
-    with open(CLIENT_DIR / "package-lock.json") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (CLIENT_DIR / "node_modules" / ".package-lock.json").is_file():
-            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=CLIENT_DIR,
-                           check=True, timeout=600)
+               "REDIS_URL": "", "SOCKETIO_MESSAGE_QUEUE": "",
+               # A GIF is only checked against its host (no provider is asked). One user
+               # sends a few dozen messages to one room within seconds.
+               "GIF_MEDIA_HOSTS": "media.giphy.com", "CHAT_RATE_LIMIT": "1000 per 5 seconds"}
 
 
 @pytest.fixture(scope="module")

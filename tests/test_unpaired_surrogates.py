@@ -8,9 +8,8 @@ import json
 
 import pytest
 
+from tests.auth_helpers import add_passkey, refusal
 from tests.helpers import DEFAULT_PASSWORD, csrf, register_and_login
-from tests.test_passkeys import _add_passkey
-from tests.test_socket_connect import refusal
 from tests.topic_helpers import Person, join, make_post, make_topic, send_message, socket_of
 from tests.webauthn_authenticator import SoftAuthenticator
 from utils.json_text import UNPAIRED_SURROGATE
@@ -39,7 +38,7 @@ def world(app, client):
     message = send_message(author, direct["id"], "hello", "m0")
     passkey_client = app.test_client()
     _, token = register_and_login(passkey_client, "keyholder")
-    passkey = _add_passkey(passkey_client, token, SoftAuthenticator(), "Laptop")
+    passkey = add_passkey(passkey_client, token, SoftAuthenticator(), "Laptop")
     return {"author": author, "friend": friend, "topic": topic, "comment": comment,
             "room": room, "message": message, "passkey": (passkey_client, token, passkey)}
 

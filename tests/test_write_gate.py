@@ -19,8 +19,7 @@ from PIL import Image
 
 from services.accounts import write_gate
 from tests.authz_checks import error_of, written
-from tests.authz_world import add_calls, build_world, snapshot
-from tests.test_authorization_matrix import (
+from tests.authz_tables import (
     ROUTES,
     discovered_events,
     discovered_routes,
@@ -28,6 +27,7 @@ from tests.test_authorization_matrix import (
     emitted,
     variants,
 )
+from tests.authz_world import add_calls, build_world, snapshot
 from utils import user_versions
 from utils.db import get_db
 from utils.extensions import socketio
@@ -51,6 +51,8 @@ SELF_CARE_ROUTES = {
     "POST /api/notifications/read-all": "notifications",
     "PATCH /api/notifications/settings": "notifications",
     "POST /api/notifications/unsubscribe": "notifications",
+    "POST /api/push/subscriptions": "notifications",
+    "DELETE /api/push/subscriptions/<objectid:subscription_id>": "notifications",
     "PUT /api/notifications/mutes/<any(topic, post, room, user):target_type>"
     "/<objectid:target_id>": "notifications",
     "DELETE /api/notifications/mutes/<any(topic, post, room, user):target_type>"

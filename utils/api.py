@@ -131,19 +131,25 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
 
+# OpenAPI 3.0.3: `nullable` adds null only to a `type` in the same schema object, so
+# `{type: object, nullable: true, enum: [null]}` is the schema of null and nothing else.
+NULL_ONLY = {"type": "object", "nullable": True, "enum": [None]}
+
+
 class NullableRefConverter(OpenAPIConverter):
     """OpenAPI 3.0 has no `null` type: apispec writes a nullable nested schema as
-    `anyOf: [{type: object, nullable: true}, {$ref}]`, which admits any object. Write
-    `allOf: [{$ref}]` with `nullable: true` instead: the referenced shape, or null."""
+    `anyOf: [{type: object, nullable: true}, {$ref}]`, which admits any object, and
+    `nullable: true` beside `allOf: [{$ref}]` is ignored by strict validators (no `type`
+    beside it), which then refuse the null. Write `oneOf: [{$ref}, NULL_ONLY]`: the
+    referenced shape, or null (generated clients type it `Shape | null`)."""
 
     def field2nullable(self, field, ret) -> dict:
         if field.allow_none and self.openapi_version.major == 3 and \
                 self.openapi_version.minor == 0 and ("$ref" in ret or "allOf" in ret):
-            if "$ref" in ret:
-                ret["allOf"] = [{"$ref": ret.pop("$ref")}]
-            return {"nullable": True}
+            shapes = [{"$ref": ret.pop("$ref")}] if "$ref" in ret else ret.pop("allOf")
+            shape = shapes[0] if len(shapes) == 1 else {"allOf": shapes}
+            return {"oneOf": [shape, dict(NULL_ONLY)]}
         return super().field2nullable(field, ret)
-
 
     def init_attribute_functions(self):
         super().init_attribute_functions()

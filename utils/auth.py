@@ -37,8 +37,9 @@ LOADERS_KEY = "roundtable_user_loaders"
 class UserLoaders:
     """How users are found, given to `init_app` by the services layer."""
 
-    # A bearer token -> (user, token document) while the token is live, else None.
-    by_token: Callable[[str], tuple[dict[str, Any], dict[str, Any]] | None]
+    # A bearer token -> (user, the id of the credential it belongs to: the token, or the
+    # app login whose access tokens come and go) while the token is live, else None.
+    by_token: Callable[[str], tuple[dict[str, Any], Any] | None]
     # A session's (user id, session epoch, login id, client address) -> the user while
     # that session is alive (not ended, not logged out by an epoch bump).
     by_session: Callable[[str, Any, str | None, str | None], dict[str, Any] | None]
@@ -71,8 +72,7 @@ def current_user() -> dict[str, Any] | None:
         # A bad bearer token is anonymous, never a fallback to the cookie.
         found = _loaders().by_token(_bearer_token() or "")
         if found:
-            user, token = found
-            request.environ[TOKEN_KEY] = token["_id"]
+            user, request.environ[TOKEN_KEY] = found
     else:
         user = user_from_session()
     request.environ[USER_KEY] = user
@@ -106,7 +106,8 @@ def session_login_id() -> str | None:
 
 
 def auth_token_id():
-    """The id of the bearer token this request used, or None for a cookie."""
+    """The credential of the bearer token this request used (the token, or the app login
+    an access token belongs to: what is listed and revoked), or None for a cookie."""
     current_user()
     return request.environ.get(TOKEN_KEY)
 

@@ -1,7 +1,9 @@
 """The durable job queue: Huey, on Redis (`REDIS_URL`) or on SQLite (`JOBS_SQLITE_PATH`,
 under instance/ by default) when REDIS_URL is unset, so queued work survives a restart.
 
-Define a job with a decorator at import time, anywhere in services/ (it needs no app):
+Define a job with a decorator on a function of the area's service module (it needs no
+app), then add it to the one list of jobs, `registrations.JOBS`, which the app factory
+hands to `init_app`:
 
     from utils import jobs
 
@@ -18,6 +20,12 @@ Define a job with a decorator at import time, anywhere in services/ (it needs no
     @jobs.task(queue=jobs.BEST_EFFORT)          # may wait on other servers: link previews
     def attach_previews(message_id: str) -> None: ...
 
+Defining a job registers nothing: an app knows the jobs it was given, whatever was
+imported before, so every process (server or `flask jobs worker`) runs the same list;
+enqueueing a job missing from it raises at once instead of leaving work no consumer
+knows ("not found in TaskRegistry"). A job's name is what queued jobs store:
+`services.<module>.<function>` (see `_stored_name`); it never changes when a module moves.
+
 Two queues: DEFAULT (mail, account work, fan-out, everything someone waits for) and
 BEST_EFFORT (work that may hang on servers outside ours and whose loss costs little: link
 previews). Each has workers of its own in every consumer (`JOBS_WORKERS`,
@@ -25,12 +33,9 @@ previews). Each has workers of its own in every consumer (`JOBS_WORKERS`,
 once by a DEFAULT worker. (Huey's task priorities would only reorder what waits: a mail
 would still wait for a worker busy with a preview.) Periodic jobs are on DEFAULT.
 
-The module defining a job must be imported by `create_app()` (any service a route or
-socket handler imports is), or a consumer process cannot run it ("not found in
-TaskRegistry"). Arguments are pickled: pass ids and plain values, not documents. A job
-runs in an app context of the consumer's app, so services work as in a request.
-`enqueue` only writes to the queue (one Redis LPUSH): the request takes the same time
-whatever the job does.
+Arguments are pickled: pass ids and plain values, not documents. A job runs in an app
+context of the consumer's app, so services work as in a request. `enqueue` only writes
+to the queue (one Redis LPUSH): the request takes the same time whatever the job does.
 
 Retries: `retries` more attempts after the first, `retry_delay` seconds before the first
 retry, multiplied by `retry_backoff` (2 by default) before each next one. Each option may
@@ -43,8 +48,11 @@ so with any number of consumers each job runs at most once per attempt. A consum
 with SIGKILL while a job runs loses that job (it was already taken off the queue); on
 SIGTERM the consumer (`flask jobs worker`) lets running jobs finish first (SIGINT: at once).
 
-Consumers: `flask jobs worker` (its own process, production), `start_consumer(app)` (a
-thread in `python app.py`, development); either consumes both queues. Tests call
+Consumers: `flask jobs worker` (its own process, production), `start_consumer(app)` (threads
+in the development server: `python app.py`, and `flask run` through `consume_in_process`);
+either consumes both queues. A running consumer writes a heartbeat into the job store
+(`last_heartbeat`); `consumer_state` (GET /health/ready, the start-up log line) says when
+jobs wait and no consumer was seen for JOBS_CONSUMER_STALE_SECONDS. Tests call
 `run_pending(app)` to run every due job of both queues synchronously.
 """
 from __future__ import annotations
@@ -53,14 +61,16 @@ import datetime
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
 from huey import RedisHuey, SqliteHuey, crontab
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Scheduler
+
+from utils import clock
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +78,8 @@ __all__ = ["BEST_EFFORT", "DEFAULT", "crontab", "failed_jobs", "periodic", "run_
            "start_consumer", "task"]
 
 DEAD_LETTER_PREFIX = "dead-letter:"
+HEARTBEAT_KEY = "consumer-heartbeat"
+HEARTBEAT_SECONDS = 5.0  # a running consumer writes its heartbeat this often
 EXTENSION = "roundtable_jobs"
 SHUTDOWN_SECONDS = 25
 DEFAULT = "default"
@@ -100,11 +112,6 @@ class Job:
         _wrapper(get_huey(queue=self.queue), self).schedule(args, kwargs, delay=delay, eta=eta)
 
 
-# Every job defined in the code base, by name; each app's Huey of a queue registers that
-# queue's jobs.
-JOBS: dict[str, Job] = {}
-
-
 def _stored_name(func: Callable[..., Any]) -> str:
     """A job's name as queued jobs store it: `services.<module>.<function>`. Names were made
     when services/ was flat; its domain packages stay out of them, so moving a module
@@ -116,14 +123,11 @@ def _stored_name(func: Callable[..., Any]) -> str:
 
 
 def _define(func: Callable[..., Any], **options: Any) -> Job:
+    """A job definition; it runs nowhere until an app is given it (`init_app`)."""
     name = options.pop("name", None) or _stored_name(func)
-    if name in JOBS and JOBS[name].func is not func:
-        raise ValueError(f"two jobs are named {name!r}")
     if options.get("queue", DEFAULT) not in QUEUES:
         raise ValueError(f"job {name!r}: no queue {options['queue']!r}")
-    job = Job(func=func, name=name, **options)
-    JOBS[name] = job
-    return job
+    return Job(func=func, name=name, **options)
 
 
 def task(retries: Option = 0, retry_delay: Option = 0, retry_backoff: float = 2.0,
@@ -165,17 +169,12 @@ def _register(huey, app: Flask, job: Job):
     return huey.task(**settings)(run)
 
 
-def _jobs_of(queue: str) -> dict[str, Job]:
-    return {name: job for name, job in JOBS.items() if job.queue == queue}
-
-
 def _wrapper(huey, job: Job):
-    wrappers = huey._roundtable_wrappers
-    if job.name not in wrappers:  # a module defining jobs was imported after init_app
-        for name, known in _jobs_of(job.queue).items():
-            if name not in wrappers:
-                wrappers[name] = _register(huey, huey._roundtable_app, known)
-    return wrappers[job.name]
+    wrapper = huey._roundtable_wrappers.get(job.name)
+    if wrapper is None or huey._roundtable_jobs[job.name] is not job:
+        raise LookupError(f"job {job.name!r} is not registered on this app: add it to "
+                          "registrations.JOBS")
+    return wrapper
 
 
 class _SharedRedisHuey(RedisHuey):
@@ -193,8 +192,9 @@ class _SharedRedisHuey(RedisHuey):
                                          "1", nx=True, ex=3600)]
 
 
-def make_huey(app: Flask, queue: str = DEFAULT):
-    """The Huey of one queue: DEFAULT is named JOBS_QUEUE_NAME, the others get a suffix."""
+def make_huey(app: Flask, queue: str = DEFAULT, jobs: dict[str, Job] | None = None):
+    """The Huey of one queue, running those of `jobs` (by name) that belong to it: DEFAULT
+    is named JOBS_QUEUE_NAME, the others get a suffix."""
     config = app.config
     name = config["JOBS_QUEUE_NAME"]
     if queue != DEFAULT:
@@ -205,16 +205,17 @@ def make_huey(app: Flask, queue: str = DEFAULT):
         path = Path(config["JOBS_SQLITE_PATH"])
         path.parent.mkdir(parents=True, exist_ok=True)
         huey = SqliteHuey(name, filename=str(path), results=False, utc=True)
-    huey._roundtable_app = app
+    huey._roundtable_jobs = {name: job for name, job in (jobs or {}).items()
+                             if job.queue == queue}
     huey._roundtable_wrappers = {name: _register(huey, app, job)
-                                 for name, job in _jobs_of(queue).items()}
+                                 for name, job in huey._roundtable_jobs.items()}
 
     @huey.post_execute()
     def dead_letter(job_task, value, exception) -> None:
         if exception is None or job_task.retries:
             return  # done, or another attempt is scheduled
-        attempts = 1 + _value(JOBS[job_task.name].retries, config) if job_task.name in JOBS \
-            else 1
+        known = huey._roundtable_jobs.get(job_task.name)
+        attempts = 1 + _value(known.retries, config) if known is not None else 1
         entry = {"id": job_task.id, "name": job_task.name, "args": repr(job_task.args)[:500],
                  "kwargs": repr(job_task.kwargs)[:500], "attempts": attempts,
                  "error": "".join(traceback.format_exception_only(exception)).strip()[:2000],
@@ -234,8 +235,30 @@ def _hueys(app: Flask | None = None) -> list[Any]:
     return list((app or current_app).extensions[EXTENSION].values())
 
 
-def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = {queue: make_huey(app, queue) for queue in QUEUES}
+def init_app(app: Flask, jobs: Iterable[Job]) -> None:
+    """Register `jobs` (the app factory passes `registrations.JOBS`) on the app's queues."""
+    by_name: dict[str, Job] = {}
+    for job in jobs:
+        if by_name.setdefault(job.name, job) is not job:
+            raise ValueError(f"two jobs are named {job.name!r}")
+    app.extensions[EXTENSION] = {queue: make_huey(app, queue, by_name) for queue in QUEUES}
+
+
+def registered(app: Flask | None = None) -> dict[str, Job]:
+    """The jobs registered on the app, by name."""
+    return {name: job for huey in _hueys(app) for name, job in huey._roundtable_jobs.items()}
+
+
+def register(app: Flask, *jobs: Job) -> None:
+    """Add jobs to an app already set up (tests define jobs of their own)."""
+    known = registered(app)
+    for job in jobs:
+        if known.setdefault(job.name, job) is not job:
+            raise ValueError(f"two jobs are named {job.name!r}")
+        huey = get_huey(app, job.queue)
+        if job.name not in huey._roundtable_wrappers:
+            huey._roundtable_jobs[job.name] = job
+            huey._roundtable_wrappers[job.name] = _register(huey, app, job)
 
 
 # The dead-letter list and the queue's state
@@ -306,10 +329,19 @@ class _ReportingConsumer(Consumer):
     start, stop and have their workers' health checked with it."""
 
     def __init__(self, *args: Any, on_ready: Callable[[], None] | None = None,
-                 companions: tuple[Consumer, ...] = (), **kwargs: Any) -> None:
+                 companions: tuple[Consumer, ...] = (), heartbeat_app: Flask | None = None,
+                 **kwargs: Any) -> None:
+        self._heartbeat_app = heartbeat_app  # read by _create_scheduler, in super().__init__
         super().__init__(*args, **kwargs)
         self._on_ready = on_ready
         self.companions = companions
+
+    def _create_scheduler(self) -> Scheduler:
+        if self._heartbeat_app is None:
+            return super()._create_scheduler()
+        return _BeatingScheduler(huey=self.huey, stop_flag=self.stop_flag,
+                                 interval=self.scheduler_interval, periodic=self.periodic,
+                                 app=self._heartbeat_app)
 
     def start(self) -> None:
         for companion in self.companions:
@@ -332,6 +364,25 @@ class _ReportingConsumer(Consumer):
     def check_worker_health(self) -> bool:
         healthy = [companion.check_worker_health() for companion in self.companions]
         return super().check_worker_health() and all(healthy)
+
+
+class _BeatingScheduler(Scheduler):
+    """The consumer's scheduler (a thread that wakes every second) also writes the
+    consumer's heartbeat into the job store, every HEARTBEAT_SECONDS."""
+
+    def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._app = app
+        self._next_beat = 0.0
+
+    def loop(self, now: datetime.datetime | None = None) -> None:
+        if time.monotonic() >= self._next_beat:
+            self._next_beat = time.monotonic() + HEARTBEAT_SECONDS
+            try:
+                beat(self._app)
+            except Exception as exc:  # the store is down: the queue itself will say so
+                log.warning("job consumer heartbeat not written: %s", exc)
+        super().loop(now)
 
 
 class _QuietConsumer(_ReportingConsumer):
@@ -358,7 +409,8 @@ def create_consumer(app: Flask, in_process: bool = False,
                                  **common)
     consumer_class = _QuietConsumer if in_process else _ReportingConsumer
     return consumer_class(get_huey(app), workers=config["JOBS_WORKERS"], periodic=True,
-                          on_ready=on_ready, companions=(best_effort,), **common)
+                          on_ready=on_ready, companions=(best_effort,), heartbeat_app=app,
+                          **common)
 
 
 def _gevent_patched() -> bool:
@@ -375,7 +427,35 @@ def health(app: Flask | None = None) -> dict[str, int]:
 
 
 def start_consumer(app: Flask) -> Consumer:
-    """Start a consumer on threads of this process (development: `python app.py`)."""
+    """Start a consumer on threads of this process (the development servers, `python
+    app.py` and `flask run`: app.py `_init_job_consumer`)."""
     consumer = create_consumer(app, in_process=True)
     consumer.start()
     return consumer
+
+
+# Is anyone consuming? A heartbeat in the job store, read by /health/ready and at start.
+
+def beat(app: Flask) -> None:
+    """Record that a consumer of this app's queues is running, now (the app clock)."""
+    get_huey(app).put(HEARTBEAT_KEY, clock.time())
+
+
+def last_heartbeat(app: Flask | None = None) -> float | None:
+    """When a consumer last wrote its heartbeat (epoch seconds), or None if never."""
+    return get_huey(app).get(HEARTBEAT_KEY, peek=True)
+
+
+def consumer_state(app: Flask | None = None) -> str:
+    """'ok' while a consumer was seen within JOBS_CONSUMER_STALE_SECONDS; otherwise
+    'no consumer seen ...', with how many jobs wait for one."""
+    app = app or current_app
+    seen = last_heartbeat(app)
+    ago = None if seen is None else clock.time() - seen
+    if ago is not None and ago <= app.config["JOBS_CONSUMER_STALE_SECONDS"]:
+        return "ok"
+    depth = queue_depth(app)
+    waiting = depth["pending"] + depth["scheduled"]
+    last = "never" if ago is None else f"{ago:.0f} s ago"
+    state = f"no consumer seen (last: {last})"
+    return f"{state}, {waiting} job(s) waiting" if waiting else state

@@ -12,10 +12,9 @@ Prometheus scrapes each app process on the internal network.
 """
 from __future__ import annotations
 
-import os
 import time
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -138,7 +137,7 @@ def job_queue_registry(app: Flask) -> CollectorRegistry:
 
 
 def registry() -> CollectorRegistry:
-    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = current_app.config["PROMETHEUS_MULTIPROC_DIR"]
     if not path:
         return REGISTRY
     collected = CollectorRegistry()

@@ -10,6 +10,9 @@ Redirects are followed by hand, each hop checked the same way. The body is read 
 `max_bytes` (decoded size; a larger one is refused) and the whole fetch, redirects
 included, ends at `timeout` seconds.
 
+`send` makes one request of any method under the same rules (a body, headers of the
+caller's, no redirect followed): Web Push deliveries (services/notify/push_delivery.py).
+
 `allow_loopback` (tests only) lets 127.0.0.0/8 and ::1 through; nothing else.
 """
 from __future__ import annotations
@@ -57,6 +60,13 @@ class Fetched:
     url: str
     status: int
     content_type: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
     body: bytes
 
 
@@ -150,6 +160,23 @@ def fetch(url: str, policy: Policy) -> Fetched:
     raise UnsafeURL(f"more than {policy.max_redirects} redirects")
 
 
+def send(method: str, url: str, body: bytes, headers: dict[str, str], policy: Policy
+         ) -> Answer:
+    """One `method` request to `url` with `body` and `headers`, checked like `fetch`; the
+    answer whatever its status (a redirect is not followed), its body read up to
+    `policy.max_bytes`. UnsafeURL or FetchFailed otherwise."""
+    deadline = time.monotonic() + policy.timeout
+    target = parse(url)
+    address = resolve(target.host, target.port, policy.allow_loopback)
+    response, pool = _open(target, address, policy, deadline, method, body, headers)
+    try:
+        return Answer(response.status, {k.lower(): v for k, v in response.headers.items()},
+                      _read(response, policy, deadline))
+    finally:
+        response.release_conn()
+        pool.close()
+
+
 def _remaining(deadline: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
@@ -157,7 +184,9 @@ def _remaining(deadline: float) -> float:
     return left
 
 
-def _open(target: _Target, address: str, policy: Policy, deadline: float):
+def _open(target: _Target, address: str, policy: Policy, deadline: float,
+          method: str = "GET", body: bytes | None = None,
+          extra: dict[str, str] | None = None):
     timeout = urllib3.Timeout(connect=_remaining(deadline), read=_remaining(deadline))
     if target.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
@@ -168,9 +197,10 @@ def _open(target: _Target, address: str, policy: Policy, deadline: float):
         pool = urllib3.HTTPConnectionPool(address, target.port, timeout=timeout,
                                           retries=False, maxsize=1)
     headers = {"Host": target.host_header, "User-Agent": policy.user_agent,
-               "Accept": policy.accept, "Accept-Encoding": "gzip, deflate"}
+               "Accept": policy.accept, "Accept-Encoding": "gzip, deflate", **(extra or {})}
     try:
-        response = pool.urlopen("GET", target.path, headers=headers, redirect=False,
+        response = pool.urlopen(method, target.path, body=body, headers=headers,
+                                redirect=False,
                                 retries=False, preload_content=False,
                                 assert_same_host=False)
     except urllib3.exceptions.HTTPError as exc:

@@ -1,6 +1,7 @@
 """Schemas shared by every blueprint: the error body and list pagination."""
 from __future__ import annotations
 
+from flask import current_app
 from marshmallow import RAISE, Schema, fields, validate
 
 
@@ -9,6 +10,25 @@ class StrictSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+
+class ConfigLength(validate.Length):
+    """A length (of a string, or items of a list) at most a setting of the app, read
+    from the current app's config each time: when a request is validated, and when the
+    OpenAPI or AsyncAPI document is built from the schema (apispec reads `max`), so
+    both follow the configured value instead of a second copy of it."""
+
+    def __init__(self, setting: str, min: int | None = None) -> None:
+        super().__init__(min=min)
+        self.setting = setting
+
+    @property
+    def max(self) -> int:
+        return current_app.config[self.setting]
+
+    @max.setter
+    def max(self, value: int | None) -> None:
+        """Length.__init__ assigns max; the setting holds it instead."""
 
 
 class ErrorBodySchema(Schema):

@@ -2,7 +2,13 @@
 python-socketio's own managers: connections open on this process, and for each event it
 hands to its sockets, how many sockets got it (the fan-out).
 
-Only counting lives here; routing, rooms and the Redis transport are the library's.
+One addition to the queue's messages: an `emit` marked `then_disconnect` (sent by
+`QueuePublisher.send_then_disconnect`) is delivered by each process to the sockets it
+holds, which it then disconnects. The library's own `disconnect` is a message of its own
+(and a local socket is disconnected at once, without the queue), so it could overtake
+the event that says why; one message handled in order on the holder cannot.
+
+Otherwise routing, rooms and the Redis transport are the library's.
 """
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ from typing import Any
 import socketio as socketio_lib
 
 from utils import metrics
+
+THEN_DISCONNECT = "then_disconnect"
 
 
 class _Counting:
@@ -53,9 +61,31 @@ class CountingRedisManager(_Counting, socketio_lib.RedisManager):
     Redis channel and is delivered to the local sockets here."""
 
     def _handle_emit(self, message: dict[str, Any]) -> None:
-        self._count_delivery(message["event"], message.get("namespace"), message.get("room"),
+        namespace = message.get("namespace") or "/"
+        self._count_delivery(message["event"], namespace, message.get("room"),
                              message.get("skip_sid"))
+        held = [sid for sid, _ in self.get_participants(namespace, message.get("room"))
+                ] if message.get(THEN_DISCONNECT) else []
         super()._handle_emit(message)
+        # After the event: both packets go onto each socket's one send queue, in order.
+        for sid in held:
+            self.server.disconnect(sid, namespace=namespace, ignore_queue=True)
+
+
+class QueuePublisher(socketio_lib.RedisManager):
+    """The write-only end of the queue the app publishes every event through
+    (services.platform.realtime)."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        super().__init__(url, channel=channel, write_only=True)
+
+    def send_then_disconnect(self, event: str, data: Any, namespace: str,
+                             sids: list[str]) -> None:
+        """`event` to each socket in `sids`, then its disconnect, by the process that
+        holds it: one `emit` message (the library's format, plus THEN_DISCONNECT)."""
+        self._publish({"method": "emit", "event": event, "data": [data], "binary": False,
+                       "namespace": namespace, "room": sids, "skip_sid": None,
+                       "callback": None, "host_id": self.host_id, THEN_DISCONNECT: True})
 
 
 def make(queue_url: str | None, channel: str) -> socketio_lib.Manager:

@@ -7,8 +7,6 @@ browser session itself (cookie, CSRF) is utils.auth's; it asks this module whose
 from __future__ import annotations
 
 import hashlib
-import secrets
-from datetime import timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -18,6 +16,7 @@ from models.auth_token import AuthToken
 from models.passkey import Passkey
 from models.user import User
 from services.accounts import auth_sessions, email_otp, login_throttle
+from services.notify import push_subscriptions
 from services.platform import live_rooms, passwords, site_bans, totp
 from utils import clock, local_copies, user_versions
 from utils.auth import UserLoaders
@@ -110,23 +109,25 @@ def check_second_factor(user: dict[str, Any], code: str) -> bool:
 
 # Bearer tokens
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What `auth_tokens` stores of a token (models.auth_token); tokens are issued by
+    services.accounts.token_pairs."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user: dict[str, Any], name: str | None) -> dict[str, Any]:
-    token = "rt_" + secrets.token_urlsafe(32)
-    expires_at = clock.now() + timedelta(days=current_app.config["API_TOKEN_LIFETIME_DAYS"])
-    AuthToken().create(user["_id"], _token_hash(token), name or "api", expires_at)
-    return {"token": token, "expires_at": expires_at}
+def credential_id(token: dict[str, Any]) -> ObjectId:
+    """What a token belongs to, the thing listed and revoked: its family (an app's
+    login: access tokens come and go) or, for a token of the old kind, the token."""
+    return token.get("family_id") or token["_id"]
 
 
 def _copy_seconds() -> float:
     return current_app.config["LOCAL_COPY_SECONDS"]
 
 
-def user_for_token(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """(user, token document) for a live token, else None.
+def user_for_token(token: str) -> tuple[dict[str, Any], ObjectId] | None:
+    """(user, the token's `credential_id`) for a live access token (or one of the old
+    kind), else None; a refresh token is no bearer token.
 
     Every bearer request asks this. The process keeps the token and its user under the
     user's version stamp (utils.local_copies): deleting a token, and every write to the
@@ -135,24 +136,24 @@ def user_for_token(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     this process only learns whose it is; the next one files the copy."""
     if not token or len(token) > 200:
         return None
-    token_hash, now = _token_hash(token), clock.now()
-    known = local_copies.of("tokens").peek(token_hash)
+    hashed, now = token_hash(token), clock.now()
+    known = local_copies.of("tokens").peek(hashed)
     stamp = user_versions.current(known[0]["user_id"]) if known else None
-    found = local_copies.of("tokens").get(token_hash, stamp)
+    found = local_copies.of("tokens").get(hashed, stamp)
     if found is None or found[0]["expires_at"] <= now:
-        found = AuthToken().find_valid_with_user(token_hash, now)
+        found = AuthToken().find_valid_with_user(hashed, now)
         if found is None:
-            local_copies.of("tokens").drop(token_hash)
+            local_copies.of("tokens").drop(hashed)
             return None
         # Under the stamp read before this read; at first sight under none that will
         # ever match (only to know whose stamp to read next time).
-        local_copies.of("tokens").put(token_hash, stamp if known else "unread", found,
+        local_copies.of("tokens").put(hashed, stamp if known else "unread", found,
                                 _copy_seconds())
     document, user = found[0], dict(found[1]) if found[1] is not None else None
     if user is None or user.get("deleted"):
         return None
     # A ban deletes the tokens; this also covers one issued while the ban was being set.
-    return (user, document) if not site_bans.active_ban(user) else None
+    return (user, credential_id(document)) if not site_bans.active_ban(user) else None
 
 
 # Why a socket is refused at connect; the client reads `{code, message}` as the data of
@@ -171,7 +172,7 @@ def socket_refusal(token: Any, session_user_id: str | None) -> dict[str, str]:
         return {"code": "unauthorized", "message": SOCKET_REFUSALS["unauthorized"]}
     user = None
     if isinstance(token, str) and token and len(token) <= 200:
-        found = AuthToken().find_valid_with_user(_token_hash(token), clock.now())
+        found = AuthToken().find_valid_with_user(token_hash(token), clock.now())
         user = found[1] if found else None
     elif not token and ObjectId.is_valid(session_user_id):
         user = User().find_active(session_user_id)
@@ -183,12 +184,14 @@ def socket_refusal(token: Any, session_user_id: str | None) -> dict[str, str]:
     return {"code": "session_expired", "message": SOCKET_REFUSALS["session_expired"]}
 
 
-def revoke_token(user: dict[str, Any], token_id: ObjectId | None) -> None:
-    """Delete the token; the sockets it opened close, on every process."""
-    if token_id is None:
+def revoke_token(user: dict[str, Any], credential: ObjectId | None) -> None:
+    """Delete the token the caller used, with its whole family for an access token (an
+    app logging out); the sockets they opened close, on every process."""
+    if credential is None:
         raise BadRequest("Send the token to revoke as Authorization: Bearer <token>.")
-    AuthToken().delete(token_id)
-    live_rooms.end_sockets(user["_id"], "token_revoked", only=live_rooms.token_origin(token_id))
+    AuthToken().delete_credential(user["_id"], credential)
+    push_subscriptions.forget_origin(live_rooms.token_origin(credential))
+    live_rooms.end_sockets(user["_id"], "token_revoked", only=live_rooms.token_origin(credential))
 
 
 # Browser sessions
@@ -206,9 +209,10 @@ def active_user(user_id: str) -> dict[str, Any] | None:
 
 
 def logout(user: dict[str, Any] | None, login_id: str | None) -> None:
-    """After the browser session `login_id` was cleared: its index entry goes and the
-    sockets it opened close."""
+    """After the browser session `login_id` was cleared: its index entry and the push
+    subscriptions registered with it go, and the sockets it opened close."""
     auth_sessions.forget_session(login_id)
+    push_subscriptions.forget_origin(live_rooms.session_origin(login_id))
     origin = live_rooms.session_origin(login_id)
     if user is not None and origin is not None:
         live_rooms.end_sockets(user["_id"], "logged_out", only=origin)
@@ -217,14 +221,16 @@ def logout(user: dict[str, Any] | None, login_id: str | None) -> None:
 def end_all_sessions(user_id: ObjectId, keep_token: ObjectId | None = None,
                      keep_login: str | None = None, reason: str = "session_ended"
                      ) -> dict[str, Any] | None:
-    """Kill every session (epoch bump) and every bearer token but `keep_token`, then
-    close every socket but those of `keep_token` and the browser login `keep_login`
-    (`force_logout {reason}`, on every process)."""
+    """Kill every session (epoch bump) and every bearer token but those of the credential
+    `keep_token` (a token of the old kind or an app's token family), drop the push
+    subscriptions registered with them, then close every socket but those of `keep_token`
+    and the browser login `keep_login` (`force_logout {reason}`, on every process)."""
     AuthToken().delete_for_user(user_id, keep=keep_token)
     updated = User().bump_session_epoch(user_id)
     auth_sessions.forget_sessions(user_id, keep_login=keep_login)
-    live_rooms.end_sockets(user_id, reason, keep=(live_rooms.token_origin(keep_token),
-                                                  live_rooms.session_origin(keep_login)),
+    kept = (live_rooms.token_origin(keep_token), live_rooms.session_origin(keep_login))
+    push_subscriptions.forget_all_origins_but(user_id, kept)
+    live_rooms.end_sockets(user_id, reason, keep=kept,
                            epoch=updated["session_epoch"] if updated else None)
     return updated
 

@@ -18,6 +18,7 @@ from ua_parser import parse as parse_user_agent
 
 from models.auth_token import AuthToken
 from models.login_session import LIST_LIMIT, LoginSession
+from services.notify import push_subscriptions
 from services.platform import live_rooms, site_bans
 from services.platform.shapes.users import API_TOKEN, LOGIN_SESSION
 from utils import clock, local_copies, user_versions
@@ -120,6 +121,7 @@ def end_session(user: dict[str, Any], session_id: str,
     login = LoginSession().delete_one_of(user["_id"], ObjectId(session_id))
     if login is None:
         raise NotFound("Session not found.")
+    push_subscriptions.forget_origin(live_rooms.session_origin(login["login_id"]))
     live_rooms.end_sockets(user["_id"], "session_revoked",
                            only=live_rooms.session_origin(login["login_id"]))
     return login
@@ -131,6 +133,7 @@ def end_other_sessions(user: dict[str, Any], current_login: str | None) -> int:
     _browser_only(current_login)
     ended = LoginSession().delete_for_user(user["_id"], keep_login=current_login)
     for login_id in ended:
+        push_subscriptions.forget_origin(live_rooms.session_origin(login_id))
         live_rooms.end_sockets(user["_id"], "session_revoked",
                                only=live_rooms.session_origin(login_id))
     return len(ended)
@@ -148,14 +151,21 @@ def forget_session(login_id: str | None) -> None:
 
 
 def list_tokens(user: dict[str, Any], current_token: ObjectId | None) -> list[dict[str, Any]]:
-    """The user's live API tokens (never the token itself), newest first."""
-    return API_TOKEN.dump([{**token, "current": token["_id"] == current_token}
-                           for token in AuthToken().list_for_user(user["_id"], clock.now(),
-                                                                  LIST_LIMIT)], many=True)
+    """The user's live API tokens (never the token itself), newest first: an app's login
+    is one entry (its family's id, when it logged in, when its refresh token expires)."""
+    listed = []
+    for token in AuthToken().list_for_user(user["_id"], clock.now(), LIST_LIMIT):
+        if token.get("family_id"):
+            token = {**token, "_id": token["family_id"], "created_at": token["started_at"]}
+        listed.append({**token, "current": token["_id"] == current_token})
+    return API_TOKEN.dump(listed, many=True)
 
 
 def revoke_token(user: dict[str, Any], token_id: str) -> None:
-    """Revoke one of the user's tokens; its sockets close on every process."""
-    if AuthToken().delete_one_of(user["_id"], ObjectId(token_id)) is None:
+    """Revoke one of the user's tokens (an app's login: all of its tokens); its sockets
+    close on every process."""
+    credential = ObjectId(token_id)
+    if not AuthToken().delete_credential(user["_id"], credential):
         raise NotFound("Token not found.")
-    live_rooms.end_sockets(user["_id"], "token_revoked", only=live_rooms.token_origin(token_id))
+    push_subscriptions.forget_origin(live_rooms.token_origin(credential))
+    live_rooms.end_sockets(user["_id"], "token_revoked", only=live_rooms.token_origin(credential))

@@ -6,7 +6,6 @@ one, so a deleted account shows as "deleted user" wherever its posts remain.
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bson import ObjectId
@@ -18,21 +17,18 @@ from models.friendship import ACCEPTED, PENDING, Friendship
 from models.user import User, default_settings
 from models.user_hide import UserHide
 from services.accounts import write_gate
-from services.notify import notify_core, notify_prefs
+from services.notify import notify_core, notify_prefs, quiet_hours
 from services.platform import avatars, content_filter, file_storage, user_copies
 from services.platform.shapes.users import (
     BLOCKED,
     FRIEND,
     FRIEND_REQUEST,
     PRIVATE_USER,
+    PUBLIC_FIELDS,
     PUBLIC_USER,
 )
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound
-from utils.pagination import page, paginate
-
-# Every field serialize_public_user reads: authors and owners are loaded with only these.
-PUBLIC_FIELDS = {field: 1 for field in ("username", "display_name", "bio", "avatar_key",
-                                        "created_at", "deleted")}
+from utils.pagination import page
 
 
 def public_users(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
@@ -51,7 +47,8 @@ def serialize_private_user(user: dict[str, Any]) -> dict[str, Any]:
 # Profiles
 
 def update_profile(user: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """Only display_name, bio and settings: the schema refuses every other field."""
+    """Only display_name, bio, settings, time_zone and quiet_hours (validated by the
+    route's schema, which refuses every other field; services.notify.quiet_hours)."""
     write_gate.admit(user, "profile")
     updates: dict[str, Any] = {}
     if "display_name" in changes:
@@ -71,9 +68,14 @@ def update_profile(user: dict[str, Any], changes: dict[str, Any]) -> dict[str, A
         if "allow_messages_from" in incoming:
             settings["allow_messages_from"] = incoming["allow_messages_from"]
         updates["settings"] = settings
+    for field in ("time_zone", "quiet_hours"):
+        if field in changes:
+            updates[field] = changes[field]
     if not updates:
         return user
     updated = User().update(user["_id"], updates)
+    if updated and {"time_zone", "quiet_hours"} & set(changes):
+        quiet_hours.changed(user["_id"])
     return notify_prefs.rotate_resubscribed(user, updated) if updated else updated
 
 
@@ -104,14 +106,8 @@ def set_avatar(user: dict[str, Any], data: bytes) -> dict[str, Any]:
 def search(viewer: dict[str, Any] | None, query: str, limit: int,
            cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """Users whose username or display name starts with `query`, by username."""
-    prefix = {"$regex": "^" + re.escape(query.strip().lower())}
-    conditions: dict[str, Any] = {"deleted": False,
-                                  "$or": [{"username_lower": prefix},
-                                          {"display_name_lower": prefix}]}
-    if viewer:
-        conditions["_id"] = {"$nin": Block().related_ids(viewer["_id"])}
-    return paginate(User().collection, conditions, [("username_lower", 1), ("_id", 1)],
-                    limit, cursor, projection={**PUBLIC_FIELDS, "username_lower": 1})
+    return User().search_page(query, Block().related_ids(viewer["_id"]) if viewer else None,
+                              limit, cursor, {**PUBLIC_FIELDS, "username_lower": 1})
 
 
 # Blocks
@@ -149,8 +145,7 @@ def unblock(user: dict[str, Any], target_id: str) -> None:
 
 
 def list_blocked(user: dict[str, Any], limit: int, cursor: str | None) -> dict[str, Any]:
-    documents, next_cursor = paginate(Block().collection, {"blocker_id": user["_id"]},
-                                      [("_id", -1)], limit, cursor)
+    documents, next_cursor = Block().blocked_page(user["_id"], limit, cursor)
     people = _users_by_id([d["blocked_id"] for d in documents])
     return page(documents, next_cursor,
                 lambda d: BLOCKED.dump({**d, "user": people[d["blocked_id"]]}))
@@ -179,7 +174,7 @@ def list_hidden(user: dict[str, Any], limit: int, cursor: str | None) -> dict[st
 
 
 def _users_by_id(ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
-    return {u["_id"]: u for u in User().collection.find({"_id": {"$in": ids}})}
+    return User().find_by_ids(ids)
 
 
 # Friends
@@ -218,12 +213,7 @@ def _request_view(document: dict[str, Any], me: dict[str, Any],
 
 def list_friend_requests(user: dict[str, Any], direction: str | None, limit: int,
                          cursor: str | None) -> dict[str, Any]:
-    sides = {"incoming": [{"addressee_id": user["_id"]}],
-             "outgoing": [{"requester_id": user["_id"]}]}
-    branches = sides.get(direction or "", sides["incoming"] + sides["outgoing"])
-    documents, next_cursor = paginate(Friendship().collection,
-                                      {"status": PENDING, "$or": branches},
-                                      [("_id", -1)], limit, cursor)
+    documents, next_cursor = Friendship().pending_page(user["_id"], direction, limit, cursor)
     people = _users_by_id([_other_id(d, user["_id"]) for d in documents])
     return page(documents, next_cursor,
                 lambda d: _request_view(d, user, people[_other_id(d, user["_id"])]))
@@ -250,10 +240,7 @@ def decline_friend_request(user: dict[str, Any], request_id: str) -> None:
 
 
 def list_friends(user: dict[str, Any], limit: int, cursor: str | None) -> dict[str, Any]:
-    query = {"status": ACCEPTED,
-             "$or": [{"requester_id": user["_id"]}, {"addressee_id": user["_id"]}]}
-    documents, next_cursor = paginate(Friendship().collection, query, [("_id", -1)],
-                                      limit, cursor)
+    documents, next_cursor = Friendship().friends_page(user["_id"], limit, cursor)
     people = _users_by_id([_other_id(d, user["_id"]) for d in documents])
     return page(documents, next_cursor,
                 lambda d: FRIEND.dump({**d, "user": people[_other_id(d, user["_id"])]}))

@@ -6,14 +6,17 @@ and only then tells anyone (notification, live logout).
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING
 
-from models.base import id_str, isoformat, to_object_id
+from models.base import BaseModel, id_str, isoformat, to_object_id
+from models.comment import Comment
+from models.message import Message
+from models.notification import Notification
+from models.post import Post
+from models.report import Report
 from models.user import User
 from services.accounts import auth_login, trust, write_gate
 from services.notify import notifications_service
@@ -22,12 +25,10 @@ from services.platform.live_rooms import user_room
 from services.platform.shapes.admin import ADMIN_USER, CONTENT_FILTER
 from utils import clock
 from utils.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from utils.pagination import paginate
 from utils.roles import is_admin, is_site_moderator
 from utils.text import plain_text, plain_text_html
 
 RANK = {"user": 0, "moderator": 1, "admin": 2}
-USER_SORT = [("username_lower", ASCENDING), ("_id", ASCENDING)]
 
 
 def get_target_user(user_id: str) -> dict[str, Any]:
@@ -46,8 +47,7 @@ def _require_outranks(actor: dict[str, Any], target: dict[str, Any], verb: str) 
 
 
 def _active_admin_count() -> int:
-    query = {"role": "admin", "deleted": False, **site_bans.active_ban_query(False)}
-    return User().collection.count_documents(query)
+    return User().count_admins(site_bans.active_ban_query(False))
 
 
 # Serialization
@@ -74,23 +74,21 @@ def serialize_admin_user(user: dict[str, Any], ban: dict[str, Any] | None,
 def user_counts(user_ids: list[ObjectId]) -> dict[ObjectId, dict[str, int]]:
     """Content and moderation counts for a page of users, one aggregation per kind."""
     counts: dict[ObjectId, dict[str, int]] = {uid: {} for uid in user_ids}
-    for name, collection, field, extra in COUNTED:
-        pipeline = [{"$match": {field: {"$in": user_ids}, **extra}},
-                    {"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]
-        found = {row["_id"]: row["n"] for row in User().db[collection].aggregate(pipeline)}
+    for name, model, field, extra in COUNTED:
+        found = model().count_per(field, user_ids, extra)
         for uid in user_ids:
             counts[uid][name] = found.get(uid, 0)
     return counts
 
 
-# (count name, collection, user field, extra filter)
-COUNTED: list[tuple[str, str, str, dict[str, Any]]] = [
-    ("posts", "posts", "author_id", {"deleted": False}),
-    ("comments", "comments", "author_id", {"deleted": False}),
-    ("messages", "messages", "author_id", {"deleted": False}),
-    ("reports_filed", "reports", "reporter_id", {}),
-    ("reports_against", "reports", "target_author_id", {}),
-    ("warnings", "notifications", "user_id", {"kind": "warning"}),
+# (count name, model, user field, extra filter)
+COUNTED: list[tuple[str, type[BaseModel], str, dict[str, Any]]] = [
+    ("posts", Post, "author_id", {"deleted": False}),
+    ("comments", Comment, "author_id", {"deleted": False}),
+    ("messages", Message, "author_id", {"deleted": False}),
+    ("reports_filed", Report, "reporter_id", {}),
+    ("reports_against", Report, "target_author_id", {}),
+    ("warnings", Notification, "user_id", {"kind": "warning"}),
 ]
 
 
@@ -98,23 +96,13 @@ COUNTED: list[tuple[str, str, str, dict[str, Any]]] = [
 
 def list_users(filters: dict[str, Any], limit: int, cursor: str | None
                ) -> tuple[list[dict[str, Any]], str | None]:
-    query: dict[str, Any] = {"deleted": False}
-    clauses = []
-    if filters.get("q"):
-        prefix = "^" + re.escape(filters["q"].strip().lower())
-        clauses.append({"$or": [{"username_lower": {"$regex": prefix}},
-                                {"email_lower": {"$regex": prefix}},
-                                {"display_name_lower": {"$regex": prefix}}]})
-    if filters.get("role"):
-        query["role"] = filters["role"]
+    conditions = []
     if filters.get("banned") is not None:
-        clauses.append(site_bans.active_ban_query(filters["banned"]))
+        conditions.append(site_bans.active_ban_query(filters["banned"]))
     if filters.get("muted") is not None:
         muted = site_mutes.active_mute_query()
-        clauses.append(muted if filters["muted"] else {"$nor": [muted]})
-    if clauses:
-        query["$and"] = clauses
-    return paginate(User().collection, query, USER_SORT, limit, cursor)
+        conditions.append(muted if filters["muted"] else {"$nor": [muted]})
+    return User().staff_page(filters.get("q"), filters.get("role"), conditions, limit, cursor)
 
 
 def admin_user_page(users: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -195,8 +195,7 @@ def serialize_report(report: dict[str, Any]) -> dict[str, Any]:
 def _pseudonym_of(report: dict[str, Any]) -> str | None:
     """Reports filed before `target_pseudonym` was stored: read it from the target."""
     model = {"post": Post, "comment": Comment}.get(report["target_type"])
-    target = model().collection.find_one({"_id": report["target_id"]}, {"pseudonym": 1}) \
-        if model else None
+    target = model().find_by_id(report["target_id"], {"pseudonym": 1}) if model else None
     return (target or {}).get("pseudonym")
 
 
@@ -210,7 +209,7 @@ def resolve(user: dict[str, Any], report_id: str, action: str, note: str | None,
     reports = Report()
     claim = ObjectId()
     reports.claim_target(report["target_type"], report["target_id"], claim, clock.now())
-    if reports.collection.count_documents({"_id": report["_id"], "claim": claim}) == 0:
+    if not reports.holds_claim(report["_id"], claim):
         raise Conflict("This report was already resolved.")
     try:
         outcome = ACTIONS[action](user, report, note, expires_at)

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app
 
-from models import registry
+from models import indexes
 from models.topic import Topic
 from models.user import User
 from services.accounts import auth_signup
@@ -52,7 +52,7 @@ POSTS = [
 
 def seed() -> dict[str, int]:
     """Create the demo content unless the database already has topics."""
-    if Topic().collection.count_documents({}, limit=1):
+    if not Topic().is_empty():
         return {"users": 0, "topics": 0, "posts": 0, "comments": 0, "votes": 0}
     users = {name: _user(name, role) for name, role in USERS}
     topics = {}
@@ -111,8 +111,7 @@ def clear() -> dict[str, int]:
     environment = current_app.config["ENV_NAME"]
     if environment not in CLEARABLE:
         raise Forbidden(f"Refusing to empty the database of the {environment} configuration.")
-    counts = {model.collection_name: model().collection.delete_many({}).deleted_count
-              for model in registry.all_models()}
+    counts = {model.collection_name: model().delete_all() for model in indexes.registered_models()}
     # Cached lists would show the deleted topics and posts until their TTL.
     for namespace in (TOPIC_LISTS, FRONT_PAGE):
         get_cache().invalidate(namespace)

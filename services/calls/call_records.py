@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from models.base import id_str, isoformat, to_object_id
-from models.call import CALL_SORT, Call
+from models.call import Call
 from models.user import User
 from services.chat import chat_send
 from services.chat.chat_access import readable_room
 from services.notify import notifications_service
 from services.platform.shapes.calls import CALL
 from utils.errors import Forbidden, NotFound
-from utils.pagination import paginate
 
 ENDED_TEXT = {"missed": "Missed {kind} call", "rejected": "{kind_title} call declined",
               "cancelled": "{kind_title} call cancelled"}
@@ -50,7 +49,7 @@ def _clock(seconds: int) -> str:
     return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
 
 
-def _name(user: dict[str, Any] | None) -> str:
+def shown_name(user: dict[str, Any] | None) -> str:
     if user is None:
         return "Someone"
     return user.get("display_name") or user["username"]
@@ -58,7 +57,7 @@ def _name(user: dict[str, Any] | None) -> str:
 
 def post_started(call: dict[str, Any], caller: dict[str, Any]) -> None:
     chat_send.post_system_message(
-        call["room_id"], call["created_by"], f"{_name(caller)} started a {call['kind']} call",
+        call["room_id"], call["created_by"], f"{shown_name(caller)} started a {call['kind']} call",
         f"call:{call['_id']}:start",
         {"type": "call", "event": "started", "call_id": id_str(call["_id"]),
          "kind": call["kind"]})
@@ -85,7 +84,7 @@ def notify_missed(call: dict[str, Any]) -> None:
     rejected = set(call.get("rejected_ids", []))
     data = {"call_id": id_str(call["_id"]), "room_id": id_str(call["room_id"]),
             "kind": call["kind"], "caller_id": id_str(call["created_by"]),
-            "caller_name": _name(caller), "at": isoformat(call["created_at"])}
+            "caller_name": shown_name(caller), "at": isoformat(call["created_at"])}
     for user_id in call["invitee_ids"]:
         if user_id not in rejected:
             notifications_service.notify(user_id, "missed_call", data, actor=caller,
@@ -118,5 +117,4 @@ def list_mine(user: dict[str, Any], limit: int, cursor: str | None,
     if room_id:
         wanted = to_object_id(room_id, "Room")
         rooms = [room for room in rooms if room == wanted]
-    query = {"people": user["_id"], "room_id": {"$in": _readable(user, rooms)}}
-    return paginate(Call().collection, query, CALL_SORT, limit, cursor)
+    return Call().page_of_person(user["_id"], _readable(user, rooms), limit, cursor)

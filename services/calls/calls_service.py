@@ -20,7 +20,7 @@ from models.base import to_object_id
 from models.block import Block
 from models.call import ACTIVE, LIVE_STATES, RINGING, Call
 from services.accounts import write_gate
-from services.calls import call_records
+from services.calls import call_push, call_records
 from services.chat.call_access import Device, owned, party_of, visible_call
 from services.chat.chat_access import readable_room, writable_room
 from services.live import room_entry
@@ -33,9 +33,9 @@ from utils.extensions import socketio
 NAMESPACE = "/"
 
 
-def enter_call_room(user: dict[str, Any], call_id: Any) -> str:
-    """Put the current socket into `voip_<call_id>` through room_entry, the only way in."""
-    return room_entry.enter(user, live_rooms.VOIP, call_id)
+def enter_call_room(user: dict[str, Any], call_id: Any, device: Device) -> str:
+    """Put `device`'s socket into `voip_<call_id>` through room_entry, the only way in."""
+    return room_entry.enter(user, live_rooms.VOIP, call_id, device.sid, origin=device.origin)
 
 
 def _leave_call_room(sid: str | None, call_id: ObjectId) -> None:
@@ -91,13 +91,14 @@ def start_call(user: dict[str, Any], room_id: str, kind: str, party_id: str | No
         if existing is None:
             raise Conflict("The room's call just ended; start again.") from None
         return {**accept_call(user, str(existing["_id"]), party_id, device), "glare": True}
-    enter_call_room(user, call["_id"])
+    enter_call_room(user, call["_id"], device)
     call_records.post_started(call, user)
     view = call_records.serialize(call)
     if invitees:
         realtime.emit("call_invite", {"call": view, "caller_party_id": caller["party_id"],
                                       "lifetime_ms": call["lifetime_ms"]},
                       to=[user_room(uid) for uid in invitees])
+        call_push.ring(call)
     return {"call": view, "party_id": caller["party_id"], "peers": [], "glare": False}
 
 
@@ -116,7 +117,7 @@ def accept_call(user: dict[str, Any], call_id: str, party_id: str | None,
                                     current_app.config["CALL_MAX_PARTICIPANTS"], now)
     if joined is None:
         raise _why_not_joined(user, call["_id"], party["party_id"])
-    enter_call_room(user, joined["_id"])
+    enter_call_room(user, joined["_id"], device)
     view = call_records.serialize(joined)
     realtime.emit("call_accepted", {"call_id": view["id"], "user_id": str(user["_id"]),
                                     "party_id": party["party_id"], "call": view},
@@ -124,6 +125,7 @@ def accept_call(user: dict[str, Any], call_id: str, party_id: str | None,
     realtime.emit("call_answered_elsewhere", {"call_id": view["id"],
                                               "party_id": party["party_id"]},
                   to=user_room(user["_id"]), skip_sid=device.sid)
+    call_push.stopped_for(joined, user["_id"], "answered_elsewhere")
     return {"call": view, "party_id": party["party_id"],
             "peers": call_records.peers(joined, party["party_id"]), "glare": False}
 
@@ -157,7 +159,7 @@ def rejoin_call(user: dict[str, Any], call_id: str, party_id: str,
         raise Conflict("You are no longer in this call.", {"reason": "not_in_call"})
     if old["sid"] and old["sid"] != device.sid:
         _leave_call_room(old["sid"], call["_id"])
-    enter_call_room(user, updated["_id"])
+    enter_call_room(user, updated["_id"], device)
     realtime.emit("call_party_rejoined", {"call_id": str(call["_id"]),
                                           "user_id": str(user["_id"]), "party_id": party_id},
                   to=voip_room(call["_id"]), skip_sid=device.sid)
@@ -177,6 +179,7 @@ def reject_call(user: dict[str, Any], call_id: str, reason: str) -> dict[str, An
     realtime.emit("call_rejected", {"call_id": str(call["_id"]), "user_id": str(user["_id"]),
                                     "reason": reason},
                   to=[voip_room(call["_id"]), user_room(user["_id"])])
+    call_push.stopped_for(updated, user["_id"], "declined")
     if updated["state"] == RINGING and set(updated["invitee_ids"]) <= set(updated["rejected_ids"]):
         _end(updated, "rejected", reason, user["_id"], {"state": RINGING, "count": 1})
     return {"call_id": str(call["_id"]), "rejected": True}
@@ -237,6 +240,7 @@ def _end(call: dict[str, Any], state: str, reason: str, by: ObjectId | None,
                                  "duration_seconds": view["duration_seconds"], "call": view},
                   to=targets)
     call_records.record_end(ended)
+    call_push.ended(ended)
     return ended
 
 
@@ -253,9 +257,6 @@ def drop_from_room_call(user_id: Any, room_id: Any) -> None:
         if party["user_id"] == uid:
             _drop(call["_id"], party, {"party_id": party["party_id"], "user_id": uid},
                   "removed_from_room", None)
-
-
-live_rooms.on_leaving_chat_room(drop_from_room_call)
 
 
 # Faults: a socket gone, heartbeats missing, an invite nobody answers

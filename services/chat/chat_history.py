@@ -2,10 +2,10 @@
 room, editing, deleting and reactions. Each change is announced only after it is stored."""
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from bson import ObjectId
+from emoji import EMOJI_DATA, STATUS
 from flask import current_app
 
 from models.base import id_str
@@ -14,6 +14,7 @@ from models.room import Room
 from models.user import User
 from services.accounts import write_gate
 from services.chat import chat_previews, notify_chat
+from services.chat.audience import audience
 from services.chat.chat_access import (
     can_moderate_room,
     readable_message,
@@ -25,7 +26,6 @@ from services.chat.chat_views import reactions_of, serialize_message, serialize_
 from services.media import attachments
 from services.notify import notify_moderation
 from services.platform import audit_service, realtime
-from services.platform.live_rooms import chat_room, user_room
 from services.platform.shapes.messages import REACTIONS
 from utils.errors import Forbidden, NotFound, ValidationFailed
 
@@ -104,32 +104,12 @@ def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
     return serialize_message(deleted, User().find_by_id(deleted["author_id"]))
 
 
-def audience(room: dict[str, Any]) -> list[str]:
-    targets = [chat_room(room["_id"])]
-    if room["kind"] != "topic":
-        targets += [user_room(uid) for uid in room["member_ids"]]
-    return targets
-
-
-def valid_emoji(emoji: str) -> bool:
-    """One emoji, possibly with skin tone, variation selector or ZWJ sequence."""
-    if not emoji or len(emoji) > 16:
-        return False
-    joiners = {"\u200d", "\ufe0f", "\ufe0e", "\u20e3"}
-    symbols = 0
-    for char in emoji:
-        category = unicodedata.category(char)
-        if category == "So":
-            symbols += 1
-        elif not (char in joiners or category == "Sk"
-                  or 0xE0020 <= ord(char) <= 0xE007F):  # tags of subdivision flags
-            return False
-    joined = emoji.count("\u200d")
-    return symbols >= 1 and (symbols <= joined + 1 or _regional_pair(emoji))
-
-
-def _regional_pair(emoji: str) -> bool:
-    return len(emoji) == 2 and all(0x1F1E6 <= ord(c) <= 0x1F1FF for c in emoji)
+def valid_emoji(text: str) -> bool:
+    """One emoji as Unicode lists it (the `emoji` package's data): keycaps, flags,
+    skin tones and ZWJ sequences included; not a component by itself (a skin tone or
+    hair style alone), nor two emoji, nor text."""
+    found = EMOJI_DATA.get(text)
+    return found is not None and found["status"] != STATUS["component"]
 
 
 def react(user: dict[str, Any], message_id: str, emoji: str, on: bool) -> dict[str, Any]:

@@ -28,13 +28,11 @@ from services.platform.live_rooms import user_room
 from services.platform.shapes.messages import INVITATION
 from services.platform.site_bans import ban_in_force
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound
-from utils.pagination import paginate
 
 
 def serialize(invitations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rooms = {r["_id"]: r for r in Room().collection.find(
-        {"_id": {"$in": [i["room_id"] for i in invitations]}},
-        {"title": 1, "member_ids": 1})}
+    rooms = Room().find_by_ids([i["room_id"] for i in invitations],
+                               {"title": 1, "member_ids": 1})
     people = public_users(list({i["inviter_id"] for i in invitations}))
     return [INVITATION.dump({
         **i, "room_title": rooms.get(i["room_id"], {}).get("title"),
@@ -76,8 +74,7 @@ def invite(actor: dict[str, Any], room_id: Any, user_id: str
 def list_mine(user: dict[str, Any], limit: int, cursor: str | None
               ) -> tuple[list[dict[str, Any]], str | None]:
     """My pending invitations, newest first."""
-    items, next_cursor = paginate(RoomInvitation().collection, {"invitee_id": user["_id"]},
-                                  [("_id", -1)], limit, cursor)
+    items, next_cursor = RoomInvitation().page_of_invitee(user["_id"], limit, cursor)
     return serialize(items), next_cursor
 
 

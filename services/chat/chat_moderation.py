@@ -68,12 +68,12 @@ def _expiry(expires_at: datetime | None) -> datetime | None:
 
 
 def _remove(room: dict[str, Any], target_id: ObjectId) -> None:
-    """Out of the room: a group's membership, a topic room's "my rooms" entry, and every
-    live socket (each hears `removed_from_room`)."""
+    """Out of the room: a group's membership and moderator role, a topic room's "my
+    rooms" entry, and every live socket (each hears `removed_from_room`). Announcing
+    the room is the caller's, after its last write."""
     if room["kind"] == "group":
         if target_id in room["member_ids"]:
             drop_member(room, target_id)
-            Room().set_moderator(room["_id"], target_id, False)
         return
     RoomMember().remove(room["_id"], target_id)
     live_rooms.evict_from_chat_room(target_id, room["_id"])
@@ -88,7 +88,10 @@ def kick(actor: dict[str, Any], room_id: Any, target_id: Any) -> dict[str, Any]:
         raise NotFound("Member not found.")
     _remove(room, target)
     _audit(actor, "kick", room, target)
-    return Room().get(room["_id"])
+    updated = Room().get(room["_id"])
+    if room["kind"] == "group":
+        announce_room(updated)
+    return updated
 
 
 def ban(actor: dict[str, Any], room_id: Any, target_id: str, reason: str | None,
@@ -104,8 +107,7 @@ def ban(actor: dict[str, Any], room_id: Any, target_id: str, reason: str | None,
     _remove(room, target)
     _audit(actor, "ban", room, target, reason, {"expires_at": expires_at})
     updated = Room().get(room["_id"])
-    if room["kind"] != "group":
-        announce_room(updated)
+    announce_room(updated)
     return updated
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from models.message import Message
 from models.room import Room
 from services.accounts import write_gate
+from services.chat.audience import audience
 from services.chat.chat_access import can_moderate_room, readable_message, readable_room
-from services.chat.chat_history import audience
 from services.chat.chat_views import serialize_messages
 from services.platform import realtime
 from utils import clock
@@ -30,8 +30,7 @@ def list_pins(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
     """The pinned messages, most recently pinned first, as I read them."""
     room = readable_room(user, room_id)
     order = [entry["message_id"] for entry in reversed(room.get("pins") or [])]
-    found = {m["_id"]: m for m in Message().collection.find(
-        {"_id": {"$in": order}, "deleted": False})}
+    found = Message().undeleted_by_ids(order)
     return {"items": serialize_messages([found[i] for i in order if i in found], user["_id"])}
 
 

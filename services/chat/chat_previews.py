@@ -8,20 +8,11 @@ from typing import Any
 from models.message import Message
 from models.room import Room
 from models.user import User
+from services.chat.audience import audience
 from services.chat.chat_views import serialize_message
 from services.media import link_previews
 from services.platform import realtime
-from services.platform.live_rooms import chat_room, user_room
 from utils import jobs
-
-
-def audience(room: dict[str, Any]) -> list[str]:
-    """Who sees a message change: the room, and the members of a group or direct room
-    wherever they are."""
-    targets = [chat_room(room["_id"])]
-    if room["kind"] != "topic":
-        targets += [user_room(uid) for uid in room["member_ids"]]
-    return targets
 
 
 def message_written(message: dict[str, Any], before: dict[str, Any] | None = None) -> None:
@@ -32,7 +23,7 @@ def message_written(message: dict[str, Any], before: dict[str, Any] | None = Non
 
 @jobs.task(retries=1, retry_delay=5, queue=jobs.BEST_EFFORT)
 def attach_message_previews(message_id: str) -> None:
-    updated = link_previews.refresh(Message().collection, message_id)
+    updated = link_previews.refresh(Message(), message_id)
     if updated is None:
         return
     room = Room().find_by_id(updated["room_id"])

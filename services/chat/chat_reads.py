@@ -6,11 +6,12 @@ from typing import Any
 from models.message import Message
 from models.room import Room
 from models.room_member import RoomMember
+from services.chat.audience import audience
 from services.chat.chat_access import readable_room
 from services.chat.chat_views import unread_of
 from services.notify import notify_prefs
 from services.platform import realtime
-from services.platform.live_rooms import chat_room, user_room
+from services.platform.live_rooms import user_room
 from utils.errors import BadRequest
 
 
@@ -36,11 +37,8 @@ def mark_read(user: dict[str, Any], room_id: str, seq: int,
         raise BadRequest("The read cursor is busy; try again.")
     unread = unread_of(room, members.find(room["_id"], user["_id"]))
     # Like messages: direct and group members hear it without joining the room.
-    audience = [chat_room(room["_id"])]
-    if room["kind"] != "topic":
-        audience += [user_room(uid) for uid in room["member_ids"]]
     realtime.emit("read", {"room_id": str(room["_id"]), "user_id": str(user["_id"]),
-                           "seq": target}, to=audience)
+                           "seq": target}, to=audience(room))
     muted = room["_id"] in notify_prefs.muted_rooms(user["_id"], [room])
     realtime.emit("unread", {"room_id": str(room["_id"]), "unread_count": unread,
                              "muted": muted}, to=user_room(user["_id"]), skip_sid=skip_sid)

@@ -10,6 +10,7 @@ from models.base import utcnow
 from models.room import Room, direct_key
 from models.room_member import RoomMember
 from services.accounts import write_gate
+from services.chat.audience import audience
 from services.chat.chat_access import (
     active_user,
     can_moderate_room,
@@ -20,7 +21,6 @@ from services.chat.chat_views import serialize_room
 from services.platform import content_filter, live_rooms, realtime, topic_access
 from services.platform.live_rooms import chat_room, user_room
 from utils.errors import BadRequest, Conflict, Forbidden, ValidationFailed
-from utils.pagination import paginate
 
 MAX_GROUP_MEMBERS = 100
 
@@ -92,8 +92,7 @@ def create_topic_room(user: dict[str, Any], topic_id: str, name: str,
 def list_topic_rooms(user: dict[str, Any], topic_id: str, limit: int,
                      cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     topic = topic_access.get_readable_topic(user, topic_id)
-    return paginate(Room().collection, {"kind": "topic", "topic_id": topic["_id"]},
-                    [("activity_at", -1), ("_id", -1)], limit, cursor)
+    return Room().page_of_topic(topic["_id"], limit, cursor)
 
 
 def list_my_rooms(user: dict[str, Any], limit: int, cursor: str | None,
@@ -101,9 +100,7 @@ def list_my_rooms(user: dict[str, Any], limit: int, cursor: str | None,
     """Rooms I belong to (or joined, for topic rooms), newest activity first: those I
     have not archived, or (`archived`) only those I have."""
     room_ids = RoomMember().room_ids_of(user["_id"])
-    mine = {"archived_by": user["_id"]} if archived else {"archived_by": {"$ne": user["_id"]}}
-    return paginate(Room().collection, {"_id": {"$in": room_ids}, **mine},
-                    [("activity_at", -1), ("_id", -1)], limit, cursor)
+    return Room().page_among(room_ids, user["_id"], archived, limit, cursor)
 
 
 def update_room(user: dict[str, Any], room_id: str, changes: dict[str, Any]) -> dict[str, Any]:
@@ -127,8 +124,8 @@ def _clean(text: str, field_name: str, author: dict[str, Any]) -> str:
 
 
 def announce_room(room: dict[str, Any], extra: list[str] | None = None) -> None:
-    targets = [chat_room(room["_id"])] + [user_room(u) for u in room["member_ids"]]
-    realtime.emit("room_updated", serialize_room(room, None), to=targets + (extra or []))
+    realtime.emit("room_updated", serialize_room(room, None),
+                  to=audience(room) + (extra or []))
 
 
 def leave_room(user: dict[str, Any], room_id: str) -> None:
@@ -139,7 +136,6 @@ def leave_room(user: dict[str, Any], room_id: str) -> None:
         RoomMember().remove(room["_id"], user["_id"])
         live_rooms.evict(user["_id"], chat_room(room["_id"]))
         return
-    Room().set_moderator(room["_id"], user["_id"], False)
     if room["created_by"] == user["_id"]:
         # The group keeps an owner: the longest-standing remaining member (`member_ids`
         # keeps the order members joined in), before the others are told.
@@ -148,12 +144,14 @@ def leave_room(user: dict[str, Any], room_id: str) -> None:
             Room().update_fields(room["_id"], {"created_by": remaining[0]})
             Room().set_moderator(room["_id"], remaining[0], False)
     drop_member(room, user["_id"])
+    announce_room(Room().get(room["_id"]))
 
 
 def drop_member(room: dict[str, Any], user_id: ObjectId) -> None:
-    """Take `user_id` out of a group: stored membership, then every socket, then tell
-    them and the others."""
+    """Take `user_id` out of a group: stored membership and moderator role, then every
+    socket (each hears `removed_from_room`). The caller announces the room once all its
+    writes are done, so `room_updated` never shows a state half-way."""
+    Room().set_moderator(room["_id"], user_id, False)
     Room().remove_member(room["_id"], user_id)
     RoomMember().remove(room["_id"], user_id)
     live_rooms.evict_from_chat_room(user_id, room["_id"])
-    announce_room(Room().get(room["_id"]))

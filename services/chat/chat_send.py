@@ -24,12 +24,13 @@ from models.room_member import RoomMember
 from models.user import User
 from services.accounts import trust, write_gate
 from services.chat import chat_previews, chat_seq, notify_chat
+from services.chat.audience import audience, members_hearing
 from services.chat.chat_access import writable_room
 from services.chat.chat_views import serialize_message, unread_count
 from services.media import attachments
 from services.notify import notify_prefs
 from services.platform import content_filter, realtime, topic_activity
-from services.platform.live_rooms import chat_room, user_room
+from services.platform.live_rooms import user_room
 from utils.errors import APIError, ValidationFailed
 from utils.redis_client import get_redis
 
@@ -199,15 +200,14 @@ def _store(room: dict[str, Any], author_id: ObjectId, body: str, client_id: str,
 
 def _deliver(room: dict[str, Any], message: dict[str, Any], author: dict[str, Any]) -> None:
     payload = serialize_message(message, author)
-    targets = [chat_room(room["_id"])]
-    if room["kind"] != "topic":
-        # Members get direct and group messages without joining the room.
-        targets += [user_room(uid) for uid in room["member_ids"]]
-    realtime.emit("message", payload, to=targets)
+    # Members get direct and group messages without joining the room.
+    realtime.emit("message", payload, to=audience(room))
     if room["kind"] == "topic":
         return
     seq = message["seq"]
-    members = [m for m in RoomMember().of_room(room["_id"]) if m["user_id"] != author["_id"]]
+    hearing = set(members_hearing(room))
+    members = [m for m in RoomMember().of_room(room["_id"])
+               if m["user_id"] in hearing and m["user_id"] != author["_id"]]
     # Muted rooms still count (the room shows its count) but say so: clients leave them
     # out of their total badge (docs/MESSAGING.md "Personal controls").
     muted = notify_prefs.muted([m["user_id"] for m in members], {"room": room["_id"]})

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import Any
 
 from bson import ObjectId
-from pymongo.errors import DuplicateKeyError
 from redis.exceptions import RedisError
 
 from models.message import Message
@@ -54,9 +53,7 @@ def store(room: dict[str, Any], author_id: ObjectId, client_id: str,
     seq = _guess(room_id, shared)
     for _ in range(ATTEMPTS):
         document = build(seq)
-        try:
-            messages.collection.insert_one(document)
-        except DuplicateKeyError:
+        if not messages.insert_unless_taken(document):
             existing = messages.find_by_client_id(room_id, author_id, client_id)
             if existing is not None:
                 return existing, False  # a resend: stored before, or by a concurrent one

@@ -12,7 +12,7 @@ from models.user_hide import UserHide
 from services.accounts.users_service import public_users
 from services.notify import notify_prefs
 from services.platform import room_roles
-from services.platform.shapes.messages import MESSAGE, ROOM, SNAPSHOT
+from services.platform.shapes.messages import MESSAGE, ROOM
 
 SNAPSHOT_CHARS = 200
 
@@ -21,10 +21,6 @@ def snapshot(message: dict[str, Any]) -> dict[str, Any]:
     return {"id": message["_id"], "seq": message["seq"], "author_id": message["author_id"],
             "body": message["body"][:SNAPSHOT_CHARS], "created_at": message["created_at"],
             "deleted": message["deleted"]}
-
-
-def serialize_snapshot(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
-    return SNAPSHOT.dump(snapshot) if snapshot else None
 
 
 def serialize_message(message: dict[str, Any], author: dict[str, Any] | None) -> dict[str, Any]:
@@ -41,8 +37,7 @@ def serialize_messages(messages: list[dict[str, Any]],
     """Messages as `viewer_id` reads them: one they deleted for themselves, or by an
     author they hide, keeps its place (its seq: clients find gaps by seq) as an empty
     placeholder flagged `deleted_for_me` or `author_hidden`."""
-    authors = {u["_id"]: u for u in User().collection.find(
-        {"_id": {"$in": list({m["author_id"] for m in messages})}})}
+    authors = User().find_by_ids([m["author_id"] for m in messages])
     hidden = UserHide().hidden_ids(viewer_id) if viewer_id is not None else set()
     return [personal_view(serialize_message(m, authors.get(m["author_id"])), m, viewer_id,
                           hidden) for m in messages]

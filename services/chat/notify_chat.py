@@ -22,6 +22,18 @@ def _reader(room: dict[str, Any]):
     return can_read
 
 
+def readable_for_push(user: dict[str, Any], data: dict[str, Any]) -> bool:
+    """False when the notification `data` names a chat room `user` may not read now (a
+    push about it would carry its content; services/notify/push_delivery.py)."""
+    if not data.get("room_id"):
+        return True
+    try:
+        chat_access.readable_room(user, data["room_id"])
+    except APIError:
+        return False
+    return True
+
+
 def message_sent(author: dict[str, Any], room: dict[str, Any],
                  message: dict[str, Any], before: dict[str, Any] | None = None) -> None:
     """A new message, or (with `before`) an edit: an edit tells only the names it added

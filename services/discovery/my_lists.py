@@ -16,7 +16,7 @@ from services.platform import topic_access
 from services.platform.shapes.admin import MY_REPORT
 from services.platform.shapes.forum import TOPIC_INVITATION
 from utils.errors import NotFound
-from utils.pagination import page, paginate
+from utils.pagination import page
 
 MAX_SLUG = 120  # slugs come from titles of at most 100 characters, plus a suffix
 
@@ -38,11 +38,7 @@ def _topics(ids: list[Any]) -> dict[Any, dict[str, Any]]:
 def my_topics(user: dict[str, Any], role: str | None, limit: int, cursor: str | None
               ) -> dict[str, Any]:
     """Topics I belong to with my role in each, the latest joined first."""
-    query: dict[str, Any] = {"user_id": user["_id"]}
-    if role:
-        query["role"] = role
-    documents, next_cursor = paginate(TopicMember().collection, query, [("_id", -1)],
-                                      limit, cursor)
+    documents, next_cursor = TopicMember().memberships_page(user["_id"], role, limit, cursor)
     topics = _topics([d["topic_id"] for d in documents])
     documents = [d for d in documents if d["topic_id"] in topics]
     owners = public_users([topics[d["topic_id"]]["owner_id"] for d in documents])
@@ -53,8 +49,7 @@ def my_topics(user: dict[str, Any], role: str | None, limit: int, cursor: str | 
 def my_invitations(user: dict[str, Any], limit: int, cursor: str | None) -> dict[str, Any]:
     """Invitations waiting for my answer, newest first. The invitation is what lets me
     see the private topic's title and description before joining."""
-    documents, next_cursor = paginate(TopicInvitation().collection, {"user_id": user["_id"]},
-                                      [("_id", -1)], limit, cursor)
+    documents, next_cursor = TopicInvitation().pending_page(user["_id"], limit, cursor)
     topics = _topics([d["topic_id"] for d in documents])
     documents = [d for d in documents if d["topic_id"] in topics]
     people = public_users([*{d["invited_by"] for d in documents},
@@ -73,8 +68,7 @@ def my_invitations(user: dict[str, Any], limit: int, cursor: str | None) -> dict
 def my_reports(user: dict[str, Any], limit: int, cursor: str | None) -> dict[str, Any]:
     """Reports I filed, newest first, with their status and the action taken; never who
     handled them or the note they left."""
-    documents, next_cursor = paginate(Report().collection, {"reporter_id": user["_id"]},
-                                      [("created_at", -1), ("_id", -1)], limit, cursor)
+    documents, next_cursor = Report().filed_page(user["_id"], limit, cursor)
 
     def view(report: dict[str, Any]) -> dict[str, Any]:
         # A report being resolved stays open to its reader until the resolution lands.

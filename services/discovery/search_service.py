@@ -19,10 +19,10 @@ from flask import current_app
 
 from models.block import Block
 from models.message import Message
-from models.post import HIDDEN, Post
+from models.post import Post
 from models.room import Room
 from models.room_member import RoomMember
-from models.topic import PUBLIC, Topic
+from models.topic import Topic
 from models.topic_member import TopicMember
 from services.accounts import users_service
 from services.chat import chat_access, chat_views
@@ -44,29 +44,26 @@ def search(user: dict[str, Any] | None, q: str, kind: str, limit: int,
     if not whole and not prefix:
         return {"items": [], "next_cursor": None}
     if kind == "topics":
-        ranked, next_cursor = _ranked(Topic().collection, _topic_scope(user), whole, prefix,
-                                      limit, cursor)
+        ranked, next_cursor = _ranked(Topic().search_readable(_private_ids(user), whole, prefix,
+                                                              _candidates()),
+                                      whole, prefix, limit, cursor)
         return {"items": [{"type": "topic", **view}
                           for view in _topic_views(user, ranked)], "next_cursor": next_cursor}
-    ranked, next_cursor = _ranked(Post().collection, _post_scope(user), whole, prefix,
-                                  limit, cursor)
+    ranked, next_cursor = _ranked(Post().search_readable(_private_ids(user), whole, prefix,
+                                                         _candidates()),
+                                  whole, prefix, limit, cursor)
     return {"items": [{"type": "post", **view}
                       for view in posts_service.post_views(user, ranked)],
             "next_cursor": next_cursor}
 
 
-def _topic_scope(user: dict[str, Any] | None) -> dict[str, Any]:
-    if roles.is_admin(user):
-        return {"deleted": False}
-    return {"deleted": False, "$or": [{"visibility": PUBLIC}, {
-        "_id": {"$in": topic_access.private_topic_ids(user)}}]}
+def _private_ids(user: dict[str, Any] | None) -> list[ObjectId] | None:
+    """The private topics whose content `user` may find; None for every topic (admins)."""
+    return None if roles.is_admin(user) else topic_access.private_topic_ids(user)
 
 
-def _post_scope(user: dict[str, Any] | None) -> dict[str, Any]:
-    if roles.is_admin(user):
-        return {"deleted": False, "audience": {"$ne": HIDDEN}}
-    return {"deleted": False, "$or": [{"audience": PUBLIC}, {
-        "topic_id": {"$in": topic_access.private_topic_ids(user)}}]}
+def _candidates() -> int:
+    return current_app.config["SEARCH_MAX_CANDIDATES"]
 
 
 def search_messages(user: dict[str, Any], q: str, room_id: str | None, limit: int,
@@ -83,9 +80,10 @@ def search_messages(user: dict[str, Any], q: str, room_id: str | None, limit: in
     if not (whole or prefix) or not room_ids:
         return {"items": [], "next_cursor": None}
     shunned = set(Block().related_ids(user["_id"])) | users_service.hidden_ids(user)
-    scope = {"room_id": {"$in": room_ids}, "deleted": False,
-             "hidden_for": {"$ne": user["_id"]}, "author_id": {"$nin": list(shunned)}}
-    ranked, next_cursor = _ranked(Message().collection, scope, whole, prefix, limit, cursor)
+    ranked, next_cursor = _ranked(
+        Message().search_in_rooms(room_ids, user["_id"], list(shunned), whole, prefix,
+                                  _candidates()),
+        whole, prefix, limit, cursor)
     return {"items": chat_views.serialize_messages(ranked, user["_id"]),
             "next_cursor": next_cursor}
 
@@ -95,20 +93,18 @@ def reindex_messages(batch: int = 500) -> int:
     deleted ones get an empty list. Idempotent; returns how many it wrote."""
     messages, written = Message(), 0
     while True:
-        found = list(messages.collection.find({"search_terms": {"$exists": False}},
-                                              {"body": 1, "deleted": 1}).limit(batch))
+        found = messages.without_search_terms(batch)
         if not found:
             return written
         for message in found:
             terms = [] if message.get("deleted") else search_terms(message.get("body") or "")
-            messages.collection.update_one({"_id": message["_id"]},
-                                           {"$set": {"search_terms": terms}})
+            messages.set_search_terms(message["_id"], terms)
         written += len(found)
 
 
 def _my_readable_rooms(user: dict[str, Any]) -> list[ObjectId]:
-    rooms = Room().collection.find({"_id": {"$in": RoomMember().room_ids_of(user["_id"])}},
-                                   {"kind": 1, "member_ids": 1, "topic_id": 1, "bans": 1})
+    rooms = Room().find_by_ids(RoomMember().room_ids_of(user["_id"]),
+                               {"kind": 1, "member_ids": 1, "topic_id": 1, "bans": 1}).values()
     readable, topics = [], {}
     for room in rooms:
         if room["kind"] != "topic":
@@ -128,14 +124,10 @@ def _my_readable_rooms(user: dict[str, Any]) -> list[ObjectId]:
     return readable
 
 
-def _ranked(collection, scope: dict[str, Any], whole: list[str], prefix: str | None,
+def _ranked(candidates: list[dict[str, Any]], whole: list[str], prefix: str | None,
             limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    matches: list[dict[str, Any]] = [{"search_terms": {"$in": whole}}] if whole else []
-    if prefix:
-        matches.append({"search_terms": {"$regex": "^" + prefix}})  # \w+: nothing to escape
-    query = {"$and": [scope, {"$or": matches}]}
-    candidates = collection.find(query).sort([("_id", -1)]).limit(
-        current_app.config["SEARCH_MAX_CANDIDATES"])
+    """A page of `candidates` ranked by how many query words each matches, then by
+    recency."""
     scored = sorted(((_matched(doc, whole, prefix), doc) for doc in candidates),
                     key=lambda pair: (pair[0], pair[1]["created_at"], pair[1]["_id"]),
                     reverse=True)

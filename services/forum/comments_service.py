@@ -23,8 +23,9 @@ from services.platform import audit_service, content_filter, live_rooms, realtim
 from services.platform.shapes.forum import COMMENT
 from utils import clock
 from utils.errors import Forbidden, NotFound, ValidationFailed
-from utils.pagination import paginate
 from utils.text import render_markdown, stored_html
+
+BODY_MAX = 10000
 
 # What serialize_comment shows (the tree is built from parent_id): not path, not topic_id.
 VIEW_FIELDS = {field: 1 for field in (
@@ -75,8 +76,8 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
                      attachments=len(files or []), place=post["_id"])
     posts_service.require_open(post)
     hidden = pseudonyms.fields_for(user, topic, anonymous)
-    if not body.strip() or len(body) > 10000:
-        raise ValidationFailed(details={"body": ["Length must be between 1 and 10000."]})
+    if not body.strip() or len(body) > BODY_MAX:
+        raise ValidationFailed(details={"body": [f"Length must be between 1 and {BODY_MAX}."]})
     body = content_filter.apply(body, "comment", user)
     parent = _parent(post, parent_id) if parent_id else None
     path = [*parent["path"], parent["_id"]] if parent else []
@@ -171,9 +172,7 @@ def list_comments(user: dict[str, Any] | None, post_id: Any, sort: str, limit: i
                   cursor: str | None) -> dict[str, Any]:
     """A page of top-level comments, each with its whole reply tree (sorted the same way)."""
     post, _topic = posts_service.get_readable_post(user, post_id)
-    top, next_cursor = paginate(Comment().collection,
-                                {"post_id": post["_id"], "parent_id": None},
-                                SORTS[sort], limit, cursor, VIEW_FIELDS)
+    top, next_cursor = Comment().top_level_page(post["_id"], sort, limit, cursor, VIEW_FIELDS)
     replies = Comment().replies_under(post["_id"], [c["_id"] for c in top],
                                       current_app.config["COMMENT_TREE_MAX_REPLIES"],
                                       VIEW_FIELDS) if top else []

@@ -4,14 +4,13 @@ cached per topic and per audience (utils.cache) and filled in per reader after t
 `my_vote`, and authors the reader hides left out."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
 from flask import current_app
 
-from models.post import HIDDEN, SORTS, Post
-from models.topic import PUBLIC
+from models.post import Post
 from services.accounts.users_service import hidden_ids
 from services.forum.posts_service import (
     FRONT_PAGE,
@@ -23,7 +22,6 @@ from services.forum.posts_service import (
 from services.platform import topic_access
 from utils import clock, roles
 from utils.cache import get_cache
-from utils.pagination import paginate
 
 TOP_WINDOWS = {"day": timedelta(days=1), "week": timedelta(weeks=1),
                "month": timedelta(days=30), "all": None}
@@ -45,11 +43,8 @@ def list_posts(user: dict[str, Any] | None, topic_id: str | None, sort: str, t: 
 
 def _topic_posts(topic_id: ObjectId, sort: str, t: str, limit: int, cursor: str | None
                  ) -> dict[str, Any]:
-    query: dict[str, Any] = {"topic_id": topic_id, **_window(sort, t)}
-    # Pinned posts first, then the chosen order; the index has the same shape.
-    documents, next_cursor = paginate(Post().collection, query,
-                                      [("pinned", -1), *SORTS[sort]], limit, cursor,
-                                      VIEW_FIELDS)
+    documents, next_cursor = Post().topic_page(topic_id, sort, _since(sort, t), limit, cursor,
+                                               VIEW_FIELDS)
     return {"items": post_views(None, documents), "next_cursor": next_cursor}
 
 
@@ -66,9 +61,10 @@ def _with_my_votes(user: dict[str, Any] | None, page: dict[str, Any]) -> dict[st
     return page
 
 
-def _window(sort: str, t: str) -> dict[str, Any]:
+def _since(sort: str, t: str) -> datetime | None:
+    """Where the `top` sort's time window starts; None for no window."""
     span = TOP_WINDOWS[t] if sort == "top" else None
-    return {"created_at": {"$gte": clock.now() - span}} if span else {}
+    return clock.now() - span if span else None
 
 
 def _front_page(user: dict[str, Any] | None, sort: str, t: str, limit: int,
@@ -85,11 +81,6 @@ def _front_page(user: dict[str, Any] | None, sort: str, t: str, limit: int,
 
 def _front_page_items(user: dict[str, Any] | None, private: list[ObjectId], sort: str,
                       t: str, limit: int, cursor: str | None) -> dict[str, Any]:
-    if roles.is_admin(user):
-        audience: dict[str, Any] = {"audience": {"$ne": HIDDEN}}
-    else:
-        audience = {"$or": [{"audience": PUBLIC}, {"topic_id": {"$in": private}}]}
-    query = {"$and": [audience, {"deleted": False}, _window(sort, t)]}
-    documents, next_cursor = paginate(Post().collection, query, SORTS[sort], limit, cursor,
-                                      VIEW_FIELDS)
+    documents, next_cursor = Post().front_page(None if roles.is_admin(user) else private, sort,
+                                               _since(sort, t), limit, cursor, VIEW_FIELDS)
     return {"items": post_views(None, documents), "next_cursor": next_cursor}

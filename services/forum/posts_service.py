@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 FRONT_PAGE = "front_page"  # cache namespace of GET /api/posts without topic_id
 
 DELETED_TEXT = "[deleted]"
+TITLE_MIN, TITLE_MAX = 3, 300  # characters, after spaces are folded
+BODY_MAX = 40000
 
 
 def topic_posts_namespace(topic_id: Any) -> str:
@@ -135,7 +137,7 @@ def _post_written(post: dict[str, Any], before: dict[str, Any] | None = None) ->
 @jobs.task(retries=1, retry_delay=5, queue=jobs.BEST_EFFORT)
 def attach_post_previews(post_id: str) -> None:
     """Link previews of a post's body (docs/MEDIA.md), announced as `post_updated`."""
-    updated = link_previews.refresh(Post().collection, post_id)
+    updated = link_previews.refresh(Post(), post_id)
     if updated is not None:
         posts_changed(updated["topic_id"])
         emit_post("post_updated", updated)
@@ -167,15 +169,16 @@ def get_post(user: dict[str, Any] | None, post_id: Any) -> dict[str, Any]:
 
 def _clean_title(title: str, author: dict[str, Any]) -> str:
     title = " ".join(title.split())
-    if not 3 <= len(title) <= 300:
-        raise ValidationFailed(details={"title": ["Length must be between 3 and 300."]})
+    if not TITLE_MIN <= len(title) <= TITLE_MAX:
+        raise ValidationFailed(details={"title": [
+            f"Length must be between {TITLE_MIN} and {TITLE_MAX}."]})
     # The text to store (maybe masked) or ContentRejected (422).
     return content_filter.apply(title, "post_title", author)
 
 
 def _clean_body(body: str, author: dict[str, Any]) -> str:
-    if len(body) > 40000:
-        raise ValidationFailed(details={"body": ["Longer than maximum length 40000."]})
+    if len(body) > BODY_MAX:
+        raise ValidationFailed(details={"body": [f"Longer than maximum length {BODY_MAX}."]})
     return content_filter.apply(body, "post_body", author)
 
 

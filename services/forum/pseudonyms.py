@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timezone
 from typing import Any
 
 from bson import ObjectId
@@ -23,6 +22,7 @@ from models.comment import Comment
 from models.post import Post
 from models.user import User
 from services.platform import audit_service
+from services.platform.shapes import users as user_shapes
 from services.platform.topic_access import require_moderator
 from utils.errors import Forbidden, NotFound
 
@@ -36,8 +36,6 @@ ANIMALS = (
     "heron", "ibis", "jackal", "koala", "lemur", "lynx", "marten", "moose", "narwhal",
     "newt", "otter", "owl", "panda", "pelican", "puffin", "quail", "raven", "salmon",
     "seal", "stoat", "swan", "tapir", "toucan", "walrus", "weasel", "wombat", "yak")
-# Stand-in users have no account, so no real joining date either.
-SINCE = datetime(2025, 1, 1, tzinfo=timezone.utc)
 MAX_NAME = 64
 
 
@@ -56,8 +54,7 @@ def pseudonym(topic_id: ObjectId, user_id: ObjectId) -> str:
 
 def stand_in(name: str) -> dict[str, Any]:
     """The public user shown for a pseudonym (PublicUserSchema dumps it as it is)."""
-    return {"_id": _digest(f"id:{name}")[:12].hex(), "username": name, "display_name": name,
-            "bio": "", "created_at": SINCE, "pseudonym": True}
+    return user_shapes.stand_in(_digest(f"id:{name}")[:12].hex(), name)
 
 
 def shown_author(document: dict[str, Any], author: dict[str, Any] | None
@@ -90,12 +87,11 @@ def fields_for(user: dict[str, Any], topic: dict[str, Any], anonymous: bool
 def resolve(user: dict[str, Any], topic_id: Any, name: str) -> dict[str, Any]:
     """The account behind a pseudonym used in the topic (its moderators, site staff)."""
     topic = require_moderator(user, topic_id)
-    found = None
+    author_id = None
     if len(name) <= MAX_NAME:
-        query = {"topic_id": topic["_id"], "anonymous": True, "pseudonym": name}
-        found = (Post().collection.find_one(query, {"author_id": 1})
-                 or Comment().collection.find_one(query, {"author_id": 1}))
-    author = User().find_by_id(found["author_id"]) if found else None
+        author_id = (Post().author_of_pseudonym(topic["_id"], name)
+                     or Comment().author_of_pseudonym(topic["_id"], name))
+    author = User().find_by_id(author_id) if author_id else None
     if author is None:
         raise NotFound("Pseudonym not found.")
     audit_service.record_moderation(user, "resolve_pseudonym", topic["_id"], "user",

@@ -29,7 +29,7 @@ from services.platform.topic_access import (
 from services.platform.topic_activity import topic_lists_changed
 from utils import clock
 from utils.errors import BadRequest, Conflict, Forbidden, NotFound
-from utils.pagination import page, paginate
+from utils.pagination import page
 
 
 def _oid(value: Any, what: str = "Topic") -> ObjectId:
@@ -97,8 +97,7 @@ def transfer_ownership(user: dict[str, Any], topic_id: Any, new_owner_id: Any
 def list_members(user: dict[str, Any] | None, topic_id: Any, limit: int,
                  cursor: str | None) -> dict[str, Any]:
     topic = get_readable_topic(user, topic_id)
-    documents, next_cursor = paginate(TopicMember().collection, {"topic_id": topic["_id"]},
-                                      [("_id", 1)], limit, cursor)
+    documents, next_cursor = TopicMember().members_page(topic["_id"], limit, cursor)
     people = public_users([d["user_id"] for d in documents])
     return page([d for d in documents if d["user_id"] in people], next_cursor,
                 lambda d: TOPIC_MEMBER.dump({**d, "user": people[d["user_id"]]}))

@@ -18,7 +18,7 @@ from services.platform.shapes.forum import BAN, MODERATION_ENTRY
 from services.platform.topic_access import member_role, require_moderator
 from utils import clock
 from utils.errors import BadRequest, Forbidden, NotFound, ValidationFailed
-from utils.pagination import page, paginate
+from utils.pagination import page
 from utils.roles import is_site_moderator
 
 # Bans
@@ -70,9 +70,7 @@ def unban_user(actor: dict[str, Any], topic_id: Any, target_id: Any) -> None:
 def list_bans(actor: dict[str, Any], topic_id: Any, limit: int, cursor: str | None
               ) -> dict[str, Any]:
     topic = require_moderator(actor, topic_id)
-    documents, next_cursor = paginate(TopicBan().collection,
-                                      TopicBan().active_query(topic["_id"], clock.now()),
-                                      [("_id", -1)], limit, cursor)
+    documents, next_cursor = TopicBan().active_page(topic["_id"], clock.now(), limit, cursor)
     people = public_users([d["user_id"] for d in documents])
     return page([d for d in documents if d["user_id"] in people], next_cursor,
                 lambda d: serialize_ban(d, people[d["user_id"]]))

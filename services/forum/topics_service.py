@@ -11,7 +11,7 @@ from typing import Any
 from bson import ObjectId
 from flask import current_app
 
-from models.topic import PUBLIC, SORTS, Topic
+from models.topic import PUBLIC, Topic
 from models.topic_member import OWNER, TopicMember
 from services.accounts import write_gate
 from services.accounts.users_service import public_users
@@ -30,13 +30,14 @@ from services.platform.topic_activity import TOPIC_LISTS
 from utils import clock
 from utils.cache import get_cache
 from utils.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from utils.pagination import page, paginate
+from utils.pagination import page
 from utils.roles import is_admin
 from utils.text import fold, query_terms, search_terms, slugify
 
 log = logging.getLogger(__name__)
 
 MAX_TAGS = 5
+TITLE_MIN, TITLE_MAX = 3, 100  # characters, after spaces are folded
 
 
 # Serialization
@@ -69,8 +70,9 @@ def _clean_tags(tags: list[str]) -> list[str]:
 
 def _clean_title(title: str, author: dict[str, Any]) -> str:
     title = " ".join(title.split())
-    if not 3 <= len(title) <= 100:
-        raise ValidationFailed(details={"title": ["Length must be between 3 and 100."]})
+    if not TITLE_MIN <= len(title) <= TITLE_MAX:
+        raise ValidationFailed(details={"title": [
+            f"Length must be between {TITLE_MIN} and {TITLE_MAX}."]})
     # The text to store (maybe masked) or ContentRejected (422).
     return content_filter.apply(title, "topic_title", author)
 
@@ -108,7 +110,7 @@ def _insert_with_unique_slug(topic: dict[str, Any]) -> dict[str, Any]:
     # Racing creators with the same title meet the unique index: try the next candidate,
     # then a random suffix, which cannot realistically collide.
     for slug in [*candidates, f"{base}-{secrets.token_hex(4)}"]:
-        if Topic().collection.count_documents({"slug": slug}, limit=1):
+        if Topic().slug_taken(slug):
             continue
         try:
             return Topic().insert({**topic, "slug": slug})
@@ -170,26 +172,6 @@ def delete_topic(user: dict[str, Any], topic_id: Any) -> None:
     get_cache().invalidate(TOPIC_LISTS)
 
 
-def _visibility_filter(user: dict[str, Any] | None, private: list[ObjectId]
-                       ) -> dict[str, Any]:
-    if is_admin(user):
-        return {}
-    if not private:
-        return {"visibility": PUBLIC}
-    return {"$or": [{"visibility": PUBLIC}, {"_id": {"$in": private}}]}
-
-
-def text_filter(field: str, query: str | None) -> dict[str, Any] | None:
-    """Every word of `query` is a stored term; the last one may be a prefix of one."""
-    whole, prefix = query_terms(query or "")
-    conditions: list[dict[str, Any]] = [{field: {"$all": whole}}] if whole else []
-    if prefix:
-        conditions.append({field: {"$regex": "^" + prefix}})  # \w+ needs no escaping
-    if not conditions:
-        return None
-    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
-
-
 def list_topics(user: dict[str, Any] | None, q: str | None, tag: str | None, sort: str,
                 limit: int, cursor: str | None) -> dict[str, Any]:
     # One membership query serves the audience, the filter and every item's role.
@@ -208,15 +190,11 @@ def list_topics(user: dict[str, Any] | None, q: str | None, tag: str | None, sor
 def _topic_page(user: dict[str, Any] | None, private: list[ObjectId], q: str | None,
                 tag: str | None, sort: str, limit: int, cursor: str | None
                 ) -> dict[str, Any]:
-    conditions: list[dict[str, Any]] = [{"deleted": False}, _visibility_filter(user, private)]
-    if tag:
-        conditions.append({"tags": "-".join(fold(tag).split())})
-    matching = text_filter("search_terms", q)
-    if matching:
-        conditions.append(matching)
-    query = {"$and": [c for c in conditions if c]}
-    documents, next_cursor = paginate(Topic().collection, query, SORTS[sort], limit, cursor,
-                                      VIEW_FIELDS)
+    # Every word of `q` is a stored term; the last one may be a prefix of one.
+    whole, prefix = query_terms(q or "")
+    documents, next_cursor = Topic().list_page(
+        None if is_admin(user) else private, "-".join(fold(tag).split()) if tag else None,
+        whole, prefix, sort, limit, cursor, VIEW_FIELDS)
     owners = public_users([d["owner_id"] for d in documents])
     return page(documents, next_cursor, lambda d: serialize_topic(d, None,
                                                                   owners.get(d["owner_id"])))

@@ -13,7 +13,7 @@ from typing import Any
 from bson import ObjectId
 
 from models.block import Block
-from models.friendship import ACCEPTED, Friendship
+from models.friendship import Friendship
 from models.topic_member import TopicMember
 from services.accounts import write_gate
 from services.accounts.users_service import public_users, serialize_public_user
@@ -30,14 +30,7 @@ def audience(user_id: ObjectId) -> list[ObjectId]:
     (a direct room outlives a block)."""
     from models.room import Room
 
-    people: set[ObjectId] = set()
-    for pair in Friendship().collection.find(
-            {"status": ACCEPTED, "$or": [{"requester_id": user_id}, {"addressee_id": user_id}]},
-            {"requester_id": 1, "addressee_id": 1}):
-        people.update((pair["requester_id"], pair["addressee_id"]))
-    for room in Room().collection.find({"kind": "direct", "member_ids": user_id},
-                                       {"member_ids": 1}):
-        people.update(room["member_ids"])
+    people = Friendship().friend_ids_of(user_id) | Room().direct_member_ids(user_id)
     people.discard(user_id)
     people.difference_update(Block().related_ids(user_id))
     return sorted(people)
@@ -50,9 +43,9 @@ def announce(user_id: str, online: bool) -> None:
         realtime.emit("presence", {"user_id": user_id, "online": online}, to=targets)
 
 
-def connected(user: dict[str, Any], origin: str | None) -> None:
-    """The current socket connects (room_entry.TooManySockets past the per-user limit)."""
-    if room_entry.connect(user, origin):
+def connected(user: dict[str, Any], sid: str, origin: str | None) -> None:
+    """The socket `sid` connects (room_entry.TooManySockets past the per-user limit)."""
+    if room_entry.connect(user, sid, origin):
         announce(str(user["_id"]), online=True)
 
 
@@ -69,14 +62,14 @@ def online_among(viewer: dict[str, Any], user_ids: list[ObjectId]) -> list[str]:
     return [uid for uid, online in states.items() if online]
 
 
-def typing(room_id: str, user: dict[str, Any], is_typing: bool) -> None:
-    """Tell the room (not the typist's own sockets) when the state changes. Only someone
+def typing(room_id: str, user: dict[str, Any], is_typing: bool, sid: str | None) -> None:
+    """Tell the room (not the typist's socket `sid`) when the state changes. Only someone
     who may write in the room types in it (a muted or banned member, an outsider: the
     same refusal as a send), checked here, before anything is recorded."""
     write_gate.admit(user, "typing")
     writable_room(user, room_id)
     if typing_state.set_typing(room_id, str(user["_id"]), is_typing):
-        _emit_typing(room_id, user, is_typing)
+        _emit_typing(room_id, user, is_typing, sid)
 
 
 def expire_typing() -> None:
@@ -88,10 +81,11 @@ def expire_typing() -> None:
     for room_id, user_id in expired:
         user = users.get(ObjectId(user_id)) if ObjectId.is_valid(user_id) else None
         if user is not None:
-            _emit_typing(room_id, user, False)
+            _emit_typing(room_id, user, False, None)
 
 
-def _emit_typing(room_id: str, user: dict[str, Any], is_typing: bool) -> None:
+def _emit_typing(room_id: str, user: dict[str, Any], is_typing: bool,
+                 skip_sid: str | None) -> None:
     from flask import current_app
 
     expires_in = current_app.config["CHAT_TYPING_EXPIRY_SECONDS"] if is_typing else 0
@@ -101,13 +95,7 @@ def _emit_typing(room_id: str, user: dict[str, Any], is_typing: bool) -> None:
     realtime.emit("typing", {"room_id": room_id, "user_id": str(user["_id"]),
                              "user": serialize_public_user(user), "typing": is_typing,
                              "expires_in": expires_in},
-                  to=live_rooms.chat_room(room_id), skip_sid=_current_sid())
-
-
-def _current_sid() -> str | None:
-    from flask import has_request_context, request
-
-    return getattr(request, "sid", None) if has_request_context() else None
+                  to=live_rooms.chat_room(room_id), skip_sid=skip_sid)
 
 
 # Whose presence a reader may ask about
@@ -123,5 +111,4 @@ def room_people(user: dict[str, Any], room_id: str) -> list[ObjectId]:
 
 def topic_people(user: dict[str, Any], topic_id: Any) -> list[ObjectId]:
     topic = topic_access.get_readable_topic(user, topic_id)
-    return [m["user_id"] for m in TopicMember().collection.find(
-        {"topic_id": topic["_id"]}, {"user_id": 1}).limit(MAX_PRESENCE_LOOKUP)]
+    return TopicMember().user_ids_in(topic["_id"], MAX_PRESENCE_LOOKUP)

@@ -6,7 +6,8 @@ else imports Socket.IO's `join_room` or calls `enter_room`), and it decides itse
 may: check, join, check again. The second check closes the race with a removal: a
 removal stored before it makes it fail (the socket leaves at once); a removal stored
 after it is followed by its eviction, which finds the socket in the room. Connecting
-registers the socket and puts it into `user_<id>` the same way.
+registers the socket and puts it into `user_<id>` the same way. The caller (a socket
+handler) names the socket: its sid, and for a call room the login that opened it.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import current_app
 from flask_socketio import join_room, leave_room
 from redis.exceptions import RedisError
 
@@ -39,7 +40,6 @@ from services.platform.live_rooms import (
 )
 from utils.errors import NotFound, RateLimited
 from utils.redis_client import get_redis
-from utils.socket_events import socket_origin
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ T = TypeVar("T")
 
 # Entering and leaving
 
-def _authorize(user: dict[str, Any], kind: str, target_id: Any) -> tuple[str, Any]:
+def _authorize(user: dict[str, Any], kind: str, target_id: Any, sid: str,
+               origin: str | None) -> tuple[str, Any]:
     """(room name, topic id or None) when `user` may be in the room; else the error the
     area answers (NotFound for what they may not see, Forbidden for a ban)."""
     if kind == USER:
@@ -69,34 +70,35 @@ def _authorize(user: dict[str, Any], kind: str, target_id: Any) -> tuple[str, An
         return chat_room(room["_id"]), room.get("topic_id")
     if kind == VOIP:
         # Only the socket of one of the call's live participants.
-        call_id = call_access.require_party_socket(
-            user, target_id, call_access.Device(request.sid, socket_origin()))
+        call_id = call_access.require_party_socket(user, target_id,
+                                                   call_access.Device(sid, origin))
         return voip_room(call_id), None
     raise NotFound("Room not found.")
 
 
-def enter(user: dict[str, Any], kind: str, target_id: Any,
-          then: Callable[[], T] | None = None) -> str | T:
-    """Put the current socket into the `kind` room of `target_id` if `user` may be
-    there: check, join, check again, then `then()` (e.g. the catch-up read, so a message
+def enter(user: dict[str, Any], kind: str, target_id: Any, sid: str,
+          then: Callable[[], T] | None = None, origin: str | None = None) -> str | T:
+    """Put the socket `sid` into the `kind` room of `target_id` if `user` may be there:
+    check, join, check again, then `then()` (e.g. the catch-up read, so a message
     stored after it arrives live). Returns `then()`'s result, else the room name. Any
-    refusal after the join takes the socket out again."""
-    room, topic_id = _authorize(user, kind, target_id)
+    refusal after the join takes the socket out again. A call room also wants `origin`,
+    the login that opened the socket (a call party is bound to both)."""
+    room, topic_id = _authorize(user, kind, target_id, sid, origin)
     if topic_id is not None:
         live_rooms.track(user["_id"], topic_id, room)
-    join_room(room)
+    join_room(room, sid=sid, namespace=realtime.NAMESPACE)
     try:
-        _authorize(user, kind, target_id)
+        _authorize(user, kind, target_id, sid, origin)
         return then() if then is not None else room
     except BaseException:
-        leave_room(room)
+        leave_room(room, sid=sid, namespace=realtime.NAMESPACE)
         raise
 
 
-def leave(kind: str, target_id: Any) -> str:
-    """Take the current socket out of a room (nothing to decide: leaving is harmless)."""
+def leave(kind: str, target_id: Any, sid: str) -> str:
+    """Take the socket `sid` out of a room (nothing to decide: leaving is harmless)."""
     room = NAMES[kind](target_id)
-    leave_room(room)
+    leave_room(room, sid=sid, namespace=realtime.NAMESPACE)
     return room
 
 
@@ -104,11 +106,11 @@ class TooManySockets(RateLimited):
     """More concurrent sockets than SOCKET_MAX_PER_USER."""
 
 
-def connect(user: dict[str, Any], origin: str | None) -> bool:
-    """Register the connecting socket (refused with TooManySockets past the per-user
-    limit), remember its origin and put it into `user_<id>`. True when it is the user's
-    first connection (they came online)."""
-    user_id, sid = str(user["_id"]), request.sid
+def connect(user: dict[str, Any], sid: str, origin: str | None) -> bool:
+    """Register the connecting socket `sid` (refused with TooManySockets past the
+    per-user limit), remember its origin and put it into `user_<id>`. True when it is
+    the user's first connection (they came online)."""
+    user_id = str(user["_id"])
     limit = int(current_app.config["SOCKET_MAX_PER_USER"])
     if get_redis() is None or not realtime.multi_process():
         others = local_sids(user_id, exclude=sid)
@@ -122,7 +124,7 @@ def connect(user: dict[str, Any], origin: str | None) -> bool:
         if origin:
             key = ORIGINS_PREFIX + user_id
             get_redis().pipeline().hset(key, sid, origin).expire(key, TRACK_SECONDS).execute()
-    enter(user, USER, user["_id"])
+    enter(user, USER, user["_id"], sid)
     return first
 
 

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 CACHE_NAMESPACE = "gifs"
 MAX_OFFSET = 5000
 MAX_GIF_URL = 2048
+MAX_GIF_SIDE = 10000  # pixels; a larger stated width or height is dropped
 
 
 def _provider():
@@ -154,7 +155,7 @@ def gif_attachment(url: str, width: int | None = None, height: int | None = None
     attachment: dict[str, Any] = {"type": "gif", "name": name[:200], "content_type": "image/gif",
                                   "url": url, "provider": _provider_name()}
     for key, value in (("width", width), ("height", height)):
-        if isinstance(value, int) and 0 < value <= 10000:
+        if isinstance(value, int) and 0 < value <= MAX_GIF_SIDE:
             attachment[key] = value
     if thumbnail_url is not None:
         attachment["thumbnail_url"] = _checked_url(thumbnail_url, "thumbnail_url")

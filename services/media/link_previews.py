@@ -17,12 +17,10 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
 
-from bson import ObjectId
 from flask import current_app
-from pymongo import ReturnDocument
-from pymongo.collection import Collection
 from redis.exceptions import RedisError
 
+from models.mixins import LinkPreviewed
 from services.media import link_meta
 from utils import safe_fetch
 from utils.cache import get_cache
@@ -134,16 +132,15 @@ def queue(job: Any, document_id: Any) -> None:
         log.warning("link previews of %s not queued: %s", document_id, exc)
 
 
-def refresh(collection: Collection, document_id: str) -> dict[str, Any] | None:
-    """Store the previews of the document's current body; the updated document when
-    they changed, else None. An edit or a deletion meanwhile wins: the update applies
-    only to the body the previews were made from, on a document not deleted."""
-    document = collection.find_one({"_id": ObjectId(document_id)})
+def refresh(model: LinkPreviewed, document_id: str) -> dict[str, Any] | None:
+    """Store the previews of the document's current body (`model`: Post() or Message());
+    the updated document when they changed, else None. An edit or a deletion meanwhile
+    wins: the update applies only to the body the previews were made from, on a
+    document not deleted."""
+    document = model.find_by_id(document_id)
     if document is None or document.get("deleted"):
         return None
     found = previews_for(document["body"])
     if found == (document.get("previews") or []):
         return None
-    return collection.find_one_and_update(
-        {"_id": document["_id"], "body": document["body"], "deleted": False},
-        {"$set": {"previews": found}}, return_document=ReturnDocument.AFTER)
+    return model.set_previews(document["_id"], document["body"], found)

@@ -22,8 +22,10 @@ def notify(user_id: ObjectId, kind: str, data: dict[str, Any],
 
 
 def list_mine(user: dict[str, Any], limit: int, cursor: str | None, unread_only: bool
-              ) -> tuple[list[dict[str, Any]], str | None]:
-    return Notification().find_page_for(user["_id"], limit, cursor, unread_only)
+              ) -> dict[str, Any]:
+    """One page, serialized (its actors read at once)."""
+    items, next_cursor = Notification().find_page_for(user["_id"], limit, cursor, unread_only)
+    return {"items": notify_core.serialize_all(items), "next_cursor": next_cursor}
 
 
 def unread_count(user: dict[str, Any]) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """The one way a notification is made: check what the recipient allows, store (or fold
 into a coalesced one), then tell every device (`notification` and `notification_count`
-to `user_<id>`, through `realtime.emit`, after the write).
+to `user_<id>`, through `realtime.emit`, after the write) and, for a user with no open
+socket, queue its Web Push (services/notify/push_delivery.py).
 
 Coalescing rule (docs/NOTIFICATIONS.md): for a kind in COALESCED, events of that kind on
 the same subject for the same user within the same window slot of
@@ -15,19 +16,25 @@ from bson import ObjectId
 from flask import current_app
 
 from models.notification import Notification
-from services.notify import notify_prefs
+from models.user import User
+from services.notify import notify_prefs, push_delivery
 from services.platform import live_rooms, realtime, user_copies
 from services.platform.shapes.notifications import NOTIFICATION
+from services.platform.shapes.users import PUBLIC_FIELDS, stand_in
 from utils import clock
 
 COALESCED = frozenset({"post_reply", "comment_reply", "mention", "post_activity",
                        "direct_message"})
 
 
-def actor_of(user: dict[str, Any]) -> dict[str, str]:
-    # An anonymous author is recorded as their pseudonym's stand-in, never as themselves.
-    shown = user.get("shown_as") or user
-    return {"id": str(shown["_id"]), "username": shown["username"]}
+def actor_of(user: dict[str, Any]) -> dict[str, Any]:
+    """What a notification stores of an actor: the id it is shown by (and the name, for
+    a pseudonym, which has no account to read it from). An anonymous author is recorded
+    as their pseudonym's stand-in, never as themselves."""
+    shown = user.get("shown_as")
+    if shown:
+        return {"id": str(shown["_id"]), "username": shown["username"], "pseudonym": True}
+    return {"id": str(user["_id"]), "username": user["username"]}
 
 
 def deliver(recipient_id: ObjectId, kind: str, data: dict[str, Any],
@@ -50,6 +57,7 @@ def deliver(recipient_id: ObjectId, kind: str, data: dict[str, Any],
         actor=actor_of(actor) if actor else None, subject=subject,
         email=notify_prefs.allows(recipient, kind, "email"))
     publish(recipient["_id"], notification)
+    push_delivery.queue(recipient, notification)
     return notification
 
 
@@ -72,7 +80,33 @@ def wanted(recipient: dict[str, Any], kind: str, actor: dict[str, Any] | None,
 
 
 def serialize(notification: dict[str, Any]) -> dict[str, Any]:
-    return NOTIFICATION.dump(notification)
+    """One notification as it goes out live: its actors from this process's copies (the
+    send path's command budget has no room for a read of users)."""
+    return serialize_all([notification], from_copies=True)[0]
+
+
+def serialize_all(notifications: list[dict[str, Any]], from_copies: bool = False
+                  ) -> list[dict[str, Any]]:
+    """Actors shown like every other user reference, as they are now (a rename, a new
+    avatar, a deleted account): one read of their public fields for the whole list, or
+    `from_copies` the process's copies first (user_copies, checked against each user's
+    stamp) and a read only of those not there."""
+    stored = [a for n in notifications for a in n.get("actors") or []]
+    wanted = [ObjectId(a["id"]) for a in stored
+              if not a.get("pseudonym") and ObjectId.is_valid(a["id"])]
+    users: dict[ObjectId, dict[str, Any]] = {}
+    if from_copies:
+        for user_id in wanted:
+            copy = user_copies.active_user(user_id)
+            if copy is not None:
+                users[user_id] = copy
+    missing = [user_id for user_id in wanted if user_id not in users]
+    if missing:
+        users.update(User().find_by_ids(missing, PUBLIC_FIELDS))
+    by_id = {str(user_id): user for user_id, user in users.items()}
+    return [NOTIFICATION.dump({**n, "actors": [
+        by_id.get(a["id"]) or stand_in(a["id"], a["username"]) for a in n.get("actors") or []
+    ]}) for n in notifications]
 
 
 def publish(user_id: ObjectId, notification: dict[str, Any]) -> None:

@@ -12,6 +12,10 @@ any number of consumers (or a sweep run twice) one mail goes out per change, and
 notification read before its delay is never mailed. A coalesced notification that
 re-surfaces after its mail is pending again: mailed again only if updated after its
 last mail, and still unseen a full delay later.
+
+Quiet hours (services/notify/quiet_hours.py): a mail due while the user's quiet hours
+last is held (`mail_held_until`, the end of the window) and decided again by the first
+sweep after that, still only if unread; moderation notices and missed calls never wait.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from flask import current_app
 
 from models.notification import Notification
 from models.user import User
-from services.notify import notify_prefs
+from services.notify import notify_prefs, quiet_hours
 from services.platform import email_service, tokens
 from services.platform.shapes.notifications import summary
 from utils import clock, jobs
@@ -62,6 +66,10 @@ def mail_one(note: dict[str, Any]) -> bool:
     if not mailable(user) or not notify_prefs.allows(user, note["kind"], "email"):
         # Not wanted any more: nothing to mail for this change.
         Notification().claim_mail(note)
+        return False
+    until = quiet_hours.held_until(user, note["kind"], clock.now())
+    if until is not None:
+        Notification().hold_mail(note, until)  # mailed when the quiet hours end
         return False
     claimed = Notification().claim_mail(note)
     if claimed is None:

@@ -2,8 +2,9 @@
 
 Settings live in the user's `settings.notifications`: the account-wide switches of
 `PATCH /api/users/me` (`mentions`, `replies`, `direct_messages`, `friend_requests`,
-`email`) and, under `kinds`, one `{in_app, email}` pair per kind
+`email`) and, under `kinds`, one `{in_app, email, push}` set per kind
 (`PATCH /api/notifications/settings`). A kind reaches a channel only when both allow it.
+A kind never set allows in-app and email; push only for PUSHED_BY_DEFAULT.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from models.base import to_object_id
 from models.notification import Notification
 from models.notification_mute import TARGET_TYPES, NotificationMute
 from models.post_follow import PostFollow
+from models.push_subscription import PushSubscription
 from models.user import User, default_settings
 from services.platform import tokens, user_copies
 from services.platform.shapes.notifications import MUTE
@@ -26,11 +28,18 @@ KINDS: dict[str, str | None] = {
     "direct_message": "direct_messages", "friend_request": "friend_requests",
     "friend_accepted": "friend_requests", "topic_invitation": None, "missed_call": None,
     "post_activity": None, "warning": None, "content_removed": None, "topic_ban": None,
+    "call": None,
 }
+# `call` is a call ringing: only its `push` channel means something (a call rings in the
+# app on every open socket, and is never mailed); services/calls/call_push.py.
 # A user is always told in-app what moderators did to their content or account: mutes,
 # blocks and the in-app switch do not apply (the email channel still does).
 MODERATION = frozenset({"warning", "content_removed", "topic_ban"})
-CHANNELS = ("in_app", "email")
+CHANNELS = ("in_app", "email", "push")
+# What reaches a subscribed browser unless switched off: direct messages, mentions,
+# replies and calls (services/notify/push_delivery.py).
+PUSHED_BY_DEFAULT = frozenset({"direct_message", "mention", "post_reply", "comment_reply",
+                               "missed_call", "call"})
 # How often a user gets a digest mail of their unread activity (services/notify/notify_digest.py).
 DIGESTS = ("off", "daily", "weekly")
 
@@ -41,10 +50,14 @@ def _stored(user: dict[str, Any]) -> dict[str, Any]:
 
 
 def kind_settings(user: dict[str, Any]) -> dict[str, dict[str, bool]]:
-    """Each kind's channels as stored (a kind never set allows both)."""
+    """Each kind's channels as stored, or their defaults."""
     stored = _stored(user).get("kinds", {})
-    return {kind: {channel: bool(stored.get(kind, {}).get(channel, True))
+    return {kind: {channel: bool(stored.get(kind, {}).get(channel, _default(kind, channel)))
                    for channel in CHANNELS} for kind in KINDS}
+
+
+def _default(kind: str, channel: str) -> bool:
+    return channel != "push" or kind in PUSHED_BY_DEFAULT
 
 
 def allows(user: dict[str, Any], kind: str, channel: str) -> bool:
@@ -170,7 +183,8 @@ def followers(post_id: ObjectId) -> list[ObjectId]:
 
 
 def forget_user(user_id: ObjectId) -> None:
-    """A deleted account keeps no notifications, mutes or follows."""
-    Notification().collection.delete_many({"user_id": user_id})
+    """A deleted account keeps no notifications, mutes, follows or push subscriptions."""
+    Notification().delete_all_of(user_id)
+    PushSubscription().delete_all_of(user_id)
     NotificationMute().delete_all_of(user_id)
-    PostFollow().collection.delete_many({"user_id": user_id})
+    PostFollow().delete_all_of(user_id)

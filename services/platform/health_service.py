@@ -1,4 +1,4 @@
-"""Dependency checks for the readiness probe."""
+"""Dependency checks for the readiness probe, and the job consumer's state beside them."""
 from __future__ import annotations
 
 import pymongo.errors
@@ -6,12 +6,17 @@ import redis.exceptions
 from flask import Flask
 
 from models import indexes
-from utils import db, redis_client
+from utils import db, jobs, redis_client
 from utils.errors import ServiceUnavailable
+
+# What a web process cannot serve without; `jobs` is reported beside them but never makes
+# it unready (taking it out of the balancer would not start a consumer).
+DEPENDENCIES = ("mongo", "redis")
 
 
 def check_dependencies(app: Flask) -> dict[str, str]:
-    """'ok', 'disabled' (single-process mode) or a short failure reason per dependency."""
+    """'ok', 'disabled' (single-process mode) or a short failure reason per dependency,
+    and `jobs`: 'ok' or 'no consumer seen (last: ...)[, N jobs waiting]'."""
     checks: dict[str, str] = {}
     try:
         db.ping(app)
@@ -30,4 +35,13 @@ def check_dependencies(app: Flask) -> dict[str, str]:
             checks["redis"] = "ok"
         except redis.exceptions.RedisError as exc:
             checks["redis"] = f"unreachable: {type(exc).__name__}"
+    try:
+        checks["jobs"] = jobs.consumer_state(app)
+    except Exception as exc:  # Redis or the SQLite file: whatever the store raises
+        checks["jobs"] = f"unreadable: {type(exc).__name__}"
     return checks
+
+
+def failed(checks: dict[str, str]) -> list[str]:
+    """The dependencies that make the process unready."""
+    return [name for name in DEPENDENCIES if checks[name] not in ("ok", "disabled")]

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from bson import ObjectId
+from flask import Flask, current_app
 from redis.exceptions import RedisError
 
 from models.base import to_object_id
@@ -144,23 +145,27 @@ def evict(user_id: Any, room: str) -> int:
     return len(sids)
 
 
-# What else a user leaves with a chat room: calls register here (services.calls.calls_service
-# builds on this module, so it cannot be called from here by name). Set at import, the
-# same in every process; nothing about sockets is kept in it.
-_chat_room_leavers: list[Callable[[Any, Any], None]] = []
+# What else a user leaves with a chat room (the room's live call): areas above this one
+# (services.calls builds on it, so it cannot be called from here by name) are hooks the
+# app factory registers from one list (registrations.CHAT_ROOM_LEAVERS); importing them
+# registers nothing. Nothing about sockets is kept in them.
+EXTENSION = "roundtable_live_rooms"
 
 
-def on_leaving_chat_room(callback: Callable[[Any, Any], None]) -> None:
-    """Call `callback(user_id, room_id)` whenever a user is evicted from a chat room."""
-    if callback not in _chat_room_leavers:
-        _chat_room_leavers.append(callback)
+def init_app(app: Flask, chat_room_leavers: Iterable[Callable[[Any, Any], None]]) -> None:
+    """Call each `leaver(user_id, room_id)` whenever a user is evicted from a chat room."""
+    app.extensions[EXTENSION] = {"chat_room_leavers": tuple(chat_room_leavers)}
+
+
+def chat_room_leavers(app: Flask | None = None) -> tuple[Callable[[Any, Any], None], ...]:
+    return (app or current_app).extensions[EXTENSION]["chat_room_leavers"]
 
 
 def evict_from_chat_room(user_id: Any, room_id: Any) -> None:
     """Every socket of `user_id` leaves `chat_room_<id>` and the room's live call (its
     `voip_<call_id>` room with it), and hears `removed_from_room`."""
     evict(user_id, chat_room(room_id))
-    for leave_also in _chat_room_leavers:
+    for leave_also in chat_room_leavers():
         leave_also(user_id, room_id)
     realtime.emit("removed_from_room", {"room_id": str(room_id)}, to=user_room(user_id))
 
@@ -181,8 +186,7 @@ def evict_from_topic(user_id: Any, topic_id: Any) -> None:
             client.srem(f"{LIVE_PREFIX}{topic_oid}", str(user_id))
         except RedisError as exc:  # the write that caused this is stored: do not fail it
             log.warning("live rooms of %s in topic %s unreadable: %s", user_id, topic_oid, exc)
-    chat_ids = [room["_id"] for room in Room().collection.find(
-        {"kind": "topic", "topic_id": topic_oid}, {"_id": 1})]
+    chat_ids = Room().topic_room_ids(topic_oid)
     entered -= {chat_room(room_id) for room_id in chat_ids}
     for room in entered:
         evict(user_id, room)
@@ -219,8 +223,7 @@ def _topic_audience(topic_oid: ObjectId) -> list[str]:
     manager = socketio.server.manager if socketio.server else None
     if manager is None:
         return []
-    rooms = [topic_room(topic_oid)] + [chat_room(r["_id"]) for r in Room().collection.find(
-        {"kind": "topic", "topic_id": topic_oid}, {"_id": 1})]
+    rooms = [topic_room(topic_oid)] + [chat_room(r) for r in Room().topic_room_ids(topic_oid)]
     environ = socketio.server.get_environ
     users = {((environ(sid, realtime.NAMESPACE) or {}).get(SOCKET_IDENTITY) or {}).get("user_id")
              for room in rooms for sid, _ in manager.get_participants(realtime.NAMESPACE, room)}
@@ -231,7 +234,7 @@ def _topic_audience(topic_oid: ObjectId) -> list[str]:
 
 def end_sockets(user_id: Any, reason: str, only: str | None = None,
                 keep: Iterable[str | None] = (), epoch: int | None = None) -> int:
-    """Send `force_logout {reason}` to, and disconnect, the sockets of `user_id` opened
+    """Send `force_logout {reason}` to, then disconnect, the sockets of `user_id` opened
     with the origin `only` (one session or token), or else every socket but those opened
     with an origin in `keep`. Call after the write that ended the sessions; the sockets of
     kept origins carry on under the new session `epoch` (utils.user_versions.adopt)."""
@@ -246,13 +249,6 @@ def end_sockets(user_id: Any, reason: str, only: str | None = None,
                                         else origins[sid] not in kept)]
     if kept and epoch is not None:
         user_versions.adopt(user_id, kept, epoch)
-    if sids:
-        realtime.emit("force_logout", {"reason": reason}, to=sids)
-    for sid in sids:
-        socketio.server.disconnect(sid, namespace=realtime.NAMESPACE)
+    # The reason first, then the disconnect, on the process that holds each socket.
+    realtime.emit_then_disconnect("force_logout", {"reason": reason}, sids)
     return len(sids)
-
-
-def force_logout(user_id: Any, reason: str) -> int:
-    """Every socket of `user_id`, on every process (ban, reset, deletion)."""
-    return end_sockets(user_id, reason)

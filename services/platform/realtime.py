@@ -18,11 +18,11 @@ import os
 import uuid
 from typing import Any
 
-import socketio as socketio_lib
 from flask import current_app
 
 from utils.extensions import socketio
 from utils.process_clients import shared_client
+from utils.socket_manager import QueuePublisher
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,11 @@ def multi_process() -> bool:
     return bool(current_app.config.get("SOCKETIO_MESSAGE_QUEUE"))
 
 
-def _publisher() -> socketio_lib.RedisManager | None:
+def _publisher() -> QueuePublisher | None:
     url = current_app.config.get("SOCKETIO_MESSAGE_QUEUE")
     if not url:
         return None
-    return shared_client("socketio-publisher", (url,), lambda: socketio_lib.RedisManager(
-        url, channel=CHANNEL, write_only=True))
+    return shared_client("socketio-publisher", (url,), lambda: QueuePublisher(url, CHANNEL))
 
 
 # Emitting
@@ -67,3 +66,19 @@ def emit(event: str, data: Any, to: str | list[str], skip_sid: str | None = None
         publisher.emit(event, data, namespace=NAMESPACE, room=to, skip_sid=skip_sid)
     else:
         socketio.emit(event, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE)
+
+
+def emit_then_disconnect(event: str, data: Any, sids: list[str]) -> None:
+    """Send `event` to each socket in `sids`, then disconnect it, on whichever process
+    holds it: the event always arrives first (`force_logout {reason}`). With a queue this
+    is one message, handled by the holder in that order (utils.socket_manager)."""
+    if not sids:
+        return
+    publisher = _publisher()
+    if publisher is not None:
+        publisher.send_then_disconnect(event, data, NAMESPACE, sids)
+        return
+    # One process: both go straight onto each socket's send queue, in this order.
+    socketio.emit(event, data, to=sids, namespace=NAMESPACE)
+    for sid in sids:
+        socketio.server.disconnect(sid, namespace=NAMESPACE)

@@ -87,7 +87,7 @@ def _topic_access(topic_ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
             found[topic_id] = copy
     missing = [topic_id for topic_id in topic_ids if topic_id not in found]
     if missing:
-        for document in Topic().collection.find({"_id": {"$in": missing}}, ACCESS_FIELDS):
+        for document in Topic().find_by_ids(missing, ACCESS_FIELDS).values():
             local_copies.of("topics").put(document["_id"], stamp, document, _copy_seconds())
             found[document["_id"]] = document
     return found

@@ -36,7 +36,7 @@ def delete_account(user: dict[str, Any], password: str, address: str,
         "password_hash": None, "display_name": None, "display_name_lower": None, "bio": "",
         "avatar_key": None, "settings": default_settings(), "email_verified": False,
         **auth_2fa.ALL_OFF, "totp_pending_secret": None, "verify_nonce": None,
-        "reset_nonce": None, "mail_nonces": None,
+        "reset_nonce": None, "mail_nonces": None, "time_zone": None, "quiet_hours": None,
     })
     file_storage.get_storage().delete(user.get("avatar_key"))
     Friendship().delete_all_of(user["_id"])

@@ -9,9 +9,6 @@ the thread open sees the markers on the next load.
 """
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
-
 from bson import ObjectId
 
 from models.comment import Comment
@@ -30,37 +27,23 @@ ERASED = {"body": "", "body_html": "", "search_terms": [], "attachments": [], "p
 def erase_content(user_id: ObjectId) -> dict[str, int]:
     """{posts, comments, messages}: how many were erased."""
     now = clock.now()
-    mine: dict[str, Any] = {"author_id": user_id}
-    topics = {p["topic_id"] for p in Post().collection.find(mine, {"topic_id": 1})}
-    posts = Post().collection.update_many(mine, {"$set": {
-        **ERASED, "title": posts_service.DELETED_TEXT, "deleted": True,
-        "deleted_by": user_id}})
-    Post().collection.update_many({**mine, "deleted_at": None}, {"$set": {"deleted_at": now}})
+    topics = Post().topic_ids_by_author(user_id)
+    posts = Post().erase_by_author(user_id, {**ERASED, "title": posts_service.DELETED_TEXT,
+                                             "deleted": True, "deleted_by": user_id}, now)
 
     # Comments not yet deleted leave their post's comment_count (deleted ones already did).
-    live = Counter(c["post_id"] for c in Comment().collection.find(
-        {**mine, "deleted": False}, {"post_id": 1}))
-    comments = Comment().collection.update_many(
-        {**mine, "deleted": False}, {"$set": {**ERASED, "deleted": True, "deleted_at": now}})
-    Comment().collection.update_many(mine, {"$set": ERASED})
+    live = Comment().live_counts_by_author(user_id)
+    comments = Comment().erase_by_author(user_id, ERASED, now)
     for post_id, count in live.items():
         Post().add_comments(post_id, -count)
-        topics |= {p["topic_id"] for p in Post().collection.find({"_id": post_id},
-                                                                  {"topic_id": 1})}
+        post = Post().find_by_id(post_id, {"topic_id": 1})
+        topics |= {post["topic_id"]} if post else set()
 
-    messages = Message().collection.update_many(
-        {**mine, "deleted": False},
-        {"$set": {"body": "", "reactions": {}, "deleted": True, "deleted_at": now,
-                  "search_terms": [], "previews": [], "attachments": []}})
     # Words go from the message search index too.
-    Message().collection.update_many(mine, {"$set": {"body": "", "search_terms": [],
-                                                     "attachments": []}})
+    messages = Message().erase_by_author(user_id, now)
     attachments.discard_all_of(user_id)
     # A conversation list shows each room's last message: not theirs any more.
-    Room().collection.update_many({"last_message.author_id": user_id},
-                                  {"$set": {"last_message.body": "",
-                                            "last_message.deleted": True}})
+    Room().erase_last_messages_by(user_id)
     for topic_id in topics:
         posts_service.posts_changed(topic_id)
-    return {"posts": posts.modified_count, "comments": comments.modified_count,
-            "messages": messages.modified_count}
+    return {"posts": posts, "comments": comments, "messages": messages}

@@ -121,9 +121,8 @@ def build_archive(user: dict[str, Any]) -> dict[str, Any]:
     archive: dict[str, Any] = {"format": FORMAT_VERSION, "exported_at": clock.now(),
                                "profile": PRIVATE_USER.dump(user)}
     for name, (model, owner_field, fields) in FIELDS.items():
-        cursor = model().collection.find({owner_field: user["_id"]},
-                                         dict.fromkeys(fields, 1)).sort("_id", 1)
-        archive[name] = [{"id": doc.pop("_id"), **doc} for doc in cursor]
+        archive[name] = [{"id": doc.pop("_id"), **doc}
+                         for doc in model().for_export(owner_field, user["_id"], fields)]
     return archive
 
 
@@ -160,7 +159,7 @@ def sweep_exports() -> None:
     """Every hour: archives whose link expired are deleted with their record."""
     for export in DataExport().find_expired(clock.now()):
         delete_archive(export.get("key"))
-        DataExport().collection.delete_one({"_id": export["_id"]})
+        DataExport().delete(export["_id"])
 
 
 def forget_user(user_id: ObjectId) -> None:

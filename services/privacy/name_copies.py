@@ -21,7 +21,6 @@ from models.message import Message
 from models.notification import Notification
 from models.room import Room
 from services.platform.shapes.users import DELETED_NAME
-from utils.text import search_terms
 
 
 def erase(user: dict[str, Any]) -> None:
@@ -31,12 +30,8 @@ def erase(user: dict[str, Any]) -> None:
 
 
 def _erase_from_notifications(uid: str, username: str) -> None:
-    notifications = Notification().collection
-    # Usernames are unique at any time, so a warning `by` this name was given by them.
-    for note in notifications.find({"$or": [
-            {"actors.id": uid}, {"data.caller_id": uid},
-            {"kind": "warning", "data.by": username}]},
-            {"actors": 1, "data": 1, "kind": 1}):
+    notifications = Notification()
+    for note in notifications.naming(uid, username):
         actors = note.get("actors") or []
         named = any(actor.get("id") == uid for actor in actors)
         data = dict(note.get("data") or {})
@@ -46,21 +41,13 @@ def _erase_from_notifications(uid: str, username: str) -> None:
             data["caller_name"] = DELETED_NAME
         if note["kind"] == "warning" and data.get("by") == username:
             data["by"] = DELETED_NAME
-        notifications.update_one({"_id": note["_id"]}, {"$set": {
-            "data": data,
-            "actors": [{**a, "username": DELETED_NAME} if a.get("id") == uid else a
-                       for a in actors]}})
+        notifications.rewrite_names(note["_id"], data, [
+            {**a, "username": DELETED_NAME} if a.get("id") == uid else a for a in actors])
 
 
 def _erase_from_call_messages(user: dict[str, Any]) -> None:
-    messages = Message().collection
-    started = messages.find({"author_id": user["_id"], "system.type": "call",
-                             "system.event": "started", "deleted": False},
-                            {"system": 1, "room_id": 1})
-    for message in started:
+    messages = Message()
+    for message in messages.call_starts_by(user["_id"]):
         body = f"{DELETED_NAME} started a {message['system'].get('kind', '')} call"
-        messages.update_one({"_id": message["_id"]},
-                            {"$set": {"body": body, "search_terms": search_terms(body)}})
-        Room().collection.update_one({"_id": message["room_id"],
-                                      "last_message.id": message["_id"]},
-                                     {"$set": {"last_message.body": body}})
+        messages.rewrite_body(message["_id"], body)
+        Room().rewrite_last_message_body(message["room_id"], message["_id"], body)

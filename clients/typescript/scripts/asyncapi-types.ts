@@ -64,6 +64,10 @@ export async function renderAsyncApi(doc: Json): Promise<string> {
     unreachableDefinitions: true,
     additionalProperties: false,
     strictIndexSignatures: true,
+    // Arrays stay arrays (`string[]`, not a union of tuples up to `maxItems`): some bounds
+    // are server settings (attachments: UPLOAD_MAX_ATTACHMENTS), so a type must not pin
+    // one server's value; the bound stays in the doc comment.
+    maxItems: -1,
     customName: (_schema, keyName) => keyName,
     format: true,
     style: { printWidth: 100 },

@@ -13,6 +13,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import openapiTS, { astToString } from "openapi-typescript";
+import ts from "typescript";
 import { renderAsyncApi } from "./asyncapi-types.js";
 
 export const GENERATED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "generated");
@@ -39,6 +40,16 @@ export async function readDocuments(dir: string): Promise<Documents> {
   return { openapi: await read("openapi.json"), asyncapi: await read("asyncapi.json") };
 }
 
+// A file in a multipart body (`type: string, format: binary`) is a Blob (a File is one), what
+// FormData takes: openapi-typescript's own recipe. Its default, `string`, typed no upload.
+const BLOB = ts.factory.createTypeReferenceNode(ts.factory.createIdentifier("Blob"));
+const NULL = ts.factory.createLiteralTypeNode(ts.factory.createNull());
+
+function binaryAsBlob(schema: { format?: unknown; nullable?: unknown }): ts.TypeNode | undefined {
+  if (schema.format !== "binary") return undefined;
+  return schema.nullable ? ts.factory.createUnionTypeNode([BLOB, NULL]) : BLOB;
+}
+
 /** file name (in src/generated) -> its content */
 /** The same value with every object's keys sorted: served (sorted) and dumped documents render alike. */
 function canonical(value: unknown): unknown {
@@ -55,7 +66,9 @@ export async function renderAll(original: Documents): Promise<Record<string, str
   // defaultNonNullable: false: a field with a default may be left out of a request body.
   const openapi = docs.openapi as { info?: { version?: string } };
   if (openapi.info) openapi.info.version = "";
-  const ast = await openapiTS(openapi as never, { alphabetize: true, exportType: true, defaultNonNullable: false });
+  const ast = await openapiTS(openapi as never, {
+    alphabetize: true, exportType: true, defaultNonNullable: false, transform: binaryAsBlob,
+  });
   return {
     "openapi.ts": HEADER + astToString(ast),
     "asyncapi.ts": HEADER + (await renderAsyncApi(docs.asyncapi)),

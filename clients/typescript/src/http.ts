@@ -2,7 +2,10 @@
  * REST over fetch, typed by the OpenAPI document (openapi-fetch over the generated `paths`).
  *
  * Two ways to authenticate, as the API offers them:
- * - bearer token (`useToken`, or `createToken`): sent as `Authorization: Bearer`, no CSRF;
+ * - bearer token (`useToken`, or `createToken`): sent as `Authorization: Bearer`, no CSRF.
+ *   With a refresh token (`createToken` keeps it), a 401 is answered by `refresh()` (one
+ *   POST /api/auth/token/refresh, shared by every request waiting on it: a refresh token is
+ *   single use, and presenting it twice ends the login) and one retry;
  * - cookie session (`login`): in a browser the cookie travels with `credentials: "include"`;
  *   outside a browser (Node) this client keeps the cookie itself. Every unsafe request then
  *   carries `X-CSRF-Token` (the token from login, or from GET /api/auth/csrf when a page was
@@ -17,12 +20,17 @@ export type Schemas = components["schemas"];
 export type ApiClient = Client<paths, `${string}/${string}`>;
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const REFRESH_PATH = "/api/auth/token/refresh";
 
 export interface HttpOptions {
   /** The API's origin, e.g. http://localhost:5000 */
   baseUrl: string;
-  /** A bearer token from POST /api/auth/token. */
+  /** A bearer token from POST /api/auth/token (its `access_token`). */
   token?: string;
+  /** The `refresh_token` of the same answer: 401s are then retried once after `refresh()`. */
+  refreshToken?: string;
+  /** Called with every new pair (createToken, refresh), e.g. to store the refresh token. */
+  onTokens?: (tokens: Schemas["Token"]) => void;
   /**
    * "browser": the browser keeps the session cookie (credentials: "include").
    * "jar": this client keeps it (Node, tests, scripts). Default: "browser" when there is a
@@ -42,15 +50,20 @@ export class Http {
   readonly baseUrl: string;
   readonly api: ApiClient;
   token: string | undefined;
+  refreshToken: string | undefined;
   csrfToken: string | undefined;
   /** Who keeps the session cookie: the browser, or this client (Node). */
   readonly mode: "browser" | "jar";
   private readonly jar = new Map<string, string>();
   private readonly fetchImpl: typeof globalThis.fetch;
+  private readonly onTokens: ((tokens: Schemas["Token"]) => void) | undefined;
+  private refreshing: Promise<Schemas["Token"]> | undefined;
 
   constructor(options: HttpOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.token = options.token;
+    this.refreshToken = options.refreshToken;
+    this.onTokens = options.onTokens;
     this.mode = options.cookies ?? (typeof document === "undefined" ? "jar" : "browser");
     this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.api = createClient<paths>({ baseUrl: this.baseUrl, fetch: (request) => this.send(request) });
@@ -63,10 +76,13 @@ export class Http {
   }
 
   private async send(request: Request, retried = false): Promise<Response> {
-    const spare = UNSAFE.has(request.method) && !retried ? request.clone() : undefined;
+    const refreshing = new URL(request.url).pathname === REFRESH_PATH;
+    const mayRefresh = !retried && !refreshing && this.refreshToken !== undefined;
+    const spare = (UNSAFE.has(request.method) || mayRefresh) && !retried ? request.clone() : undefined;
     const headers = new Headers(request.headers);
-    if (this.token) {
-      headers.set("Authorization", `Bearer ${this.token}`);
+    const token = this.token;
+    if (token && !refreshing) {
+      headers.set("Authorization", `Bearer ${token}`);
     } else if (UNSAFE.has(request.method) && this.csrfToken) {
       headers.set("X-CSRF-Token", this.csrfToken);
     }
@@ -79,6 +95,12 @@ export class Http {
     if (this.mode === "jar") this.keepCookies(response);
     if (response.ok) return response;
     const error = await RoundtableError.fromResponse(response);
+    if (response.status === 401 && spare && mayRefresh && token) {
+      // An expired access token: one refresh (unless another request already made one
+      // while this one was under way), then this request once more.
+      if (this.token === token) await this.refresh();
+      return this.send(spare, true);
+    }
     if (error.code === "csrf_failed" && spare && !this.token) {
       // A session without a known token (a reloaded page): ask for it once and retry.
       await this.refreshCsrf();
@@ -122,14 +144,84 @@ export class Http {
     this.jar.clear();
   }
 
-  /** POST /api/auth/token, then use it for every later request (and sockets). */
+  /** POST /api/auth/token, then use its access token for every later request (and
+   * sockets) and its refresh token when the access token has expired. */
   async createToken(login: string, password: string, name?: string): Promise<Schemas["Token"]> {
     const issued = await ok(this.api.POST("/api/auth/token", { body: { login, password, ...(name ? { name } : {}) } }));
-    this.token = issued.token;
+    this.keepTokens(issued);
     return issued;
   }
 
-  useToken(token: string | undefined): void {
+  /**
+   * POST /api/auth/token/refresh: a new pair for the refresh token, which is retired. Calls
+   * made while one is under way share it. A refused refresh (401: expired, revoked, or used
+   * twice) forgets the tokens: log in again.
+   */
+  refresh(): Promise<Schemas["Token"]> {
+    this.refreshing ??= this.rotate().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async rotate(): Promise<Schemas["Token"]> {
+    const refresh_token = this.refreshToken;
+    if (refresh_token === undefined) {
+      throw new RoundtableError({ code: "unauthorized", message: "No refresh token: log in again." });
+    }
+    try {
+      const issued = await ok(this.api.POST(REFRESH_PATH, { body: { refresh_token } }));
+      this.keepTokens(issued);
+      return issued;
+    } catch (error) {
+      if (error instanceof RoundtableError && error.status === 401) {
+        this.token = this.refreshToken = undefined;
+      }
+      throw error;
+    }
+  }
+
+  private keepTokens(issued: Schemas["Token"]): void {
+    this.token = issued.access_token;
+    this.refreshToken = issued.refresh_token;
+    this.onTokens?.(issued);
+  }
+
+  /** Use this bearer token (and refresh token, if given) from now on. */
+  useToken(token: string | undefined, refreshToken?: string): void {
     this.token = token;
+    this.refreshToken = refreshToken;
+  }
+
+  /**
+   * POST /api/uploads: upload a file (a Blob or File; `filename` defaults to the File's
+   * name) as multipart `file`. The Attachment's `id` goes into a message's `attachments`
+   * (Realtime.sendMessage, or the REST send) or a post's or comment's.
+   */
+  async upload(file: Blob, filename?: string): Promise<Schemas["Attachment"]> {
+    const name = filename ?? (file instanceof File ? file.name : "file");
+    return ok(this.api.POST("/api/uploads", {
+      body: { file },
+      // FormData: fetch writes the multipart boundary (no JSON Content-Type is set).
+      bodySerializer: (body) => {
+        const form = new FormData();
+        form.append("file", body.file, name);
+        return form;
+      },
+    }));
+  }
+
+  /**
+   * GET /api/uploads/{id} (or its `/thumbnail`) with this client's credentials (the bearer
+   * token, or the session cookie this client keeps in Node): the file's bytes. A storage
+   * that answers with a redirect to a short-lived URL (S3) is followed; fetch drops the
+   * Authorization and Cookie headers on that cross-origin hop. No access: a RoundtableError
+   * 404, as for a missing file.
+   */
+  async download(uploadId: string, options: { thumbnail?: boolean } = {}): Promise<Blob> {
+    const params = { path: { upload_id: uploadId } };
+    return options.thumbnail
+      ? ok(this.api.GET("/api/uploads/{upload_id}/thumbnail", { params, parseAs: "blob" }))
+      : ok(this.api.GET("/api/uploads/{upload_id}", { params, parseAs: "blob" }));
   }
 }

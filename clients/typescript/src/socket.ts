@@ -36,7 +36,7 @@ interface RoomState {
 }
 
 interface PendingSend {
-  payload: ClientEvents["send_message"][0];
+  payload: SendPayload;
   attempts: number;
   inFlight: boolean;
   resolve: (message: Message) => void;
@@ -44,6 +44,20 @@ interface PendingSend {
 }
 
 type Listener<T> = (payload: T) => void;
+
+type SendPayload = ClientEvents["send_message"][0];
+
+/** What a send may carry besides its body (the `send_message` event's own fields). */
+export interface SendOptions {
+  /** Makes the send idempotent; a new UUID unless given. */
+  clientId?: string;
+  /** The id of the message this one answers. */
+  replyTo?: string;
+  /** Upload ids from Http.upload (POST /api/uploads). */
+  attachments?: NonNullable<SendPayload["attachments"]>;
+  /** A GIF from GET /api/gifs/search: its `full` URL (and sizes, `preview` as thumbnail). */
+  gif?: NonNullable<SendPayload["gif"]>;
+}
 
 function newClientId(): string {
   return globalThis.crypto.randomUUID();
@@ -191,8 +205,10 @@ export class Realtime {
   /**
    * Send a chat message exactly once. `clientId` defaults to a new UUID; a send without an
    * ack is retried with the same one (after a reconnect, or after the ack timeout).
+   * `attachments`: upload ids (Http.upload); `gif`: a GIF picked from GET /api/gifs/search.
+   * With either, `body` may be "".
    */
-  sendMessage(roomId: string, body: string, options: { clientId?: string; replyTo?: string } = {}): Promise<Message> {
+  sendMessage(roomId: string, body: string, options: SendOptions = {}): Promise<Message> {
     const clientId = options.clientId ?? newClientId();
     const existing = this.pending.get(clientId);
     if (existing) {
@@ -204,7 +220,12 @@ export class Realtime {
     }
     return new Promise((resolve, reject) => {
       this.pending.set(clientId, {
-        payload: { room_id: roomId, body, client_id: clientId, ...(options.replyTo ? { reply_to: options.replyTo } : {}) },
+        payload: {
+          room_id: roomId, body, client_id: clientId,
+          ...(options.replyTo ? { reply_to: options.replyTo } : {}),
+          ...(options.attachments?.length ? { attachments: options.attachments } : {}),
+          ...(options.gif ? { gif: options.gif } : {}),
+        },
         attempts: 0, inFlight: false, resolve, reject,
       });
       // After a reconnect, sends wait until the rooms are joined again.

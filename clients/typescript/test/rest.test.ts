@@ -76,9 +76,62 @@ test("a bearer token needs no CSRF header and no cookie", async () => {
   const { username } = await verifiedUser("bearer");
   const http = new Http({ baseUrl: BASE_URL });
   const issued = await http.createToken(username, PASSWORD, "ts-client test");
-  assert.match(issued.token, /^rt_/);
+  assert.match(issued.access_token, /^rta_/);
+  assert.equal(issued.token, issued.access_token);  // the deprecated field, for older clients
+  assert.equal(http.refreshToken, issued.refresh_token);
   const topic = await ok(http.api.POST("/api/topics", { body: { title: `Bearer ${uniqueName("t")}` } }));
   assert.ok(topic.id);
   assert.equal(http.cookieHeader(), undefined);
   assert.equal(http.csrfToken, undefined);
+});
+
+test("upload a file (typed: a Blob as `file`) and download it with the client's credentials", async () => {
+  const { http: owner } = await verifiedUser("up");
+  const text = `notes ${uniqueName("n")}\n`;
+  const attachment = await owner.upload(new Blob([text], { type: "text/plain" }), "notes.txt");
+  assert.equal(attachment.type, "file");
+  assert.equal(attachment.name, "notes.txt");
+  assert.equal(attachment.size, new TextEncoder().encode(text).length);
+  assert.equal(attachment.url, `/api/uploads/${attachment.id}`);
+
+  // Node: the session cookie (or the bearer token) goes with the download, no cookieHeader().
+  assert.equal(await (await owner.download(attachment.id)).text(), text);
+  const { username } = await verifiedUser("upb");
+  const bearer = new Http({ baseUrl: BASE_URL });
+  await bearer.createToken(username, PASSWORD);
+  const mine = await bearer.upload(new Blob(["by token"]), "token.bin");
+  assert.equal(await (await bearer.download(mine.id)).text(), "by token");
+
+  // Someone who may not read it gets the API's 404, as a RoundtableError; so does a missing thumbnail.
+  await assert.rejects(bearer.download(attachment.id),
+    (error: unknown) => error instanceof RoundtableError && error.status === 404 && error.code === "not_found");
+  await assert.rejects(owner.download(attachment.id, { thumbnail: true }),
+    (error: unknown) => error instanceof RoundtableError && error.status === 404);
+});
+
+test("a 401 on an expired access token is retried once after one shared refresh", async () => {
+  const { username } = await verifiedUser("refresh");
+  const seen: string[] = [];
+  const http = new Http({ baseUrl: BASE_URL, onTokens: (pair) => seen.push(pair.refresh_token) });
+  const first = await http.createToken(username, PASSWORD, "ts-client refresh");
+  // As after ACCESS_TOKEN_TTL_SECONDS: the server no longer knows this access token.
+  http.token = "rta_expired";
+  const [a, b] = await Promise.all([ok(http.api.GET("/api/auth/me")), ok(http.api.GET("/api/auth/me"))]);
+  assert.equal(a.user.username, username);
+  assert.equal(b.user.username, username);
+  // Both requests waited on one refresh: a second would have reused the retired refresh
+  // token and ended the login.
+  assert.equal(seen.length, 2);
+  assert.notEqual(http.token, "rta_expired");
+  assert.notEqual(http.refreshToken, first.refresh_token);
+  assert.ok((await ok(http.api.GET("/api/auth/me"))).user);
+
+  // A retired refresh token presented again ends the whole login, the new pair included.
+  const thief = new Http({ baseUrl: BASE_URL, token: "rta_expired", refreshToken: first.refresh_token });
+  await assert.rejects(ok(thief.api.GET("/api/auth/me")),
+    (error: unknown) => error instanceof RoundtableError && error.status === 401);
+  assert.equal(thief.refreshToken, undefined);
+  http.token = "rta_expired";
+  await assert.rejects(ok(http.api.GET("/api/auth/me")),
+    (error: unknown) => error instanceof RoundtableError && error.status === 401);
 });

@@ -138,26 +138,33 @@ test("reconnect: every joined room is joined again with after_seq and the missed
   assert.equal(seen.filter((m) => m.id === during.id).length, 1);
 });
 
-test("a send whose ack was lost is sent again after the reconnect with the same client_id: one message", async () => {
-  const b = realtime(bob.http);
-  // Lose the first send_message ack: the server stored the message and answered, but the
-  // connection died before the answer arrived.
-  const socket = b.socket as unknown as { onpacket: (packet: { type: number }) => void };
+/**
+ * Lose the first ack `rt` receives: the server stored the send and answered, but the
+ * connection died before the answer arrived. The count of lost acks (0 or 1).
+ */
+function loseFirstAck(rt: Realtime): () => number {
+  const socket = rt.socket as unknown as { onpacket: (packet: { type: number }) => void };
   const original = socket.onpacket;
   let lostAcks = 0;
   socket.onpacket = function (this: unknown, packet: { type: number }) {
     if (packet.type === 3 && lostAcks === 0) {
       lostAcks += 1;
-      b.socket.io.reconnection(false);
-      b.socket.io.engine.close();
+      rt.socket.io.reconnection(false);
+      rt.socket.io.engine.close();
       return;
     }
     original.call(this, packet);
   };
+  return () => lostAcks;
+}
+
+test("a send whose ack was lost is sent again after the reconnect with the same client_id: one message", async () => {
+  const b = realtime(bob.http);
+  const lostAcks = loseFirstAck(b);
   await b.connect();
   const clientId = crypto.randomUUID();
   const sending = b.sendMessage(roomId, "exactly once", { clientId });
-  await until("the ack was lost", () => lostAcks === 1 && !b.socket.connected);
+  await until("the ack was lost", () => lostAcks() === 1 && !b.socket.connected);
   assert.deepEqual(b.unacknowledged(), [clientId]);
   const stored = (await history(alice.http, roomId)).filter((m) => m.client_id === clientId);
   assert.equal(stored.length, 1, "the server stored the first attempt");
@@ -169,4 +176,28 @@ test("a send whose ack was lost is sent again after the reconnect with the same 
   assert.deepEqual(b.unacknowledged(), []);
   const after = (await history(alice.http, roomId)).filter((m) => m.client_id === clientId);
   assert.deepEqual(after.map((m) => m.id), [message.id]);
+});
+
+test("sendMessage carries uploaded files and a GIF, and resends them like any send", async () => {
+  const b = realtime(bob.http);
+  const lostAcks = loseFirstAck(b);
+  await b.connect();
+  const file = await bob.http.upload(new Blob(["minutes of the meeting"], { type: "text/plain" }), "minutes.txt");
+  const clientId = crypto.randomUUID();
+  const sending = b.sendMessage(roomId, "", { clientId, attachments: [file.id] });
+  await until("the ack was lost", () => lostAcks() === 1 && !b.socket.connected);
+  await restore(b);
+  const withFile = await sending;
+  assert.deepEqual(withFile.attachments.map((a) => [a.type, a.id, a.name]), [["file", file.id, "minutes.txt"]]);
+  const stored = (await history(alice.http, roomId)).filter((m) => m.client_id === clientId);
+  assert.deepEqual(stored.map((m) => m.id), [withFile.id]);
+  // The other member downloads it with their own credentials.
+  assert.equal(await (await alice.http.download(file.id)).text(), "minutes of the meeting");
+
+  const gif = { url: "https://media.giphy.com/media/abc123/giphy.gif", width: 480, height: 270 };
+  const withGif = await b.sendMessage(roomId, "look", { gif });
+  assert.deepEqual(withGif.attachments.map((a) => [a.type, a.url, a.width, a.height]),
+    [["gif", gif.url, 480, 270]]);
+  await assert.rejects(b.sendMessage(roomId, "", { gif: { url: "https://evil.example/x.gif" } }),
+    (error: unknown) => error instanceof RoundtableError && error.code === "validation_error");
 });

@@ -27,5 +27,4 @@ class GifPageSchema(Schema):
         "description": "Opaque; pass as `cursor` for the following page; null at the end."})
 
 
-GIF = GifSchema()
 GIF_PAGE = GifPageSchema()

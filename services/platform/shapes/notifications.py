@@ -6,9 +6,11 @@ from typing import Any
 from marshmallow import Schema, fields, pre_dump
 
 from services.platform.shapes.fields import StoredData, Timestamp
+from services.platform.shapes.users import PublicUserSchema, display_name
 from utils.schemas import StrictSchema, page_schema
 
-# One line a client can show as is; {n} is the count, {actor} the last actor, {title}
+# One line a client can show as is; {n} is the count, {actor} the last actor's display
+# name, {title}
 # what it is about. The second form is used once events coalesced (n > 1).
 SUMMARIES: dict[str, tuple[str, str]] = {
     "post_reply": ("{actor} replied to your post \u201c{title}\u201d",
@@ -33,13 +35,8 @@ def summary(notification: dict[str, Any]) -> str:
     count = notification.get("count", 1)
     actors = notification.get("actors") or []
     return forms[count > 1].format(
-        n=count, actor=actors[-1]["username"] if actors else "Someone",
+        n=count, actor=display_name(actors[-1]) if actors else "Someone",
         title=notification.get("data", {}).get("title", ""))
-
-
-class ActorSchema(Schema):
-    id = fields.String(required=True)
-    username = fields.String(required=True)
 
 
 class NotificationSchema(Schema):
@@ -49,7 +46,9 @@ class NotificationSchema(Schema):
     data = StoredData(required=True)
     summary = fields.String(required=True)
     count = fields.Integer(required=True, dump_default=1)
-    actors = fields.List(fields.Nested(ActorSchema), required=True, dump_default=[])
+    actors = fields.List(fields.Nested(PublicUserSchema), required=True, dump_default=[],
+                         metadata={"description": "Who caused it, as they are now: the "
+                                   "last five, each once, most recent last."})
     read = fields.Boolean(required=True)
     created_at = Timestamp(required=True)
     updated_at = Timestamp(required=True)
@@ -57,10 +56,11 @@ class NotificationSchema(Schema):
 
     @pre_dump
     def present(self, notification: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        # The last actors, most recent last, each once.
+        # `actors`: users (services/notify/notify_core.py `serialize_all` resolves the
+        # stored ids); the last ones, most recent last, each once.
         actors: list[dict[str, Any]] = []
         for actor in reversed(notification.get("actors") or []):
-            if all(a["id"] != actor["id"] for a in actors):
+            if all(str(a["_id"]) != str(actor["_id"]) for a in actors):
                 actors.insert(0, actor)
         return {**notification, "actors": actors, "summary": summary(notification),
                 "updated_at": notification.get("updated_at") or notification["created_at"]}
@@ -73,6 +73,8 @@ class UnreadCountSchema(Schema):
 class ChannelsSchema(StrictSchema):
     in_app = fields.Boolean()
     email = fields.Boolean()
+    # Web Push to my subscribed browsers (docs/NOTIFICATIONS.md "Push").
+    push = fields.Boolean()
 
 
 class KindSettingsSchema(Schema):

@@ -1,6 +1,7 @@
 """Users as others see them, as their owner sees them, and their friends and blocks."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,11 @@ from services.platform.shapes.fields import Timestamp
 from utils.schemas import page_schema
 
 DELETED_NAME = "deleted user"
+# Stand-in users (an anonymous author's pseudonym) have no account, so no real joining date.
+STAND_IN_SINCE = datetime(2025, 1, 1, tzinfo=timezone.utc)
+# Every stored field PublicUserSchema reads: users shown to others are loaded with only these.
+PUBLIC_FIELDS = {field: 1 for field in ("username", "display_name", "bio", "avatar_key",
+                                        "created_at", "deleted")}
 
 
 INITIALS_PATH = "/api/users/initials.svg"
@@ -30,6 +36,13 @@ def avatar_url(user: dict[str, Any]) -> str:
 
 def generated_avatar_url(name: str, seed: str, known: bool = True) -> str:
     return f"{INITIALS_PATH}?{urlencode(avatars.picture_params(name, seed, known))}"
+
+
+def stand_in(user_id: str, name: str) -> dict[str, Any]:
+    """A user with no account shown under `name` (a pseudonym): PublicUserSchema dumps it
+    as it is, with a picture drawn from the name."""
+    return {"_id": user_id, "username": name, "display_name": name, "bio": "",
+            "created_at": STAND_IN_SINCE, "pseudonym": True}
 
 
 def display_name(user: dict[str, Any]) -> str:
@@ -94,6 +107,13 @@ class SettingsSchema(Schema):
         MESSAGE_POLICIES), dump_default=_DEFAULTS["allow_messages_from"])
 
 
+class QuietHoursSchema(Schema):
+    """Wall-clock times in the user's time zone; the window may cross midnight."""
+
+    start = fields.String(required=True, metadata={"example": "22:00"})
+    end = fields.String(required=True, metadata={"example": "07:00"})
+
+
 class PrivateUserSchema(PublicUserSchema):
     """The owner's view."""
 
@@ -102,6 +122,11 @@ class PrivateUserSchema(PublicUserSchema):
     role = fields.String(required=True)
     settings = fields.Nested(SettingsSchema, required=True)
     totp_enabled = fields.Boolean(required=True)
+    time_zone = fields.String(required=True, allow_none=True, dump_default=None, metadata={
+        "description": "IANA time zone of quiet hours and digests; null: UTC."})
+    quiet_hours = fields.Nested(QuietHoursSchema, required=True, allow_none=True,
+                                dump_default=None, metadata={
+                                    "description": "When mail (and push) waits; null: never."})
 
 
 class FriendRequestSchema(Schema):
@@ -143,8 +168,25 @@ class LoginResultSchema(UserEnvelopeSchema):
 
 
 class TokenSchema(Schema):
-    token = fields.String(required=True)
-    expires_at = Timestamp(required=True)
+    """An app's tokens (docs/ACCOUNTS.md "Tokens for apps"): send `access_token` as
+    `Authorization: Bearer`, and before it expires (or on a 401) trade `refresh_token` for a
+    new pair at POST /api/auth/token/refresh."""
+
+    access_token = fields.String(required=True, metadata={
+        "description": "Bearer token; lives `expires_in` seconds (ACCESS_TOKEN_TTL_SECONDS)."})
+    refresh_token = fields.String(required=True, metadata={
+        "description": "Single use: a refresh retires it; presenting it again ends every "
+                       "token of this login and closes its sockets."})
+    token_type = fields.String(required=True, validate=validate.OneOf(["Bearer"]))
+    expires_in = fields.Integer(required=True, metadata={
+        "description": "Seconds the access token lives."})
+    token = fields.String(required=True, metadata={
+        "deprecated": True,
+        "description": "Deprecated: the access token again, for clients of the single "
+                       "token; read `access_token`."})
+    expires_at = Timestamp(required=True, metadata={
+        "deprecated": True,
+        "description": "Deprecated: when the access token expires; read `expires_in`."})
 
 
 class TwoFactorSetupSchema(Schema):

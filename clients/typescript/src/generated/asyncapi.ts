@@ -41,14 +41,6 @@ export interface ErrorBody {
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
- * via the `definition` "Actor".
- */
-export interface Actor {
-  id: string;
-  username: string;
-}
-/**
- * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
  * via the `definition` "Attachment".
  */
 export interface Attachment {
@@ -628,7 +620,10 @@ export interface Mute {
  * via the `definition` "Notification".
  */
 export interface Notification {
-  actors: Actor[];
+  /**
+   * Who caused it, as they are now: the last five, each once, most recent last.
+   */
+  actors: PublicUser[];
   count: number;
   created_at: string;
   data: {
@@ -865,7 +860,7 @@ export interface RoomRefEvent {
  */
 export interface SendEvent {
   /**
-   * @maxItems 50
+   * @maxItems 10
    */
   attachments?: string[];
   body: string;

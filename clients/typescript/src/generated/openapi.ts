@@ -1377,6 +1377,51 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/passkeys/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log an app in with a passkey: the authenticator's answer to either kind of options,
+         *     answered with tokens like POST /api/auth/token instead of a session.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasskeyToken"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Token"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/password/change": {
         parameters: {
             query?: never;
@@ -1721,7 +1766,11 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Issue a bearer token for a non-browser client. */
+        /**
+         * Log an app in: a short-lived access token and a single-use refresh token
+         *     (`token` and `expires_at` repeat the access token and are deprecated). Failures are
+         *     throttled like POST /api/auth/login.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1748,7 +1797,10 @@ export type paths = {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
-        /** Revoke the bearer token this request carries; the sockets it opened close. */
+        /**
+         * Revoke the bearer token this request carries (an access token: every token of
+         *     its login, refresh tokens included); the sockets it opened close.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -1768,6 +1820,52 @@ export type paths = {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/token/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Trade a refresh token for a new pair; the old refresh token is retired. Presenting
+         *     a retired one again revokes every token of that login and closes its sockets. 401 for
+         *     an unknown, expired or used refresh token: log in again.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RefreshToken"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Token"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -4552,6 +4650,153 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/push/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My push subscriptions, newest first. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PushSubscriptionList"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * Register this browser's push subscription (`PushSubscription.toJSON()`). The same
+         *     endpoint again answers the same id, and moves to my account if another had it. Only
+         *     known push services are accepted (400 otherwise); logging out of this session
+         *     removes it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PushSubscribe"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PushSubscription"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push/subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove one of my push subscriptions (someone else's is not found). */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    subscription_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push/vapid-public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The key to pass as `applicationServerKey` to `pushManager.subscribe` (404 when push
+         *     is switched off on this server).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["VapidKey"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reports": {
         parameters: {
             query?: never;
@@ -6830,14 +7075,10 @@ export type components = {
         Accepted: {
             status: string;
         };
-        Actor: {
-            id: string;
-            username: string;
-        };
         AdminUser: {
             /** @description The uploaded picture, else a generated SVG of the initials. */
             avatar_url: string;
-            ban: components["schemas"]["BanInfo"] | null;
+            ban: components["schemas"]["BanInfo"] | (never | null);
             banned: boolean;
             bio: string;
             counts: {
@@ -6851,10 +7092,14 @@ export type components = {
             email: string;
             email_verified: boolean;
             id: string;
-            mute: components["schemas"]["MuteInfo"] | null;
+            mute: components["schemas"]["MuteInfo"] | (never | null);
             muted: boolean;
+            /** @description When mail (and push) waits; null: never. */
+            quiet_hours: components["schemas"]["QuietHours"] | (never | null);
             role: string;
             settings: components["schemas"]["Settings"];
+            /** @description IANA time zone of quiet hours and digests; null: UTC. */
+            time_zone: string | null;
             totp_enabled: boolean;
             /** @description 0 new (lower write limits), 1 basic (docs/ADMIN.md). */
             trust_level: number;
@@ -6926,7 +7171,7 @@ export type components = {
         };
         AvatarUpload: {
             /** Format: binary */
-            file: string;
+            file: Blob;
         };
         Ban: {
             /** Format: date-time */
@@ -7008,12 +7253,13 @@ export type components = {
         Channels: {
             email?: boolean;
             in_app?: boolean;
+            push?: boolean;
         };
         Comment: {
             /** @description Posted under a pseudonym: `author` is its stand-in. */
             anonymous: boolean;
             attachments: components["schemas"]["Attachment"][];
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             author_hidden: boolean;
             body: string;
             body_html: string;
@@ -7203,7 +7449,7 @@ export type components = {
             /** Format: date-time */
             created_at: string;
             id: string;
-            inviter: components["schemas"]["PublicUser"] | null;
+            inviter: components["schemas"]["PublicUser"] | (never | null);
             member_count: number;
             room_id: string;
             room_title: string | null;
@@ -7266,7 +7512,7 @@ export type components = {
         };
         Message: {
             attachments: components["schemas"]["Attachment"][];
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             author_hidden: boolean;
             body: string;
             client_id: string;
@@ -7299,7 +7545,7 @@ export type components = {
         };
         ModerationEntry: {
             action: string;
-            actor: components["schemas"]["PublicUser"] | null;
+            actor: components["schemas"]["PublicUser"] | (never | null);
             /** Format: date-time */
             created_at: string;
             id: string;
@@ -7349,7 +7595,8 @@ export type components = {
             next_cursor: string | null;
         };
         Notification: {
-            actors: components["schemas"]["Actor"][];
+            /** @description Who caused it, as they are now: the last five, each once, most recent last. */
+            actors: components["schemas"]["PublicUser"][];
             count: number;
             /** Format: date-time */
             created_at: string;
@@ -7450,6 +7697,13 @@ export type components = {
             login: string;
             password: string;
         };
+        PasskeyToken: {
+            challenge_id: string;
+            credential: {
+                [key: string]: unknown;
+            };
+            name?: string;
+        };
         PasswordBody: {
             password: string;
         };
@@ -7466,7 +7720,7 @@ export type components = {
             /** @description Posted under a pseudonym: `author` is its stand-in. */
             anonymous: boolean;
             attachments: components["schemas"]["Attachment"][];
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             /** @description Raw markdown, as text. */
             body: string;
             /** @description Rendered and sanitised HTML. */
@@ -7538,15 +7792,23 @@ export type components = {
             email: string;
             email_verified: boolean;
             id: string;
+            /** @description When mail (and push) waits; null: never. */
+            quiet_hours: components["schemas"]["QuietHours"] | (never | null);
             role: string;
             settings: components["schemas"]["Settings"];
+            /** @description IANA time zone of quiet hours and digests; null: UTC. */
+            time_zone: string | null;
             totp_enabled: boolean;
             username: string;
         };
         ProfileUpdate: {
             bio?: string | null;
             display_name?: string | null;
+            /** @description Local times when mail waits; null clears them. */
+            quiet_hours?: components["schemas"]["QuietHoursUpdate"] | (never | null);
             settings?: components["schemas"]["SettingsUpdate"];
+            /** @description An IANA name; null: UTC. */
+            time_zone?: string | null;
         };
         Pseudonym: {
             pseudonym: string;
@@ -7563,6 +7825,42 @@ export type components = {
             display_name: string;
             id: string;
             username: string;
+        };
+        PushKeys: {
+            auth: string;
+            p256dh: string;
+        };
+        PushSubscribe: {
+            endpoint: string;
+            /** @default null */
+            expirationTime?: number | null;
+            keys: components["schemas"]["PushKeys"];
+            /** @default  */
+            user_agent?: string;
+        };
+        PushSubscription: {
+            /** Format: date-time */
+            created_at: string;
+            endpoint: string;
+            /** Format: date-time */
+            failing_since: string | null;
+            id: string;
+            user_agent: string;
+        };
+        PushSubscriptionList: {
+            items: components["schemas"]["PushSubscription"][];
+        };
+        QuietHours: {
+            /** @example 07:00 */
+            end: string;
+            /** @example 22:00 */
+            start: string;
+        };
+        QuietHoursUpdate: {
+            /** @example 07:00 */
+            end: string;
+            /** @example 22:00 */
+            start: string;
         };
         Reactions: {
             id: string;
@@ -7586,6 +7884,9 @@ export type components = {
         };
         RecoveryCodes: {
             recovery_codes: string[];
+        };
+        RefreshToken: {
+            refresh_token: string;
         };
         Register: {
             email: string;
@@ -7659,7 +7960,7 @@ export type components = {
             description: string;
             id: string;
             kind: string;
-            last_message: components["schemas"]["Snapshot"] | null;
+            last_message: components["schemas"]["Snapshot"] | (never | null);
             /** Format: date-time */
             last_message_at: string | null;
             last_read_seq: number;
@@ -7706,7 +8007,7 @@ export type components = {
             /** @description Posted under a pseudonym: `author` is its stand-in. */
             anonymous: boolean;
             attachments: components["schemas"]["Attachment"][];
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             /** @description Raw markdown, as text. */
             body: string;
             /** @description Rendered and sanitised HTML. */
@@ -7743,7 +8044,7 @@ export type components = {
             last_activity_at: string;
             member_count: number;
             my_role: string | null;
-            owner: components["schemas"]["PublicUser"] | null;
+            owner: components["schemas"]["PublicUser"] | (never | null);
             post_count: number;
             slug: string;
             tags: string[];
@@ -7779,7 +8080,7 @@ export type components = {
             body: string;
             client_id: string;
             /** @default null */
-            gif?: components["schemas"]["GifItem"] | null;
+            gif?: components["schemas"]["GifItem"] | (never | null);
             /** @default null */
             reply_to?: string | null;
         };
@@ -7801,7 +8102,7 @@ export type components = {
             notifications?: components["schemas"]["NotificationSettingsUpdate"];
         };
         Snapshot: {
-            author: components["schemas"]["PublicUser"] | null;
+            author: components["schemas"]["PublicUser"] | (never | null);
             author_id: string;
             body: string;
             /** Format: date-time */
@@ -7826,9 +8127,25 @@ export type components = {
             status: string;
         };
         Token: {
-            /** Format: date-time */
+            /** @description Bearer token; lives `expires_in` seconds (ACCESS_TOKEN_TTL_SECONDS). */
+            access_token: string;
+            /**
+             * Format: date-time
+             * @deprecated
+             * @description Deprecated: when the access token expires; read `expires_in`.
+             */
             expires_at: string;
+            /** @description Seconds the access token lives. */
+            expires_in: number;
+            /** @description Single use: a refresh retires it; presenting it again ends every token of this login and closes its sockets. */
+            refresh_token: string;
+            /**
+             * @deprecated
+             * @description Deprecated: the access token again, for clients of the single token; read `access_token`.
+             */
             token: string;
+            /** @enum {string} */
+            token_type: "Bearer";
         };
         TokenRequest: {
             login: string;
@@ -7846,7 +8163,7 @@ export type components = {
             last_activity_at: string;
             member_count: number;
             my_role: string | null;
-            owner: components["schemas"]["PublicUser"] | null;
+            owner: components["schemas"]["PublicUser"] | (never | null);
             post_count: number;
             slug: string;
             tags: string[];
@@ -7871,7 +8188,7 @@ export type components = {
         TopicInvitation: {
             /** Format: date-time */
             created_at: string;
-            invited_by: components["schemas"]["PublicUser"] | null;
+            invited_by: components["schemas"]["PublicUser"] | (never | null);
             topic: components["schemas"]["Topic"];
         };
         TopicInvitationPage: {
@@ -7911,7 +8228,7 @@ export type components = {
         };
         UploadForm: {
             /** Format: binary */
-            file: string;
+            file: Blob;
         };
         UserEnvelope: {
             user: components["schemas"]["PrivateUser"];
@@ -7935,6 +8252,9 @@ export type components = {
             new_24h: number;
             online_now: number;
             total: number;
+        };
+        VapidKey: {
+            public_key: string;
         };
         Version: {
             version: string;
