@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install init-db seed clients bench bench-ops bench-serialize bench-connections clean
+.PHONY: run test system-deps lint format install init-db seed clients bench bench-ops bench-serialize bench-connections clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,12 +29,23 @@ TEST_WORKERS ?= 3
 E2E_BURST_PER_SENDER ?= 50
 FUZZ_EXAMPLES ?= 4
 export E2E_BURST_PER_SENDER FUZZ_EXAMPLES
-test: $(STAMP)
+## Line and branch coverage of the code under test, the servers the tests start included
+## (pyproject.toml [tool.coverage.*]: subprocesses measured, fail_under); COVERAGE=0 runs
+## without it.
+COVERAGE ?= 1
+COVERAGE_ARGS := $(if $(filter 1,$(COVERAGE)),--cov --cov-report=term)
+test: system-deps $(STAMP)
 	@started=$$(date +%s); \
-	$(PY) -m pytest $(if $(filter 1,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS); \
+	$(PY) -m pytest $(if $(filter 1,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadgroup) $(COVERAGE_ARGS) $(PYTEST_ARGS); \
 	status=$$?; \
 	echo "make test: wall time $$(( $$(date +%s) - started )) s with $(TEST_WORKERS) worker(s); load average now: $$(cut -d' ' -f1-3 /proc/loadavg)"; \
 	exit $$status
+
+## The system programs and npm packages the tests use: installed with apt-get and npm ci
+## when missing and running as root (or with passwordless sudo); otherwise one line names
+## the apt-get command (scripts/install-system-deps; INSTALL_SYSTEM_DEPS=0 never installs).
+system-deps:
+	@PYTHON=$(PYTHON) VENV=$(VENV) scripts/install-system-deps
 
 ## Style (ruff) and architecture (import-linter: layers point down, no circles).
 lint: $(STAMP)

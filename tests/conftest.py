@@ -37,6 +37,7 @@ from tests.servers import (
     AppServer,
     RedisServer,
     find_redis_server,
+    unmeasured,
 )
 from utils import clock as clock_module
 from utils import db as db_module
@@ -81,7 +82,8 @@ def redis_server():
 
 @pytest.fixture(scope="session")
 def mongo_server():
-    server = EmbeddedDatabase(free_port(), ":memory:").start()
+    with unmeasured():  # not our code
+        server = EmbeddedDatabase(free_port(), ":memory:").start()
     yield server
     server.stop()
 

