@@ -78,7 +78,8 @@ def test_no_spelling_of_metrics_gets_past_nginx(edge):
             connection.close()
             assert answer.status == 404, (method, path, answer.status)
             assert "X-Upstream" not in answer.headers, (method, path)
-    refused = edge.edge.statuses()[seen:]
+    # Only our requests: the cluster's own health checks pass through nginx meanwhile.
+    refused = [entry for entry in edge.edge.statuses()[seen:] if "/health" not in entry[2]]
     assert len(refused) == 4 * len(spellings)
     assert all(upstream == "-" for _status, upstream, _line in refused), refused
 
