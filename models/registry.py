@@ -10,6 +10,7 @@ from models.block import Block
 from models.call import Call
 from models.comment import Comment
 from models.data_export import DataExport
+from models.edit_version import EditVersion
 from models.friendship import Friendship
 from models.login_session import LoginSession
 from models.message import Message
@@ -38,4 +39,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Notification, NotificationMute, Passkey, WebAuthnChallenge, Post, PostFollow,
     PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting, Topic, TopicBan,
     TopicInvitation, TopicMember, Upload, User, UserHide, Vote,
+    EditVersion,  # edit history (issue 28)
 )

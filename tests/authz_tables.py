@@ -240,6 +240,12 @@ ROUTES: dict[str, str] = {
     "PATCH /api/comments/<objectid:comment_id>": "author",
     "DELETE /api/comments/<objectid:comment_id>": "author-or-moderator",
     "POST /api/comments/<objectid:comment_id>/vote": "commenter",
+    # Edit history: the author, the topic's (room's) moderators and site staff; any other
+    # reader gets the 404 of a missing item (tests/test_edit_history.py: the world's
+    # member wrote them, so no role here is a reader who is neither).
+    "GET /api/posts/<objectid:post_id>/history": "author-or-moderator",
+    "GET /api/comments/<objectid:comment_id>/history": "author-or-moderator",
+    "GET /api/messages/<objectid:message_id>/history": "author-or-moderator",
     "GET /api/search": "visibility-list",
     # Messages
     "GET /api/messages/rooms": "signed-in",

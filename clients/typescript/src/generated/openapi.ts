@@ -2182,6 +2182,54 @@ export type paths = {
         };
         trace?: never;
     };
+    "/api/comments/{comment_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                comment_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Earlier versions of a comment, the first first: to its author, the topic's
+         *     moderators and site staff (anyone else: 404, as for a missing comment).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    comment_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EditVersionPage"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/comments/{comment_id}/vote": {
         parameters: {
             query?: never;
@@ -2455,6 +2503,54 @@ export type paths = {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/{message_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Earlier versions of a message, the first first: to its author, the room's
+         *     moderators and site staff (anyone else: 404, as for a missing message).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    message_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EditVersionPage"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -4439,6 +4535,54 @@ export type paths = {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/posts/{post_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Earlier versions of a post (title, body, attachments), the first first: to its
+         *     author, the topic's moderators and site staff (anyone else: 404, as for a missing post).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    post_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EditVersionPage"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -7263,6 +7407,7 @@ export type components = {
             created_at: string;
             deleted: boolean;
             depth: number;
+            edit_count: number;
             /** Format: date-time */
             edited_at: string | null;
             id: string;
@@ -7340,6 +7485,22 @@ export type components = {
         };
         EditBody: {
             body: string;
+        };
+        EditVersion: {
+            attachments: components["schemas"]["Attachment"][];
+            body: string;
+            /** Format: date-time */
+            replaced_at: string;
+            /** @description A post's title; null for messages and comments. */
+            title: string | null;
+            /** @description 1 is the item as first written; the item's `edit_count` plus one is its current version. */
+            version: number;
+            /** Format: date-time */
+            written_at: string;
+        };
+        EditVersionPage: {
+            items: components["schemas"]["EditVersion"][];
+            next_cursor: string | null;
         };
         EmailBody: {
             email: string;
@@ -7516,6 +7677,7 @@ export type components = {
             created_at: string;
             deleted: boolean;
             deleted_for_me: boolean;
+            edit_count: number;
             /** Format: date-time */
             edited_at: string | null;
             id: string;
@@ -7725,6 +7887,7 @@ export type components = {
             /** Format: date-time */
             created_at: string;
             deleted: boolean;
+            edit_count: number;
             /** Format: date-time */
             edited_at: string | null;
             id: string;
@@ -7992,6 +8155,7 @@ export type components = {
             /** Format: date-time */
             created_at: string;
             deleted: boolean;
+            edit_count: number;
             /** Format: date-time */
             edited_at: string | null;
             id: string;
