@@ -24,6 +24,7 @@ from models.report import Report
 from models.room import Room
 from models.room_invitation import RoomInvitation
 from models.room_member import RoomMember
+from models.saved_item import SavedItem
 from models.setting import Setting
 from models.topic import Topic
 from models.topic_ban import TopicBan
@@ -39,5 +40,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Notification, NotificationMute, Passkey, WebAuthnChallenge, Post, PostFollow,
     PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting, Topic, TopicBan,
     TopicInvitation, TopicMember, Upload, User, UserHide, Vote,
-    EditVersion,  # edit history (issue 28)
+    EditVersion, SavedItem,  # edit history and saved items (issue 28)
 )

@@ -54,7 +54,7 @@ def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
     return COMMENT.dump(shown)
 
 
-def _views(user: dict[str, Any] | None, comments: list[dict[str, Any]]
+def comment_views(user: dict[str, Any] | None, comments: list[dict[str, Any]]
            ) -> dict[ObjectId, dict[str, Any]]:
     authors = public_users([c["author_id"] for c in comments])
     votes = posts_service.my_votes(user, "comment", [c["_id"] for c in comments])
@@ -101,7 +101,7 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
         Comment().add_replies(parent["_id"], 1)
     counted = Post().add_comments(post["_id"], 1)
     posts_service.posts_changed(topic["_id"])  # comment_count shows in post lists
-    view = _views(user, [comment])[comment["_id"]]
+    view = comment_views(user, [comment])[comment["_id"]]
     realtime.emit("new_comment", {**view, "my_vote": None, "replies": []},
                   to=live_rooms.post_room(post["_id"]))
     if counted is not None:  # the topic's room and the post's learn the new comment_count
@@ -150,7 +150,7 @@ def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str
     before, updated = edited
     edit_history.kept(EDITED_COMMENT, before, updated)
     notify_content.comment_edited(pseudonyms.actor(updated, user), comment, updated, post)
-    return {**_views(user, [updated])[updated["_id"]], "replies": []}
+    return {**comment_views(user, [updated])[updated["_id"]], "replies": []}
 
 
 def delete_comment(user: dict[str, Any], comment_id: Any) -> None:
@@ -186,7 +186,7 @@ def list_comments(user: dict[str, Any] | None, post_id: Any, sort: str, limit: i
     replies = Comment().replies_under(post["_id"], [c["_id"] for c in top],
                                       current_app.config["COMMENT_TREE_MAX_REPLIES"],
                                       VIEW_FIELDS) if top else []
-    views = _views(user, top + replies)
+    views = comment_views(user, top + replies)
     # Compared with the author shown, like post lists: an anonymous comment shows a
     # stand-in whose id is never a user's, so hiding its writer cannot unmask it.
     hidden = {str(uid) for uid in hidden_ids(user)}

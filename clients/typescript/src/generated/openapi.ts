@@ -5079,6 +5079,113 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/saved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My saved items, the latest saved first, each in its usual shape with `type` and
+         *     `saved_at`; items I can no longer read are left out.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SavedPage"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/saved/{item_type}/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: string;
+                item_type: "post" | "comment" | "message";
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Save an item I may read (again: no change). */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    item_id: string;
+                    item_type: "post" | "comment" | "message";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        post?: never;
+        /** Remove an item from my saved items (204 whether it was there or not). */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    item_id: string;
+                    item_type: "post" | "comment" | "message";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/search": {
         parameters: {
             query?: never;
@@ -8137,6 +8244,107 @@ export type components = {
             expires_at?: string | null;
             reason?: string;
             user_id: string;
+        };
+        SavedComment: {
+            /** @description Posted under a pseudonym: `author` is its stand-in. */
+            anonymous: boolean;
+            attachments: components["schemas"]["Attachment"][];
+            author: components["schemas"]["PublicUser"] | (never | null);
+            author_hidden: boolean;
+            body: string;
+            body_html: string;
+            /** Format: date-time */
+            created_at: string;
+            deleted: boolean;
+            depth: number;
+            edit_count: number;
+            /** Format: date-time */
+            edited_at: string | null;
+            id: string;
+            my_vote: number | null;
+            parent_id: string | null;
+            post_id: string;
+            readonly replies: components["schemas"]["Comment"][];
+            reply_count: number;
+            /** Format: date-time */
+            saved_at: string;
+            score: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "comment";
+        };
+        SavedMessage: {
+            attachments: components["schemas"]["Attachment"][];
+            author: components["schemas"]["PublicUser"] | (never | null);
+            author_hidden: boolean;
+            body: string;
+            client_id: string;
+            /** Format: date-time */
+            created_at: string;
+            deleted: boolean;
+            deleted_for_me: boolean;
+            edit_count: number;
+            /** Format: date-time */
+            edited_at: string | null;
+            id: string;
+            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
+            previews: components["schemas"]["LinkPreview"][];
+            reactions: {
+                [key: string]: string[];
+            };
+            reply_to: string | null;
+            room_id: string;
+            /** Format: date-time */
+            saved_at: string;
+            seq: number;
+            system: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message";
+        };
+        SavedPage: {
+            items: (components["schemas"]["SavedPost"] | components["schemas"]["SavedComment"] | components["schemas"]["SavedMessage"])[];
+            next_cursor: string | null;
+        };
+        SavedPost: {
+            /** @description Posted under a pseudonym: `author` is its stand-in. */
+            anonymous: boolean;
+            attachments: components["schemas"]["Attachment"][];
+            author: components["schemas"]["PublicUser"] | (never | null);
+            /** @description Raw markdown, as text. */
+            body: string;
+            /** @description Rendered and sanitised HTML. */
+            body_html: string;
+            comment_count: number;
+            /** Format: date-time */
+            created_at: string;
+            deleted: boolean;
+            edit_count: number;
+            /** Format: date-time */
+            edited_at: string | null;
+            id: string;
+            locked: boolean;
+            my_vote: number | null;
+            pinned: boolean;
+            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
+            previews: components["schemas"]["LinkPreview"][];
+            /** Format: date-time */
+            saved_at: string;
+            score: number;
+            title: string;
+            topic: components["schemas"]["PostTopic"];
+            topic_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "post";
         };
         SearchPage: {
             items: (components["schemas"]["SearchPost"] | components["schemas"]["SearchTopic"] | components["schemas"]["SearchUser"])[];
