@@ -12,11 +12,12 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from models.base import BaseModel, utcnow
+from models.edit_version import Editable
 from models.mixins import LinkPreviewed, Searchable
 from utils.text import search_terms
 
 
-class Message(Searchable, LinkPreviewed, BaseModel):
+class Message(Searchable, LinkPreviewed, Editable, BaseModel):
     collection_name = "messages"
     indexes = [
         IndexModel([("room_id", ASCENDING), ("seq", ASCENDING)], unique=True,
@@ -148,9 +149,11 @@ class Message(Searchable, LinkPreviewed, BaseModel):
         return self.collection.find_one_and_update({"_id": message_id}, operations,
                                                    return_document=ReturnDocument.AFTER)
 
-    def edit(self, message_id: ObjectId, body: str) -> dict[str, Any] | None:
-        return self.update(message_id, {"$set": {"body": body, "edited_at": utcnow(),
-                                                 "search_terms": search_terms(body)}})
+    def edit_body(self, message_id: ObjectId, body: str, now: datetime
+                  ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(before, after) of the edit (`Editable.edit`); None if the message is deleted."""
+        return self.edit(message_id, {"body": body, "edited_at": now,
+                                      "search_terms": search_terms(body)})
 
     def soft_delete(self, message_id: ObjectId) -> dict[str, Any] | None:
         """The body goes, the seq stays (history keeps no gap)."""

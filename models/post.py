@@ -14,6 +14,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from models.base import BaseModel
+from models.edit_version import Editable
 from models.mixins import LinkPreviewed, Searchable
 from models.topic import PUBLIC
 from utils.pagination import paginate
@@ -43,7 +44,7 @@ def hot_rank(score: int, created_at: datetime) -> float:
     return round(sign * order + (created_at - HOT_EPOCH).total_seconds() / HOT_SECONDS, 7)
 
 
-class Post(Searchable, LinkPreviewed, BaseModel):
+class Post(Searchable, LinkPreviewed, Editable, BaseModel):
     collection_name = "posts"
     indexes = [
         # Inside a topic pinned posts come first: the sort is (pinned, <order>, _id).

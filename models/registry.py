@@ -10,6 +10,7 @@ from models.block import Block
 from models.call import Call
 from models.comment import Comment
 from models.data_export import DataExport
+from models.edit_version import EditVersion
 from models.friendship import Friendship
 from models.login_session import LoginSession
 from models.message import Message
@@ -23,6 +24,7 @@ from models.report import Report
 from models.room import Room
 from models.room_invitation import RoomInvitation
 from models.room_member import RoomMember
+from models.saved_item import SavedItem
 from models.setting import Setting
 from models.topic import Topic
 from models.topic_ban import TopicBan
@@ -38,4 +40,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Notification, NotificationMute, Passkey, WebAuthnChallenge, Post, PostFollow,
     PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting, Topic, TopicBan,
     TopicInvitation, TopicMember, Upload, User, UserHide, Vote,
+    EditVersion, SavedItem,  # edit history and saved items (issue 28)
 )

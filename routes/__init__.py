@@ -22,6 +22,7 @@ def register(app: Flask, api: Api) -> None:
         posts,
         push,
         reports,
+        saved,
         search,
         topics,
         uploads,
@@ -48,4 +49,5 @@ def register(app: Flask, api: Api) -> None:
     api.register_blueprint(push.blp, url_prefix="/api/push")
     api.register_blueprint(calls.blp, url_prefix="/api/calls")
     api.register_blueprint(gifs.blp, url_prefix="/api/gifs")
+    api.register_blueprint(saved.blp, url_prefix="/api/saved")
     app.register_blueprint(docs.bp)

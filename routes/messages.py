@@ -31,6 +31,7 @@ from services.chat import (
     chat_views,
 )
 from services.discovery import search_service
+from services.platform.shapes.history import EditVersionPageSchema
 from services.platform.shapes.messages import (
     InvitationPageSchema,
     InvitationSchema,
@@ -45,6 +46,7 @@ from services.platform.shapes.messages import (
 )
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
+from utils.schemas import PageQuerySchema
 
 blp = Blueprint("messages", __name__, description="Chat rooms and messages")
 topic_rooms_blp = Blueprint("topic_rooms", __name__, description="Topic chat rooms")
@@ -276,6 +278,17 @@ def send(body, room_id):
 def edit(body, message_id):
     """Edit my message."""
     return chat_history.edit_message(current_user(), message_id, body["body"])
+
+
+@blp.route("/<objectid:message_id>/history")
+@login_required
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, EditVersionPageSchema)
+def edit_history(query, message_id):
+    """Earlier versions of a message, the first first: to its author, the room's
+    moderators and site staff (anyone else: 404, as for a missing message)."""
+    return chat_history.message_history(current_user(), message_id, query["limit"],
+                                        query["cursor"])
 
 
 @blp.route("/<objectid:message_id>", methods=["DELETE"])

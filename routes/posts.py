@@ -12,6 +12,7 @@ from routes.topic_schemas import (
 )
 from services.forum import (
     comments_service,
+    forum_history,
     post_follows,
     post_lists,
     posts_service,
@@ -24,9 +25,11 @@ from services.platform.shapes.forum import (
     PostSchema,
     VoteResultSchema,
 )
+from services.platform.shapes.history import EditVersionPageSchema
 from services.platform.shapes.notifications import FollowSchema
 from utils.api import Blueprint
 from utils.auth import current_user, login_required
+from utils.schemas import PageQuerySchema
 
 blp = Blueprint("posts", __name__, description="Posts, comments and votes")
 comments_blp = Blueprint("comments", __name__, description="Comments")
@@ -66,6 +69,16 @@ def get_post(post_id):
 def update_post(body, post_id):
     """Edit my post (sets `edited_at`)."""
     return posts_service.update_post(current_user(), post_id, body)
+
+
+@blp.route("/<objectid:post_id>/history")
+@login_required
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, EditVersionPageSchema)
+def post_history(query, post_id):
+    """Earlier versions of a post (title, body, attachments), the first first: to its
+    author, the topic's moderators and site staff (anyone else: 404, as for a missing post)."""
+    return forum_history.post_history(current_user(), post_id, query["limit"], query["cursor"])
 
 
 @blp.route("/<objectid:post_id>", methods=["DELETE"])
@@ -152,6 +165,17 @@ def create_comment(body, post_id):
 def update_comment(body, comment_id):
     """Edit my comment."""
     return comments_service.update_comment(current_user(), comment_id, body["body"])
+
+
+@comments_blp.route("/<objectid:comment_id>/history")
+@login_required
+@comments_blp.arguments(PageQuerySchema, location="query")
+@comments_blp.response(200, EditVersionPageSchema)
+def comment_history(query, comment_id):
+    """Earlier versions of a comment, the first first: to its author, the topic's
+    moderators and site staff (anyone else: 404, as for a missing comment)."""
+    return forum_history.comment_history(current_user(), comment_id, query["limit"],
+                                         query["cursor"])
 
 
 @comments_blp.route("/<objectid:comment_id>", methods=["DELETE"])

@@ -240,6 +240,12 @@ ROUTES: dict[str, str] = {
     "PATCH /api/comments/<objectid:comment_id>": "author",
     "DELETE /api/comments/<objectid:comment_id>": "author-or-moderator",
     "POST /api/comments/<objectid:comment_id>/vote": "commenter",
+    # Edit history: the author, the topic's (room's) moderators and site staff; any other
+    # reader gets the 404 of a missing item (tests/test_edit_history.py: the world's
+    # member wrote them, so no role here is a reader who is neither).
+    "GET /api/posts/<objectid:post_id>/history": "author-or-moderator",
+    "GET /api/comments/<objectid:comment_id>/history": "author-or-moderator",
+    "GET /api/messages/<objectid:message_id>/history": "author-or-moderator",
     "GET /api/search": "visibility-list",
     # Messages
     "GET /api/messages/rooms": "signed-in",
@@ -282,6 +288,12 @@ ROUTES: dict[str, str] = {
     "DELETE /api/messages/rooms/<objectid:room_id>/archive": "reader",
     "PUT /api/messages/<objectid:message_id>/reactions/<string:emoji>": "participant",
     "DELETE /api/messages/<objectid:message_id>/reactions/<string:emoji>": "participant",
+    # Saved items (tests/test_saved_items.py): my own list, filtered by what I may read;
+    # saving needs a readable item; unsaving answers 204 whatever the id (it tells nothing).
+    "GET /api/saved": "own-list",
+    "PUT /api/saved/<any(post, comment, message):item_type>/<objectid:item_id>": "reader",
+    "DELETE /api/saved/<any(post, comment, message):item_type>/<objectid:item_id>":
+        "signed-in",
     # Reports and administration
     "POST /api/reports": "reporter",
     "POST /api/reports/<objectid:report_id>/resolve": "topic-moderator",
@@ -330,6 +342,8 @@ PATH_VALUES: dict[str, list[str]] = {
     "folder": ["avatars"], "name": ["matrix.png"],
     "target_type": ["topic"], "target_id": ["@topic"], "slug": ["@topic_slug"],
     "pseudonym": ["@pseudonym"],
+    # Saved items: the world's post (each type with its own ids: tests/test_saved_items.py).
+    "item_type": ["post"], "item_id": ["@post"],
     # The caller's own credentials: no object of the world (classified own-account).
     "session_id": ["0" * 24], "token_id": ["0" * 24], "passkey_id": ["0" * 24],
     "subscription_id": ["0" * 24],

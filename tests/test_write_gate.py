@@ -65,6 +65,8 @@ SELF_CARE_ROUTES = {
     "DELETE /api/messages/<objectid:message_id>/for-me": "personal",
     "PUT /api/messages/rooms/<objectid:room_id>/archive": "personal",
     "DELETE /api/messages/rooms/<objectid:room_id>/archive": "personal",
+    "PUT /api/saved/<any(post, comment, message):item_type>/<objectid:item_id>": "personal",
+    "DELETE /api/saved/<any(post, comment, message):item_type>/<objectid:item_id>": "personal",
     "DELETE /api/topics/<objectid:topic_id>": "delete",
     "DELETE /api/posts/<objectid:post_id>": "delete",
     "DELETE /api/comments/<objectid:comment_id>": "delete",

@@ -39,6 +39,7 @@ CURSOR_FIELDS: dict[str, type] = {
     "last_activity_at": datetime, "updated_at": datetime,
     "score": int, "member_count": int, "hot_rank": float, "pinned": bool,
     "username_lower": str,
+    "version": int,  # an item's earlier versions (models/edit_version.py)
 }
 
 

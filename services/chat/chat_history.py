@@ -9,6 +9,7 @@ from emoji import EMOJI_DATA, STATUS
 from flask import current_app
 
 from models.base import id_str
+from models.edit_version import MESSAGE
 from models.message import Message
 from models.room import Room
 from models.user import User
@@ -25,8 +26,9 @@ from services.chat.chat_send import clean_body
 from services.chat.chat_views import reactions_of, serialize_message, serialize_messages, snapshot
 from services.media import attachments
 from services.notify import notify_moderation
-from services.platform import audit_service, realtime
+from services.platform import audit_service, edit_history, realtime
 from services.platform.shapes.messages import REACTIONS
+from utils import clock
 from utils.errors import Forbidden, NotFound, ValidationFailed
 
 
@@ -69,13 +71,27 @@ def edit_message(user: dict[str, Any], message_id: str, body: str) -> dict[str, 
     if message["author_id"] != user["_id"]:
         raise Forbidden("Only the author edits a message.")
     writable_room(user, room["_id"])
-    updated = Message().edit(message["_id"], clean_body(body, user))
+    edited = Message().edit_body(message["_id"], clean_body(body, user), clock.now())
+    if edited is None:  # deleted meanwhile
+        raise NotFound("Message not found.")
+    before, updated = edited
+    edit_history.kept(MESSAGE, before, updated)
     payload = serialize_message(updated, user)
     Room().refresh_snapshot(room["_id"], updated["seq"], snapshot(updated))
     realtime.emit("message_updated", payload, to=audience(room))
     notify_chat.message_sent(user, room, updated, before=message)
     chat_previews.message_written(updated, before=message)
     return payload
+
+
+def message_history(user: dict[str, Any], message_id: str, limit: int,
+                    cursor: str | None) -> dict[str, Any]:
+    """The message's earlier versions, to its author and the room's moderators (site
+    staff included); to any other reader the 404 of a missing message."""
+    message, room = readable_message(user, message_id)
+    if message["author_id"] != user["_id"] and not can_moderate_room(user, room):
+        raise NotFound("Message not found.")
+    return edit_history.versions(MESSAGE, message["_id"], limit, cursor)
 
 
 def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
@@ -86,6 +102,7 @@ def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
     if deleted is None:
         raise NotFound("Message not found.")
     attachments.discard(deleted["_id"])
+    edit_history.forget(MESSAGE, deleted["_id"])
     Room().refresh_snapshot(room["_id"], deleted["seq"], snapshot(deleted))
     if message["author_id"] != user["_id"]:
         # Someone else's message: a moderator acted, so the audit trail records it.

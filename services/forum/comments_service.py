@@ -13,13 +13,21 @@ from bson import ObjectId
 from flask import current_app
 
 from models.comment import SORTS, Comment
+from models.edit_version import COMMENT as EDITED_COMMENT
 from models.post import Post
 from services.accounts import trust, write_gate
 from services.accounts.users_service import hidden_ids, public_users
 from services.forum import notify_content, posts_service, pseudonyms
 from services.media import attachments
 from services.notify import notify_moderation
-from services.platform import audit_service, content_filter, live_rooms, realtime, topic_access
+from services.platform import (
+    audit_service,
+    content_filter,
+    edit_history,
+    live_rooms,
+    realtime,
+    topic_access,
+)
 from services.platform.shapes.forum import COMMENT
 from utils import clock
 from utils.errors import Forbidden, NotFound, ValidationFailed
@@ -31,7 +39,7 @@ BODY_MAX = 10000
 VIEW_FIELDS = {field: 1 for field in (
     "post_id", "parent_id", "author_id", "body", "body_html", "score", "depth",
     "reply_count", "deleted", "created_at", "edited_at", "attachments", "anonymous",
-    "pseudonym")}
+    "pseudonym", "edit_count")}
 
 
 def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
@@ -46,7 +54,7 @@ def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
     return COMMENT.dump(shown)
 
 
-def _views(user: dict[str, Any] | None, comments: list[dict[str, Any]]
+def comment_views(user: dict[str, Any] | None, comments: list[dict[str, Any]]
            ) -> dict[ObjectId, dict[str, Any]]:
     authors = public_users([c["author_id"] for c in comments])
     votes = posts_service.my_votes(user, "comment", [c["_id"] for c in comments])
@@ -93,7 +101,7 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
         Comment().add_replies(parent["_id"], 1)
     counted = Post().add_comments(post["_id"], 1)
     posts_service.posts_changed(topic["_id"])  # comment_count shows in post lists
-    view = _views(user, [comment])[comment["_id"]]
+    view = comment_views(user, [comment])[comment["_id"]]
     realtime.emit("new_comment", {**view, "my_vote": None, "replies": []},
                   to=live_rooms.post_room(post["_id"]))
     if counted is not None:  # the topic's room and the post's learn the new comment_count
@@ -135,13 +143,14 @@ def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str
     if not body.strip():
         raise ValidationFailed(details={"body": ["Must not be blank."]})
     body = content_filter.apply(body, "comment", user)
-    updated = Comment().update(comment["_id"], {"body": body, "body_html": render_markdown(body),
-                                                "edited_at": clock.now()},
-                               {"deleted": False})
-    if updated is None:
+    edited = Comment().edit(comment["_id"], {"body": body, "body_html": render_markdown(body),
+                                             "edited_at": clock.now()})
+    if edited is None:
         raise Forbidden("This comment was deleted.")
+    before, updated = edited
+    edit_history.kept(EDITED_COMMENT, before, updated)
     notify_content.comment_edited(pseudonyms.actor(updated, user), comment, updated, post)
-    return {**_views(user, [updated])[updated["_id"]], "replies": []}
+    return {**comment_views(user, [updated])[updated["_id"]], "replies": []}
 
 
 def delete_comment(user: dict[str, Any], comment_id: Any) -> None:
@@ -156,6 +165,7 @@ def delete_comment(user: dict[str, Any], comment_id: Any) -> None:
     if deleted is None:
         return
     attachments.discard(comment["_id"])
+    edit_history.forget(EDITED_COMMENT, comment["_id"])
     counted = Post().add_comments(post["_id"], -1)
     posts_service.posts_changed(topic["_id"])
     if counted is not None:
@@ -176,7 +186,7 @@ def list_comments(user: dict[str, Any] | None, post_id: Any, sort: str, limit: i
     replies = Comment().replies_under(post["_id"], [c["_id"] for c in top],
                                       current_app.config["COMMENT_TREE_MAX_REPLIES"],
                                       VIEW_FIELDS) if top else []
-    views = _views(user, top + replies)
+    views = comment_views(user, top + replies)
     # Compared with the author shown, like post lists: an anonymous comment shows a
     # stand-in whose id is never a user's, so hiding its writer cannot unmask it.
     hidden = {str(uid) for uid in hidden_ids(user)}

@@ -11,6 +11,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from models.edit_version import POST as EDITED_POST
 from models.post import HIDDEN, Post, hot_rank
 from models.topic import Topic
 from models.vote import Vote
@@ -22,6 +23,7 @@ from services.notify import notify_moderation
 from services.platform import (
     audit_service,
     content_filter,
+    edit_history,
     live_rooms,
     realtime,
     topic_access,
@@ -61,7 +63,7 @@ def posts_changed(topic_id: Any) -> None:
 VIEW_FIELDS = {field: 1 for field in (
     "topic_id", "author_id", "title", "body", "body_html", "score", "hot_rank",
     "comment_count", "pinned", "locked", "deleted", "created_at", "edited_at", "previews",
-    "attachments", "anonymous", "pseudonym")}
+    "attachments", "anonymous", "pseudonym", "edit_count")}
 
 
 def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
@@ -244,12 +246,13 @@ def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
         raise Forbidden("This post was deleted.")
     title = _clean_title(changes.get("title", post["title"]), user)
     body = _clean_body(changes.get("body", post["body"]), user)
-    updated = Post().update(post["_id"], {
+    edited = Post().edit(post["_id"], {
         "title": title, "body": body, "body_html": render_markdown(body),
-        "edited_at": clock.now(),
-        "search_terms": search_terms(title, body)}, {"deleted": False})
-    if updated is None:
+        "edited_at": clock.now(), "search_terms": search_terms(title, body)})
+    if edited is None:
         raise Forbidden("This post was deleted.")
+    before, updated = edited
+    edit_history.kept(EDITED_POST, before, updated)
     posts_changed(updated["topic_id"])
     emit_post("post_updated", updated)
     notify_content.post_edited(pseudonyms.actor(updated, user), post, updated)
@@ -268,6 +271,7 @@ def delete_post(user: dict[str, Any], post_id: Any) -> None:
     if deleted is None:
         return  # already deleted: deleting is idempotent
     attachments.discard(post["_id"])
+    edit_history.forget(EDITED_POST, post["_id"])
     if not is_author:
         audit_service.record_moderation(user, "delete_post", topic["_id"], "post",
                                          post["_id"])

@@ -8,6 +8,7 @@ from models.base import utcnow
 from models.block import Block
 from models.friendship import Friendship
 from models.room_invitation import RoomInvitation
+from models.saved_item import SavedItem
 from models.user import User, default_settings
 from models.user_hide import UserHide
 from services.accounts import auth_2fa, auth_login, passkeys
@@ -43,6 +44,7 @@ def delete_account(user: dict[str, Any], password: str, address: str,
     Block().delete_all_of(user["_id"])
     UserHide().delete_all_of(user["_id"])
     RoomInvitation().delete_all_of(user["_id"])
+    SavedItem().delete_all_of(user["_id"])
     notify_prefs.forget_user(user["_id"])
     data_export.forget_user(user["_id"])
     passkeys.forget_user(user["_id"])

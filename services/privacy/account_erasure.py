@@ -12,6 +12,7 @@ from __future__ import annotations
 from bson import ObjectId
 
 from models.comment import Comment
+from models.edit_version import EditVersion
 from models.message import Message
 from models.post import Post
 from models.room import Room
@@ -41,6 +42,8 @@ def erase_content(user_id: ObjectId) -> dict[str, int]:
 
     # Words go from the message search index too.
     messages = Message().erase_by_author(user_id, now)
+    # What any of it said before an edit goes too (docs/TOPICS.md "Edit history").
+    EditVersion().forget_author(user_id)
     attachments.discard_all_of(user_id)
     # A conversation list shows each room's last message: not theirs any more.
     Room().erase_last_messages_by(user_id)

@@ -91,6 +91,7 @@ class PostSchema(Schema):
                               dump_default=list)
     created_at = Timestamp(required=True)
     edited_at = Timestamp(allow_none=True, required=True, dump_default=None)
+    edit_count = fields.Integer(required=True, dump_default=0)  # GET .../<id>/history
     previews = previews_field()
 
 
@@ -112,6 +113,7 @@ class CommentSchema(Schema):
                               dump_default=list)
     created_at = Timestamp(required=True)
     edited_at = Timestamp(allow_none=True, required=True, dump_default=None)
+    edit_count = fields.Integer(required=True, dump_default=0)  # GET .../<id>/history
     # True (body emptied) when the reader hides the author (`PUT /api/users/<id>/hide`).
     author_hidden = fields.Boolean(required=True, dump_default=False)
     # Filled by the tree builder after the dump, so never read from the document.

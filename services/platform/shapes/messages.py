@@ -67,6 +67,7 @@ class MessageSchema(Schema):
     client_id = fields.String(required=True)
     created_at = Timestamp(required=True)
     edited_at = Timestamp(allow_none=True, required=True, dump_default=None)
+    edit_count = fields.Integer(required=True, dump_default=0)  # GET /api/messages/<id>/history
     deleted = fields.Boolean(required=True)
     attachments = fields.List(fields.Nested(AttachmentSchema), required=True,
                               dump_default=list)

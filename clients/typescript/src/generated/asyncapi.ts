@@ -351,6 +351,7 @@ export interface Comment {
   created_at: string;
   deleted: boolean;
   depth: number;
+  edit_count: number;
   edited_at: string | null;
   id: string;
   my_vote: number | null;
@@ -504,6 +505,7 @@ export interface Message {
   created_at: string;
   deleted: boolean;
   deleted_for_me: boolean;
+  edit_count: number;
   edited_at: string | null;
   id: string;
   /**
@@ -714,6 +716,7 @@ export interface PostWithoutMyVote {
   comment_count: number;
   created_at: string;
   deleted: boolean;
+  edit_count: number;
   edited_at: string | null;
   id: string;
   locked: boolean;

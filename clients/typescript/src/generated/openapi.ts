@@ -2182,6 +2182,54 @@ export type paths = {
         };
         trace?: never;
     };
+    "/api/comments/{comment_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                comment_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Earlier versions of a comment, the first first: to its author, the topic's
+         *     moderators and site staff (anyone else: 404, as for a missing comment).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    comment_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EditVersionPage"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/comments/{comment_id}/vote": {
         parameters: {
             query?: never;
@@ -2455,6 +2503,54 @@ export type paths = {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/{message_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Earlier versions of a message, the first first: to its author, the room's
+         *     moderators and site staff (anyone else: 404, as for a missing message).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    message_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EditVersionPage"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -4444,6 +4540,54 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/posts/{post_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                post_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Earlier versions of a post (title, body, attachments), the first first: to its
+         *     author, the topic's moderators and site staff (anyone else: 404, as for a missing post).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    post_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EditVersionPage"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/posts/{post_id}/lock": {
         parameters: {
             query?: never;
@@ -4930,6 +5074,113 @@ export type paths = {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/saved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My saved items, the latest saved first, each in its usual shape with `type` and
+         *     `saved_at`; items I can no longer read are left out.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SavedPage"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/saved/{item_type}/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: string;
+                item_type: "post" | "comment" | "message";
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Save an item I may read (again: no change). */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    item_id: string;
+                    item_type: "post" | "comment" | "message";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        post?: never;
+        /** Remove an item from my saved items (204 whether it was there or not). */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    item_id: string;
+                    item_type: "post" | "comment" | "message";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -7267,6 +7518,7 @@ export type components = {
             created_at: string;
             deleted: boolean;
             depth: number;
+            edit_count: number;
             /** Format: date-time */
             edited_at: string | null;
             id: string;
@@ -7344,6 +7596,22 @@ export type components = {
         };
         EditBody: {
             body: string;
+        };
+        EditVersion: {
+            attachments: components["schemas"]["Attachment"][];
+            body: string;
+            /** Format: date-time */
+            replaced_at: string;
+            /** @description A post's title; null for messages and comments. */
+            title: string | null;
+            /** @description 1 is the item as first written; the item's `edit_count` plus one is its current version. */
+            version: number;
+            /** Format: date-time */
+            written_at: string;
+        };
+        EditVersionPage: {
+            items: components["schemas"]["EditVersion"][];
+            next_cursor: string | null;
         };
         EmailBody: {
             email: string;
@@ -7520,6 +7788,7 @@ export type components = {
             created_at: string;
             deleted: boolean;
             deleted_for_me: boolean;
+            edit_count: number;
             /** Format: date-time */
             edited_at: string | null;
             id: string;
@@ -7729,6 +7998,7 @@ export type components = {
             /** Format: date-time */
             created_at: string;
             deleted: boolean;
+            edit_count: number;
             /** Format: date-time */
             edited_at: string | null;
             id: string;
@@ -7999,6 +8269,107 @@ export type components = {
             reason?: string;
             user_id: string;
         };
+        SavedComment: {
+            /** @description Posted under a pseudonym: `author` is its stand-in. */
+            anonymous: boolean;
+            attachments: components["schemas"]["Attachment"][];
+            author: components["schemas"]["PublicUser"] | (never | null);
+            author_hidden: boolean;
+            body: string;
+            body_html: string;
+            /** Format: date-time */
+            created_at: string;
+            deleted: boolean;
+            depth: number;
+            edit_count: number;
+            /** Format: date-time */
+            edited_at: string | null;
+            id: string;
+            my_vote: number | null;
+            parent_id: string | null;
+            post_id: string;
+            readonly replies: components["schemas"]["Comment"][];
+            reply_count: number;
+            /** Format: date-time */
+            saved_at: string;
+            score: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "comment";
+        };
+        SavedMessage: {
+            attachments: components["schemas"]["Attachment"][];
+            author: components["schemas"]["PublicUser"] | (never | null);
+            author_hidden: boolean;
+            body: string;
+            client_id: string;
+            /** Format: date-time */
+            created_at: string;
+            deleted: boolean;
+            deleted_for_me: boolean;
+            edit_count: number;
+            /** Format: date-time */
+            edited_at: string | null;
+            id: string;
+            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
+            previews: components["schemas"]["LinkPreview"][];
+            reactions: {
+                [key: string]: string[];
+            };
+            reply_to: string | null;
+            room_id: string;
+            /** Format: date-time */
+            saved_at: string;
+            seq: number;
+            system: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message";
+        };
+        SavedPage: {
+            items: (components["schemas"]["SavedPost"] | components["schemas"]["SavedComment"] | components["schemas"]["SavedMessage"])[];
+            next_cursor: string | null;
+        };
+        SavedPost: {
+            /** @description Posted under a pseudonym: `author` is its stand-in. */
+            anonymous: boolean;
+            attachments: components["schemas"]["Attachment"][];
+            author: components["schemas"]["PublicUser"] | (never | null);
+            /** @description Raw markdown, as text. */
+            body: string;
+            /** @description Rendered and sanitised HTML. */
+            body_html: string;
+            comment_count: number;
+            /** Format: date-time */
+            created_at: string;
+            deleted: boolean;
+            edit_count: number;
+            /** Format: date-time */
+            edited_at: string | null;
+            id: string;
+            locked: boolean;
+            my_vote: number | null;
+            pinned: boolean;
+            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
+            previews: components["schemas"]["LinkPreview"][];
+            /** Format: date-time */
+            saved_at: string;
+            score: number;
+            title: string;
+            topic: components["schemas"]["PostTopic"];
+            topic_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "post";
+        };
         SearchPage: {
             items: (components["schemas"]["SearchPost"] | components["schemas"]["SearchTopic"] | components["schemas"]["SearchUser"])[];
             next_cursor: string | null;
@@ -8016,6 +8387,7 @@ export type components = {
             /** Format: date-time */
             created_at: string;
             deleted: boolean;
+            edit_count: number;
             /** Format: date-time */
             edited_at: string | null;
             id: string;
