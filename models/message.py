@@ -14,6 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from models.base import BaseModel, utcnow
 from models.edit_version import Editable
 from models.mixins import LinkPreviewed, Searchable
+from utils.pagination import paginate
 from utils.text import search_terms
 
 
@@ -28,6 +29,9 @@ class Message(Searchable, LinkPreviewed, Editable, BaseModel):
                    name="room_author_seq"),
         # Message search (services.discovery.search_service), the same term index posts have.
         IndexModel([("search_terms", ASCENDING)], name="search_terms"),
+        # A thread's replies in seq order (services/chat/chat_threads.py).
+        IndexModel([("thread_root_id", ASCENDING), ("seq", ASCENDING)], name="thread_seq",
+                   sparse=True),
     ]
 
     def new_document(self, room_id: ObjectId, seq: int, author_id: ObjectId, body: str,
@@ -144,6 +148,37 @@ class Message(Searchable, LinkPreviewed, Editable, BaseModel):
         """Messages of `author_id` with low < seq <= high."""
         return self.collection.count_documents(
             {"room_id": room_id, "author_id": author_id, "seq": {"$gt": low, "$lte": high}})
+
+    def count_not_unread_between(self, room_id: ObjectId, user_id: ObjectId, low: int,
+                                 high: int) -> int:
+        """Messages with low < seq <= high that never count as unread for `user_id`:
+        their own, and thread-only replies of threads they did not follow when sent."""
+        seqs = {"$gt": low, "$lte": high}
+        return (self.count_by_author_between(room_id, user_id, low, high)
+                + self.collection.count_documents(
+                    {"room_id": room_id, "seq": seqs, "thread_quiet": True,
+                     "author_id": {"$ne": user_id}, "thread_hearers": {"$ne": user_id}}))
+
+    # Threads (services/chat/chat_threads.py)
+
+    def thread_page(self, root_id: ObjectId, after_seq: int, limit: int,
+                    cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """A thread's replies after `after_seq`, oldest first."""
+        return paginate(self.collection, {"thread_root_id": root_id,
+                                          "seq": {"$gt": after_seq}},
+                        [("seq", ASCENDING), ("_id", ASCENDING)], limit, cursor)
+
+    def count_thread_unread(self, root_id: ObjectId, user_id: ObjectId, after_seq: int) -> int:
+        return self.collection.count_documents(
+            {"thread_root_id": root_id, "seq": {"$gt": after_seq},
+             "author_id": {"$ne": user_id}, "deleted": False})
+
+    def note_thread_reply(self, root_id: ObjectId, at: datetime,
+                          repliers: list[ObjectId]) -> dict[str, Any] | None:
+        """The root after one more reply: its count, time and latest repliers."""
+        return self.update(root_id, {"$inc": {"thread.reply_count": 1},
+                                     "$set": {"thread.last_reply_at": at,
+                                              "thread.last_repliers": repliers}})
 
     def update(self, message_id: ObjectId, operations: dict[str, Any]) -> dict[str, Any] | None:
         return self.collection.find_one_and_update({"_id": message_id}, operations,

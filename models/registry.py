@@ -26,6 +26,7 @@ from models.room_invitation import RoomInvitation
 from models.room_member import RoomMember
 from models.saved_item import SavedItem
 from models.setting import Setting
+from models.thread_follow import ThreadFollow
 from models.topic import Topic
 from models.topic_ban import TopicBan
 from models.topic_invitation import TopicInvitation
@@ -38,7 +39,7 @@ from models.vote import Vote
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     AuditLog, AuthToken, Block, Call, Comment, DataExport, Friendship, LoginSession, Message,
     Notification, NotificationMute, Passkey, WebAuthnChallenge, Post, PostFollow,
-    PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting, Topic, TopicBan,
-    TopicInvitation, TopicMember, Upload, User, UserHide, Vote,
+    PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting, ThreadFollow, Topic,
+    TopicBan, TopicInvitation, TopicMember, Upload, User, UserHide, Vote,
     EditVersion, SavedItem,  # edit history and saved items (issue 28)
 )

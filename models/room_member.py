@@ -65,6 +65,16 @@ class RoomMember(BaseModel):
             {"room_id": room_id, "user_id": user_id, "last_read_seq": {"$lt": seq},
              "own_after_read": {"$gt": 0}}, {"$inc": {"own_after_read": -1}})
 
+    def count_quiet(self, room_id: ObjectId, seq: int, hearers: list[ObjectId],
+                    step: int = 1) -> None:
+        """A thread-only reply at `seq` does not count as unread for the members who do
+        not follow its thread (`hearers` do): like their own messages (`step` -1 undoes)."""
+        match: dict[str, Any] = {"room_id": room_id, "user_id": {"$nin": hearers},
+                                 "last_read_seq": {"$lt": seq}}
+        if step < 0:
+            match["own_after_read"] = {"$gt": 0}
+        self.collection.update_many(match, {"$inc": {"own_after_read": step}})
+
     def move_cursor(self, member: dict[str, Any], seq: int, own_passed: int) -> bool:
         """Compare-and-set: succeeds only if nobody changed the cursor or the own count
         since `member` was read."""

@@ -36,6 +36,7 @@ from services.platform.shapes.messages import (
     MessageSchema,
     ReactionsSchema,
     RoomSchema,
+    ThreadUpdatedEventSchema,
 )
 from services.platform.shapes.notifications import NotificationSchema
 from utils.extensions import socketio
@@ -103,6 +104,9 @@ SERVER_EVENTS: dict[str, ServerEvent] = {
                                   "A message was pinned in the room."),
     "message_unpinned": ServerEvent(ev.MessageUnpinnedEventSchema, (CHAT, USER),
                                     "A message was unpinned (or deleted while pinned)."),
+    "thread_updated": ServerEvent(ThreadUpdatedEventSchema, (CHAT, USER),
+                                  "A thread got a reply: its root's new summary (after "
+                                  "the reply's `message`)."),
     "message_hidden": ServerEvent(ev.MessageHiddenEventSchema, (USER,),
                                   "I deleted a message for myself (to my other devices)."),
     "room_invitation": ServerEvent(InvitationSchema, (USER,),

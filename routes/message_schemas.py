@@ -81,6 +81,17 @@ class SendBodySchema(StrictSchema):
                              validate=validate.Regexp(r"^[0-9a-f]{24}$"))
     attachments = Attachments
     gif = fields.Nested(GifItemSchema, load_default=None, allow_none=True)
+    # A reply in the thread of that message; `also_to_room`: shown in the room too.
+    thread_root_id = fields.String(load_default=None, allow_none=True,
+                                   validate=validate.Regexp(r"^[0-9a-f]{24}$"))
+    also_to_room = fields.Boolean(load_default=False)
+
+
+class ThreadQuerySchema(PageQuerySchema):
+    after_seq = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**53))
+
+
+ThreadsQuerySchema = PageQuerySchema
 
 
 class EditBodySchema(StrictSchema):

@@ -16,6 +16,8 @@ from routes.message_schemas import (
     RoomUpdateSchema,
     SanctionBodySchema,
     SendBodySchema,
+    ThreadQuerySchema,
+    ThreadsQuerySchema,
     TopicRoomBodySchema,
 )
 from services.chat import (
@@ -28,11 +30,13 @@ from services.chat import (
     chat_reads,
     chat_rooms,
     chat_send,
+    chat_threads,
     chat_views,
 )
 from services.discovery import search_service
 from services.platform.shapes.history import EditVersionPageSchema
 from services.platform.shapes.messages import (
+    FollowedThreadPageSchema,
     InvitationPageSchema,
     InvitationSchema,
     MessagePageSchema,
@@ -42,6 +46,7 @@ from services.platform.shapes.messages import (
     ReactionsSchema,
     RoomPageSchema,
     RoomSchema,
+    ThreadPageSchema,
     UnreadSchema,
 )
 from utils.api import Blueprint
@@ -267,8 +272,53 @@ def send(body, room_id):
     """Send a message; repeating a client_id returns the first message (200)."""
     message, created = chat_send.send_message(current_user(), room_id, body["body"],
                                          body["client_id"], body["reply_to"],
-                                         body["attachments"], body["gif"])
+                                         body["attachments"], body["gif"],
+                                         body["thread_root_id"], body["also_to_room"])
     return message, 201 if created else 200
+
+
+@blp.route("/threads")
+@login_required
+@blp.arguments(ThreadsQuerySchema, location="query")
+@blp.response(200, FollowedThreadPageSchema)
+def my_threads(query):
+    """Threads I follow with my unread count of each: unread first, then latest reply."""
+    return chat_threads.my_threads(current_user(), query["limit"], query["cursor"])
+
+
+@blp.route("/<objectid:message_id>/thread")
+@login_required
+@blp.arguments(ThreadQuerySchema, location="query")
+@blp.response(200, ThreadPageSchema)
+def thread(query, message_id):
+    """A thread: its root and its replies after `after_seq`, oldest first."""
+    return chat_threads.thread(current_user(), message_id, query["after_seq"],
+                               query["limit"], query["cursor"])
+
+
+@blp.route("/<objectid:message_id>/thread/follow", methods=["POST"])
+@login_required
+@blp.response(204)
+def follow_thread(message_id):
+    """Follow a thread: its replies notify me and count as unread."""
+    chat_threads.set_following(current_user(), message_id, True)
+
+
+@blp.route("/<objectid:message_id>/thread/follow", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def unfollow_thread(message_id):
+    """Stop following a thread (until I reply in it or am mentioned there)."""
+    chat_threads.set_following(current_user(), message_id, False)
+
+
+@blp.route("/<objectid:message_id>/thread/read", methods=["POST"])
+@login_required
+@blp.arguments(ReadBodySchema)
+@blp.response(200, UnreadSchema)
+def mark_thread_read(body, message_id):
+    """Move my read marker of a thread I follow forward; my unread count of it."""
+    return {"unread_count": chat_threads.mark_read(current_user(), message_id, body["seq"])}
 
 
 @blp.route("/<objectid:message_id>", methods=["PATCH"])

@@ -294,6 +294,12 @@ ROUTES: dict[str, str] = {
     "PUT /api/saved/<any(post, comment, message):item_type>/<objectid:item_id>": "reader",
     "DELETE /api/saved/<any(post, comment, message):item_type>/<objectid:item_id>":
         "signed-in",
+    # Threads: whoever reads the room reads, follows and marks its threads.
+    "GET /api/messages/threads": "signed-in",
+    "GET /api/messages/<objectid:message_id>/thread": "reader",
+    "POST /api/messages/<objectid:message_id>/thread/follow": "reader",
+    "DELETE /api/messages/<objectid:message_id>/thread/follow": "reader",
+    "POST /api/messages/<objectid:message_id>/thread/read": "reader",
     # Reports and administration
     "POST /api/reports": "reporter",
     "POST /api/reports/<objectid:report_id>/resolve": "topic-moderator",
@@ -391,6 +397,7 @@ BODIES: dict[str, Any] = {
     "POST /api/messages/rooms/<objectid:room_id>/messages": {"body": "matrix",
                                                              "client_id": "matrix-1"},
     "POST /api/messages/rooms/<objectid:room_id>/read": {"seq": 1},
+    "POST /api/messages/<objectid:message_id>/thread/read": {"seq": 1},
     "PATCH /api/messages/<objectid:message_id>": {"body": "edited"},
     "POST /api/reports": [
         {"target_type": kind, "target_id": f"@{name}", "reason": "spam"}

@@ -38,6 +38,7 @@ CURSOR_FIELDS: dict[str, type] = {
     "created_at": datetime, "at": datetime, "activity_at": datetime,
     "last_activity_at": datetime, "updated_at": datetime,
     "score": int, "member_count": int, "hot_rank": float, "pinned": bool,
+    "seq": int, "has_unread": bool, "last_reply_at": datetime,
     "username_lower": str,
     "version": int,  # an item's earlier versions (models/edit_version.py)
 }

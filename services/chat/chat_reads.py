@@ -29,7 +29,7 @@ def mark_read(user: dict[str, Any], room_id: str, seq: int,
         target = min(seq, room["last_seq"])
         if target <= member["last_read_seq"]:
             return unread_of(room, member)
-        own = messages.count_by_author_between(room["_id"], user["_id"],
+        own = messages.count_not_unread_between(room["_id"], user["_id"],
                                                member["last_read_seq"], target)
         if members.move_cursor(member, target, own):
             break

@@ -23,7 +23,7 @@ from models.room import Room
 from models.room_member import RoomMember
 from models.user import User
 from services.accounts import trust, write_gate
-from services.chat import chat_previews, chat_seq, notify_chat
+from services.chat import chat_previews, chat_seq, chat_threads, notify_chat
 from services.chat.audience import audience, members_hearing
 from services.chat.chat_access import writable_room
 from services.chat.chat_views import serialize_message, unread_count
@@ -107,17 +107,20 @@ def _redis_lock(client: Any, room_id: ObjectId) -> Iterator[None]:
 
 def send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
                  reply_to: str | None = None, files: list[Any] | None = None,
-                 gif: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
+                 gif: dict[str, Any] | None = None, thread_root_id: str | None = None,
+                 also_to_room: bool = False) -> tuple[dict[str, Any], bool]:
     """Store and deliver a message; (message, created). The same client_id again
     returns the stored message and creates nothing. `files`: upload ids to attach;
-    `gif`: a GIF picked from the provider ({url, width?, height?, thumbnail_url?})."""
+    `gif`: a GIF picked from the provider ({url, width?, height?, thumbnail_url?});
+    `thread_root_id`: a reply in that thread (services/chat/chat_threads.py)."""
     with _send_slots:
-        return _send_message(user, room_id, body, client_id, reply_to, files or [], gif)
+        return _send_message(user, room_id, body, client_id, reply_to, files or [], gif,
+                             (thread_root_id, also_to_room))
 
 
 def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
-                  reply_to: str | None, files: list[Any], gif: dict[str, Any] | None
-                  ) -> tuple[dict[str, Any], bool]:
+                  reply_to: str | None, files: list[Any], gif: dict[str, Any] | None,
+                  thread: tuple[str | None, bool]) -> tuple[dict[str, Any], bool]:
     room = writable_room(user, room_id)
     # A resend is recognised by the unique (room, author, client_id) index when its
     # insert fails, so a new message does not pay a lookup first. A resend refused
@@ -128,6 +131,7 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
                          attachments=len(files) + (gif is not None))
         body = clean_body(body, user, empty_ok=bool(files) or gif is not None)
         reply = _reply_target(room, reply_to)
+        root = chat_threads.root_for(room, thread[0])
         message_id = ObjectId()
         # Claimed before the insert (under the message's own id), so two sends cannot
         # both attach one upload; released below if no message is created.
@@ -138,14 +142,17 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
             raise
         return serialize_message(existing, user), False
     created = False
+    extra = chat_threads.reply_fields(root, user["_id"], thread[1]) if root else None
     try:
         with _ordered(room["_id"]) as shared:
             message, created = _store(room, user["_id"], body, client_id,
                                       reply["_id"] if reply else None,
                                       files=stored_files, message_id=message_id,
-                                      shared=shared)
+                                      shared=shared, extra=extra)
             if created:
                 _deliver(room, message, user)
+                if root is not None:
+                    chat_threads.replied(room, root, message)
     finally:
         if stored_files and not created:  # a resend, or the insert failed
             attachments.release(message_id)
@@ -156,6 +163,8 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
         notify_chat.message_sent(user, room, message)
         if reply is not None:
             trust.note_reply(user, reply)
+        if root is not None:
+            chat_threads.notify_reply(user, room, root, message)
         chat_previews.message_written(message)
     if created and room["kind"] == "topic" and _topic_activity_stale(room, message):
         topic_activity.touch_activity(room["topic_id"], message["created_at"])
@@ -188,12 +197,13 @@ def _topic_activity_stale(room: dict[str, Any], message: dict[str, Any]) -> bool
 def _store(room: dict[str, Any], author_id: ObjectId, body: str, client_id: str,
            reply: ObjectId | None, system: dict[str, Any] | None = None,
            files: list[dict[str, Any]] | None = None,
-           message_id: ObjectId | None = None,
-           shared: Any = None) -> tuple[dict[str, Any], bool]:
-    """Called under the room's ordering lock (`shared`: the Redis client holding it)."""
+           message_id: ObjectId | None = None, shared: Any = None,
+           extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
+    """Called under the room's ordering lock (`shared`: the Redis client holding it).
+    `extra`: more fields of the message (a thread reply's)."""
     def build(seq: int) -> dict[str, Any]:
-        return Message().new_document(room["_id"], seq, author_id, body, client_id, reply,
-                                      system, files, message_id)
+        return {**Message().new_document(room["_id"], seq, author_id, body, client_id, reply,
+                                         system, files, message_id), **(extra or {})}
 
     return chat_seq.store(room, author_id, client_id, build, shared)
 
@@ -206,6 +216,8 @@ def _deliver(room: dict[str, Any], message: dict[str, Any], author: dict[str, An
         return
     seq = message["seq"]
     hearing = set(members_hearing(room))
+    if message.get("thread_quiet"):  # only the thread's followers count it as unread
+        hearing &= set(message["thread_hearers"])
     members = [m for m in RoomMember().of_room(room["_id"])
                if m["user_id"] in hearing and m["user_id"] != author["_id"]]
     # Muted rooms still count (the room shows its count) but say so: clients leave them

@@ -62,6 +62,7 @@ def store(room: dict[str, Any], author_id: ObjectId, client_id: str,
         # Before the room covers the message, so a concurrent mark_read cannot pass it
         # without seeing it counted as mine.
         counted = _count_own(room, author_id, seq)
+        _count_quiet(document, 1)
         # The proof: the room moves onto this seq only from the one right below it.
         # A miss means the guess was ahead of the room, unless a settle adopted the
         # message meanwhile (then it stays, and that settle moves the room over it).
@@ -71,6 +72,7 @@ def store(room: dict[str, Any], author_id: ObjectId, client_id: str,
             return document, True
         if counted:
             RoomMember().uncount_own_sent(room_id, author_id, seq)
+        _count_quiet(document, -1)
         log.info("room %s: seq %s was ahead of the room; retrying after its last", room_id,
                  seq)
         seq = settle(room_id) + 1
@@ -107,6 +109,14 @@ def _count_own(room: dict[str, Any], author_id: ObjectId, seq: int) -> bool:
     # Writing in a topic room makes it one of "my rooms", read up to before this send.
     members.ensure(room["_id"], author_id, last_read_seq=room["last_seq"])
     return members.count_own_sent(room["_id"], author_id, seq)
+
+
+def _count_quiet(document: dict[str, Any], step: int) -> None:
+    """A thread-only reply is not unread for members not following its thread
+    (services/chat/chat_threads.py); counted before the room covers it, as own sends are."""
+    if document.get("thread_quiet"):
+        RoomMember().count_quiet(document["room_id"], document["seq"],
+                                 document["thread_hearers"], step)
 
 
 def _last_seq_key(room_id: ObjectId) -> str:

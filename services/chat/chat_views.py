@@ -24,7 +24,18 @@ def snapshot(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def serialize_message(message: dict[str, Any], author: dict[str, Any] | None) -> dict[str, Any]:
-    return MESSAGE.dump({**message, "author": author, "reactions": reactions_of(message)})
+    return MESSAGE.dump({**message, "author": author, "reactions": reactions_of(message),
+                         "thread": thread_of(message)})
+
+
+def thread_of(message: dict[str, Any]) -> dict[str, Any] | None:
+    """A thread root's summary with its last repliers as public users (None: no replies)."""
+    thread = message.get("thread")
+    if not thread:
+        return None
+    people = public_users(thread.get("last_repliers") or [])
+    return {**thread, "last_repliers": [people[uid] for uid in thread.get("last_repliers")
+                                        or [] if uid in people]}
 
 
 def reactions_of(message: dict[str, Any]) -> dict[str, list[str]]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bson import ObjectId
+
+from models.user import User
 from services.chat import chat_access
 from services.notify import notify_core
 from services.notify.notify_mentions import notify_mentions
@@ -12,14 +15,16 @@ from services.platform import live_rooms
 from utils.errors import APIError
 
 
+def may_read(user: dict[str, Any], room: dict[str, Any]) -> bool:
+    try:
+        chat_access.readable_room(user, room["_id"])
+    except APIError:  # not found, or banned from the room's topic
+        return False
+    return True
+
+
 def _reader(room: dict[str, Any]):
-    def can_read(user: dict[str, Any]) -> bool:
-        try:
-            chat_access.readable_room(user, room["_id"])
-        except APIError:  # not found, or banned from the room's topic
-            return False
-        return True
-    return can_read
+    return lambda user: may_read(user, room)
 
 
 def readable_for_push(user: dict[str, Any], data: dict[str, Any]) -> bool:
@@ -55,3 +60,16 @@ def message_sent(author: dict[str, Any], room: dict[str, Any],
         return
     notify_mentions(author, [message.get("body") or ""], _reader(room), data, subject,
                     sources, before=[before.get("body") or ""] if before else ())
+
+
+def thread_replied(author: dict[str, Any], room: dict[str, Any], root: dict[str, Any],
+                   message: dict[str, Any], followers: list[ObjectId]) -> None:
+    """`thread_reply` to the thread's followers who may still read the room (coalesced
+    per thread like replies)."""
+    data = {"room_id": str(room["_id"]), "message_id": str(message["_id"]),
+            "root_id": str(root["_id"]), "title": room.get("title") or author["username"]}
+    sources = {"room": room["_id"], "topic": room.get("topic_id")}
+    for user in User().find_by_ids(followers).values():
+        if may_read(user, room):
+            notify_core.deliver(user["_id"], "thread_reply", data, actor=author,
+                                subject=f"thread:{root['_id']}", sources=sources)

@@ -24,7 +24,7 @@ from services.platform.shapes.users import PUBLIC_FIELDS, stand_in
 from utils import clock
 
 COALESCED = frozenset({"post_reply", "comment_reply", "mention", "post_activity",
-                       "direct_message"})
+                       "direct_message", "thread_reply"})
 
 
 def actor_of(user: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from utils.pagination import page
 
 # Every kind, and the account-wide switch of PATCH /api/users/me that also gates it.
 KINDS: dict[str, str | None] = {
-    "post_reply": "replies", "comment_reply": "replies", "mention": "mentions",
+    "post_reply": "replies", "comment_reply": "replies", "thread_reply": "replies",
+    "mention": "mentions",
     "direct_message": "direct_messages", "friend_request": "friend_requests",
     "friend_accepted": "friend_requests", "topic_invitation": None, "missed_call": None,
     "post_activity": None, "warning": None, "content_removed": None, "topic_ban": None,
@@ -39,7 +40,7 @@ CHANNELS = ("in_app", "email", "push")
 # What reaches a subscribed browser unless switched off: direct messages, mentions,
 # replies and calls (services/notify/push_delivery.py).
 PUSHED_BY_DEFAULT = frozenset({"direct_message", "mention", "post_reply", "comment_reply",
-                               "missed_call", "call"})
+                               "thread_reply", "missed_call", "call"})
 # How often a user gets a digest mail of their unread activity (services/notify/notify_digest.py).
 DIGESTS = ("off", "daily", "weekly")
 

@@ -45,7 +45,7 @@ SWEEP_BATCH = 200
 HIGH_URGENCY = frozenset({"direct_message"})
 # Kinds about a place (a chat room, a topic) the recipient must still be able to read.
 ABOUT_A_PLACE = frozenset({"direct_message", "mention", "post_reply", "comment_reply",
-                           "post_activity", "missed_call"})
+                           "thread_reply", "post_activity", "missed_call"})
 TITLE = "Roundtable"
 
 Reader = Callable[[dict[str, Any], dict[str, Any]], bool]

@@ -55,6 +55,15 @@ class RoomSchema(Schema):
     mutes = fields.List(fields.Nested(RoomMuteSchema), required=True)
 
 
+class ThreadSummarySchema(Schema):
+    """A thread root's replies at a glance (docs/MESSAGING.md "Threads")."""
+
+    reply_count = fields.Integer(required=True)
+    last_reply_at = Timestamp(required=True)
+    last_repliers = fields.List(fields.Nested(PublicUserSchema), required=True,
+                                metadata={"description": "Up to 3, the latest last."})
+
+
 class MessageSchema(Schema):
     id = fields.String(attribute="_id", required=True)
     room_id = fields.String(required=True)
@@ -74,6 +83,10 @@ class MessageSchema(Schema):
     # Set on messages the server wrote (docs/CALLS.md: `{type: "call", event, call_id, ...}`).
     system = fields.Dict(allow_none=True, required=True, dump_default=None)
     previews = previews_field()
+    # A reply in a thread names its root; a root with replies carries their summary.
+    thread_root_id = fields.String(allow_none=True, required=True, dump_default=None)
+    thread = fields.Nested(ThreadSummarySchema, allow_none=True, required=True,
+                           dump_default=None)
     # In history and catch-up, as the reader sees it: a message they deleted for
     # themselves, or by an author they hide, is an empty placeholder with one of these.
     deleted_for_me = fields.Boolean(required=True, dump_default=False)
@@ -102,6 +115,33 @@ class ReactionsSchema(Schema):
 
 RoomPageSchema = page_schema(RoomSchema, "RoomPage")
 
+
+class ThreadPageSchema(Schema):
+    """A thread: its root and a page of its replies, oldest first."""
+
+    root = fields.Nested(MessageSchema, required=True)
+    items = fields.List(fields.Nested(MessageSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class FollowedThreadSchema(Schema):
+    """A thread I follow, with how many replies I have not read."""
+
+    root = fields.Nested(MessageSchema, required=True)
+    room_id = fields.String(required=True)
+    unread_count = fields.Integer(required=True)
+    last_read_seq = fields.Integer(required=True)
+    last_reply_at = Timestamp(required=True)
+
+
+FollowedThreadPageSchema = page_schema(FollowedThreadSchema, "FollowedThreadPage")
+
+
+class ThreadUpdatedEventSchema(Schema):
+    root_id = fields.String(required=True)
+    room_id = fields.String(required=True)
+    thread = fields.Nested(ThreadSummarySchema, required=True)
+
 class InvitationSchema(Schema):
     """A pending invitation into a group, as its invitee sees it."""
 
@@ -120,4 +160,6 @@ SNAPSHOT = SnapshotSchema()
 ROOM = RoomSchema()
 INVITATION = InvitationSchema()
 MESSAGE = MessageSchema()
+FOLLOWED_THREAD = FollowedThreadSchema()
+THREAD_UPDATED = ThreadUpdatedEventSchema()
 REACTIONS = ReactionsSchema()

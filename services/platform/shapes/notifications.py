@@ -18,6 +18,8 @@ SUMMARIES: dict[str, tuple[str, str]] = {
     "comment_reply": ("{actor} replied to your comment on \u201c{title}\u201d",
                       "{n} new replies to your comment on \u201c{title}\u201d"),
     "mention": ("{actor} mentioned you in {title}", "{n} new mentions in {title}"),
+    "thread_reply": ("{actor} replied in a thread in {title}",
+                     "{n} new replies in a thread in {title}"),
     "post_activity": ("{actor} commented on \u201c{title}\u201d",
                       "{n} new comments on \u201c{title}\u201d"),
     "direct_message": ("{actor} sent you a message", "{n} new messages from {actor}"),

@@ -521,6 +521,8 @@ export interface Message {
   system: {
     [k: string]: unknown | undefined;
   } | null;
+  thread: ThreadSummary | null;
+  thread_root_id: string | null;
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
@@ -538,6 +540,18 @@ export interface LinkPreview {
    * The URL as written.
    */
   url: string;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "ThreadSummary".
+ */
+export interface ThreadSummary {
+  /**
+   * Up to 3, the latest last.
+   */
+  last_repliers: PublicUser[];
+  last_reply_at: string;
+  reply_count: number;
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
@@ -862,6 +876,7 @@ export interface RoomRefEvent {
  * via the `definition` "SendEvent".
  */
 export interface SendEvent {
+  also_to_room?: boolean;
   /**
    * @maxItems 10
    */
@@ -871,6 +886,7 @@ export interface SendEvent {
   gif?: GifItem | null;
   reply_to?: string | null;
   room_id: string;
+  thread_root_id?: string | null;
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
@@ -898,6 +914,15 @@ export interface StartCall {
   kind?: "audio" | "video";
   party_id?: string;
   room_id: string;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "ThreadUpdatedEvent".
+ */
+export interface ThreadUpdatedEvent {
+  room_id: string;
+  root_id: string;
+  thread: ThreadSummary;
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
@@ -1073,6 +1098,7 @@ export interface ServerEvents {
   "room_muted": RoomMutedEvent;
   "room_updated": Room;
   "server_restarting": ServerRestartingEvent;
+  "thread_updated": ThreadUpdatedEvent;
   "typing": TypingState;
   "unread": UnreadEvent;
 }

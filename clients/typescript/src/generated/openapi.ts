@@ -2683,6 +2683,158 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/messages/{message_id}/thread": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        /** A thread: its root and its replies after `after_seq`, oldest first. */
+        get: {
+            parameters: {
+                query?: {
+                    after_seq?: number;
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    message_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ThreadPage"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/{message_id}/thread/follow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Follow a thread: its replies notify me and count as unread. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    message_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        /** Stop following a thread (until I reply in it or am mentioned there). */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    message_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/{message_id}/thread/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move my read marker of a thread I follow forward; my unread count of it. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    message_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ReadBody"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Unread"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/messages/direct": {
         parameters: {
             query?: never;
@@ -3766,6 +3918,47 @@ export type paths = {
                     };
                     content: {
                         "application/json": components["schemas"]["MessageSearchPage"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/threads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Threads I follow with my unread count of each: unread first, then latest reply. */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FollowedThreadPage"];
                     };
                 };
                 400: components["responses"]["BAD_REQUEST"];
@@ -7649,6 +7842,18 @@ export type components = {
             following: boolean;
             post_id: string;
         };
+        FollowedThread: {
+            last_read_seq: number;
+            /** Format: date-time */
+            last_reply_at: string;
+            room_id: string;
+            root: components["schemas"]["Message"];
+            unread_count: number;
+        };
+        FollowedThreadPage: {
+            items: components["schemas"]["FollowedThread"][];
+            next_cursor: string | null;
+        };
         Friend: {
             /** Format: date-time */
             since: string | null;
@@ -7803,6 +8008,8 @@ export type components = {
             system: {
                 [key: string]: unknown;
             } | null;
+            thread: components["schemas"]["ThreadSummary"] | (never | null);
+            thread_root_id: string | null;
         };
         MessagePage: {
             has_more: boolean;
@@ -8326,6 +8533,8 @@ export type components = {
             system: {
                 [key: string]: unknown;
             } | null;
+            thread: components["schemas"]["ThreadSummary"] | (never | null);
+            thread_root_id: string | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -8448,6 +8657,8 @@ export type components = {
             username: string;
         };
         SendBody: {
+            /** @default false */
+            also_to_room?: boolean;
             attachments?: string[];
             body: string;
             client_id: string;
@@ -8455,6 +8666,8 @@ export type components = {
             gif?: components["schemas"]["GifItem"] | (never | null);
             /** @default null */
             reply_to?: string | null;
+            /** @default null */
+            thread_root_id?: string | null;
         };
         Settings: {
             /** @enum {string} */
@@ -8497,6 +8710,18 @@ export type components = {
         };
         Status: {
             status: string;
+        };
+        ThreadPage: {
+            items: components["schemas"]["Message"][];
+            next_cursor: string | null;
+            root: components["schemas"]["Message"];
+        };
+        ThreadSummary: {
+            /** @description Up to 3, the latest last. */
+            last_repliers: components["schemas"]["PublicUser"][];
+            /** Format: date-time */
+            last_reply_at: string;
+            reply_count: number;
         };
         Token: {
             /** @description Bearer token; lives `expires_in` seconds (ACCESS_TOKEN_TTL_SECONDS). */
