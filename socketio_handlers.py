@@ -132,7 +132,8 @@ def on_leave_room(payload):
 def on_send_message(payload):
     message, _created = chat_send.send_message(socket_user(), payload["room_id"], payload["body"],
                                           payload["client_id"], payload["reply_to"],
-                                          payload["attachments"], payload["gif"])
+                                          payload["attachments"], payload["gif"],
+                                          payload["poll"])
     return message
 
 

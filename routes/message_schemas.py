@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import ValidationError as SchemaError
 from marshmallow import fields, validate, validates_schema
 
+from routes.poll_schemas import PollSpec
 from services.chat.chat_rooms import MAX_GROUP_MEMBERS
 from services.media.gifs import MAX_GIF_SIDE, MAX_GIF_URL
 from utils.schemas import ConfigLength, PageQuerySchema, StrictSchema
@@ -81,6 +82,7 @@ class SendBodySchema(StrictSchema):
                              validate=validate.Regexp(r"^[0-9a-f]{24}$"))
     attachments = Attachments
     gif = fields.Nested(GifItemSchema, load_default=None, allow_none=True)
+    poll = PollSpec
 
 
 class EditBodySchema(StrictSchema):

@@ -265,7 +265,7 @@ def send(body, room_id):
     """Send a message; repeating a client_id returns the first message (200)."""
     message, created = chat_send.send_message(current_user(), room_id, body["body"],
                                          body["client_id"], body["reply_to"],
-                                         body["attachments"], body["gif"])
+                                         body["attachments"], body["gif"], body["poll"])
     return message, 201 if created else 200
 
 

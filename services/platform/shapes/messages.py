@@ -5,6 +5,7 @@ from marshmallow import Schema, fields
 
 from services.platform.shapes.fields import Timestamp
 from services.platform.shapes.media import AttachmentSchema
+from services.platform.shapes.polls import poll_field
 from services.platform.shapes.previews import previews_field
 from services.platform.shapes.users import PublicUserSchema
 from utils.schemas import page_schema
@@ -73,6 +74,8 @@ class MessageSchema(Schema):
     # Set on messages the server wrote (docs/CALLS.md: `{type: "call", event, call_id, ...}`).
     system = fields.Dict(allow_none=True, required=True, dump_default=None)
     previews = previews_field()
+    # A poll the message carries (docs/POLLS.md); `my_vote` is the reader's.
+    poll = poll_field()
     # In history and catch-up, as the reader sees it: a message they deleted for
     # themselves, or by an author they hide, is an empty placeholder with one of these.
     deleted_for_me = fields.Boolean(required=True, dump_default=False)
