@@ -1,9 +1,12 @@
 """What the app factory registers besides blueprints, one explicit list each: the jobs
-every consumer runs, the hooks of the live rooms and the readers of Web Push. (The models
-are listed in `models.registry`.) Importing a module registers nothing: a job or a hook that is not
-here does not exist for the app, however the process was started.
+every consumer runs, the hooks of the live rooms, the readers of Web Push and the items
+that may hold a poll. (The models are listed in `models.registry`.) Importing a module
+registers nothing: a job or a hook that is not here does not exist for the app, however
+the process was started.
 """
 from __future__ import annotations
+
+from types import MappingProxyType
 
 from services.accounts.auth_passwords import _mail_reset_link
 from services.accounts.auth_signup import (
@@ -59,7 +62,7 @@ PUSH_READERS = (
 
 # The items that may hold a poll, by the `host_type` a poll stores: who reads it, who
 # votes, who hears `poll_updated` (services/polls/poll_hosts.py).
-POLL_HOSTS = {
+POLL_HOSTS = MappingProxyType({  # read-only, like the tuples above
     "message": MESSAGE_POLLS,
     "post": POST_POLLS,
-}
+})

@@ -1,6 +1,6 @@
 """Polls in posts, as forum hands them to services.polls (registrations.POLL_HOSTS): a
-poll is read by whoever reads the post, voted in like the post itself (services.forum.
-votes_service: the write gate, an open post), and its `poll_updated` goes where
+poll is read by whoever reads the post, voted in by the topic's participants (members
+not banned, as for posting there) on an open post, and its `poll_updated` goes where
 `post_updated` goes (the topic's room and the post's own)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from models.post import Post
 from services.accounts import write_gate
 from services.forum import posts_service
-from services.platform import live_rooms
+from services.platform import live_rooms, topic_access
 from services.polls.poll_hosts import PollHost
 from utils.errors import NotFound
 
@@ -28,6 +28,7 @@ def _readable(user: dict[str, Any], post_id: Any) -> None:
 def _writable(user: dict[str, Any], post_id: Any) -> None:
     post, topic = _readable_post(user, post_id)
     write_gate.admit(user, "vote", topic_id=topic["_id"])
+    topic_access.require_participant(user, topic["_id"], topic_access.ACCESS_FIELDS)
     posts_service.require_open(post)
 
 

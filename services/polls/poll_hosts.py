@@ -29,5 +29,9 @@ def init_app(app: Flask, hosts: Mapping[str, PollHost]) -> None:
     app.extensions[EXTENSION] = dict(hosts)
 
 
+def hosts(app: Flask | None = None) -> dict[str, PollHost]:
+    return (app or current_app).extensions[EXTENSION]
+
+
 def host(host_type: str) -> PollHost:
-    return current_app.extensions[EXTENSION][host_type]
+    return hosts()[host_type]
