@@ -78,9 +78,3 @@ class PollBallot(BaseModel):
 
     def delete_of_poll(self, poll_id: ObjectId) -> None:
         self.collection.delete_many({"poll_id": poll_id})
-
-    def delete_of_user(self, user_id: ObjectId) -> list[ObjectId]:
-        """Remove a user's ballots; the polls they were in."""
-        polls = self.collection.distinct("poll_id", {"user_id": user_id})
-        self.collection.delete_many({"user_id": user_id})
-        return polls
