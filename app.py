@@ -36,6 +36,7 @@ from models.registry import ALL_MODELS
 from services.accounts import auth_login
 from services.notify import push_delivery
 from services.platform import chat_limits, content_filter, file_storage, live_rooms, passwords
+from services.polls import poll_hosts
 from utils.api import ContractRequest, JSONProvider, register_converters
 from utils.embedded_db import ensure_embedded_database
 from utils.errors import register_error_handlers
@@ -73,6 +74,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     utils.jobs.init_app(app, registrations.JOBS)
     live_rooms.init_app(app, chat_room_leavers=registrations.CHAT_ROOM_LEAVERS)
     push_delivery.init_app(app, readers=registrations.PUSH_READERS)
+    poll_hosts.init_app(app, registrations.POLL_HOSTS)
     file_storage.init_app(app)
     passwords.init_app(app)
     utils.auth.init_app(app, api, auth_login.USER_LOADERS)

@@ -320,6 +320,10 @@ class Config:
         self.CHAT_MESSAGE_MAX_LENGTH = _env_int("CHAT_MESSAGE_MAX_LENGTH", 4000)
         # join_room catch-up and history pages return at most this many messages.
         self.CHAT_CATCHUP_LIMIT = _env_int("CHAT_CATCHUP_LIMIT", 500)
+        # Polls (docs/POLLS.md): how far ahead `closes_at` may be, and the least time
+        # between two `poll_updated` events of one poll (later changes are coalesced).
+        self.POLL_MAX_DAYS = _env_int("POLL_MAX_DAYS", 90)
+        self.POLL_UPDATE_INTERVAL_SECONDS = float(_env("POLL_UPDATE_INTERVAL_SECONDS", "1"))
         # Sends to one room are serialized by a Redis lock held at most this long, so
         # events are published in seq order; a holder that dies frees it after that.
         self.CHAT_ORDER_LOCK_SECONDS = float(_env("CHAT_ORDER_LOCK_SECONDS", "5"))

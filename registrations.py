@@ -1,9 +1,12 @@
 """What the app factory registers besides blueprints, one explicit list each: the jobs
-every consumer runs, the hooks of the live rooms and the readers of Web Push. (The models
-are listed in `models.registry`.) Importing a module registers nothing: a job or a hook that is not
-here does not exist for the app, however the process was started.
+every consumer runs, the hooks of the live rooms, the readers of Web Push and the items
+that may hold a poll. (The models are listed in `models.registry`.) Importing a module
+registers nothing: a job or a hook that is not here does not exist for the app, however
+the process was started.
 """
 from __future__ import annotations
+
+from types import MappingProxyType
 
 from services.accounts.auth_passwords import _mail_reset_link
 from services.accounts.auth_signup import (
@@ -13,15 +16,18 @@ from services.accounts.auth_signup import (
 )
 from services.calls.call_push import ring_push, ring_stopped_push
 from services.calls.calls_service import drop_from_room_call
+from services.chat.chat_polls import POLL_HOST as MESSAGE_POLLS
 from services.chat.chat_previews import attach_message_previews
 from services.chat.notify_chat import readable_for_push
 from services.forum.notify_content import fan_out_to_followers
+from services.forum.post_polls import POLL_HOST as POST_POLLS
 from services.forum.posts_service import attach_post_previews
 from services.media.attachments import remove_uploads, sweep_uploads
 from services.notify.notify_digest import send_digests, send_digests_hourly
 from services.notify.notify_mail import mail_sweep
 from services.notify.push_delivery import push_notification, push_retry_sweep
 from services.platform.email_service import deliver
+from services.polls.poll_live import announce_poll
 from services.privacy.data_export import build_export, sweep_exports
 
 # Every job (utils/jobs.py), whatever its queue; tests/test_registrations.py fails when a
@@ -38,6 +44,8 @@ JOBS = (
     ring_push, ring_stopped_push,
     # Files and exports
     remove_uploads, sweep_uploads, build_export, sweep_exports,
+    # Polls: a coalesced poll_updated
+    announce_poll,
     # Link previews (the best-effort queue)
     attach_message_previews, attach_post_previews,
 )
@@ -54,3 +62,10 @@ CHAT_ROOM_LEAVERS = (
 PUSH_READERS = (
     readable_for_push,  # a chat room
 )
+
+# The items that may hold a poll, by the `host_type` a poll stores: who reads it, who
+# votes, who hears `poll_updated` (services/polls/poll_hosts.py).
+POLL_HOSTS = MappingProxyType({  # read-only, like the tuples above
+    "message": MESSAGE_POLLS,
+    "post": POST_POLLS,
+})

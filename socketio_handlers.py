@@ -133,7 +133,8 @@ def on_send_message(payload):
     message, _created = chat_send.send_message(socket_user(), payload["room_id"], payload["body"],
                                           payload["client_id"], payload["reply_to"],
                                           payload["attachments"], payload["gif"],
-                                          payload["thread_root_id"], payload["also_to_room"])
+                                          payload["thread_root_id"], payload["also_to_room"],
+                                          poll=payload["poll"])
     return message
 
 

@@ -17,6 +17,8 @@ from models.message import Message
 from models.notification import Notification
 from models.notification_mute import NotificationMute
 from models.passkey import Passkey, WebAuthnChallenge
+from models.poll import Poll
+from models.poll_ballot import PollBallot
 from models.post import Post
 from models.post_follow import PostFollow
 from models.push_subscription import PushSubscription
@@ -38,8 +40,8 @@ from models.vote import Vote
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     AuditLog, AuthToken, Block, Call, Comment, DataExport, Friendship, LoginSession, Message,
-    Notification, NotificationMute, Passkey, WebAuthnChallenge, Post, PostFollow,
-    PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting, ThreadFollow, Topic,
-    TopicBan, TopicInvitation, TopicMember, Upload, User, UserHide, Vote,
+    Notification, NotificationMute, Passkey, WebAuthnChallenge, Poll, PollBallot, Post,
+    PostFollow, PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting,
+    ThreadFollow, Topic, TopicBan, TopicInvitation, TopicMember, Upload, User, UserHide, Vote,
     EditVersion, SavedItem,  # edit history and saved items (issue 28)
 )

@@ -19,6 +19,7 @@ def register(app: Flask, api: Api) -> None:
         messages,
         notifications,
         passkeys,
+        polls,
         posts,
         push,
         reports,
@@ -50,4 +51,5 @@ def register(app: Flask, api: Api) -> None:
     api.register_blueprint(calls.blp, url_prefix="/api/calls")
     api.register_blueprint(gifs.blp, url_prefix="/api/gifs")
     api.register_blueprint(saved.blp, url_prefix="/api/saved")
+    api.register_blueprint(polls.blp, url_prefix="/api/polls")
     app.register_blueprint(docs.bp)

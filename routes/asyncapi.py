@@ -39,6 +39,7 @@ from services.platform.shapes.messages import (
     ThreadUpdatedEventSchema,
 )
 from services.platform.shapes.notifications import NotificationSchema
+from services.platform.shapes.polls import PollUpdatedEventSchema
 from utils.extensions import socketio
 from utils.schemas import ErrorBodySchema
 
@@ -130,6 +131,11 @@ SERVER_EVENTS: dict[str, ServerEvent] = {
                                 "A post changed: edited, deleted, pinned, locked, voted "
                                 "on, or a comment was added (`comment_count`)."),
     "new_comment": ServerEvent(CommentSchema, (POST,), "A new comment on the post."),
+    "poll_updated": ServerEvent(PollUpdatedEventSchema, (CHAT, USER, TOPIC, POST),
+                                "A poll's results changed: a message's poll to the room's "
+                                "audience, a post's to the topic and post rooms; at most "
+                                "one per poll per POLL_UPDATE_INTERVAL_SECONDS, the last "
+                                "state always sent (docs/POLLS.md)."),
     # Notifications (docs/NOTIFICATIONS.md)
     "notification": ServerEvent(NotificationSchema, (USER,), "A new or updated notification."),
     "notification_count": ServerEvent(ev.NotificationCountEventSchema, (USER,),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import ValidationError as SchemaError
 from marshmallow import fields, validate, validates_schema
 
+from routes.poll_schemas import PollSpec
 from services.chat.chat_rooms import MAX_GROUP_MEMBERS
 from services.media.gifs import MAX_GIF_SIDE, MAX_GIF_URL
 from utils.schemas import ConfigLength, PageQuerySchema, StrictSchema
@@ -85,6 +86,7 @@ class SendBodySchema(StrictSchema):
     thread_root_id = fields.String(load_default=None, allow_none=True,
                                    validate=validate.Regexp(r"^[0-9a-f]{24}$"))
     also_to_room = fields.Boolean(load_default=False)
+    poll = PollSpec
 
 
 class ThreadQuerySchema(PageQuerySchema):

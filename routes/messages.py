@@ -273,7 +273,8 @@ def send(body, room_id):
     message, created = chat_send.send_message(current_user(), room_id, body["body"],
                                          body["client_id"], body["reply_to"],
                                          body["attachments"], body["gif"],
-                                         body["thread_root_id"], body["also_to_room"])
+                                         body["thread_root_id"], body["also_to_room"],
+                                         poll=body["poll"])
     return message, 201 if created else 200
 
 

@@ -52,7 +52,8 @@ def create_post(body):
     """Post in a topic I am a member of; `body` is markdown; `anonymous` under my
     pseudonym in that topic, where it allows anonymous posts."""
     return posts_service.create_post(current_user(), body["topic_id"], body["title"],
-                                     body["body"], body["attachments"], body["anonymous"])
+                                     body["body"], body["attachments"], body["anonymous"],
+                                     body["poll"])
 
 
 @blp.route("/<objectid:post_id>")

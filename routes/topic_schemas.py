@@ -8,6 +8,7 @@ from models.post import SORTS as POST_SORTS
 from models.topic import SORTS as TOPIC_SORTS
 from models.topic import VISIBILITIES
 from models.topic_member import ROLES
+from routes.poll_schemas import PollSpec
 from services.forum import comments_service, posts_service, topics_service
 from services.forum.post_lists import TOP_WINDOWS
 from utils.schemas import ConfigLength, PageQuerySchema, StrictSchema
@@ -76,6 +77,7 @@ class PostCreateSchema(StrictSchema):
     attachments = fields.List(fields.String(validate=ObjectIdString), load_default=list,
                               validate=Attachments)
     anonymous = fields.Boolean(load_default=False)
+    poll = PollSpec
 
 
 class PostUpdateSchema(StrictSchema):

@@ -329,6 +329,11 @@ ROUTES: dict[str, str] = {
     "POST /api/uploads/<objectid:upload_id>/complete": "uploader",
     "GET /api/uploads/<objectid:upload_id>": "reader",
     "GET /api/uploads/<objectid:upload_id>/thumbnail": "reader",
+    # Polls (docs/POLLS.md): read with their post or message; voting is a write there.
+    "GET /api/polls/<objectid:poll_id>": "reader",
+    "GET /api/polls/<objectid:poll_id>/voters": "reader",
+    "POST /api/polls/<objectid:poll_id>/vote": "participant",
+    "DELETE /api/polls/<objectid:poll_id>/vote": "participant",
 }
 
 # What fills each path parameter: `@name` is an object of the world (or a person's id).
@@ -342,6 +347,7 @@ PATH_VALUES: dict[str, list[str]] = {
     "request_id": ["@friend_request"], "export_id": ["@export"],
     "upload_id": ["@topic_upload", "@group_upload", "@direct_upload"],
     "invitation_id": ["@room_invitation"],
+    "poll_id": ["@post_poll", "@topic_poll", "@group_poll", "@direct_poll"],
     # A user outside everything (banned from the private topic): admin actions, blocks.
     "user_id": ["@target"],
     "emoji": ["\N{THUMBS UP SIGN}"], "username": ["mx_member"], "filename": ["matrix.txt"],
@@ -384,6 +390,7 @@ BODIES: dict[str, Any] = {
     "POST /api/posts/<objectid:post_id>/comments": {"body": "matrix comment"},
     "PATCH /api/comments/<objectid:comment_id>": {"body": "edited"},
     "POST /api/comments/<objectid:comment_id>/vote": {"value": 1},
+    "POST /api/polls/<objectid:poll_id>/vote": {"option_ids": ["1"]},
     "POST /api/messages/direct": {"user_id": "@newcomer"},
     "POST /api/messages/groups": {"title": "Matrix group", "member_ids": ["@newcomer"]},
     "PATCH /api/messages/rooms/<objectid:room_id>": {"title": "renamed"},

@@ -103,6 +103,10 @@ class World:
         return tokens + [MARKERS[scope] for scope in hidden if scope in MARKERS]
 
 
+# Every post and message of the world carries this poll (docs/POLLS.md).
+POLL = {"question": "xylotopic choice?", "options": ["xylo one", "xylo two"]}
+
+
 def build_world(app) -> World:
     people = {"anonymous": Actor(app, None)}
     for name in ("owner", "outsider", "other_mod", "member", "admin", "target", "newcomer",
@@ -137,8 +141,9 @@ def build_world(app) -> World:
                                                       "reason": "matrix"})
     post = member.ok("POST", "/api/posts/", {"topic_id": topic_id,
                                              "title": "A xylotopic post",
-                                             "body": "xylotopic body"})
+                                             "body": "xylotopic body", "poll": POLL})
     world.add("post", "topic", post["id"])
+    world.add("post_poll", "topic", post["poll"]["id"])
     comment = member.ok("POST", f"/api/posts/{post['id']}/comments",
                         {"body": "a xylotopic comment", "anonymous": True})
     world.add("comment", "topic", comment["id"])
@@ -148,8 +153,9 @@ def build_world(app) -> World:
     upload = world.add("topic_upload", "topic", member.upload_image())
     message = member.ok("POST", f"/api/messages/rooms/{room['id']}/messages",
                         {"body": "xylotopic words", "client_id": "w-topic",
-                         "attachments": [upload]})
+                         "attachments": [upload], "poll": POLL})
     world.add("topic_message", "topic", message["id"])
+    world.add("topic_poll", "topic", message["poll"]["id"])
 
     group = owner.ok("POST", "/api/messages/groups", {"title": "xylogroup crew",
                                                       "member_ids": [member.id]})
@@ -161,16 +167,18 @@ def build_world(app) -> World:
     world.add("room_invitation", "invitation", invitation["id"])
     message = member.ok("POST", f"/api/messages/rooms/{group['id']}/messages",
                         {"body": "xylogroup words", "client_id": "w-group",
-                         "attachments": [upload]})
+                         "attachments": [upload], "poll": POLL})
     world.add("group_message", "group", message["id"])
+    world.add("group_poll", "group", message["poll"]["id"])
 
     direct = owner.ok("POST", "/api/messages/direct", {"user_id": member.id})
     world.add("direct", "direct", direct["id"])
     upload = world.add("direct_upload", "direct", member.upload_image())
     message = member.ok("POST", f"/api/messages/rooms/{direct['id']}/messages",
                         {"body": "xylodirect words", "client_id": "w-direct",
-                         "attachments": [upload]})
+                         "attachments": [upload], "poll": POLL})
     world.add("direct_message", "direct", message["id"])
+    world.add("direct_poll", "direct", message["poll"]["id"])
 
     report = owner.ok("POST", "/api/reports", {"target_type": "post", "target_id": post["id"],
                                                "reason": "spam", "details": "xylotopic"})

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 import time
 
+from huey import SqliteHuey
+
 from tests.helpers import fresh_address, read_mails, register, run_jobs
 from tests.http_stub import Stall
 from tests.topic_helpers import Person
@@ -112,7 +114,7 @@ def test_without_redis_the_queue_is_a_sqlite_file_that_outlives_the_app(make_app
     settings = dict(REDIS_URL=None, JOBS_SQLITE_PATH=str(path), MAIL_BACKEND="file",
                     MAIL_FILE_DIR=str(tmp_path / "mail"), SESSION_DIR=str(tmp_path / "s"))
     first = make_app(**settings)
-    assert type(jobs.get_huey(first)).__name__ == "SqliteHuey"
+    assert isinstance(jobs.get_huey(first), SqliteHuey)
     register(first.test_client(), "alice", verify=False)
     assert path.exists() and jobs.queue_depth(first)["pending"] == 1
     # Another app (a restarted process) on the same file runs what the first queued.

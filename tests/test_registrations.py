@@ -37,6 +37,7 @@ STORED_NAMES = {
     "services.notify_digest.send_digests",
     "services.notify_digest.send_digests_hourly",
     "services.notify_mail.mail_sweep",
+    "services.poll_live.announce_poll",
     "services.posts_service.attach_post_previews",
     "services.push_delivery.push_notification",
     "services.push_delivery.push_retry_sweep",
@@ -63,10 +64,12 @@ from models import indexes
 from models.base import BaseModel
 from services.notify import push_delivery
 from services.platform import live_rooms
+from services.polls import poll_hosts
 from utils import jobs
 
 OURS = set(PACKAGES) | {"socketio_handlers", "socketio_calls", "registrations", "app"}
-hooks = registrations.CHAT_ROOM_LEAVERS + registrations.PUSH_READERS
+hooks = (registrations.CHAT_ROOM_LEAVERS + registrations.PUSH_READERS
+         + tuple(registrations.POLL_HOSTS.values()))
 
 
 def registered_thing(value):
@@ -111,7 +114,8 @@ print(json.dumps({
     "listed_jobs": sorted(job.name for job in registrations.JOBS),
     "models": indexes.registered_models(application) == ALL_MODELS,
     "hooks": live_rooms.chat_room_leavers(application) == registrations.CHAT_ROOM_LEAVERS
-             and push_delivery.readers(application) == registrations.PUSH_READERS,
+             and push_delivery.readers(application) == registrations.PUSH_READERS
+             and poll_hosts.hosts(application) == registrations.POLL_HOSTS,
     "after": module_registries(),
 }))
 """

@@ -101,6 +101,11 @@ class Conflict(APIError):
     status, code, message = 409, "conflict", "This conflicts with existing data."
 
 
+class PollClosed(Conflict):
+    """A vote on a poll past its `closes_at`."""
+    status, code, message = 409, "poll_closed", "This poll is closed."
+
+
 class ContentRejected(APIError):
     status, code, message = 422, "content_rejected", "The content was rejected."
 

@@ -109,7 +109,23 @@ class Job:
 
     def schedule(self, *args: Any, delay: float | None = None,
                  eta: datetime.datetime | None = None, **kwargs: Any) -> None:
+        if delay is not None and eta is None:
+            # Measured on the app's clock, which the queue reads too (_AppClock).
+            eta, delay = _clock_timestamp() + datetime.timedelta(seconds=delay), None
         _wrapper(get_huey(queue=self.queue), self).schedule(args, kwargs, delay=delay, eta=eta)
+
+
+def _clock_timestamp() -> datetime.datetime:
+    """Now on utils.clock, as Huey (utc=True) stores times: naive UTC."""
+    return datetime.datetime.fromtimestamp(clock.time(), datetime.UTC).replace(tzinfo=None)
+
+
+class _AppClock:
+    """The queue tells what is due by utils.clock (the one clock), so tests that move it
+    find delayed jobs and retries due without sleeping."""
+
+    def _get_timestamp(self) -> datetime.datetime:
+        return _clock_timestamp()
 
 
 def _stored_name(func: Callable[..., Any]) -> str:
@@ -177,7 +193,11 @@ def _wrapper(huey, job: Job):
     return wrapper
 
 
-class _SharedRedisHuey(RedisHuey):
+class _ClockedSqliteHuey(_AppClock, SqliteHuey):
+    pass
+
+
+class _SharedRedisHuey(_AppClock, RedisHuey):
     """Each consumer's scheduler enqueues the periodic jobs due this minute; on Redis the
     first consumer to claim (job, minute) enqueues it and the others skip it, so a
     periodic job runs once per due minute however many workers run."""
@@ -204,7 +224,7 @@ def make_huey(app: Flask, queue: str = DEFAULT, jobs: dict[str, Job] | None = No
     else:
         path = Path(config["JOBS_SQLITE_PATH"])
         path.parent.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey(name, filename=str(path), results=False, utc=True)
+        huey = _ClockedSqliteHuey(name, filename=str(path), results=False, utc=True)
     huey._roundtable_jobs = {name: job for name, job in (jobs or {}).items()
                              if job.queue == queue}
     huey._roundtable_wrappers = {name: _register(huey, app, job)

@@ -31,6 +31,7 @@ from services.media import attachments
 from services.notify import notify_prefs
 from services.platform import content_filter, realtime, topic_activity
 from services.platform.live_rooms import user_room
+from services.polls import poll_items
 from utils.errors import APIError, ValidationFailed
 from utils.redis_client import get_redis
 
@@ -108,19 +109,22 @@ def _redis_lock(client: Any, room_id: ObjectId) -> Iterator[None]:
 def send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
                  reply_to: str | None = None, files: list[Any] | None = None,
                  gif: dict[str, Any] | None = None, thread_root_id: str | None = None,
-                 also_to_room: bool = False) -> tuple[dict[str, Any], bool]:
+                 also_to_room: bool = False, poll: dict[str, Any] | None = None
+                 ) -> tuple[dict[str, Any], bool]:
     """Store and deliver a message; (message, created). The same client_id again
     returns the stored message and creates nothing. `files`: upload ids to attach;
     `gif`: a GIF picked from the provider ({url, width?, height?, thumbnail_url?});
-    `thread_root_id`: a reply in that thread (services/chat/chat_threads.py)."""
+    `thread_root_id`: a reply in that thread (services/chat/chat_threads.py);
+    `poll`: a poll the message carries (services/polls/poll_items.py `prepare`)."""
     with _send_slots:
         return _send_message(user, room_id, body, client_id, reply_to, files or [], gif,
-                             (thread_root_id, also_to_room))
+                             (thread_root_id, also_to_room), poll)
 
 
 def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
                   reply_to: str | None, files: list[Any], gif: dict[str, Any] | None,
-                  thread: tuple[str | None, bool]) -> tuple[dict[str, Any], bool]:
+                  thread: tuple[str | None, bool], poll: dict[str, Any] | None = None
+                  ) -> tuple[dict[str, Any], bool]:
     room = writable_room(user, room_id)
     # A resend is recognised by the unique (room, author, client_id) index when its
     # insert fails, so a new message does not pay a lookup first. A resend refused
@@ -129,7 +133,8 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
         # The gate (mute, flood limit) first: the filter runs only for sends it lets through.
         write_gate.admit(user, "message", room=room, text=body,
                          attachments=len(files) + (gif is not None))
-        body = clean_body(body, user, empty_ok=bool(files) or gif is not None)
+        body = clean_body(body, user, empty_ok=bool(files) or gif is not None or bool(poll))
+        new_poll = poll_items.prepare(poll, user, "message")
         reply = _reply_target(room, reply_to)
         root = chat_threads.root_for(room, thread[0])
         message_id = ObjectId()
@@ -144,11 +149,14 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
     created = False
     extra = chat_threads.reply_fields(root, user["_id"], thread[1]) if root else None
     try:
+        # Stored before the message, so its first delivery carries it; gone again below
+        # if no message is created.
+        poll_items.store(new_poll, "message", message_id)
         with _ordered(room["_id"]) as shared:
             message, created = _store(room, user["_id"], body, client_id,
                                       reply["_id"] if reply else None,
                                       files=stored_files, message_id=message_id,
-                                      shared=shared, extra=extra)
+                                      shared=shared, extra=extra, poll=new_poll)
             if created:
                 _deliver(room, message, user)
                 if root is not None:
@@ -156,6 +164,8 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
     finally:
         if stored_files and not created:  # a resend, or the insert failed
             attachments.release(message_id)
+        if not created:
+            poll_items.discard(new_poll)
     if created and room.get("archived_by"):
         # A new message brings an archived conversation back (WhatsApp, Slack).
         Room().unarchive_all(room["_id"])
@@ -198,12 +208,16 @@ def _store(room: dict[str, Any], author_id: ObjectId, body: str, client_id: str,
            reply: ObjectId | None, system: dict[str, Any] | None = None,
            files: list[dict[str, Any]] | None = None,
            message_id: ObjectId | None = None, shared: Any = None,
-           extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
+           extra: dict[str, Any] | None = None, poll: dict[str, Any] | None = None
+           ) -> tuple[dict[str, Any], bool]:
     """Called under the room's ordering lock (`shared`: the Redis client holding it).
     `extra`: more fields of the message (a thread reply's)."""
     def build(seq: int) -> dict[str, Any]:
-        return {**Message().new_document(room["_id"], seq, author_id, body, client_id, reply,
-                                         system, files, message_id), **(extra or {})}
+        document = {**Message().new_document(room["_id"], seq, author_id, body, client_id,
+                                             reply, system, files, message_id), **(extra or {})}
+        if poll is not None:
+            document["poll_id"] = poll["_id"]
+        return document
 
     return chat_seq.store(room, author_id, client_id, build, shared)
 

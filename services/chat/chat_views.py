@@ -13,6 +13,7 @@ from services.accounts.users_service import public_users
 from services.notify import notify_prefs
 from services.platform import room_roles
 from services.platform.shapes.messages import MESSAGE, ROOM
+from services.polls import poll_items
 
 SNAPSHOT_CHARS = 200
 
@@ -23,9 +24,12 @@ def snapshot(message: dict[str, Any]) -> dict[str, Any]:
             "deleted": message["deleted"]}
 
 
-def serialize_message(message: dict[str, Any], author: dict[str, Any] | None) -> dict[str, Any]:
+def serialize_message(message: dict[str, Any], author: dict[str, Any] | None,
+                      polls: dict[ObjectId, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`polls`: see `poll_items.of_item`."""
     return MESSAGE.dump({**message, "author": author, "reactions": reactions_of(message),
-                         "thread": thread_of(message)})
+                         "thread": thread_of(message),
+                         "poll": poll_items.of_item(message, polls)})
 
 
 def thread_of(message: dict[str, Any]) -> dict[str, Any] | None:
@@ -50,8 +54,9 @@ def serialize_messages(messages: list[dict[str, Any]],
     placeholder flagged `deleted_for_me` or `author_hidden`."""
     authors = User().find_by_ids([m["author_id"] for m in messages])
     hidden = UserHide().hidden_ids(viewer_id) if viewer_id is not None else set()
-    return [personal_view(serialize_message(m, authors.get(m["author_id"])), m, viewer_id,
-                          hidden) for m in messages]
+    polls = poll_items.views([m.get("poll_id") for m in messages], viewer_id)
+    return [personal_view(serialize_message(m, authors.get(m["author_id"]), polls), m,
+                          viewer_id, hidden) for m in messages]
 
 
 def personal_view(view: dict[str, Any], message: dict[str, Any], viewer_id: ObjectId | None,
@@ -59,7 +64,8 @@ def personal_view(view: dict[str, Any], message: dict[str, Any], viewer_id: Obje
     mine_gone = viewer_id is not None and viewer_id in (message.get("hidden_for") or [])
     author_hidden = message["author_id"] in hidden
     if mine_gone or author_hidden:
-        view = {**view, "body": "", "reactions": {}, "reply_to": None, "system": None}
+        view = {**view, "body": "", "reactions": {}, "reply_to": None, "system": None,
+                "poll": None}
     return {**view, "deleted_for_me": mine_gone, "author_hidden": author_hidden}
 
 

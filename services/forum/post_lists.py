@@ -1,7 +1,8 @@
 """Lists of posts: a topic's, and the front page (public topics plus the private ones the
 reader joined), in the sorts `hot`, `new` and `top` (within a time window). Pages are
 cached per topic and per audience (utils.cache) and filled in per reader after the cache:
-`my_vote`, and authors the reader hides left out."""
+`my_vote`, polls (their current results and my ballot), and authors the reader hides left
+out."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from services.forum.posts_service import (
     topic_posts_namespace,
 )
 from services.platform import topic_access
+from services.polls import poll_items
 from utils import clock, roles
 from utils.cache import get_cache
 
@@ -58,7 +60,17 @@ def _with_my_votes(user: dict[str, Any] | None, page: dict[str, Any]) -> dict[st
     votes = my_votes(user, "post", [ObjectId(item["id"]) for item in page["items"]])
     for item in page["items"]:
         item["my_vote"] = votes.get(ObjectId(item["id"]), 0) if user else None
+    _fresh_polls(user, page["items"])
     return page
+
+
+def _fresh_polls(user: dict[str, Any] | None, items: list[dict[str, Any]]) -> None:
+    """Votes do not expire the cached pages: their polls are read again per reader."""
+    polls = poll_items.views([ObjectId(item["poll"]["id"]) for item in items if item.get("poll")],
+                             user["_id"] if user else None)
+    for item in items:
+        if item.get("poll"):
+            item["poll"] = poll_items.dumped_view(polls.get(ObjectId(item["poll"]["id"])))
 
 
 def _since(sort: str, t: str) -> datetime | None:

@@ -30,6 +30,7 @@ from services.platform import (
     topic_activity,
 )
 from services.platform.shapes.forum import POST, POST_BROADCAST
+from services.polls import poll_items
 from utils import clock, jobs
 from utils.cache import get_cache
 from utils.errors import Forbidden, NotFound, ValidationFailed
@@ -63,16 +64,17 @@ def posts_changed(topic_id: Any) -> None:
 VIEW_FIELDS = {field: 1 for field in (
     "topic_id", "author_id", "title", "body", "body_html", "score", "hot_rank",
     "comment_count", "pinned", "locked", "deleted", "created_at", "edited_at", "previews",
-    "attachments", "anonymous", "pseudonym", "edit_count")}
+    "attachments", "anonymous", "pseudonym", "edit_count", "poll_id")}
 
 
 def serialize_post(post: dict[str, Any], author: dict[str, Any] | None,
-                   my_vote: int | None = 0,
-                   topic: dict[str, Any] | None = None) -> dict[str, Any]:
+                   my_vote: int | None = 0, topic: dict[str, Any] | None = None,
+                   polls: dict[ObjectId, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Raw markdown comes back as text in `body`; `body_html` is rendered and sanitised.
     A deleted post keeps its place, counts and comments but loses its words and author.
-    `topic` is the post's topic with TOPIC_REF_FIELDS (`topics_of`)."""
-    return POST.dump(_shown(post, author, my_vote, topic))
+    `topic` is the post's topic with TOPIC_REF_FIELDS (`topics_of`); `polls`: see
+    `poll_items.of_item`."""
+    return POST.dump(_shown(post, author, my_vote, topic, polls))
 
 
 # What a post shows of its topic: `{id, slug, title}`.
@@ -85,7 +87,8 @@ def topics_of(posts: list[dict[str, Any]]) -> dict[ObjectId, dict[str, Any]]:
 
 
 def _shown(post: dict[str, Any], author: dict[str, Any] | None,
-           my_vote: int | None, topic: dict[str, Any] | None = None) -> dict[str, Any]:
+           my_vote: int | None, topic: dict[str, Any] | None = None,
+           polls: dict[ObjectId, dict[str, Any]] | None = None) -> dict[str, Any]:
     # A topic document that is gone still leaves its id (never seen in practice: topics
     # are deleted softly).
     topic = topic or {"_id": post["topic_id"], "slug": "", "title": ""}
@@ -95,7 +98,8 @@ def _shown(post: dict[str, Any], author: dict[str, Any] | None,
                 "topic": topic}
     return {**post, "body_html": stored_html(post),
             "author": pseudonyms.shown_author(post, author), "my_vote": my_vote,
-            "anonymous": bool(post.get("anonymous")), "deleted": False, "topic": topic}
+            "anonymous": bool(post.get("anonymous")), "deleted": False, "topic": topic,
+            "poll": poll_items.of_item(post, polls)}
 
 
 def public_view(post: dict[str, Any], author: dict[str, Any] | None = None,
@@ -113,8 +117,9 @@ def post_views(user: dict[str, Any] | None, posts: list[dict[str, Any]]) -> list
     authors = public_users([p["author_id"] for p in posts])
     topics = topics_of(posts)
     votes = my_votes(user, "post", [p["_id"] for p in posts])
+    polls = poll_items.views([p.get("poll_id") for p in posts], user["_id"] if user else None)
     return [serialize_post(p, authors.get(p["author_id"]), votes.get(p["_id"], 0) if user
-                           else None, topics.get(p["topic_id"])) for p in posts]
+                           else None, topics.get(p["topic_id"]), polls) for p in posts]
 
 
 def my_votes(user: dict[str, Any] | None, target_type: str,
@@ -185,8 +190,10 @@ def _clean_body(body: str, author: dict[str, Any]) -> str:
 
 
 def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str,
-                files: list[Any] | None = None, anonymous: bool = False) -> dict[str, Any]:
-    """`anonymous`: under the user's pseudonym in this topic, where the topic allows it."""
+                files: list[Any] | None = None, anonymous: bool = False,
+                poll: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`anonymous`: under the user's pseudonym in this topic, where the topic allows it;
+    `poll`: a poll the post carries (services/polls/poll_items.py `prepare`)."""
     write_gate.admit(user, "post", topic_id=topic_id, text=f"{title}\n{body}",
                      attachments=len(files or []))
     # MongoDB commands on the common path (issue 20, at most 4): the insert, the topic's
@@ -198,12 +205,16 @@ def create_post(user: dict[str, Any], topic_id: Any, title: str, body: str,
     now = clock.now()
     hidden = pseudonyms.fields_for(user, topic, anonymous)
     title, body = _clean_title(title, user), _clean_body(body, user)
+    new_poll = poll_items.prepare(poll, user, "post_body")
     post_id = ObjectId()
     stored_files = attachments.claim(user, files, "post", post_id)
     try:
-        post = _insert_post(post_id, topic, user, title, body, stored_files, now, hidden)
+        poll_items.store(new_poll, "post", post_id)
+        post = _insert_post(post_id, topic, user, title, body, stored_files, now,
+                            {**hidden, **({"poll_id": new_poll["_id"]} if new_poll else {})})
     except BaseException:
         attachments.release(post_id)
+        poll_items.discard(new_poll)
         raise
     Topic().add_post(topic["_id"], now)
     topic_activity.topic_lists_changed()

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 from models.topic_member import ROLES
 from services.platform.shapes.fields import Timestamp
 from services.platform.shapes.media import AttachmentSchema
+from services.platform.shapes.polls import poll_field
 from services.platform.shapes.previews import previews_field
 from services.platform.shapes.users import PublicUserSchema
 from utils.schemas import TaggedUnion, page_schema
@@ -93,6 +94,8 @@ class PostSchema(Schema):
     edited_at = Timestamp(allow_none=True, required=True, dump_default=None)
     edit_count = fields.Integer(required=True, dump_default=0)  # GET .../<id>/history
     previews = previews_field()
+    # A poll the post carries (docs/POLLS.md); `my_vote` is the reader's.
+    poll = poll_field()
 
 
 class CommentSchema(Schema):

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields
 
 from services.platform.shapes.fields import Timestamp
 from services.platform.shapes.media import AttachmentSchema
+from services.platform.shapes.polls import poll_field
 from services.platform.shapes.previews import previews_field
 from services.platform.shapes.users import PublicUserSchema
 from utils.schemas import page_schema
@@ -87,6 +88,8 @@ class MessageSchema(Schema):
     thread_root_id = fields.String(allow_none=True, required=True, dump_default=None)
     thread = fields.Nested(ThreadSummarySchema, allow_none=True, required=True,
                            dump_default=None)
+    # A poll the message carries (docs/POLLS.md); `my_vote` is the reader's.
+    poll = poll_field()
     # In history and catch-up, as the reader sees it: a message they deleted for
     # themselves, or by an author they hide, is an empty placeholder with one of these.
     deleted_for_me = fields.Boolean(required=True, dump_default=False)

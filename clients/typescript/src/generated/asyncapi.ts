@@ -508,6 +508,7 @@ export interface Message {
   edit_count: number;
   edited_at: string | null;
   id: string;
+  poll: Poll | null;
   /**
    * Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready.
    */
@@ -523,6 +524,36 @@ export interface Message {
   } | null;
   thread: ThreadSummary | null;
   thread_root_id: string | null;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "Poll".
+ */
+export interface Poll {
+  /**
+   * Nobody, staff included, may list who voted for what.
+   */
+  anonymous: boolean;
+  closed: boolean;
+  closes_at: string | null;
+  id: string;
+  multiple: boolean;
+  /**
+   * The option ids I chose; null when I have not voted (and in broadcasts, which have no viewer).
+   */
+  my_vote: string[] | null;
+  options: PollOption[];
+  question: string;
+  voters_count: number;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "PollOption".
+ */
+export interface PollOption {
+  id: string;
+  text: string;
+  votes: number;
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
@@ -679,6 +710,44 @@ export interface OnlineUsersAck {
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "PollSpec".
+ */
+export interface PollSpec {
+  /**
+   * Nobody may list who voted for what.
+   */
+  anonymous?: boolean;
+  /**
+   * No votes after this time (at most POLL_MAX_DAYS ahead).
+   */
+  closes_at?: string | null;
+  /**
+   * A voter may choose several options.
+   */
+  multiple?: boolean;
+  /**
+   * 2-10 choices; their ids are 1, 2, ... in this order.
+   *
+   * @minItems 2
+   * @maxItems 10
+   */
+  options: [string, string, ...string[]];
+  question: string;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "PollUpdatedEvent".
+ */
+export interface PollUpdatedEvent {
+  item_id: string;
+  /**
+   * message or post
+   */
+  item_type: string;
+  poll: Poll;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
  * via the `definition` "PostJoinedAck".
  */
 export interface PostJoinedAck {
@@ -735,6 +804,7 @@ export interface PostWithoutMyVote {
   id: string;
   locked: boolean;
   pinned: boolean;
+  poll: Poll | null;
   /**
    * Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready.
    */
@@ -884,6 +954,7 @@ export interface SendEvent {
   body: string;
   client_id: string;
   gif?: GifItem | null;
+  poll?: PollSpec | null;
   reply_to?: string | null;
   room_id: string;
   thread_root_id?: string | null;
@@ -1089,6 +1160,7 @@ export interface ServerEvents {
   "new_post": PostWithoutMyVote;
   "notification": Notification;
   "notification_count": NotificationCountEvent;
+  "poll_updated": PollUpdatedEvent;
   "post_updated": PostWithoutMyVote;
   "presence": PresenceEvent;
   "reaction_updated": Reactions;

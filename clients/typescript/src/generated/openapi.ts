@@ -4409,6 +4409,161 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/api/polls/{poll_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                poll_id: string;
+            };
+            cookie?: never;
+        };
+        /** A poll's results as I see them (`my_vote`: my ballot). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    poll_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Poll"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/polls/{poll_id}/vote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                poll_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Vote, or change my vote, until the poll closes (409 `poll_closed` after). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    poll_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PollVote"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Poll"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        /** Take my vote back while the poll is open. */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    poll_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Poll"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/polls/{poll_id}/voters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                poll_id: string;
+            };
+            cookie?: never;
+        };
+        /** Who voted for what, oldest ballot first; 403 for an anonymous poll. */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    poll_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PollVoterPage"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/posts": {
         parameters: {
             query?: never;
@@ -7997,6 +8152,7 @@ export type components = {
             /** Format: date-time */
             edited_at: string | null;
             id: string;
+            poll: components["schemas"]["Poll"] | (never | null);
             /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
             previews: components["schemas"]["LinkPreview"][];
             reactions: {
@@ -8192,6 +8348,59 @@ export type components = {
         PinList: {
             items: components["schemas"]["Message"][];
         };
+        Poll: {
+            /** @description Nobody, staff included, may list who voted for what. */
+            anonymous: boolean;
+            closed: boolean;
+            /** Format: date-time */
+            closes_at: string | null;
+            id: string;
+            multiple: boolean;
+            /** @description The option ids I chose; null when I have not voted (and in broadcasts, which have no viewer). */
+            my_vote: string[] | null;
+            options: components["schemas"]["PollOption"][];
+            question: string;
+            voters_count: number;
+        };
+        PollOption: {
+            id: string;
+            text: string;
+            votes: number;
+        };
+        PollSpec: {
+            /**
+             * @description Nobody may list who voted for what.
+             * @default false
+             */
+            anonymous?: boolean;
+            /**
+             * Format: date-time
+             * @description No votes after this time (at most POLL_MAX_DAYS ahead).
+             * @default null
+             */
+            closes_at?: string | null;
+            /**
+             * @description A voter may choose several options.
+             * @default false
+             */
+            multiple?: boolean;
+            /** @description 2-10 choices; their ids are 1, 2, ... in this order. */
+            options: string[];
+            question: string;
+        };
+        PollVote: {
+            option_ids: string[];
+        };
+        PollVoter: {
+            option_ids: string[];
+            user: components["schemas"]["PublicUser"] | (never | null);
+            /** Format: date-time */
+            voted_at: string;
+        };
+        PollVoterPage: {
+            items: components["schemas"]["PollVoter"][];
+            next_cursor: string | null;
+        };
         Post: {
             /** @description Posted under a pseudonym: `author` is its stand-in. */
             anonymous: boolean;
@@ -8212,6 +8421,7 @@ export type components = {
             locked: boolean;
             my_vote: number | null;
             pinned: boolean;
+            poll: components["schemas"]["Poll"] | (never | null);
             /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
             previews: components["schemas"]["LinkPreview"][];
             score: number;
@@ -8225,6 +8435,8 @@ export type components = {
             attachments?: string[];
             /** @default  */
             body?: string;
+            /** @default null */
+            poll?: components["schemas"]["PollSpec"] | (never | null);
             title: string;
             topic_id: string;
         };
@@ -8520,6 +8732,7 @@ export type components = {
             /** Format: date-time */
             edited_at: string | null;
             id: string;
+            poll: components["schemas"]["Poll"] | (never | null);
             /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
             previews: components["schemas"]["LinkPreview"][];
             reactions: {
@@ -8565,6 +8778,7 @@ export type components = {
             locked: boolean;
             my_vote: number | null;
             pinned: boolean;
+            poll: components["schemas"]["Poll"] | (never | null);
             /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
             previews: components["schemas"]["LinkPreview"][];
             /** Format: date-time */
@@ -8603,6 +8817,7 @@ export type components = {
             locked: boolean;
             my_vote: number | null;
             pinned: boolean;
+            poll: components["schemas"]["Poll"] | (never | null);
             /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
             previews: components["schemas"]["LinkPreview"][];
             score: number;
@@ -8664,6 +8879,8 @@ export type components = {
             client_id: string;
             /** @default null */
             gif?: components["schemas"]["GifItem"] | (never | null);
+            /** @default null */
+            poll?: components["schemas"]["PollSpec"] | (never | null);
             /** @default null */
             reply_to?: string | null;
             /** @default null */
