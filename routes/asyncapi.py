@@ -113,8 +113,9 @@ SERVER_EVENTS: dict[str, ServerEvent] = {
                                  "An admin muted my account (read only) until `expires_at`."),
     "account_unmuted": ServerEvent(ev.AccountUnmutedEventSchema, (USER,),
                                    "My account's mute was lifted."),
-    "removed_from_room": ServerEvent(ev.RoomRefEventSchema, (USER,),
-                                     "I was removed from a room or left it."),
+    "removed_from_room": ServerEvent(ev.RoomRefEventSchema, (USER, TOPIC),
+                                     "I was removed from a room or left it, or the "
+                                     "topic's room was deleted (`reason`)."),
     "force_logout": ServerEvent(ev.ForceLogoutEventSchema, (SOCKET,),
                                 "This socket's session ended; it is disconnected next."),
     "server_restarting": ServerEvent(ev.ServerRestartingEventSchema, (SOCKET,),

@@ -45,6 +45,8 @@ class GroupBodySchema(StrictSchema):
 class RoomUpdateSchema(StrictSchema):
     title = Title
     description = fields.String(validate=validate.Length(max=500))
+    # A topic room only (its topic's moderators): true closes it to writes, false reopens.
+    read_only = fields.Boolean()
 
 
 class TopicRoomBodySchema(StrictSchema):

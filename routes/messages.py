@@ -107,9 +107,18 @@ def get_room(room_id):
 @blp.arguments(RoomUpdateSchema)
 @blp.response(200, RoomSchema)
 def update_room(body, room_id):
-    """Rename or describe a group (its manager) or topic room (its moderators)."""
+    """Rename or describe a group (its manager) or topic room (its moderators); close a
+    topic room to writes or reopen it (`read_only`, its topic's moderators)."""
     user = current_user()
     return chat_views.room_view(user, chat_rooms.update_room(user, room_id, body))
+
+
+@blp.route("/rooms/<objectid:room_id>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_room(room_id):
+    """Delete a topic's chat room (its topic's moderators): gone, history and all."""
+    chat_rooms.delete_topic_room(current_user(), room_id)
 
 
 @blp.route("/rooms/<objectid:room_id>/members", methods=["POST"])

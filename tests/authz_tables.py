@@ -249,6 +249,8 @@ ROUTES: dict[str, str] = {
     "POST /api/messages/groups": "signed-in",
     "GET /api/messages/rooms/<objectid:room_id>": "reader",
     "PATCH /api/messages/rooms/<objectid:room_id>": "room-moderator",
+    # Topic rooms only (groups and direct rooms: 400): the topic's moderators, site staff.
+    "DELETE /api/messages/rooms/<objectid:room_id>": "room-moderator",
     # Invitations (and the old add route, which now invites): owner and moderators.
     "POST /api/messages/rooms/<objectid:room_id>/members": "group-manager",
     "POST /api/messages/rooms/<objectid:room_id>/invitations": "group-manager",
@@ -366,7 +368,8 @@ BODIES: dict[str, Any] = {
     "POST /api/comments/<objectid:comment_id>/vote": {"value": 1},
     "POST /api/messages/direct": {"user_id": "@newcomer"},
     "POST /api/messages/groups": {"title": "Matrix group", "member_ids": ["@newcomer"]},
-    "PATCH /api/messages/rooms/<objectid:room_id>": {"title": "renamed"},
+    "PATCH /api/messages/rooms/<objectid:room_id>": [{"title": "renamed"},
+                                                     {"read_only": True}],
     "POST /api/messages/rooms/<objectid:room_id>/members": {"user_id": "@newcomer"},
     "POST /api/messages/rooms/<objectid:room_id>/invitations": {"user_id": "@newcomer"},
     "POST /api/messages/rooms/<objectid:room_id>/bans": {"user_id": "@newcomer",

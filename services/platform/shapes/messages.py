@@ -53,6 +53,8 @@ class RoomSchema(Schema):
     archived = fields.Boolean(required=True)
     moderator_ids = fields.List(fields.String(), required=True)
     mutes = fields.List(fields.Nested(RoomMuteSchema), required=True)
+    # A topic room its topic's moderators closed: readable, sends refused (`room_read_only`).
+    read_only = fields.Boolean(required=True, dump_default=False)
 
 
 class MessageSchema(Schema):
