@@ -14,6 +14,7 @@ from services.accounts.auth_signup import (
 from services.calls.calls_service import drop_from_room_call
 from services.chat.chat_previews import attach_message_previews
 from services.chat.notify_chat import readable_for_push
+from services.forum.comments_service import attach_comment_previews
 from services.forum.notify_content import fan_out_to_followers
 from services.forum.posts_service import attach_post_previews
 from services.media.attachments import remove_uploads, sweep_uploads
@@ -36,7 +37,7 @@ JOBS = (
     # Files and exports
     remove_uploads, sweep_uploads, build_export, sweep_exports,
     # Link previews (the best-effort queue)
-    attach_message_previews, attach_post_previews,
+    attach_message_previews, attach_post_previews, attach_comment_previews,
 )
 
 # Called as `leaver(user_id, room_id)` whenever a user is evicted from a chat room

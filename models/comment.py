@@ -10,6 +10,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from models.base import BaseModel
+from models.mixins import LinkPreviewed
 from utils.pagination import paginate
 
 SORTS: dict[str, list[tuple[str, int]]] = {
@@ -19,7 +20,7 @@ SORTS: dict[str, list[tuple[str, int]]] = {
 }
 
 
-class Comment(BaseModel):
+class Comment(LinkPreviewed, BaseModel):
     collection_name = "comments"
     indexes = [
         # Top-level comments have parent_id None: (post_id, parent_id, <order>) pages them.

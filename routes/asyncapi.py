@@ -127,6 +127,8 @@ SERVER_EVENTS: dict[str, ServerEvent] = {
                                 "A post changed: edited, deleted, pinned, locked, voted "
                                 "on, or a comment was added (`comment_count`)."),
     "new_comment": ServerEvent(CommentSchema, (POST,), "A new comment on the post."),
+    "comment_updated": ServerEvent(CommentSchema, (POST,),
+                                   "A comment's link previews arrived (`previews`)."),
     # Notifications (docs/NOTIFICATIONS.md)
     "notification": ServerEvent(NotificationSchema, (USER,), "A new or updated notification."),
     "notification_count": ServerEvent(ev.NotificationCountEventSchema, (USER,),
