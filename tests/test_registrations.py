@@ -28,6 +28,7 @@ STORED_NAMES = {
     "services.auth_signup._resend_verification",
     "services.auth_signup._send_verification",
     "services.chat_previews.attach_message_previews",
+    "services.comments_service.attach_comment_previews",
     "services.data_export.build_export",
     "services.data_export.sweep_exports",
     "services.email_service.deliver",
