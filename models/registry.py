@@ -10,6 +10,7 @@ from models.block import Block
 from models.call import Call
 from models.comment import Comment
 from models.data_export import DataExport
+from models.draft import Draft
 from models.friendship import Friendship
 from models.login_session import LoginSession
 from models.message import Message
@@ -34,8 +35,8 @@ from models.user_hide import UserHide
 from models.vote import Vote
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
-    AuditLog, AuthToken, Block, Call, Comment, DataExport, Friendship, LoginSession, Message,
-    Notification, NotificationMute, Passkey, WebAuthnChallenge, Post, PostFollow,
+    AuditLog, AuthToken, Block, Call, Comment, DataExport, Draft, Friendship, LoginSession,
+    Message, Notification, NotificationMute, Passkey, WebAuthnChallenge, Post, PostFollow,
     PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting, Topic, TopicBan,
     TopicInvitation, TopicMember, Upload, User, UserHide, Vote,
 )

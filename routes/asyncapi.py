@@ -32,6 +32,7 @@ from marshmallow import Schema
 from services.platform.shapes import events as ev
 from services.platform.shapes.forum import CommentSchema, PostSchema
 from services.platform.shapes.messages import (
+    DraftSchema,
     InvitationSchema,
     MessageSchema,
     ReactionsSchema,
@@ -103,6 +104,9 @@ SERVER_EVENTS: dict[str, ServerEvent] = {
                                   "A message was pinned in the room."),
     "message_unpinned": ServerEvent(ev.MessageUnpinnedEventSchema, (CHAT, USER),
                                     "A message was unpinned (or deleted while pinned)."),
+    "draft_updated": ServerEvent(DraftSchema, (USER,),
+                                 "My draft in a room changed on another device, or a "
+                                 "message I sent there cleared it (empty `body`)."),
     "message_hidden": ServerEvent(ev.MessageHiddenEventSchema, (USER,),
                                   "I deleted a message for myself (to my other devices)."),
     "room_invitation": ServerEvent(InvitationSchema, (USER,),

@@ -89,6 +89,11 @@ class EditBodySchema(StrictSchema):
     body = Body
 
 
+class DraftBodySchema(StrictSchema):
+    # Empty (or blank): no draft any more.
+    body = fields.String(required=True, validate=ConfigLength("CHAT_MESSAGE_MAX_LENGTH"))
+
+
 class ReadBodySchema(StrictSchema):
     seq = fields.Integer(required=True, validate=validate.Range(min=0, max=2**53))
 
@@ -142,6 +147,10 @@ class ReactEventSchema(MessageRefSchema):
 
 class TypingEventSchema(RoomRefSchema):
     typing = fields.Boolean(required=True)
+
+
+class DraftEventSchema(RoomRefSchema, DraftBodySchema):
+    pass
 
 
 class MarkReadEventSchema(RoomRefSchema):

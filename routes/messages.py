@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from routes.message_schemas import (
     DirectBodySchema,
+    DraftBodySchema,
     EditBodySchema,
     GroupBodySchema,
     HistoryQuerySchema,
@@ -20,6 +21,7 @@ from routes.message_schemas import (
 )
 from services.chat import (
     chat_access,
+    chat_drafts,
     chat_history,
     chat_invitations,
     chat_moderation,
@@ -32,6 +34,7 @@ from services.chat import (
 )
 from services.discovery import search_service
 from services.platform.shapes.messages import (
+    DraftSchema,
     InvitationPageSchema,
     InvitationSchema,
     MessagePageSchema,
@@ -341,6 +344,23 @@ def archive(room_id):
 def unarchive(room_id):
     """Bring an archived conversation back to my room list."""
     chat_personal.set_archived(current_user(), room_id, False)
+
+
+@blp.route("/rooms/<objectid:room_id>/draft")
+@login_required
+@blp.response(200, DraftSchema)
+def get_draft(room_id):
+    """My draft in a room (empty body: none), the same on all my devices."""
+    return chat_drafts.get_draft(current_user(), room_id)
+
+
+@blp.route("/rooms/<objectid:room_id>/draft", methods=["PUT"])
+@login_required
+@blp.arguments(DraftBodySchema)
+@blp.response(200, DraftSchema)
+def save_draft(body, room_id):
+    """Save my draft in a room (an empty body deletes it); my sockets get `draft_updated`."""
+    return chat_drafts.save_draft(current_user(), room_id, body["body"])
 
 
 @blp.route("/<objectid:message_id>/reactions/<string:emoji>", methods=["PUT"])

@@ -282,6 +282,8 @@ ROUTES: dict[str, str] = {
     "DELETE /api/messages/<objectid:message_id>/for-me": "reader",
     "PUT /api/messages/rooms/<objectid:room_id>/archive": "reader",
     "DELETE /api/messages/rooms/<objectid:room_id>/archive": "reader",
+    "GET /api/messages/rooms/<objectid:room_id>/draft": "reader",
+    "PUT /api/messages/rooms/<objectid:room_id>/draft": "reader",
     "PUT /api/messages/<objectid:message_id>/reactions/<string:emoji>": "participant",
     "DELETE /api/messages/<objectid:message_id>/reactions/<string:emoji>": "participant",
     # Reports and administration
@@ -380,6 +382,7 @@ BODIES: dict[str, Any] = {
     "POST /api/messages/rooms/<objectid:room_id>/messages": {"body": "matrix",
                                                              "client_id": "matrix-1"},
     "POST /api/messages/rooms/<objectid:room_id>/read": {"seq": 1},
+    "PUT /api/messages/rooms/<objectid:room_id>/draft": {"body": "matrix draft"},
     "PATCH /api/messages/<objectid:message_id>": {"body": "edited"},
     "POST /api/reports": [
         {"target_type": kind, "target_id": f"@{name}", "reason": "spam"}
@@ -424,6 +427,7 @@ EVENTS: dict[str, str] = {
     "react": "participant",
     "typing": "participant",
     "mark_read": "reader",
+    "save_draft": "reader",
     "get_online_users": "reader",
     "join_topic": "reader",
     "leave_topic": "leave",
@@ -473,6 +477,7 @@ PAYLOADS: dict[str, list[dict[str, Any]]] = {
               for m in PATH_VALUES["message_id"]],
     "typing": [{"room_id": room, "typing": True} for room in PATH_VALUES["room_id"]],
     "mark_read": [{"room_id": room, "seq": 1} for room in PATH_VALUES["room_id"]],
+    "save_draft": [{"room_id": room, "body": "matrix draft"} for room in PATH_VALUES["room_id"]],
     "get_online_users": [{"room_id": room} for room in PATH_VALUES["room_id"]]
     + [{"topic_id": "@topic"}],
     "join_topic": [{"topic_id": "@topic"}],

@@ -72,7 +72,7 @@ def test_moderators_close_a_topic_room_and_reopen_it(app, town):
 
 
 def test_who_may_close_or_delete(app, town):
-    people, topic, room = town
+    people, _topic, room = town
     member, outsider, staff = people["mia"], people["pete"], people["staff"]
     missing = "/api/messages/rooms/" + "0" * 24
     # The room's own creator is a plain member of the topic: refused.

@@ -6,6 +6,7 @@ from typing import Any
 
 from models.base import utcnow
 from models.block import Block
+from models.draft import Draft
 from models.friendship import Friendship
 from models.room_invitation import RoomInvitation
 from models.user import User, default_settings
@@ -43,6 +44,7 @@ def delete_account(user: dict[str, Any], password: str, address: str,
     Block().delete_all_of(user["_id"])
     UserHide().delete_all_of(user["_id"])
     RoomInvitation().delete_all_of(user["_id"])
+    Draft().delete_all_of(user["_id"])
     notify_prefs.forget_user(user["_id"])
     data_export.forget_user(user["_id"])
     passkeys.forget_user(user["_id"])

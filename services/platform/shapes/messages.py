@@ -117,8 +117,17 @@ class InvitationSchema(Schema):
 InvitationPageSchema = page_schema(InvitationSchema, "RoomInvitationPage")
 
 
+class DraftSchema(Schema):
+    """My unsent text in a room (empty, `updated_at` null: no draft)."""
+
+    room_id = fields.String(required=True)
+    body = fields.String(required=True)
+    updated_at = Timestamp(allow_none=True, required=True, dump_default=None)
+
+
 SNAPSHOT = SnapshotSchema()
 ROOM = RoomSchema()
 INVITATION = InvitationSchema()
 MESSAGE = MessageSchema()
 REACTIONS = ReactionsSchema()
+DRAFT = DraftSchema()
