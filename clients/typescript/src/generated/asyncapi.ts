@@ -356,6 +356,10 @@ export interface Comment {
   my_vote: number | null;
   parent_id: string | null;
   post_id: string;
+  /**
+   * Filled in by a background job after the write; `message_updated` / `post_updated` / `comment_updated` carry them when ready.
+   */
+  previews: LinkPreview[];
   replies: Comment[];
   reply_count: number;
   score: number;
@@ -378,6 +382,23 @@ export interface PublicUser {
   display_name: string;
   id: string;
   username: string;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "LinkPreview".
+ */
+export interface LinkPreview {
+  description: string | null;
+  /**
+   * An http(s) URL on the linked site; not proxied by this server.
+   */
+  image: string | null;
+  site_name: string | null;
+  title: string | null;
+  /**
+   * The URL as written.
+   */
+  url: string;
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
@@ -421,6 +442,23 @@ export interface DescriptionEvent {
   call_id: string;
   description: Description;
   to_party_id: string;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "Draft".
+ */
+export interface Draft {
+  body: string;
+  room_id: string;
+  updated_at: string | null;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "DraftEvent".
+ */
+export interface DraftEvent {
+  body: string;
+  room_id: string;
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
@@ -507,7 +545,7 @@ export interface Message {
   edited_at: string | null;
   id: string;
   /**
-   * Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready.
+   * Filled in by a background job after the write; `message_updated` / `post_updated` / `comment_updated` carry them when ready.
    */
   previews: LinkPreview[];
   reactions: {
@@ -519,23 +557,6 @@ export interface Message {
   system: {
     [k: string]: unknown | undefined;
   } | null;
-}
-/**
- * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
- * via the `definition` "LinkPreview".
- */
-export interface LinkPreview {
-  description: string | null;
-  /**
-   * An http(s) URL on the linked site; not proxied by this server.
-   */
-  image: string | null;
-  site_name: string | null;
-  title: string | null;
-  /**
-   * The URL as written.
-   */
-  url: string;
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
@@ -719,7 +740,7 @@ export interface PostWithoutMyVote {
   locked: boolean;
   pinned: boolean;
   /**
-   * Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready.
+   * Filled in by a background job after the write; `message_updated` / `post_updated` / `comment_updated` carry them when ready.
    */
   previews: LinkPreview[];
   score: number;
@@ -800,6 +821,7 @@ export interface Room {
   moderator_ids: string[];
   muted: boolean;
   mutes: RoomMute[];
+  read_only: boolean;
   title: string | null;
   topic_id: string | null;
   unread_count: number;
@@ -852,6 +874,10 @@ export interface RoomRef {
  * via the `definition` "RoomRefEvent".
  */
 export interface RoomRefEvent {
+  /**
+   * Why, when the room itself went: `room_deleted`.
+   */
+  reason?: string;
   room_id: string;
 }
 /**
@@ -998,6 +1024,7 @@ export interface ClientEvents {
   "leave_topic": TopicRef;
   "mark_read": MarkReadEvent;
   "react": ReactEvent;
+  "save_draft": DraftEvent;
   "send_message": SendEvent;
   "typing": TypingEvent;
 }
@@ -1029,6 +1056,7 @@ export interface ClientAcks {
   "leave_topic": TopicLeftAck;
   "mark_read": MarkReadAck;
   "react": Reactions;
+  "save_draft": Draft;
   "send_message": Message;
   "typing": TypingAck;
 }
@@ -1050,6 +1078,8 @@ export interface ServerEvents {
   "call_party_rejoined": CallPartyEvent;
   "call_rejected": CallRejectedEvent;
   "call_speaking": CallSpeakingEvent;
+  "comment_updated": Comment;
+  "draft_updated": Draft;
   "force_logout": ForceLogoutEvent;
   "message": Message;
   "message_deleted": MessageDeletedEvent;
