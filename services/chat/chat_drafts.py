@@ -1,13 +1,21 @@
 """Drafts that follow me across devices (docs/MESSAGING.md "Drafts"): my unsent text in a
 room, stored once per (user, room), read and written by me only, where I may read the
 room. My other sockets hear `draft_updated` on `user_<id>` (never anyone else); a
-message I send there, from any device, clears it."""
+message I send there, from any device, clears it.
+
+The send path has a budget of database commands (tests/test_messages_send_path.py), so
+a send does not ask MongoDB whether there is a draft to clear: Redis keeps, per user,
+the set of rooms where they have one (`rt:drafts:<user_id>`), and only a send that takes
+its room out of that set deletes the stored draft. Without Redis, or when it fails, the
+send asks MongoDB instead."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bson import ObjectId
 from flask import current_app
+from redis.exceptions import RedisError
 
 from models.draft import Draft
 from services.accounts import write_gate
@@ -16,6 +24,11 @@ from services.platform import realtime
 from services.platform.live_rooms import user_room
 from services.platform.shapes.messages import DRAFT
 from utils.errors import ValidationFailed
+from utils.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+MARKS_PREFIX = "rt:drafts:"
 
 
 def _view(room_id: ObjectId, draft: dict[str, Any] | None) -> dict[str, Any]:
@@ -43,6 +56,7 @@ def save_draft(user: dict[str, Any], room_id: Any, body: str,
     else:
         drafts.remove(user["_id"], room["_id"])
         draft = None
+    _mark(user["_id"], room["_id"], draft is not None)
     view = _view(room["_id"], draft)
     realtime.emit("draft_updated", view, to=user_room(user["_id"]), skip_sid=sid)
     return view
@@ -51,5 +65,26 @@ def save_draft(user: dict[str, Any], room_id: Any, body: str,
 def clear_after_send(user_id: ObjectId, room_id: ObjectId) -> None:
     """A message of mine was stored in the room: the draft it came from is gone, on
     every device."""
-    if Draft().remove(user_id, room_id):
+    client = get_redis()
+    try:
+        marked = client is None or client.srem(f"{MARKS_PREFIX}{user_id}", str(room_id)) > 0
+    except RedisError as exc:
+        log.warning("draft marks of %s unreadable: %s", user_id, exc)
+        marked = True  # cannot tell: the database answers
+    if marked and Draft().remove(user_id, room_id):
         realtime.emit("draft_updated", _view(room_id, None), to=user_room(user_id))
+
+
+def _mark(user_id: ObjectId, room_id: ObjectId, on: bool) -> None:
+    """Note in Redis whether I keep a draft in the room, after the database write."""
+    client = get_redis()
+    if client is None:
+        return
+    key = f"{MARKS_PREFIX}{user_id}"
+    try:
+        if on:
+            client.sadd(key, str(room_id))
+        else:
+            client.srem(key, str(room_id))
+    except RedisError as exc:  # the draft is stored; only a send's clearing depends on it
+        log.warning("draft mark of %s in %s not written: %s", user_id, room_id, exc)
