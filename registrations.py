@@ -19,6 +19,7 @@ from services.calls.calls_service import drop_from_room_call
 from services.chat.chat_polls import POLL_HOST as MESSAGE_POLLS
 from services.chat.chat_previews import attach_message_previews
 from services.chat.notify_chat import readable_for_push
+from services.forum.comments_service import attach_comment_previews
 from services.forum.notify_content import fan_out_to_followers
 from services.forum.post_polls import POLL_HOST as POST_POLLS
 from services.forum.posts_service import attach_post_previews
@@ -47,7 +48,7 @@ JOBS = (
     # Polls: a coalesced poll_updated
     announce_poll,
     # Link previews (the best-effort queue)
-    attach_message_previews, attach_post_previews,
+    attach_message_previews, attach_post_previews, attach_comment_previews,
 )
 
 # Called as `leaver(user_id, room_id)` whenever a user is evicted from a chat room

@@ -11,6 +11,7 @@ from marshmallow import fields
 
 from models.indexes import ensure_indexes
 from routes.message_schemas import (
+    DraftEventSchema,
     EditEventSchema,
     JoinRoomSchema,
     MarkReadEventSchema,
@@ -25,11 +26,11 @@ from routes.topic_schemas import ObjectIdString
 from services.accounts import auth_login
 from services.admin import maintenance
 from services.calls import calls_service
-from services.chat import chat_history, chat_reads, chat_send
+from services.chat import chat_drafts, chat_history, chat_reads, chat_send
 from services.live import presence, room_entry
 from services.platform import live_rooms
 from services.platform.shapes import events
-from services.platform.shapes.messages import MessageSchema, ReactionsSchema
+from services.platform.shapes.messages import DraftSchema, MessageSchema, ReactionsSchema
 from utils.auth import session_login_id, session_user_id, user_from_session
 from utils.extensions import socketio
 from utils.schemas import StrictSchema
@@ -170,6 +171,14 @@ def on_mark_read(payload):
     unread = chat_reads.mark_read(socket_user(), payload["room_id"], payload["seq"],
                             skip_sid=request.sid)
     return {"room_id": payload["room_id"], "unread_count": unread}
+
+
+@socketio.on("save_draft")
+@acknowledged(DraftEventSchema(), "typing", reply=DraftSchema)
+def on_save_draft(payload):
+    """Save my draft (an empty body deletes it); my other sockets get `draft_updated`."""
+    return chat_drafts.save_draft(socket_user(), payload["room_id"], payload["body"],
+                                  request.sid)
 
 
 @socketio.on("get_online_users")

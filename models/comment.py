@@ -11,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from models.base import BaseModel
 from models.edit_version import Editable
+from models.mixins import LinkPreviewed
 from utils.pagination import paginate
 
 SORTS: dict[str, list[tuple[str, int]]] = {
@@ -20,7 +21,7 @@ SORTS: dict[str, list[tuple[str, int]]] = {
 }
 
 
-class Comment(Editable, BaseModel):
+class Comment(Editable, LinkPreviewed, BaseModel):
     collection_name = "comments"
     indexes = [
         # Top-level comments have parent_id None: (post_id, parent_id, <order>) pages them.

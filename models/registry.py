@@ -10,6 +10,7 @@ from models.block import Block
 from models.call import Call
 from models.comment import Comment
 from models.data_export import DataExport
+from models.draft import Draft
 from models.edit_version import EditVersion
 from models.friendship import Friendship
 from models.login_session import LoginSession
@@ -39,9 +40,9 @@ from models.user_hide import UserHide
 from models.vote import Vote
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
-    AuditLog, AuthToken, Block, Call, Comment, DataExport, Friendship, LoginSession, Message,
-    Notification, NotificationMute, Passkey, WebAuthnChallenge, Poll, PollBallot, Post,
-    PostFollow, PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting,
+    AuditLog, AuthToken, Block, Call, Comment, DataExport, Draft, Friendship, LoginSession,
+    Message, Notification, NotificationMute, Passkey, WebAuthnChallenge, Poll, PollBallot,
+    Post, PostFollow, PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting,
     ThreadFollow, Topic, TopicBan, TopicInvitation, TopicMember, Upload, User, UserHide, Vote,
     EditVersion, SavedItem,  # edit history and saved items (issue 28)
 )

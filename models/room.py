@@ -3,6 +3,9 @@ direct conversations.
 
 `key` is unique: `direct:<a>:<b>` (the two user ids sorted) makes the direct room of a
 pair unique under concurrent creation; every other room uses `room:<_id>`.
+A deleted topic room keeps its document (`deleted`, `deleted_at`, `deleted_by`: the
+audit trail names it) but no read here returns it: it is gone from every list and
+unreadable, like a room that never existed. `read_only` closes a topic room to writes.
 `last_seq` is the highest message seq, advanced only after that message is stored and
 only from the seq right below it (services/chat/chat_seq.py).
 """
@@ -13,12 +16,14 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
-from models.base import BaseModel, utcnow
-from utils.errors import Conflict
+from models.base import BaseModel, is_object_id, to_object_id, utcnow
+from utils.errors import Conflict, NotFound
 from utils.pagination import paginate
 
 KINDS = ("topic", "group", "direct")
 ACTIVITY_SORT = [("activity_at", DESCENDING), ("_id", DESCENDING)]
+# Rooms that were not deleted (older documents have no `deleted` field).
+LIVE: dict[str, Any] = {"deleted": {"$ne": True}}
 
 
 def direct_key(a: ObjectId, b: ObjectId) -> str:
@@ -49,13 +54,41 @@ class Room(BaseModel):
             "activity_at": now, "created_at": now, "updated_at": now,
         })
 
+    def find_by_id(self, object_id: Any, projection: dict[str, Any] | None = None
+                   ) -> dict[str, Any] | None:
+        if not is_object_id(object_id):
+            return None
+        return self.collection.find_one({"_id": ObjectId(object_id), **LIVE}, projection)
+
+    def find_by_ids(self, ids: list[ObjectId], projection: dict[str, Any] | None = None
+                    ) -> dict[ObjectId, dict[str, Any]]:
+        ids = list(set(ids))
+        if not ids:
+            return {}
+        return {d["_id"]: d for d in self.collection.find({"_id": {"$in": ids}, **LIVE},
+                                                          projection)}
+
+    def get(self, object_id: Any, what: str | None = None) -> dict[str, Any]:
+        found = self.find_by_id(to_object_id(object_id, what or "Room"))
+        if found is None:
+            raise NotFound(f"{what or 'Room'} not found.")
+        return found
+
+    def mark_deleted(self, room_id: ObjectId, by: ObjectId) -> dict[str, Any] | None:
+        """Delete a room (once: None when it was gone already)."""
+        now = utcnow()
+        return self.collection.find_one_and_update(
+            {"_id": room_id, **LIVE},
+            {"$set": {"deleted": True, "deleted_at": now, "deleted_by": by, "updated_at": now}},
+            return_document=ReturnDocument.AFTER)
+
     def find_by_key(self, key: str) -> dict[str, Any] | None:
         return self.collection.find_one({"key": key})
 
     def topic_room_ids(self, topic_id: ObjectId) -> list[ObjectId]:
         """The ids of the topic's chat rooms."""
         return [room["_id"] for room in self.collection.find(
-            {"kind": "topic", "topic_id": topic_id}, {"_id": 1})]
+            {"kind": "topic", "topic_id": topic_id, **LIVE}, {"_id": 1})]
 
     def direct_member_ids(self, user_id: ObjectId) -> set[ObjectId]:
         """Everyone in a direct room with `user_id` (`user_id` too, when there is one)."""
@@ -68,7 +101,7 @@ class Room(BaseModel):
     def page_of_topic(self, topic_id: ObjectId, limit: int, cursor: str | None
                       ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of the topic's chat rooms, latest activity first."""
-        return paginate(self.collection, {"kind": "topic", "topic_id": topic_id},
+        return paginate(self.collection, {"kind": "topic", "topic_id": topic_id, **LIVE},
                         ACTIVITY_SORT, limit, cursor)
 
     def page_among(self, room_ids: list[ObjectId], user_id: ObjectId, archived: bool,
@@ -76,12 +109,12 @@ class Room(BaseModel):
         """One page of the rooms `room_ids` that `user_id` archived (`archived`) or did
         not, latest activity first."""
         mine = {"archived_by": user_id} if archived else {"archived_by": {"$ne": user_id}}
-        return paginate(self.collection, {"_id": {"$in": room_ids}, **mine},
+        return paginate(self.collection, {"_id": {"$in": room_ids}, **mine, **LIVE},
                         ACTIVITY_SORT, limit, cursor)
 
     def update_fields(self, room_id: ObjectId, changes: dict[str, Any]) -> dict[str, Any] | None:
         return self.collection.find_one_and_update(
-            {"_id": room_id}, {"$set": {**changes, "updated_at": utcnow()}},
+            {"_id": room_id, **LIVE}, {"$set": {**changes, "updated_at": utcnow()}},
             return_document=ReturnDocument.AFTER)
 
     def add_member(self, room_id: ObjectId, user_id: ObjectId) -> None:

@@ -32,6 +32,7 @@ from marshmallow import Schema
 from services.platform.shapes import events as ev
 from services.platform.shapes.forum import CommentSchema, PostSchema
 from services.platform.shapes.messages import (
+    DraftSchema,
     InvitationSchema,
     MessageSchema,
     ReactionsSchema,
@@ -108,6 +109,9 @@ SERVER_EVENTS: dict[str, ServerEvent] = {
     "thread_updated": ServerEvent(ThreadUpdatedEventSchema, (CHAT, USER),
                                   "A thread got a reply: its root's new summary (after "
                                   "the reply's `message`)."),
+    "draft_updated": ServerEvent(DraftSchema, (USER,),
+                                 "My draft in a room changed on another device, or a "
+                                 "message I sent there cleared it (empty `body`)."),
     "message_hidden": ServerEvent(ev.MessageHiddenEventSchema, (USER,),
                                   "I deleted a message for myself (to my other devices)."),
     "room_invitation": ServerEvent(InvitationSchema, (USER,),
@@ -118,8 +122,9 @@ SERVER_EVENTS: dict[str, ServerEvent] = {
                                  "An admin muted my account (read only) until `expires_at`."),
     "account_unmuted": ServerEvent(ev.AccountUnmutedEventSchema, (USER,),
                                    "My account's mute was lifted."),
-    "removed_from_room": ServerEvent(ev.RoomRefEventSchema, (USER,),
-                                     "I was removed from a room or left it."),
+    "removed_from_room": ServerEvent(ev.RoomRefEventSchema, (USER, TOPIC),
+                                     "I was removed from a room or left it, or the "
+                                     "topic's room was deleted (`reason`)."),
     "force_logout": ServerEvent(ev.ForceLogoutEventSchema, (SOCKET,),
                                 "This socket's session ended; it is disconnected next."),
     "server_restarting": ServerEvent(ev.ServerRestartingEventSchema, (SOCKET,),
@@ -136,6 +141,8 @@ SERVER_EVENTS: dict[str, ServerEvent] = {
                                 "audience, a post's to the topic and post rooms; at most "
                                 "one per poll per POLL_UPDATE_INTERVAL_SECONDS, the last "
                                 "state always sent (docs/POLLS.md)."),
+    "comment_updated": ServerEvent(CommentSchema, (POST,),
+                                   "A comment's link previews arrived (`previews`)."),
     # Notifications (docs/NOTIFICATIONS.md)
     "notification": ServerEvent(NotificationSchema, (USER,), "A new or updated notification."),
     "notification_count": ServerEvent(ev.NotificationCountEventSchema, (USER,),

@@ -46,6 +46,8 @@ class GroupBodySchema(StrictSchema):
 class RoomUpdateSchema(StrictSchema):
     title = Title
     description = fields.String(validate=validate.Length(max=500))
+    # A topic room only (its topic's moderators): true closes it to writes, false reopens.
+    read_only = fields.Boolean()
 
 
 class TopicRoomBodySchema(StrictSchema):
@@ -98,6 +100,11 @@ ThreadsQuerySchema = PageQuerySchema
 
 class EditBodySchema(StrictSchema):
     body = Body
+
+
+class DraftBodySchema(StrictSchema):
+    # Empty (or blank): no draft any more.
+    body = fields.String(required=True, validate=ConfigLength("CHAT_MESSAGE_MAX_LENGTH"))
 
 
 class ReadBodySchema(StrictSchema):
@@ -153,6 +160,10 @@ class ReactEventSchema(MessageRefSchema):
 
 class TypingEventSchema(RoomRefSchema):
     typing = fields.Boolean(required=True)
+
+
+class DraftEventSchema(RoomRefSchema, DraftBodySchema):
+    pass
 
 
 class MarkReadEventSchema(RoomRefSchema):

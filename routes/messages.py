@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from routes.message_schemas import (
     DirectBodySchema,
+    DraftBodySchema,
     EditBodySchema,
     GroupBodySchema,
     HistoryQuerySchema,
@@ -22,6 +23,7 @@ from routes.message_schemas import (
 )
 from services.chat import (
     chat_access,
+    chat_drafts,
     chat_history,
     chat_invitations,
     chat_moderation,
@@ -36,6 +38,7 @@ from services.chat import (
 from services.discovery import search_service
 from services.platform.shapes.history import EditVersionPageSchema
 from services.platform.shapes.messages import (
+    DraftSchema,
     FollowedThreadPageSchema,
     InvitationPageSchema,
     InvitationSchema,
@@ -114,9 +117,18 @@ def get_room(room_id):
 @blp.arguments(RoomUpdateSchema)
 @blp.response(200, RoomSchema)
 def update_room(body, room_id):
-    """Rename or describe a group (its manager) or topic room (its moderators)."""
+    """Rename or describe a group (its manager) or topic room (its moderators); close a
+    topic room to writes or reopen it (`read_only`, its topic's moderators)."""
     user = current_user()
     return chat_views.room_view(user, chat_rooms.update_room(user, room_id, body))
+
+
+@blp.route("/rooms/<objectid:room_id>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_room(room_id):
+    """Delete a topic's chat room (its topic's moderators): gone, history and all."""
+    chat_rooms.delete_topic_room(current_user(), room_id)
 
 
 @blp.route("/rooms/<objectid:room_id>/members", methods=["POST"])
@@ -396,6 +408,23 @@ def archive(room_id):
 def unarchive(room_id):
     """Bring an archived conversation back to my room list."""
     chat_personal.set_archived(current_user(), room_id, False)
+
+
+@blp.route("/rooms/<objectid:room_id>/draft")
+@login_required
+@blp.response(200, DraftSchema)
+def get_draft(room_id):
+    """My draft in a room (empty body: none), the same on all my devices."""
+    return chat_drafts.get_draft(current_user(), room_id)
+
+
+@blp.route("/rooms/<objectid:room_id>/draft", methods=["PUT"])
+@login_required
+@blp.arguments(DraftBodySchema)
+@blp.response(200, DraftSchema)
+def save_draft(body, room_id):
+    """Save my draft in a room (an empty body deletes it); my sockets get `draft_updated`."""
+    return chat_drafts.save_draft(current_user(), room_id, body["body"])
 
 
 @blp.route("/<objectid:message_id>/reactions/<string:emoji>", methods=["PUT"])

@@ -255,6 +255,8 @@ ROUTES: dict[str, str] = {
     "POST /api/messages/groups": "signed-in",
     "GET /api/messages/rooms/<objectid:room_id>": "reader",
     "PATCH /api/messages/rooms/<objectid:room_id>": "room-moderator",
+    # Topic rooms only (groups and direct rooms: 400): the topic's moderators, site staff.
+    "DELETE /api/messages/rooms/<objectid:room_id>": "room-moderator",
     # Invitations (and the old add route, which now invites): owner and moderators.
     "POST /api/messages/rooms/<objectid:room_id>/members": "group-manager",
     "POST /api/messages/rooms/<objectid:room_id>/invitations": "group-manager",
@@ -286,6 +288,8 @@ ROUTES: dict[str, str] = {
     "DELETE /api/messages/<objectid:message_id>/for-me": "reader",
     "PUT /api/messages/rooms/<objectid:room_id>/archive": "reader",
     "DELETE /api/messages/rooms/<objectid:room_id>/archive": "reader",
+    "GET /api/messages/rooms/<objectid:room_id>/draft": "reader",
+    "PUT /api/messages/rooms/<objectid:room_id>/draft": "reader",
     "PUT /api/messages/<objectid:message_id>/reactions/<string:emoji>": "participant",
     "DELETE /api/messages/<objectid:message_id>/reactions/<string:emoji>": "participant",
     # Saved items (tests/test_saved_items.py): my own list, filtered by what I may read;
@@ -393,7 +397,8 @@ BODIES: dict[str, Any] = {
     "POST /api/polls/<objectid:poll_id>/vote": {"option_ids": ["1"]},
     "POST /api/messages/direct": {"user_id": "@newcomer"},
     "POST /api/messages/groups": {"title": "Matrix group", "member_ids": ["@newcomer"]},
-    "PATCH /api/messages/rooms/<objectid:room_id>": {"title": "renamed"},
+    "PATCH /api/messages/rooms/<objectid:room_id>": [{"title": "renamed"},
+                                                     {"read_only": True}],
     "POST /api/messages/rooms/<objectid:room_id>/members": {"user_id": "@newcomer"},
     "POST /api/messages/rooms/<objectid:room_id>/invitations": {"user_id": "@newcomer"},
     "POST /api/messages/rooms/<objectid:room_id>/bans": {"user_id": "@newcomer",
@@ -405,6 +410,7 @@ BODIES: dict[str, Any] = {
                                                              "client_id": "matrix-1"},
     "POST /api/messages/rooms/<objectid:room_id>/read": {"seq": 1},
     "POST /api/messages/<objectid:message_id>/thread/read": {"seq": 1},
+    "PUT /api/messages/rooms/<objectid:room_id>/draft": {"body": "matrix draft"},
     "PATCH /api/messages/<objectid:message_id>": {"body": "edited"},
     "POST /api/reports": [
         {"target_type": kind, "target_id": f"@{name}", "reason": "spam"}
@@ -449,6 +455,7 @@ EVENTS: dict[str, str] = {
     "react": "participant",
     "typing": "participant",
     "mark_read": "reader",
+    "save_draft": "reader",
     "get_online_users": "reader",
     "join_topic": "reader",
     "leave_topic": "leave",
@@ -498,6 +505,7 @@ PAYLOADS: dict[str, list[dict[str, Any]]] = {
               for m in PATH_VALUES["message_id"]],
     "typing": [{"room_id": room, "typing": True} for room in PATH_VALUES["room_id"]],
     "mark_read": [{"room_id": room, "seq": 1} for room in PATH_VALUES["room_id"]],
+    "save_draft": [{"room_id": room, "body": "matrix draft"} for room in PATH_VALUES["room_id"]],
     "get_online_users": [{"room_id": room} for room in PATH_VALUES["room_id"]]
     + [{"topic_id": "@topic"}],
     "join_topic": [{"topic_id": "@topic"}],

@@ -67,6 +67,10 @@ SELF_CARE_ROUTES = {
     "DELETE /api/messages/rooms/<objectid:room_id>/archive": "personal",
     "PUT /api/saved/<any(post, comment, message):item_type>/<objectid:item_id>": "personal",
     "DELETE /api/saved/<any(post, comment, message):item_type>/<objectid:item_id>": "personal",
+    "PUT /api/messages/rooms/<objectid:room_id>/draft": "personal",
+    "POST /api/messages/<objectid:message_id>/thread/follow": "personal",
+    "DELETE /api/messages/<objectid:message_id>/thread/follow": "personal",
+    "POST /api/messages/<objectid:message_id>/thread/read": "read",
     "DELETE /api/topics/<objectid:topic_id>": "delete",
     "DELETE /api/posts/<objectid:post_id>": "delete",
     "DELETE /api/comments/<objectid:comment_id>": "delete",
@@ -74,7 +78,7 @@ SELF_CARE_ROUTES = {
     "POST /api/reports": "report",
 }
 SELF_CARE_EVENTS = {"mark_read": "read", "delete_message": "delete", "call_hangup": "leave",
-                    "call_reject": "leave", "call_cancel": "leave"}
+                    "call_reject": "leave", "call_cancel": "leave", "save_draft": "personal"}
 # Events that only read (or leave a live room): not writes.
 READ_EVENTS = {"connect", "disconnect", "*", "join_room", "leave_room", "join_topic",
                "leave_topic", "join_post", "leave_post", "get_online_users", "call_active",

@@ -93,6 +93,11 @@ class Muted(Forbidden):
     code, message = "muted", "You are muted and cannot write."
 
 
+class RoomReadOnly(Forbidden):
+    """A topic's chat room its moderators closed: readable, not writable (until reopened)."""
+    code, message = "room_read_only", "This room is closed: it can be read but not written."
+
+
 class NotFound(APIError):
     status, code, message = 404, "not_found", "Not found."
 

@@ -16,7 +16,7 @@ from models.room import Room
 from models.user import User
 from services.accounts.users_service import are_friends, is_blocked_between
 from services.platform import room_roles, topic_access, user_copies
-from utils.errors import Forbidden, NotFound
+from utils.errors import Forbidden, NotFound, RoomReadOnly
 from utils.roles import is_site_moderator
 
 
@@ -50,8 +50,11 @@ def _room_not_found() -> Iterator[None]:
 
 def writable_room(user: dict[str, Any], room_id: Any) -> dict[str, Any]:
     """The room if `user` may post in it: NotFound when they may not even read it,
-    Forbidden when they may read but not write (banned, blocked, not a member)."""
+    Forbidden when they may read but not write (banned, blocked, not a member, the room
+    closed: `room_read_only`)."""
     room = _writable(user, room_id)
+    if room.get("read_only"):  # closed by its topic's moderators: readable, not writable
+        raise RoomReadOnly(details={"room_id": str(room["_id"])})
     # Muted in this room: may read, may not write. After the access checks, so a room the
     # user may not read stays "not found". (A site mute is the write gate's: each write
     # service names its action to services.accounts.write_gate.)

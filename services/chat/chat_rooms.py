@@ -18,9 +18,9 @@ from services.chat.chat_access import (
     readable_room,
 )
 from services.chat.chat_views import serialize_room
-from services.platform import content_filter, live_rooms, realtime, topic_access
+from services.platform import audit_service, content_filter, live_rooms, realtime, topic_access
 from services.platform.live_rooms import chat_room, user_room
-from utils.errors import BadRequest, Conflict, Forbidden, ValidationFailed
+from utils.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 
 MAX_GROUP_MEMBERS = 100
 
@@ -104,17 +104,47 @@ def list_my_rooms(user: dict[str, Any], limit: int, cursor: str | None,
 
 
 def update_room(user: dict[str, Any], room_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Rename or describe a group or topic room (its moderators); close a topic room to
+    writes or reopen it (`read_only`: its topic's owner and moderators, site staff)."""
     write_gate.admit(user, "manage")
     room = readable_room(user, room_id)
     if room["kind"] == "direct" or not can_moderate_room(user, room):
         raise Forbidden("You may not change this room.")
     updates = {k: _clean(v, f"room_{k}", user) for k, v in changes.items()
                if k in ("title", "description")}
+    if "read_only" in changes:
+        if room["kind"] != "topic":
+            raise BadRequest("Only a topic's chat rooms can be closed.")
+        if changes["read_only"] != bool(room.get("read_only")):
+            updates["read_only"] = changes["read_only"]
     if not updates:
         return room
-    room = Room().update_fields(room["_id"], updates)
-    announce_room(room)
-    return room
+    updated = Room().update_fields(room["_id"], updates)
+    if updated is None:
+        raise NotFound("Room not found.")  # deleted meanwhile
+    if "read_only" in updates:
+        audit_service.record_moderation(user, "close_room" if updates["read_only"]
+                                        else "reopen_room", room["topic_id"], "room",
+                                        room["_id"])
+    announce_room(updated)
+    return updated
+
+
+def delete_topic_room(user: dict[str, Any], room_id: str) -> None:
+    """Delete a topic's chat room (its topic's owner and moderators, site staff): gone
+    from the topic's list, its history unreadable; the sockets in it leave it (and its
+    live call) and hear `removed_from_room {room_id, reason: "room_deleted"}`, as does
+    the topic's live room."""
+    write_gate.admit(user, "manage")
+    room = readable_room(user, room_id)
+    if room["kind"] != "topic":
+        raise BadRequest("Only a topic's chat rooms can be deleted.")
+    if not can_moderate_room(user, room):
+        raise Forbidden("You may not delete this room.")
+    if Room().mark_deleted(room["_id"], user["_id"]) is None:
+        raise NotFound("Room not found.")  # deleted meanwhile
+    audit_service.record_moderation(user, "delete_room", room["topic_id"], "room", room["_id"])
+    live_rooms.close_chat_room(room["topic_id"], room["_id"], "room_deleted")
 
 
 def _clean(text: str, field_name: str, author: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ from models.room import Room
 from models.room_member import RoomMember
 from models.user import User
 from services.accounts import trust, write_gate
-from services.chat import chat_previews, chat_seq, chat_threads, notify_chat
+from services.chat import chat_drafts, chat_previews, chat_seq, chat_threads, notify_chat
 from services.chat.audience import audience, members_hearing
 from services.chat.chat_access import writable_room
 from services.chat.chat_views import serialize_message, unread_count
@@ -176,6 +176,7 @@ def _send_message(user: dict[str, Any], room_id: str, body: str, client_id: str,
         if root is not None:
             chat_threads.notify_reply(user, room, root, message)
         chat_previews.message_written(message)
+        chat_drafts.clear_after_send(user["_id"], room["_id"])
     if created and room["kind"] == "topic" and _topic_activity_stale(room, message):
         topic_activity.touch_activity(room["topic_id"], message["created_at"])
     return serialize_message(message, user), created

@@ -101,6 +101,7 @@ def serialize_room(room: dict[str, Any], member: dict[str, Any] | None,
         "archived": member is not None and member["user_id"] in (room.get("archived_by")
                                                                  or []),
         "moderator_ids": room.get("moderator_ids") or [],
+        "read_only": bool(room.get("read_only")),
         "mutes": [entry for entry in room.get("mutes") or []
                   if room_roles.sanction_of(room, "mutes", entry["user_id"]) is entry]})
 

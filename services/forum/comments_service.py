@@ -18,7 +18,7 @@ from models.post import Post
 from services.accounts import trust, write_gate
 from services.accounts.users_service import hidden_ids, public_users
 from services.forum import notify_content, posts_service, pseudonyms
-from services.media import attachments
+from services.media import attachments, link_previews
 from services.notify import notify_moderation
 from services.platform import (
     audit_service,
@@ -29,7 +29,7 @@ from services.platform import (
     topic_access,
 )
 from services.platform.shapes.forum import COMMENT
-from utils import clock
+from utils import clock, jobs
 from utils.errors import Forbidden, NotFound, ValidationFailed
 from utils.text import render_markdown, stored_html
 
@@ -39,14 +39,14 @@ BODY_MAX = 10000
 VIEW_FIELDS = {field: 1 for field in (
     "post_id", "parent_id", "author_id", "body", "body_html", "score", "depth",
     "reply_count", "deleted", "created_at", "edited_at", "attachments", "anonymous",
-    "pseudonym", "edit_count")}
+    "pseudonym", "edit_count", "previews")}
 
 
 def serialize_comment(comment: dict[str, Any], author: dict[str, Any] | None,
                       my_vote: int | None) -> dict[str, Any]:
     if comment.get("deleted", False):
         shown = {**comment, "author": None, "body": posts_service.DELETED_TEXT,
-                 "body_html": "", "deleted": True, "attachments": []}
+                 "body_html": "", "deleted": True, "attachments": [], "previews": []}
     else:
         shown = {**comment, "author": pseudonyms.shown_author(comment, author),
                  "body_html": stored_html(comment), "deleted": False}
@@ -108,7 +108,25 @@ def create_comment(user: dict[str, Any], post_id: Any, body: str,
         posts_service.emit_post("post_updated", counted)
     notify_content.comment_created(pseudonyms.actor(comment, user), comment, post, parent)
     trust.note_reply(user, parent or post)  # a new author was read and answered
+    _comment_written(comment)
     return {**view, "replies": []}
+
+
+def _comment_written(comment: dict[str, Any], before: dict[str, Any] | None = None) -> None:
+    if link_previews.wanted(comment["body"], before):
+        link_previews.queue(attach_comment_previews, comment["_id"])
+
+
+@jobs.task(retries=1, retry_delay=5, queue=jobs.BEST_EFFORT)
+def attach_comment_previews(comment_id: str) -> None:
+    """Link previews of a comment's body (docs/MEDIA.md), announced as `comment_updated`
+    to the post's room (whoever entered it may read the post)."""
+    updated = link_previews.refresh(Comment(), comment_id)
+    if updated is not None:
+        view = serialize_comment(updated, public_users([updated["author_id"]]).get(
+            updated["author_id"]), None)
+        realtime.emit("comment_updated", {**view, "replies": []},
+                      to=live_rooms.post_room(updated["post_id"]))
 
 
 def _insert_comment(comment_id: ObjectId, post: dict[str, Any], topic: dict[str, Any],
@@ -150,6 +168,7 @@ def update_comment(user: dict[str, Any], comment_id: Any, body: str) -> dict[str
     before, updated = edited
     edit_history.kept(EDITED_COMMENT, before, updated)
     notify_content.comment_edited(pseudonyms.actor(updated, user), comment, updated, post)
+    _comment_written(updated, comment)
     return {**comment_views(user, [updated])[updated["_id"]], "replies": []}
 
 

@@ -164,10 +164,46 @@ def chat_room_leavers(app: Flask | None = None) -> tuple[Callable[[Any, Any], No
 def evict_from_chat_room(user_id: Any, room_id: Any) -> None:
     """Every socket of `user_id` leaves `chat_room_<id>` and the room's live call (its
     `voip_<call_id>` room with it), and hears `removed_from_room`."""
+    _leave_chat_room(user_id, room_id)
+    realtime.emit("removed_from_room", {"room_id": str(room_id)}, to=user_room(user_id))
+
+
+def _leave_chat_room(user_id: Any, room_id: Any) -> None:
     evict(user_id, chat_room(room_id))
     for leave_also in chat_room_leavers():
         leave_also(user_id, room_id)
-    realtime.emit("removed_from_room", {"room_id": str(room_id)}, to=user_room(user_id))
+
+
+def close_chat_room(topic_id: Any, room_id: Any, reason: str) -> list[str]:
+    """After a topic's chat room was deleted: everyone whose sockets entered it leaves it
+    and its live call; they, and the topic's live room (whose room list showed it),
+    hear `removed_from_room {room_id, reason}` once. Returns the users evicted."""
+    entrants = _chat_room_entrants(to_object_id(topic_id), room_id)
+    for user_id in entrants:
+        _leave_chat_room(user_id, room_id)
+    realtime.emit("removed_from_room", {"room_id": str(room_id), "reason": reason},
+                  to=[topic_room(topic_id)] + [user_room(uid) for uid in entrants])
+    return entrants
+
+
+def _chat_room_entrants(topic_oid: ObjectId, room_id: Any) -> list[str]:
+    """The users whose sockets entered `chat_room_<room_id>` of the topic (on any process:
+    `track` wrote it down in Redis)."""
+    room = chat_room(room_id)
+    client = get_redis()
+    if client is None:
+        return [uid for uid in _topic_audience(topic_oid) if room in _local_rooms(uid)]
+    candidates = _topic_audience(topic_oid)
+    pipe = client.pipeline()
+    for uid in candidates:
+        pipe.sismember(f"{LIVE_PREFIX}{topic_oid}:{uid}", room)
+    return [uid for uid, entered in zip(candidates, pipe.execute(), strict=True) if entered]
+
+
+def _local_rooms(user_id: str) -> set[str]:
+    manager = socketio.server.manager
+    return {room for sid in local_sids(user_id)
+            for room in manager.get_rooms(sid, realtime.NAMESPACE)}
 
 
 def evict_from_topic(user_id: Any, topic_id: Any) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from models.base import utcnow
 from models.block import Block
+from models.draft import Draft
 from models.friendship import Friendship
 from models.room_invitation import RoomInvitation
 from models.saved_item import SavedItem
@@ -45,6 +46,7 @@ def delete_account(user: dict[str, Any], password: str, address: str,
     UserHide().delete_all_of(user["_id"])
     RoomInvitation().delete_all_of(user["_id"])
     SavedItem().delete_all_of(user["_id"])
+    Draft().delete_all_of(user["_id"])
     notify_prefs.forget_user(user["_id"])
     data_export.forget_user(user["_id"])
     passkeys.forget_user(user["_id"])

@@ -85,6 +85,8 @@ class PresenceEventSchema(Schema):
 
 class RoomRefEventSchema(Schema):
     room_id = Id(required=True)
+    reason = fields.String(metadata={
+        "description": "Why, when the room itself went: `room_deleted`."})
 
 
 class ForceLogoutEventSchema(Schema):

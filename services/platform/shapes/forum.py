@@ -119,6 +119,7 @@ class CommentSchema(Schema):
     edit_count = fields.Integer(required=True, dump_default=0)  # GET .../<id>/history
     # True (body emptied) when the reader hides the author (`PUT /api/users/<id>/hide`).
     author_hidden = fields.Boolean(required=True, dump_default=False)
+    previews = previews_field()
     # Filled by the tree builder after the dump, so never read from the document.
     replies = fields.List(fields.Nested(lambda: CommentSchema()), required=True,
                           dump_only=True)

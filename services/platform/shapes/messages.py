@@ -54,6 +54,8 @@ class RoomSchema(Schema):
     archived = fields.Boolean(required=True)
     moderator_ids = fields.List(fields.String(), required=True)
     mutes = fields.List(fields.Nested(RoomMuteSchema), required=True)
+    # A topic room its topic's moderators closed: readable, sends refused (`room_read_only`).
+    read_only = fields.Boolean(required=True, dump_default=False)
 
 
 class ThreadSummarySchema(Schema):
@@ -159,6 +161,14 @@ class InvitationSchema(Schema):
 InvitationPageSchema = page_schema(InvitationSchema, "RoomInvitationPage")
 
 
+class DraftSchema(Schema):
+    """My unsent text in a room (empty, `updated_at` null: no draft)."""
+
+    room_id = fields.String(required=True)
+    body = fields.String(required=True)
+    updated_at = Timestamp(allow_none=True, required=True, dump_default=None)
+
+
 SNAPSHOT = SnapshotSchema()
 ROOM = RoomSchema()
 INVITATION = InvitationSchema()
@@ -166,3 +176,4 @@ MESSAGE = MessageSchema()
 FOLLOWED_THREAD = FollowedThreadSchema()
 THREAD_UPDATED = ThreadUpdatedEventSchema()
 REACTIONS = ReactionsSchema()
+DRAFT = DraftSchema()

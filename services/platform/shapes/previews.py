@@ -16,5 +16,5 @@ class LinkPreviewSchema(Schema):
 def previews_field() -> fields.List:
     return fields.List(fields.Nested(LinkPreviewSchema), required=True, dump_default=list,
                        metadata={"description": "Filled in by a background job after the "
-                                                "write; `message_updated` / `post_updated` "
-                                                "carry them when ready."})
+                                                "write; `message_updated` / `post_updated` / "
+                                                "`comment_updated` carry them when ready."})

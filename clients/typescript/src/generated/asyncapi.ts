@@ -357,6 +357,10 @@ export interface Comment {
   my_vote: number | null;
   parent_id: string | null;
   post_id: string;
+  /**
+   * Filled in by a background job after the write; `message_updated` / `post_updated` / `comment_updated` carry them when ready.
+   */
+  previews: LinkPreview[];
   replies: Comment[];
   reply_count: number;
   score: number;
@@ -379,6 +383,23 @@ export interface PublicUser {
   display_name: string;
   id: string;
   username: string;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "LinkPreview".
+ */
+export interface LinkPreview {
+  description: string | null;
+  /**
+   * An http(s) URL on the linked site; not proxied by this server.
+   */
+  image: string | null;
+  site_name: string | null;
+  title: string | null;
+  /**
+   * The URL as written.
+   */
+  url: string;
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
@@ -422,6 +443,23 @@ export interface DescriptionEvent {
   call_id: string;
   description: Description;
   to_party_id: string;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "Draft".
+ */
+export interface Draft {
+  body: string;
+  room_id: string;
+  updated_at: string | null;
+}
+/**
+ * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
+ * via the `definition` "DraftEvent".
+ */
+export interface DraftEvent {
+  body: string;
+  room_id: string;
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
@@ -510,7 +548,7 @@ export interface Message {
   id: string;
   poll: Poll | null;
   /**
-   * Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready.
+   * Filled in by a background job after the write; `message_updated` / `post_updated` / `comment_updated` carry them when ready.
    */
   previews: LinkPreview[];
   reactions: {
@@ -554,23 +592,6 @@ export interface PollOption {
   id: string;
   text: string;
   votes: number;
-}
-/**
- * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
- * via the `definition` "LinkPreview".
- */
-export interface LinkPreview {
-  description: string | null;
-  /**
-   * An http(s) URL on the linked site; not proxied by this server.
-   */
-  image: string | null;
-  site_name: string | null;
-  title: string | null;
-  /**
-   * The URL as written.
-   */
-  url: string;
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
@@ -806,7 +827,7 @@ export interface PostWithoutMyVote {
   pinned: boolean;
   poll: Poll | null;
   /**
-   * Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready.
+   * Filled in by a background job after the write; `message_updated` / `post_updated` / `comment_updated` carry them when ready.
    */
   previews: LinkPreview[];
   score: number;
@@ -887,6 +908,7 @@ export interface Room {
   moderator_ids: string[];
   muted: boolean;
   mutes: RoomMute[];
+  read_only: boolean;
   title: string | null;
   topic_id: string | null;
   unread_count: number;
@@ -939,6 +961,10 @@ export interface RoomRef {
  * via the `definition` "RoomRefEvent".
  */
 export interface RoomRefEvent {
+  /**
+   * Why, when the room itself went: `room_deleted`.
+   */
+  reason?: string;
   room_id: string;
 }
 /**
@@ -1097,6 +1123,7 @@ export interface ClientEvents {
   "leave_topic": TopicRef;
   "mark_read": MarkReadEvent;
   "react": ReactEvent;
+  "save_draft": DraftEvent;
   "send_message": SendEvent;
   "typing": TypingEvent;
 }
@@ -1128,6 +1155,7 @@ export interface ClientAcks {
   "leave_topic": TopicLeftAck;
   "mark_read": MarkReadAck;
   "react": Reactions;
+  "save_draft": Draft;
   "send_message": Message;
   "typing": TypingAck;
 }
@@ -1149,6 +1177,8 @@ export interface ServerEvents {
   "call_party_rejoined": CallPartyEvent;
   "call_rejected": CallRejectedEvent;
   "call_speaking": CallSpeakingEvent;
+  "comment_updated": Comment;
+  "draft_updated": Draft;
   "force_logout": ForceLogoutEvent;
   "message": Message;
   "message_deleted": MessageDeletedEvent;

@@ -3129,10 +3129,34 @@ export type paths = {
         };
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete a topic's chat room (its topic's moderators): gone, history and all. */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    room_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         options?: never;
         head?: never;
-        /** Rename or describe a group (its manager) or topic room (its moderators). */
+        /**
+         * Rename or describe a group (its manager) or topic room (its moderators); close a
+         *     topic room to writes or reopen it (`read_only`, its topic's moderators).
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -3307,6 +3331,75 @@ export type paths = {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/rooms/{room_id}/draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: string;
+            };
+            cookie?: never;
+        };
+        /** My draft in a room (empty body: none), the same on all my devices. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    room_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Draft"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        /** Save my draft in a room (an empty body deletes it); my sockets get `draft_updated`. */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    room_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DraftBody"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Draft"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -7873,6 +7966,8 @@ export type components = {
             my_vote: number | null;
             parent_id: string | null;
             post_id: string;
+            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` / `comment_updated` carry them when ready. */
+            previews: components["schemas"]["LinkPreview"][];
             readonly replies: components["schemas"]["Comment"][];
             reply_count: number;
             score: number;
@@ -7941,6 +8036,15 @@ export type components = {
         DisableTwoFactor: {
             otp: string;
             password: string;
+        };
+        Draft: {
+            body: string;
+            room_id: string;
+            /** Format: date-time */
+            updated_at: string | null;
+        };
+        DraftBody: {
+            body: string;
         };
         EditBody: {
             body: string;
@@ -8153,7 +8257,7 @@ export type components = {
             edited_at: string | null;
             id: string;
             poll: components["schemas"]["Poll"] | (never | null);
-            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
+            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` / `comment_updated` carry them when ready. */
             previews: components["schemas"]["LinkPreview"][];
             reactions: {
                 [key: string]: string[];
@@ -8422,7 +8526,7 @@ export type components = {
             my_vote: number | null;
             pinned: boolean;
             poll: components["schemas"]["Poll"] | (never | null);
-            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
+            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` / `comment_updated` carry them when ready. */
             previews: components["schemas"]["LinkPreview"][];
             score: number;
             title: string;
@@ -8658,6 +8762,7 @@ export type components = {
             moderator_ids: string[];
             muted: boolean;
             mutes: components["schemas"]["RoomMute"][];
+            read_only: boolean;
             title: string | null;
             topic_id: string | null;
             unread_count: number;
@@ -8677,6 +8782,7 @@ export type components = {
         };
         RoomUpdate: {
             description?: string;
+            read_only?: boolean;
             title?: string;
         };
         SanctionBody: {
@@ -8707,6 +8813,8 @@ export type components = {
             my_vote: number | null;
             parent_id: string | null;
             post_id: string;
+            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` / `comment_updated` carry them when ready. */
+            previews: components["schemas"]["LinkPreview"][];
             readonly replies: components["schemas"]["Comment"][];
             reply_count: number;
             /** Format: date-time */
@@ -8733,7 +8841,7 @@ export type components = {
             edited_at: string | null;
             id: string;
             poll: components["schemas"]["Poll"] | (never | null);
-            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
+            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` / `comment_updated` carry them when ready. */
             previews: components["schemas"]["LinkPreview"][];
             reactions: {
                 [key: string]: string[];
@@ -8779,7 +8887,7 @@ export type components = {
             my_vote: number | null;
             pinned: boolean;
             poll: components["schemas"]["Poll"] | (never | null);
-            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
+            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` / `comment_updated` carry them when ready. */
             previews: components["schemas"]["LinkPreview"][];
             /** Format: date-time */
             saved_at: string;
@@ -8818,7 +8926,7 @@ export type components = {
             my_vote: number | null;
             pinned: boolean;
             poll: components["schemas"]["Poll"] | (never | null);
-            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` carry them when ready. */
+            /** @description Filled in by a background job after the write; `message_updated` / `post_updated` / `comment_updated` carry them when ready. */
             previews: components["schemas"]["LinkPreview"][];
             score: number;
             title: string;
