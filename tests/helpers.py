@@ -196,6 +196,17 @@ def read_mails(directory) -> list:
     return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in paths]
 
 
+# An article page with Open Graph tags, as the link-preview tests serve it.
+PREVIEW_PAGE = """<!doctype html><html><head>
+<meta charset="utf-8">
+<title>Plain title</title>
+<meta property="og:title" content="Tomato &amp; basil">
+<meta property="og:description" content="  How to grow   both together.  ">
+<meta property="og:image" content="/img/tomato.png">
+<meta property="og:site_name" content="Garden Weekly">
+</head><body><meta property="og:title" content="not in the head"></body></html>"""
+
+
 def forged(token: str) -> str:
     """`token` with one whole character of its signature changed. (Changing the last
     characters can leave the signature's bytes as they were: the last base64 character

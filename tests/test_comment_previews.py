@@ -3,8 +3,8 @@ best-effort job stores them on the comment after a create or an edit naming a UR
 announces `comment_updated` to the post's room; an edit that drops the link drops them."""
 from __future__ import annotations
 
+from tests.helpers import PREVIEW_PAGE as PAGE
 from tests.helpers import events, run_jobs
-from tests.test_link_previews import PAGE
 from tests.topic_helpers import Person, make_post, make_topic
 from utils import jobs
 

@@ -12,19 +12,11 @@ import pytest
 import redis
 
 from services.media import link_previews
+from tests.helpers import PREVIEW_PAGE as PAGE
 from tests.helpers import events, run_jobs
 from tests.http_stub import Answer, Stall, StubServer
 from tests.topic_helpers import Person, make_post, make_topic
 from utils import jobs, safe_fetch
-
-PAGE = """<!doctype html><html><head>
-<meta charset="utf-8">
-<title>Plain title</title>
-<meta property="og:title" content="Tomato &amp; basil">
-<meta property="og:description" content="  How to grow   both together.  ">
-<meta property="og:image" content="/img/tomato.png">
-<meta property="og:site_name" content="Garden Weekly">
-</head><body><meta property="og:title" content="not in the head"></body></html>"""
 
 LOOPBACK = safe_fetch.Policy(allow_loopback=True, timeout=3)
 STRICT = safe_fetch.Policy(allow_loopback=False, timeout=3)

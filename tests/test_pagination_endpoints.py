@@ -38,11 +38,12 @@ def world(client):
     posts = [make_post(walker, topic["id"], f"Paging post {n}", "text") for n in range(3)]
     _ok(walker.post(f"/api/posts/{posts[1]['id']}/pin"))  # a `true` in the cursor
     _ok(p["pagea"].post(f"/api/posts/{posts[2]['id']}/vote", {"value": 1}))
+    messages = []
     for n in range(3):
         _ok(walker.post(f"/api/posts/{posts[0]['id']}/comments", {"body": f"comment {n}"}))
         room = _ok(walker.post(f"/api/topics/{topic['id']}/rooms", {"name": f"room {n}"}))
-        _ok(walker.post(f"/api/messages/rooms/{room['id']}/messages",
-                        {"body": f"paging words {n}", "client_id": f"p{n}"}))
+        messages.append(_ok(walker.post(f"/api/messages/rooms/{room['id']}/messages",
+                                        {"body": f"paging words {n}", "client_id": f"p{n}"})))
     for name in ("banx", "bany", "banz"):
         _ok(walker.post(f"/api/topics/{topic['id']}/bans", {"user_id": p[name].id}))
         _ok(walker.post(f"/api/users/{p[name].id}/block"))
@@ -67,7 +68,35 @@ def world(client):
         group = _ok(walker.post("/api/messages/groups", {"title": f"g{n}", "member_ids": []}))
         _ok(walker.post(f"/api/messages/rooms/{group['id']}/invitations",
                         {"user_id": p["pagea"].id}))
+    topic["paging"] = _conversation_pages(p, topic, posts, messages)
     return p, topic, posts
+
+
+def _conversation_pages(p, topic, posts, messages) -> dict[str, str]:
+    """Three of each behind issue 28's pages: edit versions of a message, a post and a
+    comment, replies in a thread, followed threads, saved items and a poll's voters."""
+    walker = p["walker"]
+    comment = _ok(walker.get(f"/api/posts/{posts[0]['id']}/comments"))["items"][0]
+    for n in range(3):
+        _ok(walker.patch(f"/api/messages/{messages[0]['id']}", {"body": f"paging words, edit {n}"}))
+        _ok(walker.patch(f"/api/posts/{posts[0]['id']}", {"body": f"edited {n}"}))
+        _ok(walker.patch(f"/api/comments/{comment['id']}", {"body": f"edited {n}"}))
+        _ok(walker.call("PUT", f"/api/saved/post/{posts[n]['id']}"), (204,))
+        root = messages[n]
+        _ok(walker.post(f"/api/messages/rooms/{root['room_id']}/messages",
+                        {"body": f"in thread {n}", "client_id": f"t{n}",
+                         "thread_root_id": root["id"]}))
+    for n in range(2):  # three replies in the first thread
+        _ok(walker.post(f"/api/messages/rooms/{messages[0]['room_id']}/messages",
+                        {"body": f"more {n}", "client_id": f"m{n}",
+                         "thread_root_id": messages[0]["id"]}))
+    poll_post = _ok(walker.post("/api/posts", {
+        "topic_id": topic["id"], "title": "Paging poll", "body": "vote",
+        "poll": {"question": "Which?", "options": ["one", "two"]}}))
+    poll_id = poll_post["poll"]["id"]
+    for name in ("pagea", "pageb", "pagec"):
+        _ok(p[name].post(f"/api/polls/{poll_id}/vote", {"option_ids": ["1"]}))
+    return {"message": messages[0]["id"], "comment": comment["id"], "poll": poll_id}
 
 
 def _three_calls(client, caller, callee) -> None:
@@ -88,6 +117,7 @@ def _three_calls(client, caller, callee) -> None:
 # has `next_cursor` must be here.
 def endpoints(p, topic, posts):
     t, post = topic["id"], posts[0]["id"]
+    m, c, poll = (topic["paging"][k] for k in ("message", "comment", "poll"))
     return {
         "/api/users/": ("walker", "/api/users/", [{"q": "page"}]),
         "/api/users/me/blocked": ("walker", "/api/users/me/blocked", [{}]),
@@ -126,6 +156,14 @@ def endpoints(p, topic, posts):
         # Pages of the provider's results (the tests' GIPHY stand-in, tests/gif_stub.py).
         "/api/gifs/search": ("walker", "/api/gifs/search", [{"q": "cat"}]),
         "/api/gifs/featured": ("walker", "/api/gifs/featured", [{}]),
+        "/api/messages/{message_id}/history": ("walker", f"/api/messages/{m}/history", [{}]),
+        "/api/posts/{post_id}/history": ("walker", f"/api/posts/{post}/history", [{}]),
+        "/api/comments/{comment_id}/history": ("walker", f"/api/comments/{c}/history", [{}]),
+        "/api/messages/{message_id}/thread": ("walker", f"/api/messages/{m}/thread",
+                                              [{}, {"after_seq": 1}]),
+        "/api/messages/threads": ("walker", "/api/messages/threads", [{}]),
+        "/api/saved": ("walker", "/api/saved", [{}]),
+        "/api/polls/{poll_id}/voters": ("walker", f"/api/polls/{poll}/voters", [{}]),
     }
 
 
