@@ -89,6 +89,25 @@ class SendBodySchema(StrictSchema):
                                    validate=validate.Regexp(r"^[0-9a-f]{24}$"))
     also_to_room = fields.Boolean(load_default=False)
     poll = PollSpec
+    # Send it then (ISO 8601 with offset, in the future, at most 30 days ahead): 202 and
+    # a scheduled item (GET /api/messages/scheduled) instead of the message.
+    send_at = fields.AwareDateTime(format="iso", load_default=None, allow_none=True)
+
+    @validates_schema
+    def schedulable(self, data, **kwargs):
+        if data.get("send_at") and (data.get("gif") or data.get("poll")):
+            raise SchemaError("A scheduled message carries no GIF or poll.", "send_at")
+
+
+class ScheduledUpdateSchema(StrictSchema):
+    body = fields.String(validate=ConfigLength("CHAT_MESSAGE_MAX_LENGTH"))
+    send_at = fields.AwareDateTime(format="iso")
+
+    @validates_schema
+    def something(self, data, **kwargs):
+        if not data:
+            raise SchemaError("Give body or send_at.", "body")
+
 
 
 class ThreadQuerySchema(PageQuerySchema):
@@ -143,6 +162,9 @@ class JoinRoomSchema(RoomRefSchema):
 
 class SendEventSchema(SendBodySchema):
     room_id = ObjectIdField
+
+    class Meta(StrictSchema.Meta):
+        exclude = ("send_at",)  # scheduling is REST only (202 and a scheduled item)
 
 
 class EditEventSchema(EditBodySchema):
