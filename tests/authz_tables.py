@@ -418,6 +418,7 @@ BODIES: dict[str, Any] = {
     "POST /api/messages/rooms/<objectid:room_id>/read": {"seq": 1},
     "POST /api/messages/<objectid:message_id>/thread/read": {"seq": 1},
     "PUT /api/messages/rooms/<objectid:room_id>/draft": {"body": "matrix draft"},
+    "PATCH /api/messages/scheduled/<objectid:scheduled_id>": {"body": "matrix later"},
     "PATCH /api/messages/<objectid:message_id>": {"body": "edited"},
     "POST /api/reports": [
         {"target_type": kind, "target_id": f"@{name}", "reason": "spam"}

@@ -139,3 +139,14 @@ def test_one_the_author_may_no_longer_send_is_dropped_and_they_are_told(app, cli
     assert dropped[0]["data"]["room_id"] == group["id"]
     assert dropped[0]["data"]["reason"]
     assert dropped[0]["summary"] == "Your scheduled message could not be sent"
+
+
+def test_the_socket_send_has_no_send_at(trio, db):
+    alice, _bob, _carol, room = trio
+    socket = alice.socket()
+    ack = socket.emit("send_message", {"room_id": room["id"], "body": "hi", "client_id": "k",
+                                       "send_at": later(hours=1)}, callback=True)
+    socket.disconnect()
+    assert ack["ok"] is False and ack["error"]["code"] == "validation_error"
+    assert db.messages.count_documents({}) == 0
+    assert db.scheduled_messages.count_documents({}) == 0
