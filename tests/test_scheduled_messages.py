@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.chat.chat_scheduled import send_scheduled_messages
-from tests.helpers import Person
+from tests.helpers import DEFAULT_PASSWORD, Person
 from tests.topic_helpers import send_message
 from utils import clock as app_clock
 
@@ -150,3 +150,13 @@ def test_the_socket_send_has_no_send_at(trio, db):
     assert ack["ok"] is False and ack["error"]["code"] == "validation_error"
     assert db.messages.count_documents({}) == 0
     assert db.scheduled_messages.count_documents({}) == 0
+
+
+def test_deleting_my_account_deletes_my_scheduled_messages(trio, db):
+    alice, bob, _carol, room = trio
+    schedule(alice, room["id"], "never sent", later(hours=1))
+    schedule(bob, room["id"], "bob's own", later(hours=1))
+    gone = alice.call("DELETE", "/api/users/me", json={"password": DEFAULT_PASSWORD,
+                                                       "content": "keep"})
+    assert gone.status_code == 204
+    assert [d["body"] for d in db.scheduled_messages.find()] == ["bob's own"]
