@@ -18,6 +18,7 @@ from services.calls.call_push import ring_push, ring_stopped_push
 from services.calls.calls_service import drop_from_room_call
 from services.chat.chat_polls import POLL_HOST as MESSAGE_POLLS
 from services.chat.chat_previews import attach_message_previews
+from services.chat.chat_scheduled import send_scheduled_messages
 from services.chat.notify_chat import readable_for_push
 from services.forum.comments_service import attach_comment_previews
 from services.forum.notify_content import fan_out_to_followers
@@ -47,6 +48,8 @@ JOBS = (
     remove_uploads, sweep_uploads, build_export, sweep_exports,
     # Polls: a coalesced poll_updated
     announce_poll,
+    # Scheduled chat messages, sent when due
+    send_scheduled_messages,
     # Link previews (the best-effort queue)
     attach_message_previews, attach_post_previews, attach_comment_previews,
 )

@@ -28,6 +28,7 @@ from models.room import Room
 from models.room_invitation import RoomInvitation
 from models.room_member import RoomMember
 from models.saved_item import SavedItem
+from models.scheduled_message import ScheduledMessage
 from models.setting import Setting
 from models.thread_follow import ThreadFollow
 from models.topic import Topic
@@ -45,4 +46,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Post, PostFollow, PushSubscription, Report, Room, RoomInvitation, RoomMember, Setting,
     ThreadFollow, Topic, TopicBan, TopicInvitation, TopicMember, Upload, User, UserHide, Vote,
     EditVersion, SavedItem,  # edit history and saved items (issue 28)
+    ScheduledMessage,  # scheduled chat messages (issue 28)
 )

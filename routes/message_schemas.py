@@ -77,7 +77,9 @@ class HistoryQuerySchema(StrictSchema):
             raise SchemaError("Give after_seq or before_seq, not both.", "before_seq")
 
 
-class SendBodySchema(StrictSchema):
+class _SendFieldsSchema(StrictSchema):
+    """What a REST send and the socket `send_message` share."""
+
     body = Body
     client_id = ClientId
     reply_to = fields.String(load_default=None, allow_none=True,
@@ -89,6 +91,28 @@ class SendBodySchema(StrictSchema):
                                    validate=validate.Regexp(r"^[0-9a-f]{24}$"))
     also_to_room = fields.Boolean(load_default=False)
     poll = PollSpec
+
+
+class SendBodySchema(_SendFieldsSchema):
+    # Send it then (ISO 8601 with offset, in the future, at most 30 days ahead): 202 and
+    # a scheduled item (GET /api/messages/scheduled) instead of the message.
+    send_at = fields.AwareDateTime(format="iso", load_default=None, allow_none=True)
+
+    @validates_schema
+    def schedulable(self, data, **kwargs):
+        if data.get("send_at") and (data.get("gif") or data.get("poll")):
+            raise SchemaError("A scheduled message carries no GIF or poll.", "send_at")
+
+
+class ScheduledUpdateSchema(StrictSchema):
+    body = fields.String(validate=ConfigLength("CHAT_MESSAGE_MAX_LENGTH"))
+    send_at = fields.AwareDateTime(format="iso")
+
+    @validates_schema
+    def something(self, data, **kwargs):
+        if not data:
+            raise SchemaError("Give body or send_at.", "body")
+
 
 
 class ThreadQuerySchema(PageQuerySchema):
@@ -141,8 +165,8 @@ class JoinRoomSchema(RoomRefSchema):
                                validate=validate.Range(min=0, max=2**53))
 
 
-class SendEventSchema(SendBodySchema):
-    room_id = ObjectIdField
+class SendEventSchema(_SendFieldsSchema):
+    room_id = ObjectIdField  # no send_at: scheduling is REST only (202, a scheduled item)
 
 
 class EditEventSchema(EditBodySchema):

@@ -2,6 +2,8 @@
 read cursors. Socket.IO handlers call the same service functions."""
 from __future__ import annotations
 
+from flask import jsonify
+
 from routes.message_schemas import (
     DirectBodySchema,
     DraftBodySchema,
@@ -16,6 +18,7 @@ from routes.message_schemas import (
     RoomsQuerySchema,
     RoomUpdateSchema,
     SanctionBodySchema,
+    ScheduledUpdateSchema,
     SendBodySchema,
     ThreadQuerySchema,
     ThreadsQuerySchema,
@@ -31,6 +34,7 @@ from services.chat import (
     chat_pins,
     chat_reads,
     chat_rooms,
+    chat_scheduled,
     chat_send,
     chat_threads,
     chat_views,
@@ -49,6 +53,8 @@ from services.platform.shapes.messages import (
     ReactionsSchema,
     RoomPageSchema,
     RoomSchema,
+    ScheduledMessagePageSchema,
+    ScheduledMessageSchema,
     ThreadPageSchema,
     UnreadSchema,
 )
@@ -280,14 +286,49 @@ def history(query, room_id):
 @blp.arguments(SendBodySchema)
 @blp.response(201, MessageSchema)
 @blp.alt_response(200, schema=MessageSchema, description="Same client_id: the stored one")
+@blp.alt_response(202, schema=ScheduledMessageSchema,
+                  description="With send_at: kept, sent at that time")
 def send(body, room_id):
-    """Send a message; repeating a client_id returns the first message (200)."""
+    """Send a message; repeating a client_id returns the first message (200); with
+    `send_at`, schedule it (202)."""
+    if body["send_at"] is not None:
+        scheduled = chat_scheduled.schedule(
+            current_user(), room_id, body["body"], body["send_at"], body["attachments"],
+            body["reply_to"], body["thread_root_id"], body["also_to_room"])
+        # Its own shape, not the message's: answered as is.
+        return jsonify(scheduled), 202
     message, created = chat_send.send_message(current_user(), room_id, body["body"],
                                          body["client_id"], body["reply_to"],
                                          body["attachments"], body["gif"],
                                          body["thread_root_id"], body["also_to_room"],
                                          poll=body["poll"])
     return message, 201 if created else 200
+
+
+@blp.route("/scheduled")
+@login_required
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, ScheduledMessagePageSchema)
+def list_scheduled(query):
+    """My scheduled messages, the soonest first."""
+    return chat_scheduled.list_mine(current_user(), query["limit"], query["cursor"])
+
+
+@blp.route("/scheduled/<objectid:scheduled_id>", methods=["PATCH"])
+@login_required
+@blp.arguments(ScheduledUpdateSchema)
+@blp.response(200, ScheduledMessageSchema)
+def update_scheduled(body, scheduled_id):
+    """Change the body or the time of one of my scheduled messages."""
+    return chat_scheduled.update(current_user(), scheduled_id, body)
+
+
+@blp.route("/scheduled/<objectid:scheduled_id>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def cancel_scheduled(scheduled_id):
+    """Cancel one of my scheduled messages."""
+    chat_scheduled.cancel(current_user(), scheduled_id)
 
 
 @blp.route("/threads")

@@ -298,6 +298,11 @@ ROUTES: dict[str, str] = {
     "PUT /api/saved/<any(post, comment, message):item_type>/<objectid:item_id>": "reader",
     "DELETE /api/saved/<any(post, comment, message):item_type>/<objectid:item_id>":
         "signed-in",
+    # Scheduled messages (tests/test_scheduled_messages.py): my own list; someone else's
+    # id answers the 404 of a missing one (the world holds none: any id is missing).
+    "GET /api/messages/scheduled": "own-list",
+    "PATCH /api/messages/scheduled/<objectid:scheduled_id>": "signed-in",
+    "DELETE /api/messages/scheduled/<objectid:scheduled_id>": "signed-in",
     # Threads: whoever reads the room reads, follows and marks its threads.
     "GET /api/messages/threads": "signed-in",
     "GET /api/messages/<objectid:message_id>/thread": "reader",
@@ -363,6 +368,8 @@ PATH_VALUES: dict[str, list[str]] = {
     # The caller's own credentials: no object of the world (classified own-account).
     "session_id": ["0" * 24], "token_id": ["0" * 24], "passkey_id": ["0" * 24],
     "subscription_id": ["0" * 24],
+    # Scheduled messages: the world has none (tests/test_scheduled_messages.py tries them).
+    "scheduled_id": ["0" * 24],
 }
 
 PATH_OVERRIDES: dict[str, dict[str, list[str]]] = {
@@ -411,6 +418,7 @@ BODIES: dict[str, Any] = {
     "POST /api/messages/rooms/<objectid:room_id>/read": {"seq": 1},
     "POST /api/messages/<objectid:message_id>/thread/read": {"seq": 1},
     "PUT /api/messages/rooms/<objectid:room_id>/draft": {"body": "matrix draft"},
+    "PATCH /api/messages/scheduled/<objectid:scheduled_id>": {"body": "matrix later"},
     "PATCH /api/messages/<objectid:message_id>": {"body": "edited"},
     "POST /api/reports": [
         {"target_type": kind, "target_id": f"@{name}", "reason": "spam"}

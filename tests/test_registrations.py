@@ -30,6 +30,7 @@ STORED_NAMES = {
     "services.call_push.ring_push",
     "services.call_push.ring_stopped_push",
     "services.chat_previews.attach_message_previews",
+    "services.chat_scheduled.send_scheduled_messages",
     "services.comments_service.attach_comment_previews",
     "services.data_export.build_export",
     "services.data_export.sweep_exports",

@@ -75,6 +75,7 @@ SELF_CARE_ROUTES = {
     "DELETE /api/posts/<objectid:post_id>": "delete",
     "DELETE /api/comments/<objectid:comment_id>": "delete",
     "DELETE /api/messages/<objectid:message_id>": "delete",
+    "DELETE /api/messages/scheduled/<objectid:scheduled_id>": "delete",
     "POST /api/reports": "report",
 }
 SELF_CARE_EVENTS = {"mark_read": "read", "delete_message": "delete", "call_hangup": "leave",

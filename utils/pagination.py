@@ -36,7 +36,7 @@ MAX_CURSOR_TEXT = 200
 CURSOR_FIELDS: dict[str, type] = {
     "_id": ObjectId,
     "created_at": datetime, "at": datetime, "activity_at": datetime,
-    "last_activity_at": datetime, "updated_at": datetime,
+    "last_activity_at": datetime, "updated_at": datetime, "send_at": datetime,
     "score": int, "member_count": int, "hot_rank": float, "pinned": bool,
     "seq": int, "has_unread": bool, "last_reply_at": datetime,
     "username_lower": str,

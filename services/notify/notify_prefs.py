@@ -29,7 +29,7 @@ KINDS: dict[str, str | None] = {
     "direct_message": "direct_messages", "friend_request": "friend_requests",
     "friend_accepted": "friend_requests", "topic_invitation": None, "missed_call": None,
     "post_activity": None, "warning": None, "content_removed": None, "topic_ban": None,
-    "call": None,
+    "call": None, "scheduled_message_dropped": None,
 }
 # `call` is a call ringing: only its `push` channel means something (a call rings in the
 # app on every open socket, and is never mailed); services/calls/call_push.py.

@@ -10,6 +10,7 @@ from models.draft import Draft
 from models.friendship import Friendship
 from models.room_invitation import RoomInvitation
 from models.saved_item import SavedItem
+from models.scheduled_message import ScheduledMessage
 from models.user import User, default_settings
 from models.user_hide import UserHide
 from services.accounts import auth_2fa, auth_login, passkeys
@@ -47,6 +48,7 @@ def delete_account(user: dict[str, Any], password: str, address: str,
     RoomInvitation().delete_all_of(user["_id"])
     SavedItem().delete_all_of(user["_id"])
     Draft().delete_all_of(user["_id"])
+    ScheduledMessage().delete_all_of(user["_id"])
     notify_prefs.forget_user(user["_id"])
     data_export.forget_user(user["_id"])
     passkeys.forget_user(user["_id"])

@@ -112,9 +112,10 @@ test("reconnect: every joined room is joined again with after_seq and the missed
   await dropTransport(a);
   const missed: Message[] = [];
   for (const body of ["while you were away 1", "while you were away 2", "while you were away 3"]) {
+    // Without send_at a send answers the message (202, a scheduled item, only with it).
     missed.push(await ok(bob.http.api.POST("/api/messages/rooms/{room_id}/messages", {
       body: { body, client_id: crypto.randomUUID() }, params: { path: { room_id: roomId } },
-    })));
+    })) as Message);
   }
   await restore(a);
   await until("the missed messages are caught up", () => a.lastSeq(roomId) === missed.at(-1)?.seq);
@@ -123,7 +124,7 @@ test("reconnect: every joined room is joined again with after_seq and the missed
   // The next live message follows, and nothing arrives twice.
   const live = await ok(bob.http.api.POST("/api/messages/rooms/{room_id}/messages", {
     body: { body: "live again", client_id: crypto.randomUUID() }, params: { path: { room_id: roomId } },
-  }));
+  })) as Message;
   await until("the live message arrives", () => seen.some((m) => m.id === live.id));
   const seqs = seen.map((m) => m.seq);
   assert.deepEqual(seqs, [...new Set(seqs)].sort((x, y) => x - y));

@@ -169,6 +169,23 @@ class DraftSchema(Schema):
     updated_at = Timestamp(allow_none=True, required=True, dump_default=None)
 
 
+class ScheduledMessageSchema(Schema):
+    """A message of mine waiting for its time (`send_at`); sent as a normal message then."""
+
+    id = fields.String(attribute="_id", required=True)
+    room_id = fields.String(required=True)
+    body = fields.String(required=True)
+    attachments = fields.List(fields.String(), required=True, dump_default=[],
+                              metadata={"description": "Upload ids attached when it is sent."})
+    reply_to = fields.String(allow_none=True, required=True, dump_default=None)
+    thread_root_id = fields.String(allow_none=True, required=True, dump_default=None)
+    also_to_room = fields.Boolean(required=True, dump_default=False)
+    send_at = Timestamp(required=True)
+    created_at = Timestamp(required=True)
+
+
+ScheduledMessagePageSchema = page_schema(ScheduledMessageSchema, "ScheduledMessagePage")
+
 SNAPSHOT = SnapshotSchema()
 ROOM = RoomSchema()
 INVITATION = InvitationSchema()
@@ -177,3 +194,4 @@ FOLLOWED_THREAD = FollowedThreadSchema()
 THREAD_UPDATED = ThreadUpdatedEventSchema()
 REACTIONS = ReactionsSchema()
 DRAFT = DraftSchema()
+SCHEDULED = ScheduledMessageSchema()

@@ -27,6 +27,7 @@ SUMMARIES: dict[str, tuple[str, str]] = {
     "friend_accepted": ("{actor} accepted your friend request",) * 2,
     "content_removed": ("A moderator removed your {title}",) * 2,
     "topic_ban": ("You were banned from {title}",) * 2,
+    "scheduled_message_dropped": ("Your scheduled message could not be sent",) * 2,
 }
 
 

@@ -3627,7 +3627,10 @@ export type paths = {
             };
         };
         put?: never;
-        /** Send a message; repeating a client_id returns the first message (200). */
+        /**
+         * Send a message; repeating a client_id returns the first message (200); with
+         *     `send_at`, schedule it (202).
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3659,6 +3662,15 @@ export type paths = {
                     };
                     content: {
                         "application/json": components["schemas"]["Message"];
+                    };
+                };
+                /** @description With send_at: kept, sent at that time */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ScheduledMessage"];
                     };
                 };
                 400: components["responses"]["BAD_REQUEST"];
@@ -3980,6 +3992,114 @@ export type paths = {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/messages/scheduled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My scheduled messages, the soonest first. */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string | null;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ScheduledMessagePage"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/messages/scheduled/{scheduled_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheduled_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Cancel one of my scheduled messages. */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    scheduled_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change the body or the time of one of my scheduled messages. */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    scheduled_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ScheduledUpdate"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ScheduledMessage"];
+                    };
+                };
+                400: components["responses"]["BAD_REQUEST"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         trace?: never;
     };
     "/api/messages/search": {
@@ -8901,6 +9021,29 @@ export type components = {
              */
             type: "post";
         };
+        ScheduledMessage: {
+            also_to_room: boolean;
+            /** @description Upload ids attached when it is sent. */
+            attachments: string[];
+            body: string;
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            reply_to: string | null;
+            room_id: string;
+            /** Format: date-time */
+            send_at: string;
+            thread_root_id: string | null;
+        };
+        ScheduledMessagePage: {
+            items: components["schemas"]["ScheduledMessage"][];
+            next_cursor: string | null;
+        };
+        ScheduledUpdate: {
+            body?: string;
+            /** Format: date-time */
+            send_at?: string;
+        };
         SearchPage: {
             items: (components["schemas"]["SearchPost"] | components["schemas"]["SearchTopic"] | components["schemas"]["SearchUser"])[];
             next_cursor: string | null;
@@ -8991,6 +9134,11 @@ export type components = {
             poll?: components["schemas"]["PollSpec"] | (never | null);
             /** @default null */
             reply_to?: string | null;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            send_at?: string | null;
             /** @default null */
             thread_root_id?: string | null;
         };
