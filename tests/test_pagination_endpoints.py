@@ -5,7 +5,7 @@ place, is a 400 `validation_error` naming `cursor`."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from bson import ObjectId, Regex
@@ -90,6 +90,12 @@ def _conversation_pages(p, topic, posts, messages) -> dict[str, str]:
         _ok(walker.post(f"/api/messages/rooms/{messages[0]['room_id']}/messages",
                         {"body": f"more {n}", "client_id": f"m{n}",
                          "thread_root_id": messages[0]["id"]}))
+    for n in range(3):  # three messages waiting for their time
+        send_at = (datetime.now(UTC)
+                   + timedelta(hours=n + 1)).isoformat()
+        _ok(walker.post(f"/api/messages/rooms/{messages[0]['room_id']}/messages",
+                        {"body": f"later {n}", "client_id": f"s{n}", "send_at": send_at}),
+            (202,))
     poll_post = _ok(walker.post("/api/posts", {
         "topic_id": topic["id"], "title": "Paging poll", "body": "vote",
         "poll": {"question": "Which?", "options": ["one", "two"]}}))
@@ -163,6 +169,7 @@ def endpoints(p, topic, posts):
                                               [{}, {"after_seq": 1}]),
         "/api/messages/threads": ("walker", "/api/messages/threads", [{}]),
         "/api/saved": ("walker", "/api/saved", [{}]),
+        "/api/messages/scheduled": ("walker", "/api/messages/scheduled", [{}]),
         "/api/polls/{poll_id}/voters": ("walker", f"/api/polls/{poll}/voters", [{}]),
     }
 
