@@ -24,7 +24,7 @@ run: $(STAMP)
 ## PYTEST_ARGS passes more options (e.g. PYTEST_ARGS="-x --durations=20").
 TEST_WORKERS ?= 3
 ## Two depths: a developer's run sends the two-process burst as 20 senders x 50 and fuzzes
-## 4 examples per operation (under 3 minutes on 2 cores); CI (.ci/run) runs the same tests
+## 4 examples per operation (about 5 minutes on 2 cores); CI (.ci/run) runs the same tests
 ## at issue 5's figure (20 x 200 = 4,000 messages) and 12 examples per operation.
 E2E_BURST_PER_SENDER ?= 50
 FUZZ_EXAMPLES ?= 4
