@@ -172,19 +172,27 @@ def ban_user(actor: dict[str, Any], user_id: str, reason: str,
 
 
 def unban_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict[str, Any]:
+    return _lift(actor, user_id, reason, "ban", "banned", site_bans.active_ban)
+
+
+def _lift(actor: dict[str, Any], user_id: str, reason: str | None, field: str,
+          done: str, in_force: Any) -> dict[str, Any]:
+    """End the user's site `field` ("ban" or "mute") now in force: only if it is still the
+    one read (its `<done>_at` stamp), audited as `user.un<field>`."""
     write_gate.admit(actor, "admin")
     if not is_site_moderator(actor):
         raise Forbidden()
     target = get_target_user(user_id)
-    ban = site_bans.active_ban(target)
-    if ban is None:
-        raise Conflict("This user is not banned.")
-    updated = User().update_if(target["_id"], {"ban.banned_at": ban["banned_at"]},
-                               {"$set": {"ban": None}})
+    current = in_force(target)
+    if current is None:
+        raise Conflict(f"This user is not {done}.")
+    stamp = f"{field}.{done}_at"
+    updated = User().update_if(target["_id"], {stamp: current[f"{done}_at"]},
+                               {"$set": {field: None}})
     if updated is None:
-        raise Conflict("The ban changed meanwhile; reload and try again.")
-    audit_service.record(actor, "user.unban", "user", target["_id"], reason,
-                         {"ban_reason": ban["reason"]})
+        raise Conflict(f"The {field} changed meanwhile; reload and try again.")
+    audit_service.record(actor, f"user.un{field}", "user", target["_id"], reason,
+                         {f"{field}_reason": current["reason"]})
     return updated
 
 
@@ -212,20 +220,8 @@ def mute_user(actor: dict[str, Any], user_id: str, reason: str,
 
 
 def unmute_user(actor: dict[str, Any], user_id: str, reason: str | None) -> dict[str, Any]:
-    write_gate.admit(actor, "admin")
-    if not is_site_moderator(actor):
-        raise Forbidden()
-    target = get_target_user(user_id)
-    mute = site_mutes.mute_in_force(target)
-    if mute is None:
-        raise Conflict("This user is not muted.")
-    updated = User().update_if(target["_id"], {"mute.muted_at": mute["muted_at"]},
-                               {"$set": {"mute": None}})
-    if updated is None:
-        raise Conflict("The mute changed meanwhile; reload and try again.")
-    audit_service.record(actor, "user.unmute", "user", target["_id"], reason,
-                         {"mute_reason": mute["reason"]})
-    realtime.emit("account_unmuted", {}, to=user_room(target["_id"]))
+    updated = _lift(actor, user_id, reason, "mute", "muted", site_mutes.mute_in_force)
+    realtime.emit("account_unmuted", {}, to=user_room(updated["_id"]))
     return updated
 
 
