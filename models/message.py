@@ -180,6 +180,24 @@ class Message(Searchable, LinkPreviewed, Editable, BaseModel):
                                      "$set": {"thread.last_reply_at": at,
                                               "thread.last_repliers": repliers}})
 
+    def note_thread_reply_gone(self, root_id: ObjectId, keep: int) -> dict[str, Any] | None:
+        """The root after one of its replies was deleted: one fewer, and its latest time
+        and `keep` latest distinct repliers taken again from the replies still there."""
+        live = {"thread_root_id": root_id, "deleted": False}
+        latest = list(self.collection.find(live, {"author_id": 1, "created_at": 1})
+                      .sort("seq", DESCENDING).limit(keep * 10))
+        repliers: list[ObjectId] = []
+        for reply in latest:  # newest first; the summary lists them oldest first
+            if reply["author_id"] not in repliers and len(repliers) < keep:
+                repliers.append(reply["author_id"])
+        last_at = latest[0]["created_at"] if latest else None
+        return self.collection.find_one_and_update(
+            {"_id": root_id, "thread.reply_count": {"$gt": 0}},
+            {"$inc": {"thread.reply_count": -1},
+             "$set": {"thread.last_reply_at": last_at,
+                      "thread.last_repliers": repliers[::-1]}},
+            return_document=ReturnDocument.AFTER)
+
     def update(self, message_id: ObjectId, operations: dict[str, Any]) -> dict[str, Any] | None:
         return self.collection.find_one_and_update({"_id": message_id}, operations,
                                                    return_document=ReturnDocument.AFTER)

@@ -127,18 +127,23 @@ class Room(BaseModel):
         found = self.collection.find_one({"_id": room_id}, {"last_seq": 1})
         return found["last_seq"] if found else 0
 
-    def advance(self, room_id: ObjectId, last: int, seq: int, snapshot: dict[str, Any]) -> bool:
-        """Move `last_seq` from exactly `last` to `seq` with the snapshot of message
-        `seq`; False when the room was not at `last` (nothing changed)."""
-        return self.collection.update_one(
-            {"_id": room_id, "last_seq": last},
-            {"$set": {"last_seq": seq, "last_message": snapshot,
-                      "last_message_at": snapshot["created_at"],
-                      "activity_at": snapshot["created_at"]}}).matched_count == 1
+    def advance(self, room_id: ObjectId, last: int, seq: int,
+                snapshot: dict[str, Any] | None) -> bool:
+        """Move `last_seq` from exactly `last` to `seq`, with the snapshot of the room's
+        last message (None: message `seq` is not shown as the last one, e.g. a reply
+        sent only to its thread, so the snapshot stays); False when the room was not at
+        `last` (nothing changed)."""
+        changes: dict[str, Any] = {"last_seq": seq}
+        if snapshot is not None:
+            changes.update(last_message=snapshot, last_message_at=snapshot["created_at"],
+                           activity_at=snapshot["created_at"])
+        return self.collection.update_one({"_id": room_id, "last_seq": last},
+                                          {"$set": changes}).matched_count == 1
 
-    def refresh_snapshot(self, room_id: ObjectId, seq: int, snapshot: dict[str, Any]) -> None:
+    def refresh_snapshot(self, room_id: ObjectId, message_id: ObjectId,
+                         snapshot: dict[str, Any]) -> None:
         """Keep `last_message` true after its message was edited or deleted."""
-        self.collection.update_one({"_id": room_id, "last_seq": seq},
+        self.collection.update_one({"_id": room_id, "last_message.id": message_id},
                                    {"$set": {"last_message": snapshot}})
 
     def rewrite_last_message_body(self, room_id: ObjectId, message_id: ObjectId,

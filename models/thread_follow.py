@@ -59,6 +59,14 @@ class ThreadFollow(BaseModel):
             {"$set": {"unread": 0, "has_unread": False, "last_reply_at": at},
              "$max": {"last_read_seq": seq}})
 
+    def reply_gone(self, root_id: ObjectId, author_id: ObjectId, seq: int) -> None:
+        """The reply at `seq` was deleted: no longer unread for whoever had not read it."""
+        self.collection.update_many(
+            {"root_id": root_id, "user_id": {"$ne": author_id}, "last_read_seq": {"$lt": seq},
+             "unread": {"$gt": 0}}, {"$inc": {"unread": -1}})
+        self.collection.update_many({"root_id": root_id, "unread": 0, "has_unread": True},
+                                    {"$set": {"has_unread": False}})
+
     def mark_read(self, root_id: ObjectId, user_id: ObjectId, seq: int, unread: int) -> None:
         self.collection.update_one(
             {"root_id": root_id, "user_id": user_id},

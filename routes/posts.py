@@ -13,6 +13,7 @@ from routes.topic_schemas import (
 from services.forum import (
     comments_service,
     forum_history,
+    post_actions,
     post_follows,
     post_lists,
     posts_service,
@@ -87,7 +88,7 @@ def post_history(query, post_id):
 @blp.response(204)
 def delete_post(post_id):
     """Delete a post (author, topic moderators, admins); its comments stay readable."""
-    posts_service.delete_post(current_user(), post_id)
+    post_actions.delete_post(current_user(), post_id)
 
 
 @blp.route("/<objectid:post_id>/follow")
@@ -129,13 +130,13 @@ def _moderation_route(action: str):
     @login_required
     @blp.response(200, PostSchema)
     def view(post_id):
-        return posts_service.moderate_post(current_user(), post_id, action)
+        return post_actions.moderate_post(current_user(), post_id, action)
 
     view.__doc__ = f"{action.capitalize()} a post (topic moderators)."
     return view
 
 
-for _action in posts_service.FLAGS:
+for _action in post_actions.FLAGS:
     _moderation_route(_action)
 
 

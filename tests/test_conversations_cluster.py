@@ -26,7 +26,7 @@ def group(server, token: str, *member_ids: str) -> str:
 
 def test_thread_replies_and_thread_updated_cross_processes(cluster):
     app, (a, b) = cluster
-    alice, alice_token = make_user(app, "alice")
+    _alice, alice_token = make_user(app, "alice")
     bob, bob_token = make_user(app, "bob")
     _carol, carol_token = make_user(app, "carol")
     room = group(a, alice_token, str(bob["_id"]))

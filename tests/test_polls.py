@@ -196,3 +196,21 @@ def test_a_poll_sent_over_the_socket(app, client):
                                      "poll": POLL}, callback=True)
     assert again["data"]["poll"]["id"] == ack["data"]["poll"]["id"]
     sc.disconnect()
+
+
+def test_deleting_the_item_removes_its_poll_and_ballots(client, db):
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    _room, message = group_with_poll(alice, bob)
+    topic = make_topic(alice)
+    join(bob, topic["id"])
+    post = alice.post("/api/posts/", {"topic_id": topic["id"], "title": "Which?",
+                                      "poll": POLL}).get_json()
+    for item in (message, post):
+        vote(bob, item["poll"]["id"], "1")
+    assert db.poll_ballots.count_documents({}) == 2
+    assert alice.delete(f"/api/messages/{message['id']}").status_code == 200
+    assert alice.delete(f"/api/posts/{post['id']}").status_code in (200, 204)
+    assert db.polls.count_documents({}) == db.poll_ballots.count_documents({}) == 0
+    for item in (message, post):
+        assert bob.get(f"/api/polls/{item['poll']['id']}").status_code == 404
+        assert vote(bob, item["poll"]["id"], "2").status_code == 404

@@ -25,6 +25,7 @@ from services.admin import admin_service
 from services.chat import chat_access, chat_history
 from services.forum import (
     comments_service,
+    post_actions,
     posts_service,
     pseudonyms,
     topic_moderation,
@@ -237,7 +238,7 @@ def _remove_content(user: dict[str, Any], report: dict[str, Any], note: str | No
     rights again and emits `post_updated` / `message_deleted` after its write."""
     target_type, target_id = report["target_type"], report["target_id"]
     if target_type == "post":
-        posts_service.delete_post(user, target_id)
+        post_actions.delete_post(user, target_id)
     elif target_type == "comment":
         comment = Comment().get(target_id, "Comment")
         comments_service.delete_comment(user, target_id)

@@ -14,7 +14,7 @@ from models.message import Message
 from models.room import Room
 from models.user import User
 from services.accounts import write_gate
-from services.chat import chat_previews, notify_chat
+from services.chat import chat_previews, chat_threads, notify_chat
 from services.chat.audience import audience
 from services.chat.chat_access import (
     can_moderate_room,
@@ -28,6 +28,7 @@ from services.media import attachments
 from services.notify import notify_moderation
 from services.platform import audit_service, edit_history, realtime
 from services.platform.shapes.messages import REACTIONS
+from services.polls import poll_items
 from utils import clock
 from utils.errors import Forbidden, NotFound, ValidationFailed
 
@@ -77,7 +78,7 @@ def edit_message(user: dict[str, Any], message_id: str, body: str) -> dict[str, 
     before, updated = edited
     edit_history.kept(MESSAGE, before, updated)
     payload = serialize_message(updated, user)
-    Room().refresh_snapshot(room["_id"], updated["seq"], snapshot(updated))
+    Room().refresh_snapshot(room["_id"], updated["_id"], snapshot(updated))
     realtime.emit("message_updated", payload, to=audience(room))
     notify_chat.message_sent(user, room, updated, before=message)
     chat_previews.message_written(updated, before=message)
@@ -103,7 +104,8 @@ def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
         raise NotFound("Message not found.")
     attachments.discard(deleted["_id"])
     edit_history.forget(MESSAGE, deleted["_id"])
-    Room().refresh_snapshot(room["_id"], deleted["seq"], snapshot(deleted))
+    poll_items.remove(deleted.get("poll_id"))
+    Room().refresh_snapshot(room["_id"], deleted["_id"], snapshot(deleted))
     if message["author_id"] != user["_id"]:
         # Someone else's message: a moderator acted, so the audit trail records it.
         audit_service.record(user, "message.delete", "message", deleted["_id"],
@@ -118,6 +120,7 @@ def delete_message(user: dict[str, Any], message_id: str) -> dict[str, Any]:
         realtime.emit("message_unpinned", {"room_id": id_str(room["_id"]),
                                            "message_id": id_str(deleted["_id"])},
                       to=audience(room))
+    chat_threads.message_deleted(room, deleted)
     return serialize_message(deleted, User().find_by_id(deleted["author_id"]))
 
 

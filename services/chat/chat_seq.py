@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from models.message import Message
 from models.room import Room
 from models.room_member import RoomMember
-from services.chat.chat_views import snapshot
+from services.chat.chat_views import room_snapshot
 from utils.errors import BadRequest
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def store(room: dict[str, Any], author_id: ObjectId, client_id: str,
         # The proof: the room moves onto this seq only from the one right below it.
         # A miss means the guess was ahead of the room, unless a settle adopted the
         # message meanwhile (then it stays, and that settle moves the room over it).
-        if (Room().advance(room_id, seq - 1, seq, snapshot(document))
+        if (Room().advance(room_id, seq - 1, seq, room_snapshot(document))
                 or not messages.take_back(document["_id"])):
             _remember(room_id, seq, shared)
             return document, True
@@ -93,10 +93,11 @@ def settle(room_id: ObjectId) -> int:
         if not run:
             return last
         top = run[-1]
+        shown = [room_snapshot(m) for m in run if not m.get("thread_quiet")]
         # Adopted before the move, so none of them is taken back under it; all of them
         # still there, or a sender took one back first and we look again.
         if messages.adopt(room_id, last, top["seq"]) == len(run):
-            rooms.advance(room_id, last, top["seq"], snapshot(top))
+            rooms.advance(room_id, last, top["seq"], shown[-1] if shown else None)
     raise BadRequest("The room is too busy; send again.")
 
 

@@ -73,6 +73,22 @@ def replied(room: dict[str, Any], root: dict[str, Any], message: dict[str, Any])
         to=audience(room))
 
 
+def message_deleted(room: dict[str, Any], message: dict[str, Any]) -> None:
+    """After a message was deleted: a root's thread is over (its follows go, so it
+    leaves everyone's threads list); a reply leaves its root's summary and its
+    followers' unread counts, and the room hears `thread_updated`."""
+    root_id = message.get("thread_root_id")
+    if root_id is None:
+        ThreadFollow().delete_of_root(message["_id"])
+        return
+    ThreadFollow().reply_gone(root_id, message["author_id"], message["seq"])
+    updated = Message().note_thread_reply_gone(root_id, LAST_REPLIERS)
+    if updated is not None:
+        realtime.emit("thread_updated", THREAD_UPDATED.dump({
+            "root_id": root_id, "room_id": room["_id"], "thread": thread_of(updated)}),
+            to=audience(room))
+
+
 def notify_reply(author: dict[str, Any], room: dict[str, Any], root: dict[str, Any],
                  message: dict[str, Any]) -> None:
     """After delivery: `thread_reply` to the followers (not the ones the reply mentions:

@@ -24,6 +24,12 @@ def snapshot(message: dict[str, Any]) -> dict[str, Any]:
             "deleted": message["deleted"]}
 
 
+def room_snapshot(message: dict[str, Any]) -> dict[str, Any] | None:
+    """What the room shows as its last message once `message` is stored: none for a
+    reply sent only to its thread (the room keeps showing the one before)."""
+    return None if message.get("thread_quiet") else snapshot(message)
+
+
 def serialize_message(message: dict[str, Any], author: dict[str, Any] | None,
                       polls: dict[ObjectId, dict[str, Any]] | None = None) -> dict[str, Any]:
     """`polls`: see `poll_items.of_item`."""
@@ -35,7 +41,7 @@ def serialize_message(message: dict[str, Any], author: dict[str, Any] | None,
 def thread_of(message: dict[str, Any]) -> dict[str, Any] | None:
     """A thread root's summary with its last repliers as public users (None: no replies)."""
     thread = message.get("thread")
-    if not thread:
+    if not thread or not thread.get("reply_count"):
         return None
     people = public_users(thread.get("last_repliers") or [])
     return {**thread, "last_repliers": [people[uid] for uid in thread.get("last_repliers")

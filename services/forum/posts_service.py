@@ -19,9 +19,7 @@ from services.accounts import write_gate
 from services.accounts.users_service import public_users
 from services.forum import notify_content, pseudonyms
 from services.media import attachments, link_previews
-from services.notify import notify_moderation
 from services.platform import (
-    audit_service,
     content_filter,
     edit_history,
     live_rooms,
@@ -268,47 +266,6 @@ def update_post(user: dict[str, Any], post_id: Any, changes: dict[str, Any]
     emit_post("post_updated", updated)
     notify_content.post_edited(pseudonyms.actor(updated, user), post, updated)
     _post_written(updated, before=post)
-    return post_views(user, [updated])[0]
-
-
-def delete_post(user: dict[str, Any], post_id: Any) -> None:
-    """Soft: the post keeps its place in the list and its comments stay readable."""
-    post, topic = get_readable_post(user, post_id)
-    is_author = post["author_id"] == user["_id"]
-    if not is_author and not topic_access.can_moderate(user, topic):
-        raise Forbidden("Only the author or a moderator may delete this post.")
-    deleted = Post().update(post["_id"], {"deleted": True, "deleted_at": clock.now(),
-                                          "deleted_by": user["_id"]}, {"deleted": False})
-    if deleted is None:
-        return  # already deleted: deleting is idempotent
-    attachments.discard(post["_id"])
-    edit_history.forget(EDITED_POST, post["_id"])
-    if not is_author:
-        audit_service.record_moderation(user, "delete_post", topic["_id"], "post",
-                                         post["_id"])
-        notify_moderation.content_removed(post["author_id"], "post", {
-            "post_id": str(post["_id"]), "topic_id": str(topic["_id"])})
-    posts_changed(topic["_id"])
-    emit_post("post_updated", deleted)
-
-
-FLAGS = {"pin": ("pinned", True), "unpin": ("pinned", False),
-         "lock": ("locked", True), "unlock": ("locked", False)}
-
-
-def moderate_post(user: dict[str, Any], post_id: Any, action: str) -> dict[str, Any]:
-    """pin, unpin, lock or unlock; topic moderators and site staff only."""
-    write_gate.admit(user, "moderate")
-    field, value = FLAGS[action]
-    post, topic = get_readable_post(user, post_id)
-    if not topic_access.can_moderate(user, topic):
-        raise Forbidden("Only moderators of this topic may do this.")
-    updated = Post().update(post["_id"], {field: value})
-    if updated is None:
-        raise NotFound("Post not found.")
-    audit_service.record_moderation(user, f"{action}_post", topic["_id"], "post", post["_id"])
-    posts_changed(topic["_id"])
-    emit_post("post_updated", updated)
     return post_views(user, [updated])[0]
 
 

@@ -11,6 +11,7 @@ from models.friendship import Friendship
 from models.room_invitation import RoomInvitation
 from models.saved_item import SavedItem
 from models.scheduled_message import ScheduledMessage
+from models.thread_follow import ThreadFollow
 from models.user import User, default_settings
 from models.user_hide import UserHide
 from services.accounts import auth_2fa, auth_login, passkeys
@@ -49,6 +50,7 @@ def delete_account(user: dict[str, Any], password: str, address: str,
     SavedItem().delete_all_of(user["_id"])
     Draft().delete_all_of(user["_id"])
     ScheduledMessage().delete_all_of(user["_id"])
+    ThreadFollow().delete_of_user(user["_id"])
     notify_prefs.forget_user(user["_id"])
     data_export.forget_user(user["_id"])
     passkeys.forget_user(user["_id"])
