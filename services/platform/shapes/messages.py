@@ -145,7 +145,9 @@ FollowedThreadPageSchema = page_schema(FollowedThreadSchema, "FollowedThreadPage
 class ThreadUpdatedEventSchema(Schema):
     root_id = fields.String(required=True)
     room_id = fields.String(required=True)
-    thread = fields.Nested(ThreadSummarySchema, required=True)
+    # null once the thread's last reply was deleted
+    thread = fields.Nested(ThreadSummarySchema, required=True, allow_none=True)
+
 
 class InvitationSchema(Schema):
     """A pending invitation into a group, as its invitee sees it."""

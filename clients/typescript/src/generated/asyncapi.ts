@@ -1019,7 +1019,7 @@ export interface StartCall {
 export interface ThreadUpdatedEvent {
   room_id: string;
   root_id: string;
-  thread: ThreadSummary;
+  thread: ThreadSummary | null;
 }
 /**
  * This interface was referenced by `AsyncApiTypes`'s JSON-Schema
