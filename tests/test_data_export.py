@@ -5,13 +5,18 @@ markers, words erased)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from bson import ObjectId
 
+from models.base import isoformat
+from models.user import User
+from services.privacy import data_export
 from tests.helpers import DEFAULT_PASSWORD, forged, link_token, read_mails, run_jobs
 from tests.topic_helpers import Person, join, make_post, make_topic
+from utils import clock as app_clock
 from utils.extensions import socketio
 
 
@@ -85,7 +90,6 @@ def test_export_is_built_by_a_job_mailed_and_downloaded_by_its_owner_only(export
     clock.advance(hours=73)
     assert alice.get(url, query_string={"token": token}).get_json() == missing.get_json()
     with export_app.app_context():
-        from services.privacy import data_export
         data_export.sweep_exports()
     assert not files[0].exists()
     # A day later, another export may be asked for.
@@ -148,3 +152,38 @@ def test_delete_remove_leaves_markers_and_keeps_others_replies(export_app, db):
     assert "alice" not in stored.replace(alice.id, "")
     found = bob.get("/api/search", query_string={"q": "alice", "type": "posts"}).get_json()
     assert found["items"] == []
+
+
+def test_the_archive_carries_edits_saved_items_drafts_ballots_and_threads(export_app):
+    """Edit history, saved items, drafts, scheduled messages, ballots, followed threads:
+    mine, and nobody else's."""
+    client = export_app.test_client()
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    made = _activity(alice, bob)
+    room_id, post_id = made["room"]["id"], made["post"]["id"]
+    assert alice.patch(f"/api/posts/{post_id}", {"body": "second words"}).status_code == 200
+    assert alice.call("PUT", f"/api/saved/post/{made['bobs_post']['id']}").status_code == 204
+    bob.call("PUT", f"/api/saved/post/{post_id}")
+    later = isoformat(app_clock.now() + timedelta(hours=2))
+    scheduled = alice.post(f"/api/messages/rooms/{room_id}/messages",
+                           {"body": "see you", "client_id": "later-1", "send_at": later})
+    assert scheduled.status_code == 202, scheduled.get_json()
+    poll = bob.post(f"/api/messages/rooms/{room_id}/messages",
+                    {"body": "", "client_id": "poll-1",
+                     "poll": {"question": "Tea?", "options": ["Yes", "No"]}}).get_json()
+    alice.post(f"/api/polls/{poll['poll']['id']}/vote", {"option_ids": ["1"]})
+    alice.post(f"/api/messages/rooms/{room_id}/messages",
+               {"body": "me too", "client_id": "t-1", "thread_root_id": poll["id"]})
+    alice.call("PUT", f"/api/messages/rooms/{room_id}/draft", json={"body": "half a"})
+    with export_app.app_context():
+        archive = json.loads(json.dumps(data_export.build_archive(
+            User().find_by_id(ObjectId(alice.id))), default=data_export._plain))
+    assert [(v["item_id"], v["body"]) for v in archive["edit_versions"]] == [
+        (post_id, "alice body words")]
+    assert [(s["item_type"], s["item_id"]) for s in archive["saved"]] == [
+        ("post", made["bobs_post"]["id"])]
+    assert [(d["room_id"], d["body"]) for d in archive["drafts"]] == [(room_id, "half a")]
+    assert [s["body"] for s in archive["scheduled_messages"]] == ["see you"]
+    assert [(b["poll_id"], b["option_ids"]) for b in archive["poll_ballots"]] == [
+        (poll["poll"]["id"], ["1"])]
+    assert [t["root_id"] for t in archive["thread_follows"]] == [poll["id"]]

@@ -1,9 +1,10 @@
 """Export my data: `request_export` records a pending export and queues `build_export`,
 which writes a JSON archive (profile, topic memberships, posts, comments, messages sent,
-votes) and mails its owner a download link. The link is signed for that user and that
-export and expires with it (EXPORT_LINK_HOURS); downloading also needs the owner's login,
-so a forwarded mail alone gives nobody the archive. One export per user per
-EXPORT_INTERVAL_HOURS. `sweep_exports` (hourly) deletes expired archives.
+votes, what those said before each edit, saved items, drafts, scheduled messages, poll
+ballots, followed threads) and mails its owner a download link. The link is signed for
+that user and that export and expires with it (EXPORT_LINK_HOURS); downloading also
+needs the owner's login, so a forwarded mail alone gives nobody the archive. One export
+per user per EXPORT_INTERVAL_HOURS. `sweep_exports` (hourly) deletes expired archives.
 
 Archives are files on a local directory (EXPORT_DIR) behind `_archive_path`, `save_archive`
 and `delete_archive`, so another storage can replace it in one place.
@@ -22,8 +23,14 @@ from flask import current_app
 
 from models.comment import Comment
 from models.data_export import READY, DataExport
+from models.draft import Draft
+from models.edit_version import EditVersion
 from models.message import Message
+from models.poll_ballot import PollBallot
 from models.post import Post
+from models.saved_item import SavedItem
+from models.scheduled_message import ScheduledMessage
+from models.thread_follow import ThreadFollow
 from models.topic_member import TopicMember
 from models.user import User
 from models.vote import Vote
@@ -47,6 +54,18 @@ FIELDS = {
     "votes": (Vote, "user_id", ("target_type", "target_id", "value", "created_at",
                                 "updated_at")),
     "topics": (TopicMember, "user_id", ("topic_id", "role", "joined_at")),
+    # What my posts, comments and messages said before each edit.
+    "edit_versions": (EditVersion, "author_id", ("item_type", "item_id", "version", "title",
+                                                 "body", "attachments", "written_at",
+                                                 "replaced_at")),
+    "saved": (SavedItem, "user_id", ("item_type", "item_id", "created_at")),
+    "drafts": (Draft, "user_id", ("room_id", "body", "updated_at")),
+    "scheduled_messages": (ScheduledMessage, "author_id", (
+        "room_id", "body", "attachments", "reply_to", "thread_root_id", "send_at",
+        "created_at")),
+    "poll_ballots": (PollBallot, "user_id", ("poll_id", "option_ids", "created_at",
+                                             "updated_at")),
+    "thread_follows": (ThreadFollow, "user_id", ("root_id", "room_id", "followed_at")),
 }
 
 
