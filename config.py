@@ -39,6 +39,9 @@ WRITE_LIMIT_DEFAULTS = {
     "WRITE_LIMIT_REPORTS": "20 per hour",
     "WRITE_LIMIT_UPLOADS": "30 per 10 minutes",
     "WRITE_LIMIT_PROFILE_EDITS": "20 per hour",
+    # Every write request over REST of one user, whatever the route (self-care included:
+    # drafts, saved items, follows, read markers, settings); sockets: SOCKET_WRITE_RATE_LIMIT.
+    "WRITE_LIMIT_ANY": "300 per minute",
     # Lower limits for new accounts (trust level 0, services/accounts/trust.py).
     "NEW_ACCOUNT_LIMIT_TOPICS": "1 per hour",
     "NEW_ACCOUNT_LIMIT_TOPIC_ROOMS": "2 per hour",

@@ -157,3 +157,34 @@ def test_a_topic_owner_and_moderators_are_not_limited_in_their_topic(make_app):
                                           "body": "x"}).status_code for i in range(3)]
     assert answers == [201, 201, 429]
 
+
+
+def test_every_write_request_counts_against_the_users_ceiling(make_app):
+    """Self-care writes (drafts, saved items, read markers, thread follows) have no class
+    limit of their own; WRITE_LIMIT_ANY holds every REST write of one user, counted
+    before the write, so a refused one writes nothing."""
+    app = make_app(WRITE_LIMIT_ANY="4 per minute")
+    client = app.test_client()
+    owner, spam = Person(client, "owner"), Person(client, "spammer")
+    topic = make_topic(owner)
+    room = owner.post(f"/api/topics/{topic['id']}/rooms", {"name": "chat"}).get_json()
+    message = owner.post(f"/api/messages/rooms/{room['id']}/messages",
+                         {"body": "hello", "client_id": "m1"}).get_json()
+    writes = [
+        lambda i: spam.call("PUT", f"/api/messages/rooms/{room['id']}/draft",
+                            json={"body": f"draft {i}"}),
+        lambda i: spam.call("PUT", f"/api/saved/message/{message['id']}"),
+        lambda i: spam.post(f"/api/messages/{message['id']}/thread/follow"),
+        lambda i: spam.post(f"/api/messages/rooms/{room['id']}/read", {"seq": 1}),
+    ]
+    assert [write(i).status_code for i, write in enumerate(writes)] == [200, 204, 204, 200]
+    before = snapshot(app)
+    refused = spam.call("PUT", f"/api/messages/rooms/{room['id']}/draft",
+                        json={"body": "one too many"})
+    assert refused.status_code == 429 and refused.get_json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert differences(before, snapshot(app)) == []
+    # Reading is not a write; another user has a count of their own.
+    assert spam.get(f"/api/messages/rooms/{room['id']}/draft").status_code == 200
+    assert owner.call("PUT", f"/api/messages/rooms/{room['id']}/draft",
+                      json={"body": "mine"}).status_code == 200

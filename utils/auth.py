@@ -45,6 +45,9 @@ class UserLoaders:
     by_session: Callable[[str, Any, str | None, str | None], dict[str, Any] | None]
     # A user id -> the user as stored now, unless deleted.
     by_id: Callable[[str], dict[str, Any] | None]
+    # Count one write request (POST, PUT, PATCH, DELETE) of a signed-in user against their
+    # per-user limit, whatever the route (account self-care included); raises RateLimited.
+    count_write: Callable[[str], None]
 
 
 def _loaders() -> UserLoaders:
@@ -113,10 +116,15 @@ def auth_token_id():
 
 
 def login_required(view: Callable) -> Callable:
+    """A signed-in user, and for a write, one within their per-user write limit (counted
+    before the view runs, so a refused write writes nothing)."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        if current_user() is None:
+        user = current_user()
+        if user is None:
             raise Unauthorized()
+        if request.method in UNSAFE_METHODS:
+            _loaders().count_write(str(user["_id"]))
         return view(*args, **kwargs)
 
     mark_for_doc(wrapper, "login_required")

@@ -17,7 +17,7 @@ from models.passkey import Passkey
 from models.user import User
 from services.accounts import auth_sessions, email_otp, login_throttle
 from services.notify import push_subscriptions
-from services.platform import live_rooms, passwords, site_bans, totp
+from services.platform import chat_limits, live_rooms, passwords, site_bans, totp
 from utils import clock, local_copies, user_versions
 from utils.auth import UserLoaders
 from utils.errors import BadRequest, EmailNotVerified, Forbidden, InvalidCredentials, OtpRequired
@@ -237,4 +237,4 @@ def end_all_sessions(user_id: ObjectId, keep_token: ObjectId | None = None,
 
 # What utils.auth and utils.socket_events use to find the acting user (given at init_app).
 USER_LOADERS = UserLoaders(by_token=user_for_token, by_session=user_for_session,
-                           by_id=active_user)
+                           by_id=active_user, count_write=chat_limits.hit_write_request)

@@ -52,6 +52,13 @@ def hit(kind: str, user_id: str, setting: str, message: str) -> None:
     raise RateLimited(math.ceil(max(1.0, reset_at - time.time())), message)
 
 
+def hit_write_request(user_id: str) -> None:
+    """Count one write request over REST (any route a signed-in user calls with POST, PUT,
+    PATCH or DELETE, account self-care included) against WRITE_LIMIT_ANY: the per-user
+    ceiling under the write classes' own limits (services.accounts.write_gate.LIMITS)."""
+    hit("write:any", user_id, "WRITE_LIMIT_ANY", "Too many changes; slow down.")
+
+
 def hit_event(event_class: str, user_id: str) -> None:
     """Count one socket event of `event_class` (a key of EVENT_CLASSES) by `user_id`."""
     hit(f"event:{event_class}", user_id, EVENT_CLASSES[event_class],
