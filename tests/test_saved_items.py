@@ -123,3 +123,23 @@ def test_deleting_my_account_deletes_my_saved_items(app, client):
     with app.app_context():
         users = get_db().saved_items.distinct("user_id")
     assert users == [ObjectId(owner.id)]
+
+
+def test_what_authors_i_hide_wrote_is_blanked_or_left_out_as_in_their_lists(client):
+    owner, alice, bob = Person(client, "olivia"), Person(client, "alice"), Person(client, "bob")
+    topic = make_topic(owner)
+    post = make_post(owner, topic["id"], "Worth keeping", "a body")
+    comment = owner.post(f"/api/posts/{post['id']}/comments", {"body": "a comment"}).get_json()
+    room = alice.post("/api/messages/direct", {"user_id": owner.id}).get_json()["id"]
+    message = send_message(owner, room, "remember this", "o1")
+    for item_type, item in (("post", post), ("comment", comment), ("message", message)):
+        assert save(alice, item_type, item["id"]).status_code == 204
+    assert alice.call("PUT", f"/api/users/{owner.id}/hide").status_code == 204
+    items = {item["type"]: item for item in saved(alice)["items"]}
+    # A post list leaves the post out; a comment tree and a chat keep an emptied place.
+    assert set(items) == {"comment", "message"}
+    assert (items["comment"]["body"], items["comment"]["author_hidden"]) == ("", True)
+    assert (items["message"]["body"], items["message"]["author_hidden"]) == ("", True)
+    assert alice.call("DELETE", f"/api/users/{owner.id}/hide").status_code == 204
+    assert [i["type"] for i in saved(alice)["items"]] == ["message", "comment", "post"]
+    assert bob.get("/api/saved").get_json()["items"] == []

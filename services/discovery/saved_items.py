@@ -15,6 +15,7 @@ from models.message import Message
 from models.post import Post
 from models.saved_item import SavedItem
 from services.accounts import write_gate
+from services.accounts.users_service import hidden_ids
 from services.chat import chat_access, chat_views
 from services.forum import comments_service, posts_service
 from services.platform import topic_access
@@ -73,7 +74,11 @@ def _post_views(user: dict[str, Any], ids: list[ObjectId]) -> dict[ObjectId, dic
              if not p["deleted"]]
     readable = _readable_topics(user, {p["topic_id"] for p in posts})
     posts = [p for p in posts if p["topic_id"] in readable]
-    return {ObjectId(view["id"]): view for view in posts_service.post_views(user, posts)}
+    # Left out, as post lists leave out posts by authors I hide (compared with the
+    # author shown, so an anonymous post's writer is not unmasked).
+    hidden = {str(uid) for uid in hidden_ids(user)}
+    return {ObjectId(view["id"]): view for view in posts_service.post_views(user, posts)
+            if (view.get("author") or {}).get("id") not in hidden}
 
 
 def _comment_views(user: dict[str, Any], ids: list[ObjectId]) -> dict[ObjectId, dict]:
@@ -84,8 +89,9 @@ def _comment_views(user: dict[str, Any], ids: list[ObjectId]) -> dict[ObjectId, 
     readable = _readable_topics(user, {p["topic_id"] for p in posts.values()})
     comments = [c for c in comments
                 if c["post_id"] in posts and posts[c["post_id"]]["topic_id"] in readable]
-    return {comment_id: {**view, "replies": []}
-            for comment_id, view in comments_service.comment_views(user, comments).items()}
+    views = comments_service.blank_hidden_authors(
+        user, comments_service.comment_views(user, comments))
+    return {comment_id: {**view, "replies": []} for comment_id, view in views.items()}
 
 
 def _message_views(user: dict[str, Any], ids: list[ObjectId]) -> dict[ObjectId, dict]:

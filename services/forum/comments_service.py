@@ -63,6 +63,18 @@ def comment_views(user: dict[str, Any] | None, comments: list[dict[str, Any]]
             for c in comments}
 
 
+def blank_hidden_authors(user: dict[str, Any] | None, views: dict[ObjectId, dict[str, Any]]
+                         ) -> dict[ObjectId, dict[str, Any]]:
+    """Comments by authors `user` hides keep their place (their replies hang under them),
+    emptied and flagged `author_hidden`. Compared with the author shown, like post lists:
+    an anonymous comment shows a stand-in whose id is never a user's, so hiding its
+    writer cannot unmask it."""
+    hidden = {str(uid) for uid in hidden_ids(user)}
+    return {comment_id: {**view, "body": "", "body_html": "", "author_hidden": True}
+            if (view.get("author") or {}).get("id") in hidden else view
+            for comment_id, view in views.items()}
+
+
 def get_readable_comment(user: dict[str, Any] | None, comment_id: Any
                       ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     comment = Comment().find_by_id(comment_id)
@@ -205,15 +217,7 @@ def list_comments(user: dict[str, Any] | None, post_id: Any, sort: str, limit: i
     replies = Comment().replies_under(post["_id"], [c["_id"] for c in top],
                                       current_app.config["COMMENT_TREE_MAX_REPLIES"],
                                       VIEW_FIELDS) if top else []
-    views = comment_views(user, top + replies)
-    # Compared with the author shown, like post lists: an anonymous comment shows a
-    # stand-in whose id is never a user's, so hiding its writer cannot unmask it.
-    hidden = {str(uid) for uid in hidden_ids(user)}
-    for comment in top + replies:
-        if (views[comment["_id"]].get("author") or {}).get("id") in hidden:
-            # Kept in place (its replies hang under it), emptied, and flagged.
-            views[comment["_id"]] = {**views[comment["_id"]], "body": "", "body_html": "",
-                                     "author_hidden": True}
+    views = blank_hidden_authors(user, comment_views(user, top + replies))
     children: dict[ObjectId, list[dict[str, Any]]] = {}
     for reply in _sorted(replies, sort):
         children.setdefault(reply["parent_id"], []).append(reply)
