@@ -25,11 +25,16 @@ class ScheduledMessage(BaseModel):
         IndexModel(SOONEST_FIRST, name="send_at"),
     ]
 
-    def create(self, author_id: ObjectId, room_id: ObjectId, fields: dict[str, Any],
-               send_at: datetime, now: datetime) -> dict[str, Any]:
+    def create(self, scheduled_id: ObjectId, author_id: ObjectId, room_id: ObjectId,
+               fields: dict[str, Any], send_at: datetime, now: datetime) -> dict[str, Any]:
         """`fields`: body, attachments, reply_to, thread_root_id, also_to_room."""
-        return self.insert({"author_id": author_id, "room_id": room_id, **fields,
-                            "send_at": send_at, "created_at": now, "claimed_at": None})
+        return self.insert({"_id": scheduled_id, "author_id": author_id, "room_id": room_id,
+                            **fields, "send_at": send_at, "created_at": now,
+                            "claimed_at": None})
+
+    def ids_of(self, author_id: ObjectId) -> list[ObjectId]:
+        return [item["_id"] for item in self.collection.find({"author_id": author_id},
+                                                             {"_id": 1})]
 
     def page_of(self, author_id: ObjectId, limit: int, cursor: str | None
                 ) -> tuple[list[dict[str, Any]], str | None]:

@@ -294,3 +294,13 @@ def subscribe_push(person: Person, subscription: dict) -> dict:
     response = person.post("/api/push/subscriptions", subscription)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
+
+
+def png_bytes(size: tuple[int, int] = (16, 16), colour: tuple[int, int, int] = (200, 20, 30)
+              ) -> bytes:
+    """A small valid PNG, for uploads."""
+    from PIL import Image  # only the tests that upload need it
+
+    data = io.BytesIO()
+    Image.new("RGB", size, colour).save(data, format="PNG")
+    return data.getvalue()

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.chat.chat_scheduled import send_scheduled_messages
-from tests.helpers import DEFAULT_PASSWORD, Person
+from services.media import attachments
+from tests.helpers import DEFAULT_PASSWORD, Person, png_bytes
 from tests.topic_helpers import send_message
 from utils import clock as app_clock
 
@@ -160,3 +161,47 @@ def test_deleting_my_account_deletes_my_scheduled_messages(trio, db):
                                                        "content": "keep"})
     assert gone.status_code == 204
     assert [d["body"] for d in db.scheduled_messages.find()] == ["bob's own"]
+
+
+def test_attachments_are_checked_when_scheduled_and_held_until_sent(app, trio, db, clock):
+    alice, bob, _carol, room = trio
+    mine = alice.upload(png_bytes()).get_json()["id"]
+    theirs = bob.upload(png_bytes()).get_json()["id"]
+
+    def with_files(files: list[str], client_id: str):
+        return alice.post(f"/api/messages/rooms/{room['id']}/messages",
+                          {"body": "", "client_id": client_id, "attachments": files,
+                           "send_at": later(days=2)})
+
+    # Someone else's upload is refused now, with the answer a send gets, and nothing kept.
+    refused = with_files([theirs], "s0")
+    assert refused.status_code == 404, refused.get_json()
+    assert db.scheduled_messages.count_documents({}) == 0
+    item = with_files([mine], "s1")
+    assert item.status_code == 202, item.get_json()
+    # Held: not attachable to another message, downloadable by its author alone.
+    elsewhere = alice.post(f"/api/messages/rooms/{room['id']}/messages",
+                           {"body": "", "client_id": "m1", "attachments": [mine]})
+    assert elsewhere.status_code == 404
+    assert alice.get(f"/api/uploads/{mine}").status_code == 200
+    assert bob.get(f"/api/uploads/{mine}").status_code == 404
+    with app.app_context():
+        # Two days: past UPLOAD_UNATTACHED_SECONDS, the sweep of unattached uploads leaves it.
+        clock.advance(days=2, minutes=1)
+        attachments.sweep()
+        assert send_scheduled_messages() == 1
+    sent = db.messages.find_one({"client_id": f"scheduled-{item.get_json()['id']}"})
+    assert [str(a["id"]) for a in sent["attachments"]] == [mine]
+    assert bob.get(f"/api/uploads/{mine}").status_code == 200  # now the room's
+
+
+def test_cancelling_frees_its_uploads(trio, db):
+    alice, _bob, _carol, room = trio
+    mine = alice.upload(png_bytes()).get_json()["id"]
+    item = alice.post(f"/api/messages/rooms/{room['id']}/messages",
+                      {"body": "x", "client_id": "s1", "attachments": [mine],
+                       "send_at": later(hours=1)}).get_json()
+    assert alice.delete(f"{SCHEDULED}/{item['id']}").status_code == 204
+    sent = alice.post(f"/api/messages/rooms/{room['id']}/messages",
+                      {"body": "", "client_id": "m1", "attachments": [mine]})
+    assert sent.status_code == 201, sent.get_json()

@@ -18,6 +18,7 @@ from models.user import User
 from services.accounts import write_gate
 from services.chat import chat_send
 from services.chat.chat_access import writable_room
+from services.media import attachments
 from services.notify import notifications_service
 from services.platform.shapes.messages import SCHEDULED
 from utils import clock, jobs
@@ -27,6 +28,9 @@ from utils.pagination import page
 log = logging.getLogger(__name__)
 
 MAX_AHEAD = timedelta(days=30)
+# What the uploads of a waiting scheduled message are attached to (only its author may
+# download them; services/uploads/uploads_service.py).
+SCHEDULED_KIND = "scheduled"
 # How many due messages one run sends at most (the next minute's run takes the rest).
 SWEEP_BATCH = 200
 
@@ -61,11 +65,19 @@ def schedule(user: dict[str, Any], room_id: Any, body: str, send_at: datetime,
     send_at = _check_send_at(send_at)
     files = files or []
     body = _check_message(user, room, body, files)
-    item = ScheduledMessage().create(
-        user["_id"], room["_id"],
-        {"body": body, "attachments": files, "reply_to": reply_to,
-         "thread_root_id": thread_root_id, "also_to_room": also_to_room},
-        send_at, clock.now())
+    # The uploads are checked now (mine, ready, not attached elsewhere) and held for the
+    # item, so the sweep of never-attached uploads leaves them until it is sent.
+    scheduled_id = ObjectId()
+    attachments.claim(user, files, SCHEDULED_KIND, scheduled_id)
+    try:
+        item = ScheduledMessage().create(
+            scheduled_id, user["_id"], room["_id"],
+            {"body": body, "attachments": files, "reply_to": reply_to,
+             "thread_root_id": thread_root_id, "also_to_room": also_to_room},
+            send_at, clock.now())
+    except Exception:
+        attachments.release(scheduled_id)
+        raise
     return SCHEDULED.dump(item)
 
 
@@ -104,9 +116,19 @@ def update(user: dict[str, Any], scheduled_id: Any, changes: dict[str, Any]) -> 
 
 def cancel(user: dict[str, Any], scheduled_id: Any) -> None:
     write_gate.admit(user, "delete")  # taking back what one wrote: allowed while muted
-    if not ScheduledMessage().delete_mine(user["_id"],
-                                          to_object_id(scheduled_id, "Scheduled message")):
+    item_id = to_object_id(scheduled_id, "Scheduled message")
+    if not ScheduledMessage().delete_mine(user["_id"], item_id):
         raise NotFound("Scheduled message not found.")
+    attachments.release(item_id)  # free again: attachable, or swept in time
+
+
+def forget_user(user_id: ObjectId) -> None:
+    """Account deletion: the scheduled messages go, and the uploads they held are free
+    (the sweep removes them)."""
+    scheduled = ScheduledMessage()
+    for item_id in scheduled.ids_of(user_id):
+        attachments.release(item_id)
+    scheduled.delete_all_of(user_id)
 
 
 @jobs.periodic(jobs.crontab(minute="*"))
@@ -131,6 +153,7 @@ def _send(item: dict[str, Any]) -> int:
     author = User().find_by_id(item["author_id"])
     if author is None or author.get("deleted"):
         return 0
+    attachments.release(item["_id"])  # held for the item until now: the send claims them
     try:
         chat_send.send_message(author, str(item["room_id"]), item["body"],
                                client_id_for(item["_id"]), item.get("reply_to"),

@@ -10,11 +10,11 @@ from models.draft import Draft
 from models.friendship import Friendship
 from models.room_invitation import RoomInvitation
 from models.saved_item import SavedItem
-from models.scheduled_message import ScheduledMessage
 from models.thread_follow import ThreadFollow
 from models.user import User, default_settings
 from models.user_hide import UserHide
 from services.accounts import auth_2fa, auth_login, passkeys
+from services.chat import chat_scheduled
 from services.notify import notify_prefs
 from services.platform import file_storage
 from services.privacy import account_erasure, data_export, name_copies
@@ -49,7 +49,7 @@ def delete_account(user: dict[str, Any], password: str, address: str,
     RoomInvitation().delete_all_of(user["_id"])
     SavedItem().delete_all_of(user["_id"])
     Draft().delete_all_of(user["_id"])
-    ScheduledMessage().delete_all_of(user["_id"])
+    chat_scheduled.forget_user(user["_id"])
     ThreadFollow().delete_of_user(user["_id"])
     notify_prefs.forget_user(user["_id"])
     data_export.forget_user(user["_id"])

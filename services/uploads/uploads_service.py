@@ -194,7 +194,8 @@ def readable_upload(user: dict[str, Any], upload_id: str) -> dict[str, Any]:
         raise NotFound("Upload not found.")
     target = upload_doc.get("attached_to")
     try:
-        if target is None:
+        if target is None or target["kind"] == "scheduled":
+            # Not attached, or held by a scheduled message still waiting: its author's.
             if upload_doc["owner_id"] != user["_id"]:
                 raise NotFound()
         elif target["kind"] == "message":
