@@ -150,7 +150,8 @@ def test_missing_shard_key_is_reported_unless_listed():
             (_find({field: {"$in": [1]}}, collection=sharded), "models/x.py:X.b"): "t2",
             (_find({"$or": [{field: 1}, {field: 2}]}, collection=sharded),
              "models/x.py:X.c"): "t3",
-            (_find({"_id": 1}, collection=sharded), "models/x.py:X.d"): "t4"}
+            (_find({"_id": 1}, collection=sharded), "models/x.py:X.e"): "by id",
+            (_find({"author_id": 1}, collection=sharded), "models/x.py:X.d"): "t4"}
     (finding,) = query_rules.scatter_gathers(seen)
     assert (finding.origin, finding.test) == ("models/x.py:X.d", "t4")
 
