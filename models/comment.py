@@ -27,7 +27,9 @@ class Comment(Editable, LinkPreviewed, BaseModel):
         # Top-level comments have parent_id None: (post_id, parent_id, <order>) pages them.
         *[IndexModel([("post_id", ASCENDING), ("parent_id", ASCENDING), *order],
                      name=f"post_{name}") for name, order in SORTS.items() if name != "old"],
-        IndexModel([("post_id", ASCENDING), ("path", ASCENDING)], name="post_path"),
+        # A reply tree's comments oldest first (replies_under: path $in, then _id).
+        IndexModel([("post_id", ASCENDING), ("path", ASCENDING), ("_id", ASCENDING)],
+                   name="post_path_id"),
         IndexModel([("author_id", ASCENDING), ("_id", DESCENDING)], name="author_recent"),
     ]
 

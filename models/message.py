@@ -28,7 +28,7 @@ class Message(Searchable, LinkPreviewed, Editable, BaseModel):
         IndexModel([("room_id", ASCENDING), ("author_id", ASCENDING), ("seq", ASCENDING)],
                    name="room_author_seq"),
         # Message search (services.discovery.search_service), the same term index posts have.
-        IndexModel([("search_terms", ASCENDING)], name="search_terms"),
+        IndexModel([("search_terms", ASCENDING), ("_id", DESCENDING)], name="search_recent"),
         # A thread's replies in seq order (services/chat/chat_threads.py).
         IndexModel([("thread_root_id", ASCENDING), ("seq", ASCENDING)], name="thread_seq",
                    sparse=True),

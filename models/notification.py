@@ -62,7 +62,9 @@ class Notification(BaseModel):
             # mail_pending: this change is still to be mailed if unseen (notify_mail).
             "$set": {"data": data, "read": False, "read_at": None, "updated_at": now,
                      "email": email, "mail_pending": email},
-            "$setOnInsert": {"user_id": user_id, "kind": kind, "subject": subject,
+            # user_id comes from the filter, which names it so a sharded cluster
+            # (models/sharding.py) routes the upsert to the user's shard.
+            "$setOnInsert": {"kind": kind, "subject": subject,
                              "created_at": now, "emailed_at": None},
         }
         if actor is not None:
@@ -72,14 +74,15 @@ class Notification(BaseModel):
         for _attempt in range(3):
             try:
                 found = self.collection.find_one_and_update(
-                    {"group_key": group_key}, update, upsert=True,
+                    {"user_id": user_id, "group_key": group_key}, update, upsert=True,
                     return_document=ReturnDocument.AFTER)
             except DuplicateKeyError:
                 continue  # a concurrent upsert created it first: this one now updates it
             # Some MongoDB-compatible servers (SecantusDB, the test server) hand None back
             # to the loser of a concurrent create; the row exists, so read it.
-            return found or self.collection.find_one({"group_key": group_key})
-        return self.collection.find_one({"group_key": group_key})
+            return found or self.collection.find_one({"user_id": user_id,
+                                                      "group_key": group_key})
+        return self.collection.find_one({"user_id": user_id, "group_key": group_key})
 
     def find_page_for(self, user_id: ObjectId, limit: int, cursor: str | None,
                       unread_only: bool = False) -> tuple[list[dict[str, Any]], str | None]:

@@ -16,7 +16,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from models.base import BaseModel
 from models.edit_version import Editable
 from models.mixins import LinkPreviewed, Searchable
-from models.topic import PUBLIC
+from models.topic import PRIVATE, PUBLIC
 from utils.pagination import paginate
 
 HIDDEN = "hidden"
@@ -52,7 +52,8 @@ class Post(Searchable, LinkPreviewed, Editable, BaseModel):
                      name=f"topic_{name}") for name, order in SORTS.items()],
         *[IndexModel([("audience", ASCENDING), *order], name=f"front_{name}")
           for name, order in SORTS.items()],
-        IndexModel([("search_terms", ASCENDING)], name="search_terms"),
+        # Whole-word search newest first: the index gives the order (tests/query_rules.py).
+        IndexModel([("search_terms", ASCENDING), ("_id", DESCENDING)], name="search_recent"),
         IndexModel([("author_id", ASCENDING), ("_id", DESCENDING)], name="author_recent"),
     ]
 
@@ -134,9 +135,14 @@ class Post(Searchable, LinkPreviewed, Editable, BaseModel):
 
 
 def _audience(private_ids: list[ObjectId] | None) -> dict[str, Any]:
+    # Each branch is an equality the indexes start with (docs/OPERATIONS.md "Every query on
+    # an index"): audience for the front_* indexes; for the topic_* ones (topic_id,
+    # pinned, <order>) pinned by equality too, both values, so MongoDB merges the
+    # (topic, pinned) runs in order instead of sorting the private topics' posts.
     if private_ids is None:
-        return {"audience": {"$ne": HIDDEN}}
-    return {"$or": [{"audience": PUBLIC}, {"topic_id": {"$in": private_ids}}]}
+        return {"audience": {"$in": [PUBLIC, PRIVATE]}}  # not HIDDEN
+    return {"$or": [{"audience": PUBLIC},
+                    {"topic_id": {"$in": private_ids}, "pinned": {"$in": [False, True]}}]}
 
 
 def _written_since(since: datetime | None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from flask_socketio.test_client import SocketIOTestClient
 
 from app import create_app
 from models import indexes, registry
-from tests import gif_stub
+from tests import gif_stub, query_plugin
 from tests.http_stub import StubServer
 from tests.push_service import PushService
 from tests.servers import (
@@ -55,6 +55,8 @@ LONG_TESTS = ("test_fuzz_whole_api_shard",)
 def pytest_configure(config):
     # Known without pytest-xdist too (a run with -p no:xdist).
     config.addinivalue_line("markers", "xdist_group(name): run these tests on one worker")
+    # Every query the app sends, checked against the declared indexes at the end of the run.
+    config.pluginmanager.register(query_plugin.QueryCheck(config).start(), "roundtable-query-check")
 
 
 def pytest_collection_modifyitems(config, items):
