@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test system-deps lint format install init-db seed clients bench bench-ops bench-serialize bench-connections clean
+.PHONY: run test system-deps lint format install init-db seed clients bench bench-ops bench-serialize bench-connections bench-scale clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -94,6 +94,13 @@ bench-connections: $(STAMP)
 ## servers); figures in docs/PERFORMANCE.md.
 bench-serialize: $(STAMP)
 	$(PY) -m bench.serialize $(BENCH_ARGS)
+
+## Cost against size: seeds 10^4, 10^5 and 10^6 messages (with posts, comments, rooms,
+## notifications) in bulk into its own SecantusDB and measures the main reads at each size
+## (~30 min; BENCH_SCALE_SIZES=10000,100000 for a quicker run); docs/PERFORMANCE.md.
+bench-scale: $(STAMP)
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) -m bench.scale $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

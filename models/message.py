@@ -133,15 +133,42 @@ class Message(Searchable, LinkPreviewed, Editable, BaseModel):
         return {m["_id"]: m for m in self.collection.find({"_id": {"$in": ids},
                                                            "deleted": False})}
 
-    def page_after(self, room_id: ObjectId, after_seq: int, limit: int) -> list[dict[str, Any]]:
-        return list(self.collection.find({"room_id": room_id, "seq": {"$gt": after_seq}})
-                    .sort("seq", ASCENDING).limit(limit))
+    def page_after(self, room_id: ObjectId, after_seq: int, limit: int,
+                   last_seq: int) -> list[dict[str, Any]]:
+        """Up to `limit` messages above `after_seq`, lowest first. A room's seqs have no
+        gaps up to its `last_seq` (a deleted message keeps its seq), so this is the seq
+        range (after_seq, after_seq + limit]: an index range of `limit` keys whatever the
+        room holds. Should the range miss a seq at or below `last_seq` (a message removed
+        from storage), the sort over the room answers instead, as before."""
+        high = after_seq + limit
+        found = self._seq_range(room_id, after_seq + 1, high)
+        if len(found) < min(high, last_seq) - after_seq:
+            found = list(self.collection.find({"room_id": room_id, "seq": {"$gt": after_seq}})
+                         .sort("seq", ASCENDING).limit(limit))
+        return found
 
-    def page_before(self, room_id: ObjectId, before_seq: int,
-                    limit: int) -> list[dict[str, Any]]:
+    def page_before(self, room_id: ObjectId, before_seq: int, limit: int,
+                    last_seq: int) -> list[dict[str, Any]]:
+        """Up to `limit` messages below `before_seq`, lowest first: the seq range
+        [before_seq - limit, before_seq) when no seq in it is missing (see page_after),
+        else the sort over the room. A `before_seq` past `last_seq + 1` sorts too (the
+        newest messages may be ones the room has not moved onto yet)."""
+        low = max(1, before_seq - limit)
+        if before_seq <= last_seq + 1:
+            found = self._seq_range(room_id, low, before_seq - 1)
+            if len(found) >= before_seq - low:
+                return found
         found = list(self.collection.find({"room_id": room_id, "seq": {"$lt": before_seq}})
                      .sort("seq", DESCENDING).limit(limit))
         return found[::-1]
+
+    def _seq_range(self, room_id: ObjectId, low: int, high: int) -> list[dict[str, Any]]:
+        """The room's messages with low <= seq <= high, lowest first."""
+        if high < low:
+            return []
+        return list(self.collection.find({"room_id": room_id,
+                                          "seq": {"$gte": low, "$lte": high}})
+                    .sort("seq", ASCENDING))
 
     def count_by_author_between(self, room_id: ObjectId, author_id: ObjectId, low: int,
                                 high: int) -> int:

@@ -45,12 +45,12 @@ def _page(room: dict[str, Any], after_seq: int | None, before_seq: int | None,
           limit: int, viewer_id: ObjectId) -> dict[str, Any]:
     messages = Message()
     if after_seq is not None:
-        found = messages.page_after(room["_id"], after_seq, limit + 1)
+        found = messages.page_after(room["_id"], after_seq, limit + 1, room["last_seq"])
         has_more = len(found) > limit
         found = found[:limit]
     else:
         before = before_seq if before_seq is not None else room["last_seq"] + 1
-        found = messages.page_before(room["_id"], before, limit + 1)
+        found = messages.page_before(room["_id"], before, limit + 1, room["last_seq"])
         has_more = len(found) > limit
         found = found[-limit:] if has_more else found
     return {"items": serialize_messages(found, viewer_id), "has_more": has_more}
