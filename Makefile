@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test system-deps lint format install init-db seed clients bench bench-ops bench-serialize bench-connections bench-scale clean
+.PHONY: run test system-deps lint format install init-db seed clients bench bench-ops bench-serialize bench-connections bench-scale bench-broadcast clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -89,6 +89,12 @@ bench-ops: $(STAMP)
 bench-connections: $(STAMP)
 	$(PY) -m pip install --quiet -r bench/requirements.txt
 	$(PY) -m bench.connections $(BENCH_ARGS)
+
+## One chat room heard by 10,000 sockets on two processes sharing the Redis queue, from
+## several client processes (~10 min; 127.0.0.1 only); figures in docs/PERFORMANCE.md.
+bench-broadcast: $(STAMP)
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) -m bench.broadcast $(BENCH_ARGS)
 
 ## The in-process cost of serializing posts, comments and messages (a few seconds, no
 ## servers); figures in docs/PERFORMANCE.md.

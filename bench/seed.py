@@ -7,6 +7,7 @@ Defaults are "realistic" for a small community: 50 topics, 20,000 posts, 50,000 
 from __future__ import annotations
 
 import random
+import secrets
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -86,7 +87,7 @@ def seed_content(db: Database, users: dict, filler: list[ObjectId], data: dict,
     topics_service, posts_service, comments_service and the chat_* services write."""
     from models.post import hot_rank
     from services.chat.chat_views import snapshot
-    from utils.text import render_markdown, search_terms, slugify
+    from utils.text import render_markdown, search_terms
 
     rng = random.Random(7)
     counts = data["counts"]
@@ -96,19 +97,8 @@ def seed_content(db: Database, users: dict, filler: list[ObjectId], data: dict,
     timings = data["timings"]
 
     with timed("topics", timings):
-        topics = []
-        for number in range(n_topics):
-            title = f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {number}"
-            created = ago(rng, 365)
-            topic = {"_id": ObjectId(), "title": title, "slug": slugify(title),
-                     "description": sentence(rng, 12), "tags": rng.sample(WORDS, 2),
-                     "visibility": "public", "owner_id": owner,
-                     "member_count": len(bench_ids) + 100, "post_count": 0,
-                     "created_at": created, "updated_at": created,
-                     "last_activity_at": ago(rng, 2), "deleted": False, "deleted_at": None}
-            topic["search_terms"] = search_terms(topic["title"], topic["description"],
-                                                 " ".join(topic["tags"]))
-            topics.append(topic)
+        topics = [topic_document(rng, number, owner, len(bench_ids) + 100)
+                  for number in range(n_topics)]
         db.topics.insert_many(topics)
         # Every bench user takes part everywhere (sending needs it), plus 100 members each.
         members = [{"topic_id": t["_id"], "user_id": uid,
@@ -162,13 +152,7 @@ def seed_content(db: Database, users: dict, filler: list[ObjectId], data: dict,
 
     with timed("rooms_messages", timings):
         def room(title, topic):
-            now = datetime.now(timezone.utc)
-            room_id = ObjectId()
-            return {"_id": room_id, "kind": "topic", "key": f"room:{room_id}", "title": title,
-                    "description": "", "topic_id": topic["_id"], "created_by": owner,
-                    "member_ids": [], "last_seq": 0, "last_message": None,
-                    "last_message_at": None, "activity_at": now, "created_at": now,
-                    "updated_at": now}
+            return topic_room(title, topic, owner)
 
         rooms = [room("general", t) for t in topics]
         # Quiet rooms for the realtime runs: one everybody joins, ten for the sends.
@@ -189,9 +173,8 @@ def seed_content(db: Database, users: dict, filler: list[ObjectId], data: dict,
         db.rooms.insert_many([*rooms, fanout_room, *send_rooms])
         insert_in_chunks(db.messages, messages)
         db.room_members.insert_many(
-            [{"room_id": chat["_id"], "user_id": uid, "joined_at": chat["created_at"],
-              "last_read_seq": 0, "own_after_read": 0}
-             for chat in [*rooms, fanout_room, *send_rooms] for uid in bench_ids])
+            [room_member(chat, uid) for chat in [*rooms, fanout_room, *send_rooms]
+             for uid in bench_ids])
 
     data.update(topic_ids=[str(t["_id"]) for t in topics],
                 post_ids=[str(p["_id"]) for p in posts[:200]],
@@ -200,6 +183,53 @@ def seed_content(db: Database, users: dict, filler: list[ObjectId], data: dict,
                 send_room_ids=[str(r["_id"]) for r in send_rooms])
     counts.update(topics=n_topics, posts=n_posts, comments=len(comments),
                   rooms=len(rooms) + 11, messages=len(messages))
+
+
+def topic_document(rng: random.Random, number: int, owner: ObjectId,
+                   member_count: int) -> dict[str, Any]:
+    """A public topic as topics_service writes it."""
+    from utils.text import search_terms, slugify
+
+    title = f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {number}"
+    created = ago(rng, 365)
+    topic = {"_id": ObjectId(), "title": title, "slug": slugify(title),
+             "description": sentence(rng, 12), "tags": rng.sample(WORDS, 2),
+             "visibility": "public", "owner_id": owner, "member_count": member_count,
+             "post_count": 0, "created_at": created, "updated_at": created,
+             "last_activity_at": ago(rng, 2), "deleted": False, "deleted_at": None}
+    topic["search_terms"] = search_terms(topic["title"], topic["description"],
+                                         " ".join(topic["tags"]))
+    return topic
+
+
+def topic_room(title: str, topic: dict[str, Any], owner: ObjectId) -> dict[str, Any]:
+    """A topic's chat room, empty, as chat_rooms writes it."""
+    now = datetime.now(timezone.utc)
+    room_id = ObjectId()
+    return {"_id": room_id, "kind": "topic", "key": f"room:{room_id}", "title": title,
+            "description": "", "topic_id": topic["_id"], "created_by": owner,
+            "member_ids": [], "last_seq": 0, "last_message": None,
+            "last_message_at": None, "activity_at": now, "created_at": now,
+            "updated_at": now}
+
+
+def room_member(room: dict[str, Any], user_id: ObjectId) -> dict[str, Any]:
+    return {"room_id": room["_id"], "user_id": user_id, "joined_at": room["created_at"],
+            "last_read_seq": 0, "own_after_read": 0}
+
+
+def bulk_tokens(db: Database, user_ids: list[ObjectId], days: int = 1) -> list[str]:
+    """One app login (an access token of its own family) per user, stored as
+    services.accounts.token_pairs stores it (only the SHA-256); the tokens, in order."""
+    from services.accounts.auth_login import token_hash
+
+    now = datetime.now(timezone.utc)
+    tokens = ["rta_" + secrets.token_urlsafe(32) for _ in user_ids]
+    insert_in_chunks(db.auth_tokens, [
+        {"user_id": uid, "token_hash": token_hash(token), "name": "bench", "created_at": now,
+         "expires_at": now + timedelta(days=days), "kind": "access", "family_id": ObjectId()}
+        for uid, token in zip(user_ids, tokens, strict=True)])
+    return tokens
 
 
 def uuid_hex(rng: random.Random) -> str:
