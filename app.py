@@ -29,6 +29,7 @@ import utils.jobs
 import utils.local_copies
 import utils.logs
 import utils.metrics
+import utils.request_hooks
 import utils.socket_events
 import utils.socket_manager
 from config import ConfigError, load_config
@@ -58,11 +59,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     # client (or a POST) would have to follow.
     app.url_map.strict_slashes = False
     utils.logs.init_app(app)
-    utils.metrics.init_app(app)
     routes.metrics.init_app(app)
     _ensure_database(app)
 
     _init_sessions(app)
+    _init_request_hooks(app)
     _init_limiter(app)
     utils.http.init_app(app)
     utils.cache.init_app(app)
@@ -114,6 +115,25 @@ def _init_sessions(app: Flask) -> None:
         app.config["SESSION_CACHELIB"] = FileSystemCache(app.config["SESSION_DIR"],
                                                          threshold=10000)
     server_session.init_app(app)
+    app.session_interface = utils.auth.BearerSkipsSession(app.session_interface)
+
+
+def _init_request_hooks(app: Flask) -> None:
+    """Our work around every request, as one before and one after hook, in this order
+    (docs/ARCHITECTURE.md "A request"). Registered before the limiter: its check runs
+    after our before steps, its headers are set before our after steps (Flask runs after
+    hooks last-registered first), so `drop_stray_retry_after` sees them."""
+    utils.request_hooks.init_app(
+        app,
+        before=(utils.http.assign_request_id,  # every log line and error names it
+                routes.metrics.hide_metrics,  # GET /metrics without its token: the 404
+                utils.http.require_json_body,  # JSON bodies only, within the size limit
+                models.indexes.ensure_indexes_before_request,  # once per process
+                utils.auth.check_csrf),  # cookie-authenticated unsafe requests
+        after=(utils.http.add_response_headers,  # request id, security headers
+               utils.http.drop_stray_retry_after,  # after the limiter's headers
+               utils.metrics.observe,  # count and time
+               utils.logs.log_request))  # the access log line, last
 
 
 def _init_limiter(app: Flask) -> None:
@@ -128,9 +148,6 @@ def _init_limiter(app: Flask) -> None:
         RATELIMIT_KEY_PREFIX="rt:limit",
         RATELIMIT_STRATEGY="moving-window",
     )
-    # Flask runs after_request hooks last-registered first: this one sees the limiter's
-    # headers.
-    app.after_request(utils.http.drop_stray_retry_after)
     limiter.init_app(app)
 
 

@@ -1,7 +1,9 @@
 """`make bench-serialize`: the in-process cost of turning stored documents into the JSON
 the API sends (no server, no database): a page of 50 posts with their authors and the
 viewer's votes, 100 chat messages with authors, and 50 comments. Prints the median and
-min-max of each over repeated runs, in microseconds per batch and per item.
+min-max of each over repeated runs, in microseconds per batch and per item; then the cost of
+encoding each dumped batch as a response body, with Flask's json-module provider (what the
+app used before issue 29) and with ours (utils.api.JSONProvider, orjson).
 
     python -m bench.serialize [--repeat 200]
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import statistics
 import tempfile
 import time
@@ -17,10 +20,12 @@ from datetime import datetime, timedelta, timezone
 
 from bson import ObjectId
 from flask import Flask
+from flask.json.provider import _default
 
 from services.chat import chat_views
 from services.forum import comments_service, posts_service
 from services.platform import file_storage
+from utils.api import JSONProvider
 
 _ids = itertools.count(1)
 
@@ -82,6 +87,19 @@ def _measure(batch: Callable[[], object], repeat: int) -> list[float]:
     return timings
 
 
+def _encodings(bodies: dict[str, dict], provider: JSONProvider, repeat: int) -> None:
+    """Encoding a dumped batch as a response body: the json module as Flask's provider
+    called it (sorted keys, ASCII escapes, compact) against ours."""
+    print(f"\n{'encode':<14}{'json us':>11}{'ours us':>9}{'x':>7}{'bytes':>9}")
+    for name, body in bodies.items():
+        before = statistics.median(_measure(lambda body=body: json.dumps(
+            body, default=_default, ensure_ascii=True, sort_keys=True,
+            separators=(",", ":")), repeat))
+        after = statistics.median(_measure(lambda body=body: provider.encode(body), repeat))
+        print(f"{name:<14}{before:>11.0f}{after:>9.0f}{before / after:>7.1f}"
+              f"{len(provider.encode(body)):>9}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=200)
@@ -110,6 +128,8 @@ def main() -> int:
                 median = statistics.median(timings)
                 print(f"{name:<14}{median:>11.0f}{min(timings):>9.0f}{max(timings):>9.0f}"
                       f"{median / count:>9.1f}")
+            _encodings({name: {"items": batch()} for name, (_, batch) in batches.items()},
+                       JSONProvider(app), args.repeat)
     return 0
 
 

@@ -1,5 +1,5 @@
 """Every registered model's indexes, created before anything is served from the database:
-once per process on the first request or socket connection (a before_request hook), by the
+once per process on the first request or socket connection (a step of the request hooks), by the
 readiness probe, and by hand with `flask init-db`. The app factory registers the models
 (`init_app(app, models.registry.ALL_MODELS)`).
 """
@@ -80,7 +80,8 @@ def ensure_indexes(app: Flask | None = None) -> None:
         log.info("MongoDB indexes ready on %s (%d)", app.config["MONGO_DB_NAME"], len(names))
 
 
-def _ensure_indexes_before_request() -> None:
+def ensure_indexes_before_request() -> None:
+    """A before step of the request hooks (app.py `_init_request_hooks`)."""
     if request.endpoint is None or request.blueprint in INDEX_FREE_BLUEPRINTS:
         return
     ensure_indexes()
@@ -99,4 +100,3 @@ def init_db_command() -> None:
 def init_app(app: Flask, models: Iterable[type[BaseModel]]) -> None:
     app.extensions[EXTENSION] = tuple(models)
     app.cli.add_command(init_db_command)
-    app.before_request(_ensure_indexes_before_request)

@@ -33,8 +33,8 @@ def _names_metrics() -> bool:
     return request.endpoint == "metrics.metrics"
 
 
-@bp.before_app_request
-def _hide_metrics() -> None:
+def hide_metrics() -> None:
+    """A before step of the request hooks (app.py `_init_request_hooks`)."""
     # Before routing's own answers (OPTIONS 200, POST 405), which would tell the path
     # exists: every method answers Werkzeug's own 404, rendered like a routing miss, word
     # for word what a path that does not exist answers (utils.errors.NotFound would say
@@ -45,7 +45,7 @@ def _hide_metrics() -> None:
 
 @bp.route("/metrics")
 def metrics() -> Response:
-    if not _scrape_allowed():  # _hide_metrics already answered; kept for any other way in
+    if not _scrape_allowed():  # hide_metrics already answered; kept for any other way in
         abort(404)
     samples = generate_latest(registry()) + generate_latest(
         job_queue_registry(current_app._get_current_object()))

@@ -8,16 +8,18 @@ import functools
 import typing
 
 import flask_smorest
+import orjson
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from bson import ObjectId
-from flask import Request, Response, jsonify
-from flask.json.provider import DefaultJSONProvider
+from flask import Request, Response, current_app, jsonify
+from flask.json.provider import DefaultJSONProvider, _default
 from flask_smorest.utils import unpack_tuple_response
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import BaseConverter, ValidationError
 
 from utils.auth import security_doc
+from utils.encoded import EncodedJSON
 from utils.errors import BadRequest, ValidationFailed
 from utils.json_text import surrogate_details
 from utils.schemas import ErrorSchema, TaggedUnion
@@ -64,12 +66,46 @@ class NotText(ValueError):
         self.details = details
 
 
+# orjson's own datetime format (RFC 3339) is not what Flask's provider wrote (RFC 822, the
+# HTTP date): datetimes, dates and everything else orjson does not know go through Flask's
+# `default`, so every value reads as it did. Keys are not sorted (clients read JSON, not
+# bytes); non-string keys become strings, as the json module makes them.
+ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
 class JSONProvider(DefaultJSONProvider):
-    """`request.get_json()` answers 400 `bad_request` (not 500) for a body nested deeper
+    """Responses are encoded by orjson (8-10x faster than the json module on our pages,
+    `make bench-serialize`), as compact UTF-8 (no `\\u` escapes: JSON is UTF-8 on the wire,
+    RFC 8259). What orjson refuses (an integer beyond 64 bits) falls back to the json module,
+    so no value that encoded before fails now; an unknown type is the same TypeError.
+
+    `request.get_json()` answers 400 `bad_request` (not 500) for a body nested deeper
     than Python's parser recurses: its RecursionError becomes the ValueError that Flask
     treats as malformed JSON (and `silent=True` as no JSON). A document holding an
     unpaired surrogate is a ValueError too (NotText), which ContractRequest answers
     `validation_error`."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    def encode(self, obj) -> bytes:
+        """`obj` as the compact JSON bytes a response carries (without its newline)."""
+        try:
+            return orjson.dumps(obj, default=_default, option=ORJSON_OPTIONS)
+        except orjson.JSONEncodeError:
+            # ASCII escapes: also safe for a string orjson refused as no UTF-8.
+            return super().dumps(obj, separators=(",", ":"), ensure_ascii=True).encode()
+
+    def dumps(self, obj, **kwargs) -> str:
+        if kwargs:  # json module options (indent, separators ...): the json module's output
+            return super().dumps(obj, **kwargs)
+        return self.encode(obj).decode()
+
+    def response(self, *args, **kwargs):
+        if (self.compact is None and self._app.debug) or self.compact is False:
+            return super().response(*args, **kwargs)  # indented for a person to read
+        body = self.encode(self._prepare_response_obj(args, kwargs))
+        return self._app.response_class(body + b"\n", mimetype=self.mimetype)
 
     def loads(self, s, **kwargs):
         try:
@@ -122,7 +158,10 @@ class Blueprint(flask_smorest.Blueprint):
                 body, status, headers = unpack_tuple_response(func(*args, **view_kwargs))
                 if isinstance(body, Response):
                     return body, status, headers
-                sent = jsonify(body)
+                if isinstance(body, EncodedJSON):  # encoded already (a cached page)
+                    sent = current_app.response_class(body + b"\n", mimetype="application/json")
+                else:
+                    sent = jsonify(body)
                 sent.status_code = int(status_code)
                 return sent, status, headers
 

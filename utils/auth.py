@@ -5,6 +5,9 @@ clients send `Authorization: Bearer <token>`. Both give the same user document. 
 stores the user's `session_epoch`; bumping the epoch on the user (password reset or
 change, account deletion) kills every session holding the old one, on every process.
 
+A bearer request never opens the browser session (`BearerSkipsSession`): no session read
+or write in Redis, whatever cookie comes along.
+
 Unsafe requests authenticated by the cookie must carry `X-CSRF-Token` equal to the
 session's token. Bearer requests need none: a browser never adds that header by itself.
 
@@ -48,6 +51,34 @@ class UserLoaders:
     # Count one write request (POST, PUT, PATCH, DELETE) of a signed-in user against their
     # per-user limit, whatever the route (account self-care included); raises RateLimited.
     count_write: Callable[[str], None]
+
+
+class BearerSkipsSession:
+    """Flask-Session's interface, except for a request carrying `Authorization`: that one
+    is authenticated by its token alone (`current_user` never reads the cookie then), so
+    its session is an empty one that is never read from nor written to the store (Flask
+    skips saving what `is_null_session` names). Writing to it is allowed and goes nowhere:
+    a bearer request cannot start, renew or end a browser session."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def open_session(self, app: Flask, request):
+        if "Authorization" in request.headers:
+            detached = self.inner.session_class(sid="", permanent=self.inner.permanent)
+            detached.detached = True
+            return detached
+        return self.inner.open_session(app, request)
+
+    def is_null_session(self, obj) -> bool:
+        return getattr(obj, "detached", False) or self.inner.is_null_session(obj)
+
+    def regenerate(self, session) -> None:
+        if not getattr(session, "detached", False):  # nothing stored to move
+            self.inner.regenerate(session)
 
 
 def _loaders() -> UserLoaders:
@@ -214,6 +245,7 @@ def _is_exempt() -> bool:
 
 
 def check_csrf() -> None:
+    """A before step of the request hooks (app.py `_init_request_hooks`)."""
     if request.method not in UNSAFE_METHODS or "Authorization" in request.headers:
         return
     if not session.get("user_id") or _is_exempt():
@@ -243,5 +275,4 @@ def document_security(api) -> None:
 
 def init_app(app: Flask, api, loaders: UserLoaders) -> None:
     app.extensions[LOADERS_KEY] = loaders
-    app.before_request(check_csrf)
     document_security(api)

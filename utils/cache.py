@@ -119,6 +119,32 @@ class Cache:
         self._set(full_key, value, ttl)
         return value
 
+    def get_or_set_raw(self, namespace: str, key: str, compute: Callable[[], bytes],
+                       ttl: int | None = None) -> bytes:
+        """`get_or_set` for a value that is already bytes (an encoded response body):
+        stored and answered as they are, never decoded or encoded."""
+        try:
+            full_key = self._key(namespace, key)
+        except redis.exceptions.RedisError as exc:
+            log.warning("cache skipped: %s", exc)
+            return compute()
+        try:
+            cached = self.local.get(full_key) if self.redis is None else self.redis.get(full_key)
+        except redis.exceptions.RedisError as exc:
+            log.warning("cache read skipped: %s", exc)
+            cached = None
+        if cached is not None:
+            return cached
+        value = compute()
+        try:
+            if self.redis is None:
+                self.local.set(full_key, value, timeout=ttl or self.default_ttl)
+            else:
+                self.redis.set(full_key, value, ex=ttl or self.default_ttl)
+        except redis.exceptions.RedisError as exc:
+            log.warning("cache write skipped: %s", exc)
+        return value
+
 
 def read_along_stamps(namespace: str) -> None:
     """Fetch this namespace's generation in the per-request MGET of the version stamps

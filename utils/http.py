@@ -32,6 +32,7 @@ ACCEPTED_BODY_TYPES = {"application/json", "multipart/form-data"}
 
 
 def assign_request_id() -> None:
+    """The request's id: the client's X-Request-ID when well formed, else a new one."""
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
 
@@ -111,7 +112,8 @@ def add_response_headers(response):
 def drop_stray_retry_after(response):
     """Flask-Limiter (RATELIMIT_HEADERS_ENABLED) sets Retry-After on every response of a
     limited route, 200s included; it is kept only where it tells the client to wait.
-    Registered before the limiter so that it runs after it (app.py `_init_limiter`)."""
+    An after step of the request hooks, registered before the limiter so that it runs
+    after the limiter's own hook (app.py `_init_request_hooks`)."""
     if response.status_code not in RETRY_AFTER_STATUSES:
         response.headers.pop("Retry-After", None)
     return response
@@ -225,6 +227,5 @@ def init_app(app: Flask) -> None:
          supports_credentials=True, expose_headers=EXPOSED_HEADERS,
          max_age=app.config["CORS_MAX_AGE"],
          allow_headers=["Content-Type", "Authorization", "X-CSRF-Token", "X-Request-ID"])
-    app.before_request(assign_request_id)
-    app.before_request(require_json_body)
-    app.after_request(add_response_headers)
+    # assign_request_id, require_json_body, add_response_headers and drop_stray_retry_after
+    # run as steps of the request hooks (app.py `_init_request_hooks`).

@@ -8,13 +8,13 @@ shipper; `text` (development) writes lines a person reads.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from utils.auth import USER_KEY
+from utils.request_hooks import elapsed
 
 access_log = logging.getLogger("roundtable.access")
 socket_log = logging.getLogger("roundtable.socket")
@@ -54,12 +54,7 @@ def init_app(app: Flask) -> None:
     handler.setFormatter(formatter(app.config["LOG_FORMAT"]))
     root.setLevel(app.config["LOG_LEVEL"])
     app.config["PROPAGATE_EXCEPTIONS"] = False  # our handlers answer; tests see what users see
-    app.before_request(_start_timer)
-    app.after_request(log_request)
-
-
-def _start_timer() -> None:
-    g.log_started = time.perf_counter()
+    # `log_request` runs as a step of the request hooks (app.py `_init_request_hooks`).
 
 
 def _request_user_id() -> str | None:
@@ -68,10 +63,11 @@ def _request_user_id() -> str | None:
 
 
 def log_request(response):
-    started = g.pop("log_started", None)
-    if started is None or not access_log.isEnabledFor(logging.INFO):
+    """The access log line (an after step of utils.request_hooks)."""
+    seconds = elapsed()
+    if seconds is None or not access_log.isEnabledFor(logging.INFO):
         return response
-    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    duration_ms = round(seconds * 1000, 2)
     rule = request.url_rule
     fields: dict[str, Any] = {
         "kind": "request", "method": request.method, "path": request.path,

@@ -12,9 +12,7 @@ Prometheus scrapes each app process on the internal network.
 """
 from __future__ import annotations
 
-import time
-
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -23,6 +21,8 @@ from prometheus_client import (
     Histogram,
     multiprocess,
 )
+
+from utils.request_hooks import elapsed
 
 # Latency buckets in seconds: a chat send is a few milliseconds, a slow page a second.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -81,16 +81,11 @@ def route_label() -> str:
     return rule.rule if rule is not None else "unmatched"
 
 
-def _start_timer() -> None:
-    g.request_started = time.perf_counter()
-
-
-def _observe(response):
-    started = g.pop("request_started", None)
-    if started is None:
+def observe(response):
+    """Count and time the request (an after step of utils.request_hooks)."""
+    seconds = elapsed()
+    if seconds is None:
         return response
-    seconds = time.perf_counter() - started
-    g.request_seconds = seconds
     route, status = route_label(), response.status_code
     HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
     HTTP_SECONDS.labels(request.method, route).observe(seconds)
@@ -145,7 +140,3 @@ def registry() -> CollectorRegistry:
     return collected
 
 
-def init_app(app: Flask) -> None:
-    """Time and count every request (the `/metrics` endpoint is routes/metrics.py)."""
-    app.before_request(_start_timer)
-    app.after_request(_observe)
