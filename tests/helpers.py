@@ -12,6 +12,7 @@ from typing import Any
 
 from bson import ObjectId
 from flask import Flask
+from pymongo import monitoring
 
 from utils import user_versions
 from utils.db import get_db
@@ -304,3 +305,20 @@ def png_bytes(size: tuple[int, int] = (16, 16), colour: tuple[int, int, int] = (
     data = io.BytesIO()
     Image.new("RGB", size, colour).save(data, format="PNG")
     return data.getvalue()
+
+
+class CommandLog(monitoring.CommandListener):
+    """Every MongoDB command the app's client starts while `recording`."""
+
+    def __init__(self):
+        self.recording, self.commands = False, []
+
+    def started(self, event):
+        if self.recording:
+            self.commands.append((event.command_name, event.command.get(event.command_name)))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass

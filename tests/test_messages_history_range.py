@@ -9,8 +9,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, MongoClient
 
 from models.message import Message
-from tests.helpers import Person
-from tests.test_messages_send_path import CommandLog
+from tests.helpers import CommandLog, Person
 from utils import db as db_module
 from utils.db import get_db
 

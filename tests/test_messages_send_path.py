@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 import pytest
 import redis
 from bson import ObjectId
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 
 from tests.chat_helpers import stored_elsewhere
-from tests.helpers import Person, RedisCommands, user_written
+from tests.helpers import CommandLog, Person, RedisCommands, user_written
 from utils import db as db_module
 from utils.extensions import socketio
 
@@ -47,23 +47,6 @@ def test_with_a_message_queue_the_redis_ordering_lock_is_taken(make_app, redis_u
     assert any(command.startswith(f"SET rt:roomlock:{room_id} ")
                for command in seen.touching("rt:roomlock:")), seen.commands
     assert "ordering lock not acquired" in caplog.text
-
-
-class CommandLog(monitoring.CommandListener):
-    """Every MongoDB command the app's client starts while `recording`."""
-
-    def __init__(self):
-        self.recording, self.commands = False, []
-
-    def started(self, event):
-        if self.recording:
-            self.commands.append((event.command_name, event.command.get(event.command_name)))
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
 
 
 @pytest.fixture

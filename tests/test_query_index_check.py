@@ -53,8 +53,8 @@ def test_recorder_keeps_model_queries_by_shape_and_origin(recorded):
     recorder, database = recorded
     recorder.test = "the proof"
     room = ObjectId()
-    Message(database).page_before(room, 40, 10)
-    Message(database).page_before(ObjectId(), 7, 3)  # the same shape: one entry
+    Message(database).page_before(room, 40, 10, 0)
+    Message(database).page_before(ObjectId(), 7, 3, 0)  # the same shape: one entry
     database.messages.find_one({"body": "written by the test"})  # a test's own: left out
 
     (shape, origin), = recorder.seen
@@ -66,7 +66,7 @@ def test_recorder_keeps_model_queries_by_shape_and_origin(recorded):
 def test_check_fails_on_an_unindexed_query_and_passes_once_indexed(recorded):
     recorder, database = recorded
     # The proof's query: a room's messages by one author, newest first.
-    Message(database).page_before(ObjectId(), 40, 10)
+    Message(database).page_before(ObjectId(), 40, 10, 0)
 
     class Unindexed(Message):
         indexes = [IndexModel([("room_id", ASCENDING), ("author_id", ASCENDING)])]
