@@ -322,3 +322,18 @@ class CommandLog(monitoring.CommandListener):
 
     def failed(self, event):
         pass
+
+
+def listen_to_database(monkeypatch, listener: monitoring.CommandListener) -> None:
+    """Every MongoDB client the app makes from now on reports its commands to `listener`
+    (an app made afterwards with a setting of its own gets a client of its own)."""
+    from pymongo import MongoClient
+
+    from utils import db as db_module
+
+    def make_client(uri: str, timeout_ms: int) -> MongoClient:
+        return MongoClient(uri, tz_aware=True, connect=False, timeoutMS=timeout_ms,
+                           event_listeners=[listener])
+
+    monkeypatch.setattr(db_module, "make_client", make_client)
+

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, MongoClient
+from pymongo import ASCENDING, DESCENDING
 
 from models.message import Message
-from tests.helpers import CommandLog, Person
-from utils import db as db_module
+from tests.helpers import CommandLog, Person, listen_to_database
 from utils.db import get_db
 
 
@@ -52,12 +51,7 @@ class MessageFinds(CommandLog):
 @pytest.fixture
 def message_finds(monkeypatch):
     listener = MessageFinds()
-
-    def make_client(uri, timeout_ms):
-        return MongoClient(uri, tz_aware=True, connect=False, timeoutMS=timeout_ms,
-                           event_listeners=[listener])
-
-    monkeypatch.setattr(db_module, "make_client", make_client)
+    listen_to_database(monkeypatch, listener)
     return listener
 
 

@@ -8,10 +8,9 @@ from datetime import datetime, timezone
 import pytest
 import redis
 from bson import ObjectId
-from pymongo import MongoClient
 
 from tests.chat_helpers import stored_elsewhere
-from tests.helpers import CommandLog, Person, RedisCommands, user_written
+from tests.helpers import CommandLog, Person, RedisCommands, listen_to_database, user_written
 from utils import db as db_module
 from utils.extensions import socketio
 
@@ -52,12 +51,7 @@ def test_with_a_message_queue_the_redis_ordering_lock_is_taken(make_app, redis_u
 @pytest.fixture
 def command_log(monkeypatch):
     listener = CommandLog()
-
-    def make_client(uri, timeout_ms):
-        return MongoClient(uri, tz_aware=True, connect=False, timeoutMS=timeout_ms,
-                           event_listeners=[listener])
-
-    monkeypatch.setattr(db_module, "make_client", make_client)
+    listen_to_database(monkeypatch, listener)
     return listener
 
 

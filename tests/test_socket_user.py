@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import pytest
 from bson import ObjectId
-from pymongo import MongoClient, monitoring
+from pymongo import monitoring
 
 from services.platform import live_rooms
-from tests.helpers import DEFAULT_PASSWORD, bearer, csrf, login
+from tests.helpers import DEFAULT_PASSWORD, bearer, csrf, listen_to_database, login
 from tests.topic_helpers import Person
-from utils import db as db_module
 from utils.extensions import socketio
 
 
@@ -105,12 +104,7 @@ class UserReads(monitoring.CommandListener):
 
 def test_events_do_not_read_the_user_each_time(make_app, monkeypatch):
     reads = UserReads()
-
-    def make_client(uri, timeout_ms):
-        return MongoClient(uri, tz_aware=True, connect=False, timeoutMS=timeout_ms,
-                           event_listeners=[reads])
-
-    monkeypatch.setattr(db_module, "make_client", make_client)
+    listen_to_database(monkeypatch, reads)
     app = make_app(MONGO_TIMEOUT_MS=2346)  # its own client, with the listener
     sock, _ = token_socket(app, app.test_client(), "dave")
     before = reads.count
