@@ -331,6 +331,8 @@ def test_messages_sessions_and_jobs_survive_a_master_failover(app, mongo_server,
             [(m.restarts, m.reconnects) for m in members]
         # Sessions written before the kill survived it.
         assert [m.logged_in() for m in members] == [200] * len(members)
+        during = Counter(status for started, status in statuses if killed <= started < completed)
+        print(f"requests started during the failover: {dict(during)}")
         after = [status for started, status in statuses if started >= completed]
         assert after and all(status < 500 for status in after), Counter(after)
         assert 401 not in {status for _, status in statuses}

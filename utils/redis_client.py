@@ -17,7 +17,9 @@ A connection to the old master fails at its next use; redis-py retries the comma
 to replace a pooled connection once the failover is over, without holding a request for
 the whole failover (meanwhile Redis users answer 503 or degrade, as in any Redis outage).
 The job queue retries for about ten seconds: a consumer taking or finishing a job
-rides out a failover instead of dropping the job it holds.
+rides out a failover instead of dropping the job it holds. So does the Socket.IO queue
+behind Sentinel (`queue_options`): python-socketio gives up an event after two failed
+publishes, and an event published by nobody reaches no process, whatever its sockets do.
 """
 from __future__ import annotations
 
@@ -64,10 +66,10 @@ def _sentinel_master(config: Mapping[str, Any], timeout: float | None) -> redis.
     sentinel = Sentinel([tuple(address) for address in config["REDIS_SENTINELS"]],
                         sentinel_kwargs={"socket_timeout": connect,
                                          "socket_connect_timeout": connect})
-    retries, base, cap = REQUEST_RETRY if timeout is not None else JOB_RETRY
     return sentinel.master_for(config["REDIS_SENTINEL_MASTER"], socket_timeout=timeout,
                                socket_connect_timeout=connect, health_check_interval=30,
-                               retry=Retry(ExponentialBackoff(cap=cap, base=base), retries))
+                               retry=_retry(REQUEST_RETRY if timeout is not None
+                                            else JOB_RETRY))
 
 
 def _build(config: Mapping[str, Any], timeout: float | None) -> redis.Redis:
@@ -76,6 +78,19 @@ def _build(config: Mapping[str, Any], timeout: float | None) -> redis.Redis:
     if timeout is None:  # the job queue: what Huey itself would build from the URL
         return redis.Redis.from_url(config["REDIS_URL"])
     return make_redis(config["REDIS_URL"], timeout)
+
+
+def _retry(policy: tuple[int, float, float]) -> Retry:
+    retries, base, cap = policy
+    return Retry(ExponentialBackoff(cap=cap, base=base), retries)
+
+
+def queue_options(url: str | None) -> dict[str, Any]:
+    """python-socketio RedisManager's `redis_options` for the Socket.IO queue at `url`:
+    behind Sentinel, publishes (and the subscription) retry through a failover."""
+    if url and url.startswith("redis+sentinel://"):
+        return {"retry": _retry(JOB_RETRY)}
+    return {}
 
 
 def get_redis(app: Flask | None = None) -> redis.Redis | None:

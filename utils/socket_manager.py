@@ -25,7 +25,7 @@ from typing import Any
 
 import socketio as socketio_lib
 
-from utils import metrics
+from utils import metrics, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,8 @@ class QueuePublisher(socketio_lib.RedisManager):
     (services.platform.realtime)."""
 
     def __init__(self, url: str, channel: str) -> None:
-        super().__init__(url, channel=channel, write_only=True)
+        super().__init__(url, channel=channel, write_only=True,
+                         redis_options=redis_client.queue_options(url))
 
     def send_then_disconnect(self, event: str, data: Any, namespace: str,
                              sids: list[str]) -> None:
@@ -142,5 +143,6 @@ class QueuePublisher(socketio_lib.RedisManager):
 
 def make(queue_url: str | None, channel: str) -> socketio_lib.Manager:
     if queue_url:
-        return CountingRedisManager(queue_url, channel=channel)
+        return CountingRedisManager(queue_url, channel=channel,
+                                    redis_options=redis_client.queue_options(queue_url))
     return CountingManager()
