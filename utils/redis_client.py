@@ -30,7 +30,7 @@ import redis
 from flask import Flask, current_app
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
-from redis.sentinel import Sentinel
+from redis.sentinel import Sentinel, SentinelManagedConnection
 
 from utils.process_clients import shared_client
 
@@ -68,6 +68,7 @@ def _sentinel_master(config: Mapping[str, Any], timeout: float | None) -> redis.
                                          "socket_connect_timeout": connect})
     return sentinel.master_for(config["REDIS_SENTINEL_MASTER"], socket_timeout=timeout,
                                socket_connect_timeout=connect, health_check_interval=30,
+                               connection_class=RediscoveringConnection,
                                retry=_retry(REQUEST_RETRY if timeout is not None
                                             else JOB_RETRY))
 
@@ -80,6 +81,18 @@ def _build(config: Mapping[str, Any], timeout: float | None) -> redis.Redis:
     return make_redis(config["REDIS_URL"], timeout)
 
 
+class RediscoveringConnection(SentinelManagedConnection):
+    """A master connection that asks the sentinels where the master is each time it
+    connects. redis-py 8.1 asks only when the pool hands a connection out: a connection
+    dropped inside a command's retries reconnects to the address it had, the dead master,
+    until the retries run out (redis/redis-py#3874, fix not released)."""
+
+    def _connect(self):
+        if self.connection_pool.is_master:
+            self.host, self.port = self.connection_pool.get_master_address()
+        return super()._connect()
+
+
 def _retry(policy: tuple[int, float, float]) -> Retry:
     retries, base, cap = policy
     return Retry(ExponentialBackoff(cap=cap, base=base), retries)
@@ -89,7 +102,7 @@ def queue_options(url: str | None) -> dict[str, Any]:
     """python-socketio RedisManager's `redis_options` for the Socket.IO queue at `url`:
     behind Sentinel, publishes (and the subscription) retry through a failover."""
     if url and url.startswith("redis+sentinel://"):
-        return {"retry": _retry(JOB_RETRY)}
+        return {"retry": _retry(JOB_RETRY), "connection_class": RediscoveringConnection}
     return {}
 
 
