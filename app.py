@@ -38,6 +38,7 @@ from services.accounts import auth_login
 from services.notify import push_delivery
 from services.platform import chat_limits, content_filter, file_storage, live_rooms, passwords
 from services.polls import poll_hosts
+from utils import redis_client
 from utils.api import ContractRequest, JSONProvider, register_converters
 from utils.embedded_db import ensure_embedded_database
 from utils.errors import register_error_handlers
@@ -87,9 +88,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _init_socketio(app)
     _init_job_consumer(app)
 
-    if not app.config["REDIS_URL"]:
-        log.warning("REDIS_URL is unset: single-process mode (file sessions, in-memory rate "
-                    "limits and cache, no Socket.IO message queue). Run one process only.")
+    if not redis_client.enabled(app.config):
+        log.warning("REDIS_URL and REDIS_SENTINELS are unset: single-process mode (file "
+                    "sessions, in-memory rate limits and cache, no Socket.IO message "
+                    "queue). Run one process only.")
     return app
 
 
@@ -107,7 +109,7 @@ def _init_sessions(app: Flask) -> None:
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=app.config["SESSION_LIFETIME_DAYS"])
     app.config["SESSION_PERMANENT"] = True
     app.config["SESSION_KEY_PREFIX"] = "rt:session:"
-    if app.config["REDIS_URL"]:
+    if redis_client.enabled(app.config):
         app.config["SESSION_TYPE"] = "redis"
         app.config["SESSION_REDIS"] = get_redis(app)
     else:
@@ -137,11 +139,10 @@ def _init_request_hooks(app: Flask) -> None:
 
 
 def _init_limiter(app: Flask) -> None:
-    timeout = app.config["REDIS_TIMEOUT_SECONDS"]
+    uri, options = redis_client.limits_storage(app.config)  # on the shared client's pool
     app.config.update(
-        RATELIMIT_STORAGE_URI=app.config["REDIS_URL"] or "memory://",
-        RATELIMIT_STORAGE_OPTIONS={"socket_timeout": timeout, "socket_connect_timeout": timeout}
-        if app.config["REDIS_URL"] else {},
+        RATELIMIT_STORAGE_URI=uri,
+        RATELIMIT_STORAGE_OPTIONS=options,
         # Redis down: count in this process instead (never unlimited, never a 500).
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         RATELIMIT_HEADERS_ENABLED=True,

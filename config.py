@@ -96,6 +96,16 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _sentinel_addresses(items: list[str]) -> list[tuple[str, int]]:
+    addresses = []
+    for item in items:
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"REDIS_SENTINELS takes host:port items, got {item!r}")
+        addresses.append((host.strip("[]"), int(port)))
+    return addresses
+
+
 class Config:
     ENV_NAME = "base"
     TESTING = False
@@ -120,8 +130,14 @@ class Config:
         # Redis. Unset means single-process mode: file sessions, memory limits, local cache.
         self.REDIS_URL = _env("REDIS_URL")
         self.REDIS_TIMEOUT_SECONDS = float(_env("REDIS_TIMEOUT_SECONDS", "0.5"))
-        # The Socket.IO queue follows REDIS_URL unless set on its own ("none" disables it).
-        queue = _env("SOCKETIO_MESSAGE_QUEUE", self.REDIS_URL)
+        # Redis behind Sentinel (docs/OPERATIONS.md "Redis Sentinel"): the sentinels'
+        # host:port list; every Redis user asks them for the master of that name, and asks
+        # again after a failover. Set, it replaces REDIS_URL.
+        self.REDIS_SENTINELS = _sentinel_addresses(_env_list("REDIS_SENTINELS"))
+        self.REDIS_SENTINEL_MASTER = _env("REDIS_SENTINEL_MASTER", "roundtable")
+        # The Socket.IO queue follows REDIS_URL (or the sentinels) unless set on its own
+        # ("none" disables it).
+        queue = _env("SOCKETIO_MESSAGE_QUEUE", self.default_message_queue())
         self.SOCKETIO_MESSAGE_QUEUE = None if queue in (None, "none") else queue
         self.SOCKETIO_ASYNC_MODE = _env("SOCKETIO_ASYNC_MODE", self.default_async_mode())
         self.SOCKETIO_MAX_MESSAGE_BYTES = _env_int("SOCKETIO_MAX_MESSAGE_BYTES", 64 * 1024)
@@ -527,6 +543,14 @@ class Config:
     def secure_cookies(self) -> bool:
         return False
 
+    def default_message_queue(self) -> str | None:
+        """The Socket.IO queue on the app's Redis: python-socketio's RedisManager takes
+        `redis+sentinel://host:port,host:port/<db>/<master>` for a master behind Sentinel."""
+        if self.REDIS_SENTINELS:
+            hosts = ",".join(f"{host}:{port}" for host, port in self.REDIS_SENTINELS)
+            return f"redis+sentinel://{hosts}/0/{self.REDIS_SENTINEL_MASTER}"
+        return self.REDIS_URL
+
     def validate(self) -> None:
         """Refuse settings that are unsafe for this environment."""
         if self.STORAGE_BACKEND not in ("local", "s3"):
@@ -597,9 +621,11 @@ class ProductionConfig(Config):
         super().validate()
         if self.DEBUG:
             raise ConfigError("FLASK_DEBUG must be off in production")
-        for name in ("SECRET_KEY", "MONGO_URI", "REDIS_URL"):
+        for name in ("SECRET_KEY", "MONGO_URI"):
             if not _env(name):
                 raise ConfigError(f"{name} must be set in production")
+        if not (self.REDIS_URL or self.REDIS_SENTINELS):
+            raise ConfigError("REDIS_URL (or REDIS_SENTINELS) must be set in production")
         if self.LINK_PREVIEW_ALLOW_LOOPBACK:
             raise ConfigError("LINK_PREVIEW_ALLOW_LOOPBACK is for tests; "
                               "it must be off in production")

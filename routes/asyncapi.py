@@ -128,8 +128,10 @@ SERVER_EVENTS: dict[str, ServerEvent] = {
     "force_logout": ServerEvent(ev.ForceLogoutEventSchema, (SOCKET,),
                                 "This socket's session ended; it is disconnected next."),
     "server_restarting": ServerEvent(ev.ServerRestartingEventSchema, (SOCKET,),
-                                     "This server process is stopping: reconnect after "
-                                     "`retry_after_ms`."),
+                                     "This server process is stopping, or its Socket.IO "
+                                     "queue missed events in a Redis outage or failover: "
+                                     "reconnect after `retry_after_ms` and re-join rooms "
+                                     "with `after_seq`."),
     # Topics (docs/TOPICS.md)
     "new_post": ServerEvent(PostSchema(exclude=("my_vote",)), (TOPIC,), "A new post."),
     "post_updated": ServerEvent(PostSchema(exclude=("my_vote",)), (TOPIC, POST),

@@ -70,11 +70,15 @@ def find_redis_server() -> str | None:
 
 
 class RedisServer:
-    def __init__(self) -> None:
+    """A redis-server on a free loopback port; `options` are more command-line settings
+    (`"--replicaof", "127.0.0.1", "6379"`)."""
+
+    def __init__(self, *options: str) -> None:
         binary = find_redis_server()
         if binary is None:
             raise RuntimeError(INSTALL_HINT)
         self.binary = binary
+        self.options = options
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="rt-redis-")
         self.process: subprocess.Popen | None = None
@@ -86,7 +90,8 @@ class RedisServer:
     def start(self) -> RedisServer:
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir, "--protected-mode", "no"],
+             "--appendonly", "no", "--dir", self.dir, "--protected-mode", "no",
+             *self.options],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:

@@ -18,7 +18,8 @@ PRODUCTION_ENV = {"SECRET_KEY": "x" * 40, "MONGO_URI": "mongodb://db:27017",
 def clean_env(monkeypatch):
     for name in ("FLASK_ENV", "SECRET_KEY", "MONGO_URI", "REDIS_URL", "SOCKETIO_ASYNC_MODE",
                  "SOCKETIO_MESSAGE_QUEUE", "CORS_ORIGINS", "CORS_MAX_AGE", "PUSH_ENABLED",
-                 "VAPID_PRIVATE_KEY", "PUSH_ALLOW_LOOPBACK"):
+                 "VAPID_PRIVATE_KEY", "PUSH_ALLOW_LOOPBACK", "REDIS_SENTINELS",
+                 "REDIS_SENTINEL_MASTER"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -61,6 +62,26 @@ def test_production_refuses_a_missing_setting(clean_env, missing):
             clean_env.setenv(name, value)
     with pytest.raises(ConfigError, match=missing):
         load_config("production")
+
+
+def test_production_takes_sentinels_instead_of_a_redis_url(clean_env):
+    for name, value in PRODUCTION_ENV.items():
+        if name != "REDIS_URL":
+            clean_env.setenv(name, value)
+    clean_env.setenv("REDIS_SENTINELS", "s1:26379, s2:26379,[::1]:26380")
+    clean_env.setenv("REDIS_SENTINEL_MASTER", "main")
+    config = load_config("production")
+    assert config.REDIS_SENTINELS == [("s1", 26379), ("s2", 26379), ("::1", 26380)]
+    # python-socketio's RedisManager finds the master through the same sentinels.
+    assert config.SOCKETIO_MESSAGE_QUEUE == ("redis+sentinel://s1:26379,s2:26379,::1:26380"
+                                             "/0/main")
+
+
+@pytest.mark.parametrize("value", ["s1", "s1:port", ":26379"])
+def test_a_sentinel_without_a_port_is_refused(clean_env, value):
+    clean_env.setenv("REDIS_SENTINELS", value)
+    with pytest.raises(ConfigError, match="REDIS_SENTINELS"):
+        load_config("testing")
 
 
 @pytest.mark.parametrize("secret", ["dev-secret-change-me", "change-me", "short"])

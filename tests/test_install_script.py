@@ -53,12 +53,12 @@ def test_a_missing_program_stops_it_at_once_with_the_command_to_run(tmp_path):
 
 
 def test_every_missing_package_is_in_the_one_command(tmp_path):
-    result, _ = run(SCRIPT, PATH=path_without(tmp_path / "bin", "redis-server",
+    result, _ = run(SCRIPT, PATH=path_without(tmp_path / "bin", "redis-server", "redis-sentinel",
                                               "turnutils_uclient", "npm"))
 
     assert result.returncode != 0
     line, = (result.stdout + result.stderr).splitlines()
-    assert line.endswith("apt-get install -y redis-server coturn npm"), line
+    assert line.endswith("apt-get install -y redis-server redis-sentinel coturn npm"), line
 
 
 def test_on_a_machine_with_everything_it_does_nothing_quickly():

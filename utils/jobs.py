@@ -70,7 +70,7 @@ from flask import Flask, current_app
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer, Scheduler
 
-from utils import clock
+from utils import clock, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -219,8 +219,9 @@ def make_huey(app: Flask, queue: str = DEFAULT, jobs: dict[str, Job] | None = No
     name = config["JOBS_QUEUE_NAME"]
     if queue != DEFAULT:
         name = f"{name}.{queue.replace('_', '-')}"
-    if config["REDIS_URL"]:
-        huey = _SharedRedisHuey(name, url=config["REDIS_URL"], results=False, utc=True)
+    if redis_client.enabled(config):  # directly or behind sentinels: redis_client's pool
+        huey = _SharedRedisHuey(name, connection_pool=redis_client.job_pool(config),
+                                results=False, utc=True)
     else:
         path = Path(config["JOBS_SQLITE_PATH"])
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import random
 import signal
 import socket
 import sys
@@ -35,13 +34,11 @@ from typing import Any
 import gevent
 import gevent.event
 
+from utils.socket_manager import tell_to_reconnect
+
 log = logging.getLogger(__name__)
 
-RESTARTING_EVENT = "server_restarting"
 NAMESPACE = "/"
-# Clients reconnect after a random delay up to this, so that thousands of sockets do not
-# all knock on the other processes in the same millisecond.
-RECONNECT_SPREAD_MS = 1000
 # How long clients get to close their transports once told (a long-poll that never
 # comes back must not hold the shutdown).
 CLOSE_WAIT_SECONDS = 3
@@ -80,15 +77,10 @@ def _drain_when_stopped(worker: Any, stopping: Any) -> None:
 
 
 def _notify_and_close(server: Any, sid: str) -> None:
-    try:
-        server.emit(RESTARTING_EVENT, {"retry_after_ms": random.randint(0, RECONNECT_SPREAD_MS)},
-                    to=sid, namespace=NAMESPACE, ignore_queue=True)
-        # Runs our disconnect handler (presence) and sends the Socket.IO disconnect; the
-        # client then closes its transport itself: a long-poll collects what was queued
-        # and posts its close while the session still exists.
-        server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
-    except Exception:
-        log.exception("could not close socket %s on shutdown", sid)
+    # Runs our disconnect handler (presence) and sends the Socket.IO disconnect; the
+    # client then closes its transport itself: a long-poll collects what was queued and
+    # posts its close while the session still exists.
+    tell_to_reconnect(server, sid, NAMESPACE)
 
 
 def _wait_for_transports(server: Any, deadline: float) -> None:

@@ -8,17 +8,43 @@ holds, which it then disconnects. The library's own `disconnect` is a message of
 (and a local socket is disconnected at once, without the queue), so it could overtake
 the event that says why; one message handled in order on the holder cannot.
 
+When the queue's subscription is lost (Redis restarted, or a Sentinel failover moved the
+master), the events published until it is back never reach this process. So once it is
+subscribed again (the library reconnects, asking the sentinels for the master), each
+socket it holds is told `server_restarting` and disconnected, as on a shutdown: the
+client reconnects and re-joins its rooms with `after_seq`, and the catch-up, read from
+MongoDB after the new subscription was confirmed, holds whatever it missed.
+
 Otherwise routing, rooms and the Redis transport are the library's.
 """
 from __future__ import annotations
 
+import logging
+import random
 from typing import Any
 
 import socketio as socketio_lib
 
-from utils import metrics
+from utils import metrics, redis_client
+
+log = logging.getLogger(__name__)
 
 THEN_DISCONNECT = "then_disconnect"
+RESTARTING_EVENT = "server_restarting"
+# Clients reconnect after a random delay up to this, so that thousands of sockets do not
+# all knock on the servers in the same millisecond.
+RECONNECT_SPREAD_MS = 1000
+
+
+def tell_to_reconnect(server: Any, sid: str, namespace: str = "/") -> None:
+    """`server_restarting {retry_after_ms}` to a socket of this process, then its
+    disconnect (our disconnect handler runs; the client closes its transport)."""
+    try:
+        server.emit(RESTARTING_EVENT, {"retry_after_ms": random.randint(0, RECONNECT_SPREAD_MS)},
+                    to=sid, namespace=namespace, ignore_queue=True)
+        server.disconnect(sid, namespace=namespace, ignore_queue=True)
+    except Exception:
+        log.exception("could not close socket %s", sid)
 
 
 class _Counting:
@@ -71,13 +97,40 @@ class CountingRedisManager(_Counting, socketio_lib.RedisManager):
         for sid in held:
             self.server.disconnect(sid, namespace=namespace, ignore_queue=True)
 
+    def _redis_connect(self) -> None:
+        super()._redis_connect()
+        # Subscribe confirmations come through (the library drops them): the listener
+        # below learns from them that a lost subscription is back.
+        self.pubsub = self.redis.pubsub()
+
+    def _listen(self):
+        channel = self.channel.encode("utf-8")
+        subscribed_before = False
+        for message in self._redis_listen_with_retries():
+            if message["type"] == "subscribe":
+                if subscribed_before:
+                    self._resubscribed()
+                subscribed_before = True
+            elif (message["type"] == "message" and message["channel"] == channel
+                  and "data" in message):
+                yield message["data"]
+
+    def _resubscribed(self) -> None:
+        sockets = [(sid, namespace) for namespace in list(self.get_namespaces())
+                   for sid, _ in list(self.get_participants(namespace, None))]
+        log.warning("Socket.IO queue subscribed again after a Redis outage: telling %d "
+                    "sockets to reconnect and catch up", len(sockets))
+        for sid, namespace in sockets:
+            tell_to_reconnect(self.server, sid, namespace)
+
 
 class QueuePublisher(socketio_lib.RedisManager):
     """The write-only end of the queue the app publishes every event through
     (services.platform.realtime)."""
 
     def __init__(self, url: str, channel: str) -> None:
-        super().__init__(url, channel=channel, write_only=True)
+        super().__init__(url, channel=channel, write_only=True,
+                         redis_options=redis_client.queue_options(url))
 
     def send_then_disconnect(self, event: str, data: Any, namespace: str,
                              sids: list[str]) -> None:
@@ -90,5 +143,6 @@ class QueuePublisher(socketio_lib.RedisManager):
 
 def make(queue_url: str | None, channel: str) -> socketio_lib.Manager:
     if queue_url:
-        return CountingRedisManager(queue_url, channel=channel)
+        return CountingRedisManager(queue_url, channel=channel,
+                                    redis_options=redis_client.queue_options(queue_url))
     return CountingManager()

@@ -24,6 +24,7 @@ from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from services.platform import email_service
+from utils import redis_client
 from utils.errors import RateLimited
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,7 @@ class _Windows:
     """The app's moving-window strategy on REDIS_URL, and a memory one to fall back on."""
 
     def __init__(self, config: dict[str, Any]) -> None:
-        uri, options = config["REDIS_URL"] or "memory://", {}
-        if config["REDIS_URL"]:
-            timeout = config["REDIS_TIMEOUT_SECONDS"]
-            options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        uri, options = redis_client.limits_storage(config)  # on the shared Redis pool
         self.storage = storage_from_string(uri, key_prefix="rt:throttle", **options)
         self.primary = MovingWindowRateLimiter(self.storage)
         self.fallback = MovingWindowRateLimiter(MemoryStorage())

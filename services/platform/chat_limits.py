@@ -15,6 +15,7 @@ from limits import parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from utils import redis_client
 from utils.errors import RateLimited
 
 _limiters: dict[tuple[int, str], MovingWindowRateLimiter] = {}
@@ -28,14 +29,10 @@ EVENT_CLASSES = {
 
 
 def _limiter() -> MovingWindowRateLimiter:
-    uri = current_app.config.get("REDIS_URL") or "memory://"
-    key = (os.getpid(), uri)
+    key = (os.getpid(), redis_client.storage_key(current_app.config))
     limiter = _limiters.get(key)
     if limiter is None:
-        options = {}
-        if uri.startswith("redis"):
-            timeout = current_app.config["REDIS_TIMEOUT_SECONDS"]
-            options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        uri, options = redis_client.limits_storage(current_app.config)
         storage: Storage = storage_from_string(uri, key_prefix="rt:chatlimit", **options)
         limiter = _limiters[key] = MovingWindowRateLimiter(storage)
     return limiter

@@ -27,7 +27,7 @@ def check_dependencies(app: Flask) -> dict[str, str]:
         checks["mongo"] = "indexes missing"
     except pymongo.errors.PyMongoError as exc:
         checks["mongo"] = f"unreachable: {type(exc).__name__}"
-    if not app.config.get("REDIS_URL"):
+    if not redis_client.enabled(app.config):
         checks["redis"] = "disabled"
     else:
         try:
