@@ -18,12 +18,23 @@ class Searchable:
     def search_candidates(self, scope: dict[str, Any], whole: list[str], prefix: str | None,
                           limit: int) -> list[dict[str, Any]]:
         """The latest `limit` documents in `scope` holding any of the `whole` terms or a
-        term starting with `prefix` (\\w+, nothing to escape); the caller ranks them."""
+        term starting with `prefix` (\\w+, nothing to escape); the caller ranks them.
+
+        One query per kind of match, merged here, rather than one `$or` (which some
+        planners answer with a collection scan): each is an index range of its own (the
+        whole terms are points of the term index, read newest first; the prefix one
+        range), and the latest `limit` of the union are among the latest `limit` of each
+        part."""
         matches: list[dict[str, Any]] = [{"search_terms": {"$in": whole}}] if whole else []
         if prefix:
+            # Anchored: MongoDB reads it as the index range [prefix, prefix + 1).
             matches.append({"search_terms": {"$regex": "^" + prefix}})
-        return list(self.collection.find({"$and": [scope, {"$or": matches}]})
-                    .sort([("_id", DESCENDING)]).limit(limit))
+        found: dict[ObjectId, dict[str, Any]] = {}
+        for match in matches:
+            for document in (self.collection.find({"$and": [scope, match]})
+                             .sort([("_id", DESCENDING)]).limit(limit)):
+                found[document["_id"]] = document
+        return [found[key] for key in sorted(found, reverse=True)[:limit]]
 
 
 class LinkPreviewed:
