@@ -180,7 +180,7 @@ def run(sizes: list[int], storage: str, out: Path, png: Path | None,
             client = app.test_client()
             headers = bearer(client, "scale_reader")
             db = get_db()
-            reader = db.users.find_one({"username": "scale_reader"})
+            reader = db.users.find_one({"username_lower": "scale_reader"})
             data = ScaleData(db, reader["_id"], bulk_users(db, "scale_reader", 200))
             for size in sizes:
                 started = time.monotonic()

@@ -34,11 +34,11 @@ def register_users(base_url: str, db: Database, names: list[str]) -> dict[str, d
         answer = requests.post(f"{base_url}/api/auth/register", timeout=30,
                                json={"username": name, "email": email, "password": PASSWORD})
         answer.raise_for_status()
-        db.users.update_one({"username": name}, {"$set": {"email_verified": True}})
+        db.users.update_one({"username_lower": name.lower()}, {"$set": {"email_verified": True}})
         answer = requests.post(f"{base_url}/api/auth/token", timeout=30,
                                json={"login": name, "password": PASSWORD})
         answer.raise_for_status()
-        document = db.users.find_one({"username": name})
+        document = db.users.find_one({"username_lower": name.lower()})
         users[name] = {"id": str(document["_id"]), "_id": document["_id"],
                        "token": answer.json()["token"]}
     return users
@@ -46,7 +46,7 @@ def register_users(base_url: str, db: Database, names: list[str]) -> dict[str, d
 
 def bulk_users(db: Database, template_name: str, count: int, seed: int = 1) -> list[ObjectId]:
     """Filler users cloned from a registered user's document, so the shape is exact."""
-    template = db.users.find_one({"username": template_name})
+    template = db.users.find_one({"username_lower": template_name.lower()})
     rng = random.Random(seed)
     documents = []
     for number in range(count):

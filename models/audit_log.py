@@ -24,12 +24,12 @@ class AuditLog(BaseModel):
     collection_name = "audit_log"
     indexes = [
         IndexModel([("at", DESCENDING), ("_id", DESCENDING)], name="at_desc"),
-        IndexModel([("actor_id", ASCENDING), ("at", DESCENDING)], name="actor_at"),
-        IndexModel([("action", ASCENDING), ("at", DESCENDING)], name="action_at"),
-        IndexModel([("topic_id", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
-                   name="topic_at"),
-        IndexModel([("target_type", ASCENDING), ("target_id", ASCENDING), ("at", DESCENDING)],
-                   name="target_at"),
+        # Each filter of the staff list first, then its newest-first order (AUDIT_SORT).
+        IndexModel([("actor_id", ASCENDING), *AUDIT_SORT], name="actor_at_id"),
+        IndexModel([("action", ASCENDING), *AUDIT_SORT], name="action_at_id"),
+        IndexModel([("topic_id", ASCENDING), *AUDIT_SORT], name="topic_at"),
+        IndexModel([("target_id", ASCENDING), *AUDIT_SORT], name="target_id_at_id"),
+        IndexModel([("target_type", ASCENDING), *AUDIT_SORT], name="target_type_at_id"),
     ]
 
     def record(self, actor: dict[str, Any] | None, action: str, target_type: str,

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from models.base import BaseModel, utcnow
 from utils import user_versions
@@ -25,7 +25,8 @@ class AuthToken(BaseModel):
     collection_name = "auth_tokens"
     indexes = [
         IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash_unique"),
-        IndexModel([("user_id", ASCENDING)], name="user_id"),
+        IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+                   name="user_created"),
         IndexModel([("family_id", ASCENDING)], name="family_id", sparse=True),
         # Expired tokens are also refused on read; the TTL index only tidies up.
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expires_at_ttl"),

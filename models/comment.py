@@ -31,6 +31,9 @@ class Comment(Editable, LinkPreviewed, BaseModel):
         IndexModel([("post_id", ASCENDING), ("path", ASCENDING), ("_id", ASCENDING)],
                    name="post_path_id"),
         IndexModel([("author_id", ASCENDING), ("_id", DESCENDING)], name="author_recent"),
+        # Unmasking a pseudonym (services/forum/pseudonyms.py): only anonymous comments.
+        IndexModel([("pseudonym", ASCENDING), ("topic_id", ASCENDING)], name="pseudonym_topic",
+                   partialFilterExpression={"anonymous": True}),
     ]
 
     def update(self, comment_id: ObjectId, changes: dict[str, Any],

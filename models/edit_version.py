@@ -29,7 +29,7 @@ class EditVersion(BaseModel):
         IndexModel([("item_type", ASCENDING), ("item_id", ASCENDING), ("version", ASCENDING)],
                    unique=True, name="item_version_unique"),
         # Erasing an account's content takes the history of everything it wrote.
-        IndexModel([("author_id", ASCENDING)], name="author"),
+        IndexModel([("author_id", ASCENDING), ("_id", ASCENDING)], name="author_id"),
     ]
 
     def keep(self, item_type: str, before: dict[str, Any], replaced_at: datetime

@@ -20,8 +20,8 @@ class LoginSession(BaseModel):
     collection_name = "login_sessions"
     indexes = [
         IndexModel([("login_id", ASCENDING)], unique=True, name="login_id_unique"),
-        IndexModel([("user_id", ASCENDING), ("last_seen_at", DESCENDING)],
-                   name="user_last_seen"),
+        IndexModel([("user_id", ASCENDING), ("last_seen_at", DESCENDING), ("_id", DESCENDING)],
+                   name="user_last_seen_id"),
         # Expired sessions are also refused on read; the TTL index only tidies up.
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expires_at_ttl"),
     ]

@@ -29,9 +29,14 @@ class Message(Searchable, LinkPreviewed, Editable, BaseModel):
                    name="room_author_seq"),
         # Message search (services.discovery.search_service), the same term index posts have.
         IndexModel([("search_terms", ASCENDING), ("_id", DESCENDING)], name="search_recent"),
-        # A thread's replies in seq order (services/chat/chat_threads.py).
-        IndexModel([("thread_root_id", ASCENDING), ("seq", ASCENDING)], name="thread_seq",
-                   sparse=True),
+        # A thread's replies in seq order (services/chat/chat_threads.py): replies live
+        # in their root's room, so every thread query names the room (the shard key) too.
+        # Partial: only replies carry thread_root_id, so other messages cost it nothing.
+        IndexModel([("room_id", ASCENDING), ("thread_root_id", ASCENDING), ("seq", ASCENDING),
+                    ("_id", ASCENDING)], name="room_thread_seq",
+                   partialFilterExpression={"thread_root_id": {"$exists": True}}),
+        # An author's messages across rooms: account export, erasure and staff counts.
+        IndexModel([("author_id", ASCENDING), ("_id", ASCENDING)], name="author_id"),
     ]
 
     def new_document(self, room_id: ObjectId, seq: int, author_id: ObjectId, body: str,
@@ -188,16 +193,17 @@ class Message(Searchable, LinkPreviewed, Editable, BaseModel):
 
     # Threads (services/chat/chat_threads.py)
 
-    def thread_page(self, root_id: ObjectId, after_seq: int, limit: int,
+    def thread_page(self, room_id: ObjectId, root_id: ObjectId, after_seq: int, limit: int,
                     cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """A thread's replies after `after_seq`, oldest first."""
-        return paginate(self.collection, {"thread_root_id": root_id,
+        """A thread's replies after `after_seq`, oldest first (`room_id`: the root's)."""
+        return paginate(self.collection, {"room_id": room_id, "thread_root_id": root_id,
                                           "seq": {"$gt": after_seq}},
                         [("seq", ASCENDING), ("_id", ASCENDING)], limit, cursor)
 
-    def count_thread_unread(self, root_id: ObjectId, user_id: ObjectId, after_seq: int) -> int:
+    def count_thread_unread(self, room_id: ObjectId, root_id: ObjectId, user_id: ObjectId,
+                            after_seq: int) -> int:
         return self.collection.count_documents(
-            {"thread_root_id": root_id, "seq": {"$gt": after_seq},
+            {"room_id": room_id, "thread_root_id": root_id, "seq": {"$gt": after_seq},
              "author_id": {"$ne": user_id}, "deleted": False})
 
     def note_thread_reply(self, root_id: ObjectId, at: datetime,
@@ -207,10 +213,11 @@ class Message(Searchable, LinkPreviewed, Editable, BaseModel):
                                      "$set": {"thread.last_reply_at": at,
                                               "thread.last_repliers": repliers}})
 
-    def note_thread_reply_gone(self, root_id: ObjectId, keep: int) -> dict[str, Any] | None:
+    def note_thread_reply_gone(self, room_id: ObjectId, root_id: ObjectId, keep: int
+                               ) -> dict[str, Any] | None:
         """The root after one of its replies was deleted: one fewer, and its latest time
         and `keep` latest distinct repliers taken again from the replies still there."""
-        live = {"thread_root_id": root_id, "deleted": False}
+        live = {"room_id": room_id, "thread_root_id": root_id, "deleted": False}
         latest = list(self.collection.find(live, {"author_id": 1, "created_at": 1})
                       .sort("seq", DESCENDING).limit(keep * 10))
         repliers: list[ObjectId] = []

@@ -18,7 +18,8 @@ class Passkey(BaseModel):
     conflict_message = "This passkey is already registered."
     indexes = [
         IndexModel([("credential_id", ASCENDING)], unique=True, name="credential_id_unique"),
-        IndexModel([("user_id", ASCENDING), ("created_at", ASCENDING)], name="user_created"),
+        IndexModel([("user_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+                   name="user_created_id"),
     ]
 
     def create(self, user_id: ObjectId, credential_id: bytes, public_key: bytes,

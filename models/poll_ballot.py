@@ -22,7 +22,7 @@ class PollBallot(BaseModel):
                    name="poll_user_unique"),
         IndexModel([("poll_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)],
                    name="poll_voters"),
-        IndexModel([("user_id", ASCENDING)], name="user_ballots"),
+        IndexModel([("user_id", ASCENDING), ("_id", ASCENDING)], name="user_ballots_id"),
     ]
 
     def cast(self, poll_id: ObjectId, user_id: ObjectId, option_ids: list[str],

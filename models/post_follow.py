@@ -16,6 +16,7 @@ class PostFollow(BaseModel):
         IndexModel([("post_id", ASCENDING), ("user_id", ASCENDING)], unique=True,
                    name="post_user_unique"),
         IndexModel([("post_id", ASCENDING), ("following", ASCENDING)], name="post_following"),
+        IndexModel([("user_id", ASCENDING)], name="user_id"),  # account deletion
     ]
 
     def follow_by_default(self, post_id: ObjectId, user_id: ObjectId) -> None:

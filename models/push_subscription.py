@@ -22,7 +22,8 @@ class PushSubscription(BaseModel):
     collection_name = "push_subscriptions"
     indexes = [
         IndexModel([("endpoint", ASCENDING)], unique=True, name="endpoint_unique"),
-        IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)], name="user_created"),
+        IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+                   name="user_created_id"),
         IndexModel([("origin", ASCENDING)], name="origin"),
         IndexModel([("retry.next_at", ASCENDING)], sparse=True, name="retry_due"),
     ]

@@ -44,7 +44,10 @@ class Report(BaseModel):
                    name="topic_status_created"),
         IndexModel([("target_type", ASCENDING), ("target_id", ASCENDING), ("status", ASCENDING)],
                    name="target_status"),
-        IndexModel([("claim", ASCENDING)], sparse=True, name="claim"),
+        IndexModel([("claim", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+                   sparse=True, name="claim_created"),
+        # The admin user list's "reports against" count per user.
+        IndexModel([("target_author_id", ASCENDING)], name="target_author"),
         IndexModel([("reporter_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
                    name="reporter_created"),
     ]

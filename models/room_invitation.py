@@ -17,6 +17,7 @@ class RoomInvitation(BaseModel):
         IndexModel([("room_id", ASCENDING), ("invitee_id", ASCENDING)], unique=True,
                    name="room_invitee_unique"),
         IndexModel([("invitee_id", ASCENDING), ("_id", DESCENDING)], name="invitee_pending"),
+        IndexModel([("inviter_id", ASCENDING)], name="inviter"),  # account deletion
     ]
 
     def put(self, room_id: ObjectId, invitee_id: ObjectId, inviter_id: ObjectId

@@ -80,7 +80,9 @@ class Upload(BaseModel):
         """Deleted uploads, and those never attached that were made before the time."""
         return list(self.collection.find({"$or": [
             {"state": DELETED},
-            {"attached_to": None, "created_at": {"$lt": unattached_before}}]}).limit(limit))
+            # attached_to is None or {kind, id}: a null id is an unattached upload, and
+            # the attached_to.id index finds those
+            {"attached_to.id": None, "created_at": {"$lt": unattached_before}}]}).limit(limit))
 
     def remove(self, upload_id: ObjectId) -> None:
         self.collection.delete_one({"_id": upload_id})

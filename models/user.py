@@ -34,6 +34,11 @@ class User(BaseModel):
         IndexModel([("username_lower", ASCENDING)], unique=True, name="username_lower_unique"),
         IndexModel([("email_lower", ASCENDING)], unique=True, name="email_lower_unique"),
         IndexModel([("display_name_lower", ASCENDING)], name="display_name_lower"),
+        # The admin user list (staff_page) in username order, and by role (count_admins).
+        IndexModel([("deleted", ASCENDING), *BY_USERNAME], name="live_by_name"),
+        IndexModel([("role", ASCENDING), *BY_USERNAME], name="role_by_name"),
+        # The hourly digest job reads only the users who chose a digest.
+        IndexModel([("settings.notifications.digest", ASCENDING)], name="digest"),
     ]
 
     def create(self, username: str, email: str, password_hash: str, role: str = "user",

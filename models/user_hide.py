@@ -17,6 +17,7 @@ class UserHide(BaseModel):
         IndexModel([("user_id", ASCENDING), ("hidden_id", ASCENDING)], unique=True,
                    name="user_hidden_unique"),
         IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="user_recent"),
+        IndexModel([("hidden_id", ASCENDING)], name="hidden"),  # account deletion
     ]
 
     def add(self, user_id: ObjectId, hidden_id: ObjectId) -> None:

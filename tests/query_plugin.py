@@ -20,7 +20,8 @@ OUTPUT_KEY = "roundtable_query_shapes"
 
 def findings(seen: dict[tuple[Shape, str], str]) -> tuple[list, list]:
     """(queries no index serves, queries on a sharded collection without its shard key)."""
-    unindexed = query_shapes.unserved(seen, registry.ALL_MODELS, query_rules.BOUNDED,
+    unindexed = query_shapes.unserved(seen, registry.ALL_MODELS,
+                                      {**query_rules.BOUNDED, **query_rules.TEST_ONLY},
                                       query_rules.SCANS)
     return unindexed, query_rules.scatter_gathers(seen)
 

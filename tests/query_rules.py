@@ -3,17 +3,56 @@ reason: collections that do not grow with use, the deliberate scans of collectio
 do, and the queries on a sharded collection that go to every shard."""
 from __future__ import annotations
 
+from models.registry import ALL_MODELS
 from models.sharding import SHARD_KEYS
 from tests.query_shapes import EQUAL, Filter, Finding, Shape
 
 # {collection: why it stays small}. Its queries need no index.
 BOUNDED: dict[str, str] = {}
 
+# {collection no model owns: the test that fills it}. A test's own documents read through
+# a project utility (the recorder counts the utility's query as the project's).
+TEST_ONLY: dict[str, str] = {
+    "items": "tests/test_pagination.py pages its few documents with utils/pagination.py",
+}
+
+BASE = "models/base.py:BaseModel."
+STATS = ("admin statistics (services/admin/stats_service.py): a whole-collection count or "
+         "a 14-day series, computed at most once per ADMIN_STATS_CACHE_SECONDS for all "
+         "processes (utils.cache)")
+SEED_CLEAR = ("`flask seed --clear` empties the collection: development and testing only "
+              "(services/admin/seed.py refuses any other configuration)")
+EXPORT = ("account export (a queued job, one per user per EXPORT_INTERVAL_HOURS): the "
+          "user's index bounds the read to their own documents; only the oldest-first "
+          "order is sorted in memory")
+ERASURE = ("account deletion with its content removed (rare, once per account): an "
+           "author's documents lie in every partition")
+
 # {(collection, origin): why a scan is right there}. Origin as the check prints it.
 SEARCH = ("search candidates: the term index bounds the read to documents holding a matching "
           "term; a prefix term is a range, so the newest-first order of those is sorted in "
           "memory, up to the limit")
 SCANS: dict[tuple[str, str], str] = {
+    **{(model.collection_name, BASE + "delete_all"): SEED_CLEAR for model in ALL_MODELS},
+    **{(name, BASE + "_count"): STATS for name in ("posts", "comments", "messages")},
+    **{(name, BASE + "created_per_day"): STATS
+       for name in ("topics", "posts", "comments", "messages")},
+    ("users", "models/user.py:User.count_live"): STATS,
+    **{(name, BASE + "for_export"): EXPORT
+       for name in ("drafts", "saved_items", "scheduled_messages", "thread_follows", "votes")},
+    ("edit_versions", "models/edit_version.py:EditVersion.page_of"):
+        "one item's earlier versions: the unique (item_type, item_id, version) index bounds "
+        "the read to them; version is unique among them, the _id tie-break sorts in memory",
+    ("notifications", "models/notification.py:Notification.naming"):
+        "account deletion (once per account): the notifications that copied the name; three "
+        "indexes for it would cost every notification write",
+    ("rooms", "models/room.py:Room.erase_last_messages_by"):
+        "account deletion with its content removed (once per account): an index on the last "
+        "message's author would change with every message sent",
+    ("scheduled_messages", "models/scheduled_message.py:ScheduledMessage.claim_due"):
+        "the every-minute job walks the (send_at, _id) index over due items only; sent items "
+        "are deleted, so the claimed_at filter skips only the few claimed in flight",
+    ("messages", "models/mixins.py:Searchable.search_candidates"): SEARCH,
     ("posts", "models/mixins.py:Searchable.search_candidates"): SEARCH,
     ("topics", "models/mixins.py:Searchable.search_candidates"): SEARCH,
     ("users", "models/user.py:User.search_page"):
@@ -23,6 +62,34 @@ SCANS: dict[tuple[str, str], str] = {
 
 # {(collection, origin): why this query may ask every shard}.
 SCATTER_GATHER: dict[tuple[str, str], str] = {
+    **{(name, BASE + method): reason
+       for name in ("posts", "comments", "messages")
+       for method, reason in (
+           ("_count", STATS), ("created_per_day", STATS), ("delete_all", SEED_CLEAR),
+           ("for_export", "account export (a queued job, one per user per "
+                          "EXPORT_INTERVAL_HOURS): an author's documents lie in every "
+                          "partition; each shard reads its author index"),
+           ("count_per", "the admin user list's content counts for one page of users: each "
+                         "shard counts on its author index"))},
+    ("notifications", BASE + "delete_all"): SEED_CLEAR,
+    **{(name, origin): ERASURE for name, origin in (
+        ("posts", "models/post.py:Post.erase_by_author"),
+        ("posts", "models/post.py:Post.topic_ids_by_author.<locals>.<setcomp>"),
+        ("comments", "models/comment.py:Comment.erase_by_author"),
+        ("comments", "models/comment.py:Comment.live_counts_by_author.<locals>.<genexpr>"),
+        ("messages", "models/message.py:Message.erase_by_author"))},
+    ("messages", "models/message.py:Message.call_starts_by"):
+        "account deletion (once per account): its call-start messages, in any room",
+    ("notifications", "models/notification.py:Notification.naming"):
+        "account deletion (once per account): other users' notifications naming it",
+    ("messages", "models/message.py:Message.without_search_terms"):
+        "`flask reindex-messages`, run by hand once after upgrading to message search",
+    ("notifications", "models/notification.py:Notification.mail_due"):
+        "the every-minute mail job: pending mail of every user, batches of SWEEP_BATCH on "
+        "each shard's mail_due index",
+    ("comments", "models/comment.py:Comment.author_of_pseudonym"):
+        "a moderator unmasking a pseudonym (audited): a pseudonym is per topic, whose "
+        "comments span its posts; each shard reads its partial pseudonym index",
     ("posts", "models/post.py:Post.front_page"):
         "the front page spans every public topic by nature; cached per audience, and mongos "
         "merges each shard's index order up to the page size",

@@ -82,7 +82,7 @@ def message_deleted(room: dict[str, Any], message: dict[str, Any]) -> None:
         ThreadFollow().delete_of_root(message["_id"])
         return
     ThreadFollow().reply_gone(root_id, message["author_id"], message["seq"])
-    updated = Message().note_thread_reply_gone(root_id, LAST_REPLIERS)
+    updated = Message().note_thread_reply_gone(room["_id"], root_id, LAST_REPLIERS)
     if updated is not None:
         realtime.emit("thread_updated", THREAD_UPDATED.dump({
             "root_id": root_id, "room_id": room["_id"], "thread": thread_of(updated)}),
@@ -115,7 +115,8 @@ def thread(user: dict[str, Any], message_id: str, after_seq: int, limit: int,
            cursor: str | None) -> dict[str, Any]:
     """`{root, items, next_cursor}`: the thread's replies after `after_seq`, oldest first."""
     root, _room = _root(user, message_id)
-    found, next_cursor = Message().thread_page(root["_id"], after_seq, limit, cursor)
+    found, next_cursor = Message().thread_page(root["room_id"], root["_id"], after_seq, limit,
+                                                 cursor)
     return {"root": serialize_messages([root], user["_id"])[0],
             "items": serialize_messages(found, user["_id"]), "next_cursor": next_cursor}
 
@@ -138,7 +139,7 @@ def mark_read(user: dict[str, Any], message_id: str, seq: int) -> int:
     if follow is None:
         return 0
     seq = max(seq, follow["last_read_seq"])
-    unread = Message().count_thread_unread(root["_id"], user["_id"], seq)
+    unread = Message().count_thread_unread(root["room_id"], root["_id"], user["_id"], seq)
     follows.mark_read(root["_id"], user["_id"], seq, unread)
     return unread
 
