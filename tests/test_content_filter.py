@@ -231,3 +231,26 @@ def test_a_username_the_filter_refuses_is_not_available(client, admin):
     assert answer.status_code == 200
     found = answer.get_json()
     assert (found["available"], found["reason"]) == (False, "invalid") and found["message"]
+
+
+def test_the_speed_check_allows_waiting_for_a_core_but_not_cpu_spent(monkeypatch):
+    """Wall-clock budgets on a loaded machine: the probes get a margin of wall time, and
+    what a pattern spent is judged in CPU time (time waiting for a core is not spent)."""
+    walls = []
+
+    class Recorded(filter_rules._Budget):
+        def __init__(self, seconds):
+            walls.append(seconds)
+            super().__init__(seconds)
+
+    monkeypatch.setattr(filter_rules, "_Budget", Recorded)
+    rule = filter_rules.Rule.build({"kind": "regex", "value": r"free\s*money",
+                                    "action": "block"})
+    rule.check_speed(0.1)
+    assert walls == [0.1 * filter_rules.Rule.SPEED_MARGIN]
+    # The same probes, finished in time by the clock, but with more CPU than a message
+    # may spend: refused.
+    cpu = iter(range(0, 1000, 1))
+    monkeypatch.setattr(filter_rules.time, "thread_time", lambda: float(next(cpu)))
+    with pytest.raises(filter_rules.ContentFilterError, match="too slow"):
+        rule.check_speed(0.1)
