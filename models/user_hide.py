@@ -18,6 +18,8 @@ class UserHide(BaseModel):
         IndexModel([("user_id", ASCENDING), ("hidden_id", ASCENDING)], unique=True,
                    name="user_hidden_unique"),
         IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="user_recent"),
+        # Who hid someone (their stamps change when that account is deleted).
+        IndexModel([("hidden_id", ASCENDING)], name="hidden_user"),
     ]
 
     # Every write replaces the hiding user's version stamp (utils.user_versions): each
