@@ -25,7 +25,8 @@ request = function()
   local body = nil
   if body_template ~= nil then
     headers["Content-Type"] = "application/json"
-    body = string.format(body_template, prefix .. counter)
+    -- every %%s becomes this request's unique id
+    body = (body_template:gsub("%%%%s", prefix .. counter))
   end
   return wrk.format(method, path, headers, body)
 end
@@ -35,28 +36,42 @@ end
 local threads = {}
 setup = function(thread) table.insert(threads, thread) end
 not_ok = 0
+codes = {}
 response = function(status, headers, body)
-  if status < 200 or status > 299 then not_ok = not_ok + 1 end
+  if status < 200 or status > 299 then
+    not_ok = not_ok + 1
+    codes[status] = (codes[status] or 0) + 1
+  end
 end
 
 done = function(summary, latency, requests)
   local e = summary.errors
   local bad = 0
-  for _, thread in ipairs(threads) do bad = bad + thread:get("not_ok") end
+  local by_status = {}
+  for _, thread in ipairs(threads) do
+    bad = bad + thread:get("not_ok")
+    for status, n in pairs(thread:get("codes")) do
+      by_status[status] = (by_status[status] or 0) + n
+    end
+  end
+  local parts = {}
+  for status, n in pairs(by_status) do
+    table.insert(parts, string.format('"%%d":%%d', status, n))
+  end
   io.write(string.format(
     'BENCHJSON {"requests":%%d,"duration_us":%%d,"p50_us":%%d,"p99_us":%%d,' ..
     '"p999_us":%%d,"max_us":%%d,"connect":%%d,"read":%%d,"write":%%d,"status":%%d,' ..
-    '"timeout":%%d,"not_2xx":%%d}\n',
+    '"timeout":%%d,"not_2xx":%%d,"not_2xx_by_status":{%%s}}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     latency:percentile(99.9), latency.max, e.connect, e.read, e.write, e.status, e.timeout,
-    bad))
+    bad, table.concat(parts, ",")))
 end
 """
 
 
 def lua_script(paths: list[str], token: str = "", method: str = "GET",
                body: str | None = None) -> str:
-    """`body` is a JSON text with one %s, filled with a unique id per request."""
+    """`body` is a JSON text whose every %s is filled with a unique id per request."""
     quoted = ", ".join(json.dumps(p) for p in paths)
     body_lua = "nil" if body is None else "[[" + body + "]]"
     return LUA % {"paths": quoted, "method": method, "token": token, "body": body_lua,
@@ -84,4 +99,7 @@ def run_wrk(base_url: str, script: str, workdir: str, seconds: float, connection
             "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000,
             "p999_ms": raw["p999_us"] / 1000, "max_ms": raw["max_us"] / 1000,
             "errors": errors, "not_2xx": raw["not_2xx"], "timeouts": raw["timeout"],
+            # which answers were not 2xx ({"429": n, ...}), and the socket errors apart
+            "not_2xx_by_status": raw.get("not_2xx_by_status", {}),
+            "socket_errors": {k: raw[k] for k in ("connect", "read", "write")},
             "seconds": seconds_taken}

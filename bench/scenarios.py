@@ -142,7 +142,10 @@ def rest_plan(bare: Gunicorn, ours: Gunicorn, data: dict[str, Any],
                             "body": "A benchmark post " + "x" * 200})
     add("create_post", rest.lua_script(["/api/posts"], token, "POST", post_body),
         needs(topics, "/api/topics", "topics"))
-    body = json.dumps({"body": "Benchmark message " + "x" * 60, "client_id": "%s"})
+    # Each text unique, as people write: the write gate refuses the same text in more
+    # than REPEAT_CONTENT_MAX places (429 duplicate_content), and a run of refusals is not
+    # a run of sends.
+    body = json.dumps({"body": "Benchmark message %s " + "x" * 60, "client_id": "%s"})
 
     def send(name, room_ids):
         add(name, rest.lua_script([f"/api/messages/rooms/{r}/messages" for r in room_ids],

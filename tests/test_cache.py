@@ -83,3 +83,17 @@ def test_value_computed_across_an_invalidation_is_not_served(app):
     with app.app_context():
         assert get_cache().get_or_set("topics", "k", compute) == {"stale": True}
         assert get_cache().get("topics", "k") is None
+
+
+def test_entries_read_back_as_they_were_stored(app):
+    """Entries are read with orjson (utils.cache._decode); what the json module wrote
+    that orjson refuses (NaN, Infinity) still reads back."""
+    import math
+
+    value = {"title": "Caf\u00e9 \u2615 \U0001F600", "n": 3, "x": 0.1, "big": 2 ** 62,
+             "nested": [None, True, {"a": []}], "nan": float("nan"), "inf": float("inf")}
+    with app.app_context():
+        get_cache().set("stats", "odd", value, ttl=30)
+        back = get_cache().get("stats", "odd")
+    assert math.isnan(back.pop("nan")) and back.pop("inf") == math.inf
+    assert back == {k: v for k, v in value.items() if k not in ("nan", "inf")}

@@ -203,3 +203,53 @@ def test_someone_with_more_blocks_and_mutes_than_a_copy_holds_is_checked_in_mong
     assert [r["muted"] for r in bob.get("/api/messages/rooms").get_json()["items"]] == [True]
     assert bob.post(f"/api/users/{alice.id}/block").status_code == 204
     assert _send(alice, room_id, "blocked").status_code == 403
+
+
+def test_a_hide_elsewhere_leaves_the_next_post_list_and_an_unhide_brings_it_back(app,
+                                                                                  make_app):
+    elsewhere = make_app()
+    author = Person(elsewhere.test_client(), "author")
+    topic = make_topic(author)
+    post = make_post(author, topic["id"], "Hidden soon")
+    reader = Person(app.test_client(), "reader")
+    listed = f"/api/posts?topic_id={topic['id']}"
+    _warm(reader, listed)  # reader's (empty) hides are filed under their stamp
+    assert [p["id"] for p in reader.get(listed).get_json()["items"]] == [post["id"]]
+    hider = elsewhere.test_client()
+    hide = f"/api/users/{author.id}/hide"
+    assert hider.put(hide, headers=reader.headers).status_code == 204
+    assert reader.get(listed).get_json()["items"] == []
+    assert hider.delete(hide, headers=reader.headers).status_code == 204
+    assert [p["id"] for p in reader.get(listed).get_json()["items"]] == [post["id"]]
+
+
+def test_a_post_list_asks_mongodb_nothing_about_whom_i_hide_while_nothing_changed(
+        make_app, monkeypatch):
+    from tests.helpers import CommandLog, listen_to_database
+
+    log = CommandLog()
+    listen_to_database(monkeypatch, log)
+    # A timeout of its own: a MongoDB client of its own, made with the listener.
+    person = Person(make_app(MONGO_TIMEOUT_MS=2998).test_client(), "alice")
+    topic = make_topic(person)
+    make_post(person, topic["id"], "A post")
+    _warm(person, f"/api/posts?topic_id={topic['id']}")
+    log.recording = True
+    assert person.get(f"/api/posts?topic_id={topic['id']}").status_code == 200
+    assert log.commands  # the listener hears this app's client
+    assert [c for c in log.commands if c[1] == "user_hides"] == []
+
+
+def test_a_stale_copy_still_says_whose_stamp_to_read():
+    """A request that finds a copy expired or under an older stamp reads MongoDB and
+    files a new one; requests arriving meanwhile must still learn whose stamp to read
+    (a bearer token's user), or each reads MongoDB twice (utils.local_copies)."""
+    from utils.local_copies import Copies
+
+    copies = Copies()
+    copies.put("token", "stamp-1", {"user_id": "u1"}, lifetime=60)
+    assert copies.get("token", "stamp-2") is None  # the user changed since
+    assert copies.peek("token") == {"user_id": "u1"}
+    copies.put("token", "stamp-2", {"user_id": "u1", "v": 2}, lifetime=-1)  # expired
+    assert copies.get("token", "stamp-2") is None
+    assert copies.peek("token") == {"user_id": "u1", "v": 2}

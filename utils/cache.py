@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import redis.exceptions
 from cachelib import SimpleCache
 from flask import Flask, current_app
@@ -21,6 +22,16 @@ from utils.redis_client import get_redis
 log = logging.getLogger(__name__)
 
 PREFIX = "rt:cache:"
+
+
+def _decode(raw: bytes | str) -> Any:
+    """An entry as `_set` stored it. orjson reads it several times faster than the json
+    module (a page of posts on every hit); the json module reads what orjson refuses
+    (NaN and Infinity, which `json.dumps` writes)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 class Cache:
@@ -58,7 +69,7 @@ class Cache:
         except redis.exceptions.RedisError as exc:
             log.warning("cache read skipped: %s", exc)
             return None
-        return None if raw is None else json.loads(raw)
+        return None if raw is None else _decode(raw)
 
     def set(self, namespace: str, key: str, value: Any, ttl: int | None = None) -> None:
         try:

@@ -36,12 +36,13 @@ class Copies:
         if entry is None:
             return None
         if entry[0] != stamp or time.monotonic() > entry[1]:
-            self.drop(key)
+            # Left in place (the next `put` replaces it): requests under way meanwhile
+            # still `peek` whose stamp to read, instead of each reading MongoDB twice.
             return None
         return entry[2]
 
     def peek(self, key: Hashable) -> Any | None:
-        """The value whatever its stamp (only to learn what stamp to read)."""
+        """The value whatever its stamp or age (only to learn what stamp to read)."""
         entry = self._entries.get(key)
         return entry[2] if entry is not None else None
 
@@ -73,6 +74,7 @@ KINDS = (
     "topics",  # topic id -> access fields (visibility, deleted, owner_id); topics' stamp
     "blocks",  # user id (str) -> ids they blocked or were blocked by (platform.user_copies)
     "mutes",  # user id (str) -> their notification mutes as (target type, target id)
+    "hides",  # user id (str) -> the ids of the users whose content they hide
 )
 # Every app's copies, so tests can drop them all when they flush Redis.
 _every: weakref.WeakSet[Copies] = weakref.WeakSet()
@@ -87,7 +89,7 @@ def of(kind: str) -> Copies:
 def forget_user(user_id: Any) -> None:
     """This process wrote to the user: its own copies go at once (others see the stamp)."""
     if has_app_context() and KEY in current_app.extensions:
-        for kind in ("users", "topic_access", "blocks", "mutes"):
+        for kind in ("users", "topic_access", "blocks", "mutes", "hides"):
             of(kind).drop(str(user_id))
 
 

@@ -163,7 +163,7 @@ def unhide(user: dict[str, Any], target_id: str) -> None:
 
 def hidden_ids(user: dict[str, Any] | None) -> set[ObjectId]:
     """Authors whose content `user` hides (none for the anonymous)."""
-    return UserHide().hidden_ids(user["_id"]) if user else set()
+    return set(user_copies.hidden_by(user["_id"])) if user else set()
 
 
 def list_hidden(user: dict[str, Any], limit: int, cursor: str | None) -> dict[str, Any]:

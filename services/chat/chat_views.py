@@ -8,10 +8,9 @@ from bson import ObjectId
 
 from models.room_member import RoomMember
 from models.user import User
-from models.user_hide import UserHide
 from services.accounts.users_service import public_users
 from services.notify import notify_prefs
-from services.platform import room_roles
+from services.platform import room_roles, user_copies
 from services.platform.shapes.messages import MESSAGE, ROOM
 from services.polls import poll_items
 
@@ -59,7 +58,7 @@ def serialize_messages(messages: list[dict[str, Any]],
     author they hide, keeps its place (its seq: clients find gaps by seq) as an empty
     placeholder flagged `deleted_for_me` or `author_hidden`."""
     authors = User().find_by_ids([m["author_id"] for m in messages])
-    hidden = UserHide().hidden_ids(viewer_id) if viewer_id is not None else set()
+    hidden = user_copies.hidden_by(viewer_id) if viewer_id is not None else set()
     polls = poll_items.views([m.get("poll_id") for m in messages], viewer_id)
     return [personal_view(serialize_message(m, authors.get(m["author_id"]), polls), m,
                           viewer_id, hidden) for m in messages]

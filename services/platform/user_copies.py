@@ -1,14 +1,16 @@
 """What a write reads of the OTHER people it concerns (a direct message's partner, a
 notification's recipient): their document, everyone they blocked or were blocked by,
-what they muted. Each process keeps these (utils.local_copies) under that user's version
-stamp (utils.user_versions), like the acting user's own copy, and every write to them
+what they muted; and whom the acting user hides (every list filters by it). Each
+process keeps these (utils.local_copies) under that user's version stamp
+(utils.user_versions), like the acting user's own copy, and every write to them
 replaces the stamp: the user's document (models.user), a block either way (models.block
-replaces BOTH people's), a mute (models.notification_mute). So a block, an unblock or a
-mute made by any process is seen by the very next check, and a check in steady state
-costs no MongoDB command (one Redis MGET for the stamps, kept for the request).
+replaces BOTH people's), a mute (models.notification_mute), a hide (models.user_hide).
+So a block, an unblock, a mute or a hide made by any process is seen by the very next
+check, and a check in steady state costs no MongoDB command (one Redis MGET for the
+stamps, kept for the request).
 
-A user with more than COPY_LIMIT blocks or mutes keeps no copy of them (a marker says
-so under their stamp): their checks ask MongoDB, so no copy grows without bound.
+A user with more than COPY_LIMIT blocks, mutes or hides keeps no copy of them (a marker
+says so under their stamp): their checks ask MongoDB, so no copy grows without bound.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from flask import current_app
 from models.block import Block
 from models.notification_mute import NotificationMute
 from models.user import User
+from models.user_hide import UserHide
 from utils import local_copies, user_versions
 
 COPY_LIMIT = 500
@@ -54,6 +57,15 @@ def is_blocked_between(a: ObjectId, b: ObjectId) -> bool:
     if related == TOO_MANY:
         return Block().exists_between(a, b)
     return b in related
+
+
+def hidden_by(user_id: ObjectId) -> frozenset | set:
+    """Whom `user_id` hides (models.user_hide), from this process's copy while their
+    stamp is unchanged: every list of posts, comments or messages filters by it."""
+    stamp = user_versions.current_many([user_id])[str(user_id)]
+    hidden = _bounded_set("hides", user_id, stamp,
+                          lambda limit: UserHide().hidden_ids(user_id, limit))
+    return UserHide().hidden_ids(user_id) if hidden == TOO_MANY else hidden
 
 
 def mutes_of(user_ids: list[ObjectId]) -> dict[ObjectId, frozenset | None]:
