@@ -16,7 +16,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bson import ObjectId
+from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError, OperationFailure
 
 from bench.seed import WORDS, insert_in_chunks, sentence, uuid_hex
 from models.comment import Comment
@@ -135,10 +137,10 @@ class ScaleData:
             batch.append(self._message(room))
             self.messages += 1
             if len(batch) == CHUNK:
-                collection.insert_many(batch, ordered=False)
+                _insert_batch(collection, batch)
                 batch = []
         if batch:
-            collection.insert_many(batch, ordered=False)
+            _insert_batch(collection, batch)
 
     def _rooms_state(self) -> None:
         """Each room's last_seq and snapshot; the reader's cursors 1,000 (busy room) or
@@ -225,3 +227,23 @@ class ScaleData:
                          "emailed_at": None, "created_at": when, "updated_at": when})
         insert_in_chunks(self.db[Notification.collection_name], made, CHUNK)
         self.notifications = max(self.notifications, target)
+
+
+def _insert_batch(collection: Collection, batch: list[dict[str, Any]], attempts: int = 3
+                  ) -> None:
+    """insert_many, tried again on a server error (SecantusDB answered one "internal server
+    error" 900,000 messages into a seeding run at load 12): the documents a failed try
+    stored already are the duplicates the next try skips."""
+    for attempt in range(attempts):
+        try:
+            collection.insert_many(batch, ordered=False)
+            return
+        except BulkWriteError as exc:
+            if all(error["code"] == 11000 for error in exc.details["writeErrors"]):
+                return  # stored by the try before
+            if attempt == attempts - 1:
+                raise
+        except OperationFailure:
+            if attempt == attempts - 1:
+                raise
+
