@@ -42,7 +42,8 @@ from utils.db import get_db
 from utils.embedded_db import EmbeddedDatabase, free_port
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
-# Each op runs `repeat` times, or fewer once it has used its time budget (never under 3: at 10^6 a scan-bound op takes minutes a run on SecantusDB).
+# Each op runs `repeat` times, or fewer once it has used its time budget (never under 3:
+# at 10^6 a scan-bound op takes minutes a run on SecantusDB).
 REPEAT, BUDGET_SECONDS, MIN_RUNS = 30, 20.0, 3
 
 
