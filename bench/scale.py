@@ -30,6 +30,7 @@ from pathlib import Path
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from pymongo.errors import PyMongoError
 
 from bench.scale_seed import BIG_POST_COMMENTS, ScaleData
 from bench.seed import bulk_users
@@ -185,7 +186,14 @@ def run(sizes: list[int], storage: str, out: Path, png: Path | None,
             data = ScaleData(db, reader["_id"], bulk_users(db, "scale_reader", 200))
             for size in sizes:
                 started = time.monotonic()
-                data.grow(size)
+                try:
+                    data.grow(size)
+                except PyMongoError as exc:
+                    # Kept: the sizes measured so far, and why this one is missing.
+                    results["meta"]["failed"] = {"size": size, "while": "seeding",
+                                                 "error": str(exc)[:200]}
+                    print(f"{size:>9} seeding failed: {exc}", flush=True)
+                    break
                 user_versions.changed(reader["_id"])  # memberships written behind its back
                 results["meta"]["seed_seconds"][str(size)] = round(time.monotonic() - started, 1)
                 results["meta"]["load_average"][str(size)] = _loadavg()
@@ -195,14 +203,19 @@ def run(sizes: list[int], storage: str, out: Path, png: Path | None,
                     results["ops"].setdefault(op, {})[str(size)] = figures
                     print(f"{size:>9} {op:<28} p50 {figures['p50_ms']:>9.2f} ms"
                           f"  p99 {figures['p99_ms']:>9.2f} ms", flush=True)
+                _write(results, out, None)  # each size kept as soon as it is measured
     finally:
         redis_server.stop()
         mongo.stop()
+    _write(results, out, png)
+    return results
+
+
+def _write(results: dict, out: Path, png: Path | None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1) + "\n")
     if png is not None:
         plot(results, png)
-    return results
 
 
 def main() -> int:
