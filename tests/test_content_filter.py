@@ -254,3 +254,21 @@ def test_the_speed_check_allows_waiting_for_a_core_but_not_cpu_spent(monkeypatch
     monkeypatch.setattr(filter_rules.time, "thread_time", lambda: float(next(cpu)))
     with pytest.raises(filter_rules.ContentFilterError, match="too slow"):
         rule.check_speed(0.1)
+
+
+def test_the_speed_check_times_the_pattern_not_our_normalizing(monkeypatch):
+    """Under a tracer (coverage) our Python normalizing of the probe texts runs several
+    times slower while the pattern does not: only the pattern's runs are judged."""
+    cpu = [0.0]
+    real_normalize = filter_rules.normalize
+
+    def slow_normalize(text):
+        cpu[0] += 1.0  # a second of CPU per probe, far past any budget
+        return real_normalize(text)
+
+    monkeypatch.setattr(filter_rules, "normalize", slow_normalize)
+    monkeypatch.setattr(filter_rules.time, "thread_time", lambda: cpu[0])
+    rule = filter_rules.Rule.build({"kind": "regex", "value": r"free\s*money",
+                                    "action": "block"})
+    rule.check_speed(0.1)
+    assert cpu[0] > 1  # the probes were normalized, outside the timed part
