@@ -1,7 +1,12 @@
 """The data layer: embedded SecantusDB, ids at the edge, indexes, duplicate keys."""
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from datetime import timezone
+from pathlib import Path
 
 import pytest
 from bson import ObjectId
@@ -109,6 +114,43 @@ def test_embedded_database_keeps_data_across_restarts(tmp_path):
         client.close()
     finally:
         again.stop()
+
+
+# A process that had its own SIGTERM handler (coverage installs one) before it started
+# the development database: prints the port, then waits to be stopped.
+HANDLER_FIRST = """
+import signal, sys, time
+from utils.embedded_db import EmbeddedDatabase, free_port
+def earlier(signum, frame):
+    print("earlier handler ran", flush=True)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGTERM)
+signal.signal(signal.SIGTERM, earlier)
+port = free_port()
+EmbeddedDatabase(port, ":memory:").start()
+print(port, flush=True)
+time.sleep(60)
+"""
+
+
+def test_sigterm_stops_the_embedded_database_and_keeps_an_earlier_handler():
+    """`make run` stopped with SIGTERM takes its database with it, also when another
+    handler was there first (under coverage a stopped `python app.py` left its database
+    running); the earlier handler still runs."""
+    child = subprocess.Popen([sys.executable, "-c", HANDLER_FIRST], stdout=subprocess.PIPE,
+                             text=True, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        port = int(child.stdout.readline())
+        assert port_answers(port)
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=20)
+        assert "earlier handler ran" in child.stdout.read()
+        deadline = time.monotonic() + 5
+        while port_answers(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not port_answers(port)
+    finally:
+        child.kill()
 
 
 def test_embedded_database_reuses_a_running_server(mongo_server):

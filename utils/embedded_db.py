@@ -103,6 +103,7 @@ class EmbeddedDatabase:
                 raise EmbeddedDatabaseError(f"SecantusDB did not answer on port {self.port}")
             time.sleep(0.1)
         atexit.register(self.stop)
+        _started.append(self)
         _exit_cleanly_on_sigterm()
         log.info("started SecantusDB on port %s (data in %s)", self.port, self.storage_path)
         return self
@@ -110,6 +111,8 @@ class EmbeddedDatabase:
     def stop(self) -> None:
         """Stop the server if this object started it; a reused one is left running."""
         process, self.process = self.process, None
+        if self in _started:
+            _started.remove(self)
         if process is None or process.poll() is not None:
             return
         process.terminate()
@@ -122,11 +125,31 @@ class EmbeddedDatabase:
 
 def _exit_cleanly_on_sigterm() -> None:
     """SIGTERM normally kills Python without running atexit; turn it into an exit so the
-    child database is stopped too (make run under a supervisor, `timeout`, `kill`)."""
+    child database is stopped too (make run under a supervisor, `timeout`, `kill`). A
+    handler installed before (coverage's, which saves its data and then lets the signal
+    end the process) still runs, once the databases are stopped."""
+    global _previous_sigterm
     if threading.current_thread() is not threading.main_thread():
         return
-    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    current = signal.getsignal(signal.SIGTERM)
+    if current in (_stop_databases_and_exit, signal.SIG_IGN):
+        return
+    _previous_sigterm = current
+    signal.signal(signal.SIGTERM, _stop_databases_and_exit)
+
+
+def _stop_databases_and_exit(signum: int, frame: object) -> None:
+    for database in list(_started):
+        database.stop()
+    if callable(_previous_sigterm):
+        _previous_sigterm(signum, frame)
+    sys.exit(128 + signum)
+
+
+_previous_sigterm: object = None
+
+# Databases this process started and has not stopped (stopped on SIGTERM as at exit).
+_started: list[EmbeddedDatabase] = []
 
 
 _embedded: EmbeddedDatabase | None = None
