@@ -32,6 +32,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pymongo.errors import PyMongoError
 
+from bench import scale_seed
 from bench.scale_seed import BIG_POST_COMMENTS, ScaleData
 from bench.seed import bulk_users
 from bench.servers import ROOT, repo_relative
@@ -83,7 +84,7 @@ def operations(client: FlaskClient, headers: dict, data: ScaleData,
             seen += len(page["items"])
             path = (f"/api/messages/rooms?limit=100&cursor={page['next_cursor']}"
                     if page["next_cursor"] else "")
-        assert seen == 500, seen
+        assert seen == scale_seed.MY_ROOMS, seen
 
     def post_page() -> None:
         _get(client, headers, f"/api/posts/{post}")

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import json
 
-from bench import scale
+from bench import scale, scale_seed
 
 
-def test_the_scale_bench_seeds_measures_and_writes_its_results(tmp_path):
+def test_the_scale_bench_seeds_measures_and_writes_its_results(tmp_path, monkeypatch):
+    # The fixed part of the scene at a tenth or less (1,000 rooms, 500 of them mine and a
+    # post with 1,000 comments at every size otherwise); the operations keep their names.
+    monkeypatch.setattr(scale_seed, "OTHER_ROOMS", 60)
+    monkeypatch.setattr(scale_seed, "MY_ROOMS", 30)
+    monkeypatch.setattr(scale_seed, "BIG_POST_COMMENTS", 50)
     out, png = tmp_path / "results" / "scale-test.json", tmp_path / "scale.png"
     scale.run([200, 2000], "memory", out, png, repeat=1)
     results = json.loads(out.read_text())

@@ -119,8 +119,9 @@ def test_embedded_database_keeps_data_across_restarts(tmp_path):
 # A process that had its own SIGTERM handler (coverage installs one) before it started
 # the development database: prints the port, then waits to be stopped.
 HANDLER_FIRST = """
-import signal, sys, time
+import os, signal, sys, time
 from utils.embedded_db import EmbeddedDatabase, free_port
+os.environ.pop("COVERAGE_PROCESS_CONFIG", None)  # measure this process, not SecantusDB
 def earlier(signum, frame):
     print("earlier handler ran", flush=True)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
