@@ -34,8 +34,8 @@ def find_binary() -> str:
     found = shutil.which(SERVER_BINARY)
     if not found:
         raise EmbeddedDatabaseError(
-            "SecantusDB is not installed: run `make install-dev` "
-            "(pip install --pre -r requirements-dev.txt) or set MONGO_URI")
+            "SecantusDB is not installed: run `make install` "
+            "(pip install -r requirements-dev.txt) or set MONGO_URI")
     return found
 
 

@@ -31,12 +31,6 @@ class APIError(Exception):
         self.details = details
         self.headers = headers or {}
 
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details:
-            body["details"] = self.details
-        return {"error": body}
-
 
 class BadRequest(APIError):
     status, code, message = 400, "bad_request", "Bad request."
