@@ -217,9 +217,8 @@ def _clean_state(mongo_admin, redis_server, _database_name):
 
 
 def _holding_documents(database, names: set[str]) -> list[str]:
-    """The collections among `names` with a document in them, in one round trip (most
-    tests write to a few of the 60-odd collections; a delete per collection per test was
-    a tenth of the suite's database work)."""
+    """The collections among `names` with a document in them, in one round trip: most
+    tests write to a few of the 60-odd collections, which then need a delete each."""
     if not names:
         return []
     first, *others = sorted(names)
