@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from config import Config
 from tests.helpers import register
 from tests.servers import RedisServer
 from utils import jobs
@@ -91,9 +92,14 @@ def test_redis_stopped_mid_run_degrades(make_app, own_redis):
     assert statuses[-1] == 429
 
 
+# The tests run with a longer deadline (config.TestingConfig); these two check production's.
+PRODUCTION_MONGO_TIMEOUT_MS = Config().MONGO_TIMEOUT_MS
+
+
 def test_mongo_unreachable_is_503_within_3_seconds(make_app):
     dead = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
-    application = make_app(init_db=False, MONGO_URI=dead)
+    application = make_app(init_db=False, MONGO_URI=dead,
+                           MONGO_TIMEOUT_MS=PRODUCTION_MONGO_TIMEOUT_MS)
     client = application.test_client()
 
     started = time.monotonic()
@@ -108,7 +114,8 @@ def test_mongo_error_in_a_route_is_503(make_app):
     from utils.db import get_db
 
     dead = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
-    application = make_app(init_db=False, reuse=False, MONGO_URI=dead)  # adds routes
+    application = make_app(init_db=False, reuse=False, MONGO_URI=dead,  # adds routes
+                           MONGO_TIMEOUT_MS=PRODUCTION_MONGO_TIMEOUT_MS)
     blp = Blueprint("probe_db", __name__, url_prefix="/api/probe")
 
     @blp.route("/count")
