@@ -128,6 +128,7 @@ def test_process_killed_mid_call_is_swept(cluster):
     room_id = direct_room(app, alice, bob)
     caller, callee = Client(a, alice_token), Client(b, bob_token)
     stop = threading.Event()
+    beater: threading.Thread | None = None
     try:
         call_id = ok(caller, "call_start", {"room_id": room_id, "party_id": "alice"})["call"]["id"]
         callee.wait_for("call_invite", 1)
@@ -135,10 +136,16 @@ def test_process_killed_mid_call_is_swept(cluster):
 
         def beat() -> None:  # the caller's device stays alive
             while not stop.is_set():
-                caller.call("call_heartbeat", {"call_id": call_id})
+                try:
+                    caller.call("call_heartbeat", {"call_id": call_id})
+                except Exception as error:  # judged by the test below
+                    beat_errors.append(error)
+                    return
                 stop.wait(0.5)
 
-        threading.Thread(target=beat, daemon=True).start()
+        beat_errors: list[Exception] = []
+        beater = threading.Thread(target=beat, daemon=True)
+        beater.start()
         b.stop(signal.SIGKILL)  # no disconnect handler runs; bob's heartbeats stop
         started = time.monotonic()
         ended = caller.wait_for("call_ended", 1, timeout=20)
@@ -148,7 +155,15 @@ def test_process_killed_mid_call_is_swept(cluster):
         assert [(e["party_id"], e["reason"]) for e in left] == [("bob", "heartbeat_timeout")]
         stored = stored_call(app, call_id)
         assert stored["state"] == "ended" and "live_room" not in stored
-    finally:
         stop.set()
+        beater.join(timeout=35)
+        # Process A answered every heartbeat of the surviving device.
+        assert not beater.is_alive() and beat_errors == []
+    finally:
+        # The heartbeat in flight is answered before the client closes: closed under it,
+        # the call waited its 30 s out and raised in a later test.
+        stop.set()
+        if beater is not None:
+            beater.join(timeout=35)
         caller.close()
         callee.close()
