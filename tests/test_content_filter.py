@@ -211,8 +211,8 @@ def test_a_fast_pattern_delayed_once_by_a_busy_machine_is_still_accepted(monkeyp
         return real_find(self, pattern, text)
 
     monkeypatch.setattr(filter_rules._Budget, "find", descheduled_once)
-    rule = filter_rules.Rule.build({"kind": "regex", "value": r"free\s*money",
-                                    "action": "block"})
+    rule = filter_rules.Rule.build({"kind": "pattern", "value": r"free\s*money",
+                                    "action": "reject"})
     rule.check_speed(0.1)
     assert len(misses) == 1
 
@@ -244,8 +244,8 @@ def test_the_speed_check_allows_waiting_for_a_core_but_not_cpu_spent(monkeypatch
             super().__init__(seconds)
 
     monkeypatch.setattr(filter_rules, "_Budget", Recorded)
-    rule = filter_rules.Rule.build({"kind": "regex", "value": r"free\s*money",
-                                    "action": "block"})
+    rule = filter_rules.Rule.build({"kind": "pattern", "value": r"free\s*money",
+                                    "action": "reject"})
     rule.check_speed(0.1)
     assert walls == [0.1 * filter_rules.Rule.SPEED_MARGIN]
     # The same probes, finished in time by the clock, but with more CPU than a message
@@ -268,7 +268,7 @@ def test_the_speed_check_times_the_pattern_not_our_normalizing(monkeypatch):
 
     monkeypatch.setattr(filter_rules, "normalize", slow_normalize)
     monkeypatch.setattr(filter_rules.time, "thread_time", lambda: cpu[0])
-    rule = filter_rules.Rule.build({"kind": "regex", "value": r"free\s*money",
-                                    "action": "block"})
+    rule = filter_rules.Rule.build({"kind": "pattern", "value": r"free\s*money",
+                                    "action": "reject"})
     rule.check_speed(0.1)
     assert cpu[0] > 1  # the probes were normalized, outside the timed part

@@ -1,10 +1,12 @@
 """The tests' own hygiene, read from their source with ast: no test module imports another
 test module (what several share lives in a helper module: tests/helpers.py,
 tests/chat_helpers.py, tests/call_helpers.py, ...), and the shared `Person` and
-`events()` are defined once."""
+`events()` are defined once. And a helper thread that dies fails the run."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
@@ -64,3 +66,24 @@ def test_the_scan_sees_every_spelling():
               "def f():\n    from tests.test_g import z\n")
     assert imported_test_modules(source) == [
         "tests.test_a", "tests.test_b", "test_c", "test_d", "test_e", "test_f", "tests.test_g"]
+
+
+DYING_THREAD = """
+import threading
+
+def test_with_a_helper_thread_that_dies():
+    helper = threading.Thread(target=lambda: 1 / 0)
+    helper.start()
+    helper.join()
+"""
+
+
+def test_a_helper_thread_that_dies_fails_the_run(tmp_path):
+    """Under the suite's own settings (pyproject.toml), not a warning under a later test."""
+    (tmp_path / "test_dying.py").write_text(DYING_THREAD)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cov",
+                          "-c", str(TESTS.parent / "pyproject.toml"), "--rootdir", str(tmp_path),
+                          str(tmp_path / "test_dying.py")],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 1, run.stdout[-2000:]
+    assert "1 failed" in run.stdout and "PytestUnhandledThreadExceptionWarning" in run.stdout
