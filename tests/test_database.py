@@ -159,3 +159,16 @@ def test_embedded_database_reuses_a_running_server(mongo_server):
     assert reuse.process is None  # nothing started, so stop() leaves the server alone
     reuse.stop()
     assert port_answers(mongo_server.port)
+
+
+def test_the_embedded_database_is_standalone_and_records_no_writes_twice(mongo_server):
+    """One process, no replica set: it says so to the driver, and keeps no oplog (a
+    second copy of every write, about a third of SecantusDB's CPU on writes)."""
+    client = db_module.make_client(mongo_server.uri, 5000)
+    try:
+        assert "setName" not in client.admin.command("hello")
+        client.roundtable_oplog_probe.notes.insert_many([{"n": n} for n in range(5)])
+        assert client.local["oplog.rs"].count_documents({}) == 0
+    finally:
+        client.drop_database("roundtable_oplog_probe")
+        client.close()

@@ -54,7 +54,8 @@ def free_port() -> int:
 
 
 def uri_for(port: int) -> str:
-    # SecantusDB reports a one-node replica set; a direct connection skips discovery.
+    # Started standalone (EmbeddedDatabase.start); a direct connection skips discovery
+    # either way, so a database started by hand as a replica set is reached too.
     # No retryable writes: SecantusDB records each one and scans all it holds (up to
     # 10,000) on every write: 13 % of its samples in a 2,000-message burst, and the scan
     # grows with the writes it holds (sorted too, past the cap). They guard
@@ -82,8 +83,13 @@ class EmbeddedDatabase:
             return self
         if self.storage_path != ":memory:":
             Path(self.storage_path).mkdir(parents=True, exist_ok=True)
+        # Standalone: a one-process database has no replica set to fail over to, and as
+        # one SecantusDB records every write a second time in its oplog (about a third
+        # of its CPU on a write-heavy run). Nothing here uses what needs a replica set
+        # (transactions, change streams); production's MongoDB is its own choice.
         command = [find_binary(), "--host", "127.0.0.1", "--port", str(self.port),
-                   "--storage-path", self.storage_path, "--log-level", "WARNING"]
+                   "--storage-path", self.storage_path, "--log-level", "WARNING",
+                   "--standalone"]
         if self.log_path:
             # The child keeps its own copy of the descriptor; ours can close at once.
             with open(self.log_path, "ab") as output:
