@@ -1,11 +1,16 @@
 """The test harness itself (tests/conftest.py): the app shared by a worker's tests is put
-back before each test, and cannot carry routes or hooks from one test to the next."""
+back before each test, and cannot carry routes or hooks from one test to the next; and
+`make test`'s coverage gate."""
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 import redis
 from flask import Blueprint
 
+from tests.servers import ROOT
 from utils.extensions import limiter, socketio
 
 
@@ -72,3 +77,19 @@ def test_a_kept_app_comes_back_as_built_and_one_given_routes_is_not_kept(make_ap
     app.add_url_rule("/api/probe/own", "a_tests_own", lambda: "")
     pool.give("settings", again)
     assert pool.take("settings") is None
+
+
+@pytest.mark.parametrize(("arguments", "a_part"), [
+    ("tests/test_posts.py", True), ("-k votes", True), ("-kvotes", True), ("-m slow", True),
+    ("--lf", True), ("--deselect=tests/test_posts.py::test_x", True),
+    ("-x --durations=20", False), ("", False)])
+def test_make_test_holds_only_the_whole_suite_to_fail_under(arguments, a_part):
+    """A part of the suite cannot reach the whole suite's coverage: chosen by path, -k,
+    -m, --lf or --deselect it prints its figure without failing on it; the whole suite,
+    with any other options, is held to `fail_under`."""
+    dry_run = subprocess.run(["make", "-n", "test", f"VENV={sys.prefix}",
+                              f"PYTEST_ARGS={arguments}"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout
+    pytest_line = next(line for line in dry_run.splitlines() if "-m pytest" in line)
+    assert "--cov " in pytest_line
+    assert ("--cov-fail-under=0" in pytest_line) is a_part
