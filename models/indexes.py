@@ -87,14 +87,44 @@ def ensure_indexes_before_request() -> None:
     ensure_indexes()
 
 
+def superseded_indexes(app: Flask | None = None) -> list[tuple[str, str]]:
+    """(collection, index name) of the indexes on the models' collections that no model
+    declares: left behind when an index was replaced under a new name (creating the new
+    one never removes the old, which still costs every write and may still refuse one)."""
+    app = app or current_app
+    declared: dict[str, set[str]] = {}
+    for model in registered_models(app):
+        names = declared.setdefault(model.collection_name, {"_id_"})
+        names.update(index.document["name"] for index in model.indexes)
+    db = get_db(app)
+    return sorted((collection, name) for collection, names in declared.items()
+                  for name in db[collection].index_information() if name not in names)
+
+
 @click.command("init-db")
+@click.option("--drop-superseded", is_flag=True,
+              help="Also drop the indexes no model declares any more (listed without it).")
 @with_appcontext
-def init_db_command() -> None:
-    """Create all MongoDB indexes (idempotent)."""
+def init_db_command(drop_superseded: bool) -> None:
+    """Create all MongoDB indexes (idempotent); list, or drop, the superseded ones."""
     names = init_indexes()
     click.echo(f"Indexes ready: {len(names)}")
     for name in names:
         click.echo(f"  {name}")
+    leftover = superseded_indexes()
+    if not leftover:
+        return
+    db = get_db()
+    if drop_superseded:
+        for collection, name in leftover:
+            db[collection].drop_index(name)
+    click.echo(f"{'Dropped' if drop_superseded else 'Superseded'} (no model declares them): "
+               f"{len(leftover)}")
+    for collection, name in leftover:
+        click.echo(f"  {collection}.{name}")
+    if not drop_superseded:
+        click.echo("Drop them with `flask init-db --drop-superseded` once every process "
+                   "runs this release.")
 
 
 def init_app(app: Flask, models: Iterable[type[BaseModel]]) -> None:

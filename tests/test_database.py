@@ -172,3 +172,31 @@ def test_the_embedded_database_is_standalone_and_records_no_writes_twice(mongo_s
     finally:
         client.drop_database("roundtable_oplog_probe")
         client.close()
+
+
+def test_init_db_lists_then_drops_the_indexes_no_model_declares(app, db):
+    """An index replaced under a new name stays beside its successor until dropped:
+    `flask init-db` names it, `--drop-superseded` drops it, and nothing else (the
+    declared ones, `_id_`, indexes on collections no model owns)."""
+    # As an older release named the thread index, before it named the room.
+    db.messages.create_index([("thread_root_id", 1), ("seq", 1)], name="thread_seq")
+    db.scratch_notes.create_index("x", name="x_1")
+    runner = app.test_cli_runner()
+    try:
+        listed = runner.invoke(args=["init-db"])
+        assert listed.exit_code == 0, listed.output
+        assert "Superseded (no model declares them): 1\n  messages.thread_seq\n" in listed.output
+        assert "--drop-superseded" in listed.output
+        assert "thread_seq" in db.messages.index_information()
+
+        declared = {name for name in db.messages.index_information() if name != "thread_seq"}
+        dropped = runner.invoke(args=["init-db", "--drop-superseded"])
+        assert dropped.exit_code == 0, dropped.output
+        assert "Dropped (no model declares them): 1\n  messages.thread_seq\n" in dropped.output
+        assert set(db.messages.index_information()) == declared
+        assert "_id_" in declared and "room_thread_seq" in declared
+        assert "x_1" in db.scratch_notes.index_information()
+        assert "no model declares" not in runner.invoke(args=["init-db"]).output
+    finally:
+        if "thread_seq" in db.messages.index_information():
+            db.messages.drop_index("thread_seq")
