@@ -87,7 +87,7 @@ def test_make_test_holds_only_the_whole_suite_to_fail_under(arguments, a_part):
     """A part of the suite cannot reach the whole suite's coverage: chosen by path, -k,
     -m, --lf or --deselect it prints its figure without failing on it; the whole suite,
     with any other options, is held to `fail_under`."""
-    dry_run = subprocess.run(["make", "-n", "test", f"VENV={sys.prefix}",
+    dry_run = subprocess.run(["make", "-n", "test", f"VENV={sys.prefix}", "COVERAGE=1",
                               f"PYTEST_ARGS={arguments}"], cwd=ROOT, capture_output=True,
                              text=True, check=True).stdout
     pytest_line = next(line for line in dry_run.splitlines() if "-m pytest" in line)
