@@ -114,10 +114,9 @@ def init_db_command(drop_superseded: bool) -> None:
     leftover = superseded_indexes()
     if not leftover:
         return
-    db = get_db()
     if drop_superseded:
         for collection, name in leftover:
-            db[collection].drop_index(name)
+            get_db()[collection].drop_index(name)
     click.echo(f"{'Dropped' if drop_superseded else 'Superseded'} (no model declares them): "
                f"{len(leftover)}")
     for collection, name in leftover:

@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.chat import chat_rooms
 from services.forum import topic_members, topics_service
+from tests.helpers import wait_for
 from tests.nginx_helpers import METRICS_TOKEN, Cluster, EdgeClient, session_from
 
 
@@ -83,14 +84,12 @@ def test_no_spelling_of_metrics_gets_past_nginx(edge):
     # still be on its way when the loop ends: read until every one is there.
     sent = sorted(f"{method} {path} HTTP/1.1" for method in ("GET", "OPTIONS", "POST", "HEAD")
                   for path in spellings)
-    deadline = time.monotonic() + 10
-    while True:
+
+    def every_one_logged():
         refused = [entry for entry in edge.edge.statuses()[seen:] if entry[2] in sent]
-        if sorted(line for _status, _upstream, line in refused) == sent or \
-                time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert sorted(line for _status, _upstream, line in refused) == sent
+        return refused if sorted(line for *_, line in refused) == sent else None
+
+    refused = wait_for(every_one_logged, timeout=10, what="a log line for every request sent")
     assert all(upstream == "-" for _status, upstream, _line in refused), refused
 
 
