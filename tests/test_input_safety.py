@@ -60,8 +60,9 @@ def timed(call):
     """(result, CPU seconds this process spent on the call).
 
     The test client and the Socket.IO test client run the request in this process, so
-    process CPU is what the request itself cost; waiting for the database, Redis or a
-    share of a busy machine is not counted."""
+    process CPU is what the request cost (plus whatever this process's background threads
+    spent meanwhile, which only makes the bound stricter); waiting for the database, Redis
+    or a share of a busy machine is not counted."""
     started = time.process_time()
     response = call()
     return response, time.process_time() - started
@@ -212,6 +213,7 @@ def test_a_slow_pattern_already_stored_refuses_the_text_instead_of_stalling():
     passes it unchecked."""
     slow = Rule.build({"kind": "pattern", "value": r"(a|aa)+$", "action": "mask"})
     text_filter = CompiledFilter(1, [slow], -1, 24, timeout_seconds=0.1)
+
     def refused():
         with pytest.raises(ContentRejected, match="could not be checked"):
             text_filter.apply("a" * 5000 + "!", "post_body", None)
