@@ -33,12 +33,16 @@ export E2E_BURST_PER_SENDER FUZZ_EXAMPLES
 ## (pyproject.toml [tool.coverage.*]: subprocesses measured, combined, fail_under enforced).
 ## On by default; COVERAGE=0 make test is the quicker loop without it (about half the time).
 COVERAGE ?= 1
-## A part of the suite (PYTEST_ARGS naming a tests/ path, or choosing tests with -k, -m,
+## A part of the suite (PYTEST_ARGS naming a path inside tests/, however written:
+## tests/x.py, ./tests/x.py, an absolute path or a node id; or choosing tests with -k, -m,
 ## --lf or --deselect) prints its coverage without the whole suite's fail_under, which a
-## part cannot reach.
-PART_OPTIONS := tests/% -k -k% -m -m% --lf --last-failed --deselect%
-COVERAGE_ARGS := $(if $(filter 1,$(COVERAGE)),--cov --cov-report=term \
-	$(if $(filter $(PART_OPTIONS),$(PYTEST_ARGS)),--cov-fail-under=0))
+## part cannot reach. The tests/ folder itself is the whole suite.
+PART_OPTIONS := -k -k% -m -m% --lf --last-failed --deselect%
+WHOLE_SUITE_PATHS := tests tests/ ./tests ./tests/ $(CURDIR)/tests $(CURDIR)/tests/
+PART_PATHS = $(foreach word,$(filter-out $(WHOLE_SUITE_PATHS),$(PYTEST_ARGS)),\
+	$(findstring tests/,$(word)))
+COVERAGE_ARGS = $(if $(filter 1,$(COVERAGE)),--cov --cov-report=term \
+	$(if $(filter $(PART_OPTIONS),$(PYTEST_ARGS))$(strip $(PART_PATHS)),--cov-fail-under=0))
 test: system-deps $(STAMP)
 	@started=$$(date +%s); \
 	$(PY) -m pytest $(if $(filter 1,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadgroup) $(COVERAGE_ARGS) $(PYTEST_ARGS); \

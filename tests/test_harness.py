@@ -80,9 +80,12 @@ def test_a_kept_app_comes_back_as_built_and_one_given_routes_is_not_kept(make_ap
 
 
 @pytest.mark.parametrize(("arguments", "a_part"), [
-    ("tests/test_posts.py", True), ("-k votes", True), ("-kvotes", True), ("-m slow", True),
-    ("--lf", True), ("--deselect=tests/test_posts.py::test_x", True),
-    ("-x --durations=20", False), ("", False)])
+    ("tests/test_posts.py", True), ("./tests/test_posts.py", True),
+    (f"{ROOT}/tests/test_posts.py", True), ("tests/test_posts.py::test_x", True),
+    ("-x tests/test_votes.py", True), ("-k votes", True), ("-kvotes", True),
+    ("-m slow", True), ("--lf", True), ("--deselect=tests/test_posts.py::test_x", True),
+    ("-x --durations=20", False), ("--durations 20", False), ("tests", False),
+    ("tests/", False), ("./tests/", False), (f"{ROOT}/tests", False), ("", False)])
 def test_make_test_holds_only_the_whole_suite_to_fail_under(arguments, a_part):
     """A part of the suite cannot reach the whole suite's coverage: chosen by path, -k,
     -m, --lf or --deselect it prints its figure without failing on it; the whole suite,
