@@ -154,6 +154,47 @@ def test_sigterm_stops_the_embedded_database_and_keeps_an_earlier_handler():
         child.kill()
 
 
+# A process whose later SIGTERM handler chains to ours (as ours chains to the one before
+# it), then starts a second database: prints both ports, then waits to be stopped.
+HANDLER_AFTER = """
+import os, signal, sys, time
+from utils.embedded_db import EmbeddedDatabase, free_port
+os.environ.pop("COVERAGE_PROCESS_CONFIG", None)
+first = EmbeddedDatabase(free_port(), ":memory:").start()
+ours = signal.getsignal(signal.SIGTERM)
+def later(signum, frame):
+    print("later handler ran", flush=True)
+    ours(signum, frame)
+signal.signal(signal.SIGTERM, later)
+second = EmbeddedDatabase(free_port(), ":memory:").start()
+print(first.port, second.port, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_later_sigterm_handler_that_chains_back_runs_once_and_both_databases_stop():
+    """A second database started after another handler took SIGTERM over leaves that
+    handler in charge: installing ours again over it made ours and a handler chaining
+    back call each other until RecursionError."""
+    child = subprocess.Popen([sys.executable, "-c", HANDLER_AFTER], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parent.parent)
+    try:
+        ports = [int(port) for port in child.stdout.readline().split()]
+        assert all(port_answers(port) for port in ports)
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=20) == 128 + signal.SIGTERM
+        assert child.stdout.read().count("later handler ran") == 1
+        assert "Error" not in child.stderr.read()
+        deadline = time.monotonic() + 5
+        while any(port_answers(port) for port in ports) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(port_answers(port) for port in ports)
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_embedded_database_reuses_a_running_server(mongo_server):
     reuse = EmbeddedDatabase(mongo_server.port, ":memory:").start()
     assert reuse.process is None  # nothing started, so stop() leaves the server alone

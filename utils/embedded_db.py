@@ -133,15 +133,20 @@ def _exit_cleanly_on_sigterm() -> None:
     """SIGTERM normally kills Python without running atexit; turn it into an exit so the
     child database is stopped too (make run under a supervisor, `timeout`, `kill`). A
     handler installed before (coverage's, which saves its data and then lets the signal
-    end the process) still runs, once the databases are stopped."""
-    global _previous_sigterm
-    if threading.current_thread() is not threading.main_thread():
+    end the process) still runs, once the databases are stopped.
+
+    Installed once per process: a handler installed after ours owns SIGTERM from then on
+    (ours runs if it chains to us). Installing ours again over it would make ours call
+    it, and a handler that chains back would call ours again, without end."""
+    global _previous_sigterm, _sigterm_installed
+    if _sigterm_installed or threading.current_thread() is not threading.main_thread():
         return
     current = signal.getsignal(signal.SIGTERM)
-    if current in (_stop_databases_and_exit, signal.SIG_IGN):
+    if current is signal.SIG_IGN:
         return
     _previous_sigterm = current
     signal.signal(signal.SIGTERM, _stop_databases_and_exit)
+    _sigterm_installed = True
 
 
 def _stop_databases_and_exit(signum: int, frame: object) -> None:
@@ -153,6 +158,7 @@ def _stop_databases_and_exit(signum: int, frame: object) -> None:
 
 
 _previous_sigterm: object = None
+_sigterm_installed = False
 
 # Databases this process started and has not stopped (stopped on SIGTERM as at exit).
 _started: list[EmbeddedDatabase] = []
