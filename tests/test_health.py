@@ -94,9 +94,13 @@ def test_redis_stopped_mid_run_degrades(make_app, own_redis):
 
 # The tests run with a longer deadline (config.TestingConfig); these two check production's.
 PRODUCTION_MONGO_TIMEOUT_MS = Config().MONGO_TIMEOUT_MS
+# One deadline's wait, plus the time to build the 503 (0.3-0.4 s under coverage here, twice
+# that on a machine slowed to half speed). A second wait in a row (a retry) or pymongo's
+# own 30 s default would exceed it.
+WITHIN_ONE_DEADLINE = PRODUCTION_MONGO_TIMEOUT_MS / 1000 + 1.5
 
 
-def test_mongo_unreachable_is_503_within_3_seconds(make_app):
+def test_mongo_unreachable_is_503_within_one_deadline(make_app):
     dead = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
     application = make_app(init_db=False, MONGO_URI=dead,
                            MONGO_TIMEOUT_MS=PRODUCTION_MONGO_TIMEOUT_MS)
@@ -104,7 +108,7 @@ def test_mongo_unreachable_is_503_within_3_seconds(make_app):
 
     started = time.monotonic()
     response = client.get("/health/ready")
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < WITHIN_ONE_DEADLINE
     assert response.status_code == 503
     assert response.get_json()["error"]["details"]["failed"] == ["mongo"]
 
@@ -125,7 +129,7 @@ def test_mongo_error_in_a_route_is_503(make_app):
     application.register_blueprint(blp)
     started = time.monotonic()
     response = application.test_client().get("/api/probe/count")
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < WITHIN_ONE_DEADLINE
     assert response.status_code == 503
     body = response.get_json()["error"]
     assert body["code"] == "service_unavailable"
