@@ -183,7 +183,9 @@ def test_a_later_sigterm_handler_that_chains_back_runs_once_and_both_databases_s
         ports = [int(port) for port in child.stdout.readline().split()]
         assert all(port_answers(port) for port in ports)
         child.send_signal(signal.SIGTERM)
-        assert child.wait(timeout=20) == 128 + signal.SIGTERM
+        # Our exit status, or the signal itself when a handler from before ours (coverage's,
+        # under `make test`) ends the process with it.
+        assert child.wait(timeout=20) in (128 + signal.SIGTERM, -signal.SIGTERM)
         assert child.stdout.read().count("later handler ran") == 1
         assert "Error" not in child.stderr.read()
         deadline = time.monotonic() + 5
