@@ -57,23 +57,31 @@ def _drain_when_stopped(worker: Any, stopping: Any) -> None:
     # Other ways of ending a worker (max_requests, a lost master) set `alive` directly.
     while worker.alive and not stopping.is_set():
         stopping.wait(0.5)
+    started = time.monotonic()
+    while time.monotonic() - started < worker.cfg.graceful_timeout:
+        _drain_step(worker, started)
+        gevent.sleep(0.05)
+
+
+def _drain_step(worker: Any, started: float) -> None:
+    """One pass of the drain: the sockets still here are told to reconnect elsewhere;
+    once none is left, the worker stops accepting. A function called anew on each pass,
+    so that coverage measures it: coverage.py does not record the lines a frame runs
+    after its greenlet has waited (coveragepy issue 841)."""
     from utils.extensions import socketio
 
     server = socketio.server
-    started = time.monotonic()
-    while time.monotonic() - started < worker.cfg.graceful_timeout:
-        sockets = list(server.manager.get_participants(NAMESPACE, None)) if server else []
-        if sockets:
-            log.info("shutting down: telling %d sockets to reconnect elsewhere", len(sockets))
-            for sid, _ in sockets:
-                _notify_and_close(server, sid)
-        elif worker.alive:
-            _wait_for_transports(server, started + worker.cfg.graceful_timeout / 2)
-            for listener in worker.sockets:
-                ignore_new_connections(getattr(listener, "sock", listener))
-            log.info("shutting down: sockets drained, no longer accepting")
-            worker.alive = False  # gunicorn closes the listener and waits for requests
-        gevent.sleep(0.05)
+    sockets = list(server.manager.get_participants(NAMESPACE, None)) if server else []
+    if sockets:
+        log.info("shutting down: telling %d sockets to reconnect elsewhere", len(sockets))
+        for sid, _ in sockets:
+            _notify_and_close(server, sid)
+    elif worker.alive:
+        _wait_for_transports(server, started + worker.cfg.graceful_timeout / 2)
+        for listener in worker.sockets:
+            ignore_new_connections(getattr(listener, "sock", listener))
+        log.info("shutting down: sockets drained, no longer accepting")
+        worker.alive = False  # gunicorn closes the listener and waits for requests
 
 
 def _notify_and_close(server: Any, sid: str) -> None:
