@@ -97,3 +97,36 @@ def test_entries_read_back_as_they_were_stored(app):
         back = get_cache().get("stats", "odd")
     assert math.isnan(back.pop("nan")) and back.pop("inf") == math.inf
     assert back == {k: v for k, v in value.items() if k not in ("nan", "inf")}
+
+
+def test_a_redis_fault_inside_a_cache_call_is_a_miss_or_a_skip(make_app, caplog):
+    """Redis refusing the entry itself, after the namespace's generation was read (a fault
+    in the middle of a call, not before it): a read misses, a write and a delete are
+    skipped with a warning, and both get_or_set forms answer what they computed."""
+    server = RedisServer().start()
+    try:
+        application = make_app(REDIS_URL=server.url)
+        admin = redis.Redis.from_url(server.url)
+        with application.app_context():
+            cache = get_cache()
+            cache.set("topics", "a", 1)
+            assert cache.get_or_set_raw("pages", "p", lambda: b"old") == b"old"
+            # The app's user keeps the generation keys and loses every entry.
+            admin.execute_command("ACL", "SETUSER", "default", "resetkeys", "~rt:cache:gen:*")
+            try:
+                assert cache.get("topics", "a") is None
+                cache.set("topics", "a", 2)
+                cache.delete("topics", "a")
+                assert cache.get_or_set("topics", "b", lambda: 3) == 3
+                assert cache.get_or_set_raw("pages", "p", lambda: b"new") == b"new"
+            finally:
+                admin.execute_command("ACL", "SETUSER", "default", "allkeys")
+            # Nothing was written or deleted while Redis refused.
+            assert cache.get("topics", "a") == 1 and cache.get("topics", "b") is None
+            assert cache.get_or_set_raw("pages", "p", lambda: b"again") == b"old"
+        warnings = [record.getMessage().split(":")[0] for record in caplog.records
+                    if record.name == "utils.cache"]
+        assert {"cache read skipped", "cache write skipped", "cache delete failed"} <= set(
+            warnings)
+    finally:
+        server.stop()
