@@ -31,6 +31,7 @@ DELIVERED, GONE, RETRY, DROPPED = "delivered", "gone", "retry", "dropped"
 MAX_PAYLOAD_BYTES = 3000  # before encryption; RFC 8291 leaves room for 3993
 JWT_SECONDS = 12 * 3600   # RFC 8292: at most 24 h
 TOPIC_LENGTH = 32         # RFC 8030 5.4: at most 32 characters of URL-safe base64
+ELLIPSIS = "\u2026"
 
 
 @dataclass(frozen=True)
@@ -58,15 +59,32 @@ def topic(key: str) -> str:
     return push_keys.b64url(digest)[:TOPIC_LENGTH]
 
 
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def encode_payload(payload: dict[str, Any]) -> bytes:
-    """The payload as compact JSON, at most MAX_PAYLOAD_BYTES: a long `body` is cut."""
-    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    while len(data) > MAX_PAYLOAD_BYTES and payload.get("body"):
-        over = len(data) - MAX_PAYLOAD_BYTES
-        body = payload["body"]
-        payload = {**payload, "body": body[:max(0, len(body) - over - 1)] + "\u2026"
-                   if len(body) > over + 1 else ""}
-        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    """The payload as compact JSON, at most MAX_PAYLOAD_BYTES: a long `body` is cut to the
+    longest start that fits, by its UTF-8 bytes (what the limit counts; a character of
+    Chinese text is three, an escaped control character six in the JSON), never inside
+    a character, and ends with an ellipsis."""
+    data = _json(payload)
+    if len(data) > MAX_PAYLOAD_BYTES and payload.get("body"):
+        text = payload["body"].encode()
+
+        def cut(size: int) -> dict[str, Any]:
+            kept = text[:size].decode(errors="ignore")  # a character cut in two goes whole
+            return {**payload, "body": kept + ELLIPSIS if kept else ""}
+
+        # A longer start never gives a shorter payload: search for the longest that fits.
+        low, high = 0, len(text)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if len(_json(cut(middle))) <= MAX_PAYLOAD_BYTES:
+                low = middle
+            else:
+                high = middle - 1
+        data = _json(cut(low))
     if len(data) > MAX_PAYLOAD_BYTES:
         raise ValueError("push payload too large")
     return data
