@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,24 @@ def _raw_private(key: ec.EllipticCurvePrivateKey) -> str:
 
 
 def _stored_key(path: Path) -> str:
-    """The key kept in `path`, made (readable by this user only) the first time."""
+    """The key kept in `path`, made (readable by this user only) the first time.
+
+    Several processes may make it at once (the first request on each): the key is
+    written whole to a file of its own, then linked into place, which fails if another
+    process got there first; every process then reads the one key that won, never a
+    file still being written."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         raw = _raw_private(ec.generate_private_key(ec.SECP256R1()))
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as out:
-            out.write(raw + "\n")
+        descriptor, written = tempfile.mkstemp(dir=path.parent, prefix=".vapid-")  # 0600
+        try:
+            with os.fdopen(descriptor, "w") as out:
+                out.write(raw + "\n")
+            os.link(written, path)
+        except FileExistsError:
+            pass  # another process made it first: theirs is the key
+        finally:
+            os.unlink(written)
     return path.read_text().strip()
 
 
