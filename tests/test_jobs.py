@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime
 import time
 
+import pytest
 from huey import SqliteHuey
 
 from tests.helpers import fresh_address, read_mails, register, run_jobs
 from tests.http_stub import Stall
 from tests.topic_helpers import Person
+from utils import clock as clock_module
 from utils import jobs
 
 ATTEMPTS: list[tuple[str, float]] = []
@@ -141,6 +143,31 @@ def test_the_development_consumer_runs_jobs_beside_the_server(make_app, tmp_path
         assert jobs.consumer_state(app) == "ok"
     finally:
         consumer.stop(graceful=True)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+def test_a_delayed_job_is_due_after_its_delay_whatever_the_machines_time_zone(
+        app, clock, monkeypatch, zone):
+    """A developer's laptop or a server keeps local time: a job delayed 30 s is due after
+    30 s, not 5 hours later (New York) or at once (Tokyo), and after half a second when
+    delayed half a second (not at the whole second before it)."""
+    knowing_test_jobs(app)
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        huey = jobs.get_huey(app)
+        with app.app_context():
+            for delay, early, due in ((30, 29, 31), (0.5, 0.4, 0.6)):
+                started = clock_module.time()
+                flaky.schedule(f"in {delay}", 0, delay=delay)
+                huey.execute(huey.dequeue())  # a consumer takes it and puts it on the schedule
+                clock.advance(started + early - clock_module.time())
+                assert huey.read_schedule() == [], f"due before {delay} s"
+                clock.advance(started + due - clock_module.time())
+                assert len(huey.read_schedule()) == 1, f"not due after {delay} s"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_metrics_report_queue_depth_and_failures(make_app):

@@ -111,7 +111,13 @@ class Job:
                  eta: datetime.datetime | None = None, **kwargs: Any) -> None:
         if delay is not None and eta is None:
             # Measured on the app's clock, which the queue reads too (_AppClock).
-            eta, delay = _clock_timestamp() + datetime.timedelta(seconds=delay), None
+            eta, delay = datetime.datetime.fromtimestamp(clock.time() + delay,
+                                                         datetime.UTC), None
+        elif eta is not None and eta.tzinfo is None:
+            eta = eta.replace(tzinfo=datetime.UTC)  # naive times here are UTC
+        # Aware, always: Huey reads a naive eta as the machine's local time (moving it by
+        # the UTC offset: five hours late in New York, at once in Tokyo) and keeps it to
+        # the whole second, rounded down.
         _wrapper(get_huey(queue=self.queue), self).schedule(args, kwargs, delay=delay, eta=eta)
 
 
