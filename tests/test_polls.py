@@ -182,6 +182,50 @@ def test_poll_updated_at_most_once_a_second_and_the_last_state_arrives(app, clie
     stranger.disconnect()
 
 
+def test_an_owed_announcement_waits_again_when_one_went_out_before_it(app, client, clock):
+    """A change at the end of the interval is announced at once, before the job owed by
+    an earlier change runs: that job finds the announcement taken and waits for the end
+    of the next interval, so no two go out within a second."""
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    _room, message = group_with_poll(alice, bob)
+    poll_id = message["poll"]["id"]
+    watcher = socket_of(app, alice)
+    run_jobs(app)  # the sign-up mails, out of the way
+    vote(bob, poll_id, "1")
+    assert len(events(watcher, "poll_updated")) == 1
+    clock.advance(0.5)
+    vote(alice, poll_id, "2")  # owes an announcement at the end of the second
+    clock.advance(0.5)
+    vote(bob, poll_id, "3")  # the second is over: announced at once
+    assert [[o["votes"] for o in e["poll"]["options"]]
+            for e in events(watcher, "poll_updated")] == [[0, 1, 1]]
+    started = app_clock.now()
+    # The owed job finds the announcement just taken and runs again at the end of the
+    # next second (run_jobs waits for it): one more event, with the last state.
+    run_jobs(app)
+    assert (app_clock.now() - started).total_seconds() >= 0.99
+    assert [[o["votes"] for o in e["poll"]["options"]]
+            for e in events(watcher, "poll_updated")] == [[0, 1, 1]]
+    watcher.disconnect()
+
+
+def test_an_announcement_owed_by_a_deleted_poll_sends_nothing(app, client, clock):
+    alice, bob = Person(client, "alice"), Person(client, "bob")
+    _room, message = group_with_poll(alice, bob)
+    watcher = socket_of(app, alice)
+    run_jobs(app)
+    vote(bob, message["poll"]["id"], "1")
+    vote(alice, message["poll"]["id"], "2")  # owes an announcement
+    events(watcher, "poll_updated")
+    assert alice.delete(f"/api/messages/{message['id']}").status_code == 200
+    clock.advance(1)
+    run_jobs(app)
+    assert events(watcher, "poll_updated") == []
+    with app.app_context():
+        assert sum(jobs.queue_depth(app).values()) == 0  # nor waits for another turn
+    watcher.disconnect()
+
+
 def test_a_poll_sent_over_the_socket(app, client):
     alice, bob = Person(client, "alice"), Person(client, "bob")
     room = alice.post("/api/messages/groups", {"title": "Crew", "member_ids": [bob.id]}
