@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+import flask_smorest
 import pytest
 from marshmallow import fields
 
@@ -34,6 +35,15 @@ def probe_app(make_app):
     @blp.route("/conflict")
     def conflict():
         raise Conflict("Taken.")
+
+    @blp.route("/smorest-422")
+    def smorest_422():
+        # What flask-smorest's own parser would raise, were a route to use it.
+        flask_smorest.abort(422, messages={"json": {"name": ["Missing data."]}})
+
+    @blp.route("/bare-422")
+    def bare_422():
+        flask_smorest.abort(422)
 
     application.register_blueprint(blp)
     return application
@@ -100,6 +110,16 @@ def test_form_and_text_bodies_never_reach_a_view(probe_app):
 
 def test_domain_error_renders_its_code(probe_app):
     assert_error(probe_app.test_client().get("/api/probe/conflict"), 409, "conflict")
+
+
+def test_a_422_from_the_library_is_our_validation_error(probe_app):
+    """Our parser raises validation_error itself; a 422 raised the library's way answers
+    the same shape, its messages listed by field."""
+    client = probe_app.test_client()
+    error = assert_error(client.get("/api/probe/smorest-422"), 400, "validation_error")
+    assert error["details"] == {"name": ["Missing data."]}
+    assert "details" not in assert_error(client.get("/api/probe/bare-422"), 400,
+                                         "validation_error")
 
 
 def test_500_hides_internals_and_logs_request_id(probe_app, caplog):

@@ -5,7 +5,6 @@ paths are ObjectIds, and the OpenAPI document names our error shape for every re
 from __future__ import annotations
 
 import functools
-import typing
 
 import flask_smorest
 import orjson
@@ -20,26 +19,16 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from utils.auth import security_doc
 from utils.encoded import EncodedJSON
-from utils.errors import BadRequest, ValidationFailed
+from utils.errors import BadRequest, ValidationFailed, field_messages
 from utils.json_text import surrogate_details
 from utils.schemas import ErrorSchema, TaggedUnion
-
-LOCATIONS = {"json", "query", "querystring", "form", "files", "path", "headers", "cookies",
-             "json_or_form"}
-
-
-def _field_messages(messages: typing.Any) -> dict:
-    """webargs nests messages under the location; the contract wants field -> messages."""
-    if isinstance(messages, dict) and len(messages) == 1 and next(iter(messages)) in LOCATIONS:
-        messages = next(iter(messages.values()))
-    return messages if isinstance(messages, dict) else {"_schema": messages}
 
 
 class ContractParser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
 
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
-        raise ValidationFailed(details=_field_messages(error.normalized_messages()))
+        raise ValidationFailed(details=field_messages(error.normalized_messages()))
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise BadRequest("The body is not valid JSON.")

@@ -187,17 +187,16 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     return response
 
 
-def _validation_details(exc: HTTPException) -> dict | None:
-    """webargs puts marshmallow messages under exc.data['messages'][location]."""
-    data = getattr(exc, "data", None) or {}
-    messages = data.get("messages")
-    if not isinstance(messages, dict):
-        return None
-    if len(messages) == 1 and next(iter(messages)) in {"json", "query", "form", "files", "path",
-                                                      "headers", "cookies", "json_or_form"}:
-        inner = next(iter(messages.values()))
-        return inner if isinstance(inner, dict) else {"_schema": inner}
-    return messages
+# Where webargs files a schema's messages; the contract lists them by field alone.
+LOCATIONS = {"json", "query", "querystring", "form", "files", "path", "headers", "cookies",
+             "json_or_form"}
+
+
+def field_messages(messages: Any) -> dict:
+    """webargs nests messages under the location; the contract wants field -> messages."""
+    if isinstance(messages, dict) and len(messages) == 1 and next(iter(messages)) in LOCATIONS:
+        messages = next(iter(messages.values()))
+    return messages if isinstance(messages, dict) else {"_schema": messages}
 
 
 def handle_api_error(exc: APIError):
@@ -206,9 +205,12 @@ def handle_api_error(exc: APIError):
 
 def handle_http_exception(exc: HTTPException):
     status = exc.code or 500
-    if status == 422:  # webargs/flask-smorest schema failure: the contract calls it 400.
+    if status == 422:
+        # A schema failure raised as flask-smorest's own `abort(422, messages=...)` (our
+        # parser raises ValidationFailed itself): the contract calls it 400.
+        messages = (getattr(exc, "data", None) or {}).get("messages")
         return error_response(400, "validation_error", "The request has invalid fields.",
-                              _validation_details(exc))
+                              field_messages(messages) if messages else None)
     if status == 429:
         retry_after = None
         response = getattr(exc, "response", None)
