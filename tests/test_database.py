@@ -15,6 +15,7 @@ from pymongo import ASCENDING, IndexModel
 from models import indexes
 from models.base import BaseModel, isoformat, to_object_id, utcnow
 from utils import db as db_module
+from utils import embedded_db
 from utils.embedded_db import EmbeddedDatabase, free_port, port_answers
 from utils.errors import Conflict, NotFound
 
@@ -195,6 +196,49 @@ def test_a_later_sigterm_handler_that_chains_back_runs_once_and_both_databases_s
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_missing_secantusdb_names_the_command_that_installs_it(monkeypatch, tmp_path):
+    """`make run` or `flask run` on a machine without SecantusDB: one line saying what to
+    run, not a traceback from subprocess."""
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # nothing beside it
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(embedded_db.EmbeddedDatabaseError, match="make install"):
+        EmbeddedDatabase(free_port(), str(tmp_path / "db")).start()
+
+
+def a_database_binary(tmp_path: Path, script: str) -> str:
+    binary = tmp_path / "secantusd-py"
+    binary.write_text(f"#!/bin/sh\n{script}\n")
+    binary.chmod(0o755)
+    return str(binary)
+
+
+def test_a_database_that_exits_while_starting_is_reported_with_its_exit_code(monkeypatch,
+                                                                              tmp_path):
+    monkeypatch.setattr(embedded_db, "find_binary",
+                        lambda: a_database_binary(tmp_path, "exit 3"))
+    port = free_port()
+    with pytest.raises(embedded_db.EmbeddedDatabaseError, match=f"code 3 on port {port}"):
+        EmbeddedDatabase(port, str(tmp_path / "db")).start()
+
+
+def test_a_database_that_never_answers_is_stopped_and_reported(monkeypatch, tmp_path):
+    monkeypatch.setattr(embedded_db, "find_binary",
+                        lambda: a_database_binary(tmp_path, "exec sleep 60"))
+    database = EmbeddedDatabase(free_port(), str(tmp_path / "db"))
+    started = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(embedded_db.subprocess, "Popen", popen)
+    with pytest.raises(embedded_db.EmbeddedDatabaseError, match="did not answer"):
+        database.start(timeout=0.5)
+    assert started[0].poll() is not None  # not left running
+    assert database.process is None
 
 
 def test_embedded_database_reuses_a_running_server(mongo_server):
