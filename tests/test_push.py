@@ -230,6 +230,27 @@ def test_a_reply_to_my_post_reaches_my_subscription_while_i_am_offline(app, peop
     assert seen.payload["body"] == "bob replied to your post \u201cTomatoes\u201d"
 
 
+def test_no_push_about_a_topic_the_recipient_was_banned_from_before_it_was_sent(
+        app, people, push_service):
+    """The push job asks again at send time: a reply to my post, stored while I could read
+    the topic, is not pushed once I am banned from it (a push carries its title)."""
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    topic = make_topic(alice, "Quiet corner")
+    for person in (bob, carol):
+        join(person, topic["id"])
+    subscribe(bob, push_service.subscribe())
+    post = make_post(bob, topic["id"], "My question")
+    reply = carol.post(f"/api/posts/{post['id']}/comments", {"body": "An answer"})
+    assert reply.status_code == 201, reply.get_json()
+    banned = alice.post(f"/api/topics/{topic['id']}/bans",
+                        {"user_id": bob.id, "reason": "off topic"})
+    assert banned.status_code == 201, banned.get_json()
+    run_jobs(app)
+    assert push_service.received == []
+    kinds = [n["kind"] for n in bob.get("/api/notifications/").get_json()["items"]]
+    assert "post_reply" in kinds  # stored all the same: only the push is held back
+
+
 def test_a_password_change_removes_the_subscriptions_of_the_sessions_it_ends(app, push_service,
                                                                              db):
     browser = Person(app, "dora")
