@@ -6,9 +6,12 @@ access to the room and are bounded by CHAT_MESSAGE_MAX_LENGTH."""
 from __future__ import annotations
 
 import pytest
+import redis
 
+from services.chat import chat_drafts
 from tests.helpers import DEFAULT_PASSWORD, events
 from tests.topic_helpers import Person, make_topic, send_message
+from utils.embedded_db import free_port
 
 
 @pytest.fixture
@@ -74,6 +77,21 @@ def test_sending_from_any_device_clears_the_draft(app, pair, db):
     assert db.drafts.count_documents({}) == 0
     phone.disconnect()
     laptop.disconnect()
+
+
+def test_drafts_keep_working_while_redis_fails(app, pair, db, monkeypatch, caplog):
+    """Redis failing while a draft's mark is written or read (docs/MESSAGING.md): the
+    draft is saved all the same, and a send asks MongoDB and clears it."""
+    alice, _bob, room = pair
+    unreachable = redis.Redis(port=free_port(), socket_connect_timeout=0.2)
+    monkeypatch.setattr(chat_drafts, "get_redis", lambda: unreachable)
+    saved = alice.call("PUT", draft_path(room), json={"body": "half a thought"})
+    assert saved.status_code == 200, saved.get_json()
+    assert db.drafts.count_documents({}) == 1
+    send_message(alice, room["id"], "the whole thought", "r1")
+    assert db.drafts.count_documents({}) == 0
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "not written" in logged and "unreadable" in logged
 
 
 def test_drafts_need_read_access_and_a_bounded_body(app, client, pair):
