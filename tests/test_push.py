@@ -251,6 +251,23 @@ def test_no_push_about_a_topic_the_recipient_was_banned_from_before_it_was_sent(
     assert "post_reply" in kinds  # stored all the same: only the push is held back
 
 
+def test_no_push_about_a_private_topic_the_recipient_left_before_it_was_sent(
+        app, people, push_service):
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    topic = make_topic(alice, "Back room", visibility="private")
+    for person in (bob, carol):
+        assert alice.post(f"/api/topics/{topic['id']}/invitations",
+                          {"user_id": person.id}).status_code == 204
+        assert person.post(f"/api/topics/{topic['id']}/invitations/accept").status_code == 200
+    subscribe(bob, push_service.subscribe())
+    post = make_post(bob, topic["id"], "Plans")
+    assert carol.post(f"/api/posts/{post['id']}/comments", {"body": "Count me in"}
+                      ).status_code == 201
+    assert bob.post(f"/api/topics/{topic['id']}/leave").status_code == 200
+    run_jobs(app)
+    assert push_service.received == []  # the topic is no longer his to read
+
+
 def test_a_password_change_removes_the_subscriptions_of_the_sessions_it_ends(app, push_service,
                                                                              db):
     browser = Person(app, "dora")
