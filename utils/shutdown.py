@@ -57,20 +57,19 @@ def _drain_when_stopped(worker: Any, stopping: Any) -> None:
     # Other ways of ending a worker (max_requests, a lost master) set `alive` directly.
     while worker.alive and not stopping.is_set():
         stopping.wait(0.5)
+    from utils.extensions import socketio
+
     started = time.monotonic()
     while time.monotonic() - started < worker.cfg.graceful_timeout:
-        _drain_step(worker, started)
+        _drain_step(worker, socketio.server, started)
         gevent.sleep(0.05)
 
 
-def _drain_step(worker: Any, started: float) -> None:
+def _drain_step(worker: Any, server: Any, started: float) -> None:
     """One pass of the drain: the sockets still here are told to reconnect elsewhere;
     once none is left, the worker stops accepting. A function called anew on each pass,
     so that coverage measures it: coverage.py does not record the lines a frame runs
     after its greenlet has waited (coveragepy issue 841)."""
-    from utils.extensions import socketio
-
-    server = socketio.server
     sockets = list(server.manager.get_participants(NAMESPACE, None)) if server else []
     if sockets:
         log.info("shutting down: telling %d sockets to reconnect elsewhere", len(sockets))
